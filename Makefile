@@ -1,0 +1,38 @@
+# journeymine: `make demo` writes the journey report on the bundled demo data,
+# `make test` runs the whole test suite. Both set up .venv first (system packages too).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.journeymine-installed
+
+.PHONY: demo test setup system-deps lint typecheck bench clean
+
+demo: setup
+	$(PY) -m journeymine demo
+
+test: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -n 2
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup-system.sh
+	bash scripts/setup-system.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

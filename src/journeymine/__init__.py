@@ -1,0 +1,53 @@
+"""journeymine: process mining for B2B customer journeys.
+
+Read an event log once into a validated :class:`JourneyLog`, then discover, compare and
+measure the journeys in it.
+
+>>> import journeymine as jm
+>>> log = jm.datasets.demo_b2b(n_accounts=100, random_state=0)
+>>> log.n_cases
+100
+"""
+
+from __future__ import annotations
+
+from . import datasets, errors
+from ._io import read_csv, read_parquet, read_xes, write_xes
+from ._log import JourneyLog, TimeSpan
+from ._mapping import ColumnMapping
+from ._version import __version__
+from .errors import (
+    DataQualityError,
+    DataQualityWarning,
+    EmptyLogError,
+    FileFormatError,
+    InvalidParameterError,
+    JourneymineError,
+    JourneymineWarning,
+    MissingDependencyError,
+    NotFittedError,
+    SchemaError,
+)
+
+__all__ = [
+    "ColumnMapping",
+    "DataQualityError",
+    "DataQualityWarning",
+    "EmptyLogError",
+    "FileFormatError",
+    "InvalidParameterError",
+    "JourneyLog",
+    "JourneymineError",
+    "JourneymineWarning",
+    "MissingDependencyError",
+    "NotFittedError",
+    "SchemaError",
+    "TimeSpan",
+    "__version__",
+    "datasets",
+    "errors",
+    "read_csv",
+    "read_parquet",
+    "read_xes",
+    "write_xes",
+]

@@ -1,0 +1,134 @@
+"""The ``journeymine`` command line.
+
+Exit codes: 0 success; 1 nothing usable was read (``inspect``); 2 bad command-line
+usage, a missing file, a bad column or option (a one-line error, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._log import JourneyLog
+from .errors import EmptyLogError, JourneymineError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="journeymine", description="Process mining for B2B customer journeys."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="summarise the bundled demo log")
+    demo.add_argument("--accounts", type=int, default=400, help="number of demo accounts")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    for name, text in (("inspect", "print a data-quality summary of an event log"),
+                       ("convert", "convert an event log to process-mining format")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("events", help="CSV, Parquet or XES file")
+        cmd.add_argument("--format", choices=["csv", "parquet", "xes"], help="input format "
+                         "(default: from the file name)")
+        cmd.add_argument("--case", help="case (account) id column")
+        cmd.add_argument("--activity", help="activity column")
+        cmd.add_argument("--timestamp", help="timestamp column")
+        cmd.add_argument("--case-attr", action="append", default=[], metavar="COL",
+                         help="a per-case attribute column (repeatable)")
+        cmd.add_argument("--sep", default=",", help="CSV field separator")
+        if name == "convert":
+            cmd.add_argument("--to", choices=["xes", "parquet", "pm4py-csv"], required=True)
+            cmd.add_argument("-o", "--output", required=True, help="output file")
+    return parser
+
+
+def _format_of(path: str, given: str | None) -> str:
+    if given:
+        return given
+    lower = path.lower()
+    if lower.endswith((".xes", ".xes.gz")):
+        return "xes"
+    if lower.endswith((".parquet", ".pq")):
+        return "parquet"
+    return "csv"
+
+
+def _read(args: argparse.Namespace) -> JourneyLog:
+    from . import _io
+
+    fmt = _format_of(args.events, args.format)
+    if fmt == "xes":
+        return _io.read_xes(args.events)
+    missing = [f"--{n}" for n in ("case", "activity", "timestamp") if not getattr(args, n)]
+    if missing:
+        raise JourneymineError(f"{fmt.upper()} input needs {', '.join(missing)} (column names).")
+    kwargs: dict[str, Any] = dict(case=args.case, activity=args.activity,
+                                  timestamp=args.timestamp, case_attributes=args.case_attr)
+    if fmt == "parquet":
+        return _io.read_parquet(args.events, **kwargs)
+    return _io.read_csv(args.events, sep=args.sep, **kwargs)
+
+
+def summary_text(log: JourneyLog) -> str:
+    """A plain-text data-quality summary of a log."""
+    lines = [repr(log), f"source: {log.source}"]
+    span = log.time_span
+    lines.append(f"time span: {span.start} → {span.end} ({span.duration.days} days)")
+    lines.append(f"case attributes: {', '.join(log.case_attributes) or '(none)'}")
+    lines.append(f"roles: {', '.join(f'{k}={v}' for k, v in log.mapping.roles().items())}")
+    per_case = log.cases["n_events"]
+    lines.append(
+        f"events per case: median {per_case.median():.0f}, max {per_case.max():,}"
+    )
+    lines.append("top activities: " + ", ".join(log.activities[:10]))
+    if log.n_rejected:
+        counts = log.rejected["reason"].value_counts()
+        lines.append("rejected rows: " + ", ".join(f"{n:,} {r}" for r, n in counts.items()))
+    else:
+        lines.append("rejected rows: none")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = _run(args)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        return code
+    except EmptyLogError as exc:
+        print(f"journeymine: {exc}", file=sys.stderr)
+        return 1
+    except (JourneymineError, FileNotFoundError, IsADirectoryError) as exc:
+        print(f"journeymine: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from .datasets import demo_b2b
+
+        log = demo_b2b(n_accounts=args.accounts, random_state=args.seed)
+        print(summary_text(log))
+        return 0
+    log = _read(args)
+    if args.command == "inspect":
+        print(summary_text(log))
+        return 0
+    out = Path(args.output)
+    if args.to == "xes":
+        from ._io import write_xes
+
+        write_xes(log, out)
+    elif args.to == "parquet":
+        from ._pm4py import pm4py_layout
+
+        pm4py_layout(log).write_parquet(out)
+    else:
+        log.to_pm4py().to_csv(out, index=False)
+    print(f"wrote {log.n_events:,} events of {log.n_cases:,} cases to {out}")
+    return 0

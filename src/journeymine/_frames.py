@@ -1,0 +1,51 @@
+"""Turning any supported in-memory table into a polars DataFrame, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from ._params import invalid
+
+
+def to_polars_frame(frame: Any, *, owner: str) -> tuple[pl.DataFrame, str]:
+    """Return ``frame`` as a polars DataFrame and a short description of its source.
+
+    pandas frames are converted column by column; an ``object`` column holding mixed
+    Python types (say ints and strings) becomes text rather than failing.
+    """
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect(), "polars.LazyFrame"
+    if isinstance(frame, pl.DataFrame):
+        return frame, "polars.DataFrame"
+    import pandas as pd
+
+    if isinstance(frame, pd.DataFrame):
+        return _from_pandas(frame, pd), "pandas.DataFrame"
+    raise invalid("frame", owner, "a pandas or polars DataFrame", type(frame).__name__)
+
+
+def _from_pandas(frame: Any, pd: Any) -> pl.DataFrame:
+    if not frame.columns.is_unique:
+        from .errors import SchemaError
+
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise SchemaError(f"The input has duplicate column names {dupes}; rename them first.")
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    try:
+        converted: pl.DataFrame = pl.from_pandas(frame)
+        return converted
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        pass
+    columns = {}
+    for name in frame.columns:
+        col = frame[name]
+        try:
+            columns[name] = pl.from_pandas(col)
+        except (TypeError, ValueError, pl.exceptions.PolarsError):
+            text = [None if v is None or (isinstance(v, float) and v != v) else str(v)
+                    for v in col.tolist()]
+            columns[name] = pl.Series(name, text, dtype=pl.String)
+    return pl.DataFrame(columns)

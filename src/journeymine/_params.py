@@ -1,0 +1,54 @@
+"""Validation of option values, with one message template for every function.
+
+The template follows scikit-learn: "The 'top' parameter of variants must be an int >= 1.
+Got 0." so that users meet the same wording everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from .errors import InvalidParameterError
+
+
+def invalid(name: str, owner: str, expected: str, got: Any) -> InvalidParameterError:
+    """Build the standard error for a bad option value."""
+    return InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {got!r}."
+    )
+
+
+def check_choice(name: str, owner: str, value: Any, choices: Collection[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise the standard error."""
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in sorted(choices))
+        raise invalid(name, owner, f"one of {{{options}}}", value)
+    return value
+
+
+def check_int(
+    name: str, owner: str, value: Any, *, minimum: int | None = None, allow_none: bool = False
+) -> int | None:
+    """Return ``value`` if it is an int (not a bool) at least ``minimum``."""
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if ok and minimum is not None and value < minimum:
+        ok = False
+    if not ok:
+        expected = "an int" + (f" >= {minimum}" if minimum is not None else "")
+        if allow_none:
+            expected += " or None"
+        raise invalid(name, owner, expected, value)
+    return int(value)
+
+
+def check_str(name: str, owner: str, value: Any, *, allow_none: bool = False) -> str | None:
+    """Return ``value`` if it is a non-empty string (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or not value:
+        expected = "a non-empty str" + (" or None" if allow_none else "")
+        raise invalid(name, owner, expected, value)
+    return value

@@ -1,0 +1,26 @@
+"""Helpers for journeymine's own tests and benchmarks (not part of the public API)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_VAR = "JOURNEYMINE_DATA"
+
+
+def shared_data_dir() -> Path | None:
+    """Return the folder of real public event logs, or None when it is absent.
+
+    ``$JOURNEYMINE_DATA`` when set, else ``../shared/data`` next to the repository root
+    (found from this file and from the working directory).
+    """
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env) if Path(env).is_dir() else None
+    here = Path(__file__).resolve()
+    candidates = [parent.parent / "shared" / "data" for parent in here.parents]
+    candidates.append(Path.cwd().parent / "shared" / "data")
+    for candidate in candidates:
+        if (candidate / "SOURCES.md").is_file():
+            return candidate
+    return None

@@ -1,0 +1,341 @@
+"""Validation at the boundary: from any input table to the columns of a JourneyLog.
+
+This is the only place where input is checked. It returns three polars frames:
+
+* ``events``: the usable events, renamed to role names, timestamps in UTC, sorted by
+  (case, timestamp, input row): a stable sort, so events with tied timestamps keep the
+  order they had in the input; cases appear in the order of their first row in the input;
+* ``cases``: one row per case with its attributes and ``n_events``, ``start``, ``end``;
+* ``rejected``: every input row that could not be used, with its original values, its
+  0-based input ``row`` and a ``reason``.
+
+Every row read ends up in exactly one of ``events`` and ``rejected``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from ._mapping import RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS, ColumnMapping
+from ._timestamps import UTC_US, parse_timestamps
+from ._warnings import warn
+from .errors import DataQualityError, DataQualityWarning, EmptyLogError, SchemaError
+
+#: Reasons a row is set aside, in the order they are checked (a row gets the first).
+REASONS: tuple[str, ...] = (
+    "missing case id",
+    "missing activity",
+    "missing timestamp",
+    "unparsable timestamp",
+    "timestamp out of range",
+    "duplicate event",
+)
+MISSING_COHORT = "(missing)"
+
+
+@dataclass(frozen=True)
+class Built:
+    """What validation produces."""
+
+    events: pl.DataFrame
+    cases: pl.DataFrame
+    rejected: pl.DataFrame
+    rows_read: int
+
+
+def _suggest(name: str, available: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(available), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _check_columns(
+    frame: pl.DataFrame,
+    mapping: ColumnMapping,
+    case_attributes: Sequence[str],
+    event_attributes: Sequence[str] | Literal["all"],
+) -> list[str]:
+    """Check every named column exists and plays one part; return the event attributes."""
+    available = frame.columns
+    shown = ", ".join(repr(c) for c in available[:30]) + (" …" if len(available) > 30 else "")
+    named: list[tuple[str, str]] = [(role, col) for role, col in mapping.roles().items()]
+    named += [("case attribute", col) for col in case_attributes]
+    if event_attributes != "all":
+        named += [("event attribute", col) for col in event_attributes]
+    for part, col in named:
+        if not isinstance(col, str):
+            raise SchemaError(f"The {part} column must be given as a column name (str). Got {col!r}.")
+        if col not in available:
+            fix = (
+                f"pass {part}=<column name>"
+                if part in mapping.roles()
+                else f"remove {col!r} from the {part}s or fix its spelling"
+            )
+            raise SchemaError(
+                f"Column {col!r} ({part}) not found in the input.{_suggest(col, available)} "
+                f"Available columns: {shown}. To fix: {fix}."
+            )
+    seen: dict[str, str] = {}
+    for part, col in named:
+        if col in seen and seen[col] != part:
+            raise SchemaError(
+                f"Column {col!r} is given both as {seen[col]} and as {part}; a column can "
+                "play one part only. Copy the column if it must play both."
+            )
+        seen[col] = part
+    for col in case_attributes:
+        if col in RESERVED_CASE_COLUMNS:
+            raise SchemaError(
+                f"Case attribute {col!r} has a name journeymine uses in log.cases "
+                f"({', '.join(sorted(RESERVED_CASE_COLUMNS))}); rename the column first."
+            )
+    if event_attributes == "all":
+        extra = [c for c in available if c not in seen]
+    else:
+        extra = list(event_attributes)
+    clash = [c for c in extra if c in RESERVED_EVENT_COLUMNS]
+    if clash:
+        raise SchemaError(
+            f"Column(s) {', '.join(repr(c) for c in clash)} would be kept as event attributes "
+            "but have names journeymine gives to mapped roles in log.events. Map them to their "
+            f"role (e.g. {clash[0]}={clash[0]!r}), rename them, or leave them out with "
+            "event_attributes=[...]."
+        )
+    return extra
+
+
+def _as_id_strings(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Ids become strings; integral floats (from pandas NaN-able ints) lose their '.0'."""
+    if dtype.is_float():
+        integral = (col.round(0) == col) & col.is_finite()
+        as_int = col.cast(pl.Int64, strict=False).cast(pl.String)
+        col = pl.when(integral).then(as_int).otherwise(col.cast(pl.String))
+    else:
+        col = col.cast(pl.String)
+    return pl.when(col.str.strip_chars() == "").then(None).otherwise(col)
+
+
+def build(
+    frame: pl.DataFrame,
+    *,
+    mapping: ColumnMapping,
+    case_attributes: Sequence[str] = (),
+    event_attributes: Sequence[str] | Literal["all"] = "all",
+    tz: str | None = None,
+    timestamp_format: str | None = None,
+    valid_time: tuple[object, object] = ("1900-01-01", "2100-01-01"),
+    duplicates: Literal["reject", "keep"] = "reject",
+    on_invalid: Literal["reject", "raise"] = "reject",
+    stage_order: Sequence[str] | None = None,
+) -> Built:
+    """Validate ``frame`` and split it into events, cases and rejected rows."""
+    extra = _check_columns(frame, mapping, case_attributes, event_attributes)
+    rows_read = frame.height
+    if rows_read == 0:
+        raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
+    roles = mapping.roles()
+    schema = frame.schema
+    cols: list[pl.Expr] = [
+        pl.int_range(0, pl.len(), dtype=pl.Int64).alias("row"),
+        _as_id_strings(pl.col(mapping.case), schema[mapping.case]).alias("case"),
+        _as_id_strings(pl.col(mapping.activity), schema[mapping.activity]).alias("activity"),
+    ]
+    for role, col in roles.items():
+        if role in ("case", "activity", "timestamp"):
+            continue
+        if role == "value":
+            cols.append(pl.col(col).cast(pl.Float64, strict=False).alias("value"))
+        else:
+            cols.append(_as_id_strings(pl.col(col), schema[col]).alias(role))
+    cols += [pl.col(c) for c in extra] + [pl.col(c) for c in case_attributes]
+    work = frame.select(cols)
+    ts = parse_timestamps(
+        frame.get_column(mapping.timestamp), column=mapping.timestamp, tz=tz, fmt=timestamp_format
+    )
+    raw_ts = frame.get_column(mapping.timestamp)
+    raw_missing = raw_ts.is_null()
+    if raw_ts.dtype == pl.String:
+        raw_missing = raw_missing | (raw_ts.str.strip_chars() == "")
+    lo, hi = _bounds(valid_time)
+    work = work.with_columns(
+        ts.alias("timestamp"), raw_missing.alias("__ts_missing")
+    )
+    reason = (
+        pl.when(pl.col("case").is_null())
+        .then(pl.lit(REASONS[0]))
+        .when(pl.col("activity").is_null())
+        .then(pl.lit(REASONS[1]))
+        .when(pl.col("__ts_missing"))
+        .then(pl.lit(REASONS[2]))
+        .when(pl.col("timestamp").is_null())
+        .then(pl.lit(REASONS[3]))
+        .when((pl.col("timestamp") < lo) | (pl.col("timestamp") >= hi))
+        .then(pl.lit(REASONS[4]))
+    )
+    work = work.with_columns(reason.alias("__reason")).drop("__ts_missing")
+    if duplicates == "reject":
+        work = _mark_duplicates(work)
+    _check_value_column(frame, mapping, work)
+    if stage_order is not None and mapping.stage is not None:
+        _check_stage_order(work, mapping.stage, stage_order)
+
+    bad_mask = work.get_column("__reason").is_not_null()
+    n_bad = int(bad_mask.sum())
+    rejected = _rejected_rows(frame, work, bad_mask)
+    good = work.filter(~bad_mask).drop("__reason") if n_bad else work.drop("__reason")
+    if n_bad and good.height:
+        _report_rejected(rejected, rows_read, on_invalid)
+    if good.height == 0:
+        err = EmptyLogError(
+            f"None of the {rows_read:,} input rows is usable ({_reason_counts(rejected)}); "
+            "see the rejected rows on this error's .rejected attribute."
+        )
+        err.rejected = rejected.to_pandas()  # type: ignore[attr-defined]
+        raise err
+    events, cases = _sort_and_split(good, case_attributes, on_invalid)
+    return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
+
+
+def _mark_duplicates(work: pl.DataFrame) -> pl.DataFrame:
+    """Mark exact repeats (every kept column equal) of an earlier usable row."""
+    keys = [c for c in work.columns if c not in ("row", "__reason")]
+    ok = work.get_column("__reason").is_null()
+    usable = work if bool(ok.all()) else work.filter(ok)
+    repeat = usable.select(~pl.struct(keys).is_first_distinct()).to_series()
+    if not bool(repeat.any()):
+        return work
+    at = ok.arg_true().filter(repeat) if usable is not work else repeat.arg_true()
+    reason = work.get_column("__reason").scatter(at, REASONS[5])
+    return work.with_columns(reason)
+
+
+def _bounds(valid_time: tuple[object, object]) -> tuple[pl.Expr, pl.Expr]:
+    import pandas as pd
+
+    out = []
+    for bound in valid_time:
+        stamp = pd.Timestamp(bound)  # type: ignore[arg-type]
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        out.append(pl.lit(stamp.to_pydatetime()).cast(UTC_US))
+    return out[0], out[1]
+
+
+def _check_value_column(
+    frame: pl.DataFrame, mapping: ColumnMapping, work: pl.DataFrame
+) -> None:
+    if mapping.value is None:
+        return
+    raw = frame.get_column(mapping.value)
+    lost = raw.is_not_null() & work.get_column("value").is_null()
+    if raw.dtype == pl.String:
+        lost = lost & (raw.str.strip_chars() != "")
+    n = int(lost.sum())
+    if n:
+        rows = work.get_column("row").filter(lost).head(5).to_list()
+        warn(
+            f"Column {mapping.value!r} (value): {n:,} value(s) are not numbers and were read "
+            f"as missing (rows {rows}{' …' if n > 5 else ''}). The events are kept. Clean the "
+            "column (e.g. remove currency signs) to keep those amounts.",
+            DataQualityWarning,
+        )
+
+
+def _check_stage_order(work: pl.DataFrame, column: str, stage_order: Sequence[str]) -> None:
+    seen = set(work.get_column("stage").drop_nulls().unique().to_list())
+    unknown = sorted(seen - set(stage_order))
+    if unknown:
+        raise SchemaError(
+            f"Column {column!r} (stage) has value(s) {unknown[:10]} that are not in "
+            f"stage_order={list(stage_order)!r}. Add them to stage_order in journey order."
+        )
+
+
+def _rejected_rows(frame: pl.DataFrame, work: pl.DataFrame, bad_mask: pl.Series) -> pl.DataFrame:
+    original = frame.filter(bad_mask)
+    taken = {"row", "reason"} & set(original.columns)
+    if taken:
+        original = original.rename({c: f"{c}_input" for c in taken})
+    meta = work.filter(bad_mask).select("row", pl.col("__reason").alias("reason"))
+    return pl.concat([meta, original], how="horizontal")
+
+
+def _reason_counts(rejected: pl.DataFrame) -> str:
+    counts = rejected.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
+    return ", ".join(f"{n:,} {r}" for r, n in counts.iter_rows())
+
+
+def _report_rejected(
+    rejected: pl.DataFrame, rows_read: int, on_invalid: str
+) -> None:
+    n = rejected.height
+    summary = _reason_counts(rejected)
+    rows = rejected.get_column("row").head(5).to_list()
+    if on_invalid == "raise":
+        err = DataQualityError(
+            f"{n:,} of {rows_read:,} input rows cannot be used ({summary}; first rows: "
+            f"{rows}). Fix them, or pass on_invalid='reject' to set them aside in log.rejected."
+        )
+        err.rejected = rejected.to_pandas()  # type: ignore[attr-defined]
+        raise err
+    warn(
+        f"{n:,} of {rows_read:,} input rows were set aside ({summary}; first rows: {rows}). "
+        "They are in log.rejected with their input row number and reason; pass "
+        "on_invalid='raise' to stop instead.",
+        DataQualityWarning,
+    )
+
+
+def _sort_and_split(
+    good: pl.DataFrame, case_attributes: Sequence[str], on_invalid: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stable sort by (case in order of first appearance, timestamp, row); build cases."""
+    order = good.get_column("case").unique(maintain_order=True)
+    code = pl.col("case").cast(pl.Enum(order)).to_physical()
+    events = good.sort(code, "timestamp", "row")
+    agg: list[pl.Expr] = [
+        pl.len().cast(pl.Int64).alias("n_events"),
+        pl.col("timestamp").first().alias("start"),
+        pl.col("timestamp").last().alias("end"),
+    ]
+    for col in case_attributes:
+        agg.append(pl.col(col).drop_nulls().first().alias(col))
+        # equality, not n_unique: polars 2.1's string hashing can miscount some inputs
+        known = pl.col(col).drop_nulls()
+        agg.append((known != known.first()).any().fill_null(False).alias(f"__n_{col}"))
+    cases = events.group_by("case", maintain_order=True).agg(agg)
+    for col in case_attributes:
+        _check_constant(events, cases, col, on_invalid)
+    cases = cases.select(["case", *case_attributes, "n_events", "start", "end"])
+    events = events.drop(list(case_attributes))
+    first = ["case", "activity", "timestamp"]
+    rest = [c for c in events.columns if c not in (*first, "row")]
+    return events.select([*first, *rest, "row"]), cases
+
+
+def _check_constant(
+    events: pl.DataFrame, cases: pl.DataFrame, col: str, on_invalid: str
+) -> None:
+    varying = cases.filter(pl.col(f"__n_{col}"))
+    if varying.height == 0:
+        return
+    example = varying.get_column("case")[0]
+    values = (
+        events.filter(pl.col("case") == example).get_column(col).drop_nulls().unique(maintain_order=True)
+    )
+    msg = (
+        f"Case attribute {col!r} is not constant within {varying.height:,} of {cases.height:,} "
+        f"cases (e.g. case {example!r} has {values.head(4).to_list()}). "
+    )
+    if on_invalid == "raise":
+        raise DataQualityError(
+            msg + "Map it as an event attribute if it changes over a journey, or clean it."
+        )
+    warn(
+        msg + "Each case keeps the value of its earliest event that has one; map the column "
+        "as an event attribute instead if it changes over a journey.",
+        DataQualityWarning,
+    )

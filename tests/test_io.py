@@ -1,0 +1,144 @@
+"""Readers and writers: CSV, Parquet, XES, pm4py frames, and their errors."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import journeymine as jm
+
+CSV = (
+    "account_id,touchpoint,occurred_at,segment,amount\n"
+    "NA,Webinar,2024-01-02 10:00,SMB,\n"
+    "NA,Demo,2024-01-09 11:00,SMB,\n"
+    "0001,Webinar,2024-01-03,Enterprise,\n"
+    "0001,Contract signed,2024-03-01,Enterprise,12000.5\n"
+    "null,Visit,2024-02-01,SMB,\n"
+)
+OPTS = dict(case="account_id", activity="touchpoint", timestamp="occurred_at")
+
+
+def test_read_csv_keeps_id_like_values(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(CSV)
+    log = jm.read_csv(path, **OPTS, value="amount", case_attributes=["segment"])
+    assert log.cases["case"].tolist() == ["NA", "0001", "null"]
+    assert log.source == str(path)
+    assert log.events["value"].max() == 12000.5
+
+
+def test_read_csv_gzip_and_separator(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv.gz"
+    path.write_bytes(gzip.compress(CSV.replace(",", ";").encode()))
+    assert jm.read_csv(path, **OPTS, sep=";").n_events == 5
+    with pytest.raises(jm.SchemaError, match="separator is probably not ','"):
+        jm.read_csv(path, **OPTS)
+
+
+def test_read_csv_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="No such file"):
+        jm.read_csv(tmp_path / "missing.csv", **OPTS)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(jm.FileFormatError, match="is empty"):
+        jm.read_csv(empty, **OPTS)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("account_id,touchpoint,occurred_at\n")
+    with pytest.raises(jm.EmptyLogError, match="no rows"):
+        jm.read_csv(header_only, **OPTS)
+    path = tmp_path / "events.csv"
+    path.write_text(CSV)
+    with pytest.raises(jm.SchemaError, match=r"Column 'ts' \(timestamp\) not found"):
+        jm.read_csv(path, case="account_id", activity="touchpoint", timestamp="ts")
+
+
+def test_read_parquet_selects_columns(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    pl.read_csv(CSV.encode(), schema_overrides={"account_id": pl.String}).write_parquet(path)
+    log = jm.read_parquet(path, **OPTS, case_attributes=["segment"], event_attributes=[])
+    assert log.n_events == 5
+    assert log.event_attributes == ()
+    with pytest.raises(FileNotFoundError):
+        jm.read_parquet(tmp_path / "nope.parquet", **OPTS)
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet")
+    with pytest.raises(jm.FileFormatError, match="could not be read as Parquet"):
+        jm.read_parquet(bad, **OPTS)
+
+
+def test_xes_round_trip_keeps_events_and_attributes(tmp_path: Path) -> None:
+    log = jm.datasets.demo_b2b(n_accounts=30, random_state=1)
+    path = tmp_path / "demo.xes.gz"
+    jm.write_xes(log, path)
+    back = jm.read_xes(path)
+    assert (back.n_cases, back.n_events) == (log.n_cases, log.n_events)
+    a = log.events[["case", "activity", "timestamp"]].reset_index(drop=True)
+    b = back.events[["case", "activity", "timestamp"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert set(log.case_attributes) <= set(back.case_attributes)
+    pd.testing.assert_series_equal(
+        log.cases.set_index("case")["segment"], back.cases.set_index("case")["segment"]
+    )
+
+
+def test_xes_escapes_hostile_strings(tmp_path: Path) -> None:
+    df = pd.DataFrame({
+        "c": ['<script>alert(1)</script>', '<script>alert(1)</script>'],
+        "a": ['a"];x->y[', "R&D <b>"],
+        "t": ["2024-01-01", "2024-01-02"],
+    })
+    log = jm.JourneyLog.from_frame(df, case="c", activity="a", timestamp="t")
+    path = tmp_path / "hostile.xes"
+    jm.write_xes(log, path)
+    text = path.read_text()
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    back = jm.read_xes(path)
+    assert back.events["activity"].tolist() == ['a"];x->y[', "R&D <b>"]
+    assert back.cases["case"].tolist() == ['<script>alert(1)</script>']
+
+
+def test_read_xes_lifecycle_options(shared_data: Path) -> None:
+    path = shared_data / "bpic2012.xes.gz"
+    complete = jm.read_xes(path, transitions="complete")
+    assert set(complete.events["lifecycle"]) == {"COMPLETE"}
+    joined = jm.read_xes(path, join_transition=True)
+    assert "W_Completeren aanvraag+START" in joined.activities
+    assert joined.n_events == 262_200
+    with pytest.raises(jm.SchemaError, match="no event has a lifecycle transition"):
+        jm.read_xes(path, transitions=["paused"])
+
+
+def test_read_xes_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xes"
+    bad.write_text("<notxes><x></notxes>")
+    with pytest.raises(jm.FileFormatError):
+        jm.read_xes(bad)
+    with pytest.raises(FileNotFoundError):
+        jm.read_xes(tmp_path / "nope.xes")
+
+
+def test_to_pm4py_columns_and_from_pm4py_round_trip() -> None:
+    log = jm.datasets.demo_b2b(n_accounts=25, random_state=2)
+    df = log.to_pm4py()
+    for col in ("case:concept:name", "concept:name", "time:timestamp", "case:segment"):
+        assert col in df.columns
+    back = jm.JourneyLog.from_pm4py(df)
+    assert back.case_attributes == ("segment", "product", "market")
+    pd.testing.assert_frame_equal(
+        log.events[["case", "activity", "timestamp"]],
+        back.events[["case", "activity", "timestamp"]],
+    )
+    with pytest.raises(jm.SchemaError, match=r"pm4py\.format_dataframe"):
+        jm.JourneyLog.from_pm4py(pd.DataFrame({"a": [1]}))
+
+
+def test_from_pm4py_event_log_object() -> None:
+    pm4py = pytest.importorskip("pm4py")
+    log = jm.datasets.demo_b2b(n_accounts=10, random_state=0)
+    event_log = pm4py.convert_to_event_log(log.to_pm4py())
+    back = jm.JourneyLog.from_pm4py(event_log)
+    assert (back.n_cases, back.n_events) == (log.n_cases, log.n_events)

@@ -1,0 +1,63 @@
+"""Pins the public surface, so nothing leaks or disappears by accident."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import journeymine as jm
+
+EXPECTED = [
+    "ColumnMapping",
+    "DataQualityError",
+    "DataQualityWarning",
+    "EmptyLogError",
+    "FileFormatError",
+    "InvalidParameterError",
+    "JourneyLog",
+    "JourneymineError",
+    "JourneymineWarning",
+    "MissingDependencyError",
+    "NotFittedError",
+    "SchemaError",
+    "TimeSpan",
+    "__version__",
+    "datasets",
+    "errors",
+    "read_csv",
+    "read_parquet",
+    "read_xes",
+    "write_xes",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert jm.__all__ == EXPECTED
+    assert sorted(jm.__all__) == jm.__all__
+    for name in jm.__all__:
+        assert hasattr(jm, name), name
+
+
+def test_datasets_surface() -> None:
+    assert jm.datasets.__all__ == ["DEMO_OUTCOMES", "DEMO_STAGE_ORDER", "demo_b2b"]
+
+
+def test_errors_derive_from_base_and_builtins() -> None:
+    for name in jm.errors.__all__:
+        cls = getattr(jm.errors, name)
+        if name.endswith("Warning"):
+            assert issubclass(cls, jm.JourneymineWarning)
+        else:
+            assert issubclass(cls, jm.JourneymineError)
+    assert issubclass(jm.SchemaError, ValueError)
+    assert issubclass(jm.MissingDependencyError, ImportError)
+    assert issubclass(jm.NotFittedError, AttributeError)
+
+
+def test_import_does_not_import_pm4py_or_graphviz() -> None:
+    code = (
+        "import sys, journeymine as jm; jm.datasets.demo_b2b(20).to_pm4py(); "
+        "print(sorted(m for m in ('pm4py', 'graphviz', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
