@@ -23,14 +23,24 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def child_main(steps: dict[str, Callable[[str], int]]) -> None:
     """Entry point of a child process: ``script --child STEP ARG`` prints one JSON line."""
-    import resource
-
     step, arg = sys.argv[2], sys.argv[3]
     start = time.perf_counter()
     n = steps[step](arg)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "n": n}))
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM). Unlike ``ru_maxrss``, which Linux
+    carries over from the parent across fork and exec, VmHWM starts afresh at exec."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(script: str, step: str, arg: str, repeat: int) -> dict[str, Any]:

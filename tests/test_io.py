@@ -142,3 +142,17 @@ def test_from_pm4py_event_log_object() -> None:
     event_log = pm4py.convert_to_event_log(log.to_pm4py())
     back = jm.JourneyLog.from_pm4py(event_log)
     assert (back.n_cases, back.n_events) == (log.n_cases, log.n_events)
+
+
+def test_write_xes_is_read_back_by_pm4py(tmp_path: Path) -> None:
+    pm4py = pytest.importorskip("pm4py")
+    log = jm.datasets.demo_b2b(n_accounts=40, random_state=5)
+    path = tmp_path / "demo.xes"
+    jm.write_xes(log, path)
+    theirs = pm4py.read_xes(str(path))
+    ours = log.to_pm4py()
+    cols = ["case:concept:name", "concept:name", "time:timestamp", "case:segment", "channel", "org:role"]
+    a = ours[cols].sort_values(cols[:3]).reset_index(drop=True)
+    b = theirs[cols].sort_values(cols[:3]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert pm4py.discover_dfg(theirs)[0] == pm4py.discover_dfg(ours)[0]

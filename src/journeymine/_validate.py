@@ -177,40 +177,59 @@ def build(
         .then(pl.lit(REASONS[4]))
     )
     work = work.with_columns(reason.alias("__reason")).drop("__ts_missing")
-    if duplicates == "reject":
-        work = _mark_duplicates(work)
     _check_value_column(frame, mapping, work)
     if stage_order is not None and mapping.stage is not None:
         _check_stage_order(work, mapping.stage, stage_order)
 
+    ok = work.get_column("__reason").is_null()
+    good = work.drop("__reason") if bool(ok.all()) else work.filter(ok).drop("__reason")
+    events = _sort(good)
+    del good
+    if duplicates == "reject":
+        events, repeated = _drop_repeats(events)
+        if repeated.len():
+            at = pl.Series(repeated).sort()
+            work = work.with_columns(
+                pl.when(pl.col("row").is_in(at.implode())).then(pl.lit(REASONS[5]))
+                .otherwise(pl.col("__reason")).alias("__reason")
+            )
     bad_mask = work.get_column("__reason").is_not_null()
     n_bad = int(bad_mask.sum())
     rejected = _rejected_rows(frame, work, bad_mask)
-    good = work.filter(~bad_mask).drop("__reason") if n_bad else work.drop("__reason")
-    if n_bad and good.height:
+    del work
+    if n_bad and events.height:
         _report_rejected(rejected, rows_read, on_invalid)
-    if good.height == 0:
+    if events.height == 0:
         err = EmptyLogError(
             f"None of the {rows_read:,} input rows is usable ({_reason_counts(rejected)}); "
             "see the rejected rows on this error's .rejected attribute."
         )
         err.rejected = rejected.to_pandas()  # type: ignore[attr-defined]
         raise err
-    events, cases = _sort_and_split(good, case_attributes, on_invalid)
+    events, cases = _split_cases(events, case_attributes, on_invalid)
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
 
 
-def _mark_duplicates(work: pl.DataFrame) -> pl.DataFrame:
-    """Mark exact repeats (every kept column equal) of an earlier usable row."""
-    keys = [c for c in work.columns if c not in ("row", "__reason")]
-    ok = work.get_column("__reason").is_null()
-    usable = work if bool(ok.all()) else work.filter(ok)
-    repeat = usable.select(~pl.struct(keys).is_first_distinct()).to_series()
-    if not bool(repeat.any()):
-        return work
-    at = ok.arg_true().filter(repeat) if usable is not work else repeat.arg_true()
-    reason = work.get_column("__reason").scatter(at, REASONS[5])
-    return work.with_columns(reason)
+def _drop_repeats(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """Drop exact repeats (every kept column equal) of an earlier row; return their rows.
+
+    Repeats share case and timestamp, so after the sort they sit in runs of tied
+    (case, timestamp), ordered by input row: only those runs are compared, column by
+    column, keeping the first (earliest input row) of each set of equal rows.
+    """
+    same = (pl.col("case") == pl.col("case").shift(1)) & (
+        pl.col("timestamp") == pl.col("timestamp").shift(1)
+    )
+    tied = events.select((same | same.shift(-1)).fill_null(False).alias("t")).to_series()
+    if not bool(tied.any()):
+        return events, pl.Series("row", [], dtype=pl.Int64)
+    keys = [c for c in events.columns if c != "row"]
+    runs = events.filter(tied)
+    repeat = runs.select(~pl.struct(keys).is_first_distinct()).to_series()
+    rows = runs.get_column("row").filter(repeat)
+    if rows.len() == 0:
+        return events, rows
+    return events.filter(~pl.col("row").is_in(rows.implode())), rows
 
 
 def _bounds(valid_time: tuple[object, object]) -> tuple[pl.Expr, pl.Expr]:
@@ -289,13 +308,17 @@ def _report_rejected(
     )
 
 
-def _sort_and_split(
-    good: pl.DataFrame, case_attributes: Sequence[str], on_invalid: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Stable sort by (case in order of first appearance, timestamp, row); build cases."""
+def _sort(good: pl.DataFrame) -> pl.DataFrame:
+    """Stable sort by (case in order of first appearance, timestamp, input row)."""
     order = good.get_column("case").unique(maintain_order=True)
     code = pl.col("case").cast(pl.Enum(order)).to_physical()
-    events = good.sort(code, "timestamp", "row")
+    return good.sort(code, "timestamp", "row")
+
+
+def _split_cases(
+    events: pl.DataFrame, case_attributes: Sequence[str], on_invalid: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Move the case attributes of the sorted events into a table of cases."""
     agg: list[pl.Expr] = [
         pl.len().cast(pl.Int64).alias("n_events"),
         pl.col("timestamp").first().alias("start"),
