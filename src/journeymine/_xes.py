@@ -76,14 +76,16 @@ def read_xes_frame(path: str | os.PathLike[str]) -> pl.DataFrame:
     try:
         with _open(p) as fh:
             raw = fh.read()
-        text = raw.decode("utf-8")
+        text: str | None = raw.decode("utf-8")
     except (OSError, EOFError) as exc:
         raise ValueError(f"{str(p)!r} could not be read: {exc}") from exc
     except UnicodeDecodeError:
         text = None
+    del raw
     if text is not None:
-        fast = _fast_frame(text)
-        del text
+        pieces = _trace_pieces(text)
+        del text  # only the pieces stay in memory, and they are consumed batch by batch
+        fast = None if pieces is None else _fast_from_pieces(pieces)
         if fast is not None:
             return fast
     return _stream_frame(p)
@@ -211,19 +213,75 @@ def _fast_frame(text: str) -> pl.DataFrame | None:
 
     The text is cut at ``<trace>`` and then at ``<event>`` (plain splits), attribute
     elements are extracted per piece and their tag, key and value read with simple
-    regular expressions, all in polars on every core. Returns None (so the caller streams
-    the file through lxml, which validates fully) when the file uses anything this path
-    does not handle or when the pieces do not balance.
+    regular expressions, all in polars on every core, a batch of traces at a time so that
+    memory stays near the size of the result. Returns None (so the caller streams the
+    file through lxml, which validates fully) when the file uses anything this path does
+    not handle or when the pieces do not balance.
     """
+    pieces = _trace_pieces(text)
+    del text
+    return None if pieces is None else _fast_from_pieces(pieces)
+
+
+def _trace_pieces(text: str) -> list[str] | None:
+    """The text of each ``<trace>``, or None when there is no log header or no trace."""
     import re
 
     head_end = text.find("<trace>")
     if head_end < 0 or not re.search(r"<log\b", text[:head_end]):
         return None
     # the log header (globals, classifiers, metadata) is ignored
-    units = pl.DataFrame({"text": text[head_end + len("<trace>"):].split("<trace>")})
-    del text
-    units = units.with_row_index("trace").with_columns(pl.col("text").str.split("<event>"))
+    return text[head_end + len("<trace>"):].split("<trace>")
+
+
+_BATCH = 20_000
+
+
+def _fast_from_pieces(pieces: list[str]) -> pl.DataFrame | None:
+    """Parse trace texts batch by batch; ``pieces`` is emptied as it is consumed."""
+    event_parts: list[pl.DataFrame] = []
+    trace_parts: list[pl.DataFrame] = []
+    kinds: dict[tuple[str, str], set[str]] = {}
+    offset = 0
+    while pieces:
+        chunk = pieces[:_BATCH]
+        del pieces[:_BATCH]
+        got = _fast_batch(chunk, offset, kinds)
+        if got is None:
+            return None
+        event_parts.append(got[0])
+        trace_parts.append(got[1])
+        offset += len(chunk)
+    events = pl.concat(event_parts, how="diagonal")
+    traces = pl.concat(trace_parts, how="diagonal")
+    del event_parts, trace_parts
+    if events.height == 0:
+        return pl.DataFrame()
+
+    def typed(frame: pl.DataFrame, level: str) -> list[pl.Series]:
+        out = []
+        for col in frame.columns:
+            if col == "trace":
+                continue
+            tags = kinds[(level, col)]
+            out.append(_convert(frame.get_column(col), next(iter(tags)) if len(tags) == 1 else "string"))
+        return out
+
+    ev = pl.DataFrame([events.get_column("trace"), *typed(events, "event")])
+    del events
+    tr = pl.DataFrame([traces.get_column("trace"), *typed(traces, "trace")])
+    tr = tr.rename({c: f"case:{c}" for c in tr.columns if c != "trace"})
+    out = ev.join(tr, on="trace", how="left", maintain_order="left").drop("trace")
+    order = [k for k in ("case:concept:name", "concept:name", "time:timestamp") if k in out.columns]
+    return out.select([*order, *[c for c in out.columns if c not in order]])
+
+
+def _fast_batch(
+    chunk: list[str], offset: int, kinds: dict[tuple[str, str], set[str]]
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Raw (untyped) wide frames of the events and traces of one batch of traces."""
+    units = pl.DataFrame({"text": chunk}).with_row_index("trace", offset=offset)
+    units = units.with_columns(pl.col("trace").cast(pl.Int64), pl.col("text").str.split("<event>"))
     units = units.explode("text").with_columns(
         (pl.int_range(pl.len()).over("trace") - 1).alias("k")  # -1: the trace's own part
     )
@@ -234,8 +292,7 @@ def _fast_frame(text: str) -> pl.DataFrame | None:
         closes=pl.col("text").str.count_matches("</trace>", literal=True).sum(),
         n_tags=pl.col("text").str.count_matches(_ANY_ATTRIBUTE).sum(),
     ).row(0, named=True)
-    n_traces = units.get_column("trace").n_unique()
-    if checks["bad"] or checks["open_events"] or checks["header_closes"] or checks["closes"] != n_traces:
+    if checks["bad"] or checks["open_events"] or checks["header_closes"] or checks["closes"] != len(chunk):
         return None
     units = units.with_columns(
         event=pl.when(pl.col("k") >= 0).then((pl.col("k") >= 0).cum_sum() - 1).cast(pl.Int64)
@@ -255,32 +312,22 @@ def _fast_frame(text: str) -> pl.DataFrame | None:
         return None
     if attrs.height and bool(attrs.get_column("value").str.contains("&", literal=True).any()):
         attrs = attrs.with_columns(pl.col("value").str.replace_many(*_ENTITIES))
+    found = attrs.group_by(pl.col("event").is_null().alias("at_trace"), "key", "tag").len()
+    for at_trace, key, tag, _ in found.iter_rows():
+        kinds.setdefault(("trace" if at_trace else "event", key), set()).add(tag)
     events = units.filter(pl.col("k") >= 0).select("event", "trace")
-    if events.height == 0:
-        return pl.DataFrame()
     ev_wide = _wide(attrs.filter(pl.col("event").is_not_null()).drop("trace"), "event")
-    tr_wide = _wide(attrs.filter(pl.col("event").is_null()).drop("event"), "trace")
-    tr_wide = tr_wide.rename({c: f"case:{c}" for c in tr_wide.columns if c != "trace"})
-    out = events.join(ev_wide, on="event", how="left", maintain_order="left")
-    out = out.join(tr_wide, on="trace", how="left", maintain_order="left").drop("event", "trace")
-    order = [k for k in ("case:concept:name", "concept:name", "time:timestamp") if k in out.columns]
-    return out.select([*order, *[c for c in out.columns if c not in order]])
+    events = events.join(ev_wide, on="event", how="left", maintain_order="left").drop("event")
+    traces = _wide(attrs.filter(pl.col("event").is_null()).drop("event"), "trace")
+    return events, traces
 
 
 def _wide(attrs: pl.DataFrame, index: str) -> pl.DataFrame:
-    """Long (index, key, tag, value) rows to one typed column per key."""
+    """Long (index, key, value) rows to one raw text column per key."""
     if attrs.height == 0:
         return pl.DataFrame({index: pl.Series([], dtype=pl.Int64)})
-    kinds = attrs.group_by("key", maintain_order=True).agg(
-        pl.col("tag").min().alias("lo"), pl.col("tag").max().alias("hi")
-    )
-    wide = attrs.pivot(on="key", index=index, values="value", aggregate_function="first",
+    return attrs.pivot(on="key", index=index, values="value", aggregate_function="first",
                        maintain_order=True)
-    typed = [pl.col(index)]
-    columns = []
-    for key, lo, hi in kinds.iter_rows():
-        columns.append(_convert(wide.get_column(key), lo if lo == hi else "string"))
-    return wide.select(index).with_columns(columns) if columns else wide.select(typed)
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ The time to the next touchpoint is log-normal (σ = 0.8) with a median that depe
 stage of the next touchpoint (awareness 6 days, consideration 10, decision 12, retention 30,
 advocacy 40; Re-engaged 150) times the segment's factor (and ×1.15 in APAC), plus at least
 one minute, so times are strictly increasing within an account; times are whole seconds.
-Journeys start uniformly over the 18 months from ``start`` and stop after 40 touchpoints at most.
+Journeys start uniformly over the 18 months from ``start`` and stop after 40 touchpoints at most;
+the log ends three years after ``start``, so journeys still running then are open (censored).
 
 Each account has a buying committee: 3–8 contacts in Enterprise, 2–5 in Mid-market, 1–3
 in SMB. The first is the Champion; the others draw roles from Decision maker, Economic
@@ -159,6 +160,7 @@ _STAGE_ROLES = {
     "advocacy": {"Champion", "Decision maker"},
 }
 MAX_STEPS = 40
+OBSERVED_DAYS = 1_095  # the log covers three years from ``start``
 
 
 def _transition_matrices() -> np.ndarray:
@@ -216,6 +218,7 @@ def generate_demo_events(
     t0 = pd.Timestamp(start, tz="UTC").value // 1_000  # microseconds
     span_us = int(pd.Timedelta(days=548).value // 1_000)
     clock = t0 + rng.integers(0, span_us, size=n_accounts)
+    log_end = t0 + int(pd.Timedelta(days=OBSERVED_DAYS).value // 1_000)
 
     stage_of = np.array([STAGES.index(TOUCHPOINTS[n][0]) for n in NAMES])
     median_gap = np.array([_STAGE_GAP_DAYS[TOUCHPOINTS[n][0]] for n in NAMES])
@@ -238,12 +241,17 @@ def generate_demo_events(
         gap = median_gap[code] * gap_scale[active] * rng.lognormal(0.0, 0.8, size=len(active))
         if step == 0:
             gap = gap * 0.0
-        clock[active] += (gap * day_us).astype(np.int64) + 60_000_000 + rng.integers(
+        when = clock[active] + (gap * day_us).astype(np.int64) + 60_000_000 + rng.integers(
             0, 3_600_000_000, size=len(active))
+        seen = when < log_end  # the log ends: later touchpoints are not observed yet
+        active, nxt, code, when = active[seen], nxt[seen], code[seen], when[seen]
+        if len(active) == 0:
+            break
+        clock[active] = when
         state[active] = nxt
         acc_parts.append(active.copy())
         code_parts.append(code)
-        time_parts.append(clock[active].copy())
+        time_parts.append(when)
 
     acc = np.concatenate(acc_parts)
     code = np.concatenate(code_parts)
