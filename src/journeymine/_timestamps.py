@@ -7,8 +7,11 @@ Rules (documented in ``docs/data-model.md``):
   local times that do not exist (a daylight-saving gap) cannot be placed and are
   reported as unparsable; ambiguous ones (the hour repeated in autumn) take the earlier;
 * date-only values mean midnight in ``tz``;
-* strings are parsed in one vectorised pass (format given, or inferred by polars from the
-  first value); the few rows that pass fails on get a second vectorised pass with pandas'
+* strings are parsed in one vectorised pass with one format: the one given, else the first
+  of a list of common formats (ISO 8601 with or without offset and fraction, with ``T`` or a
+  space, date-only, ``Y/m/d``) that reads every value of a sample of the first 1,000, else
+  the one polars infers from the first value. Large columns are parsed in parallel chunks.
+  The few rows that pass fails on get a second vectorised pass with pandas'
   ``format="mixed"`` parser; what both fail on is unparsable.
 """
 
@@ -56,11 +59,54 @@ def _localize(naive: pl.Series, zone: str) -> pl.Series:
     return aware.dt.convert_time_zone("UTC").cast(UTC_US)
 
 
+_CANDIDATES = (
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y-%m-%d %H:%M:%S%.f%:z",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y/%m/%d",
+)
+_CHUNK = 500_000
+
+
+def _guess_format(text: pl.Series) -> str | None:
+    """The first candidate format that reads every value of a sample of the column."""
+    sample = text.drop_nulls().head(1_000)
+    if sample.len() == 0:
+        return None
+    for fmt in _CANDIDATES:
+        got = sample.str.to_datetime(format=fmt, strict=False, time_unit="us")
+        if got.null_count() == 0:
+            return fmt
+    return None
+
+
+def _first_pass(text: pl.Series, fmt: str | None) -> pl.Series:
+    """Parse with one format; large columns in parallel chunks (polars runs the chunks'
+    queries on every core)."""
+    if fmt is None or text.len() <= _CHUNK:
+        return text.str.to_datetime(format=fmt, strict=False, time_unit="us")
+    queries = [
+        pl.LazyFrame({"t": text.slice(start, _CHUNK)}).select(
+            pl.col("t").str.to_datetime(format=fmt, strict=False, time_unit="us")
+        )
+        for start in range(0, text.len(), _CHUNK)
+    ]
+    return pl.concat([f.to_series() for f in pl.collect_all(queries)]).alias(text.name)
+
+
 def _parse_strings(values: pl.Series, zone: str, fmt: str | None) -> pl.Series:
-    text = values.str.strip_chars()
-    text = text.set(text == "", None)  # type: ignore[arg-type,unused-ignore]
+    text = values
+    if bool(values.str.contains(r"^\s|\s$").any()):
+        text = values.str.strip_chars()
+    if bool((text == "").any()):
+        text = text.set(text == "", None)  # type: ignore[arg-type,unused-ignore]
     try:
-        first = text.str.to_datetime(format=fmt, strict=False, time_unit="us")
+        first = _first_pass(text, fmt if fmt is not None else _guess_format(text))
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
         first = pl.Series(values.name, [None] * len(text), dtype=pl.Datetime("us"))
     if isinstance(first.dtype, pl.Datetime) and first.dtype.time_zone is not None:

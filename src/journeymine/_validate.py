@@ -108,8 +108,11 @@ def _check_columns(
     return extra
 
 
-def _as_id_strings(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Ids become strings; integral floats (from pandas NaN-able ints) lose their '.0'."""
+def _as_id_strings(col: pl.Expr, dtype: pl.DataType, blanks: bool = True) -> pl.Expr:
+    """Ids become strings; integral floats (from pandas NaN-able ints) lose their '.0';
+    blank strings become missing (``blanks=False`` says the column has none: no copy)."""
+    if dtype == pl.String and not blanks:
+        return col
     if dtype.is_float():
         integral = (col.round(0) == col) & col.is_finite()
         as_int = col.cast(pl.Int64, strict=False).cast(pl.String)
@@ -139,10 +142,18 @@ def build(
         raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
     roles = mapping.roles()
     schema = frame.schema
+    text_roles = [c for r, c in roles.items() if r not in ("timestamp", "value") and schema[c] == pl.String]
+    has_blank = frame.select(
+        [(pl.col(c).str.strip_chars() == "").any().alias(c) for c in dict.fromkeys(text_roles)]
+    ).row(0, named=True) if text_roles else {}
+
+    def as_id(col: str) -> pl.Expr:
+        return _as_id_strings(pl.col(col), schema[col], has_blank.get(col, True))
+
     cols: list[pl.Expr] = [
         pl.int_range(0, pl.len(), dtype=pl.Int64).alias("row"),
-        _as_id_strings(pl.col(mapping.case), schema[mapping.case]).alias("case"),
-        _as_id_strings(pl.col(mapping.activity), schema[mapping.activity]).alias("activity"),
+        as_id(mapping.case).alias("case"),
+        as_id(mapping.activity).alias("activity"),
     ]
     for role, col in roles.items():
         if role in ("case", "activity", "timestamp"):
@@ -150,7 +161,7 @@ def build(
         if role == "value":
             cols.append(pl.col(col).cast(pl.Float64, strict=False).alias("value"))
         else:
-            cols.append(_as_id_strings(pl.col(col), schema[col]).alias(role))
+            cols.append(as_id(col).alias(role))
     cols += [pl.col(c) for c in extra] + [pl.col(c) for c in case_attributes]
     work = frame.select(cols)
     ts = parse_timestamps(
