@@ -332,7 +332,10 @@ class JourneyLog:
 
     @property
     def rejected(self) -> pd.DataFrame:
-        """Rows set aside: ``row`` (0-based input row), ``reason``, then the input values."""
+        """Rows set aside: ``row`` (0-based input row), ``reason``, then the input values.
+
+        Only the log built from the input has them; filtered sub-logs have none.
+        """
         return self._pandas("rejected", self._rejected)
 
     def to_polars(self, table: Literal["events", "cases", "rejected"] = "events") -> pl.DataFrame:

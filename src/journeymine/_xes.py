@@ -27,6 +27,7 @@ from typing import IO, Any
 import numpy as np
 import polars as pl
 
+from ._progress import progress
 from ._timestamps import parse_timestamps
 
 _TYPES = {"string", "date", "int", "float", "boolean", "id"}
@@ -243,7 +244,8 @@ def _fast_from_pieces(pieces: list[str]) -> pl.DataFrame | None:
     trace_parts: list[pl.DataFrame] = []
     kinds: dict[tuple[str, str], set[str]] = {}
     offset = 0
-    while pieces:
+    n_batches = -(-len(pieces) // _BATCH)
+    for _ in progress(range(n_batches), total=n_batches, desc="reading XES", min_total=5):
         chunk = pieces[:_BATCH]
         del pieces[:_BATCH]
         got = _fast_batch(chunk, offset, kinds)
