@@ -196,9 +196,11 @@ def read_xes(
     """Read an XES event log (``.xes`` or ``.xes.gz``) into a :class:`JourneyLog`.
 
     As in pm4py, every event is kept and ``concept:name`` is the activity; the trace's
-    ``concept:name`` is the case, ``org:resource`` the resource and
-    ``lifecycle:transition`` the lifecycle. Other trace attributes become case
-    attributes (without the ``case:`` prefix), other event attributes stay on the events.
+    ``concept:name`` is the case, ``org:resource`` the resource, ``org:role`` the
+    buying-committee role and ``lifecycle:transition`` the lifecycle; event attributes
+    named ``contact``, ``channel``, ``stage`` or ``value`` play those roles. Other trace
+    attributes become case attributes (without the ``case:`` prefix), other event
+    attributes stay on the events.
 
     Parameters
     ----------
@@ -270,8 +272,8 @@ def write_xes(log: JourneyLog, path: PathLike) -> None:
     """Write a log as XES (gzip-compressed when the path ends with ``.gz``).
 
     Case attributes become trace attributes, the mapped roles their standard XES keys
-    (``org:resource``, ``lifecycle:transition``) or their input column names, other
-    event attributes keep their names. pm4py reads the file back to the same events.
+    (``org:resource``, ``org:role``, ``lifecycle:transition``) or their role names,
+    other event attributes keep their names. pm4py reads the file back to the same events.
 
     Examples
     --------

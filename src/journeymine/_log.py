@@ -396,9 +396,10 @@ class JourneyLog:
         """Return the events as a pandas frame in pm4py's standard columns.
 
         ``case:concept:name``, ``concept:name``, ``time:timestamp`` (UTC),
-        ``org:resource`` and ``lifecycle:transition`` where mapped, the other roles
-        under their input names, case attributes as ``case:<name>`` and the event
-        attributes as they are. pm4py's discovery functions accept it unchanged; pm4py
+        ``org:resource``, ``org:role`` and ``lifecycle:transition`` where mapped, the
+        other roles under their role names (``contact``, ``channel``, ``stage``,
+        ``value``), case attributes as ``case:<name>`` and the event attributes as they
+        are; :meth:`from_pm4py` and :func:`read_xes` map the same names back. pm4py's discovery functions accept it unchanged; pm4py
         itself is not imported.
 
         Examples
