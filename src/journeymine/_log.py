@@ -399,8 +399,8 @@ class JourneyLog:
         ``org:resource``, ``org:role`` and ``lifecycle:transition`` where mapped, the
         other roles under their role names (``contact``, ``channel``, ``stage``,
         ``value``), case attributes as ``case:<name>`` and the event attributes as they
-        are; :meth:`from_pm4py` and :func:`read_xes` map the same names back. pm4py's discovery functions accept it unchanged; pm4py
-        itself is not imported.
+        are; :meth:`from_pm4py` and :func:`read_xes` map the same names back. pm4py's
+        discovery functions accept it unchanged; pm4py itself is not imported.
 
         Examples
         --------
