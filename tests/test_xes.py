@@ -114,3 +114,21 @@ def test_bad_files(tmp_path: Path) -> None:
         read_xes_frame(other)
     with pytest.raises(ValueError, match="case:concept:name"):
         write_xes_frame(pl.DataFrame({"a": [1]}), tmp_path / "x.xes")
+
+
+def test_writer_slices_give_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from journeymine import _xes
+
+    frame = pl.DataFrame({
+        "case:concept:name": ["a", "b", "a", "c", "b"],
+        "concept:name": ["x", "y", "z", "x", "x"],
+        "case:segment": ["S", "T", "S", "S", "T"],
+    })
+    whole, sliced = tmp_path / "whole.xes", tmp_path / "sliced.xes"
+    write_xes_frame(frame, whole)
+    monkeypatch.setattr(_xes, "_WRITE_SLICE", 2)
+    write_xes_frame(frame, sliced)
+    assert whole.read_text() == sliced.read_text()
+    back = read_xes_frame(sliced)
+    assert back.get_column("case:concept:name").to_list() == ["a", "a", "b", "b", "c"]
+    assert back.get_column("concept:name").to_list() == ["x", "z", "y", "x", "x"]

@@ -380,19 +380,31 @@ def _attribute(name: str, key: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def write_xes_frame(events: pl.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a frame in pm4py's layout as XES 1.0 (gzip when the path ends with .gz)."""
+    """Write a frame in pm4py's layout as XES 1.0 (gzip when the path ends with .gz).
+
+    Lines are rendered with polars string expressions and written in slices, so the text
+    of the whole log is never held in memory at once.
+    """
     if "case:concept:name" not in events.columns:
         raise ValueError("write_xes_frame needs a 'case:concept:name' column")
     p = Path(os.fspath(path))
-    lines = _render(events)
+    frame, body = _prepare(events)
     opener: Any = gzip.open if p.name.endswith(".gz") else open
     with opener(p, "wt", encoding="utf-8") as out:
         out.write(_HEADER)
-        out.write(lines)
+        for start in range(0, frame.height, _WRITE_SLICE):
+            lines = frame.slice(start, _WRITE_SLICE).select(body.str.join("\n")).item()
+            out.write(lines)
+            out.write("\n")
         out.write("</log>\n")
 
 
-def _render(events: pl.DataFrame) -> str:
+_WRITE_SLICE = 200_000
+
+
+def _prepare(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
+    """Events grouped by case (first-appearance order) with trace flags, and the
+    expression that renders one event line (opening and closing its trace as needed)."""
     case = "case:concept:name"
     events = events.with_columns(pl.col(case).cast(pl.String))
     order = events.get_column(case).unique(maintain_order=True)
@@ -400,20 +412,19 @@ def _render(events: pl.DataFrame) -> str:
     events = events.sort(code, maintain_order=True)
     trace_cols = [c for c in events.columns if c.startswith("case:")]
     event_cols = [c for c in events.columns if not c.startswith("case:")]
-    first = pl.col(case).is_first_distinct()
-    last = pl.col(case).is_last_distinct()
-    trace_attrs = [
-        _attribute(c, c[len("case:"):], events.schema[c]) for c in trace_cols
-    ]
-    head = pl.when(first).then(
+    # trace attributes are written from each trace's first event: fill them from the case
+    frame = events.with_columns(
+        [pl.col(c).drop_nulls().first().over(case) for c in trace_cols]
+        + [pl.col(case).is_first_distinct().alias("__first"),
+           pl.col(case).is_last_distinct().alias("__last")]
+    )
+    trace_attrs = [_attribute(c, c[len("case:"):], events.schema[c]) for c in trace_cols]
+    head = pl.when(pl.col("__first")).then(
         pl.concat_str([pl.lit("<trace>"), *trace_attrs, pl.lit("\n")])
     ).otherwise(pl.lit(""))
-    tail = pl.when(last).then(pl.lit("\n</trace>")).otherwise(pl.lit(""))
+    tail = pl.when(pl.col("__last")).then(pl.lit("\n</trace>")).otherwise(pl.lit(""))
     body = pl.concat_str(
         [head, pl.lit("<event>"), *[_attribute(c, c, events.schema[c]) for c in event_cols],
          pl.lit("</event>"), tail]
     )
-    # trace attributes are written from each trace's first event: fill them from the case
-    filled = events.with_columns([pl.col(c).drop_nulls().first().over(case) for c in trace_cols])
-    text = filled.select(body.alias("line")).get_column("line").str.join("\n")
-    return str(text[0]) + "\n"
+    return frame, body
