@@ -329,21 +329,45 @@ def _sort(good: pl.DataFrame) -> pl.DataFrame:
 def _split_cases(
     events: pl.DataFrame, case_attributes: Sequence[str], on_invalid: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Move the case attributes of the sorted events into a table of cases."""
-    agg: list[pl.Expr] = [
-        pl.len().cast(pl.Int64).alias("n_events"),
-        pl.col("timestamp").first().alias("start"),
-        pl.col("timestamp").last().alias("end"),
-    ]
+    """Move the case attributes of the sorted events into a table of cases.
+
+    The events are sorted by case, so each case is a run of rows: its first and last rows
+    give ``start`` and ``end``, and an attribute without missing values is constant when
+    no row differs from the row before it in the same case. Only attributes with missing
+    values, or ones that do vary, need a group-by.
+    """
+    n = events.height
+    new_case = events.select(
+        (pl.col("case") != pl.col("case").shift(1)).fill_null(True).alias("f")
+    ).to_series()
+    firsts = new_case.arg_true()
+    lasts = pl.concat([firsts.slice(1) - 1, pl.Series([n - 1], dtype=firsts.dtype)])
+    cases = pl.DataFrame({
+        "case": events.get_column("case").gather(firsts),
+        "n_events": (lasts - firsts + 1).cast(pl.Int64),
+        "start": events.get_column("timestamp").gather(firsts),
+        "end": events.get_column("timestamp").gather(lasts),
+    })
+    columns: dict[str, pl.Series] = {}
     for col in case_attributes:
-        agg.append(pl.col(col).drop_nulls().first().alias(col))
-        # equality, not n_unique: polars 2.1's string hashing can miscount some inputs
-        known = pl.col(col).drop_nulls()
-        agg.append((known != known.first()).any().fill_null(False).alias(f"__n_{col}"))
-    cases = events.group_by("case", maintain_order=True).agg(agg)
-    for col in case_attributes:
-        _check_constant(events, cases, col, on_invalid)
-    cases = cases.select(["case", *case_attributes, "n_events", "start", "end"])
+        values = events.get_column(col)
+        if values.null_count() == 0:
+            columns[col] = values.gather(firsts)
+            changes = events.select(
+                ((pl.col(col) != pl.col(col).shift(1)) & ~new_case).any()
+            ).item()
+            if not changes:
+                continue
+        per_case = events.group_by("case", maintain_order=True).agg(
+            pl.col(col).drop_nulls().first().alias(col),
+            # equality, not n_unique: polars 2.1's string hashing can miscount some inputs
+            (pl.col(col).drop_nulls() != pl.col(col).drop_nulls().first())
+            .any().fill_null(False).alias(f"__n_{col}"),
+        )
+        columns[col] = per_case.get_column(col)
+        _check_constant(events, per_case, col, on_invalid)
+    cases = cases.select("case", *[pl.lit(columns[c]).alias(c) for c in case_attributes],
+                         "n_events", "start", "end")
     events = events.drop(list(case_attributes))
     first = ["case", "activity", "timestamp"]
     rest = [c for c in events.columns if c not in (*first, "row")]
