@@ -320,10 +320,24 @@ def _report_rejected(
 
 
 def _sort(good: pl.DataFrame) -> pl.DataFrame:
-    """Stable sort by (case in order of first appearance, timestamp, input row)."""
-    order = good.get_column("case").unique(maintain_order=True)
-    code = pl.col("case").cast(pl.Enum(order)).to_physical()
-    return good.sort(code, "timestamp", "row")
+    """Stable sort by (case in order of first appearance, timestamp, input row).
+
+    The case key is the input row of the case's first event (a numeric sort key that
+    orders cases by first appearance). The result is checked: should two cases ever
+    share a key, the sort falls back to an explicit code per distinct case id.
+    """
+    events = good.with_columns(pl.col("row").min().over("case").alias("__key")).sort(
+        "__key", "timestamp", "row"
+    )
+    key = pl.col("__key")
+    mixed = events.select(
+        ((pl.col("case") != pl.col("case").shift(1)) & (key == key.shift(1))).any()
+    ).item()
+    if not mixed:
+        return events.drop("__key")
+    order = good.get_column("case").unique(maintain_order=True)  # pragma: no cover - safety net
+    code = pl.col("case").cast(pl.Enum(order)).to_physical()  # pragma: no cover
+    return good.sort(code, "timestamp", "row")  # pragma: no cover
 
 
 def _split_cases(
