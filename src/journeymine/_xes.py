@@ -1,106 +1,747 @@
 """XES in and out, fast.
 
-Reading streams the file with ``lxml.etree.iterparse``, one ``<trace>`` at a time (each
-is cleared once read, so memory stays flat), collects raw attribute strings column by
-column and types each column once at the end with polars. Nothing is built per event but
-list appends: no dicts, no pm4py objects.
+Reading
+-------
+:func:`read_xes_frame` gives one polars frame in pm4py's layout: one row per event in
+file order, event attributes under their XES keys, trace attributes as ``case:<key>``
+on every event of the trace. Traces without events give no rows. XES types map to
+polars: string/id → String, date → Datetime("us", "UTC") (offsets converted), int →
+Int64, float → Float64, boolean → Boolean; a key seen with several types is read as text.
 
-Layout of the frame (pm4py's): one row per event in file order; event attributes under
-their XES keys; trace attributes as ``case:<key>`` on every event of the trace. Traces
-without events give no rows. XES types map to polars: string/id → String, date →
-Datetime("us", "UTC") (offsets converted), int → Int64, float → Float64, boolean →
-Boolean; a key seen with several types is read as text. Nested attributes (lists,
-containers, attributes inside attributes) are skipped; log-level globals, extensions and
-classifiers are ignored.
+The file is read into memory once (gzip is detected by its magic bytes) and tokenised
+with numpy: the positions of ``<``, ``>`` and ``"`` are found in windows of the buffer,
+every tag is classified from the bytes after its ``<``, nesting is checked with cumulative
+sums, and keys and values become Arrow string views into the buffer, so that no Python
+object is made per event. Values are typed column by column at the end with polars.
+This path also checks that the body is well-formed (tags balanced and matched, only
+whitespace between tags, entity references valid, UTF-8 valid). Anything it does not
+understand (comments or processing instructions after the first trace, CDATA, a DOCTYPE,
+another encoding, unknown elements, namespace prefixes…) sends the file to the general
+path: ``lxml.etree.iterparse``, one trace at a time, which also reports malformed XML.
+Both paths give the same frame.
 
-Writing builds every ``<event>`` line with vectorised polars string expressions, escaping
-keys and values for XML.
+Nested attributes (``list``, ``container`` and attributes inside attributes) are skipped
+with all their children: an attribute with children keeps its own value. Log-level
+attributes, globals, extensions and classifiers are ignored. An attribute without a
+``key`` is ignored; one without a ``value`` is null; a key repeated on one event keeps
+its last value (as pm4py). A key that is both an event attribute ``case:x`` and a trace
+attribute ``x`` gives the trace attribute.
+
+Writing
+-------
+:func:`write_xes_frame` builds every ``<event>`` line with vectorised polars string
+expressions (keys and values escaped for XML) and writes them in slices.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
+import itertools
 import os
+import re
+import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from ._progress import progress
-from ._timestamps import parse_timestamps
 
-_TYPES = {"string", "date", "int", "float", "boolean", "id"}
+__all__ = ["read_xes_frame", "write_xes_frame"]
 
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+Bytes = npt.NDArray[np.uint8]
 
-def _open(path: Path) -> IO[bytes]:
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+#: XES attribute types, in the order of their codes
+_TYPES: Final = ("string", "date", "int", "float", "boolean", "id")
+_TYPE_CODE: Final = {name: code for code, name in enumerate(_TYPES)}
+_STRING, _DATE, _INT, _FLOAT, _BOOLEAN, _ID = range(len(_TYPES))
 
-
-def _local(tag: Any) -> str:
-    if not isinstance(tag, str):  # comments, processing instructions
-        return ""
-    return tag.rsplit("}", 1)[-1]
+#: padding after the data, so that 8-byte reads near the end stay in the buffer
+_PAD: Final = 16
 
 
-class _Column:
-    __slots__ = ("rows", "types", "values")
-
-    def __init__(self) -> None:
-        self.rows: list[int] = []
-        self.values: list[str | None] = []
-        self.types: set[str] = set()
-
-
+# =========================================================================================
+# reading: the entry point
+# =========================================================================================
 def read_xes_frame(path: str | os.PathLike[str]) -> pl.DataFrame:
-    """Parse an XES file (plain or gzip) into one polars frame in pm4py's layout.
+    """Read an XES event log into one polars frame in pm4py's layout.
 
-    Flat XES (attributes without children, the common case) is tokenised with vectorised
-    regular expressions over trace chunks, which polars runs on all cores; anything else
-    (nested attributes, CDATA, character references, non-UTF-8, or tokens that do not
-    balance) is streamed through lxml, which also reports malformed XML.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The XES file, plain or gzip-compressed (recognised by its magic bytes, whatever
+        its name).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per event in file order. Event attributes are columns under their XES
+        keys (``concept:name``, ``time:timestamp``, ``lifecycle:transition``,
+        ``org:resource``, …) in order of first appearance, followed by the trace
+        attributes as ``case:<key>`` (so the trace's ``concept:name`` is
+        ``case:concept:name``), repeated on every event of the trace. Types: string and
+        id → String, date → Datetime("us", "UTC"), int → Int64, float → Float64,
+        boolean → Boolean; a key seen with more than one type is String (the values as
+        written). Missing attributes and values that cannot be read as their type are
+        null. A log without events gives an empty frame without columns.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
     ValueError
-        The file is not XML, or has no ``<log>`` element.
+        The file is not XES: not XML (the message gives the parser's line and column),
+        no ``<log>`` root element, or a corrupt gzip stream.
+
+    Notes
+    -----
+    Nested attributes (``list``, ``container``, attributes inside attributes) are
+    skipped with their children; log-level attributes, globals, extensions and
+    classifiers are ignored. Booleans are true for ``true``/``1`` and false for
+    ``false``/``0`` (any case); other values are null. Dates without an offset are
+    taken as UTC.
     """
     p = Path(os.fspath(path))
-    if not p.exists():
-        raise FileNotFoundError(f"No such file: {str(p)!r}")
+    if not p.is_file():
+        if p.exists():
+            raise ValueError(f"{str(p)!r}: not an XES file: it is not a regular file")
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(p))
+    where = repr(str(p))
+    buf, n = _read_buffer(p, where)
+    parsed = _scan(buf, n)
+    if parsed is None:
+        parsed = _stream(memoryview(buf)[:n], where)
+    del buf
+    return _assemble(parsed)
+
+
+def _read_buffer(p: Path, where: str) -> tuple[bytearray, int]:
+    """The decompressed bytes of the file and their length, followed by ``_PAD`` zeros."""
+    with open(p, "rb") as fh:
+        magic = fh.read(2)
+        fh.seek(0)
+        if magic != b"\x1f\x8b":
+            size = os.fstat(fh.fileno()).st_size
+            buf = bytearray(size + _PAD)
+            n = fh.readinto(memoryview(buf)[:size])
+            if n != size:  # the file changed under us: read what is there
+                fh.seek(0)
+                data = fh.read()
+                buf = bytearray(data)
+                n = len(data)
+                buf.extend(bytes(_PAD))
+            return buf, n
+        size = os.fstat(fh.fileno()).st_size
+        fh.seek(max(size - 4, 0))
+        hint = int.from_bytes(fh.read(4), "little")  # size mod 2**32 of the last member
+        hint = min(hint, 1032 * size)  # deflate expands at most 1032 times: a corrupt trailer
+        fh.seek(0)
+        try:
+            return _gunzip(fh, max(hint, 1 << 16))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{where}: not an XES file: corrupt gzip stream ({exc})") from exc
+
+
+def _gunzip(fh: IO[bytes], hint: int) -> tuple[bytearray, int]:
+    """Decompress into one buffer sized from the gzip trailer (grown if it was wrong)."""
+    cap = hint + 1
+    buf = bytearray(cap + _PAD)
+    n = 0
+    with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
+        while True:
+            if n == cap:  # the hint was short (several members, or over 4 GiB)
+                more = gz.read(1 << 20)
+                if not more:
+                    break
+                cap = max(2 * cap, n + len(more))
+                del buf[n:]
+                buf.extend(more)
+                buf.extend(bytes(cap - len(buf) + _PAD))
+                n += len(more)
+                continue
+            with memoryview(buf) as view:
+                got = gz.readinto(view[n:cap])
+            if not got:
+                break
+            n += got
+    del buf[n + _PAD :]
+    buf[n:] = bytes(_PAD)
+    return buf, n
+
+
+# =========================================================================================
+# parsed data, shared by both paths
+# =========================================================================================
+@dataclass
+class _Bucket:
+    """The values of one key at one level: row numbers, raw texts and the types seen."""
+
+    rows: list[Ints] = field(default_factory=list)
+    values: list[pl.Series] = field(default_factory=list)
+    types: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Parsed:
+    n_traces: int = 0
+    n_events: int = 0
+    event_trace: list[Ints] = field(default_factory=list)
+    events: dict[str, _Bucket] = field(default_factory=dict)
+    traces: dict[str, _Bucket] = field(default_factory=dict)
+
+
+# =========================================================================================
+# the fast path: numpy tokeniser
+# =========================================================================================
+_WINDOW: Final = 1 << 24  # bytes of body per window (cut at the next "<trace")
+
+# element names of the body, with their codes
+_TRACE, _EVENT, _LOG = 100, 101, 102
+_LIST, _CONTAINER, _VALUES = 103, 104, 105
+_UNKNOWN: Final = 255
+_NAMES: Final = (
+    (b"trace", _TRACE), (b"event", _EVENT), (b"log", _LOG), (b"list", _LIST),
+    (b"container", _CONTAINER), (b"values", _VALUES),
+    *((name.encode(), code) for name, code in _TYPE_CODE.items()),
+)
+_WS_TABLE = np.zeros(256, dtype=np.bool_)
+_WS_TABLE[[9, 10, 13, 32]] = True
+_DELIM_TABLE = _WS_TABLE.copy()
+_DELIM_TABLE[[ord("/"), ord(">")]] = True
+_LT, _GT, _QUOTE, _SLASH, _AMP = ord("<"), ord(">"), ord('"'), ord("/"), ord("&")
+
+
+def _le(text: bytes) -> int:
+    return int.from_bytes(text.ljust(8, b"\0"), "little")
+
+
+def _mask(length: int) -> int:
+    return (1 << (8 * length)) - 1
+
+
+_KEY_EQ: Final = (_le(b" key="), _mask(5))
+_VALUE_EQ: Final = (_le(b" value="), _mask(7))
+_U32_MASKS = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], dtype=np.uint32)
+_XML_ATTRIBUTE = re.compile(
+    rb"[ \t\r\n]+([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*(?:\"([^\"<]*)\"|'([^'<]*)')"
+)
+_BAD_AMP = re.compile(rb"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
+
+
+class _Fallback(Exception):
+    """The fast path does not handle this file: use the general path."""
+
+
+@dataclass
+class _Scanner:
+    """Views of the buffer shared by the windows of one scan."""
+
+    buf: bytearray
+    n: int
+    arr: Bytes
+    u32: npt.NDArray[np.uint32]
+    u64: npt.NDArray[np.uint64]
+    parsed: _Parsed
+    key_ids: dict[str, int] = field(default_factory=dict)
+    key_names: list[str] = field(default_factory=list)
+    # bucket per (is_trace, key id), in order of first appearance
+    buckets: dict[tuple[bool, int], _Bucket] = field(default_factory=dict)
+
+
+def _scan(buf: bytearray, n: int) -> _Parsed | None:
+    """Parse the buffer with the numpy tokeniser, or return None (use :func:`_stream`)."""
+    start = _body_start(buf, n)
+    if start is None:
+        return None
+    cuts = [start]
+    while cuts[-1] + _WINDOW < n:
+        cut = buf.find(b"<trace", cuts[-1] + _WINDOW, n)
+        if cut < 0:
+            break
+        cuts.append(cut)
+    cuts.append(n)
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    sc = _Scanner(
+        buf=buf, n=n, arr=arr,
+        u32=np.ndarray((len(buf) - 3,), dtype="<u4", buffer=buf, strides=(1,)),
+        u64=np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,)),
+        parsed=_Parsed(),
+    )
+    windows = list(itertools.pairwise(cuts))
     try:
-        with _open(p) as fh:
-            raw = fh.read()
-        text: str | None = raw.decode("utf-8")
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"{str(p)!r} could not be read: {exc}") from exc
-    except UnicodeDecodeError:
-        text = None
-    del raw
-    if text is not None:
-        pieces = _trace_pieces(text)
-        del text  # only the pieces stay in memory, and they are consumed batch by batch
-        fast = None if pieces is None else _fast_from_pieces(pieces)
-        if fast is not None:
-            return fast
-    return _stream_frame(p)
+        for i, (a, b) in enumerate(progress(windows, total=len(windows), desc="reading XES", min_total=8)):
+            _window(sc, a, b, last=i == len(windows) - 1)
+    except _Fallback:
+        return None
+    finally:
+        del sc.u32, sc.u64, sc.arr
+    parsed = sc.parsed
+    for (is_trace, kid), bucket in sc.buckets.items():
+        (parsed.traces if is_trace else parsed.events)[sc.key_names[kid]] = bucket
+    return parsed
 
 
-def _stream_frame(p: Path) -> pl.DataFrame:
-    """The general path: stream the file with lxml, one trace at a time."""
+def _body_start(buf: bytearray, n: int) -> int | None:
+    """Offset of the first ``<trace``, once the header before it is checked with lxml."""
     from lxml import etree
 
-    event_cols: dict[str, _Column] = {}
-    trace_cols: dict[str, _Column] = {}
-    trace_sizes: list[int] = []
-    n_events = 0
-    names: dict[Any, str] = {}  # full tag -> local name, so each is split once
+    start = buf.find(b"<trace", 0, n)
+    while start >= 0:
+        comment = buf.rfind(b"<!--", 0, start)
+        if comment < 0 or buf.find(b"-->", comment + 4, start) >= 0:
+            break
+        end = buf.find(b"-->", start, n)  # that "<trace" is inside a comment
+        start = -1 if end < 0 else buf.find(b"<trace", end, n)
+    if start < 0:
+        return None
+    head = bytes(buf[:start])
+    declared = re.match(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", head)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+        return None
+    if b"<!DOCTYPE" in head or b"<![CDATA[" in head:
+        return None
+    parser = etree.XMLParser(remove_comments=True, no_network=True)
+    try:
+        root = etree.fromstring(head + b"</log>", parser=parser)
+    except etree.XMLSyntaxError:
+        return None
+    if _local(root.tag) != "log":
+        return None
+    return start
+
+
+def _window(sc: _Scanner, a: int, b: int, *, last: bool) -> None:
+    """Tokenise ``buf[a:b]`` (whole traces; the end of the log in the last window)."""
+    arr, parsed = sc.arr, sc.parsed
+    seg = arr[a:b]
+    lt = np.flatnonzero(seg == _LT).astype(np.int64) + a
+    gt = np.flatnonzero(seg == _GT).astype(np.int64) + a
+    qt = np.flatnonzero(seg == _QUOTE).astype(np.int64) + a
+    amp = np.flatnonzero(seg == _AMP).astype(np.int64) + a
+    del seg
+    m = lt.size
+    if m == 0 or lt[0] != a:
+        raise _Fallback
+    _check_utf8(sc, a, b)
+    nxt = np.empty(m, dtype=np.int64)
+    nxt[:-1] = lt[1:]
+    nxt[-1] = b
+    gi = np.searchsorted(gt, nxt) - 1
+    if gi[0] < 0:
+        raise _Fallback
+    te = gt[gi]  # each tag ends at the last ">" before the next "<"
+    if not (te > lt).all() or not _all_ws(sc, te + 1, nxt):
+        raise _Fallback
+    del gt, gi
+    closing = arr[lt + 1] == _SLASH
+    ns = lt + 1 + closing  # start of the element name
+    selfc = (arr[te - 1] == _SLASH) & ~closing
+    code, nlen = _classify(sc, ns)
+
+    # -- nesting: depth before/after each token, matched open/close pairs
+    delta = np.where(closing, -1, np.where(selfc, 0, 1)).astype(np.int64)
+    after = 1 + np.cumsum(delta)
+    before = after - delta
+    is_log = code == _LOG
+    if last:
+        if not (is_log[-1] and closing[-1] and before[-1] == 1) or is_log[:-1].any():
+            raise _Fallback
+        body = slice(0, m - 1)
+    else:
+        if is_log.any() or after[-1] != 1:
+            raise _Fallback
+        body = slice(0, m)
+    if (before[body] < 1).any() or (after[body] < 1).any():
+        raise _Fallback
+    _check_pairs(code[body], delta[body], before[body], after[body])
+
+    # -- the rest of each tag: whitespace only, except the attributes of attribute tags
+    attr_tag = (code < len(_TYPES)) | (code == _LIST) | (code == _CONTAINER)
+    rest_start = ns + nlen
+    rest_end = te - selfc
+    plain = ~(attr_tag & ~closing)
+    if not _all_ws(sc, rest_start[plain], rest_end[plain]):
+        raise _Fallback
+
+    # -- traces, events and the attributes that are theirs
+    is_trace = code == _TRACE
+    is_event = code == _EVENT
+    t_open = is_trace & ~closing
+    e_open = is_event & ~closing
+    in_trace = np.cumsum(t_open) - np.cumsum(is_trace & (closing | selfc))
+    in_event = np.cumsum(e_open) - np.cumsum(is_event & (closing | selfc))
+    if (before[t_open] != 1).any() or (before[e_open] != 2).any() or (in_trace[e_open] != 1).any():
+        raise _Fallback
+    trace_no = parsed.n_traces + np.cumsum(t_open) - 1
+    event_no = parsed.n_events + np.cumsum(e_open) - 1
+    parsed.event_trace.append(trace_no[e_open])
+    parsed.n_traces += int(t_open.sum())
+    parsed.n_events += int(e_open.sum())
+
+    typed = (code < len(_TYPES)) & ~closing
+    ev_attr = typed & (before == 3) & (in_event == 1)
+    tr_attr = typed & (before == 2) & (in_trace == 1)
+    wanted = np.flatnonzero(ev_attr | tr_attr)
+    others = np.flatnonzero(attr_tag & ~closing & ~(ev_attr | tr_attr))
+    ks, ke, vs, ve = _attributes(sc, rest_start, rest_end, qt, wanted, others)
+    keyed = ks >= 0
+    if not keyed.all():  # attributes without a key are ignored
+        wanted, ks, ke, vs, ve = wanted[keyed], ks[keyed], ke[keyed], vs[keyed], ve[keyed]
+    if amp.size and _BAD_AMP.search(sc.buf, a, b):
+        raise _Fallback
+    if wanted.size == 0:
+        return
+    kid = _key_ids(sc, ks, ke)
+    values = _values(sc, vs, ve, amp)
+    is_tr = tr_attr[wanted]
+    rows = np.where(is_tr, trace_no[wanted], event_no[wanted])
+    _collect(sc, kid, values, code[wanted].astype(np.int64), rows, is_tr)
+
+
+def _check_utf8(sc: _Scanner, a: int, b: int) -> None:
+    """Raise :class:`_Fallback` unless ``buf[a:b]`` is valid UTF-8 (checked by Arrow)."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(np.array([a, b], dtype=np.int64))
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(sc.buf)])
+    try:
+        whole.cast(pa.large_string())
+    except pa.ArrowInvalid as exc:
+        raise _Fallback from exc
+
+
+def _classify(sc: _Scanner, ns: Ints) -> tuple[npt.NDArray[np.uint8], Ints]:
+    """Element code and name length of each tag, from the 8 bytes after its name start."""
+    word = sc.u64[ns]
+    code = np.full(ns.size, _UNKNOWN, dtype=np.uint8)
+    nlen = np.zeros(ns.size, dtype=np.int64)
+    for name, c in _NAMES:
+        head = name[:8]
+        hit = np.flatnonzero((word & np.uint64(_mask(len(head)))) == np.uint64(_le(head)))
+        if len(name) > 8:
+            hit = hit[sc.arr[ns[hit] + 8] == name[8]]
+        hit = hit[_DELIM_TABLE[sc.arr[ns[hit] + len(name)]]]
+        code[hit] = c
+        nlen[hit] = len(name)
+    if (code == _UNKNOWN).any():
+        raise _Fallback
+    return code, nlen
+
+
+def _check_pairs(code: npt.NDArray[np.uint8], delta: Ints, before: Ints, after: Ints) -> None:
+    """Every closing tag closes the element opened last at its level, with the same name."""
+    oc = np.flatnonzero(delta != 0)
+    if oc.size == 0:
+        return
+    level = np.where(delta[oc] > 0, after[oc], before[oc])
+    if level.max() > 60_000:
+        raise _Fallback
+    order = oc[np.argsort(level.astype(np.uint16), kind="stable")]
+    if order.size % 2:
+        raise _Fallback
+    opens, closes = order[0::2], order[1::2]
+    if (
+        (delta[opens] != 1).any()
+        or (delta[closes] != -1).any()
+        or (code[opens] != code[closes]).any()
+        or (after[opens] != before[closes]).any()
+    ):
+        raise _Fallback
+
+
+def _all_ws(sc: _Scanner, starts: Ints, ends: Ints) -> bool:
+    """Whether every byte in each range ``[start, end)`` is XML whitespace."""
+    length = ends - starts
+    if (length < 0).any():
+        return False
+    idx = np.flatnonzero(length > 0)
+    k = 0
+    while idx.size:
+        if not _WS_TABLE[sc.arr[starts[idx] + k]].all():
+            return False
+        k += 1
+        idx = idx[length[idx] > k]
+        if k >= 64 and idx.size:  # long runs (rare): plain bytes
+            return all(
+                not sc.buf[s + k : e].strip(b" \t\r\n")
+                for s, e in zip(starts[idx].tolist(), ends[idx].tolist(), strict=True)
+            )
+    return True
+
+
+def _attributes(
+    sc: _Scanner, rest_start: Ints, rest_end: Ints, qt: Ints, wanted: Ints, others: Ints
+) -> tuple[Ints, Ints, Ints, Ints]:
+    """Key and value spans of the ``wanted`` tags; the ``others`` are only checked.
+
+    The usual form ``<type key="K" value="V"/>`` (either order, whitespace before the
+    end allowed) is read with numpy; any other form with a regular expression.
+    """
+    rs, re_ = rest_start[wanted], rest_end[wanted]
+    if qt.size == 0:
+        qt = np.zeros(1, dtype=np.int64)  # no quote at all: every tag is irregular
+    qi = np.searchsorted(qt, rs)
+    ok = qi + 3 < qt.size
+    q = [qt[np.minimum(qi + j, qt.size - 1)] for j in range(5)]
+    ok &= q[3] < re_
+    ok &= (qi + 4 >= qt.size) | (q[4] >= re_)
+    key_word, key_mask = _KEY_EQ
+    value_word, value_mask = _VALUE_EQ
+    u64 = sc.u64
+    head5 = (u64[rs] & np.uint64(key_mask)) == np.uint64(key_word)
+    head7 = (u64[rs] & np.uint64(value_mask)) == np.uint64(value_word)
+    mid5 = (u64[q[1] + 1] & np.uint64(key_mask)) == np.uint64(key_word)
+    mid7 = (u64[q[1] + 1] & np.uint64(value_mask)) == np.uint64(value_word)
+    key_first = ok & head5 & (q[0] == rs + 5) & mid7 & (q[2] == q[1] + 8)
+    value_first = ok & head7 & (q[0] == rs + 7) & mid5 & (q[2] == q[1] + 6)
+    regular = (key_first | value_first) & _ws_tail(sc, q[3] + 1, re_)
+    ks = np.where(key_first, q[0], q[2]) + 1
+    ke = np.where(key_first, q[1], q[3])
+    vs = np.where(key_first, q[2], q[0]) + 1
+    ve = np.where(key_first, q[3], q[1])
+    irregular = np.flatnonzero(~regular)
+    for i in irregular.tolist():
+        got = _attribute_spans(sc.buf, int(rs[i]), int(re_[i]))
+        if got is None:
+            raise _Fallback
+        ks[i], ke[i], vs[i], ve[i] = got  # ks < 0: no key, the caller drops the tag
+    for i in others.tolist():
+        if _attribute_spans(sc.buf, int(rest_start[i]), int(rest_end[i])) is None:
+            raise _Fallback
+    return ks, ke, vs, ve
+
+
+def _ws_tail(sc: _Scanner, starts: Ints, ends: Ints) -> Bools:
+    """Per range of at most two bytes: whether it is whitespace (longer ranges: False)."""
+    length = ends - starts
+    ok = (length >= 0) & (length <= 2)
+    for k in (0, 1):
+        ok &= (length <= k) | _WS_TABLE[sc.arr[starts + k]]
+    return ok
+
+
+def _attribute_spans(buf: bytearray, start: int, end: int) -> tuple[int, int, int, int] | None:
+    """Spans of key and value among the XML attributes in ``buf[start:end]``.
+
+    None when the text is not a list of well-formed attributes; ``(-1, -1, -1, -1)``
+    when there is no ``key``; value span ``(-1, -1)`` when there is no ``value``.
+    """
+    pos = start
+    seen: set[bytes] = set()
+    key = value = (-1, -1)
+    while True:
+        match = _XML_ATTRIBUTE.match(buf, pos, end)
+        if match is None:
+            break
+        name = match.group(1)
+        if name in seen or b":" in name:  # namespaced attributes: lxml checks the prefix
+            return None
+        seen.add(name)
+        group = 2 if match.group(2) is not None else 3
+        if name == b"key":
+            key = match.span(group)
+        elif name == b"value":
+            value = match.span(group)
+        pos = match.end()
+    if bytes(buf[pos:end]).strip(b" \t\r\n"):
+        return None
+    if key[0] < 0:
+        return (-1, -1, -1, -1)
+    return key[0], key[1], value[0], value[1]
+
+
+def _binary(sc: _Scanner, starts: Ints, lengths: Ints, null: Bools | None) -> Any:
+    """A ``pyarrow`` binary-view array of ``buf[start:start+length]``, without a copy.
+
+    The 16-byte views (length, then the bytes inline up to 12, else prefix, buffer and
+    offset) are built with numpy; the data buffers are the file buffer itself, one per
+    GiB (overlapping by a GiB, as view offsets are 32-bit).
+    """
+    import pyarrow as pa
+
+    if null is not None:
+        starts = np.where(null, 0, starts)
+        lengths = np.where(null, 0, lengths)
+    m = starts.size
+    views = np.empty((m, 4), dtype="<u4")
+    views[:, 0] = lengths
+    short = lengths <= 12
+    w0 = sc.u32[starts]
+    views[:, 1] = np.where(short, w0 & _U32_MASKS[np.clip(lengths, 0, 4)], w0)
+    views[:, 2] = np.where(short, sc.u32[starts + 4] & _U32_MASKS[np.clip(lengths - 4, 0, 4)], starts >> 30)
+    views[:, 3] = np.where(short, sc.u32[starts + 8] & _U32_MASKS[np.clip(lengths - 8, 0, 4)],
+                           starts & ((1 << 30) - 1))
+    mv = memoryview(sc.buf)
+    data = [pa.py_buffer(mv[k << 30 : (k + 2) << 30]) for k in range((len(sc.buf) >> 30) + 1)]
+    validity = pa.array(~null).buffers()[1] if null is not None and null.any() else None
+    return pa.Array.from_buffers(pa.binary_view(), m, [validity, pa.py_buffer(views), *data])
+
+
+def _key_ids(sc: _Scanner, ks: Ints, ke: Ints) -> Ints:
+    """Global ids of the keys at ``buf[ks:ke]`` (dictionary-encoded: keys are few)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(_binary(sc, ks, ke - ks, None))
+    lut = np.empty(len(encoded.dictionary), dtype=np.int64)
+    for j, raw in enumerate(encoded.dictionary.to_pylist()):
+        try:
+            key = _xml_text(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise _Fallback from exc
+        kid = sc.key_ids.get(key)
+        if kid is None:
+            kid = sc.key_ids[key] = len(sc.key_names)
+            sc.key_names.append(key)
+        lut[j] = kid
+    ids: Ints = lut[encoded.indices.to_numpy(zero_copy_only=False)]
+    return ids
+
+
+def _values(sc: _Scanner, vs: Ints, ve: Ints, amp: Ints) -> pl.Series:
+    """The values at ``buf[vs:ve]`` as text (null where ``vs`` < 0), decoded as XML does.
+
+    The bytes are copied out of the file buffer (checked as UTF-8); literal tabs and
+    line ends become spaces; entity and character references are decoded in the values
+    that hold an ``&`` (found from the positions ``amp`` of all ``&`` in the window).
+    """
+    import pyarrow as pa
+
+    null = vs < 0
+    try:
+        text = _binary(sc, vs, ve - vs, null).cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # not UTF-8
+        raise _Fallback from exc
+    values = pl.from_arrow(text)
+    if not isinstance(values, pl.Series):  # pragma: no cover - from_arrow of an array
+        raise _Fallback
+    if bool(values.str.contains(r"[\t\n\r]").any()):
+        values = values.str.replace_all("\r\n", " ", literal=True)
+        values = values.str.replace_many(["\t", "\n", "\r"], [" ", " ", " "])
+    if amp.size:
+        has_amp = (np.searchsorted(amp, ve) > np.searchsorted(amp, vs)) & ~null
+        idx = np.flatnonzero(has_amp)
+        if idx.size:
+            sub = values.gather(idx)
+            if idx.size > 1000 and not bool(sub.str.contains("&#", literal=True).any()):
+                decoded = sub.str.replace_many(*_NAMED_REFS)
+            else:
+                decoded = pl.Series([_decode_refs(v) for v in sub.to_list()], dtype=pl.String)
+            values = _patch(values, idx, decoded)
+    return values
+
+
+def _collect(sc: _Scanner, kid: Ints, values: pl.Series, types: Ints, rows: Ints, is_tr: Bools) -> None:
+    """Add one window's attributes to their (level, key) buckets."""
+    group = kid * 2 + is_tr
+    order = np.argsort(group, kind="stable")
+    sorted_group = group[order]
+    bounds = np.flatnonzero(np.diff(sorted_group)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [group.size]])
+    first_seen = np.argsort(order[starts], kind="stable")  # buckets in order of appearance
+    ordered_values = values.gather(order)
+    for j in first_seen.tolist():
+        s, e = int(starts[j]), int(ends[j])
+        g = int(sorted_group[s])
+        bucket = sc.buckets.setdefault((bool(g & 1), g >> 1), _Bucket())
+        bucket.rows.append(rows[order[s:e]])
+        bucket.values.append(ordered_values.slice(s, e - s))
+        bucket.types.update(np.unique(types[order[s:e]]).tolist())
+
+
+_NAMED_REFS: Final = (["&lt;", "&gt;", "&quot;", "&apos;", "&amp;"], ["<", ">", '"', "'", "&"])
+_REF = re.compile(r"&(?:(lt)|(gt)|(amp)|(quot)|(apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
+_REF_TEXT: Final = ("<", ">", "&", '"', "'")
+
+
+def _decode_refs(text: str) -> str:
+    """Decode the entity and character references of XML text."""
+
+    def one(match: re.Match[str]) -> str:
+        for i, ch in enumerate(_REF_TEXT, start=1):
+            if match.group(i):
+                return ch
+        number = int(match.group(6)) if match.group(6) else int(match.group(7), 16)
+        if not (number in (0x9, 0xA, 0xD) or 0x20 <= number <= 0xD7FF
+                or 0xE000 <= number <= 0xFFFD or 0x10000 <= number <= 0x10FFFF):
+            raise _Fallback  # not an XML character: lxml reports it
+        return chr(number)
+
+    return _REF.sub(one, text)
+
+
+def _xml_text(raw: str) -> str:
+    """An attribute value as an XML parser gives it: line ends and tabs as spaces,
+    references decoded."""
+    if "\r" in raw or "\n" in raw or "\t" in raw:
+        raw = raw.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return _decode_refs(raw) if "&" in raw else raw
+
+
+def _patch(series: pl.Series, idx: Ints, replacement: pl.Series) -> pl.Series:
+    """``series`` with the values at ``idx`` replaced (a gather, not a scatter)."""
+    take = np.arange(series.len(), dtype=np.int64)
+    take[idx] = series.len() + np.arange(idx.size, dtype=np.int64)
+    return pl.concat([series, replacement.cast(series.dtype)]).gather(take)
+
+
+# =========================================================================================
+# the general path: lxml
+# =========================================================================================
+class _MemoryReader:
+    """A minimal binary file over a memoryview (lxml reads it in chunks, without a copy)."""
+
+    def __init__(self, data: memoryview) -> None:
+        self._data = data
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size is None or size < 0 else min(len(self._data), self._pos + size)
+        chunk = bytes(self._data[self._pos : end])
+        self._pos = end
+        return chunk
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):  # comments, processing instructions, entities
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+class _Lists:
+    __slots__ = ("rows", "types", "values")
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.values: list[str | None] = []
+        self.types: set[int] = set()
+
+    def bucket(self) -> _Bucket:
+        return _Bucket(
+            rows=[np.asarray(self.rows, dtype=np.int64)],
+            values=[pl.Series(self.values, dtype=pl.String)],
+            types=self.types,
+        )
+
+
+def _stream(data: memoryview, where: str) -> _Parsed:
+    """Parse with ``lxml.etree.iterparse``, one ``<trace>`` at a time."""
+    from lxml import etree
+
+    event_cols: dict[str, _Lists] = {}
+    trace_cols: dict[str, _Lists] = {}
+    event_trace: list[int] = []
+    n_traces = 0
+    names: dict[Any, str] = {}
 
     def local(tag: Any) -> str:
         name = names.get(tag)
@@ -108,231 +749,173 @@ def _stream_frame(p: Path) -> pl.DataFrame:
             name = names[tag] = _local(tag)
         return name
 
+    def add(cols: dict[str, _Lists], elem: Any, type_code: int, row: int) -> None:
+        key = elem.get("key")
+        if key is None:
+            return
+        col = cols.get(key)
+        if col is None:
+            col = cols[key] = _Lists()
+        col.rows.append(row)
+        col.values.append(elem.get("value"))
+        col.types.add(type_code)
+
     root_name = ""
     try:
-        with _open(p) as fh:
-            context = etree.iterparse(fh, events=("end",), tag="{*}trace", huge_tree=True,
-                                      remove_comments=True)
-            for _, elem in context:
-                n_trace = len(trace_sizes)
-                first = n_events
-                for child in elem:
-                    tag = names.get(child.tag) or local(child.tag)
-                    if tag == "event":
-                        for attr in child:
-                            atype = names.get(attr.tag) or local(attr.tag)
-                            if atype in _TYPES:
-                                key = attr.get("key")
-                                col = event_cols.get(key)
-                                if col is None:
-                                    col = event_cols[key] = _Column()
-                                col.rows.append(n_events)
-                                col.values.append(attr.get("value"))
-                                col.types.add(atype)
-                        n_events += 1
-                    elif tag in _TYPES:
-                        key = child.get("key")
-                        col = trace_cols.get(key)
-                        if col is None:
-                            col = trace_cols[key] = _Column()
-                        col.rows.append(n_trace)
-                        col.values.append(child.get("value"))
-                        col.types.add(tag)
-                trace_sizes.append(n_events - first)
-                elem.clear()
-                parent = elem.getparent()
-                if parent is not None:
-                    while elem.getprevious() is not None:
-                        del parent[0]
-            root = context.root
-            root_name = _local(root.tag) if root is not None else ""
+        context = etree.iterparse(
+            _MemoryReader(data), events=("end",), tag="{*}trace",
+            remove_comments=True, remove_pis=True, no_network=True,
+        )
+        for _, trace in context:
+            t = n_traces
+            n_traces += 1
+            for child in trace:
+                name = local(child.tag)
+                if name == "event":
+                    e = len(event_trace)
+                    event_trace.append(t)
+                    for attr in child:
+                        code = _TYPE_CODE.get(local(attr.tag))
+                        if code is not None:
+                            add(event_cols, attr, code, e)
+                else:
+                    code = _TYPE_CODE.get(name)
+                    if code is not None:
+                        add(trace_cols, child, code, t)
+            trace.clear()
+            parent = trace.getparent()
+            if parent is not None:
+                while trace.getprevious() is not None:
+                    del parent[0]
+        root = context.root
+        root_name = local(root.tag) if root is not None else ""
     except etree.XMLSyntaxError as exc:
-        raise ValueError(f"{str(p)!r} is not valid XES/XML: {exc}") from exc
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"{str(p)!r} could not be read: {exc}") from exc
+        raise ValueError(f"{where}: not an XES file: invalid XML: {exc}") from exc
+    except (OSError, EOFError) as exc:  # pragma: no cover - the data is in memory
+        raise ValueError(f"{where}: could not be read: {exc}") from exc
     if root_name != "log":
-        raise ValueError(f"{str(p)!r}: not an XES file: no <log> element")
-    columns: dict[str, pl.Series] = {}
-    sizes = np.asarray(trace_sizes, dtype=np.int64)
-    for key, col in trace_cols.items():
-        per_trace = _typed(f"case:{key}", col, len(trace_sizes))
-        columns[f"case:{key}"] = per_trace.gather(np.repeat(np.arange(len(sizes)), sizes))
-    for key, col in event_cols.items():
-        if f"case:{key}" == key:
-            continue
-        columns[key] = _typed(key, col, n_events)
-    if not columns:
+        found = f"the root element is <{root_name}>" if root_name else "no root element"
+        raise ValueError(f"{where}: not an XES file: no <log> element ({found})")
+    return _Parsed(
+        n_traces=n_traces,
+        n_events=len(event_trace),
+        event_trace=[np.asarray(event_trace, dtype=np.int64)],
+        events={k: v.bucket() for k, v in event_cols.items()},
+        traces={k: v.bucket() for k, v in trace_cols.items()},
+    )
+
+
+# =========================================================================================
+# assembling the frame
+# =========================================================================================
+def _assemble(parsed: _Parsed) -> pl.DataFrame:
+    """The frame in pm4py's layout from the parsed buckets (types converted here)."""
+    n = parsed.n_events
+    if n == 0:
         return pl.DataFrame()
-    order: list[str] = [k for k in ("case:concept:name", "concept:name", "time:timestamp") if k in columns]
-    order += [k for k in columns if k not in order]
-    return pl.DataFrame({k: columns[k] for k in order})
+    event_trace = np.concatenate(parsed.event_trace) if parsed.event_trace else np.zeros(0, np.int64)
+    columns: dict[str, pl.Series] = {}
+    for key, bucket in parsed.events.items():
+        column = _column(key, bucket, n, None)
+        if column is not None:
+            columns[key] = column
+    has_events = np.bincount(event_trace, minlength=parsed.n_traces) > 0
+    for key, bucket in parsed.traces.items():
+        name = f"case:{key}"
+        per_trace = _column(name, bucket, parsed.n_traces, has_events)
+        if per_trace is None:
+            continue
+        columns.pop(name, None)  # the trace attribute wins over an event key "case:<key>"
+        columns[name] = per_trace.gather(event_trace)
+    return pl.DataFrame(list(columns.values()))
 
 
-def _typed(name: str, col: _Column, length: int) -> pl.Series:
-    if len(col.rows) == length:  # rows are appended in order, so this is every row
-        raw = pl.Series(name, col.values, dtype=pl.String)
-    else:
-        # a numpy object array, not Series.scatter: with polars 2.1, hashing (n_unique,
-        # unique) miscounts strings that were scattered and then gathered
-        full = np.full(length, None, dtype=object)
-        full[np.asarray(col.rows, dtype=np.int64)] = col.values
-        raw = pl.Series(name, full.tolist(), dtype=pl.String)
-    kind = next(iter(col.types)) if len(col.types) == 1 else "string"
-    return _convert(raw, kind)
+def _column(name: str, bucket: _Bucket, length: int, keep_rows: Bools | None) -> pl.Series | None:
+    rows = np.concatenate(bucket.rows)
+    values = pl.concat(bucket.values, rechunk=True) if len(bucket.values) > 1 else bucket.values[0]
+    if keep_rows is not None:
+        keep = keep_rows[rows]
+        if not keep.all():
+            if not keep.any():
+                return None
+            rows, values = rows[keep], values.filter(pl.Series(keep))
+    if rows.size > 1:
+        dup = rows[1:] == rows[:-1]
+        if dup.any():  # one key twice on an element: the last value, as pm4py
+            keep = np.append(~dup, True)
+            rows, values = rows[keep], values.filter(pl.Series(keep))
+    types = bucket.types
+    kind = next(iter(types)) if len(types) == 1 else _STRING
+    typed = _convert(values, kind).alias(name)
+    if rows.size == length:  # strictly increasing rows in range: every row, in order
+        return typed
+    take = np.full(length, rows.size, dtype=np.int64)
+    take[rows] = np.arange(rows.size, dtype=np.int64)
+    return pl.concat([typed, pl.Series(name, [None], dtype=typed.dtype)]).gather(take)
 
 
-def _convert(raw: pl.Series, kind: str) -> pl.Series:
-    """Type a column of raw XES value strings by its XES type."""
-    name = raw.name
-    if kind == "date":
-        return parse_timestamps(raw, column=name, tz="UTC", fmt=None).alias(name)
-    if kind == "int":
-        return raw.cast(pl.Int64, strict=False)
-    if kind == "float":
-        return raw.cast(pl.Float64, strict=False)
-    if kind == "boolean":
-        return raw.str.to_lowercase().replace_strict(
-            {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
+def _convert(raw: pl.Series, kind: int) -> pl.Series:
+    """Type a column of raw XES value texts by its XES type code."""
+    if kind == _DATE:
+        return _dates(raw)
+    if kind == _INT:
+        return _retry_stripped(raw, lambda s: s.cast(pl.Int64, strict=False))
+    if kind == _FLOAT:
+        return _retry_stripped(raw, lambda s: s.cast(pl.Float64, strict=False))
+    if kind == _BOOLEAN:
+        return raw.str.strip_chars().str.to_lowercase().replace_strict(
+            {"true": True, "1": True, "false": False, "0": False}, default=None, return_dtype=pl.Boolean
         )
     return raw
 
 
-# -- fast path: vectorised tokenising with polars -------------------------------------------
-_ATTRIBUTE = r'<(?:string|date|int|float|boolean|id)\s+key="[^"]*"\s+value="[^"]*"\s*/>'
-_ANY_ATTRIBUTE = r"<(?:string|date|int|float|boolean|id)\b"
-#: what the fast path does not handle; the streaming lxml parser reads such files
-_UNSUPPORTED = (
-    r"<(?:string|date|int|float|boolean|id)\b[^>]*[^/]>"  # attributes with children
-    r"|<(?:list|container)\b|<!\[CDATA\[|&#|<!--|<trace\s[^>]*>|<event\s[^>]*>"
-    r"|</event>[\s\S]*<(?:string|date|int|float|boolean|id)\b"  # trace attribute after events
-)
-_ENTITIES = (["&lt;", "&gt;", "&quot;", "&apos;", "&amp;"], ["<", ">", '"', "'", "&"])
+def _retry_stripped(raw: pl.Series, cast: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    out = cast(raw)
+    if out.null_count() > raw.null_count():
+        out = cast(raw.str.strip_chars())
+    return out
 
 
-def _fast_frame(text: str) -> pl.DataFrame | None:
-    """Parse flat XES text with vectorised string operations, or return None.
+_UTC_US = pl.Datetime("us", "UTC")
 
-    The text is cut at ``<trace>`` and then at ``<event>`` (plain splits), attribute
-    elements are extracted per piece and their tag, key and value read with simple
-    regular expressions, all in polars on every core, a batch of traces at a time so that
-    memory stays near the size of the result. Returns None (so the caller streams the
-    file through lxml, which validates fully) when the file uses anything this path does
-    not handle or when the pieces do not balance.
+
+def _dates(raw: pl.Series) -> pl.Series:
+    """Parse XES dates (ISO 8601, with or without offset or fraction) to UTC, vectorised.
+
+    The usual form is parsed by polars in one call; the values it misses are tried again
+    without surrounding whitespace and as times without offset (taken as UTC), and the
+    few left with :meth:`datetime.fromisoformat` (dates alone, hour-only offsets…).
     """
-    pieces = _trace_pieces(text)
-    del text
-    return None if pieces is None else _fast_from_pieces(pieces)
-
-
-def _trace_pieces(text: str) -> list[str] | None:
-    """The text of each ``<trace>``, or None when there is no log header or no trace."""
-    import re
-
-    head_end = text.find("<trace>")
-    if head_end < 0 or not re.search(r"<log\b", text[:head_end]):
-        return None
-    # the log header (globals, classifiers, metadata) is ignored
-    return text[head_end + len("<trace>"):].split("<trace>")
-
-
-_BATCH = 20_000
-
-
-def _fast_from_pieces(pieces: list[str]) -> pl.DataFrame | None:
-    """Parse trace texts batch by batch; ``pieces`` is emptied as it is consumed."""
-    event_parts: list[pl.DataFrame] = []
-    trace_parts: list[pl.DataFrame] = []
-    kinds: dict[tuple[str, str], set[str]] = {}
-    offset = 0
-    n_batches = -(-len(pieces) // _BATCH)
-    for _ in progress(range(n_batches), total=n_batches, desc="reading XES", min_total=5):
-        chunk = pieces[:_BATCH]
-        del pieces[:_BATCH]
-        got = _fast_batch(chunk, offset, kinds)
-        if got is None:
-            return None
-        event_parts.append(got[0])
-        trace_parts.append(got[1])
-        offset += len(chunk)
-    events = pl.concat(event_parts, how="diagonal")
-    traces = pl.concat(trace_parts, how="diagonal")
-    del event_parts, trace_parts
-    if events.height == 0:
-        return pl.DataFrame()
-
-    def typed(frame: pl.DataFrame, level: str) -> list[pl.Series]:
-        out = []
-        for col in frame.columns:
-            if col == "trace":
-                continue
-            tags = kinds[(level, col)]
-            out.append(_convert(frame.get_column(col), next(iter(tags)) if len(tags) == 1 else "string"))
+    out = raw.str.to_datetime(format=_ISO, strict=False, time_unit="us", time_zone="UTC")
+    missed = out.is_null() & raw.is_not_null()
+    if not bool(missed.any()):
         return out
-
-    ev = pl.DataFrame([events.get_column("trace"), *typed(events, "event")])
-    del events
-    tr = pl.DataFrame([traces.get_column("trace"), *typed(traces, "trace")])
-    tr = tr.rename({c: f"case:{c}" for c in tr.columns if c != "trace"})
-    out = ev.join(tr, on="trace", how="left", maintain_order="left").drop("trace")
-    order = [k for k in ("case:concept:name", "concept:name", "time:timestamp") if k in out.columns]
-    return out.select([*order, *[c for c in out.columns if c not in order]])
-
-
-def _fast_batch(
-    chunk: list[str], offset: int, kinds: dict[tuple[str, str], set[str]]
-) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """Raw (untyped) wide frames of the events and traces of one batch of traces."""
-    units = pl.DataFrame({"text": chunk}).with_row_index("trace", offset=offset)
-    units = units.with_columns(pl.col("trace").cast(pl.Int64), pl.col("text").str.split("<event>"))
-    units = units.explode("text").with_columns(
-        (pl.int_range(pl.len()).over("trace") - 1).alias("k")  # -1: the trace's own part
-    )
-    checks = units.select(
-        bad=pl.col("text").str.contains(_UNSUPPORTED).any(),
-        open_events=((pl.col("k") >= 0) & ~pl.col("text").str.contains("</event>", literal=True)).sum(),
-        header_closes=((pl.col("k") < 0) & pl.col("text").str.contains("</event>", literal=True)).sum(),
-        closes=pl.col("text").str.count_matches("</trace>", literal=True).sum(),
-        n_tags=pl.col("text").str.count_matches(_ANY_ATTRIBUTE).sum(),
-    ).row(0, named=True)
-    if checks["bad"] or checks["open_events"] or checks["header_closes"] or checks["closes"] != len(chunk):
-        return None
-    units = units.with_columns(
-        event=pl.when(pl.col("k") >= 0).then((pl.col("k") >= 0).cum_sum() - 1).cast(pl.Int64)
-    )
-    attrs = (
-        units.select("trace", "event", pl.col("text").str.extract_all(_ATTRIBUTE).alias("tok"))
-        .explode("tok")
-        .drop_nulls("tok")
-        .with_columns(
-            tag=pl.col("tok").str.extract(r"^<(\w+)", 1),
-            key=pl.col("tok").str.extract(r'key="([^"]*)"', 1),
-            value=pl.col("tok").str.extract(r'value="([^"]*)"', 1),
-        )
-        .drop("tok")
-    )
-    if attrs.height != checks["n_tags"]:
-        return None
-    if attrs.height and bool(attrs.get_column("value").str.contains("&", literal=True).any()):
-        attrs = attrs.with_columns(pl.col("value").str.replace_many(*_ENTITIES))
-    found = attrs.group_by(pl.col("event").is_null().alias("at_trace"), "key", "tag").len()
-    for at_trace, key, tag, _ in found.iter_rows():
-        kinds.setdefault(("trace" if at_trace else "event", key), set()).add(tag)
-    events = units.filter(pl.col("k") >= 0).select("event", "trace")
-    ev_wide = _wide(attrs.filter(pl.col("event").is_not_null()).drop("trace"), "event")
-    events = events.join(ev_wide, on="event", how="left", maintain_order="left").drop("event")
-    traces = _wide(attrs.filter(pl.col("event").is_null()).drop("event"), "trace")
-    return events, traces
+    idx = np.flatnonzero(missed.to_numpy())
+    texts = raw.gather(idx).str.strip_chars()
+    again = texts.str.to_datetime(format=_ISO, strict=False, time_unit="us", time_zone="UTC")
+    naive = texts.str.to_datetime(format=_ISO_NAIVE, strict=False, time_unit="us")
+    again = again.fill_null(naive.dt.replace_time_zone("UTC"))
+    left = np.flatnonzero(again.is_null().to_numpy())
+    if left.size:
+        fixed: list[datetime | None] = []
+        for text in texts.gather(left).to_list():
+            try:
+                value = datetime.fromisoformat(text.replace("z", "Z"))
+            except (ValueError, TypeError):
+                fixed.append(None)
+                continue
+            fixed.append(value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value)
+        again = _patch(again, left, pl.Series(fixed, dtype=_UTC_US))
+    return _patch(out, idx, again)
 
 
-def _wide(attrs: pl.DataFrame, index: str) -> pl.DataFrame:
-    """Long (index, key, value) rows to one raw text column per key."""
-    if attrs.height == 0:
-        return pl.DataFrame({index: pl.Series([], dtype=pl.Int64)})
-    return attrs.pivot(on="key", index=index, values="value", aggregate_function="first",
-                       maintain_order=True)
+_ISO: Final = "%Y-%m-%dT%H:%M:%S%.f%#z"
+_ISO_NAIVE: Final = "%Y-%m-%dT%H:%M:%S%.f"
 
 
-# -- writing --------------------------------------------------------------------------------
+# =========================================================================================
+# writing
+# =========================================================================================
 _HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<log xes.version="1.0" xes.features="nested-attributes" '
@@ -345,86 +928,158 @@ _HEADER = (
 )
 _ESCAPES = (["&", "<", ">", '"', "\n", "\r", "\t"],
             ["&amp;", "&lt;", "&gt;", "&quot;", "&#10;", "&#13;", "&#9;"])
+#: characters XML 1.0 cannot carry, even escaped: written as U+FFFD
+_NOT_XML = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+_WRITE_SLICE = 200_000
+_CASE = "case:concept:name"
 
 
 def _escape_text(text: str) -> str:
+    text = re.sub(_NOT_XML, "\ufffd", text)
     for a, b in zip(*_ESCAPES, strict=True):
         text = text.replace(a, b)
     return text
 
 
-def _attribute(name: str, key: str, dtype: pl.DataType) -> pl.Expr:
+def write_xes_frame(events: pl.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a frame in pm4py's layout as an XES 1.0 file.
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        One row per event, with ``case:concept:name``. Events are written in frame order
+        within their case, and cases in order of first appearance. ``case:<key>``
+        columns become trace attributes ``<key>`` (the first non-null value of the case),
+        other columns event attributes. Nulls are left out.
+    path : str or os.PathLike
+        Where to write; gzip-compressed when the name ends with ``.gz``.
+
+    Raises
+    ------
+    ValueError
+        ``case:concept:name`` is missing or has nulls.
+
+    Notes
+    -----
+    Types come from dtypes: String, Categorical, Enum → string; Datetime → date in UTC
+    with milliseconds (microseconds when a column has sub-millisecond values), naive
+    datetimes taken as UTC; Date → date at midnight UTC; integers → int; floats → float;
+    Boolean → boolean; anything else → string of ``str(value)``. Keys and values are
+    escaped for XML (``& < > "`` and tab, newline, carriage return); characters XML
+    cannot carry at all (other control characters) become U+FFFD.
+    """
+    if _CASE not in events.columns:
+        raise ValueError(f"write_xes_frame needs a {_CASE!r} column; got {events.columns}")
+    nulls = events.get_column(_CASE).null_count()
+    if nulls:
+        raise ValueError(f"write_xes_frame: {nulls} events have a null {_CASE!r}")
+    p = Path(os.fspath(path))
+    frame, body = _prepare(events)
+    line = pl.concat_str([body, pl.lit("\n")])
+    # a slice is rendered by polars while the previous one is compressed and written
+    # by a second thread (zlib and file writes release the GIL)
+    with _open_out(p) as out, ThreadPoolExecutor(max_workers=1) as writer:
+        out.write(_HEADER.encode())
+        pending: Future[Any] | None = None
+        for start in range(0, frame.height, _WRITE_SLICE):
+            chunk = _rendered(frame.slice(start, _WRITE_SLICE), line)
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(out.write, chunk)
+        if pending is not None:
+            pending.result()
+        out.write(b"</log>\n")
+
+
+def _rendered(frame: pl.DataFrame, line: pl.Expr) -> memoryview:
+    """The UTF-8 bytes of the lines of ``frame``: the data buffer of their Arrow array."""
+    lines = frame.select(line).to_series().to_arrow(compat_level=pl.CompatLevel.oldest())
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    first, last = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    data = lines.buffers()[2]
+    if data is None:  # pragma: no cover - only when every line is empty
+        return memoryview(b"")
+    return memoryview(data)[first:last]
+
+
+def _open_out(p: Path) -> IO[bytes]:
+    if p.name.endswith(".gz"):
+        return gzip.GzipFile(p, "wb", compresslevel=6)  # type: ignore[return-value]
+    return open(p, "wb")
+
+
+def _native(dtype: pl.DataType) -> bool:
+    """Whether polars renders the dtype itself (else values are written as ``str(value)``)."""
+    return (
+        dtype in (pl.String, pl.Boolean, pl.Date)
+        or isinstance(dtype, (pl.Datetime, pl.Categorical, pl.Enum))
+        or dtype.is_integer()
+        or dtype.is_float()
+    )
+
+
+def _attribute(name: str, key: str, series: pl.Series) -> pl.Expr:
     """An expression giving the XES element of column ``name`` (empty when null)."""
+    dtype = series.dtype
     col = pl.col(name)
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
             col = col.dt.replace_time_zone("UTC")
-        text = col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00")
-        tag = "date"
+        sub_ms = bool((series.dt.microsecond() % 1000 != 0).any())
+        fmt = "%Y-%m-%dT%H:%M:%S%.6f+00:00" if sub_ms else "%Y-%m-%dT%H:%M:%S%.3f+00:00"
+        text, tag = col.dt.convert_time_zone("UTC").dt.strftime(fmt), "date"
     elif dtype == pl.Date:
-        text = col.dt.strftime("%Y-%m-%dT00:00:00.000+00:00")
-        tag = "date"
+        text, tag = col.dt.strftime("%Y-%m-%dT00:00:00.000+00:00"), "date"
     elif dtype.is_integer():
         text, tag = col.cast(pl.String), "int"
     elif dtype.is_float():
         text, tag = col.cast(pl.String), "float"
     elif dtype == pl.Boolean:
-        text, tag = col.cast(pl.String).str.to_lowercase(), "boolean"
+        text, tag = col.cast(pl.String), "boolean"
     else:
-        text = col.cast(pl.String).str.replace_many(*_ESCAPES)
-        tag = "string"
+        text, tag = col.cast(pl.String), "string"
+        if bool(series.cast(pl.String).str.contains(_NOT_XML).any()):
+            text = text.str.replace_all(_NOT_XML, "\ufffd")
+        text = text.str.replace_many(*_ESCAPES)
     prefix = f'<{tag} key="{_escape_text(key)}" value="'
-    return pl.when(col.is_not_null()).then(pl.concat_str([pl.lit(prefix), text, pl.lit('"/>')])).otherwise(
-        pl.lit("")
-    )
-
-
-def write_xes_frame(events: pl.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a frame in pm4py's layout as XES 1.0 (gzip when the path ends with .gz).
-
-    Lines are rendered with polars string expressions and written in slices, so the text
-    of the whole log is never held in memory at once.
-    """
-    if "case:concept:name" not in events.columns:
-        raise ValueError("write_xes_frame needs a 'case:concept:name' column")
-    p = Path(os.fspath(path))
-    frame, body = _prepare(events)
-    opener: Any = gzip.open if p.name.endswith(".gz") else open
-    with opener(p, "wt", encoding="utf-8") as out:
-        out.write(_HEADER)
-        for start in range(0, frame.height, _WRITE_SLICE):
-            lines = frame.slice(start, _WRITE_SLICE).select(body.str.join("\n")).item()
-            out.write(lines)
-            out.write("\n")
-        out.write("</log>\n")
-
-
-_WRITE_SLICE = 200_000
+    return pl.concat_str([pl.lit(prefix), text, pl.lit('"/>')]).fill_null("")  # null: nothing
 
 
 def _prepare(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
     """Events grouped by case (first-appearance order) with trace flags, and the
     expression that renders one event line (opening and closing its trace as needed)."""
-    case = "case:concept:name"
+    case = _CASE
     events = events.with_columns(pl.col(case).cast(pl.String))
-    order = events.get_column(case).unique(maintain_order=True)
-    code = pl.col(case).cast(pl.Enum(order)).to_physical()
-    events = events.sort(code, maintain_order=True)
+    other = [
+        pl.Series(name, [None if v is None else str(v) for v in events.get_column(name).to_list()],
+                  dtype=pl.String)
+        for name, dtype in events.schema.items()
+        if not _native(dtype)
+    ]
+    if other:
+        events = events.with_columns(other)
+    ids = events.get_column(case)
+    runs = int((ids != ids.shift()).fill_null(True).sum())
+    if runs != ids.n_unique():  # not grouped by case yet: group, keeping first appearance
+        events = (
+            events.with_row_index("__row")
+            .sort(pl.col("__row").min().over(case), maintain_order=True)
+            .drop("__row")
+        )
     trace_cols = [c for c in events.columns if c.startswith("case:")]
     event_cols = [c for c in events.columns if not c.startswith("case:")]
-    # trace attributes are written from each trace's first event: fill them from the case
     frame = events.with_columns(
-        [pl.col(c).drop_nulls().first().over(case) for c in trace_cols]
-        + [pl.col(case).is_first_distinct().alias("__first"),
-           pl.col(case).is_last_distinct().alias("__last")]
+        [pl.col(c).drop_nulls().first().over(case) for c in trace_cols if c != case]
+        + [(pl.col(case) != pl.col(case).shift()).fill_null(True).alias("__first"),
+           (pl.col(case) != pl.col(case).shift(-1)).fill_null(True).alias("__last")]
     )
-    trace_attrs = [_attribute(c, c[len("case:"):], events.schema[c]) for c in trace_cols]
+    trace_attrs = [_attribute(c, c[len("case:"):], frame.get_column(c)) for c in trace_cols]
     head = pl.when(pl.col("__first")).then(
         pl.concat_str([pl.lit("<trace>"), *trace_attrs, pl.lit("\n")])
     ).otherwise(pl.lit(""))
     tail = pl.when(pl.col("__last")).then(pl.lit("\n</trace>")).otherwise(pl.lit(""))
     body = pl.concat_str(
-        [head, pl.lit("<event>"), *[_attribute(c, c, events.schema[c]) for c in event_cols],
+        [head, pl.lit("<event>"), *[_attribute(c, c, frame.get_column(c)) for c in event_cols],
          pl.lit("</event>"), tail]
     )
     return frame, body
