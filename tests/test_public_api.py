@@ -15,18 +15,24 @@ EXPECTED = [
     "FileFormatError",
     "InvalidParameterError",
     "JourneyLog",
+    "JourneyMap",
+    "JourneyMaps",
     "JourneymineError",
     "JourneymineWarning",
     "MissingDependencyError",
     "NotFittedError",
     "SchemaError",
+    "StageDurations",
     "TimeSpan",
     "__version__",
     "datasets",
     "errors",
+    "journey_map",
     "read_csv",
     "read_parquet",
     "read_xes",
+    "stage_durations",
+    "variants",
     "write_xes",
 ]
 
@@ -56,7 +62,8 @@ def test_errors_derive_from_base_and_builtins() -> None:
 
 def test_import_does_not_import_pm4py_or_graphviz() -> None:
     code = (
-        "import sys, journeymine as jm; jm.datasets.demo_b2b(20).to_pm4py(); "
+        "import sys, journeymine as jm; log = jm.datasets.demo_b2b(20); log.to_pm4py(); "
+        "jm.journey_map(log, by='segment'); jm.variants(log); jm.stage_durations(log); "
         "print(sorted(m for m in ('pm4py', 'graphviz', 'sklearn') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -4,43 +4,15 @@ finds the same directly-follows graph on our conversion as on its own reading.""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import journeymine as jm
+from real_logs import LOGS, crm_events, sepsis
 
 pytestmark = pytest.mark.realdata
-
-
-def _sepsis(data: Path, **kw: object) -> jm.JourneyLog:
-    return jm.read_csv(
-        data / "sepsis.csv.gz", sep=";", case="Case ID", activity="Activity",
-        timestamp="Complete Timestamp", resource="org:group", lifecycle="lifecycle:transition",
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def _fines(data: Path, **kw: object) -> jm.JourneyLog:
-    return jm.read_parquet(
-        data / "road_traffic_fines.parquet", case="case_id", activity="activity",
-        timestamp="timestamp", resource="resource", lifecycle="lifecycle",
-        case_attributes=["article", "points", "vehicleclass", "notificationtype"], **kw,  # type: ignore[arg-type]
-    )
-
-
-# (reader, cases, events) as published in SOURCES.md
-LOGS: dict[str, tuple[Callable[..., jm.JourneyLog], int, int]] = {
-    "running_example": (lambda d, **kw: jm.read_xes(d / "running_example.xes.gz", **kw), 6, 42),
-    "receipt": (lambda d, **kw: jm.read_xes(d / "receipt.xes.gz", **kw), 1_434, 8_577),
-    "bpic2012": (lambda d, **kw: jm.read_xes(d / "bpic2012.xes.gz", **kw), 13_087, 262_200),
-    "bpic2019_variants": (
-        lambda d, **kw: jm.read_xes(d / "bpic2019_one_trace_per_variant.xes.gz", **kw), 11_973, 338_247),
-    "sepsis": (_sepsis, 1_050, 15_214),
-    "road_traffic_fines": (_fines, 150_370, 561_470),
-}
 
 
 def _pm4py_reading(name: str, data: Path) -> pd.DataFrame:
@@ -74,7 +46,7 @@ def test_real_log_counts_match_sources(name: str, shared_data: Path) -> None:
 
 def test_sepsis_keeps_case_named_na(shared_data: Path) -> None:
     with pytest.warns(jm.DataQualityWarning, match=r"1 of 15,214 input rows were set aside \(1 duplicate event"):
-        log = _sepsis(shared_data)
+        log = sepsis(shared_data)
     assert "NA" in set(log.cases["case"])
     assert log.cases.set_index("case").loc["NA", "n_events"] == 24
     assert log.rejected["row"].tolist() == [7161]
@@ -88,12 +60,7 @@ def test_receipt_channel_is_a_case_attribute(shared_data: Path) -> None:
 
 
 def test_crm_pipeline_as_account_journeys(shared_data: Path) -> None:
-    pipe = pd.read_csv(shared_data / "crm_sales_pipeline.csv.gz", keep_default_na=False, na_values=[""])
-    pipe = pipe[pipe["account"].notna()]
-    engage = pipe.assign(stage="Engage", at=pipe["engage_date"])
-    close = pipe.assign(stage=pipe["deal_stage"], at=pipe["close_date"])
-    events = pd.concat([engage, close]).sort_values("opportunity_id", kind="stable")
-    events["touch"] = events["stage"] + ":" + events["product"]
+    events = crm_events(shared_data)
     with pytest.warns(jm.DataQualityWarning, match="missing timestamp"):
         log = jm.JourneyLog.from_frame(
             events, case="account", activity="touch", timestamp="at", resource="sales_agent",

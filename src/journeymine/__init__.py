@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from . import datasets, errors
 from ._io import read_csv, read_parquet, read_xes, write_xes
+from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
+from ._stages import StageDurations, stage_durations
+from ._variants import variants
 from ._version import __version__
 from .errors import (
     DataQualityError,
@@ -37,17 +40,23 @@ __all__ = [
     "FileFormatError",
     "InvalidParameterError",
     "JourneyLog",
+    "JourneyMap",
+    "JourneyMaps",
     "JourneymineError",
     "JourneymineWarning",
     "MissingDependencyError",
     "NotFittedError",
     "SchemaError",
+    "StageDurations",
     "TimeSpan",
     "__version__",
     "datasets",
     "errors",
+    "journey_map",
     "read_csv",
     "read_parquet",
     "read_xes",
+    "stage_durations",
+    "variants",
     "write_xes",
 ]

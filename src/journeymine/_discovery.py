@@ -1,9 +1,11 @@
-"""Directly-follows discovery: nodes, edges with timing, start and end activities.
+"""Directly-follows discovery: the tables behind every journey map, for all cohorts at once.
 
-One pass over the sorted events computes every cohort at once: the cohort key is attached
-to each event, the next event of the same case is found with a shift (events are sorted
-by case, timestamp, input row), and the group-bys run over (cohort, ...) keys. Nothing
-loops over events or cohorts in Python.
+A log's events are encoded once (and cached on the log) as integers: ``code``, the
+case's position in :attr:`JourneyLog.cases` (events are sorted by case, so it is a run
+number), and ``act``, the activity's position in :attr:`JourneyLog.activities`. Every
+cohort is then computed in one pass: the cohort of each case is gathered onto its events,
+the next event of the same case is found with a shift, and group-bys run over small
+integer keys. Nothing loops over events or cohorts in Python.
 
 The numbers follow pm4py's definitions, so they can be checked against it:
 
@@ -14,24 +16,91 @@ The numbers follow pm4py's definitions, so they can be checked against it:
   ``p90`` (linear interpolation), ``min``, ``max``;
 * start and end activities count the first and last event of each case.
 
-Not public yet: issue 3 builds ``jm.journey_map`` and its result objects on this.
+Non-linearity is measured on the same pass, with each activity's stage from
+:mod:`journeymine._stages`: an edge is a *back-step* when its target's stage comes before
+its source's stage, a *self-loop* when source and target are the same activity; an
+activity is *reworked* in a case when it occurs there more than once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from ._log import JourneyLog
 from ._typing import CohortBy
+from .errors import EmptyLogError
 
 ALL = "(all)"
 
+__all__ = ["ALL", "Encoded", "Tables", "cohort_codes", "encode", "journey_tables", "require_events"]
+
+
+def require_events(log: JourneyLog, owner: str) -> None:
+    """Raise :class:`EmptyLogError` when ``log`` has no events (a filter can leave none)."""
+    if log.n_events == 0:
+        raise EmptyLogError(
+            f"{owner}: the log has no events, so there is nothing to analyse. A filter "
+            "(filter_cases, filter_time, filter_activities, filter_variants) left no case; "
+            "loosen it."
+        )
+
 
 @dataclass(frozen=True)
-class DFGTables:
-    """Long tables keyed by ``cohort``: nodes, edges, start and end activities, sizes."""
+class Encoded:
+    """A log's events as integers: ``code`` (case index), ``act`` (activity index), ``ts``."""
+
+    frame: pl.DataFrame
+    activities: tuple[str, ...]
+    n_cases: int
+
+
+def encode(log: JourneyLog) -> Encoded:
+    """Encode the events of ``log`` as integer codes (computed once per log, then cached)."""
+    cached = log._cache.get("encoded")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    events = log.to_polars("events")
+    activities = log.activities
+    case = events.get_column("case")
+    new_case = (case != case.shift(1)).fill_null(True)
+    code = (new_case.cum_sum() - 1).cast(pl.UInt32).alias("code")
+    starts = new_case.arg_true()
+    # The case table lists cases in the order of their runs in the sorted events; check it,
+    # since every per-case lookup below relies on it.
+    if starts.len() != log.n_cases or not case.gather(starts).equals(
+        log.to_polars("cases").get_column("case"), check_names=False
+    ):
+        raise RuntimeError("journeymine internal error: events are not grouped in case-table order")
+    act = events.get_column("activity").cast(pl.Enum(activities)).to_physical().cast(pl.UInt32)
+    frame = pl.DataFrame({"code": code, "act": act, "ts": events.get_column("timestamp")})
+    enc = Encoded(frame=frame, activities=activities, n_cases=log.n_cases)
+    log._cache["encoded"] = enc
+    return enc
+
+
+def cohort_codes(log: JourneyLog, by: CohortBy | None) -> tuple[pl.Series, list[str]]:
+    """Return each case's cohort as an index into the sorted cohort names, and the names."""
+    if by is None:
+        return pl.Series("cohort", np.zeros(log.n_cases, dtype=np.uint32)), [ALL]
+    keys = log.cohort_keys(by)
+    names = sorted(keys.unique().to_list())
+    return keys.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias("cohort"), names
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Long polars tables keyed by ``cohort`` (a name), one row per cohort and item.
+
+    ``nodes``: cohort, activity, events, cases, rework_cases.
+    ``edges``: cohort, source, target, count, cases, mean, median, p90, min, max (seconds),
+    self_loop, backstep.
+    ``starts`` / ``ends``: cohort, activity, count.
+    ``sizes``: cohort, n_cases, n_events, backstep_cases, backsteps, rework_cases,
+    self_loop_cases.
+    """
 
     nodes: pl.DataFrame
     edges: pl.DataFrame
@@ -40,53 +109,137 @@ class DFGTables:
     sizes: pl.DataFrame
 
 
-def dfg_tables(log: JourneyLog, by: CohortBy | None = None) -> DFGTables:
-    """Compute the directly-follows tables of every cohort in one pass.
+def journey_tables(
+    log: JourneyLog, by: CohortBy | None = None, *, stage_rank: np.ndarray | None = None
+) -> Tables:
+    """Compute nodes, edges with timing, start/end activities and sizes of every cohort.
+
+    ``stage_rank[i]`` is the stage rank of activity ``i`` (in :attr:`JourneyLog.activities`
+    order); without it no edge is a back-step.
 
     Examples
     --------
     >>> import journeymine as jm
-    >>> from journeymine._discovery import dfg_tables
-    >>> t = dfg_tables(jm.datasets.demo_b2b(200, random_state=0), by="segment")
-    >>> sorted(t.sizes["cohort"].to_list())
+    >>> from journeymine._discovery import journey_tables
+    >>> t = journey_tables(jm.datasets.demo_b2b(200, random_state=0), by="segment")
+    >>> t.sizes["cohort"].to_list()
     ['Enterprise', 'Mid-market', 'SMB']
     """
-    events = log.to_polars("events").select("case", "activity", "timestamp")
-    cases = log.to_polars("cases").select("case")
-    keys = log.cohort_keys(by) if by is not None else pl.Series("cohort", [ALL] * cases.height)
-    # integer case codes: counting distinct cases on integers is fast and exact
-    cases = cases.with_columns(keys.alias("cohort"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("code"))
-    ev = events.join(cases, on="case", how="left", maintain_order="left").drop("case")
-    same_case = pl.col("code") == pl.col("code").shift(-1)
-    seconds = (pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_microseconds() / 1e6
-    steps = ev.with_columns(
-        pl.col("activity").shift(-1).alias("target"), seconds.alias("seconds"), same_case.alias("step")
-    ).filter(pl.col("step"))
+    enc = encode(log)
+    cohort, names = cohort_codes(log, by)
+    n_act = len(enc.activities)
+    ranks = np.zeros(n_act, dtype=np.int32) if stage_rank is None else np.asarray(stage_rank, np.int32)
+    ev = enc.frame.with_columns(cohort.gather(enc.frame.get_column("code")).alias("cohort"))
+
+    next_same_case = pl.col("code") == pl.col("code").shift(-1)
+    seconds = (pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6
+    steps = ev.with_columns(pl.col("act").shift(-1).alias("tgt"), seconds.alias("seconds")).filter(
+        next_same_case
+    )
+    rank = pl.Series(ranks)
+    steps = steps.with_columns(
+        (pl.lit(rank).gather(pl.col("tgt")) < pl.lit(rank).gather(pl.col("act"))).alias("backstep")
+        if n_act
+        else pl.lit(False).alias("backstep"),
+        (pl.col("act") == pl.col("tgt")).alias("self_loop"),
+    )
+    edges = steps.group_by("cohort", "act", "tgt").agg(
+        pl.len().alias("count"),
+        pl.col("code").n_unique().alias("cases"),
+        pl.col("seconds").mean().alias("mean"),
+        pl.col("seconds").median().alias("median"),
+        pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
+        pl.col("seconds").min().alias("min"),
+        pl.col("seconds").max().alias("max"),
+        pl.col("self_loop").first(),
+        pl.col("backstep").first(),
+    )
+    # one row per (case, activity): how often the activity occurs in that case; a sort of
+    # one integer key and run lengths are several times faster than a group-by here
+    key = (pl.col("code").cast(pl.UInt64) * max(n_act, 1) + pl.col("act")).alias("key")
+    runs = ev.select(key).sort("key").select(pl.col("key").rle()).unnest("key")
+    pairs = pl.DataFrame(
+        {
+            "code": (runs.get_column("value") // max(n_act, 1)).cast(pl.UInt32),
+            "act": (runs.get_column("value") % max(n_act, 1)).cast(pl.UInt32),
+            "n": runs.get_column("len"),
+        }
+    )
+    pairs = pairs.with_columns(cohort.gather(pairs.get_column("code")).alias("cohort"))
+    nodes = pairs.group_by("cohort", "act").agg(
+        pl.col("n").sum().alias("events"),
+        pl.len().alias("cases"),
+        (pl.col("n") > 1).sum().alias("rework_cases"),
+    )
+    first = ev.filter(pl.col("code") != pl.col("code").shift(1).fill_null(-1))
+    last = ev.filter(next_same_case.not_().fill_null(True))
+    starts = first.group_by("cohort", "act").len("count")
+    ends = last.group_by("cohort", "act").len("count")
+
+    per_cohort_cases = cohort.value_counts(name="n_cases")
+    n_events = ev.group_by("cohort").len("n_events")
+    back = (
+        steps.filter(pl.col("backstep"))
+        .group_by("cohort")
+        .agg(pl.col("code").n_unique().alias("backstep_cases"), pl.len().alias("backsteps"))
+    )
+    rework = (
+        pairs.filter(pl.col("n") > 1).group_by("cohort").agg(pl.col("code").n_unique().alias("rework_cases"))
+    )
+    loops = (
+        steps.filter(pl.col("self_loop"))
+        .group_by("cohort")
+        .agg(pl.col("code").n_unique().alias("self_loop_cases"))
+    )
+    sizes = per_cohort_cases.cast({"cohort": pl.UInt32})
+    for extra in (n_events, back, rework, loops):
+        sizes = sizes.join(extra, on="cohort", how="left")
+    sizes = sizes.with_columns(
+        pl.col(c).fill_null(0).cast(pl.Int64)
+        for c in ("n_cases", "n_events", "backstep_cases", "backsteps", "rework_cases", "self_loop_cases")
+    )
+
+    cohort_name = pl.Series(names, dtype=pl.String)
+    act_name = pl.Series(list(enc.activities), dtype=pl.String)
+
+    def named(frame: pl.DataFrame, acts: dict[str, str]) -> pl.DataFrame:
+        out = frame.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort"))
+        return out.with_columns(pl.lit(act_name).gather(pl.col(src)).alias(dst) for src, dst in acts.items())
+
     edges = (
-        steps.group_by("cohort", pl.col("activity").alias("source"), "target")
-        .agg(
-            pl.len().alias("count"),
-            pl.col("code").n_unique().alias("cases"),
-            pl.col("seconds").mean().alias("mean"),
-            pl.col("seconds").median().alias("median"),
-            pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
-            pl.col("seconds").min().alias("min"),
-            pl.col("seconds").max().alias("max"),
+        named(edges, {"act": "source", "tgt": "target"})
+        .select(
+            "cohort",
+            "source",
+            "target",
+            pl.col("count").cast(pl.Int64),
+            pl.col("cases").cast(pl.Int64),
+            "mean",
+            "median",
+            "p90",
+            "min",
+            "max",
+            "self_loop",
+            "backstep",
         )
         .sort(["cohort", "count", "source", "target"], descending=[False, True, False, False])
     )
     nodes = (
-        ev.group_by("cohort", "activity")
-        .agg(pl.len().alias("events"), pl.col("code").n_unique().alias("cases"))
+        named(nodes, {"act": "activity"})
+        .select(
+            "cohort",
+            "activity",
+            pl.col("events").cast(pl.Int64),
+            pl.col("cases").cast(pl.Int64),
+            pl.col("rework_cases").cast(pl.Int64),
+        )
         .sort(["cohort", "events", "activity"], descending=[False, True, False])
     )
-    first = ev.filter(pl.col("code") != pl.col("code").shift(1).fill_null(-1))
-    last = ev.filter(pl.col("code") != pl.col("code").shift(-1).fill_null(-1))
-    starts = first.group_by("cohort", "activity").len("count").sort(["cohort", "count", "activity"],
-                                                                     descending=[False, True, False])
-    ends = last.group_by("cohort", "activity").len("count").sort(["cohort", "count", "activity"],
-                                                                 descending=[False, True, False])
-    sizes = ev.group_by("cohort").agg(
-        pl.col("code").n_unique().alias("n_cases"), pl.len().alias("n_events")
-    ).sort("cohort")
-    return DFGTables(nodes=nodes, edges=edges, starts=starts, ends=ends, sizes=sizes)
+    starts, ends = (
+        named(t, {"act": "activity"})
+        .select("cohort", "activity", pl.col("count").cast(pl.Int64))
+        .sort(["cohort", "count", "activity"], descending=[False, True, False])
+        for t in (starts, ends)
+    )
+    sizes = sizes.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort")).sort("cohort")
+    return Tables(nodes=nodes, edges=edges, starts=starts, ends=ends, sizes=sizes)

@@ -565,6 +565,40 @@ class JourneyLog:
         mask = self._cases.get_column("case").is_in(hit.implode())
         return self._subset_cases(~mask if how == "none" else mask)
 
+    def filter_variants(
+        self,
+        variants: Iterable[Sequence[str]] | None = None,
+        *,
+        top: int | None = None,
+        exclude: bool = False,
+    ) -> JourneyLog:
+        """Keep the cases whose journey is one of the given variants.
+
+        Parameters
+        ----------
+        variants : list of sequences of str, optional
+            Activity sequences, as in the ``variant`` column of :func:`journeymine.variants`.
+            Sequences that occur in no case are ignored.
+        top : int, optional
+            Instead of ``variants``: the ``top`` most frequent variants (ties by first case).
+        exclude : bool
+            Keep the other cases instead.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+        >>> v = jm.variants(log, top=2)
+        >>> sub = log.filter_variants(v["variant"])
+        >>> sub.n_cases == int(v["cases"].sum())
+        True
+        >>> log.filter_variants(top=2).n_cases == sub.n_cases
+        True
+        """
+        from ._variants import filter_variants
+
+        return filter_variants(self, variants, top=top, exclude=exclude)
+
     def cohorts(self, by: CohortBy, *, min_cases: int = 1) -> dict[Any, JourneyLog]:
         """Split the log into one sub-log per cohort.
 

@@ -1,0 +1,677 @@
+"""Journey maps: what the journeys of a log (or of each cohort) really look like.
+
+:func:`journey_map` turns the directly-follows tables of :mod:`journeymine._discovery`
+into frozen :class:`JourneyMap` results (one per cohort, in a :class:`JourneyMaps` mapping
+when ``by`` is given). A map knows its stations (activities) and steps (directly-follows
+edges) with frequency and timing, its start and end activities, the journey stages and
+how non-linear the journeys are (back-steps, rework, self-loops). It draws itself
+(:mod:`journeymine._mapdraw`), exports to pandas and JSON, and simplifies like Disco's two
+sliders (:meth:`JourneyMap.simplify`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from ._discovery import ALL, journey_tables, require_events
+from ._log import JourneyLog
+from ._mapdraw import Drawing, LabelMode, TimeStat, map_dot, shared_positions
+from ._params import check_int, invalid
+from ._stages import StageAssignment, activity_ranks, stage_assignment
+from ._typing import CohortBy
+from ._warnings import warn
+from .errors import JourneymineWarning
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["JourneyMap", "JourneyMaps", "journey_map"]
+
+_TIME_COLUMNS = ("mean", "median", "p90", "min", "max")
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a map came from, so that it can be recomputed on fewer activities."""
+
+    log: JourneyLog
+    by: CohortBy | None
+    cohort: Any
+    stages: StageAssignment
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class JourneyMap:
+    """The journeys of one log or cohort as a directly-follows map with timing.
+
+    Attributes
+    ----------
+    nodes : pandas.DataFrame
+        One row per activity (station), in journey order (stage, then typical position):
+        ``activity``, ``stage``, ``position`` (typical relative position in a journey, 0 to
+        1), ``events``, ``cases`` (accounts that touched it), ``share`` (of accounts),
+        ``rework_cases`` (accounts where it occurs more than once).
+    edges : pandas.DataFrame
+        One row per directly-follows step, most frequent first: ``source``, ``target``,
+        ``count`` (occurrences), ``cases`` (distinct accounts), ``share`` (of accounts),
+        ``mean``, ``median``, ``p90``, ``min``, ``max`` (seconds between the two events),
+        ``self_loop`` and ``backstep`` (the target's stage comes before the source's).
+    start_activities, end_activities : pandas.DataFrame
+        ``activity`` and ``count`` of the first and last events of the journeys.
+    n_cases, n_events : int
+        What the map was built from.
+    cohort : object
+        The cohort key (None for a whole log).
+    stages : tuple of str
+        The journey stages in order; ``stage_source`` says where they came from.
+    nonlinearity : dict
+        ``accounts``, ``backstep_accounts``, ``backstep_share`` (accounts with at least one
+        back-step), ``backsteps``, ``mean_backsteps`` (per account), ``rework_accounts``,
+        ``rework_share``, ``self_loop_accounts``, ``self_loop_share``.
+    simplified : dict or None
+        The ``activities`` and ``paths`` settings when the map was simplified.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> m = jm.journey_map(jm.datasets.demo_b2b(n_accounts=300, random_state=0))
+    >>> m.edges[["source", "target", "count"]].head(2)
+               source         target  count
+    0            Demo  Proposal sent    108
+    1  Discovery call           Demo    104
+    >>> round(m.nonlinearity["backstep_share"], 2)
+    0.21
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    start_activities: pd.DataFrame
+    end_activities: pd.DataFrame
+    n_cases: int
+    n_events: int
+    cohort: Any = None
+    stages: tuple[str, ...] = ()
+    stage_source: str = ""
+    nonlinearity: dict[str, float] = field(default_factory=dict)
+    simplified: dict[str, float] | None = None
+    _origin: _Origin | None = field(default=None, repr=False)
+
+    # -- figures -------------------------------------------------------------------------
+    @property
+    def activities(self) -> tuple[str, ...]:
+        """The map's activities in journey order."""
+        return tuple(self.nodes["activity"])
+
+    def to_dataframe(
+        self,
+        kind: Literal["edges", "nodes", "start", "end"] = "edges",
+        *,
+        durations: Literal["seconds", "timedelta"] = "seconds",
+    ) -> pd.DataFrame:
+        """One of the map's tables as a new DataFrame.
+
+        ``durations="timedelta"`` turns the edge time columns into ``Timedelta``.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> m = jm.journey_map(jm.datasets.demo_b2b(n_accounts=100, random_state=0))
+        >>> str(m.to_dataframe(durations="timedelta")["median"].dtype)
+        'timedelta64[us]'
+        """
+        from ._params import check_choice
+
+        check_choice("kind", "JourneyMap.to_dataframe", kind, ("edges", "nodes", "start", "end"))
+        check_choice("durations", "JourneyMap.to_dataframe", durations, ("seconds", "timedelta"))
+        table = {
+            "edges": self.edges,
+            "nodes": self.nodes,
+            "start": self.start_activities,
+            "end": self.end_activities,
+        }[kind].copy()
+        if kind == "edges" and durations == "timedelta":
+            import pandas as pd
+
+            for c in _TIME_COLUMNS:
+                table[c] = pd.to_timedelta(table[c], unit="s").astype("timedelta64[us]")
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole map as JSON-safe Python values (durations in seconds)."""
+        from ._jsonsafe import jsonable, records
+
+        return {
+            "cohort": jsonable(self.cohort),
+            "n_cases": self.n_cases,
+            "n_events": self.n_events,
+            "stages": list(self.stages),
+            "stage_source": self.stage_source,
+            "nonlinearity": jsonable(self.nonlinearity),
+            "simplified": jsonable(self.simplified),
+            "nodes": records(self.nodes),
+            "edges": records(self.edges),
+            "start_activities": records(self.start_activities),
+            "end_activities": records(self.end_activities),
+        }
+
+    # -- simplification --------------------------------------------------------------------
+    def simplify(self, *, activities: float | int = 1.0, paths: float = 1.0) -> JourneyMap:
+        """A simpler map: the most frequent activities and paths, still connected.
+
+        Like Disco's two sliders. ``activities`` keeps that share (a float in (0, 1]) or
+        number (an int) of the activities reached by the most accounts; the journeys are
+        then *projected* on them (events of other activities are removed and the
+        directly-follows steps recomputed, so a → x → b becomes a → b), which keeps every
+        figure on the map true of the data. ``paths`` keeps that share (0 to 1) of the
+        remaining steps, most frequent first, on top of a backbone that keeps every kept
+        activity reachable from the start and able to reach an end: for each activity,
+        the path from the start with the largest minimum frequency, and the same towards
+        the end. ``paths=0`` leaves the backbone only.
+
+        Returns
+        -------
+        JourneyMap
+            With ``simplified`` set; its start and end activities are the drawn ones.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> m = jm.journey_map(jm.datasets.demo_b2b(n_accounts=300, random_state=0))
+        >>> s = m.simplify(activities=0.5, paths=0.2)
+        >>> len(s.nodes), len(s.edges) < len(m.edges)
+        (13, True)
+        """
+        owner = "JourneyMap.simplify"
+        n_act = len(self.nodes)
+        if isinstance(activities, bool) or not isinstance(activities, (int, float)):
+            raise invalid("activities", owner, "a float in (0, 1] or an int >= 1", activities)
+        if isinstance(activities, int):
+            if activities < 1:
+                raise invalid("activities", owner, "a float in (0, 1] or an int >= 1", activities)
+            keep_n = min(activities, n_act)
+        else:
+            if not 0 < activities <= 1:
+                raise invalid("activities", owner, "a float in (0, 1] or an int >= 1", activities)
+            keep_n = max(1, math.ceil(activities * n_act))
+        if isinstance(paths, bool) or not isinstance(paths, (int, float)) or not 0 <= paths <= 1:
+            raise invalid("paths", owner, "a float in [0, 1]", paths)
+        base = self
+        if keep_n < n_act:
+            if self._origin is None:
+                raise invalid(
+                    "activities", owner, "1.0 for a map that was not built by journey_map", activities
+                )
+            ranked = self.nodes.sort_values(["cases", "events", "activity"], ascending=[False, False, True])
+            kept = list(ranked["activity"][:keep_n])
+            base = _projected(self._origin, kept)
+        out = _filter_paths(base, float(paths))
+        return replace(
+            out,
+            simplified={
+                "activities": float(activities) if isinstance(activities, float) else int(activities),
+                "paths": float(paths),
+            },
+        )
+
+    # -- display ---------------------------------------------------------------------------
+    def draw(
+        self,
+        *,
+        labels: LabelMode = "frequency",
+        time: TimeStat = "median",
+        positions: Mapping[str, tuple[float, float]] | None = None,
+        all_activities: Sequence[str] | None = None,
+    ) -> Drawing:
+        """Draw the map (Graphviz); the result shows in a notebook and saves to a file.
+
+        Parameters
+        ----------
+        labels : {"frequency", "time", "both"}
+            Edge labels: step counts, the ``time`` statistic, or both.
+        time : {"median", "mean", "p90", "min", "max"}
+            Which duration statistic time labels show.
+        positions : mapping, optional
+            Fixed node positions in points (as :meth:`JourneyMaps.positions` gives), so
+            several maps share one layout.
+        all_activities : sequence of str, optional
+            Activities to draw as faded placeholders when this map lacks them.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> m = jm.journey_map(jm.datasets.demo_b2b(n_accounts=100, random_state=0))
+        >>> d = m.draw(labels="time")
+        >>> d.svg.startswith("<svg")
+        True
+        """
+        source = map_dot(self, labels=labels, time=time, positions=positions, all_activities=all_activities)
+        return Drawing(source, fixed=positions is not None)
+
+    def to_dot(self, **options: Any) -> str:
+        """The Graphviz DOT text of :meth:`draw` with the same options."""
+        return self.draw(**options).source
+
+    def save(self, path: Any, **options: Any) -> Any:
+        """Draw the map and write it (.svg, .png, .pdf or .dot by suffix); returns the path."""
+        return self.draw(**options).save(path)
+
+    def _repr_svg_(self) -> str | None:
+        from .errors import MissingDependencyError
+
+        try:
+            return self.draw().svg
+        except MissingDependencyError:
+            return None
+
+    def _title(self) -> str:
+        name = "All accounts" if self.cohort in (None, ALL) else str(self.cohort)
+        back = self.nonlinearity.get("backstep_share", 0.0)
+        note = " (simplified)" if self.simplified else ""
+        return f"{name}{note}: {self.n_cases:,} accounts, {self.n_events:,} events; {back:.0%} step back"
+
+    def __repr__(self) -> str:
+        name = "" if self.cohort in (None, ALL) else f" {self.cohort!r}"
+        return (
+            f"<JourneyMap{name}: {self.n_cases:,} accounts, {self.n_events:,} events, "
+            f"{len(self.nodes)} activities, {len(self.edges)} paths; "
+            f"{self.nonlinearity.get('backstep_share', 0.0):.0%} of accounts step back>"
+        )
+
+
+def _projected(origin: _Origin, kept: list[str]) -> JourneyMap:
+    log = origin.log
+    if origin.cohort is not None and origin.by is not None:
+        keys = log.cohort_keys(origin.by)
+        log = log._subset_cases(keys == str(origin.cohort))
+    events = log.to_polars("events").filter(pl.col("activity").is_in(pl.Series(kept).implode()))
+    sub = log._with(events)
+    stages = StageAssignment(
+        order=origin.stages.order,
+        source=origin.stages.source,
+        activity_stage={a: origin.stages.activity_stage[a] for a in kept},
+        activity_position={a: origin.stages.activity_position[a] for a in kept},
+    )
+    maps = _build(sub, None, stages=stages)
+    return replace(maps[ALL], cohort=origin.cohort, _origin=origin)
+
+
+def _widest_tree(adj: dict[str, list[tuple[str, int]]], root: str) -> set[tuple[str, str]]:
+    """Edges of the maximum-bottleneck (widest) paths from ``root`` to every node."""
+    best: dict[str, float] = {root: math.inf}
+    parent: dict[str, str] = {}
+    heap: list[tuple[float, str]] = [(-math.inf, root)]
+    done: set[str] = set()
+    while heap:
+        neg, node = heapq.heappop(heap)
+        if node in done:
+            continue
+        done.add(node)
+        for nxt, w in sorted(adj.get(node, ())):
+            width = min(-neg, w)
+            if nxt not in done and width > best.get(nxt, -1):
+                best[nxt] = width
+                parent[nxt] = node
+                heapq.heappush(heap, (-width, nxt))
+    return {(p, c) for c, p in parent.items()}
+
+
+def _filter_paths(jmap: JourneyMap, paths: float) -> JourneyMap:
+    """Keep the backbone plus the top ``paths`` share of edges (see JourneyMap.simplify)."""
+    e = jmap.edges
+    weighted: list[tuple[str, str, int]] = [
+        (str(s), str(t), int(c)) for s, t, c in zip(e["source"], e["target"], e["count"], strict=True)
+    ]
+    st, en = jmap.start_activities, jmap.end_activities
+    weighted += [("(start)", str(a), int(c)) for a, c in zip(st["activity"], st["count"], strict=True)]
+    weighted += [(str(a), "(end)", int(c)) for a, c in zip(en["activity"], en["count"], strict=True)]
+    fwd: dict[str, list[tuple[str, int]]] = {}
+    rev: dict[str, list[tuple[str, int]]] = {}
+    for s, t, w in weighted:
+        if s != t:
+            fwd.setdefault(s, []).append((t, w))
+            rev.setdefault(t, []).append((s, w))
+    keep = _widest_tree(fwd, "(start)") | {(s, t) for t, s in _widest_tree(rev, "(end)")}
+    ranked = sorted(weighted, key=lambda x: (-x[2], x[0], x[1]))
+    keep |= {(s, t) for s, t, _ in ranked[: math.ceil(paths * len(ranked))]}
+    mask = [(s, t) in keep for s, t in zip(e["source"], e["target"], strict=True)]
+    starts = st[[("(start)", a) in keep for a in st["activity"]]]
+    ends = en[[(a, "(end)") in keep for a in en["activity"]]]
+    return replace(
+        jmap,
+        edges=e[mask].reset_index(drop=True),
+        start_activities=starts.reset_index(drop=True),
+        end_activities=ends.reset_index(drop=True),
+    )
+
+
+def union_map(maps: Sequence[JourneyMap]) -> JourneyMap:
+    """One map over the union of several maps' nodes and edges (counts added), for layout."""
+    import pandas as pd
+
+    nodes = (
+        pd.concat([m.nodes for m in maps])
+        .groupby("activity", sort=False, as_index=False)
+        .agg(
+            stage=("stage", "first"),
+            position=("position", "first"),
+            events=("events", "sum"),
+            cases=("cases", "sum"),
+            rework_cases=("rework_cases", "sum"),
+        )
+    )
+    total = sum(m.n_cases for m in maps)
+    nodes["share"] = nodes["cases"] / max(total, 1)
+    nodes = nodes.sort_values(["position", "activity"]).reset_index(drop=True)
+    edges = (
+        pd.concat([m.edges for m in maps])
+        .groupby(["source", "target"], sort=False, as_index=False)
+        .agg(
+            count=("count", "sum"),
+            cases=("cases", "sum"),
+            share=("share", "mean"),
+            mean=("mean", "mean"),
+            median=("median", "mean"),
+            p90=("p90", "mean"),
+            min=("min", "min"),
+            max=("max", "max"),
+            self_loop=("self_loop", "first"),
+            backstep=("backstep", "first"),
+        )
+    )
+
+    def ends(attr: str) -> pd.DataFrame:
+        t = (
+            pd.concat([getattr(m, attr) for m in maps])
+            .groupby("activity", sort=False, as_index=False)["count"]
+            .sum()
+        )
+        out: pd.DataFrame = t.sort_values(["count", "activity"], ascending=[False, True])
+        return out.reset_index(drop=True)
+
+    return JourneyMap(
+        nodes=nodes,
+        edges=edges,
+        start_activities=ends("start_activities"),
+        end_activities=ends("end_activities"),
+        n_cases=total,
+        n_events=sum(m.n_events for m in maps),
+        stages=maps[0].stages if maps else (),
+    )
+
+
+class JourneyMaps(Mapping[Any, JourneyMap]):
+    """Journey maps of several cohorts, computed in one pass; a read-only mapping.
+
+    Keys are cohort keys, largest cohort first (ties by key). Cohorts smaller than
+    ``min_cases`` are not mapped: :attr:`excluded` lists them with their sizes.
+    Drawings of the cohorts share one layout (:meth:`positions`), so the same station
+    sits at the same place in every panel.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> maps = jm.journey_map(jm.datasets.demo_b2b(n_accounts=300, random_state=0), by="segment")
+    >>> list(maps)
+    ['SMB', 'Mid-market', 'Enterprise']
+    >>> maps.summary()[["cohort", "n_cases", "backstep_share"]].round(2)
+           cohort  n_cases  backstep_share
+    0         SMB      136            0.15
+    1  Mid-market       98            0.22
+    2  Enterprise       66            0.29
+    """
+
+    def __init__(self, maps: dict[Any, JourneyMap], *, by: Any, excluded: dict[Any, int]) -> None:
+        self._maps: dict[Any, JourneyMap] = dict(maps)
+        self._by = by
+        self._excluded = dict(excluded)
+        self._positions: dict[str, tuple[float, float]] | None = None
+
+    def __getitem__(self, key: Any) -> JourneyMap:
+        try:
+            return self._maps[key]
+        except KeyError:
+            known = ", ".join(repr(k) for k in list(self._maps)[:12])
+            hint = " It has fewer accounts than min_cases." if key in self._excluded else ""
+            raise KeyError(f"No journey map for cohort {key!r}.{hint} Cohorts: {known}.") from None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._maps)
+
+    def __len__(self) -> int:
+        return len(self._maps)
+
+    @property
+    def by(self) -> Any:
+        """How the cohorts were formed."""
+        return self._by
+
+    @property
+    def excluded(self) -> dict[Any, int]:
+        """Cohorts left out for having fewer than ``min_cases`` accounts, with their sizes."""
+        return dict(self._excluded)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per cohort: size, activities, paths and non-linearity figures."""
+        import pandas as pd
+
+        rows = []
+        for key, m in self._maps.items():
+            rows.append(
+                {
+                    "cohort": key,
+                    "n_cases": m.n_cases,
+                    "n_events": m.n_events,
+                    "activities": len(m.nodes),
+                    "paths": len(m.edges),
+                    **{
+                        k: m.nonlinearity[k]
+                        for k in ("backstep_share", "mean_backsteps", "rework_share", "self_loop_share")
+                    },
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_dataframe(
+        self, kind: Literal["edges", "nodes", "start", "end"] = "edges", **options: Any
+    ) -> pd.DataFrame:
+        """One long table of all cohorts (a ``cohort`` column first)."""
+        import pandas as pd
+
+        parts = [m.to_dataframe(kind, **options).assign(cohort=k) for k, m in self._maps.items()]
+        out = pd.concat(parts, ignore_index=True)
+        ordered: pd.DataFrame = out[["cohort", *[c for c in out.columns if c != "cohort"]]]
+        return ordered
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: ``{"by": ..., "excluded": ..., "maps": [map.to_dict(), ...]}``."""
+        from ._jsonsafe import jsonable
+
+        return {
+            "by": jsonable(self._by if not callable(self._by) else getattr(self._by, "__name__", "callable")),
+            "excluded": jsonable(self._excluded),
+            "maps": [m.to_dict() for m in self._maps.values()],
+        }
+
+    def simplify(self, *, activities: float | int = 1.0, paths: float = 1.0) -> JourneyMaps:
+        """Simplify every cohort's map the same way (see :meth:`JourneyMap.simplify`)."""
+        maps = {k: m.simplify(activities=activities, paths=paths) for k, m in self._maps.items()}
+        return JourneyMaps(maps, by=self._by, excluded=self._excluded)
+
+    def positions(self) -> dict[str, tuple[float, float]]:
+        """Node positions (points) shared by every cohort's drawing, laid out once."""
+        if self._positions is None:
+            self._positions = shared_positions(list(self._maps.values()))
+        return dict(self._positions)
+
+    def draw(self, key: Any, **options: Any) -> Drawing:
+        """Draw one cohort's map in the shared layout (options as :meth:`JourneyMap.draw`)."""
+        every = list(dict.fromkeys(a for m in self._maps.values() for a in m.activities))
+        return self[key].draw(positions=self.positions(), all_activities=every, **options)
+
+    def __repr__(self) -> str:
+        keys = ", ".join(repr(k) for k in list(self._maps)[:6])
+        more = ", …" if len(self._maps) > 6 else ""
+        ex = f"; {len(self._excluded)} small cohort(s) excluded" if self._excluded else ""
+        return f"<JourneyMaps: {len(self._maps)} cohorts ({keys}{more}){ex}>"
+
+    def _repr_html_(self) -> str:
+        from .errors import MissingDependencyError
+
+        panels = []
+        for key in self._maps:
+            try:
+                svg = self.draw(key).svg
+            except MissingDependencyError as exc:
+                svg = f"<pre>{html.escape(str(exc))}</pre>"
+            panels.append(
+                f"<div style='flex:1 1 480px;min-width:420px;max-width:100%;overflow:auto'>"
+                f"<h4 style='margin:4px 0'>{html.escape(str(key))}</h4>{svg}</div>"
+            )
+        note = ""
+        if self._excluded:
+            small = ", ".join(f"{html.escape(str(k))} ({n})" for k, n in self._excluded.items())
+            note = f"<p><em>Not mapped (fewer accounts than min_cases): {small}</em></p>"
+        return (
+            f"<div class='journeymine-maps'><strong>{html.escape(repr(self))}</strong>{note}"
+            f"<div style='display:flex;flex-wrap:wrap;gap:12px'>{''.join(panels)}</div></div>"
+        )
+
+
+def _build(log: JourneyLog, by: CohortBy | None, *, stages: StageAssignment) -> dict[Any, JourneyMap]:
+    """Compute the map of every cohort of ``log`` in one pass."""
+    ranks = activity_ranks(log, stages)
+    t = journey_tables(log, by, stage_rank=ranks)
+    order = {a: i for i, a in enumerate(stages.activity_order())}
+    parts = {name: {} for name in ("nodes", "edges", "starts", "ends")}  # type: dict[str, dict[Any, pl.DataFrame]]
+    for name in parts:
+        frame: pl.DataFrame = getattr(t, name)
+        for (key,), sub in frame.partition_by("cohort", as_dict=True, maintain_order=True).items():
+            parts[name][key] = sub.drop("cohort")
+    empty_edges = t.edges.clear().drop("cohort")
+    empty_ends = t.starts.clear().drop("cohort")
+    out: dict[Any, JourneyMap] = {}
+    for row in t.sizes.iter_rows(named=True):
+        key, n = row["cohort"], int(row["n_cases"])
+        nodes = (
+            parts["nodes"][key]
+            .with_columns(
+                pl.col("activity")
+                .replace_strict(stages.activity_stage, return_dtype=pl.String)
+                .alias("stage"),
+                pl.col("activity")
+                .replace_strict(stages.activity_position, return_dtype=pl.Float64)
+                .alias("position"),
+                (pl.col("cases") / n).alias("share"),
+                pl.col("activity").replace_strict(order, return_dtype=pl.Int64).alias("_o"),
+            )
+            .sort("_o")
+            .select("activity", "stage", "position", "events", "cases", "share", "rework_cases")
+        )
+        edges = (
+            parts["edges"]
+            .get(key, empty_edges)
+            .with_columns((pl.col("cases") / n).alias("share"))
+            .select("source", "target", "count", "cases", "share", *_TIME_COLUMNS, "self_loop", "backstep")
+        )
+        nonlin = {
+            "accounts": n,
+            "backstep_accounts": int(row["backstep_cases"]),
+            "backstep_share": row["backstep_cases"] / n,
+            "backsteps": int(row["backsteps"]),
+            "mean_backsteps": row["backsteps"] / n,
+            "rework_accounts": int(row["rework_cases"]),
+            "rework_share": row["rework_cases"] / n,
+            "self_loop_accounts": int(row["self_loop_cases"]),
+            "self_loop_share": row["self_loop_cases"] / n,
+        }
+        out[key] = JourneyMap(
+            nodes=nodes.to_pandas(),
+            edges=edges.to_pandas(),
+            start_activities=parts["starts"].get(key, empty_ends).to_pandas(),
+            end_activities=parts["ends"].get(key, empty_ends).to_pandas(),
+            n_cases=n,
+            n_events=int(row["n_events"]),
+            cohort=None if by is None else key,
+            stages=stages.order,
+            stage_source=stages.source,
+            nonlinearity=nonlin,
+            _origin=_Origin(log=log, by=by, cohort=None if by is None else key, stages=stages),
+        )
+    return out
+
+
+def journey_map(
+    log: JourneyLog,
+    *,
+    by: CohortBy | None = None,
+    min_cases: int = 1,
+    stage_order: Sequence[str] | None = None,
+) -> JourneyMap | JourneyMaps:
+    """Discover the journey map of a log, or of each of its cohorts in one pass.
+
+    Parameters
+    ----------
+    log : JourneyLog
+    by : str, list of str or callable, optional
+        Cohorts: a case attribute, several (keys joined with ``" | "``), or a function of
+        :attr:`JourneyLog.cases` returning one key per case. Missing values form the
+        cohort ``"(missing)"``.
+    min_cases : int
+        Cohorts with fewer accounts are not mapped; they are listed in
+        :attr:`JourneyMaps.excluded` and named in a warning.
+    stage_order : sequence of str, optional
+        Journey order of the ``stage`` column's values, if the log does not declare one.
+        Without a stage column, stages are derived from the activities' typical positions
+        (``docs/journeys.md`` has the rule).
+
+    Returns
+    -------
+    JourneyMap or JourneyMaps
+        A single map without ``by``; a mapping of cohort key to map with it.
+
+    Raises
+    ------
+    SchemaError
+        ``by`` names a column that is not a case attribute (the message lists them).
+
+    Notes
+    -----
+    Edge counts, start and end activities equal ``pm4py.discover_dfg`` and the time
+    statistics equal ``pm4py.discover_performance_dfg`` on the same events (events are
+    ordered by case, timestamp, input row).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+    >>> jm.journey_map(log)
+    <JourneyMap: 300 accounts, 2,307 events, 25 activities, 91 paths; 21% of accounts step back>
+    >>> maps = jm.journey_map(log, by="segment")
+    >>> maps["Enterprise"].n_cases
+    66
+    """
+    owner = "journey_map"
+    check_int("min_cases", owner, min_cases, minimum=1)
+    require_events(log, owner)
+    stages = stage_assignment(log, stage_order)
+    maps = _build(log, by, stages=stages)
+    if by is None:
+        return maps[ALL]
+    ordered = sorted(maps.items(), key=lambda kv: (-kv[1].n_cases, str(kv[0])))
+    kept = {k: m for k, m in ordered if m.n_cases >= min_cases}
+    excluded = {k: m.n_cases for k, m in ordered if m.n_cases < min_cases}
+    if excluded:
+        listed = ", ".join(f"{k!r} ({n})" for k, n in list(excluded.items())[:10])
+        warn(
+            f"{len(excluded)} cohort(s) have fewer than min_cases={min_cases} accounts and are not "
+            f"mapped: {listed}{' …' if len(excluded) > 10 else ''}. They are listed in .excluded.",
+            JourneymineWarning,
+        )
+    return JourneyMaps(kept, by=by, excluded=excluded)

@@ -1,0 +1,289 @@
+"""Drawing journey maps with Graphviz: DOT text, shared layouts and the drawing object.
+
+A map is drawn left to right. Node fill darkens with the share of accounts that reach the
+activity; edge width grows with the square root of the step's count. Back-steps (to an
+earlier stage) are orange and self-loops grey; both are drawn with ``constraint=false`` so
+that the layout follows the forward direction of the journeys. Labels show frequencies,
+times or both; hovering shows every figure of a node or edge.
+
+Several maps can share node positions (:func:`shared_positions` lays out the union of
+their graphs once with ``dot``; each map is then drawn with ``neato -n2``, which keeps the
+nodes where they are and routes only the edges), so cohorts can be compared side by side.
+All text from user data goes through :func:`journeymine._dot.quote`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._dot import Raw, attrs, render
+from ._format import count as fmt_count
+from ._format import duration
+from ._params import check_choice
+
+if TYPE_CHECKING:
+    from ._journeymap import JourneyMap
+
+__all__ = ["Drawing", "LabelMode", "TimeStat", "map_dot", "shared_positions"]
+
+LabelMode = Literal["frequency", "time", "both"]
+TimeStat = Literal["median", "mean", "p90", "min", "max"]
+
+#: Sequential blues for node fill, light to dark (ColorBrewer Blues, 6 classes).
+_BLUES = ("#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+_EDGE = "#495057"
+_BACK = "#d9480f"
+_LOOP = "#868e96"
+_NODE_W, _NODE_H = 1.9, 0.62  # inches, fixed so that shared layouts fit every cohort
+
+
+def _node_id(i: int) -> str:
+    return f"n{i}"
+
+
+def _fill(share: float) -> tuple[str, str]:
+    i = min(int(share * len(_BLUES)), len(_BLUES) - 1)
+    return _BLUES[i], ("#ffffff" if i >= 4 else "#212529")
+
+
+def map_dot(
+    jmap: JourneyMap,
+    *,
+    labels: LabelMode = "frequency",
+    time: TimeStat = "median",
+    positions: Mapping[str, tuple[float, float]] | None = None,
+    all_activities: Sequence[str] | None = None,
+    title: bool = True,
+) -> str:
+    """DOT text of ``jmap``. With ``positions`` (points, from :func:`shared_positions`),
+    nodes are pinned there; ``all_activities`` adds faded nodes for activities of other
+    cohorts so that every panel shows every station."""
+    check_choice("labels", "JourneyMap.draw", labels, ("frequency", "time", "both"))
+    check_choice("time", "JourneyMap.draw", time, ("median", "mean", "p90", "min", "max"))
+    nodes = jmap.nodes
+    order = list(nodes["activity"])
+    extra = [a for a in (all_activities or ()) if a not in set(order)]
+    ids = {a: _node_id(i) for i, a in enumerate(order + extra)}
+    lines = ["digraph journey {"]
+    graph = dict(
+        rankdir="LR",
+        bgcolor="white",
+        fontname="Helvetica",
+        fontsize="12",
+        nodesep="0.25",
+        ranksep="0.5",
+        outputorder="edgesfirst",
+        splines="true" if positions else "spline",
+    )
+    if title:
+        lines.append(f"  graph {attrs(**graph, label=jmap._title(), labelloc='t', labeljust='l')};")
+    else:
+        lines.append(f"  graph {attrs(**graph)};")
+    node_style = attrs(
+        shape="box",
+        style="rounded,filled",
+        fontname="Helvetica",
+        fontsize="11",
+        width=str(_NODE_W),
+        height=str(_NODE_H),
+        fixedsize="true",
+        penwidth="0.8",
+        color="#adb5bd",
+    )
+    lines.append(f"  node {node_style};")
+    lines.append(f"  edge {attrs(fontname='Helvetica', fontsize='9', arrowsize='0.6')};")
+
+    def pos(name: str) -> Raw | None:
+        if positions is None or name not in positions:
+            return None
+        x, y = positions[name]
+        return Raw(f'"{x:.1f},{y:.1f}!"')
+
+    terminal = dict(label="", fixedsize="true", style="filled")
+    lines.append(
+        "  start "
+        + attrs(
+            **terminal,
+            shape="circle",
+            width="0.22",
+            height="0.22",
+            fillcolor="#2b8a3e",
+            color="#2b8a3e",
+            tooltip="journeys start",
+            pos=pos("(start)"),
+        )
+        + ";"
+    )
+    lines.append(
+        "  end "
+        + attrs(
+            **terminal,
+            shape="doublecircle",
+            width="0.2",
+            height="0.2",
+            fillcolor="#343a40",
+            color="#343a40",
+            tooltip="journeys end",
+            pos=pos("(end)"),
+        )
+        + ";"
+    )
+    for n in _records(nodes):
+        fill, font = _fill(float(n["share"]))
+        second = f"{fmt_count(n['events'])} events" if labels == "time" else f"{n['cases']:,} accounts"
+        tip = (
+            f"{n['activity']}\nstage: {n['stage']}\n{n['events']:,} events, {n['cases']:,} accounts "
+            f"({n['share']:.0%})\nrepeated in {n['rework_cases']:,} accounts"
+        )
+        lines.append(
+            f"  {ids[n['activity']]} "
+            + attrs(
+                label=f"{_clip(n['activity'])}\n{second}",
+                fillcolor=fill,
+                fontcolor=font,
+                tooltip=tip,
+                pos=pos(n["activity"]),
+            )
+            + ";"
+        )
+    for a in extra:
+        lines.append(
+            f"  {ids[a]} "
+            + attrs(
+                label=_clip(a),
+                style="rounded,dashed",
+                fillcolor="#ffffff",
+                fontcolor="#ced4da",
+                color="#dee2e6",
+                tooltip=f"{a}: not in this cohort",
+                pos=pos(a),
+            )
+            + ";"
+        )
+    edges = _records(jmap.edges)
+    starts, ends = _records(jmap.start_activities), _records(jmap.end_activities)
+    top = max([1, *(int(e["count"]) for e in (*edges, *starts, *ends))])
+
+    def width(n: float) -> str:
+        return f"{0.6 + 5.4 * math.sqrt(n / top):.2f}"
+
+    for side, rows, colour in (("start", starts, "#2b8a3e"), ("end", ends, "#343a40")):
+        for r in rows:
+            a, c = r["activity"], int(r["count"])
+            pair = f"start -> {ids[a]}" if side == "start" else f"{ids[a]} -> end"
+            tip = f"{c:,} journeys {'start' if side == 'start' else 'end'} with {a}"
+            lines.append(
+                f"  {pair} "
+                + attrs(
+                    penwidth=width(c),
+                    color=colour + "80",
+                    fontcolor=colour,
+                    label=fmt_count(c) if labels != "time" else None,
+                    tooltip=tip,
+                )
+                + ";"
+            )
+    for e in edges:
+        parts = []
+        if labels in ("frequency", "both"):
+            parts.append(fmt_count(e["count"]))
+        if labels in ("time", "both"):
+            parts.append(duration(e[time]))
+        back, loop = bool(e["backstep"]), bool(e["self_loop"])
+        colour = _BACK if back else (_LOOP if loop else _EDGE)
+        kind = " (back-step)" if back else (" (self-loop)" if loop else "")
+        tip = (
+            f"{e['source']} → {e['target']}{kind}\n{e['count']:,} times, {e['cases']:,} accounts\n"
+            f"median {duration(e['median'])}, mean {duration(e['mean'])}, p90 {duration(e['p90'])}"
+        )
+        style = attrs(
+            label=" · ".join(parts),
+            penwidth=width(e["count"]),
+            color=colour,
+            fontcolor=colour,
+            style="dashed" if back else None,
+            constraint="false" if (back or loop) else None,
+            tooltip=tip,
+        )
+        lines.append(f"  {ids[e['source']]} -> {ids[e['target']]} {style};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """Rows of a pandas frame as dicts (``row.count`` on a named tuple is tuple.count)."""
+    return frame.to_dict("records")  # type: ignore[no-any-return]
+
+
+def _clip(text: Any, limit: int = 26) -> str:
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def shared_positions(maps: Sequence[JourneyMap]) -> dict[str, tuple[float, float]]:
+    """Lay out the union of several maps once with ``dot``; return node positions (points)."""
+    from ._journeymap import union_map
+
+    union = union_map(maps)
+    source = map_dot(union, title=False)
+    laid = json.loads(render(source, fmt="json"))
+    names = ["(start)", "(end)", *union.nodes["activity"]]
+    ids = {"start": "(start)", "end": "(end)"}
+    ids.update({_node_id(i): a for i, a in enumerate(union.nodes["activity"])})
+    out: dict[str, tuple[float, float]] = {}
+    for obj in laid.get("objects", []):
+        name = ids.get(obj.get("name", ""))
+        if name is not None and "pos" in obj:
+            x, y = (float(v) for v in obj["pos"].split(","))
+            out[name] = (x, y)
+    missing = [n for n in names if n not in out]
+    if missing:  # pragma: no cover - dot places every node
+        raise RuntimeError(f"journeymine internal error: no layout position for {missing[:5]}")
+    return out
+
+
+class Drawing:
+    """A drawn journey map: SVG in a notebook, ``save`` to SVG, PNG, PDF or DOT."""
+
+    def __init__(self, source: str, *, fixed: bool = False) -> None:
+        self._source = source
+        self._fixed = fixed
+        self._svg: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The Graphviz DOT text."""
+        return self._source
+
+    @property
+    def svg(self) -> str:
+        """The SVG text (rendered once)."""
+        if self._svg is None:
+            raw = render(self._source, fmt="svg", fixed=self._fixed).decode("utf-8")
+            start = raw.find("<svg")
+            self._svg = raw[start:] if start >= 0 else raw
+        return self._svg
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the drawing; the format follows the suffix (.svg, .png, .pdf, .dot)."""
+        p = Path(path)
+        fmt = p.suffix.lower().lstrip(".")
+        check_choice("suffix", "Drawing.save", fmt, ("svg", "png", "pdf", "dot", "gv"))
+        if fmt in ("dot", "gv"):
+            p.write_text(self._source, encoding="utf-8")
+        elif fmt == "svg":
+            p.write_text(self.svg, encoding="utf-8")
+        else:
+            p.write_bytes(render(self._source, fmt=fmt, fixed=self._fixed))
+        return p
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def __repr__(self) -> str:
+        return f"<Drawing: {self._source.count(' -> ')} edges; .svg, .save(path)>"

@@ -1,0 +1,423 @@
+"""Journey stages: their order, each activity's stage, and the time spent in each stage.
+
+Where stages come from
+----------------------
+1. **A mapped ``stage`` column with an order** (``stage_order=`` given here or when the log
+   was read): the order is taken as given.
+2. **A ``stage`` column without an order**: stage values are ordered by the median
+   relative position of their events in the journeys (see below).
+3. **No ``stage`` column**: stages are derived from positions. Each activity's *typical
+   position* is the median, over all its events, of the event's relative position in its
+   journey, ``i / (n - 1)`` for the ``i``-th of ``n`` events (0 for one-event journeys).
+   Activities fall into five equal-width bands of typical position, named ``early``,
+   ``early-middle``, ``middle``, ``middle-late`` and ``late``; empty bands are left out.
+
+Each activity belongs to one stage: with a stage column, the stage most of its events
+carry (ties go to the earlier stage; an activity whose events carry no stage gets the
+stage whose median position is nearest). Activities are ordered by stage, then typical
+position, then name. A step between two activities is a *back-step* when the target's
+stage comes before the source's.
+
+Time in a stage
+---------------
+The time from one event to the next event of the same journey is spent in the stage of
+the first event (the stage column's value where it is mapped and set, else the activity's
+stage). An account's time in a stage is the sum of those gaps; the last event of a journey
+adds nothing (what comes after it is unknown). ``visits`` counts the times the account
+entered the stage.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import polars as pl
+
+from ._discovery import ALL, cohort_codes, encode, require_events
+from ._log import JourneyLog
+from ._params import invalid
+from ._typing import CohortBy
+from ._warnings import warn
+from .errors import DataQualityWarning, SchemaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DERIVED_STAGES", "StageAssignment", "StageDurations", "stage_assignment", "stage_durations"]
+
+#: Names of the position bands used when a log has no stage column.
+DERIVED_STAGES: tuple[str, ...] = ("early", "early-middle", "middle", "middle-late", "late")
+
+StageSource = Literal["stage column", "stage column, order derived", "derived from positions"]
+
+
+@dataclass(frozen=True)
+class StageAssignment:
+    """The journey stages of a log: their order and the stage of each activity."""
+
+    order: tuple[str, ...]
+    source: StageSource
+    activity_stage: dict[str, str] = field(repr=False)
+    activity_position: dict[str, float] = field(repr=False)
+
+    def rank(self, activity: str) -> int:
+        """Position of ``activity``'s stage in :attr:`order`."""
+        return self.order.index(self.activity_stage[activity])
+
+    def activity_order(self) -> list[str]:
+        """Activities ordered by stage, then typical position, then name."""
+        return sorted(self.activity_stage, key=lambda a: (self.rank(a), self.activity_position[a], a))
+
+
+def _relative_positions(log: JourneyLog) -> pl.Series:
+    """Each event's relative position ``i / (n - 1)`` in its journey (0 for one event)."""
+    enc = encode(log)
+    code = enc.frame.get_column("code")
+    n = log.to_polars("cases").get_column("n_events").cast(pl.Float64)
+    first_row = (n.cum_sum() - n).gather(code)
+    idx = pl.int_range(0, code.len(), eager=True).cast(pl.Float64) - first_row
+    length = n.gather(code)
+    return (idx / (length - 1)).fill_nan(0.0).alias("position")
+
+
+def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) -> StageAssignment:
+    """Work out the stage order and each activity's stage (rules in the module docstring).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> from journeymine._stages import stage_assignment
+    >>> s = stage_assignment(jm.datasets.demo_b2b(300, random_state=0))
+    >>> s.order[0], s.source, s.activity_stage["Demo"]
+    ('awareness', 'stage column', 'consideration')
+    """
+    order_given = tuple(stage_order) if stage_order is not None else log.stage_order
+    cache_key = f"stages:{order_given!r}"
+    cached = log._cache.get(cache_key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    if stage_order is not None and (
+        isinstance(stage_order, str) or len(set(stage_order)) != len(stage_order)
+    ):
+        raise invalid("stage_order", "stage_assignment", "a sequence of distinct stage names", stage_order)
+    require_events(log, "stage_assignment")
+    enc = encode(log)
+    pos = _relative_positions(log)
+    acts = enc.activities
+    frame = pl.DataFrame({"act": enc.frame.get_column("act"), "position": pos})
+    typical = frame.group_by("act").agg(pl.col("position").median()).sort("act")
+    position = {acts[i]: float(p) for i, p in typical.iter_rows()}
+    events = log.to_polars("events")
+    has_column = "stage" in events.columns
+    if has_column and events.get_column("stage").null_count() == events.height:
+        warn(
+            "The stage column has no values in this log, so stages are derived from the "
+            "activities' typical positions instead.",
+            DataQualityWarning,
+        )
+        has_column, order_given = False, None
+    if has_column:
+        stage = events.get_column("stage").cast(pl.String)
+        with_stage = frame.with_columns(stage.alias("stage")).filter(pl.col("stage").is_not_null())
+        stage_pos = with_stage.group_by("stage").agg(pl.col("position").median()).sort("position", "stage")
+        if order_given is not None:
+            unknown = sorted(set(stage_pos.get_column("stage").to_list()) - set(order_given))
+            if unknown:
+                raise SchemaError(
+                    f"The stage column has value(s) {unknown[:10]} that are not in stage_order="
+                    f"{list(order_given)!r}. Add them to stage_order in journey order."
+                )
+            order = tuple(order_given)
+            source: StageSource = "stage column"
+        else:
+            order = tuple(stage_pos.get_column("stage").to_list())
+            source = "stage column, order derived"
+        rank_of = {s: i for i, s in enumerate(order)}
+        counts = with_stage.group_by("act", "stage").len().to_dicts()
+        best: dict[str, tuple[int, int]] = {}
+        for row in counts:
+            a = acts[row["act"]]
+            cand = (-row["len"], rank_of[row["stage"]])
+            if a not in best or cand < best[a]:
+                best[a] = cand
+        mids = dict(stage_pos.iter_rows())
+        activity_stage = {}
+        for a in acts:
+            if a in best:
+                activity_stage[a] = order[best[a][1]]
+            else:  # no event of this activity carries a stage: nearest by position
+                known = [s for s in order if s in mids] or list(order)
+                activity_stage[a] = min(
+                    known, key=lambda s: (abs(mids.get(s, 0.5) - position[a]), rank_of[s])
+                )
+    else:
+        if order_given is not None:
+            raise SchemaError(
+                "stage_order was given, but the log has no stage column. Map one when reading "
+                "the log (stage='your_stage_column'), or leave stage_order out to derive stages "
+                "from the activities' typical positions."
+            )
+        band = {a: min(int(p * len(DERIVED_STAGES)), len(DERIVED_STAGES) - 1) for a, p in position.items()}
+        used = sorted(set(band.values()))
+        order = tuple(DERIVED_STAGES[b] for b in used)
+        activity_stage = {a: DERIVED_STAGES[b] for a, b in band.items()}
+        source = "derived from positions"
+    result = StageAssignment(
+        order=order, source=source, activity_stage=activity_stage, activity_position=position
+    )
+    log._cache[cache_key] = result
+    return result
+
+
+def activity_ranks(log: JourneyLog, stages: StageAssignment) -> np.ndarray:
+    """Stage rank of each activity, in :attr:`JourneyLog.activities` order."""
+    rank_of = {s: i for i, s in enumerate(stages.order)}
+    return np.array([rank_of[stages.activity_stage[a]] for a in encode(log).activities], dtype=np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class StageDurations:
+    """Time spent in each journey stage, per account and summarised per cohort.
+
+    Attributes
+    ----------
+    per_account : pandas.DataFrame
+        One row per (cohort, case, stage) the account entered: ``seconds`` spent there,
+        ``visits`` (times it entered the stage) and ``events``.
+    summary : pandas.DataFrame
+        One row per (cohort, stage): ``accounts`` that entered it, their ``share``,
+        ``median``, ``p90`` and ``mean`` seconds spent there, and ``median_visits``.
+    transitions : pandas.DataFrame
+        Stage-to-stage moves between consecutive events (stage changes only): ``count``,
+        ``cases`` and ``share`` of the moves out of ``from_stage``.
+    order : tuple of str
+        The stage order used.
+    source : str
+        Where the stages came from (see :func:`stage_durations`).
+    """
+
+    per_account: pd.DataFrame
+    summary: pd.DataFrame
+    transitions: pd.DataFrame
+    order: tuple[str, ...]
+    source: str
+
+    def matrix(self, cohort: Any = None, *, normalize: bool = False) -> pd.DataFrame:
+        """The stage transition matrix of one cohort (rows: from, columns: to).
+
+        ``cohort`` may be left out when there is only one. ``normalize=True`` gives row
+        shares instead of counts.
+        """
+        t = self.transitions
+        cohorts = list(dict.fromkeys(self.summary["cohort"]))
+        if cohort is None:
+            if len(cohorts) != 1:
+                raise invalid("cohort", "StageDurations.matrix", f"one of {cohorts}", cohort)
+            cohort = cohorts[0]
+        elif cohort not in cohorts:
+            raise invalid("cohort", "StageDurations.matrix", f"one of {cohorts}", cohort)
+        sub = t[t["cohort"] == cohort]
+        value = "share" if normalize else "count"
+        m: pd.DataFrame = sub.pivot_table(
+            index="from_stage",
+            columns="to_stage",
+            values=value,
+            aggfunc="sum",
+            fill_value=0.0 if normalize else 0,
+        )
+        m = m.reindex(index=list(self.order), columns=list(self.order), fill_value=0)
+        m.index.name, m.columns.name = "from", "to"
+        return m
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The per-cohort summary (one row per cohort and stage)."""
+        return self.summary.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary and transitions."""
+        from ._jsonsafe import records
+
+        return {
+            "order": list(self.order),
+            "source": self.source,
+            "summary": records(self.summary),
+            "transitions": records(self.transitions),
+        }
+
+    def __repr__(self) -> str:
+        n = self.summary["cohort"].nunique()
+        return (
+            f"<StageDurations: {len(self.order)} stages ({', '.join(self.order)}), "
+            f"{n} cohort{'s' if n != 1 else ''}, stages {self.source}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from ._format import duration
+
+        rows = []
+        for r in self.summary.to_dict("records"):
+            rows.append(
+                f"<tr><td>{html.escape(str(r['cohort']))}</td><td>{html.escape(str(r['stage']))}</td>"
+                f"<td>{r['accounts']:,}</td><td>{r['share']:.0%}</td><td>{duration(r['median'])}</td>"
+                f"<td>{duration(r['p90'])}</td><td>{r['median_visits']:g}</td></tr>"
+            )
+        head = (
+            "<tr><th>cohort</th><th>stage</th><th>accounts</th><th>share</th>"
+            "<th>median time</th><th>p90 time</th><th>median visits</th></tr>"
+        )
+        return (
+            f"<div class='journeymine-stages'><strong>Time in stage</strong> "
+            f"<small>(stages {html.escape(self.source)})</small><table>{head}{''.join(rows)}"
+            "</table></div>"
+        )
+
+
+def stage_durations(
+    log: JourneyLog,
+    *,
+    by: CohortBy | None = None,
+    stage_order: Sequence[str] | None = None,
+) -> StageDurations:
+    """Time each account spends in each journey stage, summarised per cohort.
+
+    Parameters
+    ----------
+    log : JourneyLog
+    by : str, list of str or callable, optional
+        Cohorts (case attributes, or a function of :attr:`JourneyLog.cases`).
+    stage_order : sequence of str, optional
+        The order of the ``stage`` column's values, when the log does not declare one.
+
+    Returns
+    -------
+    StageDurations
+
+    Notes
+    -----
+    Stages come from the log's ``stage`` column, or are derived from the activities'
+    typical positions when there is none; the rules are in ``docs/journeys.md``. The time
+    from one event to the next is spent in the stage of the first; the last event of a
+    journey adds nothing.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> sd = jm.stage_durations(jm.datasets.demo_b2b(300, random_state=0), by="segment")
+    >>> sd.order
+    ('awareness', 'consideration', 'decision', 'retention', 'advocacy')
+    >>> sd.matrix("SMB").loc["decision", "consideration"] > 0  # back-steps
+    np.True_
+    """
+    require_events(log, "stage_durations")
+    stages = stage_assignment(log, stage_order)
+    enc = encode(log)
+    cohort, names = cohort_codes(log, by)
+    ranks = activity_ranks(log, stages)
+    rank_of = {s: i for i, s in enumerate(stages.order)}
+    ev = enc.frame.with_columns(pl.Series("srank", ranks).gather(enc.frame.get_column("act")).alias("srank"))
+    events = log.to_polars("events")
+    if "stage" in events.columns:
+        mapped = (
+            events.get_column("stage")
+            .cast(pl.String)
+            .replace_strict(rank_of, default=None, return_dtype=pl.Int32)
+        )
+        ev = ev.with_columns(mapped.fill_null(ev.get_column("srank")).alias("srank"))
+    ev = ev.with_columns(cohort.gather(ev.get_column("code")).alias("cohort"))
+    same_next = (pl.col("code") == pl.col("code").shift(-1)).fill_null(False)
+    gap = pl.when(same_next).then((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6)
+    new_visit = (pl.col("code") != pl.col("code").shift(1)) | (pl.col("srank") != pl.col("srank").shift(1))
+    ev = ev.with_columns(gap.fill_null(0.0).alias("seconds"), new_visit.fill_null(True).alias("visit"))
+    per = ev.group_by("cohort", "code", "srank").agg(
+        pl.col("seconds").sum(), pl.col("visit").sum().alias("visits"), pl.len().alias("events")
+    )
+    sizes = cohort.value_counts(name="n")
+    summary = (
+        per.group_by("cohort", "srank")
+        .agg(
+            pl.len().alias("accounts"),
+            pl.col("seconds").median().alias("median"),
+            pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
+            pl.col("seconds").mean().alias("mean"),
+            pl.col("visits").median().alias("median_visits"),
+        )
+        .join(sizes, on="cohort")
+        .with_columns((pl.col("accounts") / pl.col("n")).alias("share"))
+        .sort("cohort", "srank")
+    )
+    moves = ev.with_columns(pl.col("srank").shift(-1).alias("to")).filter(
+        same_next & (pl.col("srank") != pl.col("to"))
+    )
+    trans = (
+        moves.group_by("cohort", "srank", "to")
+        .agg(pl.len().alias("count"), pl.col("code").n_unique().alias("cases"))
+        .with_columns((pl.col("count") / pl.col("count").sum().over("cohort", "srank")).alias("share"))
+    )
+    trans = trans.sort("cohort", "srank", "to")
+    stage_name = pl.Series(list(stages.order), dtype=pl.String)
+    cohort_name = pl.Series(names, dtype=pl.String)
+    case_ids = log.to_polars("cases").get_column("case")
+
+    def name(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort"))
+
+    per_account = (
+        name(per)
+        .with_columns(
+            pl.lit(case_ids).gather(pl.col("code")).alias("case"),
+            pl.lit(stage_name).gather(pl.col("srank")).alias("stage"),
+        )
+        .sort("cohort", "code", "srank")
+        .select(
+            "cohort",
+            "case",
+            "stage",
+            "seconds",
+            pl.col("visits").cast(pl.Int64),
+            pl.col("events").cast(pl.Int64),
+        )
+    )
+    summary = (
+        name(summary)
+        .with_columns(pl.lit(stage_name).gather(pl.col("srank")).alias("stage"))
+        .select(
+            "cohort",
+            "stage",
+            pl.col("accounts").cast(pl.Int64),
+            "share",
+            "median",
+            "p90",
+            "mean",
+            "median_visits",
+        )
+    )
+    trans = (
+        name(trans)
+        .with_columns(
+            pl.lit(stage_name).gather(pl.col("srank")).alias("from_stage"),
+            pl.lit(stage_name).gather(pl.col("to")).alias("to_stage"),
+        )
+        .select(
+            "cohort",
+            "from_stage",
+            "to_stage",
+            pl.col("count").cast(pl.Int64),
+            pl.col("cases").cast(pl.Int64),
+            "share",
+        )
+    )
+    if by is None:
+        per_account, summary, trans = (
+            f.with_columns(pl.lit(ALL).alias("cohort")) for f in (per_account, summary, trans)
+        )
+    return StageDurations(
+        per_account=per_account.to_pandas(),
+        summary=summary.to_pandas(),
+        transitions=trans.to_pandas(),
+        order=stages.order,
+        source=stages.source,
+    )

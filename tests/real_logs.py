@@ -1,0 +1,66 @@
+"""The real public logs in ../shared/data, read one way for every test that uses them."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+import journeymine as jm
+
+
+def sepsis(data: Path, **kw: object) -> jm.JourneyLog:
+    return jm.read_csv(
+        data / "sepsis.csv.gz", sep=";", case="Case ID", activity="Activity",
+        timestamp="Complete Timestamp", resource="org:group", lifecycle="lifecycle:transition",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def fines(data: Path, **kw: object) -> jm.JourneyLog:
+    return jm.read_parquet(
+        data / "road_traffic_fines.parquet", case="case_id", activity="activity",
+        timestamp="timestamp", resource="resource", lifecycle="lifecycle",
+        case_attributes=["article", "points", "vehicleclass", "notificationtype"], **kw,  # type: ignore[arg-type]
+    )
+
+
+# (reader, cases, events) as published in SOURCES.md
+LOGS: dict[str, tuple[Callable[..., jm.JourneyLog], int, int]] = {
+    "running_example": (lambda d, **kw: jm.read_xes(d / "running_example.xes.gz", **kw), 6, 42),
+    "receipt": (lambda d, **kw: jm.read_xes(d / "receipt.xes.gz", **kw), 1_434, 8_577),
+    "bpic2012": (lambda d, **kw: jm.read_xes(d / "bpic2012.xes.gz", **kw), 13_087, 262_200),
+    "bpic2019_variants": (
+        lambda d, **kw: jm.read_xes(d / "bpic2019_one_trace_per_variant.xes.gz", **kw), 11_973, 338_247),
+    "sepsis": (sepsis, 1_050, 15_214),
+    "road_traffic_fines": (fines, 150_370, 561_470),
+}
+
+
+
+def crm_events(data: Path) -> pd.DataFrame:
+    """The CRM pipeline as account journeys: an Engage and a close event per opportunity,
+    the activity being ``stage:product`` (SOURCES.md: 85 accounts, 13,923 events)."""
+    pipe = pd.read_csv(data / "crm_sales_pipeline.csv.gz", keep_default_na=False, na_values=[""])
+    pipe = pipe[pipe["account"].notna()]
+    engage = pipe.assign(stage="Engage", at=pipe["engage_date"])
+    close = pipe.assign(stage=pipe["deal_stage"], at=pipe["close_date"])
+    events = pd.concat([engage, close]).sort_values("opportunity_id", kind="stable")
+    events["touch"] = events["stage"] + ":" + events["product"]
+    return events
+
+
+def crm(data: Path, **kw: object) -> jm.JourneyLog:
+    """The CRM account journeys; rows without a date are set aside (with a warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jm.DataQualityWarning)
+        return jm.JourneyLog.from_frame(
+            crm_events(data), case="account", activity="touch", timestamp="at", resource="sales_agent",
+            value="close_value", event_attributes=["opportunity_id", "deal_stage"], **kw,  # type: ignore[arg-type]
+        )
+
+
+#: every real log, including the CRM account journeys
+ALL_LOGS: dict[str, Callable[..., jm.JourneyLog]] = {**{k: v[0] for k, v in LOGS.items()}, "crm_accounts": crm}
