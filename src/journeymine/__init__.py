@@ -16,6 +16,7 @@ from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
+from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._stages import StageDurations, stage_durations
 from ._variants import variants
 from ._version import __version__
@@ -46,11 +47,14 @@ __all__ = [
     "JourneymineWarning",
     "MissingDependencyError",
     "NotFittedError",
+    "ProcessModel",
+    "ProcessModels",
     "SchemaError",
     "StageDurations",
     "TimeSpan",
     "__version__",
     "datasets",
+    "discover_process_model",
     "errors",
     "journey_map",
     "read_csv",

@@ -63,14 +63,18 @@ class StageAssignment:
     source: StageSource
     activity_stage: dict[str, str] = field(repr=False)
     activity_position: dict[str, float] = field(repr=False)
+    flow_rank: dict[str, int] = field(default_factory=dict, repr=False)
 
     def rank(self, activity: str) -> int:
         """Position of ``activity``'s stage in :attr:`order`."""
         return self.order.index(self.activity_stage[activity])
 
     def activity_order(self) -> list[str]:
-        """Activities ordered by stage, then typical position, then name."""
-        return sorted(self.activity_stage, key=lambda a: (self.rank(a), self.activity_position[a], a))
+        """Activities ordered by stage, then by flow within the stage (see module notes)."""
+        return sorted(
+            self.activity_stage,
+            key=lambda a: (self.rank(a), self.flow_rank.get(a, 0), self.activity_position[a], a),
+        )
 
 
 def _relative_positions(log: JourneyLog) -> pl.Series:
@@ -166,11 +170,74 @@ def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) 
         order = tuple(DERIVED_STAGES[b] for b in used)
         activity_stage = {a: DERIVED_STAGES[b] for a, b in band.items()}
         source = "derived from positions"
+    steps = (
+        enc.frame.select("code", "act")
+        .with_columns(
+            pl.col("act").shift(-1).alias("tgt"), (pl.col("code") == pl.col("code").shift(-1)).alias("same")
+        )
+        .filter(pl.col("same") & (pl.col("act") != pl.col("tgt")))
+        .group_by("act", "tgt")
+        .len()
+    )
+    weights = {(acts[a], acts[b]): int(n) for a, b, n in steps.iter_rows()}
+    flow: dict[str, int] = {}
+    for stage_name in order:
+        members = [a for a in acts if activity_stage[a] == stage_name]
+        for i, a in enumerate(flow_order(members, weights, position)):
+            flow[a] = i
     result = StageAssignment(
-        order=order, source=source, activity_stage=activity_stage, activity_position=position
+        order=order, source=source, activity_stage=activity_stage, activity_position=position, flow_rank=flow
     )
     log._cache[cache_key] = result
     return result
+
+
+def flow_order(
+    members: Sequence[str], weights: dict[tuple[str, str], int], position: dict[str, float]
+) -> list[str]:
+    """Order ``members`` so that few steps (weighted by count) point backwards.
+
+    The greedy heuristic of Eades, Lin and Smyth (1993) for the feedback arc set: sinks
+    go to the back, sources to the front, otherwise the activity whose outgoing minus
+    incoming weight is largest goes to the front; ties go to the earlier typical position,
+    then the name. Deterministic.
+
+    Examples
+    --------
+    >>> from journeymine._stages import flow_order
+    >>> w = {("Security review", "Contract signed"): 30, ("Contract signed", "Security review"): 2}
+    >>> pos = {"Contract signed": 0.5, "Security review": 0.5}
+    >>> flow_order(["Contract signed", "Security review"], w, pos)
+    ['Security review', 'Contract signed']
+    """
+    left = set(members)
+    front: list[str] = []
+    back: list[str] = []
+
+    def w_in(a: str) -> int:
+        return sum(weights.get((b, a), 0) for b in left if b != a)
+
+    def w_out(a: str) -> int:
+        return sum(weights.get((a, b), 0) for b in left if b != a)
+
+    def key(a: str) -> tuple[float, str]:
+        return (position.get(a, 0.0), a)
+
+    while left:
+        sinks = sorted((a for a in left if w_out(a) == 0), key=key)
+        if sinks:
+            back.insert(0, sinks[-1])
+            left.discard(sinks[-1])
+            continue
+        sources = sorted((a for a in left if w_in(a) == 0), key=key)
+        if sources:
+            front.append(sources[0])
+            left.discard(sources[0])
+            continue
+        best = min(left, key=lambda a: (-(w_out(a) - w_in(a)), *key(a)))
+        front.append(best)
+        left.discard(best)
+    return front + back
 
 
 def activity_ranks(log: JourneyLog, stages: StageAssignment) -> np.ndarray:
