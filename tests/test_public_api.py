@@ -25,6 +25,8 @@ EXPECTED = [
     "ProcessModels",
     "SchemaError",
     "StageDurations",
+    "SubwayLine",
+    "SubwayMap",
     "TimeSpan",
     "__version__",
     "datasets",
@@ -35,6 +37,7 @@ EXPECTED = [
     "read_parquet",
     "read_xes",
     "stage_durations",
+    "subway_map",
     "variants",
     "write_xes",
 ]

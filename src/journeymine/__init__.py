@@ -18,6 +18,7 @@ from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._stages import StageDurations, stage_durations
+from ._subway import SubwayLine, SubwayMap, subway_map
 from ._variants import variants
 from ._version import __version__
 from .errors import (
@@ -51,6 +52,8 @@ __all__ = [
     "ProcessModels",
     "SchemaError",
     "StageDurations",
+    "SubwayLine",
+    "SubwayMap",
     "TimeSpan",
     "__version__",
     "datasets",
@@ -61,6 +64,7 @@ __all__ = [
     "read_parquet",
     "read_xes",
     "stage_durations",
+    "subway_map",
     "variants",
     "write_xes",
 ]
