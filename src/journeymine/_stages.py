@@ -14,9 +14,10 @@ Where stages come from
 
 Each activity belongs to one stage: with a stage column, the stage most of its events
 carry (ties go to the earlier stage; an activity whose events carry no stage gets the
-stage whose median position is nearest). Activities are ordered by stage, then typical
-position, then name. A step between two activities is a *back-step* when the target's
-stage comes before the source's.
+stage whose median position is nearest). Activities are ordered by stage, then by flow
+within the stage (:func:`flow_order`: few directly-follows steps point backwards), then
+typical position and name. A step between two activities is a *back-step* when the
+target's stage comes before the source's.
 
 Time in a stage
 ---------------

@@ -27,6 +27,7 @@ Every string from user data is escaped for XML.
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -588,8 +589,8 @@ def _draw(
             elif col[b] > col[a]:
                 segs.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in _octilinear(xa, ya, xb, yb)))
                 if timing and (a, b) in step_median:
-                    mx = (xa + min(xb, xa + _COL_W)) / 2
-                    top = ya - widths[i] / 2 - 4
+                    mx, my = _midpoint(_octilinear(xa, ya, xb, yb))
+                    top = my - widths[i] / 2 - 4
                     if (a, b) not in timing_at or top < timing_at[(a, b)][1]:
                         timing_at[(a, b)] = (mx, top)
             else:
@@ -670,6 +671,17 @@ def _draw(
         f'<g class="legend"><text x="{_MARGIN_X - 40:.0f}" y="{legend_top + 14:.1f}" font-size="12" '
         f'font-weight="bold" fill="#495057">Lines</text>'
     )
+    notes = []
+    if timing:
+        notes.append("grey figures on the lines: median time between the two stations")
+    if dropoff:
+        what = f"without reaching {', '.join(conversion)}" if conversion else ""
+        notes.append(f"↘ n: journeys that end at the station {what}".rstrip())
+    if notes:
+        out.append(
+            f'<text x="{_MARGIN_X + 20:.0f}" y="{legend_top + 14:.1f}" font-size="10.5" fill="#868e96">'
+            f"{esc(' · '.join(notes))}</text>"
+        )
     for i, ln in enumerate(drawn):
         ly = legend_top + 34 + 22 * i
         colour = PALETTE[i % len(PALETTE)]
@@ -682,7 +694,7 @@ def _draw(
     out.append("</g>")
     if any_back:
         out.append(
-            f'<text x="{width - 20:.0f}" y="{legend_top + 14:.1f}" font-size="10" text-anchor="end" '
+            f'<text x="{width - 20:.0f}" y="{height - 8:.1f}" font-size="10" text-anchor="end" '
             f'fill="#868e96">A line that dips below the map runs back to an earlier station '
             f"(‹ back-step); a small loop is a repeated station</text>"
         )
@@ -710,6 +722,19 @@ def _halo_text(x: float, y: float, text: str, *, size: float, fill: str, cls: st
         f'<g class="{cls}"><text {common} fill="none" stroke="#ffffff" stroke-width="3" '
         f'stroke-linejoin="round">{t}</text><text {common} fill="{fill}">{t}</text></g>'
     )
+
+
+def _midpoint(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """The point halfway along a polyline (timing labels sit there, so that steps leaving
+    one station for different rows are labelled at different places)."""
+    lengths = [math.dist(p, q) for p, q in itertools.pairwise(points)]
+    half = sum(lengths) / 2
+    for (p, q), n in zip(itertools.pairwise(points), lengths, strict=True):
+        if half <= n and n > 0:
+            t = half / n
+            return (p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]))
+        half -= n
+    return points[-1]
 
 
 def _is_back(a: str, b: str, col: Mapping[str, int]) -> bool:

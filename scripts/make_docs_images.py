@@ -1,0 +1,40 @@
+"""Regenerate the example pictures in docs/img (run from the repository root).
+
+    .venv/bin/python scripts/make_docs_images.py
+
+Uses the bundled demo data and, when it is there, BPI Challenge 2012 from the shared data
+folder ($JOURNEYMINE_DATA or ../shared/data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import journeymine as jm
+from journeymine._testing import shared_data_dir
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "img"
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    log = jm.datasets.demo_b2b(n_accounts=2_000, random_state=0)
+    maps = jm.journey_map(log, by="segment")
+    sm = jm.subway_map(maps, timing=True, dropoff=True, conversion=jm.datasets.DEMO_OUTCOMES["won"],
+                       title="Demo B2B log: the representative journey of each segment")
+    sm.save(OUT / "subway_demo_segments.svg")
+    sm.save(OUT / "subway_demo_segments.png", scale=1.5)
+    jm.journey_map(log).simplify(activities=0.6, paths=0.3).save(OUT / "journey_map_demo.svg")  # type: ignore[union-attr]
+    data = shared_data_dir()
+    if data is not None:
+        bpic = jm.read_xes(data / "bpic2012.xes.gz", transitions="complete")
+        top = jm.subway_map(bpic, top=6, timing=True, dropoff=True, conversion=["A_APPROVED"],
+                            title="BPI Challenge 2012: the 6 most frequent journeys")
+        top.save(OUT / "subway_bpic2012_top_variants.svg")
+        top.save(OUT / "subway_bpic2012_top_variants.png", scale=1.5)
+    for p in sorted(OUT.iterdir()):
+        print(p.relative_to(OUT.parent.parent), p.stat().st_size)
+
+
+if __name__ == "__main__":
+    main()
