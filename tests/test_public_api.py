@@ -14,6 +14,7 @@ EXPECTED = [
     "EmptyLogError",
     "FileFormatError",
     "InvalidParameterError",
+    "JourneyClusterer",
     "JourneyLog",
     "JourneyMap",
     "JourneyMaps",

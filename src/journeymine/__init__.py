@@ -12,6 +12,7 @@ measure the journeys in it.
 from __future__ import annotations
 
 from . import datasets, errors
+from ._clustering import JourneyClusterer
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._log import JourneyLog, TimeSpan
@@ -41,6 +42,7 @@ __all__ = [
     "EmptyLogError",
     "FileFormatError",
     "InvalidParameterError",
+    "JourneyClusterer",
     "JourneyLog",
     "JourneyMap",
     "JourneyMaps",

@@ -1,0 +1,836 @@
+"""Journey clustering: a few journey *types* behind thousands of variants.
+
+Accounts are not clustered one by one. Each account becomes a *unit*: its variant (the
+sequence of activities) and its pace bin (the median gap between its events on a log
+scale, in bins ×3.16 wide, or "none" for one-event journeys). Units are counted, so a log of 250k
+accounts costs about as much as its distinct units.
+
+Representations
+---------------
+``"markov"`` (default)
+    A mixture of first-order Markov chains fitted by EM (sequence clustering, Cadez et
+    al. 2003; Ferreira et al. 2007), with pace. Each cluster has a start distribution, a
+    transition matrix with an end state, and a normal distribution of pace (the log10 of
+    an account's median gap between events). A unit's log-likelihood under a cluster
+    depends only on its start activity, its transition counts and the sufficient
+    statistics of its accounts' pace, so the E-step is a few sparse matrix products. The
+    model sees order and loops (transitions and self-loops) and pace, where a bag of
+    activities sees neither. Pace is a normal, not a histogram, on purpose: a mixture
+    gains nothing from splitting a cluster on a feature it can already model as bimodal,
+    so with a histogram journeys alike in order but not in pace would never separate.
+``"profile"``
+    Song et al.'s trace profiles: activity counts and transition counts, TF-IDF weighted
+    and L2-normalised, clustered with weighted k-means.
+``"ngram"``
+    TF-IDF of activity 1- to 3-grams, with weighted k-means.
+``"profile+timing"``
+    The trace profile plus the pace bin one-hot, with weighted k-means.
+
+``n_clusters="auto"`` chooses k by BIC for ``"markov"``. The parameter count is the
+effective one: the transitions and start activities that occur in the data, per
+cluster. k = 1 is among the candidates, so a log without structure gets one cluster and
+a warning. For the k-means representations, k is chosen by the silhouette score on a
+count-weighted sample of units. ``selection_scores_`` holds what was compared.
+
+``benchmarks/bench_clustering.py`` measures which representation recovers planted
+journey types best; the default is the winner there (see ``docs/clustering.md``).
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import polars as pl
+
+from ._discovery import encode, require_events
+from ._log import JourneyLog
+from ._params import check_choice, check_int, invalid
+from ._variants import case_variants
+from ._warnings import warn
+from .errors import JourneymineWarning, NotFittedError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from scipy import sparse
+
+    from ._journeymap import JourneyMaps
+    from ._subway import SubwayLine
+
+__all__ = ["JourneyClusterer"]
+
+Representation = Literal["markov", "profile", "ngram", "profile+timing"]
+_REPRESENTATIONS = ("markov", "profile", "ngram", "profile+timing")
+#: Pace bins: the median gap between an account's events, on a log scale, in steps of
+#: √10 (×3.16) from 1 s to ~30 years; one more bin holds one-event journeys.
+_PACE_EDGES = np.arange(0.5, 9.0, 0.5)
+_PACE_BUCKETS = _PACE_EDGES.size + 1
+_OTHER = "(unseen activity)"
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Distinct (variant, pace bin) units of a log and the accounts behind them."""
+
+    variants: list[list[int]]  # activity codes in the fitted alphabet
+    pace: np.ndarray  # pace bin per unit: 0.._PACE_BUCKETS-1, or _PACE_BUCKETS for "none"
+    counts: np.ndarray  # accounts per unit
+    case_unit: np.ndarray  # unit index of every case (in log.cases order)
+    pace_n: np.ndarray  # accounts of the unit with a pace (two events or more)
+    pace_s: np.ndarray  # sum of their log10 median gaps
+    pace_sq: np.ndarray  # sum of squares
+
+
+def _pace_values(log: JourneyLog) -> np.ndarray:
+    """Median log10 seconds between consecutive events of each case (NaN for one event)."""
+    enc = encode(log)
+    f = enc.frame
+    gaps = f.select(
+        pl.col("code"),
+        ((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6).alias("gap"),
+        (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
+    ).filter(pl.col("same"))
+    med = gaps.group_by("code").agg(pl.col("gap").clip(lower_bound=1.0).log10().median().alias("m"))
+    out = np.full(log.n_cases, np.nan)
+    out[med.get_column("code").to_numpy()] = med.get_column("m").to_numpy()
+    return out
+
+
+def _units(log: JourneyLog, alphabet: Mapping[str, int], pace_edges: np.ndarray) -> _Units:
+    acts = encode(log).activities
+    other = alphabet[_OTHER]
+    remap = np.array([alphabet.get(a, other) for a in acts], dtype=np.int64)
+    lists = case_variants(log)
+    pace_v = _pace_values(log)
+    bucket = np.where(np.isnan(pace_v), _PACE_BUCKETS, np.searchsorted(pace_edges, pace_v, side="right"))
+    frame = pl.DataFrame(
+        {
+            "variant": lists,
+            "pace": bucket.astype(np.int64),
+            "code": np.arange(log.n_cases, dtype=np.int64),
+            "x": pace_v,
+        }
+    ).with_columns(pl.col("x").fill_nan(None))
+    grouped = (
+        frame.group_by("variant", "pace")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("code"),
+            pl.col("x").count().alias("pn"),
+            pl.col("x").sum().alias("ps"),
+            (pl.col("x") ** 2).sum().alias("pq"),
+        )
+        .sort(pl.col("code").list.first())
+    )
+    case_unit = np.empty(log.n_cases, dtype=np.int64)
+    for u, codes in enumerate(grouped.get_column("code").to_list()):
+        case_unit[codes] = u
+    variants = [list(remap[np.asarray(v, dtype=np.int64)]) for v in grouped.get_column("variant").to_list()]
+    return _Units(
+        variants=variants,
+        pace=grouped.get_column("pace").to_numpy(),
+        counts=grouped.get_column("n").to_numpy().astype(float),
+        case_unit=case_unit,
+        pace_n=grouped.get_column("pn").to_numpy().astype(float),
+        pace_s=grouped.get_column("ps").fill_null(0.0).to_numpy().astype(float),
+        pace_sq=grouped.get_column("pq").fill_null(0.0).to_numpy().astype(float),
+    )
+
+
+def _markov_counts(
+    units: _Units, n_sym: int
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix]:
+    """Start (U×A), transition incl. end (U×A(A+1)) and pace (U×P) count matrices."""
+    from scipy import sparse
+
+    rows_s, cols_s, rows_t, cols_t = [], [], [], []
+    end = n_sym
+    for u, seq in enumerate(units.variants):
+        rows_s.append(u)
+        cols_s.append(seq[0])
+        nxt = [*seq[1:], end]
+        for a, b in zip(seq, nxt, strict=True):
+            rows_t.append(u)
+            cols_t.append(a * (n_sym + 1) + b)
+    n_u = len(units.variants)
+    start = sparse.csr_matrix((np.ones(len(rows_s)), (rows_s, cols_s)), shape=(n_u, n_sym))
+    trans = sparse.csr_matrix((np.ones(len(rows_t)), (rows_t, cols_t)), shape=(n_u, n_sym * (n_sym + 1)))
+    pace = sparse.csr_matrix((np.ones(n_u), (np.arange(n_u), units.pace)), shape=(n_u, _PACE_BUCKETS + 1))
+    return start, trans, pace
+
+
+@dataclass
+class _MarkovMixture:
+    log_w: np.ndarray
+    log_start: np.ndarray
+    log_trans: np.ndarray  # K × A × (A+1)
+    mu: np.ndarray  # mean log10 median gap per component
+    var: np.ndarray  # its variance
+
+    def loglik(self, start: Any, trans: Any, units: _Units) -> np.ndarray:
+        """Per-account log-likelihood of each unit under each component (U × K)."""
+        k = self.log_w.size
+        seq = np.asarray(start @ self.log_start.T + trans @ self.log_trans.reshape(k, -1).T)
+        # Gaussian pace: the unit's summed log-density, spread over its accounts
+        n, s1, s2 = units.pace_n[:, None], units.pace_s[:, None], units.pace_sq[:, None]
+        gauss = -0.5 * n * np.log(2 * np.pi * self.var) - (s2 - 2 * self.mu * s1 + n * self.mu**2) / (
+            2 * self.var
+        )
+        out: np.ndarray = seq + gauss / units.counts[:, None] + self.log_w
+        return out
+
+
+def _normalise_log(x: np.ndarray, axis: int) -> np.ndarray:
+    out: np.ndarray = np.log(x) - np.log(x.sum(axis=axis, keepdims=True))
+    return out
+
+
+_MIN_VAR = 0.05**2  # log10 units: a factor of 1.12 in pace
+
+
+def _m_step(
+    resp: np.ndarray, units: _Units, start: Any, trans: Any, n_sym: int, alpha: float
+) -> _MarkovMixture:
+    k = resp.shape[1]
+    wr = resp * units.counts[:, None]
+    w = wr.sum(axis=0) + 1e-12
+    s = np.asarray(start.T @ wr).T + alpha
+    t = np.asarray(trans.T @ wr).T.reshape(k, n_sym, n_sym + 1) + alpha
+    n = resp.T @ units.pace_n + 1e-9
+    mu = (resp.T @ units.pace_s) / n
+    var = (resp.T @ units.pace_sq - 2 * mu * (resp.T @ units.pace_s) + n * mu**2) / n
+    return _MarkovMixture(
+        log_w=np.log(w / w.sum()),
+        log_start=_normalise_log(s, 1),
+        log_trans=_normalise_log(t, 2),
+        mu=mu,
+        var=np.maximum(var, _MIN_VAR),
+    )
+
+
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    m = x.max(axis=1, keepdims=True)
+    out: np.ndarray = (m + np.log(np.exp(x - m).sum(axis=1, keepdims=True)))[:, 0]
+    return out
+
+
+def _fit_markov(
+    start: Any,
+    trans: Any,
+    pace: Any,
+    units: _Units,
+    n_sym: int,
+    k: int,
+    rng: np.random.Generator,
+    n_init: int,
+    max_iter: int,
+    tol: float,
+    alpha: float,
+) -> tuple[_MarkovMixture, float]:
+    """EM for a k-component mixture; the best of ``n_init`` starts (k-means++ seeds)."""
+    from scipy import sparse
+
+    # seeds are drawn on normalised transition profiles with the pace bin alongside, so
+    # that journeys alike in order but not in pace can seed different components
+    steps = sparse.hstack([start, trans]).tocsr()
+    norms = np.sqrt(np.asarray(steps.multiply(steps).sum(axis=1)))[:, 0]
+    steps = sparse.diags(1 / np.maximum(norms, 1e-12)) @ steps
+    profile = sparse.hstack([steps * math.sqrt(0.5), pace * math.sqrt(0.5)]).tocsr()
+    best: tuple[_MarkovMixture, float] | None = None
+    counts = units.counts
+    n_u = counts.size
+    for _ in range(n_init):
+        # k-means++ seeding on the normalised profiles, weighted by accounts
+        centres = [int(rng.choice(n_u, p=counts / counts.sum()))]
+        d2 = np.full(n_u, np.inf)
+        for _c in range(1, k):
+            sim = np.asarray(profile @ profile[centres[-1]].T.toarray())[:, 0]
+            d2 = np.minimum(d2, np.maximum(2 - 2 * sim, 0))
+            prob = d2 * counts
+            centres.append(
+                int(rng.choice(n_u, p=prob / prob.sum())) if prob.sum() > 0 else int(rng.integers(n_u))
+            )
+        sims = np.asarray(profile @ profile[centres].T.toarray())
+        resp = np.zeros((n_u, k))
+        resp[np.arange(n_u), sims.argmax(axis=1)] = 1.0
+        model = _m_step(resp, units, start, trans, n_sym, alpha)
+        prev = -np.inf
+        ll = -np.inf
+        for _it in range(max_iter):
+            logp = model.loglik(start, trans, units)
+            norm = _logsumexp(logp)
+            ll = float((counts * norm).sum())
+            resp = np.exp(logp - norm[:, None])
+            model = _m_step(resp, units, start, trans, n_sym, alpha)
+            if ll - prev < tol * max(abs(ll), 1.0):
+                break
+            prev = ll
+        if best is None or ll > best[1]:
+            best = (model, ll)
+    if best is None:  # pragma: no cover - n_init >= 1 is checked in fit
+        raise RuntimeError("journeymine internal error: no EM start was run")
+    return best
+
+
+def _effective_params(start: Any, trans: Any, pace: Any, n_sym: int) -> int:
+    """Free parameters of one Markov component on the observed support: the start
+    activities and transitions that occur, less one per distribution, and the pace
+    mean and variance."""
+    used_t = np.flatnonzero(np.asarray(trans.sum(axis=0))[0])
+    sources = np.unique(used_t // (n_sym + 1))
+    used_s = np.count_nonzero(np.asarray(start.sum(axis=0))[0])
+    return int(used_t.size) - int(sources.size) + max(int(used_s) - 1, 0) + 2  # + pace mean and variance
+
+
+class JourneyClusterer:
+    """Cluster accounts into journey types (a scikit-learn style estimator).
+
+    Parameters
+    ----------
+    n_clusters : int or "auto"
+        Number of clusters, or "auto" to choose it (BIC for ``"markov"``, silhouette
+        for the k-means representations) among 1 (2 for k-means) to ``max_clusters``.
+    representation : {"markov", "profile", "ngram", "profile+timing"}
+        How journeys are compared; see ``docs/clustering.md``. ``"markov"`` (a mixture
+        of Markov chains with a pace model, fitted by EM) sees order, loops and pace.
+    max_clusters : int
+        Largest k tried by "auto".
+    n_init : int
+        Restarts per k; the best log-likelihood (or inertia) wins.
+    max_iter : int
+        EM iterations per restart.
+    random_state : int or None
+        Seed; the same log and seed give the same labels.
+
+    Attributes
+    ----------
+    labels_ : pandas.Series
+        Cluster of each account (index: case id), 0 = the largest cluster.
+    n_clusters_ : int
+    cluster_sizes_ : pandas.Series
+        Accounts per cluster.
+    representatives_ : pandas.DataFrame
+        Per cluster, the journey that best stands for it (the medoid of its variants of
+        typical length), with the accounts that follow it exactly and example case ids.
+    selection_scores_ : pandas.DataFrame
+        The k compared by "auto" and their scores.
+    n_units_ : int
+        Distinct (variant, pace) units the model was fitted on.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=600, random_state=0)
+    >>> est = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(log)
+    >>> est.n_clusters_, int(est.cluster_sizes_.sum())
+    (3, 600)
+    >>> est.labels_.index.name
+    'case'
+    """
+
+    def __init__(
+        self,
+        *,
+        n_clusters: int | Literal["auto"] = "auto",
+        representation: Representation = "markov",
+        max_clusters: int = 8,
+        n_init: int = 4,
+        max_iter: int = 200,
+        random_state: int | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.representation = representation
+        self.max_clusters = max_clusters
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    # -- scikit-learn parameter protocol ---------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this estimator (scikit-learn protocol)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> JourneyClusterer:
+        """Set parameters (scikit-learn protocol); unknown names raise."""
+        for name, value in params.items():
+            if name not in self._param_names():
+                raise invalid(name, "JourneyClusterer.set_params", f"one of {self._param_names()}", name)
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) != v]
+        return f"JourneyClusterer({', '.join(changed)})"
+
+    def _validate(self) -> None:
+        owner = "JourneyClusterer"
+        if self.n_clusters != "auto":
+            check_int("n_clusters", owner, self.n_clusters, minimum=1)
+        check_choice("representation", owner, self.representation, _REPRESENTATIONS)
+        check_int("max_clusters", owner, self.max_clusters, minimum=2)
+        check_int("n_init", owner, self.n_init, minimum=1)
+        check_int("max_iter", owner, self.max_iter, minimum=1)
+        if self.random_state is not None:
+            check_int("random_state", owner, self.random_state)
+
+    def _check_fitted(self, what: str) -> None:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError(f"This JourneyClusterer is not fitted yet; call fit(log) before {what}.")
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, log: JourneyLog, y: Any = None) -> JourneyClusterer:
+        """Cluster the accounts of ``log``.
+
+        Raises
+        ------
+        InvalidParameterError
+            A parameter is out of range, or ``n_clusters`` exceeds the accounts or the
+            distinct journeys of the log.
+        """
+        import pandas as pd
+
+        self._validate()
+        if not isinstance(log, JourneyLog):
+            raise invalid("log", "JourneyClusterer.fit", "a JourneyLog", type(log).__name__)
+        require_events(log, "JourneyClusterer.fit")
+        rng = np.random.default_rng(self.random_state)
+        acts = list(encode(log).activities)
+        alphabet = {a: i for i, a in enumerate([*acts, _OTHER])}
+        pace_edges = _PACE_EDGES
+        units = _units(log, alphabet, pace_edges)
+        n_units = len(units.variants)
+        if isinstance(self.n_clusters, int):
+            if self.n_clusters > log.n_cases:
+                raise invalid(
+                    "n_clusters",
+                    "JourneyClusterer",
+                    f"at most the number of accounts ({log.n_cases})",
+                    self.n_clusters,
+                )
+            if self.n_clusters > n_units:
+                raise invalid(
+                    "n_clusters",
+                    "JourneyClusterer",
+                    f"at most the number of distinct journeys ({n_units}: variant × pace)",
+                    self.n_clusters,
+                )
+        self._alphabet = alphabet
+        self._pace_edges = pace_edges
+        if self.representation == "markov":
+            unit_labels, scores = self._fit_markov(units, rng)
+        else:
+            unit_labels, scores = self._fit_vectors(units, rng)
+        # clusters numbered by size, largest first (ties by first account)
+        case_labels = unit_labels[units.case_unit]
+        sizes = np.bincount(case_labels, minlength=int(case_labels.max()) + 1)
+        first = np.array(
+            [np.flatnonzero(case_labels == c)[0] if sizes[c] else 1 << 62 for c in range(sizes.size)]
+        )
+        order = sorted((c for c in range(sizes.size) if sizes[c]), key=lambda c: (-sizes[c], first[c]))
+        relabel = np.full(sizes.size, -1)
+        relabel[order] = np.arange(len(order))
+        self._unit_relabel = relabel
+        case_ids = log.to_polars("cases").get_column("case").to_list()
+        self.labels_ = pd.Series(relabel[case_labels], index=pd.Index(case_ids, name="case"), name="cluster")
+        self.n_clusters_ = len(order)
+        self.cluster_sizes_ = self.labels_.value_counts().sort_index().rename("accounts")
+        self.cluster_sizes_.index.name = "cluster"
+        self.selection_scores_ = scores
+        self.n_units_ = n_units
+        self._log = log
+        self.representatives_ = self._representatives()
+        if self.n_clusters == "auto" and self.n_clusters_ == 1:
+            warn(
+                "JourneyClusterer chose one cluster: by BIC the journeys show no distinct types (see "
+                "selection_scores_). Pass n_clusters=k to split them anyway.",
+                JourneymineWarning,
+            )
+        return self
+
+    def fit_predict(self, log: JourneyLog, y: Any = None) -> pd.Series:
+        """Fit and return :attr:`labels_`."""
+        return self.fit(log).labels_
+
+    def _fit_markov(self, units: _Units, rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+        import pandas as pd
+
+        n_sym = len(self._alphabet)
+        start, trans, pace = _markov_counts(units, n_sym)
+        self._n_sym = n_sym
+        n_accounts = float(units.counts.sum())
+        per = _effective_params(start, trans, pace, n_sym)
+        ks = (
+            [self.n_clusters]
+            if isinstance(self.n_clusters, int)
+            else list(range(1, min(self.max_clusters, len(units.variants)) + 1))
+        )
+        rows, fitted = [], {}
+        for k in ks:
+            model, ll = _fit_markov(
+                start, trans, pace, units, n_sym, k, rng, self.n_init, self.max_iter, 1e-7, alpha=0.01
+            )
+            n_params = k * per + (k - 1)
+            rows.append(
+                {
+                    "k": k,
+                    "log_likelihood": ll,
+                    "n_params": n_params,
+                    "bic": -2 * ll + n_params * math.log(n_accounts),
+                }
+            )
+            fitted[k] = model
+        scores = pd.DataFrame(rows)
+        k_best = int(scores["k"].to_numpy()[int(np.argmin(scores["bic"].to_numpy()))])
+        self._model = fitted[k_best]
+        labels = self._model.loglik(start, trans, units).argmax(axis=1)
+        return labels, scores
+
+    def _vectors(self, units: _Units, *, fit: bool) -> Any:
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.preprocessing import normalize
+
+        n_sym = len(self._alphabet)
+        if self.representation == "ngram":
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            docs = [" ".join(f"a{a}" for a in v) for v in units.variants]
+            if fit:
+                self._vectorizer = TfidfVectorizer(ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False)
+                return self._vectorizer.fit_transform(docs)
+            return self._vectorizer.transform(docs)
+        _, trans, pace = _markov_counts(units, n_sym)
+        acts = sparse.csr_matrix(
+            (
+                np.ones(sum(len(v) for v in units.variants)),
+                (
+                    np.repeat(np.arange(len(units.variants)), [len(v) for v in units.variants]),
+                    np.concatenate([np.asarray(v) for v in units.variants]),
+                ),
+            ),
+            shape=(len(units.variants), n_sym),
+        )
+        profile = sparse.hstack([acts, trans]).tocsr()
+        if fit:
+            self._tfidf = TfidfTransformer().fit(profile)
+        x = normalize(self._tfidf.transform(profile))
+        if self.representation == "profile+timing":
+            x = sparse.hstack([x, pace * 0.5]).tocsr()
+        return x
+
+    def _fit_vectors(self, units: _Units, rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+        import pandas as pd
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+
+        x = self._vectors(units, fit=True)
+        seed = int(rng.integers(2**31 - 1))
+        ks = (
+            [self.n_clusters]
+            if isinstance(self.n_clusters, int)
+            else list(range(2, min(self.max_clusters, len(units.variants) - 1) + 1))
+        )
+        if not ks:
+            ks = [1]
+        sample = rng.choice(
+            len(units.variants), size=min(3000, len(units.variants)), p=units.counts / units.counts.sum()
+        )
+        rows, fitted = [], {}
+        for k in ks:
+            km = KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(
+                x, sample_weight=units.counts
+            )
+            sil = float("nan")
+            labels_s = km.labels_[sample]
+            if k > 1 and 1 < np.unique(labels_s).size < sample.size:
+                sil = float(silhouette_score(x[sample], labels_s, random_state=seed))
+            rows.append({"k": k, "inertia": float(km.inertia_), "silhouette": sil})
+            fitted[k] = km
+        scores = pd.DataFrame(rows)
+        sil = np.nan_to_num(scores["silhouette"].to_numpy(), nan=-np.inf)
+        k_best = ks[0] if len(ks) == 1 else int(scores["k"].to_numpy()[int(np.argmax(sil))])
+        self._kmeans = fitted[k_best]
+        return np.asarray(self._kmeans.labels_), scores
+
+    # -- using the fitted model --------------------------------------------------------------
+    def predict(self, log: JourneyLog) -> pd.Series:
+        """Assign the accounts of another log to the fitted clusters.
+
+        Activities the model has not seen are mapped to one shared "unseen activity"
+        symbol, which the model gives only its smoothing probability; pace uses the same
+        fixed bins as fitting.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> train = jm.datasets.demo_b2b(300, random_state=0)
+        >>> est = jm.JourneyClusterer(n_clusters=2, random_state=0).fit(train)
+        >>> est.predict(jm.datasets.demo_b2b(50, random_state=9)).between(0, 1).all()
+        np.True_
+        """
+        import pandas as pd
+
+        self._check_fitted("predict")
+        if not isinstance(log, JourneyLog):
+            raise invalid("log", "JourneyClusterer.predict", "a JourneyLog", type(log).__name__)
+        require_events(log, "JourneyClusterer.predict")
+        units = _units(log, self._alphabet, self._pace_edges)
+        if self.representation == "markov":
+            start, trans, _ = _markov_counts(units, self._n_sym)
+            raw = self._model.loglik(start, trans, units).argmax(axis=1)
+        else:
+            raw = self._kmeans.predict(self._vectors(units, fit=False))
+        labels = self._unit_relabel[raw][units.case_unit]
+        case_ids = log.to_polars("cases").get_column("case").to_list()
+        return pd.Series(labels, index=pd.Index(case_ids, name="case"), name="cluster")
+
+    def _cluster_log(self, c: int) -> JourneyLog:
+        keep = self.labels_.to_numpy() == c
+        return self._log._subset_cases(pl.Series(keep))
+
+    def _representatives(self) -> pd.DataFrame:
+        import pandas as pd
+
+        from ._subway import medoid
+        from ._variants import variants
+
+        v = variants(self._log, by=self._by_cluster, examples=20)
+        rows = []
+        for key, group in v.groupby("cohort", sort=False):
+            lengths = np.repeat(group["length"].to_numpy(), group["cases"].to_numpy())
+            typical = int(np.median(lengths))
+            pool = group[group["length"] >= typical].head(120)
+            best = pool.iloc[medoid(list(pool["variant"]), list(pool["cases"]))]
+            rows.append(
+                {
+                    "cluster": int(str(key).split()[-1]),
+                    "variant": best["variant"],
+                    "length": int(best["length"]),
+                    "accounts": int(best["cases"]),
+                    "cases": list(best["examples"]),
+                }
+            )
+        return pd.DataFrame(rows).sort_values("cluster").reset_index(drop=True)
+
+    def _by_cluster(self, cases: pd.DataFrame) -> Any:
+        return [f"Cluster {c}" for c in self.labels_.reindex(cases["case"]).to_numpy()]
+
+    def maps(self) -> JourneyMaps:
+        """One :class:`JourneyMap` per cluster (keys ``"Cluster 0"`` …), in one pass."""
+        from ._journeymap import JourneyMaps, journey_map
+
+        self._check_fitted("maps")
+        out = journey_map(self._log, by=self._by_cluster)
+        if not isinstance(out, JourneyMaps):  # pragma: no cover - by is always given
+            raise TypeError("journey_map returned a single map")
+        return out
+
+    def summary(self, *, outcomes: Mapping[str, Sequence[str]] | None = None, top: int = 3) -> pd.DataFrame:
+        """One row per cluster: size, share, top variants, median duration, outcomes and
+        the most characteristic transitions.
+
+        ``outcomes`` maps an outcome name to the activities that mean it (e.g.
+        ``{"won": ["Contract signed"], "churned": ["Churned"]}``); each gets a column with
+        the share of the cluster's accounts that reached it.
+        """
+        import pandas as pd
+
+        from ._variants import variants
+
+        self._check_fitted("summary")
+        cases = self._log.cases.set_index("case")
+        dur = (cases["end"] - cases["start"]).dt.total_seconds()
+        v = variants(self._log, by=self._by_cluster, top=top, examples=0)
+        explained = self.explain(top=top, kinds=("transition",))
+        has = self._presence()
+        rows = []
+        for c in range(self.n_clusters_):
+            ids = self.labels_.index[self.labels_.to_numpy() == c]
+            mine = v[v["cohort"] == f"Cluster {c}"]
+            row: dict[str, Any] = {
+                "cluster": c,
+                "accounts": len(ids),
+                "share": len(ids) / len(self.labels_),
+                "top_variants": [
+                    f"{' → '.join(x)} ({s:.0%})" for x, s in zip(mine["variant"], mine["share"], strict=True)
+                ],
+                "median_days": float(dur.loc[ids].median() / 86400),
+            }
+            for name, acts in (outcomes or {}).items():
+                cols = [a for a in acts if a in has.columns]
+                reached = has.loc[ids, cols].any(axis=1) if cols else pd.Series(False, index=ids)
+                row[f"{name}_share"] = float(reached.mean())
+            over = explained[(explained["cluster"] == c) & (explained["difference"] > 0)]
+            row["characteristic"] = list(over["feature"][:top])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _presence(self) -> pd.DataFrame:
+        """Which activities and transitions each account has (booleans, cached)."""
+        cached = getattr(self, "_presence_cache", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        ev = self._log.to_polars("events").select("case", "activity")
+        steps = ev.with_columns(
+            pl.col("activity").shift(-1).alias("nxt"),
+            (pl.col("case") == pl.col("case").shift(-1)).alias("same"),
+        ).filter(pl.col("same"))
+        items = pl.concat(
+            [
+                ev.select("case", pl.col("activity").alias("feature")),
+                steps.select("case", pl.concat_str(["activity", "nxt"], separator=" → ").alias("feature")),
+            ]
+        ).unique()
+        wide = (
+            items.with_columns(pl.lit(True).alias("v"))
+            .to_pandas()
+            .pivot_table(index="case", columns="feature", values="v", aggfunc="any", fill_value=False)
+        )
+        wide = wide.reindex(self.labels_.index, fill_value=False).astype(bool)
+        self._presence_cache = wide
+        out: pd.DataFrame = wide
+        return out
+
+    def explain(
+        self,
+        *,
+        top: int = 5,
+        kinds: Sequence[Literal["transition", "activity", "attribute"]] = (
+            "transition",
+            "activity",
+            "attribute",
+        ),
+        min_share: float = 0.05,
+    ) -> pd.DataFrame:
+        """What distinguishes each cluster from the rest.
+
+        For every transition and activity (the share of the cluster's accounts that take
+        it against the share elsewhere) and every value of a case attribute, the
+        difference, Cohen's h (2·asin√p₁ − 2·asin√p₂; |h| ≈ 0.2 small, 0.5 medium, 0.8
+        large) and the lift (cluster share / overall share). Features present in fewer
+        than ``min_share`` of both groups are left out. The ``top`` features with the
+        largest |h| per cluster and kind are kept, over- and under-represented alike.
+        ``rule`` is a readable sentence.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> log = jm.datasets.demo_b2b(600, random_state=0)
+        >>> est = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(log)
+        >>> list(est.explain().columns)  # doctest: +NORMALIZE_WHITESPACE
+        ['cluster', 'kind', 'feature', 'share_in_cluster', 'share_elsewhere', 'difference',
+         'cohens_h', 'lift', 'rule']
+        """
+        import pandas as pd
+
+        self._check_fitted("explain")
+        for k in kinds:
+            check_choice("kinds", "JourneyClusterer.explain", k, ("transition", "activity", "attribute"))
+        labels = self.labels_.to_numpy()
+        tables: list[tuple[str, pd.DataFrame]] = []
+        if "transition" in kinds or "activity" in kinds:
+            has = self._presence()
+            is_t = np.array([" → " in str(c) for c in has.columns])
+            if "transition" in kinds:
+                tables.append(("transition", has.loc[:, is_t]))
+            if "activity" in kinds:
+                tables.append(("activity", has.loc[:, ~is_t]))
+        if "attribute" in kinds:
+            cases = self._log.cases.set_index("case").reindex(self.labels_.index)
+            cols = {}
+            for attr in self._log.case_attributes:
+                values = cases[attr]
+                if values.nunique(dropna=True) > 30:
+                    continue
+                for val in sorted(values.dropna().unique(), key=str):
+                    cols[f"{attr} = {val}"] = (values == val).to_numpy()
+            if cols:
+                tables.append(("attribute", pd.DataFrame(cols, index=self.labels_.index)))
+        rows = []
+        for kind, table in tables:
+            x = table.to_numpy(dtype=float)
+            for c in range(self.n_clusters_):
+                inside = labels == c
+                if inside.all() or not inside.any():
+                    continue
+                p1 = x[inside].mean(axis=0)
+                p2 = x[~inside].mean(axis=0)
+                overall = x.mean(axis=0)
+                h = 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2))
+                keep = np.maximum(p1, p2) >= min_share
+                idx = [i for i in np.argsort(-np.abs(h)) if keep[i]][:top]
+                for i in idx:
+                    feat = str(table.columns[i])
+                    lift = p1[i] / overall[i] if overall[i] > 0 else float("nan")
+                    verb = "more" if p1[i] > p2[i] else "less"
+                    rows.append(
+                        {
+                            "cluster": c,
+                            "kind": kind,
+                            "feature": feat,
+                            "share_in_cluster": float(p1[i]),
+                            "share_elsewhere": float(p2[i]),
+                            "difference": float(p1[i] - p2[i]),
+                            "cohens_h": float(h[i]),
+                            "lift": float(lift),
+                            "rule": f"Cluster {c}: {feat} — {p1[i]:.0%} of its accounts vs {p2[i]:.0%} "
+                        f"elsewhere "
+                            f"({verb} often, h = {h[i]:+.2f})",
+                        }
+                    )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "cluster",
+                "kind",
+                "feature",
+                "share_in_cluster",
+                "share_elsewhere",
+                "difference",
+                "cohens_h",
+                "lift",
+                "rule",
+            ],
+        )
+
+    # -- subway-map hooks ----------------------------------------------------------------------
+    def _subway_source(self) -> JourneyLog:
+        self._check_fitted("drawing a subway map")
+        return self._log
+
+    def _subway_lines(self, *, min_stations: int) -> list[SubwayLine]:
+        from ._subway import representative_lines
+
+        self._check_fitted("drawing a subway map")
+        lines = representative_lines(self._log, self._by_cluster, min_stations=min_stations)
+        from dataclasses import replace
+
+        return [replace(ln, kind="cluster") for ln in sorted(lines, key=lambda ln: int(ln.name.split()[-1]))]
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "labels_"):
+            return f"<pre>{html.escape(repr(self))} (not fitted)</pre>"
+        s = self.summary()
+        rows = "".join(
+            f"<tr><td>{r['cluster']}</td><td>{r['accounts']:,}</td><td>{r['share']:.0%}</td>"
+            f"<td>{html.escape(' | '.join(r['top_variants'][:2]))}</td><td>{r['median_days']:.1f}</td>"
+            f"<td>{html.escape(', '.join(r['characteristic']))}</td></tr>"
+            for r in s.to_dict("records")
+        )
+        return (
+            f"<div class='journeymine-clusters'><strong>{html.escape(repr(self))}</strong>: "
+            f"{self.n_clusters_} clusters of {len(self.labels_):,} accounts ({self.n_units_:,} distinct "
+            "journeys)<table><tr><th>cluster</th><th>accounts</th><th>share</th><th>top variants</th>"
+            f"<th>median days</th><th>characteristic steps</th></tr>{rows}</table></div>"
+        )

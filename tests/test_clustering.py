@@ -1,0 +1,156 @@
+"""JourneyClusterer: planted journey types, the estimator contract, explanations, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import adjusted_rand_score
+
+import journeymine as jm
+
+TYPES = {
+    # same touchpoints, different order / loops / pace
+    "demo-first": (["Webinar", "Demo", "Proposal", "Negotiation", "Signed"], 2.0),
+    "trial-first": (["Webinar", "Trial", "Proposal", "Demo", "Signed"], 2.0),
+    "looping": (["Webinar", "Demo", "Proposal", "Demo", "Proposal", "Demo", "Signed"], 2.0),
+}
+
+
+def planted(n: int = 240, seed: int = 0, slow_copy: bool = False) -> tuple[jm.JourneyLog, pd.Series]:
+    rng = np.random.default_rng(seed)
+    names = list(TYPES) + (["demo-first-slow"] if slow_copy else [])
+    sizes = rng.multinomial(n, [0.5, 0.3, 0.2] if not slow_copy else [0.4, 0.25, 0.2, 0.15])
+    rows, truth = [], {}
+    i = 0
+    for t, size in zip(names, sizes, strict=True):
+        acts, days = TYPES[t.replace("-slow", "")]
+        if t.endswith("slow"):
+            days *= 12
+        for _ in range(size):
+            seq = list(acts)
+            if rng.random() < 0.1:  # noise: drop one step
+                del seq[rng.integers(1, len(seq))]
+            ts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
+                np.cumsum(rng.lognormal(np.log(days), 0.3, len(seq))), unit="D")
+            case = f"acc{i:04d}"
+            truth[case] = t
+            rows += [(case, a, s, rng.choice(["SMB", "Enterprise"], p=[0.8, 0.2] if t == "looping" else [0.3, 0.7]))
+                     for a, s in zip(seq, ts, strict=True)]
+            i += 1
+    df = pd.DataFrame(rows, columns=["case", "activity", "ts", "segment"])
+    df["segment"] = df.groupby("case")["segment"].transform("first")
+    log = jm.JourneyLog.from_frame(df, case="case", activity="activity", timestamp="ts", case_attributes=["segment"])
+    return log, pd.Series(truth)
+
+
+def test_recovers_planted_types_with_auto_k() -> None:
+    log, truth = planted()
+    est = jm.JourneyClusterer(random_state=0).fit(log)
+    assert est.n_clusters_ == 3
+    assert adjusted_rand_score(truth.loc[est.labels_.index], est.labels_) > 0.9
+    assert list(est.selection_scores_["k"]) == list(range(1, 9))
+    assert est.selection_scores_["bic"].idxmin() == 2
+
+
+def test_pace_separates_same_order_different_speed() -> None:
+    log, truth = planted(n=400, slow_copy=True)
+    est = jm.JourneyClusterer(n_clusters=4, random_state=1).fit(log)
+    assert adjusted_rand_score(truth.loc[est.labels_.index], est.labels_) > 0.8
+
+
+@pytest.mark.parametrize("representation", ["markov", "profile", "ngram", "profile+timing"])
+def test_every_representation_fits_and_predicts(representation: str) -> None:
+    log, truth = planted(n=150, seed=3)
+    est = jm.JourneyClusterer(n_clusters=3, representation=representation, random_state=0)  # type: ignore[arg-type]
+    labels = est.fit_predict(log)
+    assert set(labels) == {0, 1, 2}
+    assert (labels.value_counts().sort_index().to_numpy() == est.cluster_sizes_.to_numpy()).all()
+    assert list(est.cluster_sizes_) == sorted(est.cluster_sizes_, reverse=True)  # 0 = largest
+    pd.testing.assert_series_equal(est.predict(log), labels)
+    assert adjusted_rand_score(truth.loc[labels.index], labels) > 0.5
+
+
+def test_deterministic_and_sklearn_protocol() -> None:
+    log, _ = planted(n=120, seed=5)
+    a = jm.JourneyClusterer(random_state=7).fit(log).labels_
+    b = jm.JourneyClusterer(random_state=7).fit(log).labels_
+    pd.testing.assert_series_equal(a, b)
+    est = jm.JourneyClusterer(n_clusters=2, max_clusters=5, random_state=1)
+    assert est.get_params()["max_clusters"] == 5
+    twin = clone(est)
+    assert twin.get_params() == est.get_params() and twin is not est
+    est.set_params(n_clusters=3)
+    assert est.n_clusters == 3
+    assert repr(est) == "JourneyClusterer(n_clusters=3, max_clusters=5, random_state=1)"
+    with pytest.raises(jm.InvalidParameterError, match=r"'colour' parameter of JourneyClusterer\.set_params"):
+        est.set_params(colour="red")
+
+
+def test_not_fitted_and_bad_parameters() -> None:
+    log, _ = planted(n=60)
+    with pytest.raises(jm.NotFittedError, match="not fitted yet; call fit"):
+        jm.JourneyClusterer().predict(log)
+    with pytest.raises(jm.InvalidParameterError, match=r"The 'n_clusters' parameter of JourneyClusterer must be an int >= 1\. Got 0\."):
+        jm.JourneyClusterer(n_clusters=0).fit(log)
+    with pytest.raises(jm.InvalidParameterError, match=r"'representation' parameter"):
+        jm.JourneyClusterer(representation="bag").fit(log)  # type: ignore[arg-type]
+    with pytest.raises(jm.InvalidParameterError, match=r"at most the number of accounts \(60\)"):
+        jm.JourneyClusterer(n_clusters=61).fit(log)
+    with pytest.raises(jm.InvalidParameterError, match=r"'log' parameter of JourneyClusterer.fit must be a JourneyLog"):
+        jm.JourneyClusterer().fit(pd.DataFrame())  # type: ignore[arg-type]
+
+
+def test_identical_journeys_give_one_cluster_with_a_warning() -> None:
+    rows = [(f"c{i}", a, f"2024-01-{d + 1:02d}") for i in range(30) for d, a in enumerate(["A", "B", "C"])]
+    log = jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["c", "a", "t"]), case="c", activity="a", timestamp="t")
+    with pytest.warns(jm.JourneymineWarning, match="chose one cluster"):
+        est = jm.JourneyClusterer(random_state=0).fit(log)
+    assert est.n_clusters_ == 1
+    with pytest.raises(jm.InvalidParameterError, match="distinct journeys"):
+        jm.JourneyClusterer(n_clusters=2).fit(log)
+
+
+def test_predict_handles_unseen_activities() -> None:
+    log, _ = planted(n=120)
+    est = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(log)
+    other = pd.DataFrame({"case": ["x", "x", "x", "y"], "activity": ["Webinar", "Teleport", "Signed", "Moon"],
+                          "ts": ["2024-01-01", "2024-01-03", "2024-01-09", "2024-02-01"]})
+    pred = est.predict(jm.JourneyLog.from_frame(other, case="case", activity="activity", timestamp="ts"))
+    assert list(pred.index) == ["x", "y"] and pred.between(0, 2).all()
+
+
+def test_explanations_summary_maps_and_subway() -> None:
+    log, truth = planted(n=240)
+    est = jm.JourneyClusterer(random_state=0).fit(log)
+    looping = est.labels_[truth.loc[est.labels_.index] == "looping"].mode()[0]
+    ex = est.explain()
+    mine = ex[(ex["cluster"] == looping) & (ex["kind"] == "transition")]
+    assert "Proposal → Demo" in set(mine["feature"])
+    row = mine.set_index("feature").loc["Proposal → Demo"]
+    assert row["share_in_cluster"] > 0.8 and row["cohens_h"] > 0.8 and row["lift"] > 1
+    attrs = ex[(ex["cluster"] == looping) & (ex["kind"] == "attribute")].set_index("feature")
+    assert attrs.loc["segment = SMB", "difference"] > 0.3  # looping accounts are mostly SMB
+    s = est.summary(outcomes={"won": ["Signed"]})
+    assert list(s["cluster"]) == [0, 1, 2] and s["won_share"].between(0.8, 1).all()
+    assert int(s["accounts"].sum()) == log.n_cases
+    reps = est.representatives_.set_index("cluster")
+    assert reps.loc[looping, "variant"] == tuple(TYPES["looping"][0])
+    maps = est.maps()
+    assert list(maps) == [f"Cluster {c}" for c in range(3)]
+    sm = jm.subway_map(est)
+    assert [ln.name for ln in sm.lines] == ["Cluster 0", "Cluster 1", "Cluster 2"]
+    assert {ln.kind for ln in sm.lines} == {"cluster"}
+    assert "Cluster" in est._repr_html_()
+
+
+@pytest.mark.realdata
+def test_sepsis_clusters(shared_data) -> None:  # type: ignore[no-untyped-def]
+    from real_logs import sepsis
+
+    log = sepsis(shared_data, duplicates="keep")
+    est = jm.JourneyClusterer(random_state=0, max_clusters=6).fit(log)
+    assert 2 <= est.n_clusters_ <= 6
+    assert int(est.cluster_sizes_.sum()) == log.n_cases == 1_050
+    assert "NA" in est.labels_.index
