@@ -71,6 +71,8 @@ _REPRESENTATIONS = ("markov", "profile", "ngram", "profile+timing")
 _PACE_EDGES = np.arange(0.5, 9.0, 0.5)
 _PACE_BUCKETS = _PACE_EDGES.size + 1
 _OTHER = "(unseen activity)"
+#: Above this many accounts, "auto" compares k on a random sample of this many accounts.
+_SELECTION_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,48 @@ def _logsumexp(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _em(
+    model: _MarkovMixture,
+    start: Any,
+    trans: Any,
+    units: _Units,
+    n_sym: int,
+    alpha: float,
+    max_iter: int,
+    tol: float,
+) -> tuple[_MarkovMixture, float]:
+    """Run EM from ``model`` until the log-likelihood gains less than ``tol`` (relative)."""
+    prev = -np.inf
+    ll = -np.inf
+    for _it in range(max_iter):
+        logp = model.loglik(start, trans, units)
+        norm = _logsumexp(logp)
+        ll = float((units.counts * norm).sum())
+        if ll - prev < tol * max(abs(ll), 1.0):
+            break
+        model = _m_step(np.exp(logp - norm[:, None]), units, start, trans, n_sym, alpha)
+        prev = ll
+    return model, ll
+
+
+def _seed(profile: Any, counts: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Hard responsibilities from k-means++ seeds on the normalised profiles."""
+    n_u = counts.size
+    centres = [int(rng.choice(n_u, p=counts / counts.sum()))]
+    d2 = np.full(n_u, np.inf)
+    for _c in range(1, k):
+        sim = np.asarray(profile @ profile[centres[-1]].T.toarray())[:, 0]
+        d2 = np.minimum(d2, np.maximum(2 - 2 * sim, 0))
+        prob = d2 * counts
+        centres.append(
+            int(rng.choice(n_u, p=prob / prob.sum())) if prob.sum() > 0 else int(rng.integers(n_u))
+        )
+    sims = np.asarray(profile @ profile[centres].T.toarray())
+    resp = np.zeros((n_u, k))
+    resp[np.arange(n_u), sims.argmax(axis=1)] = 1.0
+    return resp
+
+
 def _fit_markov(
     start: Any,
     trans: Any,
@@ -232,7 +276,11 @@ def _fit_markov(
     tol: float,
     alpha: float,
 ) -> tuple[_MarkovMixture, float]:
-    """EM for a k-component mixture; the best of ``n_init`` starts (k-means++ seeds)."""
+    """EM for a k-component mixture.
+
+    ``n_init`` starts from k-means++ seeds each run a few EM steps ("short EM",
+    Biernacki et al. 2003); the best of them then runs to convergence.
+    """
     from scipy import sparse
 
     # seeds are drawn on normalised transition profiles with the pace bin alongside, so
@@ -242,39 +290,33 @@ def _fit_markov(
     steps = sparse.diags(1 / np.maximum(norms, 1e-12)) @ steps
     profile = sparse.hstack([steps * math.sqrt(0.5), pace * math.sqrt(0.5)]).tocsr()
     best: tuple[_MarkovMixture, float] | None = None
-    counts = units.counts
-    n_u = counts.size
     for _ in range(n_init):
-        # k-means++ seeding on the normalised profiles, weighted by accounts
-        centres = [int(rng.choice(n_u, p=counts / counts.sum()))]
-        d2 = np.full(n_u, np.inf)
-        for _c in range(1, k):
-            sim = np.asarray(profile @ profile[centres[-1]].T.toarray())[:, 0]
-            d2 = np.minimum(d2, np.maximum(2 - 2 * sim, 0))
-            prob = d2 * counts
-            centres.append(
-                int(rng.choice(n_u, p=prob / prob.sum())) if prob.sum() > 0 else int(rng.integers(n_u))
-            )
-        sims = np.asarray(profile @ profile[centres].T.toarray())
-        resp = np.zeros((n_u, k))
-        resp[np.arange(n_u), sims.argmax(axis=1)] = 1.0
-        model = _m_step(resp, units, start, trans, n_sym, alpha)
-        prev = -np.inf
-        ll = -np.inf
-        for _it in range(max_iter):
-            logp = model.loglik(start, trans, units)
-            norm = _logsumexp(logp)
-            ll = float((counts * norm).sum())
-            resp = np.exp(logp - norm[:, None])
-            model = _m_step(resp, units, start, trans, n_sym, alpha)
-            if ll - prev < tol * max(abs(ll), 1.0):
-                break
-            prev = ll
+        model = _m_step(_seed(profile, units.counts, k, rng), units, start, trans, n_sym, alpha)
+        model, ll = _em(model, start, trans, units, n_sym, alpha, max_iter=8, tol=0.0)
         if best is None or ll > best[1]:
             best = (model, ll)
     if best is None:  # pragma: no cover - n_init >= 1 is checked in fit
         raise RuntimeError("journeymine internal error: no EM start was run")
-    return best
+    return _em(best[0], start, trans, units, n_sym, alpha, max_iter=max_iter, tol=tol)
+
+
+def _subsample(units: _Units, n_accounts: int, rng: np.random.Generator) -> _Units:
+    """The units of a random sample of ``n_accounts`` accounts (pace sums scaled)."""
+    picked = rng.choice(units.case_unit.size, size=n_accounts, replace=False)
+    counts = np.bincount(units.case_unit[picked], minlength=units.counts.size).astype(float)
+    keep = np.flatnonzero(counts)
+    ratio = counts[keep] / units.counts[keep]
+    remap = np.full(units.counts.size, -1)
+    remap[keep] = np.arange(keep.size)
+    return _Units(
+        variants=[units.variants[i] for i in keep],
+        pace=units.pace[keep],
+        counts=counts[keep],
+        case_unit=remap[units.case_unit[picked]],
+        pace_n=units.pace_n[keep] * ratio,
+        pace_s=units.pace_s[keep] * ratio,
+        pace_sq=units.pace_sq[keep] * ratio,
+    )
 
 
 def _effective_params(start: Any, trans: Any, pace: Any, n_sym: int) -> int:
@@ -468,17 +510,33 @@ class JourneyClusterer:
         n_sym = len(self._alphabet)
         start, trans, pace = _markov_counts(units, n_sym)
         self._n_sym = n_sym
-        n_accounts = float(units.counts.sum())
-        per = _effective_params(start, trans, pace, n_sym)
         ks = (
             [self.n_clusters]
             if isinstance(self.n_clusters, int)
             else list(range(1, min(self.max_clusters, len(units.variants)) + 1))
         )
+        # k is chosen on a sample of accounts when the log is large; the chosen k is then
+        # fitted on every unit, starting from the sample's model
+        sel = units
+        if len(ks) > 1 and units.counts.sum() > _SELECTION_SAMPLE:
+            sel = _subsample(units, _SELECTION_SAMPLE, rng)
+        sel_start, sel_trans, sel_pace = (start, trans, pace) if sel is units else _markov_counts(sel, n_sym)
+        n_accounts = float(sel.counts.sum())
+        per = _effective_params(sel_start, sel_trans, sel_pace, n_sym)
         rows, fitted = [], {}
         for k in ks:
             model, ll = _fit_markov(
-                start, trans, pace, units, n_sym, k, rng, self.n_init, self.max_iter, 1e-7, alpha=0.01
+                sel_start,
+                sel_trans,
+                sel_pace,
+                sel,
+                n_sym,
+                k,
+                rng,
+                self.n_init,
+                self.max_iter,
+                1e-6,
+                alpha=0.01,
             )
             n_params = k * per + (k - 1)
             rows.append(
@@ -491,8 +549,11 @@ class JourneyClusterer:
             )
             fitted[k] = model
         scores = pd.DataFrame(rows)
+        scores.insert(1, "accounts", int(n_accounts))
         k_best = int(scores["k"].to_numpy()[int(np.argmin(scores["bic"].to_numpy()))])
         self._model = fitted[k_best]
+        if sel is not units:
+            self._model, _ = _em(self._model, start, trans, units, n_sym, 0.01, self.max_iter, 1e-6)
         labels = self._model.loglik(start, trans, units).argmax(axis=1)
         return labels, scores
 
@@ -610,7 +671,7 @@ class JourneyClusterer:
         for key, group in v.groupby("cohort", sort=False):
             lengths = np.repeat(group["length"].to_numpy(), group["cases"].to_numpy())
             typical = int(np.median(lengths))
-            pool = group[group["length"] >= typical].head(120)
+            pool = group[group["length"] >= typical].head(60)
             best = pool.iloc[medoid(list(pool["variant"]), list(pool["cases"]))]
             rows.append(
                 {
@@ -785,7 +846,7 @@ class JourneyClusterer:
                             "cohens_h": float(h[i]),
                             "lift": float(lift),
                             "rule": f"Cluster {c}: {feat} — {p1[i]:.0%} of its accounts vs {p2[i]:.0%} "
-                        f"elsewhere "
+                            f"elsewhere "
                             f"({verb} often, h = {h[i]:+.2f})",
                         }
                     )

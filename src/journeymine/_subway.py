@@ -220,7 +220,7 @@ def medoid(variants: Sequence[Sequence[str]], weights: Sequence[int]) -> int:
 
 
 def representative_lines(
-    log: JourneyLog, by: Any, *, min_stations: int, candidates: int = 120
+    log: JourneyLog, by: Any, *, min_stations: int, candidates: int = 60
 ) -> list[SubwayLine]:
     """One line per cohort: its representative journey.
 

@@ -121,7 +121,6 @@ def variants(
     out = grouped.with_columns(
         pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col("cohort")).alias("cohort"),
         pl.col("variant").list.len().cast(pl.Int64).alias("length"),
-        pl.col("examples").list.eval(pl.lit(case_ids).gather(pl.element())).alias("examples"),
     ).select(
         "cohort",
         pl.col("rank").cast(pl.Int64),
@@ -133,9 +132,14 @@ def variants(
         "p90_duration",
         "examples",
     )
-    result = out.to_pandas()
+    # example case ids: one gather over all examples at once, then split by the list offsets
+    codes = grouped.get_column("examples")
+    flat = case_ids.gather(codes.explode().drop_nulls()).to_list()
+    ends = np.cumsum(codes.list.len().to_numpy())
+    examples_col = [flat[e - n: e] for e, n in zip(ends, codes.list.len().to_numpy(), strict=True)]
+    result = out.drop("examples").to_pandas()
+    result["examples"] = _object_array(examples_col)
     result.insert(2, "variant", _object_array(variant_col))
-    result["examples"] = [list(e) for e in result["examples"]]
     if by is None:
         result = result.drop(columns="cohort")
     return result
