@@ -154,3 +154,10 @@ def test_sepsis_clusters(shared_data) -> None:  # type: ignore[no-untyped-def]
     assert 2 <= est.n_clusters_ <= 6
     assert int(est.cluster_sizes_.sum()) == log.n_cases == 1_050
     assert "NA" in est.labels_.index
+
+
+def test_warns_when_the_best_k_is_the_largest_tried() -> None:
+    log, _ = planted(n=240)
+    with pytest.warns(jm.JourneymineWarning, match=r"chose k=2, the largest k it tried.*Raise max_clusters"):
+        est = jm.JourneyClusterer(max_clusters=2, random_state=0).fit(log)
+    assert est.n_clusters_ == 2

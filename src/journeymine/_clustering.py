@@ -498,6 +498,14 @@ class JourneyClusterer:
                 "selection_scores_). Pass n_clusters=k to split them anyway.",
                 JourneymineWarning,
             )
+        tried = self.selection_scores_["k"]
+        if self.n_clusters == "auto" and len(tried) > 1 and self.n_clusters_ == int(tried.max()):
+            warn(
+                f"JourneyClusterer chose k={self.n_clusters_}, the largest k it tried: the score was still "
+                f"improving (see selection_scores_). Raise max_clusters (now {self.max_clusters}) to look "
+                "further, or keep k as a cap on how many types you want to read.",
+                JourneymineWarning,
+            )
         return self
 
     def fit_predict(self, log: JourneyLog, y: Any = None) -> pd.Series:
