@@ -8,6 +8,7 @@ import sys
 import journeymine as jm
 
 EXPECTED = [
+    "CohortComparison",
     "ColumnMapping",
     "DataQualityError",
     "DataQualityWarning",
@@ -30,6 +31,7 @@ EXPECTED = [
     "SubwayMap",
     "TimeSpan",
     "__version__",
+    "compare_cohorts",
     "datasets",
     "discover_process_model",
     "errors",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import datasets, errors
 from ._clustering import JourneyClusterer
+from ._compare import CohortComparison, compare_cohorts
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._log import JourneyLog, TimeSpan
@@ -36,6 +37,7 @@ from .errors import (
 )
 
 __all__ = [
+    "CohortComparison",
     "ColumnMapping",
     "DataQualityError",
     "DataQualityWarning",
@@ -58,6 +60,7 @@ __all__ = [
     "SubwayMap",
     "TimeSpan",
     "__version__",
+    "compare_cohorts",
     "datasets",
     "discover_process_model",
     "errors",

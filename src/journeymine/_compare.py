@@ -1,0 +1,818 @@
+"""Cohort comparison: what really differs between the journeys of two groups of accounts.
+
+Everything is computed per *comparison* (cohort A against cohort B, or against all other
+accounts), from counts of accounts, never of events, so that one very active account
+cannot make a difference on its own:
+
+* **transitions** and **activities**: the share of accounts in each group that take the
+  step (reach the touchpoint); difference with Newcombe's hybrid score 95% interval,
+  Cohen's h, ratio; the pooled two-proportion z-test, or Fisher's exact test where an
+  expected count is below 5;
+* **durations**: for the steps taken by enough accounts in both groups (one value per
+  account: its median time for that step), and for the time spent in each stage, the
+  Mann–Whitney U test, the rank-biserial effect size and the median difference with a
+  percentile bootstrap interval;
+* **outcomes** (when ``outcomes=`` maps names to activities): the share reaching each
+  outcome (as above) and the time to it from the first touch, with accounts that have not
+  reached it censored at the end of the log; Kaplan–Meier medians and the log-rank test;
+* **variants**: the Jensen–Shannon distance between the groups' variant distributions,
+  with a permutation p-value (group labels shuffled among the two groups' accounts).
+
+All p-values of one call are adjusted together with Benjamini–Hochberg (``q``), and the
+findings with ``q < alpha`` are ranked by effect size in :attr:`CohortComparison.summary`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import polars as pl
+
+from . import _stats as st
+from ._discovery import encode, journey_tables, require_events
+from ._format import duration
+from ._log import JourneyLog
+from ._params import check_choice, check_int, invalid
+from ._typing import CohortBy
+from ._warnings import warn
+from .errors import JourneymineWarning, MissingDependencyError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CohortComparison", "compare_cohorts"]
+
+REST = "(rest)"
+
+
+@dataclass(frozen=True, eq=False)
+class CohortComparison:
+    """The result of :func:`compare_cohorts`: one table per kind of finding, and a summary.
+
+    Attributes
+    ----------
+    transitions, activities : pandas.DataFrame
+        Per comparison and step (activity): ``group_a``, ``group_b``, accounts ``n_a``,
+        ``n_b``, accounts taking it ``x_a``, ``x_b``, shares ``share_a``, ``share_b``,
+        ``difference`` with ``ci_low``/``ci_high`` (95%, Newcombe), ``cohens_h``,
+        ``ratio``, ``test`` ("z" or "fisher"), ``p``, ``q``.
+    durations : pandas.DataFrame
+        Per comparison and step (``kind="duration"``) or stage (``kind="stage"``): the
+        groups' medians (seconds), ``difference`` of medians with a bootstrap 95% CI,
+        ``relative`` (difference / median of B), ``rank_biserial`` (the Mann–Whitney effect
+        size, −1 to 1: how much more often A's time exceeds B's than the reverse),
+        ``test`` ("mann-whitney"), ``p``, ``q``.
+    outcomes : pandas.DataFrame
+        Per comparison and outcome: the shares reaching it (as transitions) and the
+        Kaplan–Meier median time to it (``km_median_a``, ``km_median_b``, seconds) with the
+        log-rank ``p_time`` / ``q_time``.
+    variants : pandas.DataFrame
+        Per comparison: ``js_distance`` and the permutation ``p``, ``q``.
+    summary : pandas.DataFrame
+        The significant findings (``q < alpha``), largest effect first, with a plain
+        sentence each (``finding``). ``effect`` is |Cohen's h| for shares, 1.6 × |rank-
+        biserial r| for durations (so that the conventional "small, medium, large"
+        thresholds line up: r .1/.3/.5 with h .2/.5/.8), half of the outcome's |h| for
+        time to outcome, and the Jensen–Shannon distance for variants.
+    """
+
+    transitions: pd.DataFrame
+    activities: pd.DataFrame
+    durations: pd.DataFrame
+    outcomes: pd.DataFrame
+    variants: pd.DataFrame
+    summary: pd.DataFrame
+    comparisons: tuple[tuple[str, str], ...]
+    alpha: float
+    by: Any
+    _log: JourneyLog | None = field(default=None, repr=False)
+    _keys: Any = field(default=None, repr=False)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Every test in one long table (``kind`` says which), with its q-value."""
+        import pandas as pd
+
+        parts = [
+            self.transitions.assign(kind="transition"),
+            self.activities.assign(kind="activity"),
+            self.durations,
+            self.outcomes.assign(kind="outcome"),
+            self.variants.assign(kind="variants"),
+        ]
+        out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+        first = ["kind", "group_a", "group_b", "feature"]
+        return out[[c for c in first if c in out.columns] + [c for c in out.columns if c not in first]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe tables."""
+        from ._jsonsafe import jsonable, records
+
+        return {
+            "alpha": self.alpha,
+            "comparisons": [list(c) for c in self.comparisons],
+            "by": jsonable(self.by if not callable(self.by) else getattr(self.by, "__name__", "callable")),
+            "summary": records(self.summary),
+            "transitions": records(self.transitions),
+            "activities": records(self.activities),
+            "durations": records(self.durations),
+            "outcomes": records(self.outcomes),
+            "variants": records(self.variants),
+        }
+
+    def to_latex(
+        self,
+        *,
+        kind: Literal["summary", "transitions", "activities", "durations", "outcomes"] = "summary",
+        significant_only: bool = True,
+    ) -> str:
+        """A LaTeX table (booktabs) of one kind of finding, for papers."""
+        check_choice(
+            "kind",
+            "CohortComparison.to_latex",
+            kind,
+            ("summary", "transitions", "activities", "durations", "outcomes"),
+        )
+        table = getattr(self, kind)
+        if kind == "summary":
+            table = table[["finding", "effect", "q"]]
+        else:
+            if significant_only and "q" in table.columns:
+                table = table[table["q"] < self.alpha]
+            keep = [
+                c
+                for c in (
+                    "group_a",
+                    "group_b",
+                    "feature",
+                    "share_a",
+                    "share_b",
+                    "median_a",
+                    "median_b",
+                    "difference",
+                    "ci_low",
+                    "ci_high",
+                    "cohens_h",
+                    "test",
+                    "p",
+                    "q",
+                )
+                if c in table.columns
+            ]
+            table = table[keep]
+        out: str = table.to_latex(index=False, float_format="%.3g", escape=True)
+        return out
+
+    def differential_map(self, comparison: int = 0) -> Any:
+        """Draw one comparison as a journey map: edges coloured by which group takes them
+        more (blue: group A, orange: group B), width by |Cohen's h|, grey when not
+        significant. Returns a drawing that shows in a notebook and saves to a file."""
+        from ._compare_draw import differential_drawing
+
+        if not 0 <= comparison < len(self.comparisons):
+            raise invalid(
+                "comparison",
+                "CohortComparison.differential_map",
+                f"an index below {len(self.comparisons)}",
+                comparison,
+            )
+        a, b = self.comparisons[comparison]
+        t = self.transitions[(self.transitions["group_a"] == a) & (self.transitions["group_b"] == b)]
+        acts = self.activities[(self.activities["group_a"] == a) & (self.activities["group_b"] == b)]
+        order = None
+        if self._log is not None:
+            from ._stages import stage_assignment
+
+            order = stage_assignment(self._log).activity_order()
+        return differential_drawing(t, acts, a, b, self.alpha, order)
+
+    def __repr__(self) -> str:
+        return (
+            f"<CohortComparison: {len(self.comparisons)} comparison(s), "
+            f"{len(self.to_dataframe()):,} tests, {len(self.summary):,} significant at q < {self.alpha}>"
+        )
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        items = "".join(f"<li>{esc(s)}</li>" for s in self.summary["finding"].head(15))
+        more = f"<p><em>… and {len(self.summary) - 15} more</em></p>" if len(self.summary) > 15 else ""
+        if not items:
+            items = f"<li>No difference is significant at q &lt; {self.alpha}.</li>"
+        try:
+            svg = self.differential_map(0).svg if self.comparisons else ""
+        except MissingDependencyError as exc:  # no Graphviz: the statistics still show
+            svg = f"<pre>{esc(str(exc))}</pre>"
+        top = self.transitions.sort_values("q").head(10)
+        rows = "".join(
+            f"<tr><td>{esc(str(r['group_a']))} vs {esc(str(r['group_b']))}</td>"
+            f"<td>{esc(str(r['feature']))}</td>"
+            f"<td>{r['share_a']:.1%}</td><td>{r['share_b']:.1%}</td><td>{r['cohens_h']:+.2f}</td>"
+            f"<td>{_fmt_q(r['q'])}</td></tr>"
+            for r in top.to_dict("records")
+        )
+        return (
+            f"<div class='journeymine-comparison'><strong>{esc(repr(self))}</strong>"
+            f"<ol>{items}</ol>{more}<table><tr><th>comparison</th><th>transition</th><th>A</th><th>B</th>"
+            f"<th>h</th><th>q</th></tr>{rows}</table>{svg}</div>"
+        )
+
+
+def _fmt_q(q: float) -> str:
+    if q != q:  # NaN
+        return "–"
+    return "q < 0.001" if q < 0.001 else f"q = {q:.3f}"
+
+
+def _groups(keys: np.ndarray, names: list[str], pairs: Any, reference: str | None) -> list[tuple[str, str]]:
+    owner = "compare_cohorts"
+    if reference is not None:
+        if reference not in names:
+            raise invalid("reference", owner, f"one of the cohorts {names[:12]}", reference)
+        return [(c, reference) for c in names if c != reference]
+    if pairs == "vs-rest":
+        return [(c, REST) for c in names]
+    if pairs == "all":
+        return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    if isinstance(pairs, str) or not isinstance(pairs, Sequence):
+        raise invalid("pairs", owner, "'vs-rest', 'all' or a list of (cohort, cohort) pairs", pairs)
+    out = []
+    for pair in pairs:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise invalid("pairs", owner, "a list of (cohort, cohort) pairs", pair)
+        a, b = str(pair[0]), str(pair[1])
+        for c in (a, b):
+            if c not in names:
+                raise invalid("pairs", owner, f"pairs of cohorts among {names[:12]}", pair)
+        out.append((a, b))
+    return out
+
+
+def _proportions(
+    feature: list[str], x1: np.ndarray, n1: float, x2: np.ndarray, n2: float, a: str, b: str
+) -> dict[str, Any]:
+    n1a, n2a = np.full(x1.shape, n1, float), np.full(x2.shape, n2, float)
+    p, test = st.two_proportion_tests(x1, n1a, x2, n2a)
+    lo, hi = st.newcombe_ci(x1, n1a, x2, n2a)
+    s1, s2 = x1 / max(n1, 1), x2 / max(n2, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(s2 > 0, s1 / s2, np.inf)
+    return {
+        "group_a": [a] * len(feature),
+        "group_b": [b] * len(feature),
+        "feature": feature,
+        "n_a": np.full(len(feature), int(n1)),
+        "n_b": np.full(len(feature), int(n2)),
+        "x_a": x1.astype(int),
+        "x_b": x2.astype(int),
+        "share_a": s1,
+        "share_b": s2,
+        "difference": s1 - s2,
+        "ci_low": lo,
+        "ci_high": hi,
+        "cohens_h": st.cohens_h(s1, s2),
+        "ratio": ratio,
+        "test": list(test),
+        "p": p,
+    }
+
+
+def compare_cohorts(
+    log: JourneyLog,
+    *,
+    by: CohortBy,
+    reference: str | None = None,
+    pairs: Literal["vs-rest", "all"] | Sequence[tuple[str, str]] = "vs-rest",
+    outcomes: Mapping[str, Sequence[str]] | None = None,
+    alpha: float = 0.05,
+    min_cases: int = 30,
+    min_share: float = 0.05,
+    n_permutations: int = 199,
+    random_state: int | None = None,
+) -> CohortComparison:
+    """Compare the journeys of cohorts with effect sizes, intervals and FDR control.
+
+    Parameters
+    ----------
+    log : JourneyLog
+    by : str, list of str or callable
+        The cohorts (case attributes, or a function of :attr:`JourneyLog.cases`).
+    reference : str, optional
+        Compare every other cohort with this one (instead of ``pairs``).
+    pairs : "vs-rest", "all" or list of (cohort, cohort)
+        Each cohort against all other accounts, every pair, or the pairs given.
+    outcomes : mapping of str to list of str, optional
+        Outcome name to the activities that mean it, e.g. ``{"won": ["Contract signed"]}``:
+        adds conversion and time-to-outcome comparisons.
+    alpha : float
+        The false discovery rate for :attr:`CohortComparison.summary` (Benjamini–Hochberg
+        over every test of the call).
+    min_cases : int
+        A group with fewer accounts gets a warning that its tests have little power.
+    min_share : float
+        Steps whose duration is compared must be taken by at least this share of accounts
+        in one group and by 10 accounts in each.
+    n_permutations : int
+        Label permutations for the variant-distribution test.
+    random_state : int or None
+        Seed of the bootstrap and permutations.
+
+    Returns
+    -------
+    CohortComparison
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=2_000, random_state=0)
+    >>> cmp = jm.compare_cohorts(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES, random_state=0)
+    >>> cmp.comparisons
+    (('SMB', '(rest)'), ('Mid-market', '(rest)'), ('Enterprise', '(rest)'))
+    >>> cmp.summary.loc[cmp.summary["kind"] == "transition", "finding"].iloc[0]  # doctest: +ELLIPSIS
+    'SMB accounts go from Proposal sent to Security review 9.2x less often than the rest (2% vs 16%, ...)'
+    """
+    import pandas as pd
+
+    owner = "compare_cohorts"
+    require_events(log, owner)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise invalid("alpha", owner, "a float in (0, 1)", alpha)
+    check_int("min_cases", owner, min_cases, minimum=1)
+    check_int("n_permutations", owner, n_permutations, minimum=0)
+    if isinstance(min_share, bool) or not isinstance(min_share, (int, float)) or not 0 <= min_share <= 1:
+        raise invalid("min_share", owner, "a float in [0, 1]", min_share)
+    rng = np.random.default_rng(random_state)
+    keys = log.cohort_keys(by).to_numpy().astype(str)
+    sizes = pd.Series(keys).value_counts()
+    names = sorted(sizes.index, key=lambda k: (-sizes[k], k))
+    if len(names) < 2:
+        raise invalid("by", owner, "a split into at least two cohorts", f"one cohort {names}")
+    comparisons = _groups(keys, names, pairs, reference)
+    n_total = len(keys)
+
+    def size(g: str, a: str) -> int:
+        return n_total - int(sizes[a]) if g == REST else int(sizes[g])
+
+    small = sorted({g for pair in comparisons for g in pair if g != REST and sizes[g] < min_cases})
+    for g in small:
+        warn(
+            f"Only {int(sizes[g])} accounts in cohort {g!r} (fewer than min_cases={min_cases}): its tests "
+            "have little power, so a real difference may not show as significant.",
+            JourneymineWarning,
+        )
+
+    # -- counts of accounts per cohort: transitions and activities, one pass -----------------
+    t = journey_tables(log, by)
+    whole = journey_tables(log)
+    edge_key = pl.concat_str(["source", "target"], separator=" → ")
+    e_by = t.edges.select("cohort", edge_key.alias("feature"), "cases")
+    e_all = dict(whole.edges.select(edge_key.alias("feature"), "cases").iter_rows())
+    n_by = t.nodes.select("cohort", pl.col("activity").alias("feature"), "cases")
+    n_all = dict(whole.nodes.select(pl.col("activity").alias("feature"), "cases").iter_rows())
+    cohort_of_name = {str(k): k for k in t.sizes.get_column("cohort").to_list()}
+
+    def counts(table: pl.DataFrame, totals: dict[str, int], g: str, a: str) -> dict[str, int]:
+        if g == REST:
+            mine = counts(table, totals, a, a)
+            return {f: totals[f] - mine.get(f, 0) for f in totals}
+        sub = table.filter(pl.col("cohort") == cohort_of_name.get(g, g))
+        return dict(zip(sub.get_column("feature").to_list(), sub.get_column("cases").to_list(), strict=True))
+
+    trans_rows: list[pd.DataFrame] = []
+    act_rows: list[pd.DataFrame] = []
+    for a, b in comparisons:
+        na, nb = size(a, a), size(b, a)
+        for rows, table, totals in ((trans_rows, e_by, e_all), (act_rows, n_by, n_all)):
+            ca, cb = counts(table, totals, a, a), counts(table, totals, b, a)
+            feats = sorted(set(ca) | set(cb))
+            feats = [f for f in feats if ca.get(f, 0) + cb.get(f, 0) > 0]
+            x1 = np.array([ca.get(f, 0) for f in feats], float)
+            x2 = np.array([cb.get(f, 0) for f in feats], float)
+            rows.append(pd.DataFrame(_proportions(feats, x1, na, x2, nb, a, b)))
+    transitions: pd.DataFrame = pd.concat(trans_rows, ignore_index=True)
+    activities = pd.concat(act_rows, ignore_index=True)
+
+    # -- durations: steps and stages ---------------------------------------------------------
+    durations = _durations(log, keys, comparisons, transitions, min_share, rng)
+    outcome_table = _outcomes(log, keys, comparisons, outcomes or {}, size)
+    variants = _variants(log, keys, comparisons, n_permutations, rng)
+
+    # -- one BH adjustment over every test of the call --------------------------------------
+    all_p = np.concatenate(
+        [
+            transitions["p"].to_numpy(),
+            activities["p"].to_numpy(),
+            durations["p"].to_numpy() if len(durations) else np.zeros(0),
+            outcome_table["p"].to_numpy() if len(outcome_table) else np.zeros(0),
+            outcome_table["p_time"].to_numpy() if len(outcome_table) else np.zeros(0),
+            variants["p"].to_numpy() if len(variants) else np.zeros(0),
+        ]
+    )
+    all_q = st.bh_qvalues(all_p)
+    offsets = np.cumsum(
+        [
+            0,
+            len(transitions),
+            len(activities),
+            len(durations),
+            len(outcome_table),
+            len(outcome_table),
+            len(variants),
+        ]
+    )
+    transitions["q"] = all_q[offsets[0] : offsets[1]]
+    activities["q"] = all_q[offsets[1] : offsets[2]]
+    if len(durations):
+        durations["q"] = all_q[offsets[2] : offsets[3]]
+    if len(outcome_table):
+        outcome_table["q"] = all_q[offsets[3] : offsets[4]]
+        outcome_table["q_time"] = all_q[offsets[4] : offsets[5]]
+    if len(variants):
+        variants["q"] = all_q[offsets[5] : offsets[6]]
+    backsteps = _backstep_edges(log)
+    summary = _summary(transitions, activities, durations, outcome_table, variants, alpha, backsteps)
+    return CohortComparison(
+        transitions=transitions,
+        activities=activities,
+        durations=durations,
+        outcomes=outcome_table,
+        variants=variants,
+        summary=summary,
+        comparisons=tuple(comparisons),
+        alpha=float(alpha),
+        by=by,
+        _log=log,
+        _keys=keys,
+    )
+
+
+def _mask(keys: np.ndarray, g: str, a: str) -> np.ndarray:
+    out: np.ndarray = keys != a if g == REST else keys == g
+    return out
+
+
+def _durations(
+    log: JourneyLog,
+    keys: np.ndarray,
+    comparisons: list[tuple[str, str]],
+    transitions: pd.DataFrame,
+    min_share: float,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    import pandas as pd
+    from scipy import stats
+
+    from ._stages import stage_durations
+
+    enc = encode(log)
+    f = enc.frame
+    acts = pl.Series(list(enc.activities))
+    steps = (
+        f.with_columns(
+            pl.col("act").shift(-1).alias("tgt"),
+            ((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6).alias("sec"),
+            (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
+        )
+        .filter(pl.col("same"))
+        .with_columns(
+            pl.concat_str(
+                [pl.lit(acts).gather(pl.col("act")), pl.lit(acts).gather(pl.col("tgt"))], separator=" → "
+            ).alias("feature")
+        )
+    )
+    # one value per account and step (its median), so that an account looping through a
+    # step many times counts once: the tests assume independent observations
+    steps = steps.group_by("code", "feature").agg(pl.col("sec").median())
+    step_code = steps.get_column("code").to_numpy()
+    step_feat = steps.get_column("feature").to_numpy()
+    step_sec = steps.get_column("sec").to_numpy()
+    order = np.argsort(step_feat, kind="stable")
+    feat_sorted = step_feat[order]
+    per_stage = stage_durations(log).per_account
+    case_pos = {c: i for i, c in enumerate(log.to_polars("cases").get_column("case").to_list())}
+    stage_code = per_stage["case"].map(case_pos).to_numpy()
+    rows = []
+    for a, b in comparisons:
+        ma, mb = _mask(keys, a, a), _mask(keys, b, a)
+        t = transitions[(transitions["group_a"] == a) & (transitions["group_b"] == b)]
+        chosen = t[
+            (np.maximum(t["share_a"], t["share_b"]) >= min_share) & (t["x_a"] >= 10) & (t["x_b"] >= 10)
+        ]
+        for feat in chosen["feature"]:
+            lo, hi = (
+                np.searchsorted(feat_sorted, [feat, feat], side="left")[0],
+                np.searchsorted(feat_sorted, feat, side="right"),
+            )
+            idx = order[lo:hi]
+            codes = step_code[idx]
+            xa, xb = step_sec[idx][ma[codes]], step_sec[idx][mb[codes]]
+            if xa.size < 10 or xb.size < 10:
+                continue
+            rows.append(_duration_row("duration", a, b, feat, xa, xb, rng, stats))
+        for stage_name, group in per_stage.groupby("stage", sort=False):
+            codes = stage_code[group.index.to_numpy()]
+            sec = group["seconds"].to_numpy()
+            xa, xb = sec[ma[codes]], sec[mb[codes]]
+            if xa.size >= 10 and xb.size >= 10:
+                rows.append(_duration_row("stage", a, b, str(stage_name), xa, xb, rng, stats))
+    cols = [
+        "kind",
+        "group_a",
+        "group_b",
+        "feature",
+        "n_a",
+        "n_b",
+        "median_a",
+        "median_b",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "relative",
+        "rank_biserial",
+        "test",
+        "p",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _duration_row(
+    kind: str, a: str, b: str, feat: str, xa: np.ndarray, xb: np.ndarray, rng: np.random.Generator, stats: Any
+) -> dict[str, Any]:
+    est, lo, hi = st.bootstrap_median_diff(xa, xb, rng)
+    res = stats.mannwhitneyu(xa, xb, alternative="two-sided")
+    p = float(res.pvalue)
+    rank_biserial = 2 * float(res.statistic) / (xa.size * xb.size) - 1
+    mb = float(np.median(xb))
+    return {
+        "kind": kind,
+        "group_a": a,
+        "group_b": b,
+        "feature": feat,
+        "n_a": int(xa.size),
+        "n_b": int(xb.size),
+        "median_a": float(np.median(xa)),
+        "median_b": mb,
+        "difference": est,
+        "ci_low": lo,
+        "ci_high": hi,
+        "relative": est / mb if mb > 0 else float("nan"),
+        "rank_biserial": rank_biserial,
+        "test": "mann-whitney",
+        "p": p,
+    }
+
+
+def _outcomes(
+    log: JourneyLog,
+    keys: np.ndarray,
+    comparisons: list[tuple[str, str]],
+    outcomes: Mapping[str, Sequence[str]],
+    size: Any,
+) -> pd.DataFrame:
+    import pandas as pd
+
+    if not outcomes:
+        return pd.DataFrame()
+    if not isinstance(outcomes, Mapping):
+        raise invalid("outcomes", "compare_cohorts", "a mapping of outcome name to activities", outcomes)
+    known = set(log.activities)
+    events = log.to_polars("events").select("case", "activity", "timestamp")
+    cases = log.to_polars("cases")
+    start = cases.get_column("start")
+    horizon = events.get_column("timestamp").max()
+    rows = []
+    for name, acts in outcomes.items():
+        if isinstance(acts, str):
+            acts = [acts]
+        missing = [x for x in acts if x not in known]
+        if len(missing) == len(list(acts)):
+            raise invalid(
+                "outcomes",
+                "compare_cohorts",
+                f"activities of the log for outcome {name!r}; none of {list(acts)} occurs",
+                outcomes,
+            )
+        first = (
+            events.filter(pl.col("activity").is_in(pl.Series(list(acts)).implode()))
+            .group_by("case")
+            .agg(pl.col("timestamp").min().alias("at"))
+        )
+        joined = cases.select("case").join(first, on="case", how="left", maintain_order="left")
+        reached = joined.get_column("at").is_not_null().to_numpy()
+        end = joined.get_column("at").fill_null(horizon)
+        time = ((end - start).dt.total_microseconds() / 1e6).to_numpy()
+        for a, b in comparisons:
+            ma, mb = _mask(keys, a, a), _mask(keys, b, a)
+            prop = _proportions(
+                [name],
+                np.array([reached[ma].sum()], float),
+                float(ma.sum()),
+                np.array([reached[mb].sum()], float),
+                float(mb.sum()),
+                a,
+                b,
+            )
+            row = {k: (v[0] if isinstance(v, (list, np.ndarray)) else v) for k, v in prop.items()}
+            row["km_median_a"] = st.km_median(time[ma], reached[ma])
+            row["km_median_b"] = st.km_median(time[mb], reached[mb])
+            row["p_time"] = st.logrank(time[ma], reached[ma], time[mb], reached[mb])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _variants(
+    log: JourneyLog,
+    keys: np.ndarray,
+    comparisons: list[tuple[str, str]],
+    n_perm: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    import pandas as pd
+
+    from ._variants import case_variants
+
+    lists = case_variants(log)
+    vid = (
+        pl.DataFrame({"v": lists}).select(pl.col("v").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+    )
+    n_v = int(vid.max()) + 1
+    rows = []
+    for a, b in comparisons:
+        ma, mb = _mask(keys, a, a), _mask(keys, b, a)
+        members = np.flatnonzero(ma | mb)
+        in_a = ma[members]
+        v = vid[members]
+        obs = float(
+            st.jensen_shannon(
+                np.bincount(v[in_a], minlength=n_v)[None].astype(float),
+                np.bincount(v[~in_a], minlength=n_v)[None].astype(float),
+            )[0]
+        )
+        if n_perm:
+            perms = np.array([rng.permutation(in_a) for _ in range(n_perm)])
+            ca = np.stack([np.bincount(v[p], minlength=n_v) for p in perms]).astype(float)
+            cb = np.bincount(v, minlength=n_v)[None].astype(float) - ca
+            null = st.jensen_shannon(ca, cb)
+            p = float((1 + np.count_nonzero(null >= obs - 1e-12)) / (1 + n_perm))
+        else:
+            p = float("nan")
+        rows.append(
+            {
+                "group_a": a,
+                "group_b": b,
+                "feature": "variant distribution",
+                "n_a": int(in_a.sum()),
+                "n_b": int((~in_a).sum()),
+                "js_distance": obs,
+                "test": "permutation",
+                "p": p,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _backstep_edges(log: JourneyLog) -> set[str]:
+    from ._journeymap import JourneyMap, journey_map
+
+    m = journey_map(log)
+    if not isinstance(m, JourneyMap):  # pragma: no cover - by is None
+        return set()
+    e = m.edges[m.edges["backstep"]]
+    return {f"{s} → {t}" for s, t in zip(e["source"], e["target"], strict=True)}
+
+
+def _who(g: str, other: str) -> str:
+    return "Other accounts" if g == REST else f"{g} accounts"
+
+
+def _than(g: str) -> str:
+    return "the rest" if g == REST else str(g)
+
+
+def _times(s1: float, s2: float, than: str) -> str:
+    """'3.1x as often as the rest', '2.0x less often than SMB', …"""
+    if s2 == 0:
+        return f"while {than} never do"
+    if s1 == 0:
+        return f"never, unlike {than}"
+    r = s1 / s2
+    return f"{r:.1f}x as often as {than}" if r >= 1 else f"{1 / r:.1f}x less often than {than}"
+
+
+def _summary(
+    transitions: pd.DataFrame,
+    activities: pd.DataFrame,
+    durations: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    variants: pd.DataFrame,
+    alpha: float,
+    backsteps: set[str],
+) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for r in transitions[transitions["q"] < alpha].to_dict("records"):
+        src, tgt = r["feature"].split(" → ", 1)
+        verb = f"go back from {src} to {tgt}" if r["feature"] in backsteps else f"go from {src} to {tgt}"
+        rows.append(
+            {
+                "kind": "transition",
+                "group_a": r["group_a"],
+                "group_b": r["group_b"],
+                "feature": r["feature"],
+                "effect": abs(r["cohens_h"]),
+                "q": r["q"],
+                "finding": f"{_who(r['group_a'], r['group_b'])} {verb} "
+                f"{_times(r['share_a'], r['share_b'], _than(r['group_b']))} "
+                f"({r['share_a']:.0%} vs {r['share_b']:.0%}, "
+                f"h = {r['cohens_h']:+.2f}, {_fmt_q(r['q'])})",
+            }
+        )
+    for r in activities[activities["q"] < alpha].to_dict("records"):
+        rows.append(
+            {
+                "kind": "activity",
+                "group_a": r["group_a"],
+                "group_b": r["group_b"],
+                "feature": r["feature"],
+                "effect": abs(r["cohens_h"]),
+                "q": r["q"],
+                "finding": f"{_who(r['group_a'], r['group_b'])} reach {r['feature']} "
+                f"{_times(r['share_a'], r['share_b'], _than(r['group_b']))} "
+                f"({r['share_a']:.0%} vs {r['share_b']:.0%}, h = {r['cohens_h']:+.2f}, "
+                f"{_fmt_q(r['q'])})",
+            }
+        )
+    if len(durations):
+        for r in durations[durations["q"] < alpha].to_dict("records"):
+            what = (
+                f"from {r['feature'].replace(' → ', ' to ')}"
+                if r["kind"] == "duration"
+                else f"in the {r['feature']} stage"
+            )
+            # rank-biserial r on Cohen's h scale (conventional thresholds .1/.3/.5 vs .2/.5/.8)
+            effect = 1.6 * abs(r["rank_biserial"])
+            rows.append(
+                {
+                    "kind": r["kind"],
+                    "group_a": r["group_a"],
+                    "group_b": r["group_b"],
+                    "feature": r["feature"],
+                    "effect": effect,
+                    "q": r["q"],
+                    "finding": f"{_who(r['group_a'], r['group_b'])} take a median {duration(r['median_a'])} "
+                    f"{what}, against {duration(r['median_b'])} for {_than(r['group_b'])} "
+                    f"(difference {duration(r['difference'])}, 95% CI {duration(r['ci_low'])} to "
+                    f"{duration(r['ci_high'])}, {_fmt_q(r['q'])})",
+                }
+            )
+    if len(outcomes):
+        for r in outcomes.to_dict("records"):
+            if r["q"] < alpha:
+                rows.append(
+                    {
+                        "kind": "outcome",
+                        "group_a": r["group_a"],
+                        "group_b": r["group_b"],
+                        "feature": r["feature"],
+                        "effect": abs(r["cohens_h"]),
+                        "q": r["q"],
+                        "finding": f"{r['share_a']:.0%} of {_who(r['group_a'], r['group_b'])} reach "
+                        f"'{r['feature']}' against {r['share_b']:.0%} of {_than(r['group_b'])} "
+                        f"(h = {r['cohens_h']:+.2f}, {_fmt_q(r['q'])})",
+                    }
+                )
+            if r["q_time"] < alpha:
+                rows.append(
+                    {
+                        "kind": "time_to_outcome",
+                        "group_a": r["group_a"],
+                        "group_b": r["group_b"],
+                        "feature": r["feature"],
+                        "effect": abs(r["cohens_h"]) / 2,
+                        "q": r["q_time"],
+                        "finding": f"Median time to '{r['feature']}' (Kaplan–Meier, open accounts censored): "
+                        f"{duration(r['km_median_a'])} for {_who(r['group_a'], r['group_b'])} vs "
+                        f"{duration(r['km_median_b'])} for {_than(r['group_b'])} "
+                        f"(log-rank {_fmt_q(r['q_time'])})",
+                    }
+                )
+    if len(variants):
+        for r in variants[variants["q"] < alpha].to_dict("records"):
+            rows.append(
+                {
+                    "kind": "variants",
+                    "group_a": r["group_a"],
+                    "group_b": r["group_b"],
+                    "feature": "variant distribution",
+                    "effect": r["js_distance"],
+                    "q": r["q"],
+                    "finding": f"The journeys of {_who(r['group_a'], r['group_b'])} follow other variants "
+                    f"than those of {_than(r['group_b'])} (Jensen–Shannon distance "
+                    f"{r['js_distance']:.2f}, permutation {_fmt_q(r['q'])})",
+                }
+            )
+    out = pd.DataFrame(rows, columns=["kind", "group_a", "group_b", "feature", "effect", "q", "finding"])
+    return out.sort_values(["effect", "q"], ascending=[False, True], kind="stable").reset_index(drop=True)
