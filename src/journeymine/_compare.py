@@ -15,8 +15,11 @@ cannot make a difference on its own:
 * **outcomes** (when ``outcomes=`` maps names to activities): the share reaching each
   outcome (as above) and the time to it from the first touch, with accounts that have not
   reached it censored at the end of the log; Kaplan–Meier medians and the log-rank test;
-* **variants**: the Jensen–Shannon distance between the groups' variant distributions,
-  with a permutation p-value (group labels shuffled among the two groups' accounts).
+* **variants**: the Jensen–Shannon distance between the groups' variant distributions
+  (variants seen in fewer than 5 accounts of the two groups pooled into one category),
+  with a permutation p-value (group labels shuffled among the two groups' accounts; the
+  shuffled counts are drawn directly from the multivariate hypergeometric distribution
+  that shuffling induces).
 
 All p-values of one call are adjusted together with Benjamini–Hochberg (``q``), and the
 findings with ``q < alpha`` are ranked by effect size in :attr:`CohortComparison.summary`.
@@ -637,24 +640,24 @@ def _variants(
     vid = (
         pl.DataFrame({"v": lists}).select(pl.col("v").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
     )
-    n_v = int(vid.max()) + 1
     rows = []
     for a, b in comparisons:
         ma, mb = _mask(keys, a, a), _mask(keys, b, a)
         members = np.flatnonzero(ma | mb)
         in_a = ma[members]
-        v = vid[members]
-        obs = float(
-            st.jensen_shannon(
-                np.bincount(v[in_a], minlength=n_v)[None].astype(float),
-                np.bincount(v[~in_a], minlength=n_v)[None].astype(float),
-            )[0]
-        )
-        if n_perm:
-            perms = np.array([rng.permutation(in_a) for _ in range(n_perm)])
-            ca = np.stack([np.bincount(v[p], minlength=n_v) for p in perms]).astype(float)
-            cb = np.bincount(v, minlength=n_v)[None].astype(float) - ca
-            null = st.jensen_shannon(ca, cb)
+        # variants seen in fewer than 5 accounts of the two groups are pooled into one
+        # "rare" category: thousands of singletons would only add noise to the distance
+        _, v, total = np.unique(vid[members], return_inverse=True, return_counts=True)
+        rare = total < 5
+        cat = np.where(rare[v], -1, v)
+        _, cat = np.unique(cat, return_inverse=True)
+        colours = np.bincount(cat)
+        ca_obs = np.bincount(cat[in_a], minlength=colours.size).astype(float)
+        obs = float(st.jensen_shannon(ca_obs[None], (colours - ca_obs)[None])[0])
+        if n_perm and colours.size > 1:
+            # shuffling the labels draws group A's counts from a multivariate hypergeometric
+            ca = rng.multivariate_hypergeometric(colours, int(in_a.sum()), size=n_perm).astype(float)
+            null = st.jensen_shannon(ca, colours[None].astype(float) - ca)
             p = float((1 + np.count_nonzero(null >= obs - 1e-12)) / (1 + n_perm))
         else:
             p = float("nan")
@@ -665,6 +668,7 @@ def _variants(
                 "feature": "variant distribution",
                 "n_a": int(in_a.sum()),
                 "n_b": int((~in_a).sum()),
+                "categories": int(colours.size),
                 "js_distance": obs,
                 "test": "permutation",
                 "p": p,
