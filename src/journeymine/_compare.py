@@ -360,8 +360,9 @@ def compare_cohorts(
 
     small = sorted({g for pair in comparisons for g in pair if g != REST and sizes[g] < min_cases})
     for g in small:
+        n_g = int(sizes[g])
         warn(
-            f"Only {int(sizes[g])} accounts in cohort {g!r} (fewer than min_cases={min_cases}): its tests "
+            f"Only {n_g} account{'s' if n_g != 1 else ''} in cohort {g!r} (fewer than min_cases={min_cases}): its tests "
             "have little power, so a real difference may not show as significant.",
             JourneymineWarning,
         )
