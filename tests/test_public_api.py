@@ -8,6 +8,7 @@ import sys
 import journeymine as jm
 
 EXPECTED = [
+    "Attribution",
     "CohortComparison",
     "ColumnMapping",
     "DataQualityError",
@@ -16,9 +17,11 @@ EXPECTED = [
     "FileFormatError",
     "InvalidParameterError",
     "JourneyClusterer",
+    "JourneyKPIs",
     "JourneyLog",
     "JourneyMap",
     "JourneyMaps",
+    "JourneyOutcomeModel",
     "JourneymineError",
     "JourneymineWarning",
     "MissingDependencyError",
@@ -31,11 +34,13 @@ EXPECTED = [
     "SubwayMap",
     "TimeSpan",
     "__version__",
+    "attribution",
     "compare_cohorts",
     "datasets",
     "discover_process_model",
     "errors",
     "journey_map",
+    "kpis",
     "read_csv",
     "read_parquet",
     "read_xes",

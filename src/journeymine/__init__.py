@@ -12,13 +12,16 @@ measure the journeys in it.
 from __future__ import annotations
 
 from . import datasets, errors
+from ._attribution import Attribution, attribution
 from ._clustering import JourneyClusterer
 from ._compare import CohortComparison, compare_cohorts
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
+from ._kpis import JourneyKPIs, kpis
 from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
+from ._outcome_model import JourneyOutcomeModel
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
 from ._variants import variants
@@ -37,6 +40,7 @@ from .errors import (
 )
 
 __all__ = [
+    "Attribution",
     "CohortComparison",
     "ColumnMapping",
     "DataQualityError",
@@ -45,9 +49,11 @@ __all__ = [
     "FileFormatError",
     "InvalidParameterError",
     "JourneyClusterer",
+    "JourneyKPIs",
     "JourneyLog",
     "JourneyMap",
     "JourneyMaps",
+    "JourneyOutcomeModel",
     "JourneymineError",
     "JourneymineWarning",
     "MissingDependencyError",
@@ -60,11 +66,13 @@ __all__ = [
     "SubwayMap",
     "TimeSpan",
     "__version__",
+    "attribution",
     "compare_cohorts",
     "datasets",
     "discover_process_model",
     "errors",
     "journey_map",
+    "kpis",
     "read_csv",
     "read_parquet",
     "read_xes",

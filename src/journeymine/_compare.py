@@ -362,7 +362,8 @@ def compare_cohorts(
     for g in small:
         n_g = int(sizes[g])
         warn(
-            f"Only {n_g} account{'s' if n_g != 1 else ''} in cohort {g!r} (fewer than min_cases={min_cases}): its tests "
+            f"Only {n_g} account{'s' if n_g != 1 else ''} in cohort {g!r} (fewer than "
+            f"min_cases={min_cases}): its tests "
             "have little power, so a real difference may not show as significant.",
             JourneymineWarning,
         )

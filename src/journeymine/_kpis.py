@@ -1,0 +1,357 @@
+"""Journey KPIs per cohort: conversion, time to purchase, sales cycle, churn, revenue, engagement.
+
+Definitions (also in ``docs/kpis.md``):
+
+* ``conversion_rate``: won / (won + lost) among the accounts with an outcome; open
+  accounts are left out, never counted as failures (Wilson 95% interval). Without a
+  ``lost`` outcome it is the Kaplan–Meier probability of being won by the longest observed
+  time, open accounts censored.
+* ``time_to_purchase_days``: first touch to the first won event; Kaplan–Meier median with
+  p25/p75, accounts not won censored at the end of the log (NaN when fewer than half of
+  the accounts are ever won, which is common: then read p25, or
+  ``time_to_purchase_among_won_days``, the plain median over won accounts).
+* ``sales_cycle_days``: first *sales touch* to close (the first won or lost event), over
+  closed accounts with a sales touch before the close: median, p25, p75. A sales touch is an
+  activity in ``sales_start``, or by default any event of the second journey stage or later
+  (e.g. consideration onwards).
+* ``touches_before_purchase`` and ``contacts_before_purchase``: events and distinct
+  contacts before the first won event, median over won accounts.
+* ``dwell_<stage>_days``: median time spent in each stage (:func:`stage_durations`).
+* ``churn_rate``: churned / won (Wilson 95% interval).
+* ``purchase_frequency``: purchase events (``purchases``, by default the won activities)
+  per won account, mean.
+* ``revenue_per_account``: sum of the ``value`` column per won account, mean (when mapped).
+* ``engagement_per_month``: events per active month (first to last event, at least one
+  month), median.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from . import _stats as st
+from ._discovery import ALL, require_events
+from ._log import JourneyLog
+from ._outcomes import OutcomeSpec, outcome_times
+from ._params import invalid
+from ._typing import CohortBy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["JourneyKPIs", "kpis"]
+
+_DAY = 86_400.0
+_MONTH = 30.4375 * _DAY
+
+
+def _km_quantile(time: np.ndarray, event: np.ndarray, q: float) -> float:
+    """Time at which the Kaplan–Meier curve first drops to 1 - q (NaN if never)."""
+    t = np.asarray(time, float)
+    e = np.asarray(event, bool)
+    times = np.unique(t[e])
+    if times.size == 0:
+        return float("nan")
+    ts = np.sort(t)
+    at_risk = ts.size - np.searchsorted(ts, times, side="left")
+    deaths = np.bincount(np.searchsorted(times, t[e]), minlength=times.size)
+    surv = np.cumprod(1 - deaths / at_risk)
+    hit = np.flatnonzero(surv <= 1 - q)
+    return float(times[hit[0]]) if hit.size else float("nan")
+
+
+def _km_incidence(time: np.ndarray, event: np.ndarray) -> float:
+    t = np.asarray(time, float)
+    e = np.asarray(event, bool)
+    times = np.unique(t[e])
+    if times.size == 0:
+        return 0.0
+    ts = np.sort(t)
+    at_risk = ts.size - np.searchsorted(ts, times, side="left")
+    deaths = np.bincount(np.searchsorted(times, t[e]), minlength=times.size)
+    return float(1 - np.prod(1 - deaths / at_risk))
+
+
+@dataclass(frozen=True, eq=False)
+class JourneyKPIs:
+    """KPIs per cohort. ``table`` is tidy: one row per cohort and KPI with ``value``,
+    ``ci_low``, ``ci_high`` (where an interval applies), ``unit`` and ``n`` (accounts the
+    figure is computed over)."""
+
+    table: pd.DataFrame
+
+    def to_dataframe(self, *, wide: bool = False) -> pd.DataFrame:
+        """The tidy table, or one row per cohort and one column per KPI (``wide=True``)."""
+        if not wide:
+            return self.table.copy()
+        out: pd.DataFrame = self.table.pivot(index="cohort", columns="kpi", values="value")
+        order = list(dict.fromkeys(self.table["kpi"]))
+        return out[order]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe rows."""
+        from ._jsonsafe import records
+
+        return {"kpis": records(self.table)}
+
+    def value(self, kpi: str, cohort: Any = ALL) -> float:
+        """One figure, e.g. ``k.value("conversion_rate", "Enterprise")``."""
+        row = self.table[(self.table["kpi"] == kpi) & (self.table["cohort"] == cohort)]
+        if row.empty:
+            raise invalid(
+                "kpi",
+                "JourneyKPIs.value",
+                f"one of {sorted(set(self.table['kpi']))} for a cohort in "
+                f"{sorted(map(str, set(self.table['cohort'])))}",
+                (kpi, cohort),
+            )
+        return float(row["value"].iloc[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"<JourneyKPIs: {self.table['kpi'].nunique()} KPIs for "
+            f"{self.table['cohort'].nunique()} cohort(s)>"
+        )
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        cohorts = list(dict.fromkeys(self.table["cohort"]))
+        kpis_ = list(dict.fromkeys(self.table["kpi"]))
+        cell: dict[tuple[Any, str], str] = {}
+        for r in self.table.to_dict("records"):
+            v = r["value"]
+            text = "–" if v != v else (f"{v:.1%}" if r["unit"] == "share" else f"{v:,.1f}")
+            if r["ci_low"] == r["ci_low"] and r["unit"] == "share":
+                text += f" <small>({r['ci_low']:.0%}–{r['ci_high']:.0%})</small>"
+            cell[(r["cohort"], r["kpi"])] = text
+        head = "".join(f"<th>{esc(str(c))}</th>" for c in cohorts)
+        body = "".join(
+            f"<tr><th style='text-align:left'>{esc(k)}</th>"
+            + "".join(f"<td>{cell.get((c, k), '')}</td>" for c in cohorts)
+            + "</tr>"
+            for k in kpis_
+        )
+        return f"<div class='journeymine-kpis'><table><tr><th>KPI</th>{head}</tr>{body}</table></div>"
+
+
+def kpis(
+    log: JourneyLog,
+    *,
+    outcomes: OutcomeSpec,
+    by: CohortBy | None = None,
+    won: str = "won",
+    lost: str | None = "lost",
+    churned: str | None = "churned",
+    sales_start: Sequence[str] | None = None,
+    purchases: Sequence[str] | None = None,
+) -> JourneyKPIs:
+    """Journey KPIs per cohort, with open accounts treated as censored.
+
+    Parameters
+    ----------
+    log : JourneyLog
+    outcomes : mapping
+        Outcome name → activities (or a predicate over the events), e.g.
+        ``{"won": ["Contract signed"], "lost": ["Closed lost"], "churned": ["Churned"]}``.
+    by : str, list of str or callable, optional
+        Cohorts; without it one row set for the whole log (cohort ``"(all)"``).
+    won, lost, churned : str
+        Which outcome names play these parts (``lost`` and ``churned`` may be None).
+    sales_start : sequence of str, optional
+        Activities that open a sales cycle (default: any event of the second stage or later).
+    purchases : sequence of str, optional
+        Activities that count as purchases for the purchase frequency (default: the won
+        activities).
+
+    Returns
+    -------
+    JourneyKPIs
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=1_000, random_state=0)
+    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMO_OUTCOMES, by="segment")
+    >>> round(k.value("conversion_rate", "Enterprise"), 2) > round(k.value("conversion_rate", "SMB"), 2)
+    True
+    """
+    import pandas as pd
+
+    from ._stages import stage_assignment, stage_durations
+
+    owner = "kpis"
+    require_events(log, owner)
+    for name, part in (("won", won), ("lost", lost), ("churned", churned)):
+        if part is not None and part not in outcomes:
+            raise invalid(name, owner, f"an outcome name in {sorted(outcomes)} (or None)", part)
+    times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
+    keys = log.cohort_keys(by) if by is not None else pl.Series("cohort", [ALL] * log.n_cases)
+    horizon: Any = log.to_polars("events").get_column("timestamp").max()
+    ev = log.to_polars("events")
+    cases = times.with_columns(keys.alias("cohort"))
+    won_at = pl.col(won)
+    close = pl.min_horizontal(won_at, pl.col(lost)) if lost is not None else won_at
+    cases = cases.with_columns(close.alias("_close"))
+    # per-case event facts relative to the outcome times
+    stages = stage_assignment(log)
+    if sales_start is None:
+        later = set(stages.order[1:]) if len(stages.order) > 1 else set(stages.order)
+        sales_acts = [a for a, s in stages.activity_stage.items() if s in later]
+    else:
+        sales_acts = list(sales_start)
+    won_spec: Any = outcomes[won]
+    buy_acts = list(purchases) if purchases is not None else ([] if callable(won_spec) else list(won_spec))
+    joined = ev.join(cases.select("case", won, "_close"), on="case", how="left", maintain_order="left")
+    per_case = joined.group_by("case", maintain_order=True).agg(
+        (pl.col("timestamp") < pl.col(won)).sum().alias("touches_before"),
+        (
+            pl.col("contact").filter(pl.col("timestamp") < pl.col(won)).n_unique()
+            if "contact" in ev.columns
+            else pl.lit(None, dtype=pl.UInt32)
+        ).alias("contacts_before"),
+        pl.col("timestamp")
+        .filter(
+            pl.col("activity").is_in(pl.Series(sales_acts, dtype=pl.String).implode())
+            & (pl.col("timestamp") <= pl.col("_close"))
+        )
+        .min()
+        .alias("_sales"),
+        pl.col("activity").is_in(pl.Series(buy_acts, dtype=pl.String).implode()).sum().alias("purchases"),
+        (pl.col("value").sum() if "value" in ev.columns else pl.lit(None, dtype=pl.Float64)).alias("revenue"),
+        pl.len().alias("events"),
+    )
+    cases = cases.join(per_case, on="case", how="left", maintain_order="left")
+    dwell = stage_durations(log, by=by).summary
+    rows: list[dict[str, Any]] = []
+
+    def add(
+        cohort: Any, kpi: str, value: float, unit: str, n: int, lo: float = np.nan, hi: float = np.nan
+    ) -> None:
+        rows.append(
+            {
+                "cohort": cohort,
+                "kpi": kpi,
+                "value": float(value),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "unit": unit,
+                "n": int(n),
+            }
+        )
+
+    for cohort, group in cases.partition_by("cohort", as_dict=True, maintain_order=True).items():
+        key = cohort[0]
+        p = group.to_pandas()
+        n = len(p)
+        is_won = p[won].notna().to_numpy()
+        is_lost = p[lost].notna().to_numpy() & ~is_won if lost is not None else np.zeros(n, bool)
+        add(key, "accounts", n, "count", n)
+        add(key, "won", is_won.sum(), "count", n)
+        if lost is not None:
+            add(key, "lost", is_lost.sum(), "count", n)
+        add(key, "open", n - is_won.sum() - is_lost.sum(), "count", n)
+        start = p["start"]
+        t_won = (p[won].fillna(pd.Timestamp(horizon)) - start).dt.total_seconds().to_numpy()
+        if lost is not None:
+            decided = int(is_won.sum() + is_lost.sum())
+            lo, hi = st.wilson(np.array([is_won.sum()], float), np.array([max(decided, 1)], float))
+            add(
+                key,
+                "conversion_rate",
+                is_won.sum() / decided if decided else np.nan,
+                "share",
+                decided,
+                lo[0],
+                hi[0],
+            )
+        else:
+            add(key, "conversion_rate", _km_incidence(t_won, is_won), "share", n)
+        for q, label in (
+            (0.5, "time_to_purchase_days"),
+            (0.25, "time_to_purchase_p25_days"),
+            (0.75, "time_to_purchase_p75_days"),
+        ):
+            add(key, label, _km_quantile(t_won, is_won, q) / _DAY, "days", n)
+        among = t_won[is_won] / _DAY
+        add(
+            key,
+            "time_to_purchase_among_won_days",
+            float(np.median(among)) if among.size else np.nan,
+            "days",
+            int(is_won.sum()),
+        )
+        closed = p["_close"].notna() & p["_sales"].notna()
+        cycle = ((p.loc[closed, "_close"] - p.loc[closed, "_sales"]).dt.total_seconds() / _DAY).to_numpy()
+        for q, label in (
+            (50, "sales_cycle_days"),
+            (25, "sales_cycle_p25_days"),
+            (75, "sales_cycle_p75_days"),
+        ):
+            add(
+                key,
+                label,
+                float(np.percentile(cycle, q)) if cycle.size else np.nan,
+                "days",
+                int(closed.sum()),
+            )
+        won_rows = p[is_won]
+        add(
+            key,
+            "touches_before_purchase",
+            won_rows["touches_before"].median() if len(won_rows) else np.nan,
+            "events",
+            len(won_rows),
+        )
+        if "contact" in ev.columns:
+            add(
+                key,
+                "contacts_before_purchase",
+                won_rows["contacts_before"].median() if len(won_rows) else np.nan,
+                "contacts",
+                len(won_rows),
+            )
+        if churned is not None:
+            churn = int((won_rows[churned].notna()).sum())
+            lo, hi = st.wilson(np.array([churn], float), np.array([max(len(won_rows), 1)], float))
+            add(
+                key,
+                "churn_rate",
+                churn / len(won_rows) if len(won_rows) else np.nan,
+                "share",
+                len(won_rows),
+                lo[0],
+                hi[0],
+            )
+        add(
+            key,
+            "purchase_frequency",
+            won_rows["purchases"].mean() if len(won_rows) else np.nan,
+            "purchases",
+            len(won_rows),
+        )
+        if "value" in ev.columns:
+            add(
+                key,
+                "revenue_per_account",
+                won_rows["revenue"].mean() if len(won_rows) else np.nan,
+                "money",
+                len(won_rows),
+            )
+        months = np.maximum((p["end"] - p["start"]).dt.total_seconds().to_numpy() / _MONTH, 1.0)
+        add(key, "engagement_per_month", float(np.median(p["events"].to_numpy() / months)), "events", n)
+        for r in dwell[dwell["cohort"] == key].to_dict("records"):
+            add(key, f"dwell_{r['stage']}_days", r["median"] / _DAY, "days", r["accounts"])
+    table = pd.DataFrame(rows)
+    if by is not None:
+        sizes = table[table["kpi"] == "accounts"].set_index("cohort")["value"]
+        order = sorted(sizes.index, key=lambda c: (-sizes[c], str(c)))
+        table["cohort"] = pd.Categorical(table["cohort"], categories=order, ordered=True)
+        table = table.sort_values("cohort", kind="stable").reset_index(drop=True)
+        table["cohort"] = table["cohort"].astype(object)
+    return JourneyKPIs(table=table)

@@ -1,0 +1,415 @@
+"""At-risk and high-opportunity accounts: an outcome model trained on journey prefixes.
+
+Every training example is an (account, cut-off) pair. Its features use only the events
+*before* the cut-off, and its label says whether the target outcome happened after the
+cut-off (within ``horizon`` when one is given). Nothing after a cut-off leaks into its
+features; a test alters every later event and checks that the features do not move.
+
+Cut-offs (``at=``):
+
+* ``None`` (fit only): calendar cut-offs every ``step`` from the first event, up to the
+  last event minus ``horizon``, so that every label is observed;
+* a timestamp: one calendar cut-off for every account;
+* ``"halfway"``: for each account, the midpoint between its first and last event;
+* a pandas Series (case id → timestamp): one cut-off per account.
+
+An account is scored at a cut-off when it has started (an event before the cut-off) and
+has not yet reached the target. Features: events and distinct activities so far, days
+since the first and the last event (recency), events in the last 30 and 90 days, distinct
+contacts, the deepest and the current stage, back-steps so far, log-counts of each activity
+and of the most frequent transitions, and one-hot case attributes. The model is a
+standardised L2 logistic regression, so :meth:`JourneyOutcomeModel.explain` can read its
+coefficients as odds ratios per standard deviation. A recency/frequency logistic
+regression (days since the last event, log events so far) is fitted alongside as the
+baseline that :meth:`JourneyOutcomeModel.evaluate` reports.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from ._discovery import require_events
+from ._log import JourneyLog
+from ._outcomes import outcome_times
+from ._params import check_int, invalid
+from .errors import NotFittedError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["JourneyOutcomeModel"]
+
+_DAY = 86_400.0
+
+
+def _cutoffs(log: JourneyLog, at: Any, *, step: Any, horizon: Any, owner: str) -> pl.DataFrame:
+    """(case, cutoff) pairs for the accounts to consider."""
+    import pandas as pd
+
+    cases = log.to_polars("cases").select("case", "start", "end")
+    if isinstance(at, str) and at == "halfway":
+        return cases.select("case", (pl.col("start") + (pl.col("end") - pl.col("start")) / 2).alias("cutoff"))
+    if isinstance(at, pd.Series):
+        s = pd.to_datetime(at, utc=True)
+        frame = pl.DataFrame(
+            {"case": [str(i) for i in s.index], "cutoff": pl.Series(s.dt.tz_localize(None).to_numpy())}
+        ).with_columns(pl.col("cutoff").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        return frame.join(cases.select("case"), on="case", how="inner")
+    if at is not None:
+        try:
+            stamp = pd.Timestamp(at)
+        except (TypeError, ValueError) as exc:
+            raise invalid(
+                "at", owner, "None, 'halfway', a timestamp or a Series of timestamps per case", at
+            ) from exc
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return cases.select(
+            "case", pl.lit(stamp.to_pydatetime()).cast(pl.Datetime("us", "UTC")).alias("cutoff")
+        )
+    first, last = log.time_span
+    stop = last - (pd.Timedelta(horizon) if horizon is not None else pd.Timedelta(0))
+    grid = pd.date_range(first + pd.Timedelta(step), stop, freq=pd.Timedelta(step))
+    if len(grid) == 0:
+        raise invalid(
+            "step", owner, f"a step that fits at least one cut-off between {first} and {stop}", step
+        )
+    cut = pl.DataFrame(
+        {"cutoff": pl.Series(grid.tz_convert("UTC").tz_localize(None).to_numpy())}
+    ).with_columns(pl.col("cutoff").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+    return cases.join(cut, how="cross").filter(pl.col("start") < pl.col("cutoff")).select("case", "cutoff")
+
+
+class JourneyOutcomeModel:
+    """Scores open accounts for an outcome (won, churned …) from what is known so far.
+
+    Parameters
+    ----------
+    outcomes : mapping
+        Outcome name → activities, e.g. ``{"won": ["Contract signed"], "churned": ["Churned"]}``.
+    target : str
+        The outcome to predict (a key of ``outcomes``).
+    horizon : str or Timedelta, optional
+        Predict the outcome within this time after the cut-off (e.g. ``"90D"``); None means
+        "at any later time in the log", which suits logs of finished journeys.
+    step : str or Timedelta
+        Spacing of the calendar cut-offs used by ``fit(log)`` without ``at``.
+    n_transitions : int
+        How many of the most frequent transitions become features.
+    C : float
+        Inverse L2 regularisation strength of the logistic regression.
+    random_state : int or None
+        Seed of the solver.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=1_500, random_state=0)
+    >>> train = log.filter_time(end="2024-01-01", mode="contained")
+    >>> m = jm.JourneyOutcomeModel(outcomes=jm.datasets.DEMO_OUTCOMES, target="won", horizon="90D",
+    ...                            random_state=0).fit(train)
+    >>> p = m.predict_proba(log, at="2024-06-01")
+    >>> bool(p.between(0, 1).all()), p.name
+    (True, 'probability')
+    """
+
+    def __init__(
+        self,
+        *,
+        outcomes: Mapping[str, Sequence[str]] | None = None,
+        target: str = "won",
+        horizon: str | Any | None = "90D",
+        step: str | Any = "30D",
+        n_transitions: int = 40,
+        C: float = 1.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.outcomes = outcomes
+        self.target = target
+        self.horizon = horizon
+        self.step = step
+        self.n_transitions = n_transitions
+        self.C = C
+        self.random_state = random_state
+
+    # -- scikit-learn parameter protocol -------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters (scikit-learn protocol)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def set_params(self, **params: Any) -> JourneyOutcomeModel:
+        """Set parameters (scikit-learn protocol)."""
+        names = self.get_params()
+        for k, v in params.items():
+            if k not in names:
+                raise invalid(k, "JourneyOutcomeModel.set_params", f"one of {sorted(names)}", k)
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        return f"JourneyOutcomeModel(target={self.target!r}, horizon={self.horizon!r})"
+
+    def _validate(self) -> None:
+        owner = "JourneyOutcomeModel"
+        if not isinstance(self.outcomes, Mapping) or not self.outcomes:
+            raise invalid("outcomes", owner, "a mapping of outcome name to activities", self.outcomes)
+        if self.target not in self.outcomes:
+            raise invalid("target", owner, f"one of the outcomes {sorted(self.outcomes)}", self.target)
+        check_int("n_transitions", owner, self.n_transitions, minimum=0)
+        if isinstance(self.C, bool) or not isinstance(self.C, (int, float)) or self.C <= 0:
+            raise invalid("C", owner, "a positive float", self.C)
+        import pandas as pd
+
+        for name in ("horizon", "step"):
+            value = getattr(self, name)
+            if value is None and name == "horizon":
+                continue
+            try:
+                if pd.Timedelta(value) <= pd.Timedelta(0):
+                    raise ValueError
+            except (TypeError, ValueError) as exc:
+                raise invalid(
+                    name,
+                    owner,
+                    "a positive duration such as '90D'" + (" or None" if name == "horizon" else ""),
+                    value,
+                ) from exc
+
+    # -- features ----------------------------------------------------------------------------
+    def _design(self, log: JourneyLog, at: Any, *, fit: bool) -> tuple[pd.DataFrame, np.ndarray | None]:
+        import pandas as pd
+
+        from ._stages import stage_assignment
+
+        owner = "JourneyOutcomeModel"
+        samples = _cutoffs(log, at, step=self.step, horizon=self.horizon, owner=owner)
+        times = outcome_times(log, {k: list(v) for k, v in self.outcomes.items()}, owner)  # type: ignore[union-attr]
+        target = times.select("case", pl.col(self.target).alias("_t"))
+        samples = samples.join(target, on="case", how="left").filter(
+            pl.col("_t").is_null() | (pl.col("_t") > pl.col("cutoff"))
+        )
+        if samples.height == 0:
+            raise invalid(
+                "at", owner, "cut-offs at which some account is open (started, target not yet reached)", at
+            )
+        ev = log.to_polars("events")
+        if fit:  # stage ranks come from the training log, so features mean the same later
+            stages = stage_assignment(log)
+            self._rank = {a: stages.order.index(s) for a, s in stages.activity_stage.items()}
+        rank = self._rank
+        cols = ["case", "activity", "timestamp"] + (["contact"] if "contact" in ev.columns else [])
+        e = ev.select(cols).with_columns(
+            pl.col("activity").replace_strict(rank, default=0, return_dtype=pl.Int32).alias("srank")
+        )
+        # events are sorted by case and time, so shifts within a case see its neighbours
+        same_next = pl.col("case") == pl.col("case").shift(-1)
+        same_prev = pl.col("case") == pl.col("case").shift(1)
+        e = e.with_columns(
+            pl.when(same_next).then(pl.col("activity").shift(-1)).alias("nxt"),
+            pl.when(same_next).then(pl.col("timestamp").shift(-1)).alias("nxt_ts"),
+            pl.when(same_prev).then(pl.col("srank").shift(1)).alias("prev_rank"),
+        )
+        joined = (
+            samples.with_row_index("_i")
+            .join(e, on="case", how="inner")
+            .filter(pl.col("timestamp") < pl.col("cutoff"))
+            .sort("_i", "timestamp", maintain_order=True)
+        )
+        days = (pl.col("cutoff") - pl.col("timestamp")).dt.total_seconds() / _DAY
+        agg = [
+            pl.len().alias("n_events"),
+            pl.col("activity").n_unique().alias("n_activities"),
+            days.max().alias("days_since_first"),
+            days.min().alias("recency_days"),
+            (days <= 30).sum().alias("events_30d"),
+            (days <= 90).sum().alias("events_90d"),
+            pl.col("srank").max().alias("deepest_stage"),
+            pl.col("srank").last().alias("current_stage"),
+            (pl.col("srank") < pl.col("prev_rank")).sum().alias("backsteps"),
+        ]
+        if "contact" in ev.columns:
+            agg.append(pl.col("contact").n_unique().alias("contacts"))
+        base = joined.group_by("_i").agg(agg)
+        if fit:
+            self._activities = list(log.activities)
+            steps = (
+                e.filter(pl.col("nxt").is_not_null())
+                .group_by("activity", "nxt")
+                .len()
+                .sort(["len", "activity", "nxt"], descending=[True, False, False])
+                .head(self.n_transitions)
+            )
+            self._transitions = [f"{a} → {b}" for a, b in steps.select("activity", "nxt").iter_rows()]
+            self._attributes = {}
+            cases_pd = log.cases
+            for attr in log.case_attributes:
+                vals = cases_pd[attr].dropna()
+                if 0 < vals.nunique() <= 30:
+                    self._attributes[attr] = sorted(map(str, vals.unique()))
+        acts = joined.group_by("_i", "activity").len().pivot(on="activity", index="_i", values="len")
+        # a step counts only when its second event is before the cut-off too (no leakage)
+        trans_rows = (
+            joined.filter(pl.col("nxt_ts") < pl.col("cutoff"))
+            .with_columns(pl.concat_str(["activity", "nxt"], separator=" → ").alias("tr"))
+            .filter(pl.col("tr").is_in(pl.Series(self._transitions, dtype=pl.String).implode()))
+        )
+        trans = (
+            trans_rows.group_by("_i", "tr").len().pivot(on="tr", index="_i", values="len")
+            if trans_rows.height
+            else pl.DataFrame({"_i": pl.Series([], dtype=pl.UInt32)})
+        )
+        frame = (
+            samples.with_row_index("_i").select("_i", "case", "cutoff", "_t").join(base, on="_i", how="inner")
+        )
+        frame = frame.join(acts, on="_i", how="left").join(trans, on="_i", how="left")
+        x = frame.to_pandas()
+        feats = pd.DataFrame(index=x.index)
+        for c in (
+            "n_events",
+            "n_activities",
+            "days_since_first",
+            "recency_days",
+            "events_30d",
+            "events_90d",
+            "deepest_stage",
+            "current_stage",
+            "backsteps",
+            *(["contacts"] if "contact" in ev.columns else []),
+        ):
+            feats[c] = x[c].astype(float)
+        for c in ("n_events", "days_since_first", "recency_days", "events_30d", "events_90d"):
+            feats[c] = np.log1p(feats[c].clip(lower=0))
+        for a in self._activities:
+            feats[f"activity: {a}"] = np.log1p(x[a].fillna(0).astype(float)) if a in x.columns else 0.0
+        for t in self._transitions:
+            feats[f"step: {t}"] = np.log1p(x[t].fillna(0).astype(float)) if t in x.columns else 0.0
+        if self._attributes:
+            attrs = log.cases.set_index("case")
+            for attr, values in self._attributes.items():
+                if attr not in attrs.columns:  # a log without this attribute: no value is set
+                    for v in values:
+                        feats[f"{attr} = {v}"] = 0.0
+                    continue
+                col = attrs[attr].astype(str).reindex(x["case"]).to_numpy()
+                for v in values:
+                    feats[f"{attr} = {v}"] = (col == v).astype(float)
+        feats.index = pd.MultiIndex.from_arrays([x["case"], x["cutoff"]], names=["case", "cutoff"])
+        label = None
+        reached = x["_t"]
+        if self.horizon is None:
+            label = reached.notna().to_numpy()
+        else:
+            h = pd.Timedelta(self.horizon)
+            label = (reached.notna() & (reached <= x["cutoff"] + h)).to_numpy()
+        return feats, label.astype(int)
+
+    # -- fitting and scoring ---------------------------------------------------------------
+    def fit(self, log: JourneyLog, y: Any = None, *, at: Any = None) -> JourneyOutcomeModel:
+        """Fit on (account, cut-off) examples of ``log`` (cut-offs as in the module notes)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self._validate()
+        if not isinstance(log, JourneyLog):
+            raise invalid("log", "JourneyOutcomeModel.fit", "a JourneyLog", type(log).__name__)
+        require_events(log, "JourneyOutcomeModel.fit")
+        x, y_ = self._design(log, at, fit=True)
+        if y_ is None or len(set(y_.tolist())) < 2:
+            raise invalid(
+                "target",
+                "JourneyOutcomeModel.fit",
+                "an outcome that both happens and does not happen after the cut-offs",
+                self.target,
+            )
+        self.feature_names_ = list(x.columns)
+        self.model_ = make_pipeline(
+            StandardScaler(), LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
+        )
+        self.model_.fit(x.to_numpy(), y_)
+        self.baseline_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        self.baseline_.fit(x[["recency_days", "n_events"]].to_numpy(), y_)
+        self.n_examples_ = len(y_)
+        self.base_rate_ = float(np.mean(y_))
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("This JourneyOutcomeModel is not fitted yet; call fit(log) first.")
+
+    def _aligned(self, log: JourneyLog, at: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        x, y = self._design(log, at, fit=False)
+        return x.reindex(columns=self.feature_names_, fill_value=0.0), y  # type: ignore[return-value]
+
+    def predict_proba(self, log: JourneyLog, *, at: Any) -> pd.Series:
+        """Probability of the target for the accounts open at the cut-off(s).
+
+        Returns a Series named ``probability`` indexed by case (and by cut-off when
+        several cut-offs are scored per account).
+        """
+        import pandas as pd
+
+        self._check()
+        x, _ = self._aligned(log, at)
+        p = self.model_.predict_proba(x.to_numpy())[:, 1]
+        out = pd.Series(p, index=x.index, name="probability")
+        if not out.index.get_level_values("case").duplicated().any():
+            out.index = out.index.get_level_values("case")
+        return out
+
+    def evaluate(self, log: JourneyLog, *, at: Any) -> dict[str, Any]:
+        """ROC AUC, Brier score and calibration on ``log`` (e.g. a later period), with the
+        recency/frequency baseline and the base rate."""
+        import pandas as pd
+        from sklearn.metrics import brier_score_loss, roc_auc_score
+
+        self._check()
+        x, y = self._aligned(log, at)
+        if len(set(y.tolist())) < 2:
+            raise invalid(
+                "log",
+                "JourneyOutcomeModel.evaluate",
+                "a log in which the target both happens and not",
+                self.target,
+            )
+        p = self.model_.predict_proba(x.to_numpy())[:, 1]
+        pb = self.baseline_.predict_proba(x[["recency_days", "n_events"]].to_numpy())[:, 1]
+        bins = pd.qcut(pd.Series(p), q=min(10, len(np.unique(p))), duplicates="drop")
+        cal = (
+            pd.DataFrame({"predicted": p, "observed": y, "bin": bins})
+            .groupby("bin", observed=True)
+            .agg(predicted=("predicted", "mean"), observed=("observed", "mean"), n=("observed", "size"))
+            .reset_index(drop=True)
+        )
+        return {
+            "n": len(y),
+            "positives": int(y.sum()),
+            "base_rate": float(y.mean()),
+            "auc": float(roc_auc_score(y, p)),
+            "auc_baseline": float(roc_auc_score(y, pb)),
+            "brier": float(brier_score_loss(y, p)),
+            "brier_baseline": float(brier_score_loss(y, pb)),
+            "brier_base_rate": float(brier_score_loss(y, np.full(len(y), y.mean()))),
+            "calibration": cal,
+        }
+
+    def explain(self, top: int = 15) -> pd.DataFrame:
+        """The features that drive the score: standardised coefficients, largest first."""
+        import pandas as pd
+
+        self._check()
+        coef = self.model_[-1].coef_[0]
+        out = pd.DataFrame(
+            {"feature": self.feature_names_, "coefficient": coef, "odds_ratio_per_sd": np.exp(coef)}
+        )
+        out["direction"] = np.where(coef > 0, "raises", "lowers")
+        return (
+            out.reindex(out["coefficient"].abs().sort_values(ascending=False).index)
+            .head(top)
+            .reset_index(drop=True)
+        )

@@ -1,0 +1,63 @@
+"""Outcomes: what counts as won, lost or churned, and when each account reached it.
+
+A log does not know what an outcome is; the caller says it once, as a mapping of outcome
+name to the activities that mean it (``{"won": ["Contract signed"], "lost": ["Closed
+lost"], "churned": ["Churned"]}``), or to a predicate over the events (a function of the
+pandas :attr:`JourneyLog.events` returning one boolean per event). Accounts that have not
+reached an outcome are *open*: censored at the end of the log, never counted as failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from ._log import JourneyLog
+from ._params import invalid
+from .errors import SchemaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["OutcomeSpec", "outcome_times"]
+
+#: outcome name → activities, or a predicate over the events frame
+OutcomeSpec = Mapping[str, Sequence[str] | Callable[["pd.DataFrame"], Any]]
+
+
+def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.DataFrame:
+    """One row per case (in :attr:`JourneyLog.cases` order): ``case``, ``start``, ``end`` and,
+    per outcome, the timestamp it was first reached (null when open)."""
+    if not isinstance(outcomes, Mapping) or not outcomes:
+        raise invalid(
+            "outcomes", owner, "a non-empty mapping of outcome name to activities or a predicate", outcomes
+        )
+    events = log.to_polars("events").select("case", "activity", "timestamp")
+    cases = log.to_polars("cases").select("case", "start", "end")
+    known = set(log.activities)
+    out = cases
+    for name, spec in outcomes.items():
+        if callable(spec):
+            mask = np.asarray(spec(log.events), dtype=bool)
+            if mask.shape != (log.n_events,):
+                raise invalid(
+                    "outcomes",
+                    owner,
+                    f"a predicate returning {log.n_events} booleans (one per event) for outcome {name!r}",
+                    f"{mask.shape[0] if mask.ndim else 0} values",
+                )
+            hits = events.filter(pl.Series(mask))
+        else:
+            acts = [spec] if isinstance(spec, str) else list(spec)
+            if not any(a in known for a in acts):
+                raise SchemaError(
+                    f"{owner}: none of the activities {acts} of outcome {name!r} occurs in the log. "
+                    f"Known activities include: {list(log.activities[:10])}."
+                )
+            hits = events.filter(pl.col("activity").is_in(pl.Series(acts, dtype=pl.String).implode()))
+        first = hits.group_by("case").agg(pl.col("timestamp").min().alias(name))
+        out = out.join(first, on="case", how="left", maintain_order="left")
+    return out
