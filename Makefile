@@ -5,13 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.journeymine-installed
+BROWSER_STAMP := $(VENV)/.journeymine-browser
 
 .PHONY: demo test setup system-deps lint typecheck bench clean
 
 demo: setup
-	$(PY) -m journeymine demo
+	$(PY) -m journeymine demo -o report.html
 
-test: setup
+test: setup $(BROWSER_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -n 2
@@ -24,6 +25,11 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+# the report's browser tests drive Debian's Chromium headless (installed once)
+$(BROWSER_STAMP): scripts/setup-system.sh | $(STAMP)
+	bash scripts/setup-system.sh --browser
+	touch $(BROWSER_STAMP)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

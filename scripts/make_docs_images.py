@@ -32,8 +32,35 @@ def main() -> None:
                             title="BPI Challenge 2012: the 6 most frequent journeys")
         top.save(OUT / "subway_bpic2012_top_variants.svg")
         top.save(OUT / "subway_bpic2012_top_variants.png", scale=1.5)
+    _report_screenshot(log)
     for p in sorted(OUT.iterdir()):
         print(p.relative_to(OUT.parent.parent), p.stat().st_size)
+
+
+def _report_screenshot(log: jm.JourneyLog) -> None:
+    """The first screen of the demo report, as headless Chromium shows it."""
+    import shutil
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("chromium not found: no report screenshot (make test installs it)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "report.html"
+        jm.report(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES, path=path,
+                  title="Journey report: demo B2B log (2,000 accounts)")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                       "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(path.as_uri())
+            page.screenshot(path=str(OUT / "report_first_screen.png"))
+            page.goto(path.as_uri() + "#journeys")
+            page.screenshot(path=str(OUT / "report_journeys.png"))
+            browser.close()
 
 
 if __name__ == "__main__":

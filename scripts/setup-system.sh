@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages journeymine needs on Debian/Ubuntu, only where missing:
-# Python's venv module and Graphviz's `dot`. Runs as root (or through sudo when present).
+# Python's venv module and Graphviz's `dot`; with --browser also Debian's Chromium, which
+# the test suite drives headless to check the HTML report. Runs as root (or through sudo).
 set -euo pipefail
 need=()
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv python3-pip)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv python3-pip)
+if [ "${1:-}" = "--browser" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "journeymine set-up: please install ${need[*]} with your system's package manager." >&2

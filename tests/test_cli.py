@@ -11,7 +11,7 @@ from journeymine._cli import main
 
 
 def test_demo_prints_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--accounts", "50"]) == 0
+    assert main(["demo", "--accounts", "50", "--summary"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("<JourneyLog: 50 cases")
     assert "case attributes: segment, product, market" in out

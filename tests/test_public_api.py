@@ -44,6 +44,7 @@ EXPECTED = [
     "read_csv",
     "read_parquet",
     "read_xes",
+    "report",
     "stage_durations",
     "subway_map",
     "variants",

@@ -22,6 +22,7 @@ from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._outcome_model import JourneyOutcomeModel
+from ._report import report
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
 from ._variants import variants
@@ -76,6 +77,7 @@ __all__ = [
     "read_csv",
     "read_parquet",
     "read_xes",
+    "report",
     "stage_durations",
     "subway_map",
     "variants",

@@ -1,7 +1,11 @@
 """The ``journeymine`` command line.
 
-Exit codes: 0 success; 1 nothing usable was read (``inspect``); 2 bad command-line
-usage, a missing file, a bad column or option (a one-line error, no traceback).
+Commands: ``demo`` (the journey report on the bundled demo data), ``report`` (the journey
+report of an event log), ``inspect`` (a data-quality summary), ``convert`` (to XES,
+Parquet or pm4py CSV).
+
+Exit codes: 0 success; 1 nothing usable was read; 2 bad command-line usage, a missing
+file, a bad column or option (a one-line error, no traceback).
 """
 
 from __future__ import annotations
@@ -22,24 +26,55 @@ def _parser() -> argparse.ArgumentParser:
         prog="journeymine", description="Process mining for B2B customer journeys."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="summarise the bundled demo log")
-    demo.add_argument("--accounts", type=int, default=400, help="number of demo accounts")
+    demo = sub.add_parser("demo", help="write the journey report of the bundled demo data")
+    demo.add_argument("--accounts", type=int, default=2_000, help="number of demo accounts (default 2000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
-    for name, text in (("inspect", "print a data-quality summary of an event log"),
-                       ("convert", "convert an event log to process-mining format")):
+    demo.add_argument("-o", "--output", default="report.html", help="report file (default report.html)")
+    demo.add_argument("--summary", action="store_true", help="print the data summary only, no report")
+    for name, text in (
+        ("inspect", "print a data-quality summary of an event log"),
+        ("convert", "convert an event log to process-mining format"),
+        ("report", "write the journey report (HTML) of an event log"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("events", help="CSV, Parquet or XES file")
-        cmd.add_argument("--format", choices=["csv", "parquet", "xes"], help="input format "
-                         "(default: from the file name)")
+        cmd.add_argument(
+            "--format", choices=["csv", "parquet", "xes"], help="input format (default: from the file name)"
+        )
         cmd.add_argument("--case", help="case (account) id column")
         cmd.add_argument("--activity", help="activity column")
         cmd.add_argument("--timestamp", help="timestamp column")
-        cmd.add_argument("--case-attr", action="append", default=[], metavar="COL",
-                         help="a per-case attribute column (repeatable)")
+        cmd.add_argument(
+            "--case-attr",
+            action="append",
+            default=[],
+            metavar="COL",
+            help="a per-case attribute column (repeatable)",
+        )
         cmd.add_argument("--sep", default=",", help="CSV field separator")
         if name == "convert":
             cmd.add_argument("--to", choices=["xes", "parquet", "pm4py-csv"], required=True)
             cmd.add_argument("-o", "--output", required=True, help="output file")
+        if name == "report":
+            cmd.add_argument(
+                "--by",
+                action="append",
+                default=[],
+                metavar="COL",
+                help="case attribute defining the cohorts (repeatable)",
+            )
+            cmd.add_argument(
+                "--outcome",
+                action="append",
+                default=[],
+                metavar="NAME=ACT[,ACT]",
+                help="an outcome and its activities, e.g. won='Contract signed' (repeatable)",
+            )
+            cmd.add_argument("--title", help="report title")
+            cmd.add_argument("--seed", type=int, default=0, help="random seed (clusters, bootstrap)")
+            cmd.add_argument(
+                "-o", "--output", default="report.html", help="report file (default report.html)"
+            )
     return parser
 
 
@@ -63,8 +98,9 @@ def _read(args: argparse.Namespace) -> JourneyLog:
     missing = [f"--{n}" for n in ("case", "activity", "timestamp") if not getattr(args, n)]
     if missing:
         raise JourneymineError(f"{fmt.upper()} input needs {', '.join(missing)} (column names).")
-    kwargs: dict[str, Any] = dict(case=args.case, activity=args.activity,
-                                  timestamp=args.timestamp, case_attributes=args.case_attr)
+    kwargs: dict[str, Any] = dict(
+        case=args.case, activity=args.activity, timestamp=args.timestamp, case_attributes=args.case_attr
+    )
     if fmt == "parquet":
         return _io.read_parquet(args.events, **kwargs)
     return _io.read_csv(args.events, sep=args.sep, **kwargs)
@@ -78,9 +114,7 @@ def summary_text(log: JourneyLog) -> str:
     lines.append(f"case attributes: {', '.join(log.case_attributes) or '(none)'}")
     lines.append(f"roles: {', '.join(f'{k}={v}' for k, v in log.mapping.roles().items())}")
     per_case = log.cases["n_events"]
-    lines.append(
-        f"events per case: median {per_case.median():.0f}, max {per_case.max():,}"
-    )
+    lines.append(f"events per case: median {per_case.median():.0f}, max {per_case.max():,}")
     lines.append("top activities: " + ", ".join(log.activities[:10]))
     if log.n_rejected:
         counts = log.rejected["reason"].value_counts()
@@ -108,16 +142,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _outcomes(specs: Sequence[str]) -> dict[str, list[str]] | None:
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, acts = spec.partition("=")
+        if not sep or not name.strip() or not acts.strip():
+            raise JourneymineError(f"--outcome must look like won='Contract signed,Renewal'. Got {spec!r}.")
+        out[name.strip()] = [a.strip() for a in acts.split(",") if a.strip()]
+    return out or None
+
+
 def _run(args: argparse.Namespace) -> int:
+    from ._report import report
+
     if args.command == "demo":
-        from .datasets import demo_b2b
+        from .datasets import DEMO_OUTCOMES, demo_b2b
 
         log = demo_b2b(n_accounts=args.accounts, random_state=args.seed)
         print(summary_text(log))
+        if args.summary:
+            return 0
+        report(
+            log,
+            by="segment",
+            outcomes=DEMO_OUTCOMES,
+            path=args.output,
+            random_state=args.seed,
+            title=f"Journey report: demo B2B log ({args.accounts:,} accounts)",
+        )
+        print(f"wrote the journey report to {Path(args.output).resolve()}")
         return 0
     log = _read(args)
     if args.command == "inspect":
         print(summary_text(log))
+        return 0
+    if args.command == "report":
+        by: Any = args.by[0] if len(args.by) == 1 else (args.by or None)
+        report(
+            log,
+            by=by,
+            outcomes=_outcomes(args.outcome),
+            path=args.output,
+            title=args.title,
+            random_state=args.seed,
+        )
+        print(f"wrote the journey report of {log.n_cases:,} accounts to {Path(args.output).resolve()}")
         return 0
     out = Path(args.output)
     if args.to == "xes":

@@ -1,0 +1,485 @@
+"""The journey report: one self-contained HTML file with every analysis of a log.
+
+:func:`report` runs discovery per cohort, subway maps, clustering, cohort comparison, KPIs
+and attribution, and renders them with a Jinja2 template (``templates/report.html.j2``)
+whose autoescaping escapes every user-provided string. Pictures are inline SVG written by
+journeymine's own escaping code, CSS is inline, and the page has no scripts and a
+Content-Security-Policy that forbids any network request.
+
+Sections that need what the log does not have are left out, never shown as placeholders:
+KPIs and attribution need ``outcomes``; cohort differences need ``by``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ._format import count as fmt_count
+from ._format import duration
+from ._log import JourneyLog
+from ._params import check_int
+from ._typing import CohortBy
+from ._version import __version__
+from .errors import InvalidParameterError, JourneymineWarning
+
+__all__ = ["report"]
+
+_STEPS = (
+    "data quality",
+    "KPIs",
+    "journey maps",
+    "subway maps",
+    "clusters",
+    "cohort comparison",
+    "variants",
+    "attribution",
+    "rendering",
+)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    from ._progress import interactive
+
+    if not interactive():
+
+        class _Quiet:
+            def update(self, _label: str) -> None:
+                return None
+
+        yield _Quiet()
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="journey report", leave=False)
+
+    class _Bar:
+        def update(self, label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update(1)
+
+    try:
+        yield _Bar()
+    finally:
+        bar.close()
+
+
+def _pct(x: float) -> str:
+    return "–" if x != x else f"{x:.0%}"
+
+
+def _mixed_findings(summary: Any, limit: int) -> list[str]:
+    """The strongest findings, taken in turn from each kind (transitions, activities,
+    durations, stages, outcomes, variants), so one kind does not crowd out the others."""
+    order = {
+        "transition": 0,
+        "activity": 1,
+        "outcome": 2,
+        "time_to_outcome": 3,
+        "stage": 4,
+        "duration": 5,
+        "variants": 6,
+    }
+    kinds = sorted(summary.groupby("kind", sort=False).groups, key=lambda k: order.get(k, 9))
+    queues = {k: list(summary.loc[summary["kind"] == k, "finding"]) for k in kinds}
+    out: list[str] = []
+    while len(out) < limit and any(queues.values()):
+        for k in kinds:
+            if queues[k] and len(out) < limit:
+                out.append(queues[k].pop(0))
+    return out
+
+
+def _by_label(by: CohortBy | None) -> str:
+    if by is None:
+        return ""
+    if callable(by):
+        return getattr(by, "__name__", "cohort")
+    return by if isinstance(by, str) else " × ".join(by)
+
+
+def report(
+    log: JourneyLog,
+    *,
+    by: CohortBy | None = None,
+    outcomes: Mapping[str, Sequence[str]] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    title: str | None = None,
+    random_state: int = 0,
+    max_clusters: int = 6,
+) -> str:
+    """Write the journey report: one self-contained HTML file.
+
+    Parameters
+    ----------
+    log : JourneyLog
+    by : str, list of str or callable, optional
+        Cohorts: maps and KPIs per cohort, the cohort subway map, and the comparison.
+    outcomes : mapping, optional
+        Outcome name → activities (``{"won": [...], "lost": [...], "churned": [...]}``):
+        KPIs, outcome shares per cluster, and attribution of the ``won`` outcome.
+    path : path, optional
+        Where to write the HTML; the text is returned either way.
+    title : str, optional
+    random_state : int
+        Seed of clustering, bootstrap and permutations (the report is reproducible).
+    max_clusters : int
+        Largest number of journey types the clustering considers.
+
+    Returns
+    -------
+    str
+        The HTML.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+    >>> html = jm.report(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES)
+    >>> html.startswith("<!DOCTYPE html>") and "Journey types" in html
+    True
+    """
+    import warnings
+
+    import jinja2
+
+    from ._attribution import attribution
+    from ._clustering import JourneyClusterer
+    from ._compare import compare_cohorts
+    from ._discovery import require_events
+    from ._journeymap import JourneyMap, JourneyMaps, journey_map
+    from ._kpis import kpis
+    from ._subway import subway_map
+    from ._variants import variants
+
+    owner = "report"
+    require_events(log, owner)
+    check_int("random_state", owner, random_state)
+    check_int("max_clusters", owner, max_clusters, minimum=2)
+    if outcomes is not None and (not isinstance(outcomes, Mapping) or not outcomes):
+        raise InvalidParameterError(
+            "The 'outcomes' parameter of report must be a mapping of outcome name to activities. "
+            f"Got {outcomes!r}."
+        )
+    name = title or f"Journey report: {log.source}"
+    ctx: dict[str, Any] = {
+        "title": name,
+        "version": __version__,
+        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "by_label": _by_label(by),
+    }
+    span = log.time_span
+    ctx["subtitle"] = (
+        f"{log.n_cases:,} accounts · {log.n_events:,} events · {len(log.activities)} touchpoints · "
+        f"{span.start:%Y-%m-%d} → {span.end:%Y-%m-%d}"
+    )
+    methods: list[str] = []
+    with _progress(len(_STEPS)) as bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore", JourneymineWarning)
+        # -- data quality ---------------------------------------------------------------
+        rejected = []
+        if log.n_rejected:
+            rej = log.rejected
+            for reason, group in rej.groupby("reason", sort=False):
+                rows = ", ".join(str(r) for r in group["row"].head(8))
+                rejected.append(
+                    {
+                        "reason": reason,
+                        "rows": f"{len(group):,}",
+                        "examples": rows + (" …" if len(group) > 8 else ""),
+                    }
+                )
+        ctx["quality"] = {
+            "headline": [
+                {"value": fmt_count(log.n_cases), "label": "accounts"},
+                {"value": fmt_count(log.n_events), "label": "events"},
+                {"value": str(len(log.activities)), "label": "touchpoints"},
+                {"value": fmt_count(log.n_rejected), "label": "rows set aside"},
+            ],
+            "rows": [
+                ("Source", log.source),
+                ("Time span", f"{span.start} → {span.end}"),
+                ("Roles", ", ".join(f"{k} ← {v}" for k, v in log.mapping.roles().items())),
+                ("Case attributes", ", ".join(log.case_attributes) or "–"),
+                ("Most frequent touchpoints", ", ".join(log.activities[:10])),
+            ],
+            "rejected": rejected,
+        }
+        bar.update("data quality")
+        # -- KPIs ----------------------------------------------------------------------------
+        outcome_list = [(k, ", ".join(v)) for k, v in (outcomes or {}).items()]
+        ctx["outcome_list"] = outcome_list
+        ctx["kpis"] = None
+        won = "won" if outcomes and "won" in outcomes else (next(iter(outcomes)) if outcomes else None)
+        if outcomes and won is not None:
+            k = kpis(
+                log,
+                outcomes=outcomes,
+                by=by,
+                won=won,
+                lost="lost" if "lost" in outcomes else None,
+                churned="churned" if "churned" in outcomes else None,
+            )
+            wide = k.to_dataframe(wide=True)
+            labels = {
+                "accounts": ("accounts", "{:,.0f}"),
+                "won": ("won", "{:,.0f}"),
+                "open": ("open", "{:,.0f}"),
+                "conversion_rate": ("conversion rate (won / decided)", "pct"),
+                "time_to_purchase_among_won_days": ("days to purchase (won accounts, median)", "{:,.0f}"),
+                "sales_cycle_days": ("sales cycle, days (median)", "{:,.0f}"),
+                "touches_before_purchase": ("touches before purchase", "{:,.1f}"),
+                "churn_rate": ("churn rate (of won)", "pct"),
+                "revenue_per_account": ("revenue per won account", "{:,.0f}"),
+                "engagement_per_month": ("touches per active month", "{:,.1f}"),
+            }
+            kpi_rows: list[dict[str, Any]] = []
+            for col, (label, fmt) in labels.items():
+                if col not in wide.columns:
+                    continue
+                vals = [("–" if v != v else (_pct(v) if fmt == "pct" else fmt.format(v))) for v in wide[col]]
+                kpi_rows.append({"label": label, "cells": vals})
+            ctx["kpis"] = {"cohorts": [str(c) for c in wide.index], "rows": kpi_rows}
+            methods.append(
+                "KPIs: conversion rate = won / (won + lost), open accounts left out; time to purchase "
+                "from the first touch; sales cycle from the first touch of the second stage on to the "
+                "close; churn rate = churned / won (definitions in docs/kpis.md)."
+            )
+        bar.update("KPIs")
+        # -- journeys ------------------------------------------------------------------------
+        maps = journey_map(log, by=by)
+        whole = journey_map(log) if by is not None else maps
+        assert_map = whole if isinstance(whole, JourneyMap) else None
+        if assert_map is None:  # pragma: no cover - journey_map without by is one map
+            raise TypeError("journey_map returned several maps")
+        journeys: dict[str, Any] = {
+            "note": (
+                f"Stages ({assert_map.stage_source}): {' → '.join(assert_map.stages)}. "
+                "A back-step goes to an "
+                "earlier stage; rework is a touchpoint repeated in one account's journey."
+            ),
+            "summary_head": [
+                "cohort",
+                "accounts",
+                "events",
+                "paths",
+                "step back",
+                "back-steps per account",
+                "rework",
+                "self-loops",
+            ],
+            "summary": [],
+            "map": assert_map.simplify(activities=0.6, paths=0.3).draw(labels="both").svg,
+        }
+        groups = maps.items() if isinstance(maps, JourneyMaps) else [("All accounts", maps)]
+        for key, m in groups:
+            nl = m.nonlinearity
+            journeys["summary"].append(
+                [
+                    str(key),
+                    f"{m.n_cases:,}",
+                    f"{m.n_events:,}",
+                    f"{len(m.edges):,}",
+                    _pct(nl["backstep_share"]),
+                    f"{nl['mean_backsteps']:.2f}",
+                    _pct(nl["rework_share"]),
+                    _pct(nl["self_loop_share"]),
+                ]
+            )
+        bar.update("journey maps")
+        conversion = list(outcomes[won]) if outcomes and won else None
+        if isinstance(maps, JourneyMaps) and len(maps) > 1:
+            sm = subway_map(maps, timing=True, dropoff=True, conversion=conversion)
+            journeys["subway_title"] = f"Subway map: the representative journey of each {ctx['by_label']}"
+        else:
+            sm = subway_map(log, top=6, timing=True, dropoff=True, conversion=conversion)
+            journeys["subway_title"] = "Subway map: the most frequent journeys"
+        journeys["subway"] = sm.to_html()
+        ctx["journeys"] = journeys
+        methods.append(
+            "Journey maps: directly-follows steps between consecutive events of an account (events "
+            "ordered by time, ties by input order); counts and durations equal pm4py's DFG and "
+            "performance DFG. Simplified maps keep 60% of the activities (journeys projected onto "
+            "them) and 30% of the paths plus a connected backbone."
+        )
+        bar.update("subway maps")
+        # -- clusters ------------------------------------------------------------------------
+        est = JourneyClusterer(random_state=random_state, max_clusters=max_clusters).fit(log)
+        chosen = "chosen by BIC"
+        if est.n_clusters_ == 1 and est.n_units_ >= 3 and log.n_cases >= 30:
+            # BIC sees no distinct types; three clusters are still worth reading, and we say so
+            est = JourneyClusterer(n_clusters=3, random_state=random_state).fit(log)
+            chosen = "fixed at 3 because BIC preferred a single cluster (no distinct types)"
+        summary = est.summary(outcomes=outcomes)
+        rules = est.explain(top=3, kinds=("transition", "attribute"))
+        cards = []
+        reps: dict[int, Any] = dict(
+            zip(est.representatives_["cluster"], est.representatives_["variant"], strict=True)
+        )
+        for row in summary.to_dict("records"):
+            c = int(row["cluster"])
+            mine = rules[(rules["cluster"] == c) & (rules["difference"] > 0)]
+            outs = [f"{_pct(row[f'{o}_share'])} {o}" for o in (outcomes or {}) if f"{o}_share" in row]
+            cards.append(
+                {
+                    "cluster": c,
+                    "accounts": f"{row['accounts']:,}",
+                    "share": _pct(row["share"]),
+                    "journey": " → ".join(map(str, reps[c])),
+                    "duration": duration(row["median_days"] * 86_400.0),
+                    "outcomes": outs,
+                    "rules": list(mine["rule"].head(4)),
+                }
+            )
+        ctx["clusters"] = {
+            "note": (
+                f"{est.n_clusters_} journey type{'s' if est.n_clusters_ != 1 else ''} among "
+                f"{est.n_units_:,} distinct journeys, by a mixture of Markov chains with a pace model fitted "
+                f"by EM; k {chosen}."
+            ),
+            "cards": cards,
+            "subway": subway_map(est, timing=True).to_html(),
+        }
+        methods.append(
+            f"Clusters: mixture of first-order Markov chains with a normal pace model, EM on distinct "
+            f"(variant, pace) units, k = {est.n_clusters_} ({chosen}, BIC compared 1–{max_clusters}); "
+            f"random_state = {random_state}. Explanations: shares in the cluster vs elsewhere with "
+            "Cohen's h."
+        )
+        bar.update("clusters")
+        # -- comparison ----------------------------------------------------------------------
+        ctx["compare"] = None
+        if by is not None and isinstance(maps, JourneyMaps) and len(maps) > 1:
+            cmp = compare_cohorts(log, by=by, outcomes=outcomes, random_state=random_state)
+            top = cmp.transitions.sort_values(
+                ["q", "cohens_h"], key=lambda s: s.abs() if s.name == "cohens_h" else s
+            ).head(15)
+            ctx["compare"] = {
+                "alpha": cmp.alpha,
+                "note": (
+                    f"{len(cmp.to_dataframe()):,} tests over {len(cmp.comparisons)} comparisons (each cohort "
+                    f"against the rest), Benjamini–Hochberg q < {cmp.alpha}; the largest effects first."
+                ),
+                "findings": _mixed_findings(cmp.summary, 15),
+                "rows": [
+                    {
+                        "a": r["group_a"],
+                        "b": "rest" if r["group_b"] == "(rest)" else r["group_b"],
+                        "feature": r["feature"],
+                        "sa": _pct(r["share_a"]),
+                        "sb": _pct(r["share_b"]),
+                        "diff": f"{r['difference']:+.1%} ({r['ci_low']:+.1%} to {r['ci_high']:+.1%})",
+                        "h": f"{r['cohens_h']:+.2f}",
+                        "test": r["test"],
+                        "q": "< 0.001" if r["q"] < 0.001 else f"{r['q']:.3f}",
+                    }
+                    for r in top.to_dict("records")
+                ],
+            }
+            methods.append(
+                "Cohort comparison: account-level two-proportion z-tests (Fisher's exact for small "
+                "counts) with Newcombe intervals and Cohen's h; Mann–Whitney U with bootstrap "
+                "intervals for durations; Kaplan–Meier and log-rank for time to outcome; "
+                "Jensen–Shannon with a permutation test for variants; one Benjamini–Hochberg "
+                "adjustment over all tests."
+            )
+        bar.update("cohort comparison")
+        # -- variants ------------------------------------------------------------------------
+        v = variants(log, top=10, examples=3)
+        ev = log.events
+        extra_cols = [c for c in ("channel", "contact", "role") if c in ev.columns]
+        by_case = {
+            c: g for c, g in ev[ev["case"].isin({x for ex in v["examples"] for x in ex})].groupby("case")
+        }
+        ctx["variants"] = [
+            {
+                "rank": int(r["rank"]),
+                "cases": f"{r['cases']:,}",
+                "share": _pct(r["share"]),
+                "duration": duration(r["median_duration"]),
+                "journey": " → ".join(r["variant"]),
+                "examples": [
+                    {
+                        "case": c,
+                        "events": [
+                            {
+                                "time": f"{e['timestamp']:%Y-%m-%d %H:%M}",
+                                "activity": e["activity"],
+                                "extra": " · ".join(
+                                    str(e[x]) for x in extra_cols if e[x] == e[x] and e[x] is not None
+                                ),
+                            }
+                            for e in by_case[c].to_dict("records")
+                        ],
+                    }
+                    for c in r["examples"]
+                    if c in by_case
+                ],
+            }
+            for r in v.to_dict("records")
+        ]
+        bar.update("variants")
+        # -- attribution ---------------------------------------------------------------------
+        ctx["attribution"] = None
+        if conversion:
+            unit = "channel" if "channel" in ev.columns else "activity"
+            att = attribution(log, conversion=conversion, by=unit)  # type: ignore[arg-type]
+            wide = att.to_dataframe(wide=True)
+            assisted = att.assisted.set_index("touch")["assisted_conversions"]
+            ctx["attribution"] = {
+                "unit": unit,
+                "models": [m.replace("_", " ") for m in wide.columns],
+                "note": (
+                    f"Share of the credit for {att.conversions:,} conversions ({', '.join(conversion)}) "
+                    "under "
+                    "seven models; assisted conversions count journeys where the touch appears before the "
+                    "conversion but is not the last touch."
+                ),
+                "rows": [
+                    {
+                        "touch": t,
+                        "cells": [_pct(x) for x in wide.loc[t]],
+                        "assisted": f"{int(assisted.get(t, 0)):,}",
+                    }
+                    for t in wide.index
+                ],
+            }
+            methods.append(
+                "Attribution: first/last touch, linear, time decay (half-life 7 days), position-based "
+                "40/20/40, Markov removal effect (order 1), Shapley value (closed form); see "
+                "docs/kpis.md."
+            )
+        bar.update("attribution")
+        methods.insert(
+            0,
+            f"Data: {log.n_events:,} events of {log.n_cases:,} accounts from {log.source}; "
+            f"{log.n_rejected:,} input rows set aside with a reason.",
+        )
+        ctx["methods"] = methods
+        ctx["sections"] = [
+            s
+            for s in (
+                {"id": "data", "title": "Data quality"},
+                {"id": "kpis", "title": "KPIs"} if ctx["kpis"] else None,
+                {"id": "journeys", "title": "Journeys"},
+                {"id": "clusters", "title": "Journey types"},
+                {"id": "differences", "title": "Differences"} if ctx["compare"] else None,
+                {"id": "variants", "title": "Variants"},
+                {"id": "attribution", "title": "Attribution"} if ctx["attribution"] else None,
+                {"id": "methods", "title": "Methods"},
+            )
+            if s
+        ]
+        template_text = resources.files("journeymine").joinpath("templates/report.html.j2").read_text("utf-8")
+        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+        html = env.from_string(template_text).render(**ctx)
+        bar.update("rendering")
+    if path is not None:
+        Path(path).write_text(html, encoding="utf-8")
+    return html
