@@ -96,6 +96,7 @@ def variants(
             "variant": lists,
             "code": pl.int_range(0, cases.height, eager=True, dtype=pl.UInt32),
             "seconds": seconds,
+            "case": cases.get_column("case"),
         }
     )
     grouped = (
@@ -103,7 +104,7 @@ def variants(
         .agg(
             pl.len().alias("cases"),
             pl.col("code").first().alias("first"),
-            pl.col("code").head(examples).alias("examples"),
+            pl.col("case").head(examples).alias("examples"),
             pl.col("seconds").median().alias("median_duration"),
             pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90_duration"),
         )
@@ -116,7 +117,6 @@ def variants(
     if top is not None:
         grouped = grouped.filter(pl.col("rank") <= top)
     act_names = encode(log).activities
-    case_ids = cases.get_column("case")
     variant_col = [tuple(act_names[i] for i in seq) for seq in grouped.get_column("variant").to_list()]
     out = grouped.with_columns(
         pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col("cohort")).alias("cohort"),
@@ -132,14 +132,9 @@ def variants(
         "p90_duration",
         "examples",
     )
-    # example case ids: one gather over all examples at once, then split by the list offsets
-    codes = grouped.get_column("examples")
-    flat = case_ids.gather(codes.explode().drop_nulls()).to_list()
-    ends = np.cumsum(codes.list.len().to_numpy())
-    examples_col = [flat[e - n: e] for e, n in zip(ends, codes.list.len().to_numpy(), strict=True)]
-    result = out.drop("examples").to_pandas()
-    result["examples"] = _object_array(examples_col)
+    result = out.to_pandas()
     result.insert(2, "variant", _object_array(variant_col))
+    result["examples"] = [list(e) for e in result["examples"]]
     if by is None:
         result = result.drop(columns="cohort")
     return result
