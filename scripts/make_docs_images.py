@@ -20,7 +20,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     log = jm.datasets.demo_b2b(n_accounts=2_000, random_state=0)
     maps = jm.journey_map(log, by="segment")
-    sm = jm.subway_map(maps, timing=True, dropoff=True, conversion=jm.datasets.DEMO_OUTCOMES["won"],
+    sm = jm.subway_map(maps, timing=True, dropoff=True, channels=True, conversion=jm.datasets.DEMO_OUTCOMES["won"],
                        title="Demo B2B log: the representative journey of each segment")
     sm.save(OUT / "subway_demo_segments.svg")
     sm.save(OUT / "subway_demo_segments.png", scale=1.5)

@@ -158,3 +158,18 @@ def test_scales_and_says_what_it_left_out() -> None:
     assert len(sm.stations) <= 40 and len(sm.left_out["stations"]) > 0
     assert "Left out to stay readable" in sm.to_html()
     assert elapsed < 30  # generous: the 2 s budget is shown in the benchmark, not asserted here
+
+
+def test_channel_overlay(demo: jm.JourneyLog) -> None:
+    sm = jm.subway_map(jm.journey_map(demo, by="segment"), channels=True)
+    st = sm.stations.set_index("station")
+    events = demo.events
+    for s in st.index:
+        counts = events.loc[events["activity"] == s, "channel"].value_counts()
+        assert st.loc[s, "channel"] == sorted(counts[counts == counts.max()].index)[0]
+    assert len(re.findall(r'<rect class="channel"', sm.svg)) == len(st)
+    assert "Main channel" in sm.svg
+    plain = jm.JourneyLog.from_frame(demo.to_polars("events").select("case", "activity", "timestamp"),
+                                     case="case", activity="activity", timestamp="timestamp")
+    with pytest.raises(jm.SchemaError, match="channels=True needs a channel column"):
+        jm.subway_map(plain, channels=True)

@@ -63,6 +63,19 @@ PALETTE = (
     "#A5AA99",
     "#E73F74",
 )
+#: Channel tags: ColorBrewer Dark2 then Set1, distinct from the line colours' saturation.
+CHANNEL_PALETTE = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+    "#377eb8",
+    "#4daf4a",
+)
 _COL_W, _ROW_H, _TRACK = 132.0, 92.0, 9.0
 _MARGIN_X, _TOP = 70.0, 96.0
 
@@ -290,6 +303,7 @@ def subway_map(
     conversion: Sequence[str] | None = None,
     timing: bool = False,
     dropoff: bool = False,
+    channels: bool = False,
     min_stations: int = 2,
     max_stations: int = 40,
     max_lines: int = 12,
@@ -322,6 +336,9 @@ def subway_map(
         source's accounts that take that step).
     dropoff : bool
         Under each station, the accounts whose journey ends there without converting.
+    channels : bool
+        A coloured tag at each station for the channel most of its events came through
+        (needs a mapped ``channel`` column), with a channel legend.
     min_stations : int
         Variants with fewer stations are not drawn as lines (single touches are not
         journeys).
@@ -405,6 +422,7 @@ def subway_map(
         conversion=conversion,
         timing=timing,
         dropoff=dropoff,
+        channels=channels,
         max_stations=max_stations,
         max_lines=max_lines,
         title=title,
@@ -420,6 +438,7 @@ def _draw(
     conversion: Sequence[str] | None,
     timing: bool,
     dropoff: bool,
+    channels: bool,
     max_stations: int,
     max_lines: int,
     title: str | None,
@@ -539,6 +558,26 @@ def _draw(
                 (s, t): float(v) for s, t, v in zip(e["source"], e["target"], e["median"], strict=True)
             }
     ends, drops = _ends(log, conversion)
+    channel_of: dict[str, str] = {}
+    if channels:
+        ev = log.to_polars("events")
+        if "channel" not in ev.columns:
+            from .errors import SchemaError
+
+            raise SchemaError(
+                "subway_map: channels=True needs a channel column; map one when reading the log "
+                "(channel='your_column')."
+            )
+        main_channel = (
+            ev.group_by("activity", "channel")
+            .len()
+            .sort(["activity", "len", "channel"], descending=[False, True, False])
+            .group_by("activity", maintain_order=True)
+            .first()
+        )
+        channel_of = {str(a): str(c) for a, c in main_channel.select("activity", "channel").iter_rows()}
+    channel_names = sorted({channel_of[s] for s in order if s in channel_of})
+    channel_colour = {c: CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)] for i, c in enumerate(channel_names)}
 
     # -- SVG ------------------------------------------------------------------------------------
     esc = html.escape
@@ -644,6 +683,12 @@ def _draw(
             f'stroke-linejoin="round">{text}</text>'
             f'<text class="label" {common} fill="#212529">{text}</text>'
         )
+        if s in channel_of:
+            c = channel_of[s]
+            out.append(
+                f'<rect class="channel" x="{x + 11:.1f}" y="{top_y + 1:.1f}" width="9" height="9" rx="2" '
+                f'fill="{channel_colour[c]}"><title>{esc(f"{s}: mostly {c}")}</title></rect>'
+            )
         if dropoff and s in ends:
             shown = drops.get(s, 0) if conversion else ends[s]
             if shown:
@@ -664,6 +709,7 @@ def _draw(
                 "interchange": inter,
                 "ends": int(ends.get(s, 0)),
                 "dropoff": int(drops.get(s, 0)),
+                "channel": channel_of.get(s),
             }
         )
     # legend
@@ -682,6 +728,18 @@ def _draw(
             f'<text x="{_MARGIN_X + 20:.0f}" y="{legend_top + 14:.1f}" font-size="10.5" fill="#868e96">'
             f"{esc(' · '.join(notes))}</text>"
         )
+    if channel_names:
+        cx = width - 20 - 110 * len(channel_names)
+        out.append(
+            f'<text x="{cx - 12:.0f}" y="{legend_top + 34:.1f}" font-size="11" fill="#495057" '
+            'text-anchor="end">Main channel</text>'
+        )
+        for k, c in enumerate(channel_names):
+            out.append(
+                f'<rect x="{cx + 110 * k:.0f}" y="{legend_top + 25:.1f}" width="10" height="10" rx="2" '
+                f'fill="{channel_colour[c]}"/><text x="{cx + 110 * k + 14:.0f}" y="{legend_top + 34:.1f}" '
+                f'font-size="11" fill="#212529">{esc(_clip(c, 14))}</text>'
+            )
     for i, ln in enumerate(drawn):
         ly = legend_top + 34 + 22 * i
         colour = PALETTE[i % len(PALETTE)]
@@ -701,7 +759,19 @@ def _draw(
     out.append("</svg>")
     station_frame = pd.DataFrame(
         station_rows,
-        columns=["station", "stage", "column", "row", "x", "y", "lines", "interchange", "ends", "dropoff"],
+        columns=[
+            "station",
+            "stage",
+            "column",
+            "row",
+            "x",
+            "y",
+            "lines",
+            "interchange",
+            "ends",
+            "dropoff",
+            "channel",
+        ],
     )
     return SubwayMap(
         lines=tuple(drawn),
@@ -790,6 +860,10 @@ def _wrap(text: str, width: int = 17) -> list[str]:
     if len(lines) > 2:
         lines = [lines[0], " ".join(lines[1:])]
     return [ln if len(ln) <= width + 3 else ln[: width + 2] + "…" for ln in lines] or [""]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _legend_text(ln: SubwayLine) -> str:
