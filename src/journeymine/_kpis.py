@@ -51,31 +51,10 @@ _DAY = 86_400.0
 _MONTH = 30.4375 * _DAY
 
 
-def _km_quantile(time: np.ndarray, event: np.ndarray, q: float) -> float:
-    """Time at which the Kaplan–Meier curve first drops to 1 - q (NaN if never)."""
-    t = np.asarray(time, float)
-    e = np.asarray(event, bool)
-    times = np.unique(t[e])
-    if times.size == 0:
-        return float("nan")
-    ts = np.sort(t)
-    at_risk = ts.size - np.searchsorted(ts, times, side="left")
-    deaths = np.bincount(np.searchsorted(times, t[e]), minlength=times.size)
-    surv = np.cumprod(1 - deaths / at_risk)
-    hit = np.flatnonzero(surv <= 1 - q)
-    return float(times[hit[0]]) if hit.size else float("nan")
-
-
 def _km_incidence(time: np.ndarray, event: np.ndarray) -> float:
-    t = np.asarray(time, float)
-    e = np.asarray(event, bool)
-    times = np.unique(t[e])
-    if times.size == 0:
-        return 0.0
-    ts = np.sort(t)
-    at_risk = ts.size - np.searchsorted(ts, times, side="left")
-    deaths = np.bincount(np.searchsorted(times, t[e]), minlength=times.size)
-    return float(1 - np.prod(1 - deaths / at_risk))
+    """Kaplan–Meier probability of the event by the longest observed time."""
+    _, surv = st.km_curve(time, event)
+    return float(1 - surv[-1]) if surv.size else 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,7 +256,7 @@ def kpis(
             (0.25, "time_to_purchase_p25_days"),
             (0.75, "time_to_purchase_p75_days"),
         ):
-            add(key, label, _km_quantile(t_won, is_won, q) / _DAY, "days", n)
+            add(key, label, st.km_quantile(t_won, is_won, q) / _DAY, "days", n)
         among = t_won[is_won] / _DAY
         add(
             key,

@@ -20,7 +20,9 @@ __all__ = [
     "bootstrap_median_diff",
     "cohens_h",
     "jensen_shannon",
+    "km_curve",
     "km_median",
+    "km_quantile",
     "logrank",
     "newcombe_ci",
     "two_proportion_tests",
@@ -145,26 +147,44 @@ def bootstrap_median_diff(
     return est, est - (est - float(lo)) * shrink, est + (float(hi) - est) * shrink
 
 
-def km_median(time: np.ndarray, event: np.ndarray) -> float:
-    """Kaplan–Meier median survival time (NaN when the curve stays above 0.5).
+def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier curve: the distinct event times and the survival just after each.
 
     Examples
     --------
     >>> import numpy as np
-    >>> km_median(np.array([1.0, 2, 3, 4, 5]), np.array([1, 1, 0, 1, 1]))  # S: .8, .6, .6, .3
-    4.0
+    >>> t, s = km_curve(np.array([1.0, 2, 3, 4, 5]), np.array([1, 1, 0, 1, 1]))
+    >>> t.tolist(), s.round(2).tolist()
+    ([1.0, 2.0, 4.0, 5.0], [0.8, 0.6, 0.3, 0.0])
     """
     t = np.asarray(time, dtype=float)
     e = np.asarray(event).astype(bool)
     times = np.unique(t[e])
     if times.size == 0:
-        return float("nan")
+        return times, np.ones(0)
     ts = np.sort(t)
     at_risk = ts.size - np.searchsorted(ts, times, side="left")
     deaths = np.bincount(np.searchsorted(times, t[e]), minlength=times.size)
-    surv = np.cumprod(1 - deaths / at_risk)
-    below = np.flatnonzero(surv <= 0.5)
-    return float(times[below[0]]) if below.size else float("nan")
+    return times, np.cumprod(1 - deaths / at_risk)
+
+
+def km_quantile(time: np.ndarray, event: np.ndarray, q: float = 0.5) -> float:
+    """Time at which the Kaplan–Meier curve first drops to 1 − q (NaN when it never does).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> km_quantile(np.array([1.0, 2, 3, 4, 5]), np.array([1, 1, 0, 1, 1]))  # S: .8, .6, .6, .3
+    4.0
+    """
+    times, surv = km_curve(time, event)
+    hit = np.flatnonzero(surv <= 1 - q)
+    return float(times[hit[0]]) if hit.size else float("nan")
+
+
+def km_median(time: np.ndarray, event: np.ndarray) -> float:
+    """Kaplan–Meier median survival time (NaN when the curve stays above 0.5)."""
+    return km_quantile(time, event, 0.5)
 
 
 def logrank(t1: np.ndarray, e1: np.ndarray, t2: np.ndarray, e2: np.ndarray) -> float:
