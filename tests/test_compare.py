@@ -131,7 +131,7 @@ def test_bad_input_and_power_warning() -> None:
         jm.compare_cohorts(log, by="cohort", pairs=[("A", "Nope")])
     with pytest.raises(jm.InvalidParameterError, match=r"at least two cohorts"):
         jm.compare_cohorts(log, by=lambda c: ["x"] * len(c))
-    with pytest.raises(jm.InvalidParameterError, match=r"none of \['Teleport'\] occurs"):
+    with pytest.raises(jm.SchemaError, match=r"none of the activities \['Teleport'\] of outcome 'won'"):
         jm.compare_cohorts(log, by="cohort", outcomes={"won": ["Teleport"]}, min_cases=1)
 
 

@@ -149,7 +149,8 @@ def _heuristic(
         elif model == "linear":
             w = [1.0 / n] * n
         elif model == "time_decay":
-            raw = [2.0 ** (-x / half_life) for x in lag]
+            nearest = min(lag)  # relative to the last touch, so no weight underflows to 0
+            raw = [2.0 ** (-(x - nearest) / half_life) for x in lag]
             total = sum(raw)
             w = [r / total for r in raw]
         else:  # position_based

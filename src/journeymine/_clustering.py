@@ -722,7 +722,7 @@ class JourneyClusterer:
         dur = (cases["end"] - cases["start"]).dt.total_seconds()
         v = variants(self._log, by=self._by_cluster, top=top, examples=0)
         explained = self.explain(top=top, kinds=("transition",))
-        has = self._presence()
+        has, _ = self._presence()
         rows = []
         for c in range(self.n_clusters_):
             ids = self.labels_.index[self.labels_.to_numpy() == c]
@@ -745,8 +745,12 @@ class JourneyClusterer:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def _presence(self) -> pd.DataFrame:
-        """Which activities and transitions each account has (booleans, cached)."""
+    def _presence(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Which activities, and which transitions, each account has (booleans, cached).
+
+        Transitions are keyed internally by (source, target), so an activity whose name
+        contains " → " is never mistaken for a transition; the columns carry the shown
+        names ("source → target")."""
         cached = getattr(self, "_presence_cache", None)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
@@ -755,21 +759,23 @@ class JourneyClusterer:
             pl.col("activity").shift(-1).alias("nxt"),
             (pl.col("case") == pl.col("case").shift(-1)).alias("same"),
         ).filter(pl.col("same"))
-        items = pl.concat(
-            [
-                ev.select("case", pl.col("activity").alias("feature")),
-                steps.select("case", pl.concat_str(["activity", "nxt"], separator=" → ").alias("feature")),
-            ]
-        ).unique()
-        wide = (
-            items.with_columns(pl.lit(True).alias("v"))
-            .to_pandas()
-            .pivot_table(index="case", columns="feature", values="v", aggfunc="any", fill_value=False)
+
+        def wide(items: pl.DataFrame) -> pd.DataFrame:
+            out = (
+                items.unique()
+                .with_columns(pl.lit(True).alias("v"))
+                .to_pandas()
+                .pivot_table(index="case", columns="feature", values="v", aggfunc="any", fill_value=False)
+            )
+            return out.reindex(self.labels_.index, fill_value=False).astype(bool)
+
+        acts = wide(ev.select("case", pl.col("activity").alias("feature")))
+        trans = wide(
+            steps.select("case", pl.concat_str(["activity", "nxt"], separator="\x1f").alias("feature"))
         )
-        wide = wide.reindex(self.labels_.index, fill_value=False).astype(bool)
-        self._presence_cache = wide
-        out: pd.DataFrame = wide
-        return out
+        trans.columns = [str(c).replace("\x1f", " → ", 1) for c in trans.columns]
+        self._presence_cache = (acts, trans)
+        return acts, trans
 
     def explain(
         self,
@@ -809,12 +815,11 @@ class JourneyClusterer:
         labels = self.labels_.to_numpy()
         tables: list[tuple[str, pd.DataFrame]] = []
         if "transition" in kinds or "activity" in kinds:
-            has = self._presence()
-            is_t = np.array([" → " in str(c) for c in has.columns])
+            acts_has, trans_has = self._presence()
             if "transition" in kinds:
-                tables.append(("transition", has.loc[:, is_t]))
+                tables.append(("transition", trans_has))
             if "activity" in kinds:
-                tables.append(("activity", has.loc[:, ~is_t]))
+                tables.append(("activity", acts_has))
         if "attribute" in kinds:
             cases = self._log.cases.set_index("case").reindex(self.labels_.index)
             cols = {}

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["CohortComparison", "compare_cohorts"]
 
 REST = "(rest)"
+_SEP = "\x1f"  # joins source and target in internal keys (never in a shown name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -371,7 +372,7 @@ def compare_cohorts(
     # -- counts of accounts per cohort: transitions and activities, one pass -----------------
     t = journey_tables(log, by)
     whole = journey_tables(log)
-    edge_key = pl.concat_str(["source", "target"], separator=" → ")
+    edge_key = pl.concat_str(["source", "target"], separator=_SEP)
     e_by = t.edges.select("cohort", edge_key.alias("feature"), "cases")
     e_all = dict(whole.edges.select(edge_key.alias("feature"), "cases").iter_rows())
     n_by = t.nodes.select("cohort", pl.col("activity").alias("feature"), "cases")
@@ -397,6 +398,10 @@ def compare_cohorts(
             x2 = np.array([cb.get(f, 0) for f in feats], float)
             rows.append(pd.DataFrame(_proportions(feats, x1, na, x2, nb, a, b)))
     transitions: pd.DataFrame = pd.concat(trans_rows, ignore_index=True)
+    pair = transitions["feature"].str.split(_SEP, n=1, expand=True)
+    transitions.insert(3, "source", pair[0])
+    transitions.insert(4, "target", pair[1])
+    transitions["feature"] = transitions["source"] + " → " + transitions["target"]
     activities = pd.concat(act_rows, ignore_index=True)
 
     # -- durations: steps and stages ---------------------------------------------------------
@@ -483,7 +488,7 @@ def _durations(
         .filter(pl.col("same"))
         .with_columns(
             pl.concat_str(
-                [pl.lit(acts).gather(pl.col("act")), pl.lit(acts).gather(pl.col("tgt"))], separator=" → "
+                [pl.lit(acts).gather(pl.col("act")), pl.lit(acts).gather(pl.col("tgt"))], separator=_SEP
             ).alias("feature")
         )
     )
@@ -505,17 +510,19 @@ def _durations(
         chosen = t[
             (np.maximum(t["share_a"], t["share_b"]) >= min_share) & (t["x_a"] >= 10) & (t["x_b"] >= 10)
         ]
-        for feat in chosen["feature"]:
+        for src, tgt in zip(chosen["source"], chosen["target"], strict=True):
+            key = f"{src}{_SEP}{tgt}"
             lo, hi = (
-                np.searchsorted(feat_sorted, [feat, feat], side="left")[0],
-                np.searchsorted(feat_sorted, feat, side="right"),
+                np.searchsorted(feat_sorted, key, side="left"),
+                np.searchsorted(feat_sorted, key, side="right"),
             )
             idx = order[lo:hi]
             codes = step_code[idx]
             xa, xb = step_sec[idx][ma[codes]], step_sec[idx][mb[codes]]
             if xa.size < 10 or xb.size < 10:
                 continue
-            rows.append(_duration_row("duration", a, b, feat, xa, xb, rng, stats))
+            row = _duration_row("duration", a, b, f"{src} → {tgt}", xa, xb, rng, stats)
+            rows.append({**row, "source": src, "target": tgt})
         for stage_name, group in per_stage.groupby("stage", sort=False):
             codes = stage_code[group.index.to_numpy()]
             sec = group["seconds"].to_numpy()
@@ -527,6 +534,8 @@ def _durations(
         "group_a",
         "group_b",
         "feature",
+        "source",
+        "target",
         "n_a",
         "n_b",
         "median_a",
@@ -580,34 +589,16 @@ def _outcomes(
 
     if not outcomes:
         return pd.DataFrame()
-    if not isinstance(outcomes, Mapping):
-        raise invalid("outcomes", "compare_cohorts", "a mapping of outcome name to activities", outcomes)
-    known = set(log.activities)
-    events = log.to_polars("events").select("case", "activity", "timestamp")
-    cases = log.to_polars("cases")
-    start = cases.get_column("start")
-    horizon = events.get_column("timestamp").max()
+    from ._outcomes import outcome_times
+
+    times = outcome_times(log, outcomes, "compare_cohorts")  # checks the activities, allows predicates
+    horizon = log.to_polars("events").get_column("timestamp").max()
+    start = times.get_column("start")
     rows = []
-    for name, acts in outcomes.items():
-        if isinstance(acts, str):
-            acts = [acts]
-        missing = [x for x in acts if x not in known]
-        if len(missing) == len(list(acts)):
-            raise invalid(
-                "outcomes",
-                "compare_cohorts",
-                f"activities of the log for outcome {name!r}; none of {list(acts)} occurs",
-                outcomes,
-            )
-        first = (
-            events.filter(pl.col("activity").is_in(pl.Series(list(acts)).implode()))
-            .group_by("case")
-            .agg(pl.col("timestamp").min().alias("at"))
-        )
-        joined = cases.select("case").join(first, on="case", how="left", maintain_order="left")
-        reached = joined.get_column("at").is_not_null().to_numpy()
-        end = joined.get_column("at").fill_null(horizon)
-        time = ((end - start).dt.total_microseconds() / 1e6).to_numpy()
+    for name in outcomes:
+        at = times.get_column(name)
+        reached = at.is_not_null().to_numpy()
+        time = ((at.fill_null(horizon) - start).dt.total_microseconds() / 1e6).to_numpy()
         for a, b in comparisons:
             ma, mb = _mask(keys, a, a), _mask(keys, b, a)
             prop = _proportions(
@@ -679,14 +670,14 @@ def _variants(
     return pd.DataFrame(rows)
 
 
-def _backstep_edges(log: JourneyLog) -> set[str]:
+def _backstep_edges(log: JourneyLog) -> set[tuple[str, str]]:
     from ._journeymap import JourneyMap, journey_map
 
     m = journey_map(log)
     if not isinstance(m, JourneyMap):  # pragma: no cover - by is None
         return set()
     e = m.edges[m.edges["backstep"]]
-    return {f"{s} → {t}" for s, t in zip(e["source"], e["target"], strict=True)}
+    return set(zip(e["source"], e["target"], strict=True))
 
 
 def _who(g: str, other: str) -> str:
@@ -714,14 +705,14 @@ def _summary(
     outcomes: pd.DataFrame,
     variants: pd.DataFrame,
     alpha: float,
-    backsteps: set[str],
+    backsteps: set[tuple[str, str]],
 ) -> pd.DataFrame:
     import pandas as pd
 
     rows = []
     for r in transitions[transitions["q"] < alpha].to_dict("records"):
-        src, tgt = r["feature"].split(" → ", 1)
-        verb = f"go back from {src} to {tgt}" if r["feature"] in backsteps else f"go from {src} to {tgt}"
+        src, tgt = r["source"], r["target"]
+        verb = f"go back from {src} to {tgt}" if (src, tgt) in backsteps else f"go from {src} to {tgt}"
         rows.append(
             {
                 "kind": "transition",
@@ -754,7 +745,7 @@ def _summary(
     if len(durations):
         for r in durations[durations["q"] < alpha].to_dict("records"):
             what = (
-                f"from {r['feature'].replace(' → ', ' to ')}"
+                f"from {r['source']} to {r['target']}"
                 if r["kind"] == "duration"
                 else f"in the {r['feature']} stage"
             )

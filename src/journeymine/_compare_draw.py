@@ -28,7 +28,7 @@ def differential_drawing(
     Nodes show the two groups' shares of accounts reaching the activity."""
     b_name = "the rest" if b == "(rest)" else b
     share = {r["feature"]: (r["share_a"], r["share_b"]) for r in activities.to_dict("records")}
-    present = {n for f in transitions["feature"] for n in f.split(" → ", 1)} | set(share)
+    present = set(transitions["source"]) | set(transitions["target"]) | set(share)
     rank = {n: i for i, n in enumerate(order or [])}
     names = sorted(present, key=lambda n: (rank.get(n, len(rank)), n))
     ids = {n: f"n{i}" for i, n in enumerate(names)}
@@ -73,7 +73,7 @@ def differential_drawing(
             + ";"
         )
     for r in transitions.to_dict("records"):
-        src, tgt = r["feature"].split(" → ", 1)
+        src, tgt = r["source"], r["target"]
         sig = r["q"] < alpha
         colour = (_A if r["difference"] > 0 else _B) if sig else _NS
         width = 0.6 + 6 * min(abs(r["cohens_h"]), 1.0) if sig else 0.6

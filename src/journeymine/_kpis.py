@@ -38,7 +38,7 @@ import polars as pl
 from . import _stats as st
 from ._discovery import ALL, require_events
 from ._log import JourneyLog
-from ._outcomes import OutcomeSpec, outcome_times
+from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_times
 from ._params import invalid
 from ._typing import CohortBy
 
@@ -166,6 +166,7 @@ def kpis(
 
     owner = "kpis"
     require_events(log, owner)
+    outcomes = normalize_outcomes(outcomes, owner)
     for name, part in (("won", won), ("lost", lost), ("churned", churned)):
         if part is not None and part not in outcomes:
             raise invalid(name, owner, f"an outcome name in {sorted(outcomes)} (or None)", part)
@@ -190,7 +191,7 @@ def kpis(
     per_case = joined.group_by("case", maintain_order=True).agg(
         (pl.col("timestamp") < pl.col(won)).sum().alias("touches_before"),
         (
-            pl.col("contact").filter(pl.col("timestamp") < pl.col(won)).n_unique()
+            pl.col("contact").filter(pl.col("timestamp") < pl.col(won)).drop_nulls().n_unique()
             if "contact" in ev.columns
             else pl.lit(None, dtype=pl.UInt32)
         ).alias("contacts_before"),

@@ -188,7 +188,7 @@ class JourneyOutcomeModel:
 
         owner = "JourneyOutcomeModel"
         samples = _cutoffs(log, at, step=self.step, horizon=self.horizon, owner=owner)
-        times = outcome_times(log, {k: list(v) for k, v in self.outcomes.items()}, owner)  # type: ignore[union-attr]
+        times = outcome_times(log, self.outcomes, owner)  # type: ignore[arg-type]
         target = times.select("case", pl.col(self.target).alias("_t"))
         samples = samples.join(target, on="case", how="left").filter(
             pl.col("_t").is_null() | (pl.col("_t") > pl.col("cutoff"))
@@ -233,7 +233,7 @@ class JourneyOutcomeModel:
             (pl.col("srank") < pl.col("prev_rank")).sum().alias("backsteps"),
         ]
         if "contact" in ev.columns:
-            agg.append(pl.col("contact").n_unique().alias("contacts"))
+            agg.append(pl.col("contact").drop_nulls().n_unique().alias("contacts"))
         base = joined.group_by("_i").agg(agg)
         if fit:
             self._activities = list(log.activities)

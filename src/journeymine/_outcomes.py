@@ -22,10 +22,33 @@ from .errors import SchemaError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["OutcomeSpec", "outcome_times"]
+__all__ = ["OutcomeSpec", "normalize_outcomes", "outcome_times"]
 
 #: outcome name → activities, or a predicate over the events frame
 OutcomeSpec = Mapping[str, Sequence[str] | Callable[["pd.DataFrame"], Any]]
+
+
+def normalize_outcomes(outcomes: Any, owner: str) -> dict[str, Any]:
+    """Outcome name → list of activities (a single string is one activity) or predicate.
+
+    Examples
+    --------
+    >>> normalize_outcomes({"won": "Contract signed", "lost": ("Closed lost",)}, "kpis")
+    {'won': ['Contract signed'], 'lost': ['Closed lost']}
+    """
+    if not isinstance(outcomes, Mapping) or not outcomes:
+        raise invalid(
+            "outcomes", owner, "a non-empty mapping of outcome name to activities or a predicate", outcomes
+        )
+    out: dict[str, Any] = {}
+    for name, spec in outcomes.items():
+        if callable(spec):
+            out[str(name)] = spec
+        elif isinstance(spec, str):
+            out[str(name)] = [spec]
+        else:
+            out[str(name)] = [str(a) for a in spec]
+    return out
 
 
 def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.DataFrame:

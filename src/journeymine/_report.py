@@ -26,7 +26,7 @@ from ._log import JourneyLog
 from ._params import check_int
 from ._typing import CohortBy
 from ._version import __version__
-from .errors import InvalidParameterError, JourneymineWarning
+from .errors import JourneymineWarning
 
 __all__ = ["report"]
 
@@ -162,11 +162,10 @@ def report(
     require_events(log, owner)
     check_int("random_state", owner, random_state)
     check_int("max_clusters", owner, max_clusters, minimum=2)
-    if outcomes is not None and (not isinstance(outcomes, Mapping) or not outcomes):
-        raise InvalidParameterError(
-            "The 'outcomes' parameter of report must be a mapping of outcome name to activities. "
-            f"Got {outcomes!r}."
-        )
+    if outcomes is not None:
+        from ._outcomes import normalize_outcomes
+
+        outcomes = normalize_outcomes(outcomes, owner)
     name = title or f"Journey report: {log.source}"
     ctx: dict[str, Any] = {
         "title": name,
