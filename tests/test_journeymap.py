@@ -153,7 +153,8 @@ def test_simplified_maps_stay_connected(activities: float, paths: float) -> None
         assert nx.has_path(g, "(start)", a) and nx.has_path(g, a, "(end)")
     assert len(s.nodes) <= len(m.nodes)
     assert set(s.edges["source"]) | set(s.edges["target"]) <= set(s.nodes["activity"])
-    assert s.simplified == {"activities": activities, "paths": float(paths)}
+    assert {k: s.simplified[k] for k in ("activities", "paths")} == {"activities": activities, "paths": float(paths)}
+    assert s.simplified["accounts_without_kept_activities"] == m.n_cases - s.n_cases
 
 
 def test_simplify_projects_and_filters(demo: jm.JourneyLog) -> None:
@@ -171,6 +172,8 @@ def test_simplify_projects_and_filters(demo: jm.JourneyLog) -> None:
     assert int(half.edges["count"].sum()) == int(proj.edges["count"].sum()) == half.n_events - half.n_cases
     thin = m.simplify(activities=0.5, paths=0.0)
     assert len(thin.edges) < len(half.edges)
+    n = half.nodes.set_index("activity")
+    assert (n["share"] == n["cases"] / m.n_cases).all()  # shares of all accounts, not inflated
     cohort_map = jm.journey_map(demo, by="segment")["SMB"].simplify(activities=5)
     assert cohort_map.cohort == "SMB" and len(cohort_map.nodes) == 5
     assert cohort_map.n_cases <= jm.journey_map(demo, by="segment")["SMB"].n_cases

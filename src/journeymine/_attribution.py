@@ -165,10 +165,8 @@ def _heuristic(
     return credit
 
 
-def _markov_conversion(
-    paths: list[list[str]], converted: np.ndarray, order: int, removed: str | None
-) -> float:
-    """P(conversion) in the order-k chain of the paths, optionally with one touch removed."""
+def _markov_counts(paths: list[list[str]], converted: np.ndarray, order: int) -> dict[tuple[Any, Any], int]:
+    """Transition counts between the order-k states of all paths (counted once)."""
     counts: dict[tuple[Any, Any], int] = {}
     for path, conv in zip(paths, converted, strict=True):
         states: list[Any] = [(_START,)]
@@ -177,6 +175,12 @@ def _markov_conversion(
         states.append(_CONV if conv else _NULL)
         for a, b in itertools.pairwise(states):
             counts[(a, b)] = counts.get((a, b), 0) + 1
+    return counts
+
+
+def _markov_conversion(counts: dict[tuple[Any, Any], int], removed: str | None) -> float:
+    """P(conversion) from START in the chain of ``counts``, optionally with one touch removed
+    (every transition into a state holding it goes to NULL)."""
     transient = sorted({a for a, _ in counts}, key=str)
     index = {s: i for i, s in enumerate(transient)}
     n = len(transient)
@@ -286,10 +290,9 @@ def attribution(
             if n_conv == 0:
                 credit = {}
             else:
-                base = _markov_conversion(paths, converted, order, None)
-                effects = {
-                    t: max(0.0, 1.0 - _markov_conversion(paths, converted, order, t) / base) for t in touches
-                }
+                counts = _markov_counts(paths, converted, order)
+                base = _markov_conversion(counts, None)
+                effects = {t: max(0.0, 1.0 - _markov_conversion(counts, t) / base) for t in touches}
                 credit = effects
         total = sum(credit.values())
         for t in touches:

@@ -178,7 +178,10 @@ class JourneyMap:
         Returns
         -------
         JourneyMap
-            With ``simplified`` set; its start and end activities are the drawn ones.
+            With ``simplified`` set (the settings, and ``accounts_without_kept_activities``:
+        accounts none of whose activities was kept, which the projected map no longer
+        counts in ``n_cases``; shares stay shares of all the original accounts). Its start
+        and end activities are the drawn ones.
 
         Examples
         --------
@@ -211,12 +214,18 @@ class JourneyMap:
             ranked = self.nodes.sort_values(["cases", "events", "activity"], ascending=[False, False, True])
             kept = list(ranked["activity"][:keep_n])
             base = _projected(self._origin, kept)
+            # shares stay shares of all the map's accounts, not only of those that touched
+            # a kept activity (which would inflate them)
+            nodes = base.nodes.assign(share=base.nodes["cases"] / self.n_cases)
+            edges = base.edges.assign(share=base.edges["cases"] / self.n_cases)
+            base = replace(base, nodes=nodes, edges=edges)
         out = _filter_paths(base, float(paths))
         return replace(
             out,
             simplified={
                 "activities": float(activities) if isinstance(activities, float) else int(activities),
                 "paths": float(paths),
+                "accounts_without_kept_activities": self.n_cases - base.n_cases,
             },
         )
 

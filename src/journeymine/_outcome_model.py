@@ -2,15 +2,21 @@
 
 Every training example is an (account, cut-off) pair. Its features use only the events
 *before* the cut-off, and its label says whether the target outcome happened after the
-cut-off (within ``horizon`` when one is given). Nothing after a cut-off leaks into its
-features; a test alters every later event and checks that the features do not move.
+cut-off (within ``horizon`` when one is given). With calendar cut-offs (or cut-offs you
+give), nothing after a cut-off leaks into its features; a test alters every later event
+and checks that the features do not move. ``at="halfway"`` is different by construction:
+the midpoint of an account's journey depends on when the journey ends, so features at
+that cut-off (events so far, days since the first event) reveal half the journey's length.
+It serves to compare models at a comparable point of every journey, as BPI Challenge
+studies do, not to estimate how well live scoring will do; use calendar cut-offs for that.
 
 Cut-offs (``at=``):
 
 * ``None`` (fit only): calendar cut-offs every ``step`` from the first event, up to the
   last event minus ``horizon``, so that every label is observed;
 * a timestamp: one calendar cut-off for every account;
-* ``"halfway"``: for each account, the midpoint between its first and last event;
+* ``"halfway"``: for each account, the midpoint between its first and last event (this
+  uses the journey's end, see above);
 * a pandas Series (case id → timestamp): one cut-off per account.
 
 An account is scored at a cut-off when it has started (an event before the cut-off) and

@@ -26,7 +26,7 @@ from ._log import JourneyLog
 from ._params import check_int
 from ._typing import CohortBy
 from ._version import __version__
-from .errors import JourneymineWarning
+from .errors import InvalidParameterError, JourneymineWarning
 
 __all__ = ["report"]
 
@@ -93,6 +93,14 @@ def _mixed_findings(summary: Any, limit: int) -> list[str]:
         for k in kinds:
             if queues[k] and len(out) < limit:
                 out.append(queues[k].pop(0))
+    return out
+
+
+def _cluster_subway(est: Any, subway_map: Any) -> str | None:
+    try:
+        out: str = subway_map(est, timing=True).to_html()
+    except InvalidParameterError:  # no cluster has a journey of two touchpoints
+        return None
     return out
 
 
@@ -293,13 +301,17 @@ def report(
             )
         bar.update("journey maps")
         conversion = list(outcomes[won]) if outcomes and won else None
-        if isinstance(maps, JourneyMaps) and len(maps) > 1:
-            sm = subway_map(maps, timing=True, dropoff=True, conversion=conversion)
-            journeys["subway_title"] = f"Subway map: the representative journey of each {ctx['by_label']}"
-        else:
-            sm = subway_map(log, top=6, timing=True, dropoff=True, conversion=conversion)
-            journeys["subway_title"] = "Subway map: the most frequent journeys"
-        journeys["subway"] = sm.to_html()
+        journeys["subway"] = None
+        try:  # a log where no journey has two touchpoints has no lines to draw
+            if isinstance(maps, JourneyMaps) and len(maps) > 1:
+                sm = subway_map(maps, timing=True, dropoff=True, conversion=conversion)
+                journeys["subway_title"] = f"Subway map: the representative journey of each {ctx['by_label']}"
+            else:
+                sm = subway_map(log, top=6, timing=True, dropoff=True, conversion=conversion)
+                journeys["subway_title"] = "Subway map: the most frequent journeys"
+            journeys["subway"] = sm.to_html()
+        except InvalidParameterError:
+            journeys["subway_title"] = ""
         ctx["journeys"] = journeys
         methods.append(
             "Journey maps: directly-follows steps between consecutive events of an account (events "
@@ -343,7 +355,7 @@ def report(
                 f"by EM; k {chosen}."
             ),
             "cards": cards,
-            "subway": subway_map(est, timing=True).to_html(),
+            "subway": _cluster_subway(est, subway_map),
         }
         methods.append(
             f"Clusters: mixture of first-order Markov chains with a normal pace model, EM on distinct "

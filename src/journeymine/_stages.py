@@ -211,33 +211,46 @@ def flow_order(
     >>> flow_order(["Contract signed", "Security review"], w, pos)
     ['Security review', 'Contract signed']
     """
-    left = set(members)
+    names = list(members)
+    k = len(names)
+    index = {a: i for i, a in enumerate(names)}
+    w = np.zeros((k, k))
+    for (a, b), n in weights.items():
+        if a in index and b in index and a != b:
+            w[index[a], index[b]] += n
+    alive = np.ones(k, dtype=bool)
+    w_out = w.sum(axis=1)  # weight to the activities still left, kept up to date on removal
+    w_in = w.sum(axis=0)
+    tie = sorted(range(k), key=lambda i: (position.get(names[i], 0.0), names[i]))
+    rank_of = np.empty(k, dtype=np.int64)
+    rank_of[tie] = np.arange(k)
     front: list[str] = []
     back: list[str] = []
 
-    def w_in(a: str) -> int:
-        return sum(weights.get((b, a), 0) for b in left if b != a)
+    def remove(i: int) -> None:
+        alive[i] = False
+        w_in[:] -= w[i, :]
+        w_out[:] -= w[:, i]
 
-    def w_out(a: str) -> int:
-        return sum(weights.get((a, b), 0) for b in left if b != a)
-
-    def key(a: str) -> tuple[float, str]:
-        return (position.get(a, 0.0), a)
-
-    while left:
-        sinks = sorted((a for a in left if w_out(a) == 0), key=key)
-        if sinks:
-            back.insert(0, sinks[-1])
-            left.discard(sinks[-1])
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        sinks = idx[w_out[idx] <= 0]
+        if sinks.size:
+            i = int(sinks[np.argmax(rank_of[sinks])])
+            back.insert(0, names[i])
+            remove(i)
             continue
-        sources = sorted((a for a in left if w_in(a) == 0), key=key)
-        if sources:
-            front.append(sources[0])
-            left.discard(sources[0])
+        sources = idx[w_in[idx] <= 0]
+        if sources.size:
+            i = int(sources[np.argmin(rank_of[sources])])
+            front.append(names[i])
+            remove(i)
             continue
-        best = min(left, key=lambda a: (-(w_out(a) - w_in(a)), *key(a)))
-        front.append(best)
-        left.discard(best)
+        delta = w_out[idx] - w_in[idx]
+        best = idx[delta == delta.max()]
+        i = int(best[np.argmin(rank_of[best])])
+        front.append(names[i])
+        remove(i)
     return front + back
 
 

@@ -233,7 +233,7 @@ def medoid(variants: Sequence[Sequence[str]], weights: Sequence[int]) -> int:
 
 
 def representative_lines(
-    log: JourneyLog, by: Any, *, min_stations: int, candidates: int = 60
+    log: JourneyLog, by: Any, *, min_stations: int, candidates: int = 60, only: set[str] | None = None
 ) -> list[SubwayLine]:
     """One line per cohort: its representative journey.
 
@@ -247,8 +247,11 @@ def representative_lines(
     if by is None:
         v.insert(0, "cohort", "All accounts")
     cases = log.cases
+    all_keys = log.cohort_keys(by).to_numpy() if by is not None else None
     lines = []
     for key, group in v.groupby("cohort", sort=False):
+        if only is not None and str(key) not in only:
+            continue
         total = int(group["cases"].sum())
         lengths = np.repeat(group["length"].to_numpy(), group["cases"].to_numpy())
         typical = max(min_stations, int(np.median(lengths)))
@@ -256,7 +259,7 @@ def representative_lines(
         if pool.empty:
             continue
         best = medoid(list(pool["variant"]), list(pool["cases"]))
-        keys = (log.cohort_keys(by).to_numpy() == key) if by is not None else np.ones(len(cases), bool)
+        keys = (all_keys == key) if all_keys is not None else np.ones(len(cases), bool)
         dur = (cases["end"] - cases["start"])[keys].dt.total_seconds()
         lines.append(
             SubwayLine(
@@ -404,7 +407,7 @@ def subway_map(
     elif hasattr(source, "representatives_") and hasattr(source, "_subway_lines"):
         drawn = source._subway_lines(min_stations=min_stations)
     elif isinstance(source, JourneyMaps):
-        drawn = representative_lines(log, by, min_stations=min_stations)
+        drawn = representative_lines(log, by, min_stations=min_stations, only={str(k) for k in source})
     else:
         drawn = variant_lines(log, top=top, min_stations=min_stations)
     if not drawn:
@@ -461,18 +464,8 @@ def _draw(
             unknown[:3],
         )
     if stations is not None:
-        keep = [s for s in stations if s in known]
-        drawn = [
-            SubwayLine(
-                ln.name,
-                tuple(s for s in ln.stations if s in set(keep)),
-                ln.accounts,
-                ln.share,
-                ln.median_duration,
-                ln.kind,
-            )
-            for ln in drawn
-        ]
+        keep = list(dict.fromkeys(s for s in stations if s in known))
+        drawn = [_project(ln, set(keep)) for ln in drawn]
         order = keep
     else:
         order = [a for a in stages.activity_order() if any(a in ln.stations for ln in drawn)]
@@ -483,18 +476,7 @@ def _draw(
         kept = set(ranked[:max_stations])
         left_stations = [s for s in order if s not in kept]
         order = [s for s in order if s in kept]
-        drawn = [
-            SubwayLine(
-                ln.name,
-                tuple(s for s in ln.stations if s in kept),
-                ln.accounts,
-                ln.share,
-                ln.median_duration,
-                ln.kind,
-            )
-            for ln in drawn
-        ]
-    # collapse consecutive repeats left by projection, keep genuine self-loops as they were
+        drawn = [_project(ln, kept) for ln in drawn]
     drawn = [ln for ln in drawn if ln.stations]
     n_lines = len(drawn)
 
@@ -518,7 +500,7 @@ def _draw(
         col = {s: i for i, s in enumerate(order)}
         row = {}
         for s in order:
-            rows_here = sorted(home[i] for i, ln in enumerate(drawn) if s in ln.stations)
+            rows_here = sorted(home[i] for i, ln in enumerate(drawn) if s in ln.stations) or [0]
             mid = (
                 rows_here[(len(rows_here) - 1) // 2]
                 if len(rows_here) % 2
@@ -805,6 +787,22 @@ def _midpoint(points: list[tuple[float, float]]) -> tuple[float, float]:
             return (p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]))
         half -= n
     return points[-1]
+
+
+def _project(line: SubwayLine, keep: set[str]) -> SubwayLine:
+    """The line through the kept stations only. A repeat that projection creates (a → x → a
+    becoming a → a) is collapsed; a repeat that was in the journey (a → a) stays a loop."""
+    out: list[str] = []
+    last_index = -2
+    for i, s in enumerate(line.stations):
+        if s not in keep:
+            continue
+        if out and out[-1] == s and last_index != i - 1:
+            last_index = i
+            continue
+        out.append(s)
+        last_index = i
+    return SubwayLine(line.name, tuple(out), line.accounts, line.share, line.median_duration, line.kind)
 
 
 def _is_back(a: str, b: str, col: Mapping[str, int]) -> bool:
