@@ -10,10 +10,11 @@ Representations
 ``"markov"`` (default)
     A mixture of first-order Markov chains fitted by EM (sequence clustering, Cadez et
     al. 2003; Ferreira et al. 2007), with pace. Each cluster has a start distribution, a
-    transition matrix with an end state, and a normal distribution of pace (the log10 of
-    an account's median gap between events). A unit's log-likelihood under a cluster
-    depends only on its start activity, its transition counts and the sufficient
-    statistics of its accounts' pace, so the E-step is a few sparse matrix products. The
+    transition matrix with an end state, and a normal distribution of the log10 gaps
+    between consecutive events (every gap counts, as in a log-normal model of waiting
+    times). A unit's log-likelihood under a cluster depends only on its start activity,
+    its transition counts and the count, sum and sum of squares of its log gaps, so the
+    E-step is a few sparse matrix products. The
     model sees order and loops (transitions and self-loops) and pace, where a bag of
     activities sees neither. Pace is a normal, not a histogram, on purpose: a mixture
     gains nothing from splitting a cluster on a feature it can already model as bimodal,
@@ -83,24 +84,38 @@ class _Units:
     pace: np.ndarray  # pace bin per unit: 0.._PACE_BUCKETS-1, or _PACE_BUCKETS for "none"
     counts: np.ndarray  # accounts per unit
     case_unit: np.ndarray  # unit index of every case (in log.cases order)
-    pace_n: np.ndarray  # accounts of the unit with a pace (two events or more)
-    pace_s: np.ndarray  # sum of their log10 median gaps
+    pace_n: np.ndarray  # gaps between consecutive events of the unit's accounts
+    pace_s: np.ndarray  # sum of their log10 seconds
     pace_sq: np.ndarray  # sum of squares
 
 
-def _pace_values(log: JourneyLog) -> np.ndarray:
-    """Median log10 seconds between consecutive events of each case (NaN for one event)."""
+def _pace_values(log: JourneyLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per case: the median log10 gap between consecutive events (NaN for one event), and
+    the count, sum and sum of squares of its log10 gaps (seconds, at least 1 s)."""
     enc = encode(log)
     f = enc.frame
     gaps = f.select(
         pl.col("code"),
-        ((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6).alias("gap"),
+        ((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6)
+        .clip(lower_bound=1.0)
+        .log10()
+        .alias("g"),
         (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
     ).filter(pl.col("same"))
-    med = gaps.group_by("code").agg(pl.col("gap").clip(lower_bound=1.0).log10().median().alias("m"))
-    out = np.full(log.n_cases, np.nan)
-    out[med.get_column("code").to_numpy()] = med.get_column("m").to_numpy()
-    return out
+    stats = gaps.group_by("code").agg(
+        pl.col("g").median().alias("m"),
+        pl.len().alias("n"),
+        pl.col("g").sum().alias("s"),
+        (pl.col("g") ** 2).sum().alias("q"),
+    )
+    idx = stats.get_column("code").to_numpy()
+    med = np.full(log.n_cases, np.nan)
+    n, s1, s2 = np.zeros(log.n_cases), np.zeros(log.n_cases), np.zeros(log.n_cases)
+    med[idx] = stats.get_column("m").to_numpy()
+    n[idx] = stats.get_column("n").to_numpy()
+    s1[idx] = stats.get_column("s").to_numpy()
+    s2[idx] = stats.get_column("q").to_numpy()
+    return med, n, s1, s2
 
 
 def _units(log: JourneyLog, alphabet: Mapping[str, int], pace_edges: np.ndarray) -> _Units:
@@ -108,24 +123,26 @@ def _units(log: JourneyLog, alphabet: Mapping[str, int], pace_edges: np.ndarray)
     other = alphabet[_OTHER]
     remap = np.array([alphabet.get(a, other) for a in acts], dtype=np.int64)
     lists = case_variants(log)
-    pace_v = _pace_values(log)
+    pace_v, gap_n, gap_s, gap_q = _pace_values(log)
     bucket = np.where(np.isnan(pace_v), _PACE_BUCKETS, np.searchsorted(pace_edges, pace_v, side="right"))
     frame = pl.DataFrame(
         {
             "variant": lists,
             "pace": bucket.astype(np.int64),
             "code": np.arange(log.n_cases, dtype=np.int64),
-            "x": pace_v,
+            "gn": gap_n,
+            "gs": gap_s,
+            "gq": gap_q,
         }
-    ).with_columns(pl.col("x").fill_nan(None))
+    )
     grouped = (
         frame.group_by("variant", "pace")
         .agg(
             pl.len().alias("n"),
             pl.col("code"),
-            pl.col("x").count().alias("pn"),
-            pl.col("x").sum().alias("ps"),
-            (pl.col("x") ** 2).sum().alias("pq"),
+            pl.col("gn").sum().alias("pn"),
+            pl.col("gs").sum().alias("ps"),
+            pl.col("gq").sum().alias("pq"),
         )
         .sort(pl.col("code").list.first())
     )
