@@ -31,6 +31,14 @@ def child_main(steps: dict[str, Callable[[str], int]]) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "n": n}))
 
 
+def child_main_timed(steps: dict[str, Callable[[str], tuple[int, float]]]) -> None:
+    """Like :func:`child_main`, for steps that time their own measured part: each returns
+    ``(n, seconds)`` so that building the input is left out of the time."""
+    step, arg = sys.argv[2], sys.argv[3]
+    n, seconds = steps[step](arg)
+    print(json.dumps({"seconds": seconds, "peak_mb": _peak_rss_mb(), "n": n}))
+
+
 def _peak_rss_mb() -> float:
     """Peak resident memory of this process (VmHWM). Unlike ``ru_maxrss``, which Linux
     carries over from the parent across fork and exec, VmHWM starts afresh at exec."""

@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _harness import measure, print_table, write_json
+from _harness import child_main_timed, measure, print_table, write_json
 
 
 def _journeys(n: int, rng: np.random.Generator, *, loop: float = 0.1, trial: float = 0.3, slow: float = 1.0,
@@ -74,44 +74,33 @@ def planted(seeds: int, n: int) -> dict[str, float]:
             **{f"found[{k}]": v / seeds for k, v in found.items()}}
 
 
-_SECONDS = 0.0
 
 
 def _cohorts(cases: pd.DataFrame) -> pd.Series:
     return cases["segment"] + " Q" + cases["start"].dt.quarter.astype(str)
 
 
-def step_compare(arg: str) -> int:
+def step_compare(arg: str) -> tuple[int, float]:
     import journeymine as jm
 
-    global _SECONDS
     log = jm.datasets.demo_b2b(int(arg), random_state=0)
     start = time.perf_counter()
     cmp = jm.compare_cohorts(log, by=_cohorts, outcomes=jm.datasets.DEMO_OUTCOMES, random_state=0)
-    _SECONDS = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     assert len(cmp.comparisons) == 12
-    return log.n_events
+    return log.n_events, seconds
 
 
-def step_maps(arg: str) -> int:
+def step_maps(arg: str) -> tuple[int, float]:
     import journeymine as jm
 
-    global _SECONDS
     log = jm.datasets.demo_b2b(int(arg), random_state=0)
     start = time.perf_counter()
     jm.journey_map(log, by=_cohorts)
-    _SECONDS = time.perf_counter() - start
-    return log.n_events
+    return log.n_events, time.perf_counter() - start
 
 
-def _child() -> None:
-    import json
-
-    step, arg = sys.argv[2], sys.argv[3]
-    n = {"compare": step_compare, "maps": step_maps}[step](arg)
-    with open("/proc/self/status") as fh:
-        peak = next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:"))
-    print(json.dumps({"seconds": _SECONDS, "peak_mb": peak, "n": n}))
+STEPS = {"compare": step_compare, "maps": step_maps}
 
 
 def main() -> None:
@@ -138,6 +127,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child()
+        child_main_timed(STEPS)
     else:
         main()

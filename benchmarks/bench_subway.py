@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import measure, print_table, write_json
+from _harness import child_main_timed, measure, print_table, write_json
 
 
 def _log(n_activities: int, n_lines: int, accounts: int = 400):  # type: ignore[no-untyped-def]
@@ -44,13 +44,12 @@ def _timed(fn) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - start
 
 
-def subway(arg: str) -> int:
+def subway(arg: str) -> tuple[int, float]:
     import journeymine as jm
 
     n_act, n_lines = (int(v) for v in arg.split("x"))
     log = _log(n_act, n_lines)
     jm.variants(log)  # warm the per-log caches, as a notebook would have
-    global _SECONDS
     sm = None
 
     def draw() -> None:
@@ -58,33 +57,22 @@ def subway(arg: str) -> int:
         sm = jm.subway_map(log, top=n_lines, timing=True, dropoff=True)
         _ = sm.svg
 
-    _SECONDS = _timed(draw)
-    return len(sm.stations) if sm is not None else 0
+    seconds = _timed(draw)
+    return (len(sm.stations) if sm is not None else 0), seconds
 
 
-def graphviz_map(arg: str) -> int:
+def graphviz_map(arg: str) -> tuple[int, float]:
     import journeymine as jm
 
     n_act, n_lines = (int(v) for v in arg.split("x"))
     log = _log(n_act, n_lines)
     m = jm.journey_map(log)
-    global _SECONDS
-    _SECONDS = _timed(lambda: m.draw(labels="both").svg)  # type: ignore[union-attr]
-    return len(m.nodes)  # type: ignore[union-attr]
+    seconds = _timed(lambda: m.draw(labels="both").svg)  # type: ignore[union-attr]
+    return len(m.nodes), seconds  # type: ignore[union-attr]
 
 
-_SECONDS = 0.0
 STEPS = {"subway": subway, "graphviz_map": graphviz_map}
 
-
-def _child() -> None:
-    import json
-
-    step, arg = sys.argv[2], sys.argv[3]
-    n = STEPS[step](arg)
-    with open("/proc/self/status") as fh:
-        peak = next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:"))
-    print(json.dumps({"seconds": _SECONDS, "peak_mb": peak, "n": n}))
 
 
 def main() -> None:
@@ -106,6 +94,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child()
+        child_main_timed(STEPS)
     else:
         main()
