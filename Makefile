@@ -6,16 +6,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.journeymine-installed
 BROWSER_STAMP := $(VENV)/.journeymine-browser
+SPARK_STAMP := $(VENV)/.journeymine-spark
 
 .PHONY: demo test setup system-deps lint typecheck bench clean
 
 demo: setup
 	$(PY) -m journeymine demo -o report.html
 
-test: setup $(BROWSER_STAMP)
+test: setup $(BROWSER_STAMP) $(SPARK_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 setup: $(STAMP)
 
@@ -30,6 +31,12 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 $(BROWSER_STAMP): scripts/setup-system.sh | $(STAMP)
 	bash scripts/setup-system.sh --browser
 	touch $(BROWSER_STAMP)
+
+# the Spark engine's tests run a local Spark session: pyspark (the `spark` extra) and a JRE
+$(SPARK_STAMP): pyproject.toml scripts/setup-system.sh | $(STAMP)
+	bash scripts/setup-system.sh --java
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

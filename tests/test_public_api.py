@@ -33,6 +33,7 @@ EXPECTED = [
     "SubwayLine",
     "SubwayMap",
     "TimeSpan",
+    "UnsupportedOperationError",
     "__version__",
     "attribution",
     "compare_cohorts",

@@ -38,6 +38,7 @@ from .errors import (
     MissingDependencyError,
     NotFittedError,
     SchemaError,
+    UnsupportedOperationError,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "SubwayLine",
     "SubwayMap",
     "TimeSpan",
+    "UnsupportedOperationError",
     "__version__",
     "attribution",
     "compare_cohorts",

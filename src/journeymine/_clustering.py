@@ -50,6 +50,7 @@ import numpy as np
 import polars as pl
 
 from ._discovery import encode, require_events
+from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._variants import case_variants
@@ -119,33 +120,37 @@ def _pace_values(log: JourneyLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def _units(log: JourneyLog, alphabet: Mapping[str, int], pace_edges: np.ndarray) -> _Units:
-    acts = encode(log).activities
+    acts = log.activities
     other = alphabet[_OTHER]
     remap = np.array([alphabet.get(a, other) for a in acts], dtype=np.int64)
-    lists = case_variants(log)
-    pace_v, gap_n, gap_s, gap_q = _pace_values(log)
-    bucket = np.where(np.isnan(pace_v), _PACE_BUCKETS, np.searchsorted(pace_edges, pace_v, side="right"))
-    frame = pl.DataFrame(
-        {
-            "variant": lists,
-            "pace": bucket.astype(np.int64),
-            "code": np.arange(log.n_cases, dtype=np.int64),
-            "gn": gap_n,
-            "gs": gap_s,
-            "gq": gap_q,
-        }
-    )
-    grouped = (
-        frame.group_by("variant", "pace")
-        .agg(
-            pl.len().alias("n"),
-            pl.col("code"),
-            pl.col("gn").sum().alias("pn"),
-            pl.col("gs").sum().alias("ps"),
-            pl.col("gq").sum().alias("pq"),
+    engine = engine_of(log)
+    if engine is not None:
+        grouped = engine.clustering_units(log, pace_edges, _PACE_BUCKETS)
+    else:
+        lists = case_variants(log)
+        pace_v, gap_n, gap_s, gap_q = _pace_values(log)
+        bucket = np.where(np.isnan(pace_v), _PACE_BUCKETS, np.searchsorted(pace_edges, pace_v, side="right"))
+        frame = pl.DataFrame(
+            {
+                "variant": lists,
+                "pace": bucket.astype(np.int64),
+                "code": np.arange(log.n_cases, dtype=np.int64),
+                "gn": gap_n,
+                "gs": gap_s,
+                "gq": gap_q,
+            }
         )
-        .sort(pl.col("code").list.first())
-    )
+        grouped = (
+            frame.group_by("variant", "pace")
+            .agg(
+                pl.len().alias("n"),
+                pl.col("code"),
+                pl.col("gn").sum().alias("pn"),
+                pl.col("gs").sum().alias("ps"),
+                pl.col("gq").sum().alias("pq"),
+            )
+            .sort(pl.col("code").list.first())
+        )
     case_unit = np.empty(log.n_cases, dtype=np.int64)
     for u, codes in enumerate(grouped.get_column("code").to_list()):
         case_unit[codes] = u
@@ -464,7 +469,7 @@ class JourneyClusterer:
             raise invalid("log", "JourneyClusterer.fit", "a JourneyLog", type(log).__name__)
         require_events(log, "JourneyClusterer.fit")
         rng = np.random.default_rng(self.random_state)
-        acts = list(encode(log).activities)
+        acts = list(log.activities)
         alphabet = {a: i for i, a in enumerate([*acts, _OTHER])}
         pace_edges = _PACE_EDGES
         units = _units(log, alphabet, pace_edges)

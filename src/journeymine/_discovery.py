@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ._engine import engine_of
 from ._log import JourneyLog
 from ._typing import CohortBy
 from .errors import EmptyLogError
@@ -125,10 +126,71 @@ def journey_tables(
     >>> t.sizes["cohort"].to_list()
     ['Enterprise', 'Mid-market', 'SMB']
     """
-    enc = encode(log)
     cohort, names = cohort_codes(log, by)
-    n_act = len(enc.activities)
+    n_act = len(log.activities)
     ranks = np.zeros(n_act, dtype=np.int32) if stage_rank is None else np.asarray(stage_rank, np.int32)
+    engine = engine_of(log)
+    if engine is not None:
+        edges, nodes, starts, ends, sizes = engine.direct_follows(log, cohort, ranks)
+        edges = edges.with_columns(pl.col(c).cast(pl.UInt32) for c in ("cohort", "act", "tgt"))
+        nodes, starts, ends = (t.with_columns(pl.col(c).cast(pl.UInt32) for c in ("cohort", "act"))
+                               for t in (nodes, starts, ends))
+        sizes = sizes.with_columns(pl.col("cohort").cast(pl.UInt32))
+    else:
+        edges, nodes, starts, ends, sizes = _direct_follows(log, cohort, ranks)
+    enc_activities = log.activities
+    cohort_name = pl.Series(names, dtype=pl.String)
+    act_name = pl.Series(list(enc_activities), dtype=pl.String)
+
+    def named(frame: pl.DataFrame, acts: dict[str, str]) -> pl.DataFrame:
+        out = frame.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort"))
+        return out.with_columns(pl.lit(act_name).gather(pl.col(src)).alias(dst) for src, dst in acts.items())
+
+    edges = (
+        named(edges, {"act": "source", "tgt": "target"})
+        .select(
+            "cohort",
+            "source",
+            "target",
+            pl.col("count").cast(pl.Int64),
+            pl.col("cases").cast(pl.Int64),
+            "mean",
+            "median",
+            "p90",
+            "min",
+            "max",
+            "self_loop",
+            "backstep",
+        )
+        .sort(["cohort", "count", "source", "target"], descending=[False, True, False, False])
+    )
+    nodes = (
+        named(nodes, {"act": "activity"})
+        .select(
+            "cohort",
+            "activity",
+            pl.col("events").cast(pl.Int64),
+            pl.col("cases").cast(pl.Int64),
+            pl.col("rework_cases").cast(pl.Int64),
+        )
+        .sort(["cohort", "events", "activity"], descending=[False, True, False])
+    )
+    starts, ends = (
+        named(t, {"act": "activity"})
+        .select("cohort", "activity", pl.col("count").cast(pl.Int64))
+        .sort(["cohort", "count", "activity"], descending=[False, True, False])
+        for t in (starts, ends)
+    )
+    sizes = sizes.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort")).sort("cohort")
+    return Tables(nodes=nodes, edges=edges, starts=starts, ends=ends, sizes=sizes)
+
+
+def _direct_follows(
+    log: JourneyLog, cohort: pl.Series, ranks: np.ndarray
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The embedded engine's direct-follows aggregation (see :class:`journeymine._engine.Engine`)."""
+    enc = encode(log)
+    n_act = len(enc.activities)
     ev = enc.frame.with_columns(cohort.gather(enc.frame.get_column("code")).alias("cohort"))
 
     next_same_case = pl.col("code") == pl.col("code").shift(-1)
@@ -199,47 +261,4 @@ def journey_tables(
         for c in ("n_cases", "n_events", "backstep_cases", "backsteps", "rework_cases", "self_loop_cases")
     )
 
-    cohort_name = pl.Series(names, dtype=pl.String)
-    act_name = pl.Series(list(enc.activities), dtype=pl.String)
-
-    def named(frame: pl.DataFrame, acts: dict[str, str]) -> pl.DataFrame:
-        out = frame.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort"))
-        return out.with_columns(pl.lit(act_name).gather(pl.col(src)).alias(dst) for src, dst in acts.items())
-
-    edges = (
-        named(edges, {"act": "source", "tgt": "target"})
-        .select(
-            "cohort",
-            "source",
-            "target",
-            pl.col("count").cast(pl.Int64),
-            pl.col("cases").cast(pl.Int64),
-            "mean",
-            "median",
-            "p90",
-            "min",
-            "max",
-            "self_loop",
-            "backstep",
-        )
-        .sort(["cohort", "count", "source", "target"], descending=[False, True, False, False])
-    )
-    nodes = (
-        named(nodes, {"act": "activity"})
-        .select(
-            "cohort",
-            "activity",
-            pl.col("events").cast(pl.Int64),
-            pl.col("cases").cast(pl.Int64),
-            pl.col("rework_cases").cast(pl.Int64),
-        )
-        .sort(["cohort", "events", "activity"], descending=[False, True, False])
-    )
-    starts, ends = (
-        named(t, {"act": "activity"})
-        .select("cohort", "activity", pl.col("count").cast(pl.Int64))
-        .sort(["cohort", "count", "activity"], descending=[False, True, False])
-        for t in (starts, ends)
-    )
-    sizes = sizes.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort")).sort("cohort")
-    return Tables(nodes=nodes, edges=edges, starts=starts, ends=ends, sizes=sizes)
+    return edges, nodes, starts, ends, sizes

@@ -15,10 +15,10 @@ from typing import Any, Literal
 import polars as pl
 
 from ._log import JourneyLog
-from ._params import invalid
+from ._params import check_choice, invalid
 from ._pm4py import ACTIVITY, CASE, LIFECYCLE, TIMESTAMP, pm4py_frame_arguments, pm4py_layout
 from ._typing import OnInvalid, PathLike, TimeLike
-from .errors import FileFormatError, SchemaError
+from .errors import FileFormatError, InvalidParameterError, SchemaError
 
 __all__ = ["read_csv", "read_parquet", "read_xes", "write_xes"]
 
@@ -144,11 +144,15 @@ def read_parquet(
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
+    engine: Literal["embedded", "spark"] = "embedded",
+    spark: Any = None,
 ) -> JourneyLog:
     """Read a Parquet file (or a folder of them) of events into a :class:`JourneyLog`.
 
     Only the columns the log needs are read when ``event_attributes`` is a list. The
-    options are those of :meth:`JourneyLog.from_frame`.
+    options are those of :meth:`JourneyLog.from_frame`. With ``engine="spark"`` the file
+    is read and validated by Spark (``spark``, a ``SparkSession``, or the active one) and
+    the events stay there: see :meth:`JourneyLog.from_spark`.
 
     Examples
     --------
@@ -161,7 +165,17 @@ def read_parquet(
     >>> jm.read_parquet(path, case="id", activity="act", timestamp="ts").n_events
     2
     """
+    check_choice("engine", "read_parquet", engine, ("embedded", "spark"))
     p = Path(os.fspath(path))
+    if engine == "spark":
+        return _read_parquet_spark(
+            str(path), spark, case=case, activity=activity, timestamp=timestamp,
+            resource=resource, contact=contact, role=role, channel=channel, stage=stage,
+            lifecycle=lifecycle, value=value, case_attributes=case_attributes,
+            event_attributes=event_attributes, stage_order=stage_order, tz=tz,
+            timestamp_format=timestamp_format, valid_time=valid_time, duplicates=duplicates,
+            on_invalid=on_invalid,
+        )
     if not p.exists():
         raise FileNotFoundError(f"No such file: {str(p)!r}")
     roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
@@ -181,6 +195,21 @@ def read_parquet(
                    event_attributes=event_attributes, stage_order=stage_order, tz=tz,
                    timestamp_format=timestamp_format, valid_time=valid_time,
                    duplicates=duplicates, on_invalid=on_invalid)
+
+
+def _read_parquet_spark(path: str, spark: Any, **options: Any) -> JourneyLog:
+    from ._spark import _pyspark, from_spark
+
+    _pyspark()
+    from pyspark.sql import SparkSession
+
+    session = spark if spark is not None else SparkSession.getActiveSession()
+    if session is None:
+        raise InvalidParameterError(
+            "read_parquet(engine='spark') needs a Spark session: pass spark=<SparkSession>, or "
+            "create one first (SparkSession.builder.getOrCreate())."
+        )
+    return from_spark(session.read.parquet(path), source=path, **options)
 
 
 def read_xes(

@@ -37,6 +37,7 @@ import polars as pl
 
 from . import _stats as st
 from ._discovery import ALL, require_events
+from ._engine import engine_of
 from ._log import JourneyLog
 from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_times
 from ._params import invalid
@@ -172,8 +173,7 @@ def kpis(
             raise invalid(name, owner, f"an outcome name in {sorted(outcomes)} (or None)", part)
     times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
     keys = log.cohort_keys(by) if by is not None else pl.Series("cohort", [ALL] * log.n_cases)
-    horizon: Any = log.to_polars("events").get_column("timestamp").max()
-    ev = log.to_polars("events")
+    horizon: Any = log.to_polars("cases").get_column("end").max()
     cases = times.with_columns(keys.alias("cohort"))
     won_at = pl.col(won)
     close = pl.min_horizontal(won_at, pl.col(lost)) if lost is not None else won_at
@@ -187,25 +187,37 @@ def kpis(
         sales_acts = list(sales_start)
     won_spec: Any = outcomes[won]
     buy_acts = list(purchases) if purchases is not None else ([] if callable(won_spec) else list(won_spec))
-    joined = ev.join(cases.select("case", won, "_close"), on="case", how="left", maintain_order="left")
-    per_case = joined.group_by("case", maintain_order=True).agg(
-        (pl.col("timestamp") < pl.col(won)).sum().alias("touches_before"),
-        (
-            pl.col("contact").filter(pl.col("timestamp") < pl.col(won)).drop_nulls().n_unique()
-            if "contact" in ev.columns
-            else pl.lit(None, dtype=pl.UInt32)
-        ).alias("contacts_before"),
-        pl.col("timestamp")
-        .filter(
-            pl.col("activity").is_in(pl.Series(sales_acts, dtype=pl.String).implode())
-            & (pl.col("timestamp") <= pl.col("_close"))
+    event_columns = set(log.mapping.roles())
+    engine = engine_of(log)
+    if engine is not None:
+        with_code = cases.select("case", pl.col(won).alias("won"), "_close").with_columns(
+            pl.int_range(0, cases.height, dtype=pl.Int64).alias("code")
         )
-        .min()
-        .alias("_sales"),
-        pl.col("activity").is_in(pl.Series(buy_acts, dtype=pl.String).implode()).sum().alias("purchases"),
-        (pl.col("value").sum() if "value" in ev.columns else pl.lit(None, dtype=pl.Float64)).alias("revenue"),
-        pl.len().alias("events"),
-    )
+        facts = engine.case_facts(log, with_code, sales_acts, buy_acts)
+        per_case = with_code.select("case", "code").join(facts, on="code", how="left").drop("code")
+    else:
+        ev = log.to_polars("events")
+        joined = ev.join(cases.select("case", won, "_close"), on="case", how="left", maintain_order="left")
+        per_case = joined.group_by("case", maintain_order=True).agg(
+            (pl.col("timestamp") < pl.col(won)).sum().alias("touches_before"),
+            (
+                pl.col("contact").filter(pl.col("timestamp") < pl.col(won)).drop_nulls().n_unique()
+                if "contact" in ev.columns
+                else pl.lit(None, dtype=pl.UInt32)
+            ).alias("contacts_before"),
+            pl.col("timestamp")
+            .filter(
+                pl.col("activity").is_in(pl.Series(sales_acts, dtype=pl.String).implode())
+                & (pl.col("timestamp") <= pl.col("_close"))
+            )
+            .min()
+            .alias("_sales"),
+            pl.col("activity").is_in(pl.Series(buy_acts, dtype=pl.String).implode()).sum().alias("purchases"),
+            (pl.col("value").sum() if "value" in ev.columns else pl.lit(None, dtype=pl.Float64)).alias(
+                "revenue"
+            ),
+            pl.len().alias("events"),
+        )
     cases = cases.join(per_case, on="case", how="left", maintain_order="left")
     dwell = stage_durations(log, by=by).summary
     rows: list[dict[str, Any]] = []
@@ -288,7 +300,7 @@ def kpis(
             "events",
             len(won_rows),
         )
-        if "contact" in ev.columns:
+        if "contact" in event_columns:
             add(
                 key,
                 "contacts_before_purchase",
@@ -315,7 +327,7 @@ def kpis(
             "purchases",
             len(won_rows),
         )
-        if "value" in ev.columns:
+        if "value" in event_columns:
             add(
                 key,
                 "revenue_per_account",

@@ -286,6 +286,66 @@ class JourneyLog:
         kwargs.update(options)
         return cls.from_frame(frame, **kwargs)
 
+    @classmethod
+    def from_spark(
+        cls,
+        sdf: Any,
+        *,
+        case: str,
+        activity: str,
+        timestamp: str,
+        quantiles: Literal["exact", "approx"] = "approx",
+        accuracy: int = 10_000,
+        **options: Any,
+    ) -> JourneyLog:
+        """Validate a Spark DataFrame of events with Spark; the events stay in Spark.
+
+        The rules are those of :meth:`from_frame` (the same ``options``: roles,
+        ``case_attributes``, ``event_attributes``, ``stage_order``, ``tz``,
+        ``timestamp_format``, ``valid_time``, ``duplicates``, ``on_invalid``), applied by
+        Spark. The result is a :class:`~journeymine._spark.SparkJourneyLog`: its case table
+        (one row per account) is in memory, its events stay in Spark, persisted, and
+        :attr:`rejected` is a Spark DataFrame of the rows set aside with their ``reason``.
+        :func:`journey_map`, :func:`variants`, :func:`stage_durations`, :func:`kpis`,
+        :func:`subway_map` and :class:`JourneyClusterer` accept it unchanged; what needs
+        every event in memory raises :class:`UnsupportedOperationError` (``log.to_local()``
+        collects the log). Needs ``pip install 'journeymine[spark]'``; see
+        ``docs/scaling.md``.
+
+        Parameters
+        ----------
+        sdf : pyspark.sql.DataFrame
+            One row per event.
+        case, activity, timestamp : str
+            As in :meth:`from_frame`.
+        quantiles : {"approx", "exact"}
+            How medians and 90th percentiles of durations are computed: Spark's
+            ``percentile_approx`` (rank error at most ``n / accuracy``) or the exact
+            ``percentile`` (holds each group's values in one task's memory).
+        accuracy : int
+            The accuracy of ``percentile_approx``.
+        **options
+            The other options of :meth:`from_frame`.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> from pyspark.sql import SparkSession  # doctest: +SKIP
+        >>> spark = SparkSession.builder.master("local[2]").getOrCreate()  # doctest: +SKIP
+        >>> demo = jm.datasets.demo_b2b(100, random_state=0).to_pm4py()  # doctest: +SKIP
+        >>> sdf = spark.createDataFrame(demo)  # doctest: +SKIP
+        >>> log = jm.JourneyLog.from_spark(sdf, case="case:concept:name",
+        ...     activity="concept:name", timestamp="time:timestamp")  # doctest: +SKIP
+        >>> jm.journey_map(log).n_cases  # doctest: +SKIP
+        100
+        """
+        from ._spark import from_spark
+
+        return from_spark(
+            sdf, case=case, activity=activity, timestamp=timestamp, quantiles=quantiles,
+            accuracy=accuracy, **options,
+        )
+
     def _with_source(self, source: str) -> JourneyLog:
         object.__setattr__(self, "_source", source)
         return self

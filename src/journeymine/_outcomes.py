@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ._engine import Engine, engine_of
 from ._log import JourneyLog
 from ._params import invalid
-from .errors import SchemaError
+from .errors import SchemaError, UnsupportedOperationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,9 +59,12 @@ def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.Data
         raise invalid(
             "outcomes", owner, "a non-empty mapping of outcome name to activities or a predicate", outcomes
         )
-    events = log.to_polars("events").select("case", "activity", "timestamp")
     cases = log.to_polars("cases").select("case", "start", "end")
     known = set(log.activities)
+    engine = engine_of(log)
+    if engine is not None:
+        return _engine_outcome_times(log, engine, cases, outcomes, owner)
+    events = log.to_polars("events").select("case", "activity", "timestamp")
     out = cases
     for name, spec in outcomes.items():
         if callable(spec):
@@ -84,3 +88,31 @@ def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.Data
         first = hits.group_by("case").agg(pl.col("timestamp").min().alias(name))
         out = out.join(first, on="case", how="left", maintain_order="left")
     return out
+
+
+def _check_known(owner: str, name: str, acts: list[str], log: JourneyLog) -> None:
+    if not any(a in set(log.activities) for a in acts):
+        raise SchemaError(
+            f"{owner}: none of the activities {acts} of outcome {name!r} occurs in the log. "
+            f"Known activities include: {list(log.activities[:10])}."
+        )
+
+
+def _engine_outcome_times(
+    log: JourneyLog, engine: Engine, cases: pl.DataFrame, outcomes: OutcomeSpec, owner: str
+) -> pl.DataFrame:
+    """Outcome times from the log's engine: outcomes must be activity lists there."""
+    lists: dict[str, list[str]] = {}
+    for name, spec in outcomes.items():
+        if callable(spec):
+            raise UnsupportedOperationError(
+                f"{owner}: outcome {name!r} is a predicate over the events, which needs every event "
+                "in memory; this log's events are in Spark. Give the outcome as a list of "
+                "activities, or collect the log with log.to_local()."
+            )
+        acts = [spec] if isinstance(spec, str) else list(spec)
+        _check_known(owner, name, acts, log)
+        lists[name] = acts
+    first = engine.first_times(log, lists)
+    out = cases.with_columns(pl.int_range(0, cases.height, dtype=pl.Int64).alias("code"))
+    return out.join(first, on="code", how="left", maintain_order="left").drop("code")

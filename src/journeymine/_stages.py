@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from ._discovery import ALL, cohort_codes, encode, require_events
+from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import invalid
 from ._typing import CohortBy
@@ -89,6 +90,30 @@ def _relative_positions(log: JourneyLog) -> pl.Series:
     return (idx / (length - 1)).fill_nan(0.0).alias("position")
 
 
+def _position_stats(log: JourneyLog) -> dict[str, pl.DataFrame]:
+    """The embedded engine's statistics for stage assignment (see
+    :meth:`journeymine._engine.Engine.position_stats`)."""
+    enc = encode(log)
+    frame = pl.DataFrame({"act": enc.frame.get_column("act"), "position": _relative_positions(log)})
+    out = {
+        "typical": frame.group_by("act").agg(pl.col("position").median()),
+        "weights": enc.frame.select("code", "act")
+        .with_columns(
+            pl.col("act").shift(-1).alias("tgt"), (pl.col("code") == pl.col("code").shift(-1)).alias("same")
+        )
+        .filter(pl.col("same") & (pl.col("act") != pl.col("tgt")))
+        .group_by("act", "tgt")
+        .len(),
+    }
+    events = log.to_polars("events")
+    if "stage" in events.columns:
+        stage = events.get_column("stage").cast(pl.String)
+        with_stage = frame.with_columns(stage.alias("stage")).filter(pl.col("stage").is_not_null())
+        out["stage_pos"] = with_stage.group_by("stage").agg(pl.col("position").median())
+        out["act_stage"] = with_stage.group_by("act", "stage").len()
+    return out
+
+
 def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) -> StageAssignment:
     """Work out the stage order and each activity's stage (rules in the module docstring).
 
@@ -110,15 +135,13 @@ def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) 
     ):
         raise invalid("stage_order", "stage_assignment", "a sequence of distinct stage names", stage_order)
     require_events(log, "stage_assignment")
-    enc = encode(log)
-    pos = _relative_positions(log)
-    acts = enc.activities
-    frame = pl.DataFrame({"act": enc.frame.get_column("act"), "position": pos})
-    typical = frame.group_by("act").agg(pl.col("position").median()).sort("act")
+    acts = log.activities
+    engine = engine_of(log)
+    stats = engine.position_stats(log) if engine is not None else _position_stats(log)
+    typical = stats["typical"].sort("act")
     position = {acts[i]: float(p) for i, p in typical.iter_rows()}
-    events = log.to_polars("events")
-    has_column = "stage" in events.columns
-    if has_column and events.get_column("stage").null_count() == events.height:
+    has_column = "stage_pos" in stats  # the log has a stage column
+    if has_column and stats["stage_pos"].height == 0:
         warn(
             "The stage column has no values in this log, so stages are derived from the "
             "activities' typical positions instead.",
@@ -126,9 +149,7 @@ def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) 
         )
         has_column, order_given = False, None
     if has_column:
-        stage = events.get_column("stage").cast(pl.String)
-        with_stage = frame.with_columns(stage.alias("stage")).filter(pl.col("stage").is_not_null())
-        stage_pos = with_stage.group_by("stage").agg(pl.col("position").median()).sort("position", "stage")
+        stage_pos = stats["stage_pos"].sort("position", "stage")
         if order_given is not None:
             unknown = sorted(set(stage_pos.get_column("stage").to_list()) - set(order_given))
             if unknown:
@@ -142,7 +163,7 @@ def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) 
             order = tuple(stage_pos.get_column("stage").to_list())
             source = "stage column, order derived"
         rank_of = {s: i for i, s in enumerate(order)}
-        counts = with_stage.group_by("act", "stage").len().to_dicts()
+        counts = stats["act_stage"].to_dicts()
         best: dict[str, tuple[int, int]] = {}
         for row in counts:
             a = acts[row["act"]]
@@ -171,15 +192,7 @@ def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) 
         order = tuple(DERIVED_STAGES[b] for b in used)
         activity_stage = {a: DERIVED_STAGES[b] for a, b in band.items()}
         source = "derived from positions"
-    steps = (
-        enc.frame.select("code", "act")
-        .with_columns(
-            pl.col("act").shift(-1).alias("tgt"), (pl.col("code") == pl.col("code").shift(-1)).alias("same")
-        )
-        .filter(pl.col("same") & (pl.col("act") != pl.col("tgt")))
-        .group_by("act", "tgt")
-        .len()
-    )
+    steps = stats["weights"].select("act", "tgt", "len")
     weights = {(acts[a], acts[b]): int(n) for a, b, n in steps.iter_rows()}
     flow: dict[str, int] = {}
     for stage_name in order:
@@ -257,7 +270,7 @@ def flow_order(
 def activity_ranks(log: JourneyLog, stages: StageAssignment) -> np.ndarray:
     """Stage rank of each activity, in :attr:`JourneyLog.activities` order."""
     rank_of = {s: i for i, s in enumerate(stages.order)}
-    return np.array([rank_of[stages.activity_stage[a]] for a in encode(log).activities], dtype=np.int32)
+    return np.array([rank_of[stages.activity_stage[a]] for a in log.activities], dtype=np.int32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -395,27 +408,20 @@ def stage_durations(
     """
     require_events(log, "stage_durations")
     stages = stage_assignment(log, stage_order)
-    enc = encode(log)
     cohort, names = cohort_codes(log, by)
     ranks = activity_ranks(log, stages)
     rank_of = {s: i for i, s in enumerate(stages.order)}
-    ev = enc.frame.with_columns(pl.Series("srank", ranks).gather(enc.frame.get_column("act")).alias("srank"))
-    events = log.to_polars("events")
-    if "stage" in events.columns:
-        mapped = (
-            events.get_column("stage")
-            .cast(pl.String)
-            .replace_strict(rank_of, default=None, return_dtype=pl.Int32)
+    engine = engine_of(log)
+    if engine is not None:
+        per, trans = engine.stage_visits(log, cohort, ranks, rank_of)
+        per = per.with_columns(
+            pl.col("cohort").cast(pl.UInt32), pl.col("code").cast(pl.UInt32), pl.col("srank").cast(pl.Int32)
         )
-        ev = ev.with_columns(mapped.fill_null(ev.get_column("srank")).alias("srank"))
-    ev = ev.with_columns(cohort.gather(ev.get_column("code")).alias("cohort"))
-    same_next = (pl.col("code") == pl.col("code").shift(-1)).fill_null(False)
-    gap = pl.when(same_next).then((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6)
-    new_visit = (pl.col("code") != pl.col("code").shift(1)) | (pl.col("srank") != pl.col("srank").shift(1))
-    ev = ev.with_columns(gap.fill_null(0.0).alias("seconds"), new_visit.fill_null(True).alias("visit"))
-    per = ev.group_by("cohort", "code", "srank").agg(
-        pl.col("seconds").sum(), pl.col("visit").sum().alias("visits"), pl.len().alias("events")
-    )
+        trans = trans.with_columns(
+            pl.col("cohort").cast(pl.UInt32), pl.col("srank").cast(pl.Int32), pl.col("to").cast(pl.Int32)
+        )
+    else:
+        per, trans = _stage_visits(log, cohort, ranks, rank_of)
     sizes = cohort.value_counts(name="n")
     summary = (
         per.group_by("cohort", "srank")
@@ -430,13 +436,8 @@ def stage_durations(
         .with_columns((pl.col("accounts") / pl.col("n")).alias("share"))
         .sort("cohort", "srank")
     )
-    moves = ev.with_columns(pl.col("srank").shift(-1).alias("to")).filter(
-        same_next & (pl.col("srank") != pl.col("to"))
-    )
-    trans = (
-        moves.group_by("cohort", "srank", "to")
-        .agg(pl.len().alias("count"), pl.col("code").n_unique().alias("cases"))
-        .with_columns((pl.col("count") / pl.col("count").sum().over("cohort", "srank")).alias("share"))
+    trans = trans.with_columns(
+        (pl.col("count") / pl.col("count").sum().over("cohort", "srank")).alias("share")
     )
     trans = trans.sort("cohort", "srank", "to")
     stage_name = pl.Series(list(stages.order), dtype=pl.String)
@@ -502,3 +503,35 @@ def stage_durations(
         order=stages.order,
         source=stages.source,
     )
+
+
+def _stage_visits(
+    log: JourneyLog, cohort: pl.Series, ranks: np.ndarray, rank_of: dict[str, int]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The embedded engine's per-account stage time and stage moves (see
+    :meth:`journeymine._engine.Engine.stage_visits`)."""
+    enc = encode(log)
+    ev = enc.frame.with_columns(pl.Series("srank", ranks).gather(enc.frame.get_column("act")).alias("srank"))
+    events = log.to_polars("events")
+    if "stage" in events.columns:
+        mapped = (
+            events.get_column("stage")
+            .cast(pl.String)
+            .replace_strict(rank_of, default=None, return_dtype=pl.Int32)
+        )
+        ev = ev.with_columns(mapped.fill_null(ev.get_column("srank")).alias("srank"))
+    ev = ev.with_columns(cohort.gather(ev.get_column("code")).alias("cohort"))
+    same_next = (pl.col("code") == pl.col("code").shift(-1)).fill_null(False)
+    gap = pl.when(same_next).then((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6)
+    new_visit = (pl.col("code") != pl.col("code").shift(1)) | (pl.col("srank") != pl.col("srank").shift(1))
+    ev = ev.with_columns(gap.fill_null(0.0).alias("seconds"), new_visit.fill_null(True).alias("visit"))
+    per = ev.group_by("cohort", "code", "srank").agg(
+        pl.col("seconds").sum(), pl.col("visit").sum().alias("visits"), pl.len().alias("events")
+    )
+    moves = ev.with_columns(pl.col("srank").shift(-1).alias("to")).filter(
+        same_next & (pl.col("srank") != pl.col("to"))
+    )
+    trans = moves.group_by("cohort", "srank", "to").agg(
+        pl.len().alias("count"), pl.col("code").n_unique().alias("cases")
+    )
+    return per, trans

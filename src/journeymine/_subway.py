@@ -834,6 +834,10 @@ def _backstep(xa: float, ya: float, xb: float, yb: float, depth: float) -> list[
 def _ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, int], dict[str, int]]:
     import polars as pl
 
+    from ._engine import engine_of
+
+    if engine_of(log) is not None:
+        return _engine_ends(log, conversion)
     ev = log.to_polars("events").select("case", "activity")
     last = ev.group_by("case", maintain_order=True).agg(
         pl.col("activity").last().alias("last"), pl.col("activity").alias("all")
@@ -844,6 +848,27 @@ def _ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, 
     conv = pl.Series(list(conversion))
     open_ = last.filter(~pl.col("all").list.eval(pl.element().is_in(conv.implode())).list.any())
     return ends, dict(open_.group_by("last").len().iter_rows())
+
+
+def _engine_ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, int], dict[str, int]]:
+    """:func:`_ends` from the engine's aggregations (end activities of all and of the
+    accounts that never reach a conversion activity)."""
+    from ._discovery import ALL, journey_tables
+    from ._outcomes import outcome_times
+
+    def counts(t: Any, cohort: str) -> dict[str, int]:
+        rows = t.ends.filter(t.ends["cohort"] == cohort).select("activity", "count").iter_rows()
+        return {a: int(n) for a, n in rows}
+
+    ends = counts(journey_tables(log), ALL)
+    if not conversion:
+        return ends, {}
+    known = [a for a in conversion if a in set(log.activities)]
+    if not known:
+        return ends, dict(ends)
+    reached = outcome_times(log, {"c": known}, "subway_map").get_column("c").is_not_null().to_list()
+    split = journey_tables(log, by=lambda cases: ["won" if r else "open" for r in reached])
+    return ends, counts(split, "open")
 
 
 def _wrap(text: str, width: int = 17) -> list[str]:

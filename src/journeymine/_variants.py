@@ -16,6 +16,7 @@ import polars as pl
 import pyarrow as pa
 
 from ._discovery import cohort_codes, encode, require_events
+from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_int, invalid
 from ._typing import CohortBy
@@ -86,37 +87,47 @@ def variants(
     check_int("top", owner, top, minimum=1, allow_none=True)
     check_int("examples", owner, examples, minimum=0)
     require_events(log, owner)
-    lists = case_variants(log)
     cohort, names = cohort_codes(log, by)
     cases = log.to_polars("cases")
     seconds = (cases.get_column("end") - cases.get_column("start")).dt.total_microseconds() / 1e6
-    frame = pl.DataFrame(
-        {
-            "cohort": cohort,
-            "variant": lists,
-            "code": pl.int_range(0, cases.height, eager=True, dtype=pl.UInt32),
-            "seconds": seconds,
-            "case": cases.get_column("case"),
-        }
-    )
-    grouped = (
-        frame.group_by("cohort", "variant")
-        .agg(
-            pl.len().alias("cases"),
-            pl.col("code").first().alias("first"),
-            pl.col("case").head(examples).alias("examples"),
-            pl.col("seconds").median().alias("median_duration"),
-            pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90_duration"),
+    engine = engine_of(log)
+    if engine is not None:
+        grouped = engine.variant_groups(log, cohort, seconds, examples)
+        case_ids = cases.get_column("case")
+        shown = [case_ids.gather(c[:examples]).to_list() for c in grouped.get_column("codes").to_list()]
+        grouped = (
+            grouped.with_columns(pl.Series("examples", shown, dtype=pl.List(pl.String)))
+            .drop("codes")
+            .sort(["cohort", "cases", "first"], descending=[False, True, False])
         )
-        .sort(["cohort", "cases", "first"], descending=[False, True, False])
-    )
+    else:
+        frame = pl.DataFrame(
+            {
+                "cohort": cohort,
+                "variant": case_variants(log),
+                "code": pl.int_range(0, cases.height, eager=True, dtype=pl.UInt32),
+                "seconds": seconds,
+                "case": cases.get_column("case"),
+            }
+        )
+        grouped = (
+            frame.group_by("cohort", "variant")
+            .agg(
+                pl.len().alias("cases"),
+                pl.col("code").first().alias("first"),
+                pl.col("case").head(examples).alias("examples"),
+                pl.col("seconds").median().alias("median_duration"),
+                pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90_duration"),
+            )
+            .sort(["cohort", "cases", "first"], descending=[False, True, False])
+        )
     grouped = grouped.with_columns(
         pl.int_range(1, pl.len() + 1).over("cohort").alias("rank"),
         (pl.col("cases") / pl.col("cases").sum().over("cohort")).alias("share"),
     ).with_columns(pl.col("share").cum_sum().over("cohort").alias("cumulative_share"))
     if top is not None:
         grouped = grouped.filter(pl.col("rank") <= top)
-    act_names = encode(log).activities
+    act_names = log.activities
     variant_col = [tuple(act_names[i] for i in seq) for seq in grouped.get_column("variant").to_list()]
     out = grouped.with_columns(
         pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col("cohort")).alias("cohort"),

@@ -15,7 +15,10 @@ working for callers who do not know journeymine::
         ├── EmptyLogError            (also ValueError)    nothing usable is left to analyse
         ├── FileFormatError          (also ValueError)    a file cannot be parsed as its format
         ├── NotFittedError           (also AttributeError) an estimator is used before ``fit``
-        └── MissingDependencyError   (also ImportError)   an optional extra is not installed
+        ├── MissingDependencyError   (also ImportError)   an optional extra is not installed
+        └── UnsupportedOperationError (also NotImplementedError) the log's engine cannot do
+                                                          this (e.g. event-level work on a
+                                                          Spark log)
 
     UserWarning
     └── JourneymineWarning
@@ -36,6 +39,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "SchemaError",
+    "UnsupportedOperationError",
 ]
 
 
@@ -69,6 +73,11 @@ class NotFittedError(JourneymineError, AttributeError):
 
 class MissingDependencyError(JourneymineError, ImportError):
     """An optional dependency is needed for this call and is not installed."""
+
+
+class UnsupportedOperationError(JourneymineError, NotImplementedError):
+    """The log's engine cannot do this: e.g. event-level work on a log whose events are in
+    Spark (collect it with ``log.to_local()`` first)."""
 
 
 class JourneymineWarning(UserWarning):

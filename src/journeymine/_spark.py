@@ -1,0 +1,1009 @@
+"""The Spark engine: journey logs whose events stay in Apache Spark.
+
+:meth:`JourneyLog.from_spark` validates a Spark DataFrame of events with Spark, by the same
+rules as the embedded engine (see :mod:`journeymine._validate`), and returns a
+:class:`SparkJourneyLog`. Its events stay in Spark (persisted, with integer ``code`` and
+``act`` columns); its case table, one row per account, is collected to the driver. The
+public functions (:func:`journey_map`, :func:`variants`, :func:`stage_durations`,
+:func:`kpis`, :class:`JourneyClusterer`, :func:`subway_map`) accept it unchanged: they ask
+the log's engine for the aggregations they need (:mod:`journeymine._engine`), and the
+engine answers with small polars frames.
+
+Differences from the embedded engine, all documented in ``docs/scaling.md``:
+
+* **Input row numbers** are Spark's ``monotonically_increasing_id()``: unique and
+  increasing in input order (partition, then position), not consecutive. Ties in time are
+  broken by it, as the embedded engine breaks them by input row.
+* **Quantiles** (medians and 90th percentiles of durations) are exact with
+  ``quantiles="exact"`` (Spark's ``percentile``), or approximate with
+  ``quantiles="approx"`` (Spark's ``percentile_approx`` with ``accuracy``: the value
+  returned has a rank within ``n / accuracy`` of the exact one; and it is one of the
+  values, not the midpoint of the two middle ones). Counts, sums, means, minima and maxima
+  are exact either way.
+* **Timestamps** are kept as integer microseconds since the epoch, UTC. Spark timestamps
+  are instants; ``TIMESTAMP_NTZ`` and dates are read in ``tz`` (UTC unless given); text is
+  read by Spark's ISO 8601 cast (or ``timestamp_format``, a strftime format translated to
+  Spark's pattern), with an explicit offset honoured and naive text read in ``tz``.
+* Outcome **predicates** (functions of the events frame) need the events in memory; on
+  Spark, outcomes are lists of activities.
+
+pyspark is imported only here, and only when a Spark log is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import polars as pl
+
+from ._log import JourneyLog
+from ._mapping import OPTIONAL_ROLES, ColumnMapping
+from ._params import check_choice, check_int, invalid
+from ._validate import REASONS, _check_columns
+from ._warnings import warn
+from .errors import (
+    DataQualityError,
+    DataQualityWarning,
+    EmptyLogError,
+    MissingDependencyError,
+    SchemaError,
+    UnsupportedOperationError,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SparkEngine", "SparkJourneyLog", "from_spark"]
+
+Quantiles = Literal["exact", "approx"]
+_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})\s*$"
+_US_PER_DAY = 86_400_000_000
+#: above this many cases, per-case tables are joined to the events by a shuffle join
+_BROADCAST_CASES = 2_000_000
+
+
+def _pyspark() -> Any:
+    try:
+        from pyspark.sql import functions as F
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(
+            "Spark logs need pyspark, an optional extra: pip install 'journeymine[spark]'."
+        ) from exc
+    return F
+
+
+def _strftime_to_spark(fmt: str) -> tuple[str, bool]:
+    """Translate a strftime format to a Spark datetime pattern; say if it has an offset."""
+    table = {
+        "Y": "yyyy",
+        "y": "yy",
+        "m": "MM",
+        "d": "dd",
+        "H": "HH",
+        "I": "hh",
+        "M": "mm",
+        "S": "ss",
+        "f": "SSSSSS",
+        "p": "a",
+        "b": "MMM",
+        "B": "MMMM",
+        "j": "DDD",
+        "z": "Z",
+        "Z": "z",
+        "T": "HH:mm:ss",
+        "F": "yyyy-MM-dd",
+        "%": "%",
+    }
+    out: list[str] = []
+    offset = False
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == "%" and i + 1 < len(fmt):
+            key = fmt[i + 1]
+            if key not in table:
+                raise invalid(
+                    "timestamp_format",
+                    "JourneyLog.from_spark",
+                    f"a strftime format using only %{' %'.join(sorted(table))}",
+                    fmt,
+                )
+            offset = offset or key in "zZ"
+            out.append(table[key])
+            i += 2
+            continue
+        out.append(f"'{ch}'" if ch.isalpha() else ("''" if ch == "'" else ch))
+        i += 1
+    return "".join(out), offset
+
+
+def _ntz_micros(F: Any, ntz: Any) -> Any:
+    """Microseconds since the epoch of a TIMESTAMP_NTZ read as UTC (session zone unused)."""
+    seconds = F.date_part(F.lit("SECOND"), ntz)  # decimal(8, 6), fraction included
+    return (
+        F.unix_date(F.to_date(ntz)).cast("long") * F.lit(_US_PER_DAY)
+        + F.hour(ntz).cast("long") * F.lit(3_600_000_000)
+        + F.minute(ntz).cast("long") * F.lit(60_000_000)
+        + (seconds * F.lit(1_000_000)).cast("long")
+    )
+
+
+def _timestamp_micros(F: Any, col: Any, dtype: str, column: str, tz: str, fmt: str | None) -> Any:
+    """The column as UTC microseconds (null where unparsable), by its Spark type."""
+
+    def naive(ntz: Any) -> Any:
+        return _ntz_micros(F, F.convert_timezone(F.lit(tz), F.lit("UTC"), ntz))
+
+    if dtype == "timestamp":
+        return F.unix_micros(col)
+    if dtype == "timestamp_ntz":
+        return naive(col)
+    if dtype == "date":
+        return naive(col.cast("timestamp_ntz"))
+    if dtype == "string":
+        if fmt is not None:
+            pattern, has_offset = _strftime_to_spark(fmt)
+            inst = F.try_to_timestamp(col, F.lit(pattern))
+            return F.unix_micros(inst) if has_offset else naive(inst.cast("timestamp_ntz"))
+        text = F.trim(col)
+        return F.when(text.rlike(_OFFSET_RE), F.unix_micros(text.try_cast("timestamp"))).otherwise(
+            naive(text.try_cast("timestamp_ntz"))
+        )
+    raise SchemaError(
+        f"The timestamp column {column!r} holds values of Spark type {dtype}, which journeymine "
+        "cannot read as points in time. Convert it in Spark first, for example with "
+        f"F.timestamp_seconds({column!r}) for epoch seconds."
+    )
+
+
+def _as_id(F: Any, col: Any, dtype: str) -> Any:
+    """Ids and activities as text, as in the embedded engine: integral floats lose '.0',
+    blank strings are missing."""
+    if dtype in ("double", "float"):
+        integral = (F.round(col, 0) == col) & ~F.isnan(col) & (F.abs(col) < F.lit(float(2**62)))
+        text = F.when(integral, col.cast("long").cast("string")).otherwise(col.cast("string"))
+    else:
+        text = col.cast("string")
+    return F.when(F.trim(text) == "", F.lit(None).cast("string")).otherwise(text)
+
+
+def _bounds_us(valid_time: tuple[object, object]) -> tuple[int, int]:
+    import pandas as pd
+
+    out = []
+    for bound in valid_time:
+        stamp = pd.Timestamp(bound)  # type: ignore[arg-type]
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        out.append(int(stamp.value // 1000))
+    return out[0], out[1]
+
+
+def _collect(frame: Any) -> pl.DataFrame:
+    """A (small) Spark result as a polars frame, through Arrow."""
+    out = pl.from_arrow(frame.toArrow())
+    if not isinstance(out, pl.DataFrame):  # pragma: no cover - toArrow gives a table
+        raise TypeError("expected a table")
+    return out
+
+
+def _to_spark(session: Any, frame: pl.DataFrame) -> Any:
+    """A polars frame (per-case, small) as a Spark DataFrame."""
+    return session.createDataFrame(frame.to_arrow())
+
+
+def from_spark(
+    sdf: Any,
+    *,
+    case: str,
+    activity: str,
+    timestamp: str,
+    resource: str | None = None,
+    contact: str | None = None,
+    role: str | None = None,
+    channel: str | None = None,
+    stage: str | None = None,
+    lifecycle: str | None = None,
+    value: str | None = None,
+    case_attributes: Sequence[str] = (),
+    event_attributes: Sequence[str] | Literal["all"] = "all",
+    stage_order: Sequence[str] | None = None,
+    tz: str | None = None,
+    timestamp_format: str | None = None,
+    valid_time: tuple[object, object] = ("1900-01-01", "2100-01-01"),
+    duplicates: Literal["reject", "keep"] = "reject",
+    on_invalid: Literal["reject", "raise"] = "reject",
+    quantiles: Quantiles = "approx",
+    accuracy: int = 10_000,
+    source: str = "Spark DataFrame",
+) -> SparkJourneyLog:
+    """Validate a Spark DataFrame of events with Spark; see :meth:`JourneyLog.from_spark`."""
+    F = _pyspark()
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import Window
+
+    owner = "JourneyLog.from_spark"
+    if not isinstance(sdf, SparkFrame):
+        raise invalid("sdf", owner, "a pyspark.sql.DataFrame", type(sdf).__name__)
+    check_choice("on_invalid", owner, on_invalid, ("reject", "raise"))
+    check_choice("duplicates", owner, duplicates, ("reject", "keep"))
+    check_choice("quantiles", owner, quantiles, ("exact", "approx"))
+    check_int("accuracy", owner, accuracy, minimum=1)
+    if isinstance(case_attributes, str):
+        raise invalid("case_attributes", owner, "a list of column names", case_attributes)
+    if event_attributes != "all" and isinstance(event_attributes, str):
+        raise invalid("event_attributes", owner, "a list of column names or 'all'", event_attributes)
+    given = dict(
+        resource=resource,
+        contact=contact,
+        role=role,
+        channel=channel,
+        stage=stage,
+        lifecycle=lifecycle,
+        value=value,
+    )
+    taken = {case, activity, timestamp, *case_attributes, *(v for v in given.values() if v)}
+    for name, col in given.items():
+        if (
+            col is None
+            and name in sdf.columns
+            and name not in taken
+            and (event_attributes == "all" or name in event_attributes)
+        ):
+            given[name] = name
+    mapping = ColumnMapping(case=case, activity=activity, timestamp=timestamp, **given)
+    names_only = pl.DataFrame(schema={c: pl.String for c in sdf.columns})
+    extra = _check_columns(names_only, mapping, list(case_attributes), event_attributes)
+    types = dict(sdf.dtypes)
+    session = sdf.sparkSession
+    zone = tz or "UTC"
+
+    # 1. one row per input row: the row number, the role columns, the reason it is unusable
+    numbered = sdf.withColumn("__row", F.monotonically_increasing_id())
+    roles = mapping.roles()
+    cols: list[Any] = [
+        F.col("__row").alias("row"),
+        _as_id(F, F.col(f"`{case}`"), types[case]).alias("case"),
+        _as_id(F, F.col(f"`{activity}`"), types[activity]).alias("activity"),
+    ]
+    for role_name, col in roles.items():
+        if role_name in ("case", "activity", "timestamp"):
+            continue
+        if role_name == "value":
+            cols.append(F.col(f"`{col}`").try_cast("double").alias("value"))
+        else:
+            cols.append(_as_id(F, F.col(f"`{col}`"), types[col]).alias(role_name))
+    cols += [F.col(f"`{c}`").alias(c) for c in [*extra, *case_attributes]]
+    raw_ts = F.col(f"`{timestamp}`")
+    missing_ts = raw_ts.isNull()
+    if types[timestamp] == "string":
+        missing_ts = missing_ts | (F.trim(raw_ts) == "")
+    lo, hi = _bounds_us(valid_time)
+    ts = _timestamp_micros(F, raw_ts, types[timestamp], timestamp, zone, timestamp_format)
+    cols += [ts.alias("ts"), missing_ts.alias("__ts_missing")]
+    work = numbered.select(*cols, *[F.col(f"`{c}`").alias(f"__in_{i}") for i, c in enumerate(sdf.columns)])
+    reason = (
+        F.when(F.col("case").isNull(), F.lit(REASONS[0]))
+        .when(F.col("activity").isNull(), F.lit(REASONS[1]))
+        .when(F.col("__ts_missing"), F.lit(REASONS[2]))
+        .when(F.col("ts").isNull(), F.lit(REASONS[3]))
+        .when((F.col("ts") < F.lit(lo)) | (F.col("ts") >= F.lit(hi)), F.lit(REASONS[4]))
+    )
+    work = work.withColumn("__reason", reason)
+    kept = [
+        "case",
+        "activity",
+        "ts",
+        *[r for r in roles if r not in ("case", "activity", "timestamp")],
+        *extra,
+        *case_attributes,
+    ]
+    if duplicates == "reject":
+        # an exact repeat of an earlier valid row: same values in every kept column
+        first = Window.partitionBy(*[F.col(f"`{c}`") for c in kept]).orderBy("row")
+        work = work.withColumn(
+            "__reason",
+            F.when(
+                F.col("__reason").isNull() & (F.row_number().over(first) > 1),
+                F.lit(REASONS[5]),
+            ).otherwise(F.col("__reason")),
+        )
+    work = work.persist()
+
+    # 2. what was read and set aside: one pass
+    summary_cols = [
+        F.count(F.lit(1)).alias("rows"),
+        *[F.sum(F.when(F.col("__reason") == r, 1).otherwise(0)).alias(r) for r in REASONS],
+        *[F.min(F.when(F.col("__reason") == r, F.col("row"))).alias(f"first {r}") for r in REASONS],
+    ]
+    if mapping.value is not None:
+        raw_value = F.col(f"__in_{sdf.columns.index(mapping.value)}")
+        lost = raw_value.isNotNull() & F.col("value").isNull()
+        if types[mapping.value] == "string":
+            lost = lost & (F.trim(raw_value) != "")
+        summary_cols.append(F.sum(F.when(lost, 1).otherwise(0)).alias("__lost_values"))
+    stats = work.agg(*summary_cols).collect()[0].asDict()
+    rows_read = int(stats["rows"])
+    if rows_read == 0:
+        work.unpersist()
+        raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
+    if stats.get("__lost_values"):
+        warn(
+            f"Column {mapping.value!r} (value): {int(stats['__lost_values']):,} value(s) are not "
+            "numbers and were read as missing. The events are kept. Clean the column (e.g. "
+            "remove currency signs) to keep those amounts.",
+            DataQualityWarning,
+        )
+    counts = {r: int(stats[r] or 0) for r in REASONS if stats[r]}
+    n_bad = sum(counts.values())
+    rejected = work.filter(F.col("__reason").isNotNull()).select(
+        F.col("row"),
+        F.col("__reason").alias("reason"),
+        *[
+            F.col(f"__in_{i}").alias(f"{c}_input" if c in ("row", "reason") else c)
+            for i, c in enumerate(sdf.columns)
+        ],
+    )
+    summary = ", ".join(f"{n:,} {r}" for r, n in sorted(counts.items(), key=lambda t: (-t[1], t[0])))
+    first_rows = sorted(int(stats[f"first {r}"]) for r in counts)[:5]
+    if n_bad == rows_read:
+        err = EmptyLogError(
+            f"None of the {rows_read:,} input rows is usable ({summary}); see the rejected rows "
+            "on this error's .rejected attribute (a Spark DataFrame)."
+        )
+        err.rejected = rejected  # type: ignore[attr-defined]
+        raise err
+    if n_bad:
+        if on_invalid == "raise":
+            err2 = DataQualityError(
+                f"{n_bad:,} of {rows_read:,} input rows cannot be used ({summary}; first rows: "
+                f"{first_rows}). Fix them, or pass on_invalid='reject' to set them aside in "
+                "log.rejected."
+            )
+            err2.rejected = rejected  # type: ignore[attr-defined]
+            raise err2
+        warn(
+            f"{n_bad:,} of {rows_read:,} input rows were set aside ({summary}; first rows: "
+            f"{first_rows}). They are in log.rejected (a Spark DataFrame) with their input row "
+            "number and reason; pass on_invalid='raise' to stop instead.",
+            DataQualityWarning,
+        )
+    good = work.filter(F.col("__reason").isNull()).select("row", *kept)
+    if stage_order is not None and mapping.stage is not None:
+        seen = [r[0] for r in good.select("stage").where(F.col("stage").isNotNull()).distinct().collect()]
+        unknown = sorted(set(seen) - set(stage_order))
+        if unknown:
+            work.unpersist()
+            raise SchemaError(
+                f"Column {mapping.stage!r} (stage) has value(s) {unknown[:10]} that are not in "
+                f"stage_order={list(stage_order)!r}. Add them to stage_order in journey order."
+            )
+
+    # 3. the case table, collected: cases in order of their first input row
+    order_ts = F.struct(F.col("ts"), F.col("row"))
+    case_aggs = [
+        F.min("row").alias("__key"),
+        F.count(F.lit(1)).cast("long").alias("n_events"),
+        F.min("ts").alias("start"),
+        F.max("ts").alias("end"),
+    ]
+    for col in case_attributes:
+        case_aggs += [
+            F.min_by(F.col(f"`{col}`"), F.when(F.col(f"`{col}`").isNotNull(), order_ts)).alias(col),
+            (F.count_distinct(F.col(f"`{col}`")) > 1).alias(f"__vary_{col}"),
+        ]
+    cases = _collect(good.groupBy("case").agg(*case_aggs)).sort("__key")
+    for col in case_attributes:
+        varying = cases.filter(pl.col(f"__vary_{col}"))
+        if varying.height:
+            example = varying.get_column("case")[0]
+            msg = (
+                f"Case attribute {col!r} is not constant within {varying.height:,} of "
+                f"{cases.height:,} cases (e.g. case {example!r}). "
+            )
+            if on_invalid == "raise":
+                work.unpersist()
+                raise DataQualityError(
+                    msg + "Map it as an event attribute if it changes over a journey, or clean it."
+                )
+            warn(
+                msg + "Each case keeps the value of its earliest event that has one; map the column "
+                "as an event attribute instead if it changes over a journey.",
+                DataQualityWarning,
+            )
+    cases = cases.select(
+        "case",
+        *case_attributes,
+        "n_events",
+        pl.col("start").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        pl.col("end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    )
+    activity_counts = _collect(good.groupBy("activity").agg(F.count(F.lit(1)).alias("len"))).sort(
+        ["len", "activity"], descending=[True, False]
+    )
+    activities = tuple(activity_counts.get_column("activity").to_list())
+
+    # 4. the events, with integer case codes and activity indices, persisted
+    codes = _to_spark(
+        session,
+        pl.DataFrame(
+            {
+                "case": cases.get_column("case"),
+                "code": pl.int_range(0, cases.height, eager=True, dtype=pl.Int32),
+            }
+        ),
+    )
+    if cases.height <= _BROADCAST_CASES:
+        codes = F.broadcast(codes)
+    act_index = F.broadcast(
+        _to_spark(
+            session,
+            pl.DataFrame(
+                {
+                    "activity": list(activities),
+                    "act": pl.int_range(0, len(activities), eager=True, dtype=pl.Int32),
+                }
+            ),
+        )
+    )
+    event_cols = [c for c in kept if c not in case_attributes]
+    events = (
+        good.select("row", *event_cols)
+        .join(codes, on="case")
+        .join(act_index, on="activity")
+        .select("code", "act", *event_cols, "row")
+        .persist()
+    )
+    n_events = events.count()
+    work.unpersist()
+    reserved = {"case", "activity", "ts", "row", *OPTIONAL_ROLES}
+    return SparkJourneyLog._create_spark(
+        sdf=events,
+        cases=cases,
+        rejected=rejected,
+        rejected_counts=counts,
+        n_events=int(n_events),
+        activity_counts=activity_counts,
+        mapping=mapping,
+        case_attributes=list(case_attributes),
+        event_attributes=[c for c in event_cols if c not in reserved],
+        stage_order=stage_order,
+        source=source,
+        engine=SparkEngine(quantiles=quantiles, accuracy=accuracy),
+    )
+
+
+class SparkJourneyLog(JourneyLog):
+    """A :class:`JourneyLog` whose events stay in Spark (built by :meth:`JourneyLog.from_spark`).
+
+    The case table (:attr:`cases`) is in memory; :attr:`spark_events` is the validated,
+    persisted Spark DataFrame of events (columns ``code``, ``act``, ``case``, ``activity``,
+    ``ts`` in UTC microseconds, the roles and event attributes, ``row``), and
+    :attr:`rejected` a Spark DataFrame of the rows set aside with their ``reason``.
+    :meth:`to_local` collects the log into an embedded :class:`JourneyLog`.
+    """
+
+    __slots__ = ("_activity_counts", "_engine", "_n_events", "_rejected_counts", "_sdf", "_spark_rejected")
+    _activity_counts: pl.DataFrame
+    _engine: SparkEngine
+    _n_events: int
+    _rejected_counts: dict[str, int]
+    _sdf: Any
+    _spark_rejected: Any
+
+    @classmethod
+    def _create_spark(
+        cls,
+        *,
+        sdf: Any,
+        cases: pl.DataFrame,
+        rejected: Any,
+        rejected_counts: dict[str, int],
+        n_events: int,
+        activity_counts: pl.DataFrame,
+        mapping: ColumnMapping,
+        case_attributes: Sequence[str],
+        event_attributes: Sequence[str],
+        stage_order: Sequence[str] | None,
+        source: str,
+        engine: SparkEngine,
+    ) -> SparkJourneyLog:
+        self = cls._create(
+            events=pl.DataFrame(),
+            cases=cases,
+            rejected=pl.DataFrame({"row": [], "reason": []}, schema={"row": pl.Int64, "reason": pl.String}),
+            mapping=mapping,
+            case_attributes=case_attributes,
+            event_attributes=event_attributes,
+            stage_order=stage_order,
+            source=source,
+        )
+        setter = object.__setattr__
+        setter(self, "_sdf", sdf)
+        setter(self, "_spark_rejected", rejected)
+        setter(self, "_rejected_counts", dict(rejected_counts))
+        setter(self, "_n_events", n_events)
+        setter(self, "_activity_counts", activity_counts)
+        setter(self, "_engine", engine)
+        self._cache["activities"] = tuple(activity_counts.get_column("activity").to_list())
+        return self  # type: ignore[return-value]
+
+    # -- what differs from an in-memory log ---------------------------------------------
+    @property
+    def engine(self) -> str:
+        """``"spark"``."""
+        return "spark"
+
+    @property
+    def spark_events(self) -> Any:
+        """The validated events as a (persisted) Spark DataFrame."""
+        return self._sdf
+
+    @property
+    def rejected(self) -> Any:
+        """The rows set aside, as a Spark DataFrame: ``row``, ``reason``, the input values."""
+        return self._spark_rejected
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(self._rejected_counts.values())
+
+    @property
+    def n_events(self) -> int:
+        return self._n_events
+
+    def _unsupported(self, what: str) -> UnsupportedOperationError:
+        return UnsupportedOperationError(
+            f"{what} needs every event in memory, and this log's {self._n_events:,} events are "
+            "in Spark. Use log.spark_events (a Spark DataFrame) for event-level work, or "
+            "log.to_local() to collect the log when it fits in memory."
+        )
+
+    @property
+    def events(self) -> pd.DataFrame:
+        raise self._unsupported("log.events")
+
+    def to_polars(self, table: Literal["events", "cases", "rejected"] = "events") -> pl.DataFrame:
+        check_choice("table", "JourneyLog.to_polars", table, ("events", "cases", "rejected"))
+        if table == "cases":
+            return self._cases
+        raise self._unsupported(f"log.to_polars({table!r})")
+
+    def to_pm4py(self) -> pd.DataFrame:
+        raise self._unsupported("log.to_pm4py()")
+
+    def filter_time(self, *args: Any, **kwargs: Any) -> JourneyLog:
+        raise self._unsupported("log.filter_time")
+
+    def filter_activities(self, *args: Any, **kwargs: Any) -> JourneyLog:
+        raise self._unsupported("log.filter_activities")
+
+    def filter_variants(self, *args: Any, **kwargs: Any) -> JourneyLog:
+        raise self._unsupported("log.filter_variants")
+
+    def _subset_cases(self, keep: pl.Series) -> JourneyLog:
+        F = _pyspark()
+        cases = self._cases.filter(keep)
+        old = pl.int_range(0, self._cases.height, eager=True, dtype=pl.Int32).filter(keep)
+        remap = _to_spark(
+            self._sdf.sparkSession,
+            pl.DataFrame({"code": old, "__new": pl.int_range(0, old.len(), eager=True, dtype=pl.Int32)}),
+        )
+        if cases.height <= _BROADCAST_CASES:
+            remap = F.broadcast(remap)
+        sdf = self._sdf.join(remap, on="code").withColumn("code", F.col("__new")).drop("__new")
+        counts = _collect(sdf.groupBy("activity").agg(F.count(F.lit(1)).alias("len"))).sort(
+            ["len", "activity"], descending=[True, False]
+        )
+        # activity indices follow the sub-log's own frequency order
+        index = F.broadcast(
+            _to_spark(
+                self._sdf.sparkSession,
+                pl.DataFrame(
+                    {
+                        "activity": counts.get_column("activity"),
+                        "__act": pl.int_range(0, counts.height, eager=True, dtype=pl.Int32),
+                    }
+                ),
+            )
+        )
+        sdf = sdf.join(index, on="activity").withColumn("act", F.col("__act")).drop("__act")
+        sdf = sdf.select(*self._sdf.columns).persist()
+        return SparkJourneyLog._create_spark(
+            sdf=sdf,
+            cases=cases,
+            rejected=self._spark_rejected.limit(0),
+            rejected_counts={},
+            n_events=int(cases.get_column("n_events").sum()),
+            activity_counts=counts,
+            mapping=self._mapping,
+            case_attributes=self._case_attributes,
+            event_attributes=self._event_attributes,
+            stage_order=self._stage_order,
+            source=self._source,
+            engine=self._engine,
+        )
+
+    def to_local(self) -> JourneyLog:
+        """Collect this log into an embedded (in-memory) :class:`JourneyLog`.
+
+        The events come back in the same order (case, time, input row) with the same case
+        table; only for logs that fit in the driver's memory.
+        """
+        frame = _collect(self._sdf.orderBy("code", "ts", "row")).drop("code", "act")
+        events = frame.with_columns(
+            pl.col("ts").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("timestamp")
+        )
+        first = ["case", "activity", "timestamp"]
+        rest = [c for c in events.columns if c not in (*first, "row", "ts")]
+        events = events.select(*first, *rest, "row")
+        return JourneyLog._create(
+            events=events,
+            cases=self._cases,
+            rejected=self._rejected,
+            mapping=self._mapping,
+            case_attributes=self._case_attributes,
+            event_attributes=self._event_attributes,
+            stage_order=self._stage_order,
+            source=self._source,
+        )
+
+    def _span_text(self) -> str:
+        span = self.time_span
+        return f"{span.start:%Y-%m-%d} → {span.end:%Y-%m-%d}"
+
+    @property
+    def time_span(self) -> Any:
+        import pandas as pd
+
+        from ._log import TimeSpan
+
+        return TimeSpan(
+            pd.Timestamp(self._cases.get_column("start").min()),  # type: ignore[arg-type]
+            pd.Timestamp(self._cases.get_column("end").max()),  # type: ignore[arg-type]
+        )
+
+    def __repr__(self) -> str:
+        return "<Spark" + super().__repr__()[1:]
+
+    def _repr_html_(self) -> str:
+        body = super()._repr_html_()
+        return body.replace("<strong>JourneyLog</strong>", "<strong>JourneyLog (Spark)</strong>", 1)
+
+
+class SparkEngine:
+    """The engine primitives (:class:`journeymine._engine.Engine`) in Spark SQL."""
+
+    name = "spark"
+
+    def __init__(self, *, quantiles: Quantiles = "approx", accuracy: int = 10_000) -> None:
+        self.quantiles = quantiles
+        self.accuracy = accuracy
+
+    def _q(self, col: str, q: float) -> Any:
+        F = _pyspark()
+        if self.quantiles == "exact":
+            return F.percentile(F.col(col), F.lit(q))
+        return F.percentile_approx(F.col(col), F.lit(q), F.lit(self.accuracy)).cast("double")
+
+    @staticmethod
+    def _with_cohort(log: SparkJourneyLog, frame: Any, per_case: pl.DataFrame) -> Any:
+        F = _pyspark()
+        small = _to_spark(frame.sparkSession, per_case)
+        if per_case.height <= _BROADCAST_CASES:
+            small = F.broadcast(small)
+        return frame.join(small, on="code")
+
+    @staticmethod
+    def _steps(events: Any, *columns: str) -> Any:
+        """Each event with the next event of its case (``tgt``, ``nts``) and the previous
+        activity (``prev``)."""
+        F = _pyspark()
+        from pyspark.sql import Window
+
+        order = Window.partitionBy("code").orderBy("ts", "row")
+        return events.select("code", "act", "ts", "row", *columns).select(
+            "*",
+            F.lead("act").over(order).alias("tgt"),
+            F.lead("ts").over(order).alias("nts"),
+            F.lag("act").over(order).alias("prev"),
+        )
+
+    def direct_follows(
+        self, log: SparkJourneyLog, cohort: pl.Series, ranks: np.ndarray
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        F = _pyspark()
+        per_case = pl.DataFrame(
+            {
+                "code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                "cohort": cohort.cast(pl.Int32),
+            }
+        )
+        ev = self._with_cohort(log, self._steps(log._sdf), per_case).persist()
+        try:
+            rank = F.array(*[F.lit(int(r)) for r in ranks]) if len(ranks) else F.array(F.lit(0))
+            steps = ev.where(F.col("tgt").isNotNull()).select(
+                "cohort",
+                "code",
+                "act",
+                "tgt",
+                ((F.col("nts") - F.col("ts")) / F.lit(1e6)).alias("seconds"),
+                (F.element_at(rank, F.col("tgt") + 1) < F.element_at(rank, F.col("act") + 1)).alias(
+                    "backstep"
+                ),
+                (F.col("act") == F.col("tgt")).alias("self_loop"),
+            )
+            edges = _collect(
+                steps.groupBy("cohort", "act", "tgt").agg(
+                    F.count(F.lit(1)).alias("count"),
+                    F.count_distinct("code").alias("cases"),
+                    F.avg("seconds").alias("mean"),
+                    self._q("seconds", 0.5).alias("median"),
+                    self._q("seconds", 0.9).alias("p90"),
+                    F.min("seconds").alias("min"),
+                    F.max("seconds").alias("max"),
+                    F.first("self_loop").alias("self_loop"),
+                    F.first("backstep").alias("backstep"),
+                )
+            )
+            pairs = ev.groupBy("cohort", "code", "act").agg(F.count(F.lit(1)).alias("n"))
+            nodes = _collect(
+                pairs.groupBy("cohort", "act").agg(
+                    F.sum("n").alias("events"),
+                    F.count(F.lit(1)).alias("cases"),
+                    F.sum(F.when(F.col("n") > 1, 1).otherwise(0)).alias("rework_cases"),
+                )
+            )
+            starts = _collect(
+                ev.where(F.col("prev").isNull())
+                .groupBy("cohort", "act")
+                .agg(F.count(F.lit(1)).alias("count"))
+            )
+            ends = _collect(
+                ev.where(F.col("tgt").isNull()).groupBy("cohort", "act").agg(F.count(F.lit(1)).alias("count"))
+            )
+            per_cohort = _collect(
+                steps.groupBy("cohort").agg(
+                    F.count_distinct(F.when(F.col("backstep"), F.col("code"))).alias("backstep_cases"),
+                    F.sum(F.when(F.col("backstep"), 1).otherwise(0)).alias("backsteps"),
+                    F.count_distinct(F.when(F.col("self_loop"), F.col("code"))).alias("self_loop_cases"),
+                )
+            )
+            rework = _collect(
+                pairs.where(F.col("n") > 1)
+                .groupBy("cohort")
+                .agg(F.count_distinct("code").alias("rework_cases"))
+            )
+            n_events = _collect(ev.groupBy("cohort").agg(F.count(F.lit(1)).alias("n_events")))
+        finally:
+            ev.unpersist()
+        sizes = cohort.cast(pl.Int32).value_counts(name="n_cases")
+        for extra in (n_events, per_cohort, rework):
+            sizes = sizes.join(extra.with_columns(pl.col("cohort").cast(pl.Int32)), on="cohort", how="left")
+        sizes = sizes.with_columns(
+            pl.col(c).fill_null(0).cast(pl.Int64)
+            for c in ("n_cases", "n_events", "backstep_cases", "backsteps", "rework_cases", "self_loop_cases")
+        )
+        return edges, nodes, starts, ends, sizes
+
+    def variant_groups(
+        self, log: SparkJourneyLog, cohort: pl.Series, seconds: pl.Series, examples: int
+    ) -> pl.DataFrame:
+        F = _pyspark()
+        seqs = (
+            log._sdf.groupBy("code")
+            .agg(F.sort_array(F.collect_list(F.struct("ts", "row", "act"))).alias("s"))
+            .select("code", F.transform("s", lambda x: x["act"]).alias("variant"))
+        )
+        per_case = pl.DataFrame(
+            {
+                "code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                "cohort": cohort.cast(pl.Int32),
+                "seconds": seconds,
+            }
+        )
+        grouped = (
+            self._with_cohort(log, seqs, per_case)
+            .groupBy("cohort", "variant")
+            .agg(
+                F.count(F.lit(1)).alias("cases"),
+                F.min("code").alias("first"),
+                F.slice(F.sort_array(F.collect_list("code")), 1, max(examples, 1)).alias("codes"),
+                self._q("seconds", 0.5).alias("median_duration"),
+                self._q("seconds", 0.9).alias("p90_duration"),
+            )
+        )
+        out = _collect(grouped)
+        return out.with_columns(pl.col("variant").cast(pl.List(pl.UInt32)), pl.col("cohort").cast(pl.UInt32))
+
+    def clustering_units(self, log: SparkJourneyLog, pace_edges: np.ndarray, n_buckets: int) -> pl.DataFrame:
+        F = _pyspark()
+        steps = self._steps(log._sdf).select(
+            "code",
+            "ts",
+            "row",
+            "act",
+            F.when(
+                F.col("nts").isNotNull(),
+                F.log10(F.greatest((F.col("nts") - F.col("ts")) / F.lit(1e6), F.lit(1.0))),
+            ).alias("g"),
+        )
+        per_case = steps.groupBy("code").agg(
+            F.transform(F.sort_array(F.collect_list(F.struct("ts", "row", "act"))), lambda x: x["act"]).alias(
+                "variant"
+            ),
+            F.percentile(F.col("g"), F.lit(0.5)).alias("m"),
+            F.count("g").alias("gn"),
+            F.sum("g").alias("gs"),
+            F.sum(F.col("g") * F.col("g")).alias("gq"),
+        )
+        above = sum((F.when(F.col("m") >= F.lit(float(e)), 1).otherwise(0) for e in pace_edges), F.lit(0))
+        per_case = per_case.withColumn(
+            "pace", F.when(F.col("m").isNull(), F.lit(n_buckets)).otherwise(above).cast("long")
+        )
+        units = per_case.groupBy("variant", "pace").agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sort_array(F.collect_list("code")).alias("code"),
+            F.sum("gn").alias("pn"),
+            F.sum("gs").alias("ps"),
+            F.sum("gq").alias("pq"),
+        )
+        out = _collect(units).with_columns(
+            pl.col("variant").cast(pl.List(pl.UInt32)),
+            pl.col("code").cast(pl.List(pl.Int64)),
+            pl.col("pn").cast(pl.Float64),
+        )
+        return out.sort(pl.col("code").list.first())
+
+    def position_stats(self, log: SparkJourneyLog) -> dict[str, pl.DataFrame]:
+        F = _pyspark()
+        from pyspark.sql import Window
+
+        has_stage = "stage" in log._sdf.columns
+        order = Window.partitionBy("code").orderBy("ts", "row")
+        n = Window.partitionBy("code")
+        ev = (
+            self._steps(log._sdf, *(["stage"] if has_stage else []))
+            .select(
+                "*",
+                (F.row_number().over(order) - 1).alias("i"),
+                F.count(F.lit(1)).over(n).alias("len"),
+            )
+            .withColumn(
+                "position",
+                F.when(F.col("len") > 1, (F.col("i") / (F.col("len") - 1))).otherwise(F.lit(0.0)),
+            )
+            .persist()
+        )
+        try:
+            out = {
+                "typical": _collect(ev.groupBy("act").agg(self._q("position", 0.5).alias("position"))),
+                "weights": _collect(
+                    ev.where(F.col("tgt").isNotNull() & (F.col("act") != F.col("tgt")))
+                    .groupBy("act", "tgt")
+                    .agg(F.count(F.lit(1)).alias("len"))
+                ),
+            }
+            if has_stage:
+                staged = ev.where(F.col("stage").isNotNull())
+                out["stage_pos"] = _collect(
+                    staged.groupBy("stage").agg(self._q("position", 0.5).alias("position"))
+                )
+                out["act_stage"] = _collect(
+                    staged.groupBy("act", "stage").agg(F.count(F.lit(1)).alias("len"))
+                )
+        finally:
+            ev.unpersist()
+        for key in ("typical", "weights", "act_stage"):
+            if key in out:
+                out[key] = out[key].with_columns(
+                    pl.col(c).cast(pl.UInt32) for c in ("act", "tgt") if c in out[key].columns
+                )
+        return out
+
+    def stage_visits(
+        self, log: SparkJourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        F = _pyspark()
+        from pyspark.sql import Window
+
+        has_stage = "stage" in log._sdf.columns
+        rank = F.element_at(F.array(*[F.lit(int(r)) for r in act_rank]), F.col("act") + 1)
+        if has_stage and stage_rank:
+            mapped = F.element_at(
+                F.create_map(*[x for s, r in stage_rank.items() for x in (F.lit(s), F.lit(int(r)))]),
+                F.col("stage"),
+            )
+            rank = F.coalesce(mapped, rank)
+        order = Window.partitionBy("code").orderBy("ts", "row")
+        per_case = pl.DataFrame(
+            {
+                "code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                "cohort": cohort.cast(pl.Int32),
+            }
+        )
+        ev = log._sdf.select("code", "act", "ts", "row", *(["stage"] if has_stage else [])).withColumn(
+            "srank", rank
+        )
+        ev = ev.select(
+            "code",
+            "srank",
+            F.coalesce((F.lead("ts").over(order) - F.col("ts")) / F.lit(1e6), F.lit(0.0)).alias("seconds"),
+            F.lead("srank").over(order).alias("to"),
+            F.coalesce(F.lag("srank").over(order) != F.col("srank"), F.lit(True)).alias("visit"),
+        )
+        ev = self._with_cohort(log, ev, per_case).persist()
+        try:
+            per = _collect(
+                ev.groupBy("cohort", "code", "srank").agg(
+                    F.sum("seconds").alias("seconds"),
+                    F.sum(F.col("visit").cast("long")).alias("visits"),
+                    F.count(F.lit(1)).alias("events"),
+                )
+            )
+            trans = _collect(
+                ev.where(F.col("to").isNotNull() & (F.col("to") != F.col("srank")))
+                .groupBy("cohort", "srank", "to")
+                .agg(F.count(F.lit(1)).alias("count"), F.count_distinct("code").alias("cases"))
+            )
+        finally:
+            ev.unpersist()
+        return per, trans
+
+    def first_times(self, log: SparkJourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:
+        F = _pyspark()
+        wanted = sorted({a for acts in outcomes.values() for a in acts})
+        hits = (
+            log._sdf.where(F.col("activity").isin(wanted))
+            .groupBy("code")
+            .agg(
+                *[
+                    F.min(F.when(F.col("activity").isin(acts), F.col("ts"))).alias(name)
+                    for name, acts in outcomes.items()
+                ]
+            )
+        )
+        out = _collect(hits)
+        if out.height == 0:
+            out = pl.DataFrame(schema={"code": pl.Int32, **{n: pl.Int64 for n in outcomes}})
+        return out.with_columns(
+            pl.col(n).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for n in outcomes
+        ).with_columns(pl.col("code").cast(pl.Int64))
+
+    def case_facts(
+        self, log: SparkJourneyLog, per_case: pl.DataFrame, sales: list[str], buys: list[str]
+    ) -> pl.DataFrame:
+        F = _pyspark()
+        cols = log._sdf.columns
+        times = per_case.select(
+            pl.col("code").cast(pl.Int32),
+            pl.col("won").dt.epoch("us").alias("won"),
+            pl.col("_close").dt.epoch("us").alias("close"),
+        )
+        ev = self._with_cohort(log, log._sdf, times)
+        before = F.col("ts") < F.col("won")
+        facts = ev.groupBy("code").agg(
+            F.sum(F.when(before, 1).otherwise(0)).alias("touches_before"),
+            (
+                F.count_distinct(F.when(before, F.col("contact")))
+                if "contact" in cols
+                else F.lit(None).cast("long")
+            ).alias("contacts_before"),
+            F.min(F.when(F.col("activity").isin(sales) & (F.col("ts") <= F.col("close")), F.col("ts"))).alias(
+                "_sales"
+            ),
+            F.sum(F.when(F.col("activity").isin(buys), 1).otherwise(0)).alias("purchases"),
+            (F.coalesce(F.sum("value"), F.lit(0.0)) if "value" in cols else F.lit(None).cast("double")).alias(
+                "revenue"
+            ),
+            F.count(F.lit(1)).alias("events"),
+        )
+        out = _collect(facts)
+        return out.with_columns(
+            pl.col("code").cast(pl.Int64),
+            pl.col("_sales").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        )
+
+    def max_timestamp(self, log: SparkJourneyLog) -> Any:
+        return log._cases.get_column("end").max()

@@ -1,0 +1,279 @@
+"""The Spark engine against the embedded one: same journeys, same numbers.
+
+One local Spark session (``local[2]``) serves the whole module, which runs on one xdist
+worker (``xdist_group``). Logs are read from the same Parquet file by both engines, so
+input order, and so the tie-break of equal timestamps, is the same. With
+``quantiles="exact"`` every number must be equal (floats to 1e-9); with the default
+``"approx"`` counts are equal and quantiles are within the documented rank error.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+import journeymine as jm
+from journeymine._clustering import _OTHER, _PACE_BUCKETS, _PACE_EDGES, _units
+
+try:
+    import pyspark  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    if os.environ.get("CI") == "true":
+        raise
+    pytest.skip("pyspark is not installed (pip install 'journeymine[spark]')", allow_module_level=True)
+
+pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.slow]
+
+OUTCOMES = {"won": ["Contract signed"], "lost": ["Closed lost"], "churned": ["Churned"]}
+DEMO = dict(
+    case="account", activity="touchpoint", timestamp="at", contact="contact", role="role",
+    channel="channel", stage="stage", value="value", case_attributes=["segment", "product", "market"],
+)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        session = (
+            SparkSession.builder.master("local[2]")
+            .appName("journeymine-tests")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
+            .getOrCreate()
+        )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = jm.datasets.demo_b2b(600, random_state=0)
+    events = log.to_polars("events").join(log.to_polars("cases").drop("n_events", "start", "end"), on="case")
+    path = tmp_path_factory.mktemp("spark") / "demo.parquet"
+    events.drop("row").rename({"case": "account", "activity": "touchpoint", "timestamp": "at"}).write_parquet(
+        path, row_group_size=500
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo(spark: Any, demo_file: Path) -> tuple[jm.JourneyLog, jm.JourneyLog]:
+    local = jm.read_parquet(demo_file, **DEMO)  # type: ignore[arg-type]
+    remote = jm.JourneyLog.from_spark(spark.read.parquet(str(demo_file)), quantiles="exact", **DEMO)  # type: ignore[arg-type]
+    return local, remote
+
+
+@pytest.fixture(scope="module")
+def bpic(spark: Any, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[jm.JourneyLog, jm.JourneyLog]:
+    frame = jm.read_xes(shared_data / "bpic2012.xes.gz").to_pm4py()
+    path = tmp_path_factory.mktemp("spark") / "bpic2012.parquet"
+    pl.from_pandas(frame).write_parquet(path, row_group_size=50_000)
+    roles = dict(case="case:concept:name", activity="concept:name", timestamp="time:timestamp",
+                 resource="org:resource", lifecycle="lifecycle:transition", event_attributes=[])
+    local = jm.read_parquet(path, **roles)  # type: ignore[arg-type]
+    remote = jm.JourneyLog.from_spark(spark.read.parquet(str(path)), quantiles="exact", **roles)  # type: ignore[arg-type]
+    return local, remote
+
+
+def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False, rtol=1e-9, atol=1e-6
+    )
+
+
+def test_build_matches_the_embedded_log(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
+    local, remote = demo
+    assert remote.n_events == local.n_events
+    assert remote.n_cases == local.n_cases == 600
+    assert remote.activities == local.activities
+    same(remote.cases, local.cases)
+    assert remote.time_span == local.time_span
+    assert "Spark" in repr(remote) and "JourneyLog (Spark)" in remote._repr_html_()
+    # the collected log is the embedded one, event for event
+    back = remote.to_local()
+    same(back.events.drop(columns="row"), local.events.drop(columns="row"))
+    assert back.events["row"].is_unique
+
+
+def test_event_level_access_says_how_to_get_it(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
+    _, remote = demo
+    with pytest.raises(jm.UnsupportedOperationError, match=r"to_local\(\)"):
+        _ = remote.events
+    with pytest.raises(jm.UnsupportedOperationError, match="in Spark"):
+        remote.to_pm4py()
+    with pytest.raises(jm.UnsupportedOperationError, match="predicate"):
+        jm.kpis(remote, outcomes={"won": lambda ev: ev["activity"] == "Contract signed"}, lost=None, churned=None)
+    assert remote.spark_events.count() == remote.n_events
+
+
+@pytest.mark.parametrize("by", [None, "segment"])
+def test_journey_maps_are_equal(demo: tuple[jm.JourneyLog, jm.JourneyLog], by: str | None) -> None:
+    local, remote = demo
+    a, b = jm.journey_map(local, by=by), jm.journey_map(remote, by=by)
+    maps_a = {None: a} if by is None else {k: a[k] for k in a}  # type: ignore[union-attr,index]
+    maps_b = {None: b} if by is None else {k: b[k] for k in b}  # type: ignore[union-attr,index]
+    assert maps_a.keys() == maps_b.keys()
+    for key, m in maps_a.items():
+        n = maps_b[key]
+        for table in ("nodes", "edges", "start_activities", "end_activities"):
+            same(getattr(n, table), getattr(m, table))
+        assert (n.n_cases, n.n_events, n.stages) == (m.n_cases, m.n_events, m.stages)
+        assert n.nonlinearity == pytest.approx(m.nonlinearity)
+
+
+def test_variants_stages_and_subway_are_equal(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
+    local, remote = demo
+    same(jm.variants(remote, by="segment"), jm.variants(local, by="segment"))
+    a, b = jm.stage_durations(local, by="market"), jm.stage_durations(remote, by="market")
+    same(b.summary, a.summary)
+    same(b.transitions, a.transitions)
+    same(b.per_account, a.per_account)
+    assert jm.subway_map(remote, conversion=["Contract signed"])._repr_svg_() == jm.subway_map(
+        local, conversion=["Contract signed"]
+    )._repr_svg_()
+
+
+def test_kpis_are_equal(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
+    local, remote = demo
+    a = jm.kpis(local, outcomes=OUTCOMES, by="segment").to_dataframe()
+    b = jm.kpis(remote, outcomes=OUTCOMES, by="segment").to_dataframe()
+    same(b, a)
+
+
+def test_clustering_features_and_labels_are_equal(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
+    local, remote = demo
+    alphabet = {a: i for i, a in enumerate([*local.activities, _OTHER])}
+    ua, ub = _units(local, alphabet, _PACE_EDGES), _units(remote, alphabet, _PACE_EDGES)
+    assert ua.variants == ub.variants
+    np.testing.assert_array_equal(ua.pace, ub.pace)
+    np.testing.assert_array_equal(ua.counts, ub.counts)
+    np.testing.assert_array_equal(ua.case_unit, ub.case_unit)
+    for attr in ("pace_n", "pace_s", "pace_sq"):
+        np.testing.assert_allclose(getattr(ub, attr), getattr(ua, attr), rtol=1e-9)
+    assert int(ua.pace.max()) <= _PACE_BUCKETS
+    a = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(local)
+    b = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(remote)
+    pd.testing.assert_series_equal(a.labels_, b.labels_)
+
+
+def test_filters_and_cohorts_on_spark(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
+    local, remote = demo
+    ent_a, ent_b = local.filter_cases(segment="Enterprise"), remote.filter_cases(segment="Enterprise")
+    assert (ent_b.n_cases, ent_b.n_events) == (ent_a.n_cases, ent_a.n_events)
+    assert ent_b.activities == ent_a.activities
+    same(jm.journey_map(ent_b).edges, jm.journey_map(ent_a).edges)
+    sizes = {k: v.n_events for k, v in remote.cohorts(by="market").items()}
+    assert sizes == {k: v.n_events for k, v in local.cohorts(by="market").items()}
+
+
+def test_approximate_quantiles_stay_within_their_rank_error(spark: Any, demo_file: Path) -> None:
+    local = jm.read_parquet(demo_file, **DEMO)  # type: ignore[arg-type]
+    accuracy = 50
+    approx = jm.JourneyLog.from_spark(spark.read.parquet(str(demo_file)), accuracy=accuracy, **DEMO)  # type: ignore[arg-type]
+    a, b = jm.journey_map(local).edges, jm.journey_map(approx).edges
+    same(b.drop(columns=["median", "p90"]), a.drop(columns=["median", "p90"]))
+    # every approximate quantile is a duration of that edge whose rank is within n / accuracy
+    ev = local.to_polars("events")
+    gaps = ev.with_columns(
+        pl.col("activity").shift(-1).over("case").alias("target"),
+        ((pl.col("timestamp").shift(-1).over("case") - pl.col("timestamp")).dt.total_microseconds() / 1e6).alias("s"),
+    ).drop_nulls("target")
+    values = {k: np.sort(g.get_column("s").to_numpy()) for k, g in gaps.group_by("activity", "target")}
+    for row in b.itertuples():
+        v = values[(row.source, row.target)]
+        n = v.size
+        for q, got in ((0.5, row.median), (0.9, row.p90)):
+            lo, hi = np.searchsorted(v, got, side="left"), np.searchsorted(v, got, side="right")
+            assert hi > lo, "an approximate quantile is one of the values"
+            target = q * (n - 1)
+            assert lo - n / accuracy - 1 <= target <= hi + n / accuracy, (row.source, row.target, q)
+
+
+def test_bad_rows_are_rejected_with_the_same_reasons(spark: Any) -> None:
+    raw = pd.DataFrame(
+        {
+            "id": ["a", "a", None, "b", "b", "b", "c", "c", "  ", "d"],
+            "act": ["x", "y", "x", None, "x", "x", "x", "y", "x", "x"],
+            "ts": ["2024-01-01T10:00:00+02:00", "2024-01-02 09:00", "2024-01-03", "2024-01-03", "nonsense",
+                   "2024-01-04", "1800-01-01", "2024-01-05", "2024-01-06", ""],
+        }
+    )
+    raw = pd.concat([raw, raw.iloc[[1]]], ignore_index=True)  # an exact repeat of row 1
+    with pytest.warns(jm.DataQualityWarning, match="set aside"):
+        local = jm.JourneyLog.from_frame(raw, case="id", activity="act", timestamp="ts")
+    with pytest.warns(jm.DataQualityWarning, match="Spark DataFrame"):
+        remote = jm.JourneyLog.from_spark(spark.createDataFrame(raw.astype(object).where(raw.notna(), None)),
+                                          case="id", activity="act", timestamp="ts", quantiles="exact")
+    assert remote.n_events + remote.n_rejected == len(raw)
+    assert remote.n_events == local.n_events
+    def key(values: tuple[Any, ...]) -> tuple[str, ...]:
+        return tuple("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values)
+
+    got = sorted(key((r["reason"], r["id"], r["ts"])) for r in remote.rejected.collect())
+    want = sorted(key(tuple(t)) for t in local.rejected[["reason", "id", "ts"]].itertuples(index=False))
+    assert got == want
+    assert {r for r, *_ in got} == set(jm._validate.REASONS)  # every reason is exercised
+    same(remote.cases, local.cases)
+    with pytest.raises(jm.DataQualityError, match="cannot be used") as err:
+        jm.JourneyLog.from_spark(spark.createDataFrame(raw.astype(object).where(raw.notna(), None)),
+                                 case="id", activity="act", timestamp="ts", on_invalid="raise")
+    assert err.value.rejected.count() == remote.n_rejected  # type: ignore[attr-defined]
+
+
+def test_timestamps_follow_the_same_rules(spark: Any) -> None:
+    raw = pd.DataFrame({"id": ["a"] * 4, "act": list("wxyz"),
+                        "ts": ["2024-03-01T10:00:00+01:00", "2024-03-01 10:00:00", "2024-03-02",
+                               "2024-03-02T09:00:00.250Z"]})
+    local = jm.JourneyLog.from_frame(raw, case="id", activity="act", timestamp="ts", tz="Europe/Amsterdam")
+    remote = jm.JourneyLog.from_spark(spark.createDataFrame(raw), case="id", activity="act", timestamp="ts",
+                                      tz="Europe/Amsterdam")
+    assert list(remote.to_local().events["timestamp"]) == list(local.events["timestamp"])
+    fmt = pd.DataFrame({"id": ["a", "a"], "act": ["x", "y"], "ts": ["01/03/2024 10:00", "02/03/2024 11:30"]})
+    a = jm.JourneyLog.from_frame(fmt, case="id", activity="act", timestamp="ts", timestamp_format="%d/%m/%Y %H:%M")
+    b = jm.JourneyLog.from_spark(spark.createDataFrame(fmt), case="id", activity="act", timestamp="ts",
+                                 timestamp_format="%d/%m/%Y %H:%M")
+    assert list(b.to_local().events["timestamp"]) == list(a.events["timestamp"])
+
+
+def test_bad_arguments_are_named(spark: Any, demo_file: Path) -> None:
+    sdf = spark.read.parquet(str(demo_file))
+    with pytest.raises(jm.SchemaError, match=r"'acount'.*Did you mean 'account'"):
+        jm.JourneyLog.from_spark(sdf, case="acount", activity="touchpoint", timestamp="at")
+    with pytest.raises(jm.InvalidParameterError, match="quantiles"):
+        jm.JourneyLog.from_spark(sdf, case="account", activity="touchpoint", timestamp="at", quantiles="tdigest")  # type: ignore[arg-type]
+    with pytest.raises(jm.InvalidParameterError, match=r"pyspark\.sql\.DataFrame"):
+        jm.JourneyLog.from_spark(pd.DataFrame(), case="a", activity="b", timestamp="c")
+    log = jm.read_parquet(demo_file, engine="spark", spark=spark, **DEMO)  # type: ignore[arg-type]
+    assert log.n_cases == 600
+
+
+@pytest.mark.realdata
+def test_bpic2012_is_equal_on_both_engines(bpic: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
+    local, remote = bpic
+    assert (remote.n_cases, remote.n_events) == (13_087, 262_200) == (local.n_cases, local.n_events)
+    a, b = jm.journey_map(local), jm.journey_map(remote)
+    for table in ("nodes", "edges", "start_activities", "end_activities"):
+        same(getattr(b, table), getattr(a, table))
+    assert b.stages == a.stages and b.nonlinearity == pytest.approx(a.nonlinearity)
+    same(jm.variants(remote), jm.variants(local))
+    alphabet = {x: i for i, x in enumerate([*local.activities, _OTHER])}
+    ua, ub = _units(local, alphabet, _PACE_EDGES), _units(remote, alphabet, _PACE_EDGES)
+    assert ua.variants == ub.variants
+    np.testing.assert_array_equal(ua.case_unit, ub.case_unit)
+    np.testing.assert_allclose(ub.pace_s, ua.pace_s, rtol=1e-9)
+    outcomes = {"won": ["A_APPROVED"], "lost": ["A_DECLINED"], "churned": ["A_CANCELLED"]}
+    same(jm.kpis(remote, outcomes=outcomes).to_dataframe(), jm.kpis(local, outcomes=outcomes).to_dataframe())
