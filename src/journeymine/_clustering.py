@@ -2,7 +2,8 @@
 
 Accounts are not clustered one by one. Each account becomes a *unit*: its variant (the
 sequence of activities) and its pace bin (the median gap between its events on a log
-scale, in bins ×3.16 wide, or "none" for one-event journeys). Units are counted, so a log of 250k
+scale, in bins ×1.26 wide for the Markov mixture and ×3.16 for k-means, or "none" for one-event
+journeys). Units are counted, so a log of 250k
 accounts costs about as much as its distinct units.
 
 Representations
@@ -88,7 +89,7 @@ class _Units:
     """Distinct (variant, pace bin) units of a log and the accounts behind them."""
 
     variants: list[list[int]]  # activity codes in the fitted alphabet
-    pace: np.ndarray  # pace bin per unit: 0.._PACE_BUCKETS-1, or _PACE_BUCKETS for "none"
+    pace: np.ndarray  # coarse pace bin per unit: 0.._PACE_BUCKETS-1, or _PACE_BUCKETS for "none"
     counts: np.ndarray  # accounts per unit
     case_unit: np.ndarray  # unit index of every case (in log.cases order)
     pace_n: np.ndarray  # gaps between consecutive events of the unit's accounts
@@ -126,6 +127,8 @@ def _pace_values(log: JourneyLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def _units(log: JourneyLog, alphabet: Mapping[str, int], pace_edges: np.ndarray) -> _Units:
+    """Group accounts by variant and pace bin (``pace_edges``); ``pace`` is the coarse bin
+    (``_PACE_EDGES``), which the fine edges nest in, for seeding and the k-means features."""
     acts = encode(log).activities
     other = alphabet[_OTHER]
     remap = np.array([alphabet.get(a, other) for a in acts], dtype=np.int64)
