@@ -18,7 +18,9 @@ TYPES = {
 }
 
 
-def planted(n: int = 240, seed: int = 0, slow_copy: bool = False) -> tuple[jm.JourneyLog, pd.Series]:
+def planted(
+    n: int = 240, seed: int = 0, slow_copy: bool = False, slow_factor: float = 12.0, sigma: float = 0.3
+) -> tuple[jm.JourneyLog, pd.Series]:
     rng = np.random.default_rng(seed)
     names = list(TYPES) + (["demo-first-slow"] if slow_copy else [])
     sizes = rng.multinomial(n, [0.5, 0.3, 0.2] if not slow_copy else [0.4, 0.25, 0.2, 0.15])
@@ -27,13 +29,13 @@ def planted(n: int = 240, seed: int = 0, slow_copy: bool = False) -> tuple[jm.Jo
     for t, size in zip(names, sizes, strict=True):
         acts, days = TYPES[t.replace("-slow", "")]
         if t.endswith("slow"):
-            days *= 12
+            days *= slow_factor
         for _ in range(size):
             seq = list(acts)
             if rng.random() < 0.1:  # noise: drop one step
                 del seq[rng.integers(1, len(seq))]
             ts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
-                np.cumsum(rng.lognormal(np.log(days), 0.3, len(seq))), unit="D")
+                np.cumsum(rng.lognormal(np.log(days), sigma, len(seq))), unit="D")
             case = f"acc{i:04d}"
             truth[case] = t
             rows += [(case, a, s, rng.choice(["SMB", "Enterprise"], p=[0.8, 0.2] if t == "looping" else [0.3, 0.7]))
@@ -57,6 +59,17 @@ def test_recovers_planted_types_with_auto_k() -> None:
 def test_pace_separates_same_order_different_speed() -> None:
     log, truth = planted(n=400, slow_copy=True)
     est = jm.JourneyClusterer(n_clusters=4, random_state=1).fit(log)
+    assert adjusted_rand_score(truth.loc[est.labels_.index], est.labels_) > 0.8
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_auto_k_finds_a_type_that_differs_only_by_being_4x_slower(seed: int) -> None:
+    # paces overlap (log-normal sigma 1 per gap, 4x apart), so the slow twin of demo-first
+    # is told apart only by pooling every gap of an account (fine pace units) and only
+    # by an EM start run near convergence
+    log, truth = planted(n=600, seed=seed, slow_copy=True, slow_factor=4.0, sigma=1.0)
+    est = jm.JourneyClusterer(random_state=0).fit(log)
+    assert est.n_clusters_ == 4
     assert adjusted_rand_score(truth.loc[est.labels_.index], est.labels_) > 0.8
 
 

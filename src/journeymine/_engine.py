@@ -53,10 +53,14 @@ class Engine(Protocol):
         ``cases``, ``first`` (smallest case code), ``codes`` (the first ``examples`` case
         codes), ``median_duration``, ``p90_duration``."""
 
-    def clustering_units(self, log: JourneyLog, pace_edges: np.ndarray, n_buckets: int) -> pl.DataFrame:
-        """One row per (variant, pace bucket): ``variant``, ``pace``, ``n``, ``code`` (case
-        codes, ascending), ``pn``, ``ps``, ``pq`` (count, sum and sum of squares of the
-        log10 gaps of its accounts)."""
+    def clustering_units(
+        self, log: JourneyLog, pace_edges: np.ndarray, coarse_edges: np.ndarray, n_buckets: int
+    ) -> pl.DataFrame:
+        """One row per (variant, pace group): ``variant``, ``group`` (bin of the account's
+        median log10 gap by ``pace_edges``, -1 without gaps), ``pace`` (its bin by
+        ``coarse_edges``, ``n_buckets`` without gaps), ``n``, ``code`` (case codes,
+        ascending), ``pn``, ``ps``, ``pq`` (count, sum and sum of squares of the log10 gaps
+        of its accounts); ordered by first case code."""
 
     def position_stats(self, log: JourneyLog) -> dict[str, pl.DataFrame]:
         """What stage assignment needs: ``typical`` (act, position median), ``stage_pos``

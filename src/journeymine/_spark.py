@@ -817,7 +817,9 @@ class SparkEngine:
         out = _collect(grouped)
         return out.with_columns(pl.col("variant").cast(pl.List(pl.UInt32)), pl.col("cohort").cast(pl.UInt32))
 
-    def clustering_units(self, log: SparkJourneyLog, pace_edges: np.ndarray, n_buckets: int) -> pl.DataFrame:
+    def clustering_units(
+        self, log: SparkJourneyLog, pace_edges: np.ndarray, coarse_edges: np.ndarray, n_buckets: int
+    ) -> pl.DataFrame:
         F = _pyspark()
         steps = self._steps(log._sdf).select(
             "code",
@@ -838,11 +840,21 @@ class SparkEngine:
             F.sum("g").alias("gs"),
             F.sum(F.col("g") * F.col("g")).alias("gq"),
         )
-        above = sum((F.when(F.col("m") >= F.lit(float(e)), 1).otherwise(0) for e in pace_edges), F.lit(0))
-        per_case = per_case.withColumn(
-            "pace", F.when(F.col("m").isNull(), F.lit(n_buckets)).otherwise(above).cast("long")
+
+        def above(edges: np.ndarray) -> Any:
+            # numpy's searchsorted(edges, m, side="right"): how many edges are <= m
+            return sum((F.when(F.col("m") >= F.lit(float(e)), 1).otherwise(0) for e in edges), F.lit(0))
+
+        per_case = per_case.select(
+            "*",
+            F.when(F.col("m").isNull(), F.lit(n_buckets))
+            .otherwise(above(coarse_edges))
+            .cast("long")
+            .alias("pace"),
+            F.when(F.col("m").isNull(), F.lit(-1)).otherwise(above(pace_edges)).cast("long").alias("group"),
         )
-        units = per_case.groupBy("variant", "pace").agg(
+        units = per_case.groupBy("variant", "group").agg(
+            F.first("pace").alias("pace"),
             F.count(F.lit(1)).alias("n"),
             F.sort_array(F.collect_list("code")).alias("code"),
             F.sum("gn").alias("pn"),
