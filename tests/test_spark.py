@@ -117,6 +117,14 @@ def test_event_level_access_says_how_to_get_it(demo: tuple[jm.JourneyLog, jm.Jou
         remote.to_pm4py()
     with pytest.raises(jm.UnsupportedOperationError, match="predicate"):
         jm.kpis(remote, outcomes={"won": lambda ev: ev["activity"] == "Contract signed"}, lost=None, churned=None)
+    calls = (
+        lambda: jm.compare_cohorts(remote, by="segment"),
+        lambda: jm.attribution(remote, conversion=["Contract signed"]),
+        lambda: jm.report(remote),
+    )
+    for call in calls:
+        with pytest.raises(jm.UnsupportedOperationError, match=r"JourneyClusterer\.fit run in Spark"):
+            call()
     assert remote.spark_events.count() == remote.n_events
 
 
@@ -168,6 +176,9 @@ def test_clustering_features_and_labels_are_equal(demo: tuple[jm.JourneyLog, jm.
     a = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(local)
     b = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(remote)
     pd.testing.assert_series_equal(a.labels_, b.labels_)
+    same(b.explain(), a.explain())
+    same(b.summary(outcomes={"won": ["Contract signed"]}), a.summary(outcomes={"won": ["Contract signed"]}))
+    assert jm.subway_map(b)._repr_svg_() == jm.subway_map(a)._repr_svg_()
 
 
 def test_filters_and_cohorts_on_spark(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:

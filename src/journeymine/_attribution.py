@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from ._discovery import require_events
+from ._engine import require_embedded
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from .errors import SchemaError
@@ -252,6 +253,7 @@ def attribution(
 
     owner = "attribution"
     require_events(log, owner)
+    require_embedded(log, "attribution")
     check_choice("by", owner, by, ("activity", "channel"))
     check_int("order", owner, order, minimum=1)
     if isinstance(conversion, str) or not list(conversion):

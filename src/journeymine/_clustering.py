@@ -800,11 +800,26 @@ class JourneyClusterer:
         cached = getattr(self, "_presence_cache", None)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        ev = self._log.to_polars("events").select("case", "activity")
-        steps = ev.with_columns(
-            pl.col("activity").shift(-1).alias("nxt"),
-            (pl.col("case") == pl.col("case").shift(-1)).alias("same"),
-        ).filter(pl.col("same"))
+        engine = engine_of(self._log)
+        if engine is not None:
+            pairs, steps = engine.case_items(self._log)
+            ids = self._log.to_polars("cases").get_column("case")
+            names = pl.Series(list(self._log.activities), dtype=pl.String)
+            ev = pairs.select(
+                pl.lit(ids).gather(pl.col("code")).alias("case"),
+                pl.lit(names).gather(pl.col("act")).alias("activity"),
+            )
+            steps = steps.select(
+                pl.lit(ids).gather(pl.col("code")).alias("case"),
+                pl.lit(names).gather(pl.col("act")).alias("activity"),
+                pl.lit(names).gather(pl.col("tgt")).alias("nxt"),
+            )
+        else:
+            ev = self._log.to_polars("events").select("case", "activity")
+            steps = ev.with_columns(
+                pl.col("activity").shift(-1).alias("nxt"),
+                (pl.col("case") == pl.col("case").shift(-1)).alias("same"),
+            ).filter(pl.col("same"))
 
         def wide(items: pl.DataFrame) -> pd.DataFrame:
             out = (

@@ -37,6 +37,7 @@ import polars as pl
 
 from . import _stats as st
 from ._discovery import encode, journey_tables, require_events
+from ._engine import require_embedded
 from ._format import duration
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
@@ -341,6 +342,7 @@ def compare_cohorts(
 
     owner = "compare_cohorts"
     require_events(log, owner)
+    require_embedded(log, "compare_cohorts")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise invalid("alpha", owner, "a float in (0, 1)", alpha)
     check_int("min_cases", owner, min_cases, minimum=1)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from ._log import JourneyLog
 
-__all__ = ["Engine", "engine_of"]
+__all__ = ["Engine", "engine_of", "require_embedded"]
 
 
 class Engine(Protocol):
@@ -81,6 +81,9 @@ class Engine(Protocol):
     ) -> pl.DataFrame:
         """Per case: event facts relative to its ``won`` and ``_close`` times (KPIs)."""
 
+    def case_items(self, log: JourneyLog) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Distinct (code, act) pairs and distinct (code, act, tgt) steps of every case."""
+
     def max_timestamp(self, log: JourneyLog) -> Any:
         """The last event time."""
 
@@ -88,3 +91,18 @@ class Engine(Protocol):
 def engine_of(log: JourneyLog) -> Engine | None:
     """The log's engine, or ``None`` for the embedded engine (events in memory)."""
     return getattr(log, "_engine", None)
+
+
+def require_embedded(log: JourneyLog, owner: str) -> None:
+    """Raise :class:`UnsupportedOperationError` when ``owner`` needs every event of ``log``
+    in memory and the log's events are held by an engine (Spark)."""
+    engine = engine_of(log)
+    if engine is not None:
+        from .errors import UnsupportedOperationError
+
+        raise UnsupportedOperationError(
+            f"{owner} works on the events in memory, and this log's {log.n_events:,} events are in "
+            f"{engine.name.capitalize()}. On a Spark log, journey_map, variants, stage_durations, kpis, "
+            "subway_map and JourneyClusterer.fit run in Spark; for the rest, collect the log with "
+            "log.to_local() (or a sample of its accounts: log.filter_cases(...).to_local())."
+        )

@@ -313,10 +313,12 @@ def write_xes(log: JourneyLog, path: PathLike) -> None:
     >>> path.read_text()[:5]
     '<?xml'
     """
+    from ._engine import require_embedded
     from ._xes import write_xes_frame
 
     if not isinstance(log, JourneyLog):
         raise invalid("log", "write_xes", "a JourneyLog", type(log).__name__)
+    require_embedded(log, "write_xes")
     write_xes_frame(pm4py_layout(log), Path(os.fspath(path)))
 
 

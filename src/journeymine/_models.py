@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import polars as pl
 
 from ._dot import attrs, quote, render
+from ._engine import require_embedded
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._pm4py import ACTIVITY, CASE, TIMESTAMP, require_pm4py
@@ -908,6 +909,7 @@ def discover_process_model(
     check_int("min_cases", owner, min_cases, minimum=1)
     if not isinstance(log, JourneyLog):
         raise invalid("log", owner, "a JourneyLog", type(log).__name__)
+    require_embedded(log, owner)
     if by is None:
         pm4py = require_pm4py(owner)
         return _discover(pm4py, log, miner, value, None)

@@ -40,6 +40,7 @@ import numpy as np
 import polars as pl
 
 from ._discovery import require_events
+from ._engine import require_embedded
 from ._log import JourneyLog
 from ._outcomes import outcome_times
 from ._params import check_int, invalid
@@ -325,6 +326,7 @@ class JourneyOutcomeModel:
         if not isinstance(log, JourneyLog):
             raise invalid("log", "JourneyOutcomeModel.fit", "a JourneyLog", type(log).__name__)
         require_events(log, "JourneyOutcomeModel.fit")
+        require_embedded(log, "JourneyOutcomeModel.fit")
         x, y_ = self._design(log, at, fit=True)
         if y_ is None or len(set(y_.tolist())) < 2:
             raise invalid(
@@ -349,6 +351,7 @@ class JourneyOutcomeModel:
             raise NotFittedError("This JourneyOutcomeModel is not fitted yet; call fit(log) first.")
 
     def _aligned(self, log: JourneyLog, at: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        require_embedded(log, "JourneyOutcomeModel")
         x, y = self._design(log, at, fit=False)
         return x.reindex(columns=self.feature_names_, fill_value=0.0), y  # type: ignore[return-value]
 

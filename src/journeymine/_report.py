@@ -161,6 +161,7 @@ def report(
     from ._clustering import JourneyClusterer
     from ._compare import compare_cohorts
     from ._discovery import require_events
+    from ._engine import require_embedded
     from ._journeymap import JourneyMap, JourneyMaps, journey_map
     from ._kpis import kpis
     from ._subway import subway_map
@@ -168,6 +169,7 @@ def report(
 
     owner = "report"
     require_events(log, owner)
+    require_embedded(log, "report")
     check_int("random_state", owner, random_state)
     check_int("max_clusters", owner, max_clusters, minimum=2)
     if outcomes is not None:

@@ -309,7 +309,11 @@ def from_spark(
                 F.lit(REASONS[5]),
             ).otherwise(F.col("__reason")),
         )
-    work = work.persist()
+    # the input's own columns are kept out of the persisted frame: only the rejected rows
+    # need them, and those are recomputed from the input when looked at
+    work_full = work
+    value_in = f"__in_{sdf.columns.index(mapping.value)}" if mapping.value is not None else None
+    work = work.select(*[c for c in work.columns if not c.startswith("__in_") or c == value_in]).persist()
 
     # 2. what was read and set aside: one pass
     summary_cols = [
@@ -337,7 +341,7 @@ def from_spark(
         )
     counts = {r: int(stats[r] or 0) for r in REASONS if stats[r]}
     n_bad = sum(counts.values())
-    rejected = work.filter(F.col("__reason").isNotNull()).select(
+    rejected = work_full.filter(F.col("__reason").isNotNull()).select(
         F.col("row"),
         F.col("__reason").alias("reason"),
         *[
@@ -391,7 +395,10 @@ def from_spark(
     for col in case_attributes:
         case_aggs += [
             F.min_by(F.col(f"`{col}`"), F.when(F.col(f"`{col}`").isNotNull(), order_ts)).alias(col),
-            (F.count_distinct(F.col(f"`{col}`")) > 1).alias(f"__vary_{col}"),
+            # more than one distinct non-null value (min/max: no distinct aggregation needed)
+            F.coalesce(F.min(F.col(f"`{col}`")) != F.max(F.col(f"`{col}`")), F.lit(False)).alias(
+                f"__vary_{col}"
+            ),
         ]
     cases = _collect(good.groupBy("case").agg(*case_aggs)).sort("__key")
     for col in case_attributes:
@@ -734,10 +741,12 @@ class SparkEngine:
                 ),
                 (F.col("act") == F.col("tgt")).alias("self_loop"),
             )
+            # no distinct aggregate next to the quantiles: Spark would then aggregate the
+            # quantile sketches per (edge, case) first, which is slow; distinct counts come
+            # from a second, per-case aggregation instead
             edges = _collect(
                 steps.groupBy("cohort", "act", "tgt").agg(
                     F.count(F.lit(1)).alias("count"),
-                    F.count_distinct("code").alias("cases"),
                     F.avg("seconds").alias("mean"),
                     self._q("seconds", 0.5).alias("median"),
                     self._q("seconds", 0.9).alias("p90"),
@@ -747,7 +756,14 @@ class SparkEngine:
                     F.first("backstep").alias("backstep"),
                 )
             )
-            pairs = ev.groupBy("cohort", "code", "act").agg(F.count(F.lit(1)).alias("n"))
+            edge_cases = _collect(
+                steps.select("cohort", "act", "tgt", "code")
+                .distinct()
+                .groupBy("cohort", "act", "tgt")
+                .agg(F.count(F.lit(1)).alias("cases"))
+            )
+            edges = edges.join(edge_cases, on=["cohort", "act", "tgt"], how="left")
+            pairs = ev.groupBy("cohort", "code", "act").agg(F.count(F.lit(1)).alias("n")).persist()
             nodes = _collect(
                 pairs.groupBy("cohort", "act").agg(
                     F.sum("n").alias("events"),
@@ -755,31 +771,45 @@ class SparkEngine:
                     F.sum(F.when(F.col("n") > 1, 1).otherwise(0)).alias("rework_cases"),
                 )
             )
-            starts = _collect(
-                ev.where(F.col("prev").isNull())
-                .groupBy("cohort", "act")
-                .agg(F.count(F.lit(1)).alias("count"))
-            )
-            ends = _collect(
-                ev.where(F.col("tgt").isNull()).groupBy("cohort", "act").agg(F.count(F.lit(1)).alias("count"))
-            )
-            per_cohort = _collect(
-                steps.groupBy("cohort").agg(
-                    F.count_distinct(F.when(F.col("backstep"), F.col("code"))).alias("backstep_cases"),
-                    F.sum(F.when(F.col("backstep"), 1).otherwise(0)).alias("backsteps"),
-                    F.count_distinct(F.when(F.col("self_loop"), F.col("code"))).alias("self_loop_cases"),
+            per_case_counts = _collect(
+                pairs.groupBy("cohort", "code")
+                .agg(F.max("n").alias("most"), F.sum("n").alias("n"))
+                .groupBy("cohort")
+                .agg(
+                    F.sum(F.when(F.col("most") > 1, 1).otherwise(0)).alias("rework_cases"),
+                    F.sum("n").alias("n_events"),
                 )
             )
-            rework = _collect(
-                pairs.where(F.col("n") > 1)
-                .groupBy("cohort")
-                .agg(F.count_distinct("code").alias("rework_cases"))
+            pairs.unpersist()
+            bounds = _collect(
+                ev.where(F.col("prev").isNull() | F.col("tgt").isNull())
+                .groupBy("cohort", "act")
+                .agg(
+                    F.sum(F.when(F.col("prev").isNull(), 1).otherwise(0)).alias("starts"),
+                    F.sum(F.when(F.col("tgt").isNull(), 1).otherwise(0)).alias("ends"),
+                )
             )
-            n_events = _collect(ev.groupBy("cohort").agg(F.count(F.lit(1)).alias("n_events")))
+            starts = bounds.filter(pl.col("starts") > 0).select(
+                "cohort", "act", pl.col("starts").alias("count")
+            )
+            ends = bounds.filter(pl.col("ends") > 0).select("cohort", "act", pl.col("ends").alias("count"))
+            per_cohort = _collect(
+                steps.groupBy("cohort", "code")
+                .agg(
+                    F.sum(F.col("backstep").cast("long")).alias("b"),
+                    F.max(F.col("self_loop").cast("long")).alias("l"),
+                )
+                .groupBy("cohort")
+                .agg(
+                    F.sum(F.when(F.col("b") > 0, 1).otherwise(0)).alias("backstep_cases"),
+                    F.sum("b").alias("backsteps"),
+                    F.sum("l").alias("self_loop_cases"),
+                )
+            )
         finally:
             ev.unpersist()
         sizes = cohort.cast(pl.Int32).value_counts(name="n_cases")
-        for extra in (n_events, per_cohort, rework):
+        for extra in (per_case_counts, per_cohort):
             sizes = sizes.join(extra.with_columns(pl.col("cohort").cast(pl.Int32)), on="cohort", how="left")
         sizes = sizes.with_columns(
             pl.col(c).fill_null(0).cast(pl.Int64)
@@ -956,8 +986,10 @@ class SparkEngine:
             )
             trans = _collect(
                 ev.where(F.col("to").isNotNull() & (F.col("to") != F.col("srank")))
+                .groupBy("cohort", "srank", "to", "code")
+                .agg(F.count(F.lit(1)).alias("n"))
                 .groupBy("cohort", "srank", "to")
-                .agg(F.count(F.lit(1)).alias("count"), F.count_distinct("code").alias("cases"))
+                .agg(F.sum("n").alias("count"), F.count(F.lit(1)).alias("cases"))
             )
         finally:
             ev.unpersist()
@@ -1016,6 +1048,14 @@ class SparkEngine:
             pl.col("code").cast(pl.Int64),
             pl.col("_sales").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         )
+
+    def case_items(self, log: SparkJourneyLog) -> tuple[pl.DataFrame, pl.DataFrame]:
+        F = _pyspark()
+        pairs = _collect(log._sdf.select("code", "act").distinct())
+        steps = _collect(
+            self._steps(log._sdf).where(F.col("tgt").isNotNull()).select("code", "act", "tgt").distinct()
+        )
+        return pairs, steps
 
     def max_timestamp(self, log: SparkJourneyLog) -> Any:
         return log._cases.get_column("end").max()
