@@ -299,21 +299,45 @@ def from_spark(
         *extra,
         *case_attributes,
     ]
-    if duplicates == "reject":
-        # an exact repeat of an earlier valid row: same values in every kept column
-        first = Window.partitionBy(*[F.col(f"`{c}`") for c in kept]).orderBy("row")
-        work = work.withColumn(
-            "__reason",
-            F.when(
-                F.col("__reason").isNull() & (F.row_number().over(first) > 1),
-                F.lit(REASONS[5]),
-            ).otherwise(F.col("__reason")),
-        )
     # the input's own columns are kept out of the persisted frame: only the rejected rows
     # need them, and those are recomputed from the input when looked at
     work_full = work
     value_in = f"__in_{sdf.columns.index(mapping.value)}" if mapping.value is not None else None
-    work = work.select(*[c for c in work.columns if not c.startswith("__in_") or c == value_in]).persist()
+    work = work.select(*[c for c in work.columns if not c.startswith("__in_") or c == value_in])
+    persisted: list[Any] = []
+    if duplicates == "reject":
+        # an exact repeat of an earlier valid row (same values in every kept column) shares
+        # its case and timestamp: only rows tied on (case, ts) are compared, so the wide
+        # window runs over the few tied rows instead of shuffling the whole input
+        valid = work.where(F.col("__reason").isNull())
+        ties = valid.groupBy("case", "ts").agg(F.count(F.lit(1)).alias("__n")).where(F.col("__n") > 1)
+        tied = valid.join(ties.select("case", "ts"), on=["case", "ts"], how="left_semi")
+        first = Window.partitionBy(*[F.col(f"`{c}`") for c in kept]).orderBy("row")
+        repeats = (
+            tied.select("row", (F.row_number().over(first) > 1).alias("__dup"))
+            .where(F.col("__dup"))
+            .persist()
+        )
+        persisted.append(repeats)
+
+        def mark(frame: Any) -> Any:
+            dup = F.coalesce(F.col("__dup"), F.lit(False))
+            return (
+                frame.join(repeats, on="row", how="left")
+                .withColumn(
+                    "__reason",
+                    F.when(F.col("__reason").isNull() & dup, F.lit(REASONS[5])).otherwise(F.col("__reason")),
+                )
+                .drop("__dup")
+            )
+
+        work, work_full = mark(work), mark(work_full)
+    work = work.persist()
+    persisted.append(work)
+
+    def release() -> None:
+        for frame in persisted:
+            frame.unpersist()
 
     # 2. what was read and set aside: one pass
     summary_cols = [
@@ -330,7 +354,7 @@ def from_spark(
     stats = work.agg(*summary_cols).collect()[0].asDict()
     rows_read = int(stats["rows"])
     if rows_read == 0:
-        work.unpersist()
+        release()
         raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
     if stats.get("__lost_values"):
         warn(
@@ -357,6 +381,7 @@ def from_spark(
             "on this error's .rejected attribute (a Spark DataFrame)."
         )
         err.rejected = rejected  # type: ignore[attr-defined]
+        release()
         raise err
     if n_bad:
         if on_invalid == "raise":
@@ -366,6 +391,7 @@ def from_spark(
                 "log.rejected."
             )
             err2.rejected = rejected  # type: ignore[attr-defined]
+            release()
             raise err2
         warn(
             f"{n_bad:,} of {rows_read:,} input rows were set aside ({summary}; first rows: "
@@ -378,7 +404,7 @@ def from_spark(
         seen = [r[0] for r in good.select("stage").where(F.col("stage").isNotNull()).distinct().collect()]
         unknown = sorted(set(seen) - set(stage_order))
         if unknown:
-            work.unpersist()
+            release()
             raise SchemaError(
                 f"Column {mapping.stage!r} (stage) has value(s) {unknown[:10]} that are not in "
                 f"stage_order={list(stage_order)!r}. Add them to stage_order in journey order."
@@ -410,7 +436,7 @@ def from_spark(
                 f"{cases.height:,} cases (e.g. case {example!r}). "
             )
             if on_invalid == "raise":
-                work.unpersist()
+                release()
                 raise DataQualityError(
                     msg + "Map it as an event attribute if it changes over a journey, or clean it."
                 )
@@ -463,7 +489,7 @@ def from_spark(
         .persist()
     )
     n_events = events.count()
-    work.unpersist()
+    release()
     reserved = {"case", "activity", "ts", "row", *OPTIONAL_ROLES}
     return SparkJourneyLog._create_spark(
         sdf=events,
