@@ -370,22 +370,21 @@ def _order(work: pl.DataFrame, ok: pl.Series) -> _Sorted:
 
 
 def _gather(work: pl.DataFrame, ordered: _Sorted) -> pl.DataFrame:
-    """The columns of ``work`` (but the reason) in order, built one at a time; each input
-    column is dropped from ``work`` once its sorted copy exists, so at most one column is
-    held twice (unless someone else holds the input)."""
-    out: dict[str, pl.Series] = {}
-    for col in work.columns:
-        source = work.drop_in_place(col)
-        if col == "case":
-            out[col] = ordered.case
-        elif col == "timestamp":
-            out[col] = ordered.timestamp
-        elif col == "row":
-            out[col] = ordered.order.cast(pl.Int64)
-        elif col != "__reason":
-            out[col] = source.rechunk().gather(ordered.order)
-        del source
-    return pl.DataFrame(out)
+    """The columns of ``work`` (but the reason) in order. They are built a few at a time
+    (as many as there are threads, at most four, gathered in parallel) and each input
+    column is dropped from ``work`` once its sorted copy exists, so that only those few
+    are held twice (unless someone else holds the input)."""
+    columns = [c for c in work.columns if c != "__reason"]
+    out: dict[str, pl.Series] = {
+        "case": ordered.case, "timestamp": ordered.timestamp, "row": ordered.order.cast(pl.Int64),
+    }
+    todo = [c for c in columns if c not in out]
+    step = max(1, min(4, pl.thread_pool_size()))
+    for start in range(0, len(todo), step):
+        part = pl.DataFrame([work.drop_in_place(c) for c in todo[start:start + step]]).rechunk()
+        out.update(part[ordered.order].to_dict())
+        del part
+    return pl.DataFrame([out[c] for c in columns])
 
 
 def _split_cases(
