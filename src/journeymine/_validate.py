@@ -356,17 +356,14 @@ def _order(work: pl.DataFrame, ok: pl.Series) -> _Sorted:
     keys = keys.rechunk()  # gathers from a contiguous column are much faster
     keys = keys.with_columns(pl.col("row").min().over(pl.col("case").hash()).alias("__key"))
     at = keys.select(pl.arg_sort_by("__key", "timestamp", "row")).to_series()
-    case = keys.get_column("case").gather(at)
-    key = keys.get_column("__key").gather(at)
-    mixed = bool(((case != case.shift(1)) & (key == key.shift(1))).any())
-    del key
-    if mixed:  # pragma: no cover - safety net
-        first = keys.get_column("case").unique(maintain_order=True)
+    ordered = keys[at]  # the columns gathered in parallel
+    case, key = ordered.get_column("case"), ordered.get_column("__key")
+    if bool(((case != case.shift(1)) & (key == key.shift(1))).any()):  # pragma: no cover
+        first = keys.get_column("case").unique(maintain_order=True)  # safety net
         code = pl.col("case").cast(pl.Enum(first)).to_physical()
-        at = keys.select(pl.arg_sort_by(code, "timestamp", "row")).to_series()
-        case = keys.get_column("case").gather(at)
-    order = keys.get_column("row").gather(at).cast(pl.get_index_type())
-    return _Sorted(order, case, keys.get_column("timestamp").gather(at))
+        ordered = keys[keys.select(pl.arg_sort_by(code, "timestamp", "row")).to_series()]
+    order = ordered.get_column("row").cast(pl.get_index_type())
+    return _Sorted(order, ordered.get_column("case"), ordered.get_column("timestamp"))
 
 
 def _gather(work: pl.DataFrame, ordered: _Sorted) -> pl.DataFrame:
