@@ -9,20 +9,34 @@ import polars as pl
 from ._params import invalid
 
 
-def to_polars_frame(frame: Any, *, owner: str) -> tuple[pl.DataFrame, str]:
-    """Return ``frame`` as a polars DataFrame and a short description of its source.
+class OwnedFrame:
+    """A polars frame handed over by a reader: nothing else uses it, so validation may
+    release its columns as soon as it no longer needs them (lowering the peak memory)."""
+
+    __slots__ = ("frame",)
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+
+def to_polars_frame(frame: Any, *, owner: str) -> tuple[pl.DataFrame, str, bool]:
+    """Return ``frame`` as a polars DataFrame, a short description of its source and
+    whether the DataFrame is journeymine's own (a conversion or a reader's frame) rather
+    than the caller's.
 
     pandas frames are converted column by column; an ``object`` column holding mixed
     Python types (say ints and strings) becomes text rather than failing.
     """
+    if isinstance(frame, OwnedFrame):
+        return frame.frame, "polars.DataFrame", True
     if isinstance(frame, pl.LazyFrame):
-        return frame.collect(), "polars.LazyFrame"
+        return frame.collect(), "polars.LazyFrame", True
     if isinstance(frame, pl.DataFrame):
-        return frame, "polars.DataFrame"
+        return frame, "polars.DataFrame", False
     import pandas as pd
 
     if isinstance(frame, pd.DataFrame):
-        return _from_pandas(frame, pd), "pandas.DataFrame"
+        return _from_pandas(frame, pd), "pandas.DataFrame", True
     raise invalid("frame", owner, "a pandas or polars DataFrame", type(frame).__name__)
 
 

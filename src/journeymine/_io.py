@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from ._frames import OwnedFrame
 from ._log import JourneyLog
 from ._params import check_choice, invalid
 from ._pm4py import ACTIVITY, CASE, LIFECYCLE, TIMESTAMP, pm4py_frame_arguments, pm4py_layout
@@ -329,5 +330,7 @@ def _finish(
     **options: Any,
 ) -> JourneyLog:
     mapped: dict[str, Any] = {k: v for k, v in roles.items() if v is not None}
-    return JourneyLog.from_frame(frame, **mapped, **options)._with_source(source)
+    # handed over: validation releases the input's columns as it builds the sorted ones
+    owned: Any = OwnedFrame(frame)
+    return JourneyLog.from_frame(owned, **mapped, **options)._with_source(source)
 

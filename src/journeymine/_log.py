@@ -223,7 +223,7 @@ class JourneyLog:
             raise invalid("case_attributes", owner, "a list of column names", case_attributes)
         if event_attributes != "all" and isinstance(event_attributes, str):
             raise invalid("event_attributes", owner, "a list of column names or 'all'", event_attributes)
-        pl_frame, source = to_polars_frame(frame, owner=owner)
+        pl_frame, source, owned = to_polars_frame(frame, owner=owner)
         given = dict(resource=resource, contact=contact, role=role, channel=channel,
                      stage=stage, lifecycle=lifecycle, value=value)
         taken = {case, activity, timestamp, *case_attributes, *(v for v in given.values() if v)}
@@ -245,7 +245,9 @@ class JourneyLog:
             duplicates=duplicates,
             on_invalid=on_invalid,
             stage_order=stage_order,
+            owned=owned,
         )
+        del pl_frame
         reserved = {"case", "activity", "timestamp", "row", *OPTIONAL_ROLES}
         event_attrs = [c for c in built.events.columns if c not in reserved]
         return cls._create(

@@ -92,7 +92,8 @@ def _first_pass(text: pl.Series, fmt: str | None) -> pl.Series:
         return text.str.to_datetime(format=fmt, strict=False, time_unit="us")
     queries = [
         pl.LazyFrame({"t": text.slice(start, _CHUNK)}).select(
-            pl.col("t").str.to_datetime(format=fmt, strict=False, time_unit="us")
+            # no cache: timestamps are mostly distinct, hashing them costs more than it saves
+            pl.col("t").str.to_datetime(format=fmt, strict=False, time_unit="us", cache=False)
         )
         for start in range(0, text.len(), _CHUNK)
     ]
@@ -101,8 +102,10 @@ def _first_pass(text: pl.Series, fmt: str | None) -> pl.Series:
 
 def _parse_strings(values: pl.Series, zone: str, fmt: str | None) -> pl.Series:
     text = values
-    if bool(values.str.contains(r"^\s|\s$").any()):
-        text = values.str.strip_chars()
+    stripped = values.str.strip_chars()  # a length check is faster than a regex for ^\s|\s$
+    if bool((stripped.str.len_bytes() != values.str.len_bytes()).any()):
+        text = stripped
+    del stripped
     if bool((text == "").any()):
         text = text.set(text == "", None)  # type: ignore[arg-type,unused-ignore]
     try:

@@ -134,12 +134,21 @@ def build(
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: Literal["reject", "raise"] = "reject",
     stage_order: Sequence[str] | None = None,
+    owned: bool = False,
 ) -> Built:
-    """Validate ``frame`` and split it into events, cases and rejected rows."""
+    """Validate ``frame`` and split it into events, cases and rejected rows.
+
+    ``owned`` says the frame is journeymine's own (a reader's): its columns are then
+    dropped from it once they are no longer needed, so that the input and the sorted
+    copy are not both held whole. Otherwise a shallow copy is used and the caller's
+    frame is left as it was.
+    """
     extra = _check_columns(frame, mapping, case_attributes, event_attributes)
     rows_read = frame.height
     if rows_read == 0:
         raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
+    if not owned:
+        frame = frame.clone()  # shallow: columns are shared, dropping them leaves the caller's
     roles = mapping.roles()
     schema = frame.schema
     text_roles = [c for r, c in roles.items() if r not in ("timestamp", "value") and schema[c] == pl.String]
@@ -164,10 +173,8 @@ def build(
             cols.append(as_id(col).alias(role))
     cols += [pl.col(c) for c in extra] + [pl.col(c) for c in case_attributes]
     work = frame.select(cols)
-    ts = parse_timestamps(
-        frame.get_column(mapping.timestamp), column=mapping.timestamp, tz=tz, fmt=timestamp_format
-    )
     raw_ts = frame.get_column(mapping.timestamp)
+    ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format)
     raw_missing = raw_ts.is_null()
     if raw_ts.dtype == pl.String:
         raw_missing = raw_missing | (raw_ts.str.strip_chars() == "")
@@ -175,6 +182,7 @@ def build(
     work = work.with_columns(
         ts.alias("timestamp"), raw_missing.alias("__ts_missing")
     )
+    del raw_ts, ts, raw_missing  # only ``frame`` and ``work`` hold columns from here on
     reason = (
         pl.when(pl.col("case").is_null())
         .then(pl.lit(REASONS[0]))
@@ -193,11 +201,9 @@ def build(
         _check_stage_order(work, mapping.stage, stage_order)
 
     ok = work.get_column("__reason").is_null()
-    good = work.drop("__reason") if bool(ok.all()) else work.filter(ok).drop("__reason")
-    events = _sort(good)
-    del good
+    ordered = _order(work, ok)
     if duplicates == "reject":
-        events, repeated = _drop_repeats(events)
+        ordered, repeated = _drop_repeats(work, ordered)
         if repeated.len():
             at = pl.Series(repeated).sort()
             work = work.with_columns(
@@ -207,7 +213,10 @@ def build(
     bad_mask = work.get_column("__reason").is_not_null()
     n_bad = int(bad_mask.sum())
     rejected = _rejected_rows(frame, work, bad_mask)
-    del work
+    for col in frame.columns:  # release the input (only ``work`` may still hold columns)
+        frame.drop_in_place(col)
+    events = _gather(work, ordered)
+    del work, ordered
     if n_bad and events.height:
         _report_rejected(rejected, rows_read, on_invalid)
     if events.height == 0:
@@ -221,26 +230,29 @@ def build(
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
 
 
-def _drop_repeats(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """Drop exact repeats (every kept column equal) of an earlier row; return their rows.
+def _drop_repeats(work: pl.DataFrame, ordered: _Sorted) -> tuple[_Sorted, pl.Series]:
+    """Drop exact repeats (every kept column equal) of an earlier row from ``ordered``;
+    return what is left and the rows of the repeats.
 
-    Repeats share case and timestamp, so after the sort they sit in runs of tied
+    Repeats share case and timestamp, so in sorted order they sit in runs of tied
     (case, timestamp), ordered by input row: only those runs are compared, column by
     column, keeping the first (earliest input row) of each set of equal rows.
     """
+    keys = [c for c in work.columns if c not in ("row", "__reason")]
     same = (pl.col("case") == pl.col("case").shift(1)) & (
         pl.col("timestamp") == pl.col("timestamp").shift(1)
     )
-    tied = events.select((same | same.shift(-1)).fill_null(False).alias("t")).to_series()
+    tied = pl.DataFrame({"case": ordered.case, "timestamp": ordered.timestamp}).select(
+        (same | same.shift(-1)).fill_null(False).alias("t")
+    ).to_series()
     if not bool(tied.any()):
-        return events, pl.Series("row", [], dtype=pl.Int64)
-    keys = [c for c in events.columns if c != "row"]
-    runs = events.filter(tied)
+        return ordered, pl.Series("row", [], dtype=pl.Int64)
+    runs = work.select("row", *keys)[ordered.order.filter(tied)]
     repeat = runs.select(~pl.struct(keys).is_first_distinct()).to_series()
     rows = runs.get_column("row").filter(repeat)
     if rows.len() == 0:
-        return events, rows
-    return events.filter(~pl.col("row").is_in(rows.implode())), rows
+        return ordered, rows
+    return ordered.without(~ordered.order.cast(pl.Int64).is_in(rows.implode())), rows
 
 
 def _bounds(valid_time: tuple[object, object]) -> tuple[pl.Expr, pl.Expr]:
@@ -319,25 +331,57 @@ def _report_rejected(
     )
 
 
-def _sort(good: pl.DataFrame) -> pl.DataFrame:
-    """Stable sort by (case in order of first appearance, timestamp, input row).
+class _Sorted:
+    """The order of the usable rows and the case and timestamp columns in that order."""
 
-    The case key is the input row of the case's first event (a numeric sort key that
-    orders cases by first appearance). The result is checked: should two cases ever
-    share a key, the sort falls back to an explicit code per distinct case id.
+    def __init__(self, order: pl.Series, case: pl.Series, timestamp: pl.Series) -> None:
+        self.order, self.case, self.timestamp = order, case, timestamp
+
+    def without(self, keep: pl.Series) -> _Sorted:
+        return _Sorted(self.order.filter(keep), self.case.filter(keep), self.timestamp.filter(keep))
+
+
+def _order(work: pl.DataFrame, ok: pl.Series) -> _Sorted:
+    """Positions of the usable rows of ``work`` in the order of a stable sort by (case
+    in order of first appearance, timestamp, input row).
+
+    The case key is the input row of the case's first usable event (a numeric sort key
+    that orders cases by first appearance), found by grouping on a 64-bit hash of the
+    case id. The result is checked: should two cases ever share a key (a hash
+    collision), the sort falls back to an explicit code per distinct case id.
     """
-    events = good.with_columns(pl.col("row").min().over("case").alias("__key")).sort(
-        "__key", "timestamp", "row"
-    )
-    key = pl.col("__key")
-    mixed = events.select(
-        ((pl.col("case") != pl.col("case").shift(1)) & (key == key.shift(1))).any()
-    ).item()
-    if not mixed:
-        return events.drop("__key")
-    order = good.get_column("case").unique(maintain_order=True)  # pragma: no cover - safety net
-    code = pl.col("case").cast(pl.Enum(order)).to_physical()  # pragma: no cover
-    return good.sort(code, "timestamp", "row")  # pragma: no cover
+    keys = work.select("row", "case", "timestamp")
+    if not bool(ok.all()):
+        keys = keys.filter(ok)
+    keys = keys.rechunk()  # gathers from a contiguous column are much faster
+    keys = keys.with_columns(pl.col("row").min().over(pl.col("case").hash()).alias("__key"))
+    at = keys.select(pl.arg_sort_by("__key", "timestamp", "row")).to_series()
+    ordered = keys[at]  # the columns gathered in parallel
+    case, key = ordered.get_column("case"), ordered.get_column("__key")
+    if bool(((case != case.shift(1)) & (key == key.shift(1))).any()):  # pragma: no cover
+        first = keys.get_column("case").unique(maintain_order=True)  # safety net
+        code = pl.col("case").cast(pl.Enum(first)).to_physical()
+        ordered = keys[keys.select(pl.arg_sort_by(code, "timestamp", "row")).to_series()]
+    order = ordered.get_column("row").cast(pl.get_index_type())
+    return _Sorted(order, ordered.get_column("case"), ordered.get_column("timestamp"))
+
+
+def _gather(work: pl.DataFrame, ordered: _Sorted) -> pl.DataFrame:
+    """The columns of ``work`` (but the reason) in order. They are built a few at a time
+    (as many as there are threads, at most four, gathered in parallel) and each input
+    column is dropped from ``work`` once its sorted copy exists, so that only those few
+    are held twice (unless someone else holds the input)."""
+    columns = [c for c in work.columns if c != "__reason"]
+    out: dict[str, pl.Series] = {
+        "case": ordered.case, "timestamp": ordered.timestamp, "row": ordered.order.cast(pl.Int64),
+    }
+    todo = [c for c in columns if c not in out]
+    step = max(1, min(4, pl.thread_pool_size()))
+    for start in range(0, len(todo), step):
+        part = pl.DataFrame([work.drop_in_place(c) for c in todo[start:start + step]]).rechunk()
+        out.update(part[ordered.order].to_dict())
+        del part
+    return pl.DataFrame([out[c] for c in columns])
 
 
 def _split_cases(
