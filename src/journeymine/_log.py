@@ -12,7 +12,7 @@ from ._frames import to_polars_frame
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
 from ._params import check_choice, invalid
 from ._typing import CohortBy, FrameLike, OnInvalid, TimeLike
-from ._validate import MISSING_COHORT, build
+from ._validate import MISSING_COHORT, build, check_build_options, resolve_mapping
 from ._warnings import warn
 from .errors import JourneymineWarning, SchemaError
 
@@ -217,23 +217,14 @@ class JourneyLog:
         1  0001     Demo 2024-03-02 09:00:00+00:00
         """
         owner = "JourneyLog.from_frame"
-        check_choice("on_invalid", owner, on_invalid, ("reject", "raise"))
-        check_choice("duplicates", owner, duplicates, ("reject", "keep"))
-        if isinstance(case_attributes, str):
-            raise invalid("case_attributes", owner, "a list of column names", case_attributes)
-        if event_attributes != "all" and isinstance(event_attributes, str):
-            raise invalid("event_attributes", owner, "a list of column names or 'all'", event_attributes)
+        check_build_options(owner, on_invalid, duplicates, case_attributes, event_attributes)
         pl_frame, source, owned = to_polars_frame(frame, owner=owner)
-        given = dict(resource=resource, contact=contact, role=role, channel=channel,
-                     stage=stage, lifecycle=lifecycle, value=value)
-        taken = {case, activity, timestamp, *case_attributes, *(v for v in given.values() if v)}
-        for name, col in given.items():
-            # a column named after an unmapped role plays that role
-            if col is None and name in pl_frame.columns and name not in taken and (
-                event_attributes == "all" or name in event_attributes
-            ):
-                given[name] = name
-        mapping = ColumnMapping(case=case, activity=activity, timestamp=timestamp, **given)
+        mapping = resolve_mapping(
+            pl_frame.columns, case=case, activity=activity, timestamp=timestamp,
+            roles=dict(resource=resource, contact=contact, role=role, channel=channel,
+                       stage=stage, lifecycle=lifecycle, value=value),
+            case_attributes=case_attributes, event_attributes=event_attributes,
+        )
         built = build(
             pl_frame,
             mapping=mapping,

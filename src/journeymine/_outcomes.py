@@ -60,7 +60,6 @@ def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.Data
             "outcomes", owner, "a non-empty mapping of outcome name to activities or a predicate", outcomes
         )
     cases = log.to_polars("cases").select("case", "start", "end")
-    known = set(log.activities)
     engine = engine_of(log)
     if engine is not None:
         return _engine_outcome_times(log, engine, cases, outcomes, owner)
@@ -79,11 +78,7 @@ def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.Data
             hits = events.filter(pl.Series(mask))
         else:
             acts = [spec] if isinstance(spec, str) else list(spec)
-            if not any(a in known for a in acts):
-                raise SchemaError(
-                    f"{owner}: none of the activities {acts} of outcome {name!r} occurs in the log. "
-                    f"Known activities include: {list(log.activities[:10])}."
-                )
+            _check_known(owner, name, acts, log)
             hits = events.filter(pl.col("activity").is_in(pl.Series(acts, dtype=pl.String).implode()))
         first = hits.group_by("case").agg(pl.col("timestamp").min().alias(name))
         out = out.join(first, on="case", how="left", maintain_order="left")

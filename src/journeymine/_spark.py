@@ -41,7 +41,15 @@ import polars as pl
 from ._log import JourneyLog
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
 from ._params import check_choice, check_int, invalid
-from ._validate import REASONS, _check_columns
+from ._validate import (
+    REASONS,
+    _check_columns,
+    check_build_options,
+    report_rejected,
+    report_varying,
+    resolve_mapping,
+    utc_bounds,
+)
 from ._warnings import warn
 from .errors import (
     DataQualityError,
@@ -170,14 +178,8 @@ def _as_id(F: Any, col: Any, dtype: str) -> Any:
 
 
 def _bounds_us(valid_time: tuple[object, object]) -> tuple[int, int]:
-    import pandas as pd
-
-    out = []
-    for bound in valid_time:
-        stamp = pd.Timestamp(bound)  # type: ignore[arg-type]
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        out.append(int(stamp.value // 1000))
-    return out[0], out[1]
+    lo, hi = utc_bounds(valid_time)
+    return int(lo.value // 1000), int(hi.value // 1000)
 
 
 def _collect(frame: Any) -> pl.DataFrame:
@@ -191,6 +193,11 @@ def _collect(frame: Any) -> pl.DataFrame:
 def _to_spark(session: Any, frame: pl.DataFrame) -> Any:
     """A polars frame (per-case, small) as a Spark DataFrame."""
     return session.createDataFrame(frame.to_arrow())
+
+
+def _per_case(log: JourneyLog, **columns: pl.Series) -> pl.DataFrame:
+    """A per-case frame keyed by the case ``code`` (the case table's row number)."""
+    return pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32), **columns})
 
 
 def from_spark(
@@ -226,33 +233,15 @@ def from_spark(
     owner = "JourneyLog.from_spark"
     if not isinstance(sdf, SparkFrame):
         raise invalid("sdf", owner, "a pyspark.sql.DataFrame", type(sdf).__name__)
-    check_choice("on_invalid", owner, on_invalid, ("reject", "raise"))
-    check_choice("duplicates", owner, duplicates, ("reject", "keep"))
+    check_build_options(owner, on_invalid, duplicates, case_attributes, event_attributes)
     check_choice("quantiles", owner, quantiles, ("exact", "approx"))
     check_int("accuracy", owner, accuracy, minimum=1)
-    if isinstance(case_attributes, str):
-        raise invalid("case_attributes", owner, "a list of column names", case_attributes)
-    if event_attributes != "all" and isinstance(event_attributes, str):
-        raise invalid("event_attributes", owner, "a list of column names or 'all'", event_attributes)
-    given = dict(
-        resource=resource,
-        contact=contact,
-        role=role,
-        channel=channel,
-        stage=stage,
-        lifecycle=lifecycle,
-        value=value,
+    mapping = resolve_mapping(
+        sdf.columns, case=case, activity=activity, timestamp=timestamp,
+        roles=dict(resource=resource, contact=contact, role=role, channel=channel,
+                   stage=stage, lifecycle=lifecycle, value=value),
+        case_attributes=case_attributes, event_attributes=event_attributes,
     )
-    taken = {case, activity, timestamp, *case_attributes, *(v for v in given.values() if v)}
-    for name, col in given.items():
-        if (
-            col is None
-            and name in sdf.columns
-            and name not in taken
-            and (event_attributes == "all" or name in event_attributes)
-        ):
-            given[name] = name
-    mapping = ColumnMapping(case=case, activity=activity, timestamp=timestamp, **given)
     names_only = pl.DataFrame(schema={c: pl.String for c in sdf.columns})
     extra = _check_columns(names_only, mapping, list(case_attributes), event_attributes)
     types = dict(sdf.dtypes)
@@ -384,21 +373,12 @@ def from_spark(
         release()
         raise err
     if n_bad:
-        if on_invalid == "raise":
-            err2 = DataQualityError(
-                f"{n_bad:,} of {rows_read:,} input rows cannot be used ({summary}; first rows: "
-                f"{first_rows}). Fix them, or pass on_invalid='reject' to set them aside in "
-                "log.rejected."
-            )
-            err2.rejected = rejected  # type: ignore[attr-defined]
+        try:
+            report_rejected(n_bad, rows_read, summary, first_rows, on_invalid, rejected=rejected,
+                            where="log.rejected (a Spark DataFrame)")
+        except DataQualityError:
             release()
-            raise err2
-        warn(
-            f"{n_bad:,} of {rows_read:,} input rows were set aside ({summary}; first rows: "
-            f"{first_rows}). They are in log.rejected (a Spark DataFrame) with their input row "
-            "number and reason; pass on_invalid='raise' to stop instead.",
-            DataQualityWarning,
-        )
+            raise
     good = work.filter(F.col("__reason").isNull()).select("row", *kept)
     if stage_order is not None and mapping.stage is not None:
         seen = [r[0] for r in good.select("stage").where(F.col("stage").isNotNull()).distinct().collect()]
@@ -430,21 +410,12 @@ def from_spark(
     for col in case_attributes:
         varying = cases.filter(pl.col(f"__vary_{col}"))
         if varying.height:
-            example = varying.get_column("case")[0]
-            msg = (
-                f"Case attribute {col!r} is not constant within {varying.height:,} of "
-                f"{cases.height:,} cases (e.g. case {example!r}). "
-            )
-            if on_invalid == "raise":
+            try:
+                example = repr(varying.get_column("case")[0])
+                report_varying(col, varying.height, cases.height, example, on_invalid)
+            except DataQualityError:
                 release()
-                raise DataQualityError(
-                    msg + "Map it as an event attribute if it changes over a journey, or clean it."
-                )
-            warn(
-                msg + "Each case keeps the value of its earliest event that has one; map the column "
-                "as an event attribute instead if it changes over a journey.",
-                DataQualityWarning,
-            )
+                raise
     cases = cases.select(
         "case",
         *case_attributes,
@@ -747,12 +718,7 @@ class SparkEngine:
         self, log: SparkJourneyLog, cohort: pl.Series, ranks: np.ndarray
     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         F = _pyspark()
-        per_case = pl.DataFrame(
-            {
-                "code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                "cohort": cohort.cast(pl.Int32),
-            }
-        )
+        per_case = _per_case(log, cohort=cohort.cast(pl.Int32))
         ev = self._with_cohort(log, self._steps(log._sdf), per_case).persist()
         try:
             rank = F.array(*[F.lit(int(r)) for r in ranks]) if len(ranks) else F.array(F.lit(0))
@@ -852,13 +818,7 @@ class SparkEngine:
             .agg(F.sort_array(F.collect_list(F.struct("ts", "row", "act"))).alias("s"))
             .select("code", F.transform("s", lambda x: x["act"]).alias("variant"))
         )
-        per_case = pl.DataFrame(
-            {
-                "code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                "cohort": cohort.cast(pl.Int32),
-                "seconds": seconds,
-            }
-        )
+        per_case = _per_case(log, cohort=cohort.cast(pl.Int32), seconds=seconds)
         grouped = (
             self._with_cohort(log, seqs, per_case)
             .groupBy("cohort", "variant")
@@ -985,12 +945,7 @@ class SparkEngine:
             )
             rank = F.coalesce(mapped, rank)
         order = Window.partitionBy("code").orderBy("ts", "row")
-        per_case = pl.DataFrame(
-            {
-                "code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                "cohort": cohort.cast(pl.Int32),
-            }
-        )
+        per_case = _per_case(log, cohort=cohort.cast(pl.Int32))
         ev = log._sdf.select("code", "act", "ts", "row", *(["stage"] if has_stage else [])).withColumn(
             "srank", rank
         )

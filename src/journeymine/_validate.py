@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -46,6 +46,45 @@ class Built:
     cases: pl.DataFrame
     rejected: pl.DataFrame
     rows_read: int
+
+
+def check_build_options(
+    owner: str,
+    on_invalid: str,
+    duplicates: str,
+    case_attributes: Any,
+    event_attributes: Any,
+) -> None:
+    """The option checks every log constructor shares."""
+    from ._params import check_choice, invalid
+
+    check_choice("on_invalid", owner, on_invalid, ("reject", "raise"))
+    check_choice("duplicates", owner, duplicates, ("reject", "keep"))
+    if isinstance(case_attributes, str):
+        raise invalid("case_attributes", owner, "a list of column names", case_attributes)
+    if event_attributes != "all" and isinstance(event_attributes, str):
+        raise invalid("event_attributes", owner, "a list of column names or 'all'", event_attributes)
+
+
+def resolve_mapping(
+    columns: Sequence[str],
+    *,
+    case: str,
+    activity: str,
+    timestamp: str,
+    roles: dict[str, str | None],
+    case_attributes: Sequence[str],
+    event_attributes: Sequence[str] | Literal["all"],
+) -> ColumnMapping:
+    """The column mapping; a column named after an unmapped optional role plays that role."""
+    given = dict(roles)
+    taken = {case, activity, timestamp, *case_attributes, *(v for v in given.values() if v)}
+    for name, col in given.items():
+        if col is None and name in columns and name not in taken and (
+            event_attributes == "all" or name in event_attributes
+        ):
+            given[name] = name
+    return ColumnMapping(case=case, activity=activity, timestamp=timestamp, **given)
 
 
 def _suggest(name: str, available: Sequence[str]) -> str:
@@ -255,15 +294,20 @@ def _drop_repeats(work: pl.DataFrame, ordered: _Sorted) -> tuple[_Sorted, pl.Ser
     return ordered.without(~ordered.order.cast(pl.Int64).is_in(rows.implode())), rows
 
 
-def _bounds(valid_time: tuple[object, object]) -> tuple[pl.Expr, pl.Expr]:
+def utc_bounds(valid_time: tuple[object, object]) -> tuple[Any, Any]:
+    """``valid_time`` as two UTC ``pandas.Timestamp`` (naive bounds are UTC)."""
     import pandas as pd
 
     out = []
     for bound in valid_time:
         stamp = pd.Timestamp(bound)  # type: ignore[arg-type]
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        out.append(pl.lit(stamp.to_pydatetime()).cast(UTC_US))
+        out.append(stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC"))
     return out[0], out[1]
+
+
+def _bounds(valid_time: tuple[object, object]) -> tuple[pl.Expr, pl.Expr]:
+    lo, hi = utc_bounds(valid_time)
+    return pl.lit(lo.to_pydatetime()).cast(UTC_US), pl.lit(hi.to_pydatetime()).cast(UTC_US)
 
 
 def _check_value_column(
@@ -313,19 +357,34 @@ def _reason_counts(rejected: pl.DataFrame) -> str:
 def _report_rejected(
     rejected: pl.DataFrame, rows_read: int, on_invalid: str
 ) -> None:
-    n = rejected.height
-    summary = _reason_counts(rejected)
-    rows = rejected.get_column("row").head(5).to_list()
+    report_rejected(
+        rejected.height, rows_read, _reason_counts(rejected), rejected.get_column("row").head(5).to_list(),
+        on_invalid, rejected=rejected.to_pandas() if on_invalid == "raise" else None,
+    )
+
+
+def report_rejected(
+    n: int,
+    rows_read: int,
+    summary: str,
+    rows: list[int],
+    on_invalid: str,
+    *,
+    rejected: Any = None,
+    where: str = "log.rejected",
+) -> None:
+    """Raise :class:`DataQualityError` (``on_invalid="raise"``, with ``rejected`` attached)
+    or warn that ``n`` of ``rows_read`` rows were set aside."""
     if on_invalid == "raise":
         err = DataQualityError(
             f"{n:,} of {rows_read:,} input rows cannot be used ({summary}; first rows: "
             f"{rows}). Fix them, or pass on_invalid='reject' to set them aside in log.rejected."
         )
-        err.rejected = rejected.to_pandas()  # type: ignore[attr-defined]
+        err.rejected = rejected  # type: ignore[attr-defined]
         raise err
     warn(
         f"{n:,} of {rows_read:,} input rows were set aside ({summary}; first rows: {rows}). "
-        "They are in log.rejected with their input row number and reason; pass "
+        f"They are in {where} with their input row number and reason; pass "
         "on_invalid='raise' to stop instead.",
         DataQualityWarning,
     )
@@ -442,9 +501,15 @@ def _check_constant(
     values = (
         events.filter(pl.col("case") == example).get_column(col).drop_nulls().unique(maintain_order=True)
     )
+    shown = f"{example!r} has {values.head(4).to_list()}"
+    report_varying(col, varying.height, cases.height, shown, on_invalid)
+
+
+def report_varying(col: str, n_varying: int, n_cases: int, example: str, on_invalid: str) -> None:
+    """Raise or warn that case attribute ``col`` is not constant within ``n_varying`` cases."""
     msg = (
-        f"Case attribute {col!r} is not constant within {varying.height:,} of {cases.height:,} "
-        f"cases (e.g. case {example!r} has {values.head(4).to_list()}). "
+        f"Case attribute {col!r} is not constant within {n_varying:,} of {n_cases:,} "
+        f"cases (e.g. case {example}). "
     )
     if on_invalid == "raise":
         raise DataQualityError(
