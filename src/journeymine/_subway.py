@@ -860,15 +860,15 @@ def _engine_ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dic
         rows = t.ends.filter(t.ends["cohort"] == cohort).select("activity", "count").iter_rows()
         return {a: int(n) for a, n in rows}
 
-    ends = counts(journey_tables(log), ALL)
-    if not conversion:
-        return ends, {}
-    known = [a for a in conversion if a in set(log.activities)]
+    known = [a for a in conversion or () if a in set(log.activities)]
     if not known:
-        return ends, dict(ends)
+        ends = counts(journey_tables(log), ALL)
+        return ends, (dict(ends) if conversion else {})
+    # one pass split by conversion: the ends of all accounts are the two cohorts' sums
     reached = outcome_times(log, {"c": known}, "subway_map").get_column("c").is_not_null().to_list()
     split = journey_tables(log, by=lambda cases: ["won" if r else "open" for r in reached])
-    return ends, counts(split, "open")
+    still_open, won = counts(split, "open"), counts(split, "won")
+    return {a: still_open.get(a, 0) + won.get(a, 0) for a in {**won, **still_open}}, still_open
 
 
 def _wrap(text: str, width: int = 17) -> list[str]:
