@@ -20,7 +20,9 @@ Three parts, each can be skipped:
   auto k, ``pm4py.cluster_log`` k=4, random clusters of the same sizes as journeymine's, and the whole log
   as one cluster): per cluster an inductive-miner model (pm4py, noise 0.2), token-replay
   fitness and precision, averaged over clusters weighted by cases. Published on BPI 2012
-  (k=4): trace2vec precision 0.535 at fitness 0.971, random clusters 0.342.
+  (k=4): trace2vec precision 0.535 at fitness 0.971, random clusters 0.342. journeymine
+  k=4 is also fitted with seeds 1-4 (``--real-seeds``) and the mean reported: one seed is
+  one EM optimum, and a cluster's precision swings on a few cases.
 * **Scale**. ``JourneyClusterer(random_state=0).fit(log)`` on ~1M and ~5M events (50k and
   250k accounts of the planted generator with a renewal loop so accounts have ~20 events)
   in fresh processes, timing only the fit; ``pm4py.cluster_log`` (its default KMeans k=2,
@@ -520,7 +522,7 @@ def random_like(labels: Any, seed: int) -> Any:
     return pd.Series(rng.permutation(labels.to_numpy()), index=labels.index)
 
 
-def run_real(random_repeats: int) -> dict[str, Any]:
+def run_real(random_repeats: int, real_seeds: int = 5) -> dict[str, Any]:
     import pandas as pd
 
     with_jm = has_clusterer()
@@ -565,6 +567,26 @@ def run_real(random_repeats: int) -> dict[str, Any]:
             rows.append(res)
             print(f"  {label}: k={res['k']} sizes={res['sizes']} fitness {res['fitness']:.3f} "
                   f"precision {res['precision']:.3f}", flush=True)
+            if label == "journeymine k=4" and real_seeds > 1:
+                # one seed is one EM optimum; the precision of a cluster swings on a few
+                # cases, so k=4 is also fitted and measured with seeds 1 .. real_seeds-1
+                per_seed = [res]
+                for seed in range(1, real_seeds):
+                    more, _ = jm_labels(log, seed, n_clusters=4)
+                    more.index = more.index.astype(str)
+                    per_seed.append(evaluate_clusters(frame, more, name))
+                    print(f"    seed {seed}: fitness {per_seed[-1]['fitness']:.3f} precision "
+                          f"{per_seed[-1]['precision']:.3f}", flush=True)
+                fits = [r["fitness"] for r in per_seed]
+                precs = [r["precision"] for r in per_seed]
+                rows.append({"clustering": f"journeymine k=4, mean of seeds 0-{real_seeds - 1}", "k": 4,
+                             "sizes": res["sizes"], "fitness": statistics.mean(fits),
+                             "precision": statistics.mean(precs), "fitness_per_seed": fits,
+                             "precision_per_seed": precs,
+                             "seeds_meeting_trace2vec": sum(p > 0.535 and f >= 0.971
+                                                            for f, p in zip(fits, precs, strict=True))})
+                print(f"  {rows[-1]['clustering']}: fitness {rows[-1]['fitness']:.3f} precision "
+                      f"{rows[-1]['precision']:.3f}", flush=True)
             if label.startswith("journeymine"):
                 fits, precs = [], []
                 for r in range(random_repeats):
@@ -583,10 +605,14 @@ def run_real(random_repeats: int) -> dict[str, Any]:
     targets = {}
     bpic = {r["clustering"]: r for r in out.get("BPI Challenge 2012", {}).get("rows", [])}
     ours = bpic.get("journeymine k=4")
+    mean = bpic.get(f"journeymine k=4, mean of seeds 0-{real_seeds - 1}")
     if ours and "precision" in ours:
         targets["BPI 2012 k=4 precision > trace2vec 0.535 at fitness >= 0.971"] = bool(
             ours["precision"] > 0.535 and ours["fitness"] >= 0.971)
         targets["BPI 2012 k=4 precision > published random 0.342"] = bool(ours["precision"] > 0.342)
+    if mean:
+        targets[f"BPI 2012 k=4, mean of {real_seeds} seeds: precision > 0.535 at fitness >= 0.971"] = bool(
+            mean["precision"] > 0.535 and mean["fitness"] >= 0.971)
         rnd = bpic.get("random, same sizes as journeymine k=4")
         if rnd:
             targets["BPI 2012 k=4 precision > our random clusters"] = bool(
@@ -594,7 +620,7 @@ def run_real(random_repeats: int) -> dict[str, Any]:
     return {"logs": out, "published_bpic2012_k4": {"trace2vec_fitness": 0.971,
                                                    "trace2vec_precision": 0.535,
                                                    "random_precision": 0.342},
-            "random_repeats": random_repeats, "targets": targets}
+            "random_repeats": random_repeats, "real_seeds": real_seeds, "targets": targets}
 
 
 def print_real(out: dict[str, Any]) -> None:
@@ -787,6 +813,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--random-repeats", type=int, default=1,
                         help="random clusterings per real-log clustering (mean reported)")
+    parser.add_argument("--real-seeds", type=int, default=5,
+                        help="seeds of journeymine k=4 on the real logs (mean reported)")
     parser.add_argument("--scale-accounts", type=int, nargs="+", default=[50_000, 250_000])
     parser.add_argument("--repeat", type=int, default=1, help="fresh processes per journeymine scale fit")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds for pm4py at scale")
@@ -807,7 +835,7 @@ def main() -> None:
         payload["planted"] = run_planted(args.seeds, args.accounts)
         targets.update(payload["planted"]["targets"])
     if not args.skip_real:
-        payload["real"] = run_real(args.random_repeats)
+        payload["real"] = run_real(args.random_repeats, args.real_seeds)
         targets.update(payload["real"]["targets"])
     if not args.skip_scale:
         payload["scale"] = run_scale(args.scale_accounts, args.repeat, args.timeout,

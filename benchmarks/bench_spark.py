@@ -76,7 +76,7 @@ def child(engine: str, path: str) -> dict[str, Any]:
     warnings.filterwarnings("ignore")
     os.environ["JOURNEYMINE_PROGRESS"] = "0"
     import journeymine as jm
-    from journeymine._clustering import _OTHER, _PACE_EDGES_FINE, _units
+    from journeymine._clustering import _OTHER, _Baseline, _units
 
     times: dict[str, float] = {}
 
@@ -110,7 +110,7 @@ def child(engine: str, path: str) -> dict[str, Any]:
     maps = timed("maps", lambda: (jm.journey_map(log), jm.journey_map(log, by="cohort")))
     var = timed("variants", lambda: jm.variants(log))
     alphabet = {a: i for i, a in enumerate([*log.activities, _OTHER])}
-    units = timed("cluster_units", lambda: _units(log, alphabet, _PACE_EDGES_FINE))
+    units = timed("cluster_units", lambda: _units(log, alphabet, _Baseline.of(log)))
     k = timed("kpis", lambda: jm.kpis(log, outcomes=OUTCOMES, by="segment"))
     edges = maps[0].edges
     kp = k.to_dataframe()

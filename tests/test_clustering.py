@@ -73,6 +73,61 @@ def test_auto_k_finds_a_type_that_differs_only_by_being_4x_slower(seed: int) -> 
     assert adjusted_rand_score(truth.loc[est.labels_.index], est.labels_) > 0.8
 
 
+def test_pace_is_read_against_each_steps_typical_gap() -> None:
+    # every gap of every account 10x longer: each gap's residual against its transition's
+    # typical gap is unchanged, so the Markov mixture gives the same units and labels
+    log, _ = planted(n=400, seed=2, slow_copy=True, slow_factor=4.0, sigma=1.0)
+    ev = log.to_polars("events").select("case", "activity", "timestamp").to_pandas()
+    first = ev.groupby("case")["timestamp"].transform("min")
+    ev["timestamp"] = first + (ev["timestamp"] - first) * 10
+    slower = jm.JourneyLog.from_frame(ev, case="case", activity="activity", timestamp="timestamp")
+    a = jm.JourneyClusterer(n_clusters=4, random_state=0).fit(log)
+    b = jm.JourneyClusterer(n_clusters=4, random_state=0).fit(slower)
+    assert b.n_units_ == a.n_units_
+    pd.testing.assert_series_equal(b.labels_, a.labels_)
+    # the typical gaps moved by log10(10) = 1, and the fitted model reads the new log alike
+    base_a, base_b = a._baseline, b._baseline
+    assert base_b.default == pytest.approx(base_a.default + 1)
+    assert {k: v - 1 for k, v in base_b.table.items()} == pytest.approx(base_a.table)
+    pd.testing.assert_series_equal(a.predict(log), a.labels_)
+
+
+def test_a_step_that_is_slow_for_everyone_does_not_split_journeys() -> None:
+    # Demo → Proposal takes 10x longer for every account. demo-first and looping take that
+    # step once and three times, so raw gaps would call looping "slow" and split on it
+    # (ARI 0.66 between the two fits with raw gaps); against the step's typical gap,
+    # nothing changed
+    log, truth = planted(n=400, seed=0, slow_copy=True, slow_factor=4.0, sigma=1.0)
+    ev = log.to_polars("events").select("case", "activity", "timestamp").to_pandas()
+    gap = ev.groupby("case")["timestamp"].diff().fillna(pd.Timedelta(0))
+    step = (ev.groupby("case")["activity"].shift() == "Demo") & (ev["activity"] == "Proposal")
+    ev["timestamp"] = ev.groupby("case")["timestamp"].transform("min") + gap.where(~step, gap * 10).groupby(
+        ev["case"]
+    ).cumsum()
+    slowed = jm.JourneyLog.from_frame(ev, case="case", activity="activity", timestamp="timestamp")
+    a = jm.JourneyClusterer(n_clusters=4, random_state=0).fit_predict(log)
+    b = jm.JourneyClusterer(n_clusters=4, random_state=0).fit_predict(slowed)
+    assert adjusted_rand_score(a, b.loc[a.index]) > 0.95
+    assert adjusted_rand_score(truth.loc[b.index], b) > 0.8
+
+
+def test_a_rare_transitions_typical_gap_is_shrunk_toward_the_overall_mean() -> None:
+    from journeymine._clustering import _BASELINE_PRIOR, _Baseline
+
+    days = {"A": 0, "B": 1, "C": 2}  # A→B and B→C take one day
+    rows = [(f"c{i}", a, pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)) for i in range(40) for a, d in days.items()]
+    rows += [("slow", "A", pd.Timestamp("2024-01-01")), ("slow", "C", pd.Timestamp("2024-04-10"))]  # A→C once, 100 days
+    log = jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["c", "a", "t"]), case="c", activity="a", timestamp="t")
+    base = _Baseline.of(log)
+    day, slow = np.log10(86_400), np.log10(100 * 86_400)
+    overall = (80 * day + slow) / 81
+    assert base.default == pytest.approx(overall)
+    assert base.table[("A", "B")] == pytest.approx((40 * day + _BASELINE_PRIOR * overall) / (40 + _BASELINE_PRIOR))
+    # one 100-day gap does not set A→C's typical gap: it stays near the overall mean
+    assert base.table[("A", "C")] == pytest.approx((slow + _BASELINE_PRIOR * overall) / (1 + _BASELINE_PRIOR))
+    assert base.table[("A", "C")] - overall < 0.2 * (slow - overall)
+
+
 @pytest.mark.parametrize("representation", ["markov", "profile", "ngram", "profile+timing"])
 def test_every_representation_fits_and_predicts(representation: str) -> None:
     log, truth = planted(n=150, seed=3)

@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 
 import journeymine as jm
-from journeymine._clustering import _OTHER, _PACE_BUCKETS, _PACE_EDGES_FINE, _units
+from journeymine._clustering import _OTHER, _PACE_BUCKETS, _Baseline, _units
 
 try:
     import pyspark  # noqa: F401
@@ -165,7 +165,10 @@ def test_kpis_are_equal(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
 def test_clustering_features_and_labels_are_equal(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
     local, remote = demo
     alphabet = {a: i for i, a in enumerate([*local.activities, _OTHER])}
-    ua, ub = _units(local, alphabet, _PACE_EDGES_FINE), _units(remote, alphabet, _PACE_EDGES_FINE)
+    ba, bb = _Baseline.of(local), _Baseline.of(remote)
+    assert bb.table.keys() == ba.table.keys()
+    np.testing.assert_allclose(list(bb.table.values()), list(ba.table.values()), rtol=1e-9)
+    ua, ub = _units(local, alphabet, ba), _units(remote, alphabet, ba)
     assert ua.variants == ub.variants
     np.testing.assert_array_equal(ua.pace, ub.pace)
     np.testing.assert_array_equal(ua.counts, ub.counts)
@@ -282,7 +285,9 @@ def test_bpic2012_is_equal_on_both_engines(bpic: tuple[jm.JourneyLog, jm.Journey
     assert b.stages == a.stages and b.nonlinearity == pytest.approx(a.nonlinearity)
     same(jm.variants(remote), jm.variants(local))
     alphabet = {x: i for i, x in enumerate([*local.activities, _OTHER])}
-    ua, ub = _units(local, alphabet, _PACE_EDGES_FINE), _units(remote, alphabet, _PACE_EDGES_FINE)
+    base = _Baseline.of(local)
+    assert _Baseline.of(remote).table == pytest.approx(base.table, rel=1e-9)
+    ua, ub = _units(local, alphabet, base), _units(remote, alphabet, base)
     assert ua.variants == ub.variants
     np.testing.assert_array_equal(ua.case_unit, ub.case_unit)
     np.testing.assert_allclose(ub.pace_s, ua.pace_s, rtol=1e-9)

@@ -1,21 +1,25 @@
 """Journey clustering: a few journey *types* behind thousands of variants.
 
 Accounts are not clustered one by one. Each account becomes a *unit*: its variant (the
-sequence of activities) and its pace bin (the median gap between its events on a log
-scale, in bins ×1.26 wide for the Markov mixture and ×3.16 for k-means, or "none" for one-event
-journeys). Units are counted, so a log of 250k
-accounts costs about as much as its distinct units.
+sequence of activities) and its pace bin, or "none" for one-event journeys. For the Markov
+mixture the pace bin is the account's median *residual* gap: each gap against the typical
+gap of its transition, on a log scale, in bins ×1.26 wide. For k-means it is the median gap
+itself, in bins ×3.16 wide. Units are counted, so a log of 250k accounts costs about as
+much as its distinct units.
 
 Representations
 ---------------
 ``"markov"`` (default)
     A mixture of first-order Markov chains fitted by EM (sequence clustering, Cadez et
     al. 2003; Ferreira et al. 2007), with pace. Each cluster has a start distribution, a
-    transition matrix with an end state, and a normal distribution of the log10 gaps
-    between consecutive events (every gap counts, as in a log-normal model of waiting
-    times). A unit's log-likelihood under a cluster depends only on its start activity,
-    its transition counts and the count, sum and sum of squares of its log gaps, so the
-    E-step is a few sparse matrix products. The
+    transition matrix with an end state, and a normal distribution of the log10 residual
+    gaps: every gap between consecutive events less the typical log10 gap of its transition
+    in the whole log (a log-normal model of waiting times, with a baseline per transition
+    and a pace factor per cluster). The residual keeps pace apart from order: a cluster of
+    journeys that take slow steps is not "slow", and only journeys that take their steps
+    slower than usual are. A unit's log-likelihood under a cluster depends only on its
+    start activity, its transition counts and the count, sum and sum of squares of its
+    residuals, so the E-step is a few sparse matrix products. The
     model sees order and loops (transitions and self-loops) and pace, where a bag of
     activities sees neither. Pace is a normal, not a histogram, on purpose: a mixture
     gains nothing from splitting a cluster on a feature it can already model as bimodal,
@@ -69,14 +73,21 @@ __all__ = ["JourneyClusterer"]
 
 Representation = Literal["markov", "profile", "ngram", "profile+timing"]
 _REPRESENTATIONS = ("markov", "profile", "ngram", "profile+timing")
-#: Pace bins: the median gap between an account's events, on a log scale, in steps of
-#: √10 (×3.16) from 1 s to ~30 years; one more bin holds one-event journeys.
+#: Pace bins of the k-means representations: the median gap between an account's events,
+#: on a log scale, in steps of √10 (×3.16) from 1 s to ~30 years; one more bin holds
+#: one-event journeys.
 _PACE_EDGES = np.arange(0.5, 9.0, 0.5)
 _PACE_BUCKETS = _PACE_EDGES.size + 1
-#: The Markov mixture groups accounts in finer pace bins, ×1.26 (10^0.1) wide, nested in
-#: the coarse ones: its pace model reads each unit's gaps, and a coarse bin would merge
-#: accounts whose paces differ by up to ×3.16 into one unit with one responsibility.
-_PACE_EDGES_FINE = 0.5 + np.arange(81) / 10
+#: The Markov mixture reads pace as each gap's log10 *residual*: the gap against the typical
+#: gap of its transition (see :class:`_Baseline`). Its units group accounts by their median
+#: residual in bins ×1.26 (10^0.1) wide, from 10^-4 to 10^4 times typical: a coarse bin
+#: would merge accounts whose paces differ by up to ×3.16 into one unit with one
+#: responsibility. The coarse bins (×3.16, as many as ``_PACE_EDGES``) serve the seeding.
+_RESIDUAL_EDGES = np.arange(-4.0, 4.01, 0.5)
+_RESIDUAL_EDGES_FINE = -4.0 + np.arange(81) / 10
+#: Pseudo-gaps that shrink a transition's typical gap toward the mean of all gaps, so that a
+#: transition seen a few times does not absorb the pace of the accounts that take it.
+_BASELINE_PRIOR = 10.0
 _OTHER = "(unseen activity)"
 #: Above this many accounts, "auto" compares k on a random sample of this many accounts.
 _SELECTION_SAMPLE = 20_000
@@ -98,19 +109,86 @@ class _Units:
     pace_sq: np.ndarray  # sum of squares
 
 
-def _pace_values(log: JourneyLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per case: the median log10 gap between consecutive events (NaN for one event), and
-    the count, sum and sum of squares of its log10 gaps (seconds, at least 1 s)."""
-    enc = encode(log)
-    f = enc.frame
-    gaps = f.select(
+@dataclass(frozen=True)
+class _Baseline:
+    """The typical log10 gap of each transition, by (source, target) activity name.
+
+    It is the mean log10 gap of the transition in the fitted log, shrunk toward the mean of
+    all gaps by ``_BASELINE_PRIOR`` pseudo-gaps; ``default`` (that overall mean) stands in
+    for transitions the fitted log does not have.
+    """
+
+    table: dict[tuple[str, str], float]
+    default: float
+
+    @classmethod
+    def of(cls, log: JourneyLog) -> _Baseline:
+        engine = engine_of(log)
+        stats = engine.transition_gaps(log) if engine is not None else _transition_gaps(log)
+        n = stats.get_column("n").to_numpy().astype(float)
+        s = stats.get_column("s").to_numpy().astype(float)
+        default = float(s.sum() / n.sum()) if n.sum() else 0.0
+        base = (s + _BASELINE_PRIOR * default) / (n + _BASELINE_PRIOR)
+        acts = log.activities
+        pairs = zip(stats.get_column("act").to_list(), stats.get_column("tgt").to_list(), base, strict=True)
+        table = {(acts[a], acts[t]): float(v) for a, t, v in pairs}
+        return cls(table=table, default=default)
+
+    def codes(self, activities: Sequence[str]) -> tuple[pl.DataFrame, float]:
+        """The table in the activity codes of a log (``act``, ``tgt``, ``base``), and the
+        default; pairs with an activity the log lacks are left out."""
+        index = {a: i for i, a in enumerate(activities)}
+        pairs = [(index[a], index[t], v) for (a, t), v in self.table.items() if a in index and t in index]
+        frame = pl.DataFrame(
+            {
+                "act": [p[0] for p in pairs],
+                "tgt": [p[1] for p in pairs],
+                "base": [p[2] for p in pairs],
+            },
+            schema={"act": pl.Int32, "tgt": pl.Int32, "base": pl.Float64},
+        )
+        return frame, self.default
+
+
+def _gaps(log: JourneyLog) -> pl.DataFrame:
+    """Every gap between consecutive events of a case: ``code``, ``act``, ``tgt`` and ``g``
+    (log10 seconds, at least 1 s)."""
+    f = encode(log).frame
+    return f.select(
         pl.col("code"),
+        pl.col("act").cast(pl.Int32),
+        pl.col("act").shift(-1).cast(pl.Int32).alias("tgt"),
         ((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6)
         .clip(lower_bound=1.0)
         .log10()
         .alias("g"),
         (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
     ).filter(pl.col("same"))
+
+
+def _transition_gaps(log: JourneyLog) -> pl.DataFrame:
+    """Per transition (``act``, ``tgt``): the number ``n`` and sum ``s`` of its log10 gaps."""
+    return (
+        _gaps(log)
+        .group_by("act", "tgt")
+        .agg(pl.len().alias("n"), pl.col("g").sum().alias("s"))
+        .sort("act", "tgt")
+    )
+
+
+def _pace_values(
+    log: JourneyLog, baseline: tuple[pl.DataFrame, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per case: the median log10 gap between consecutive events (NaN for one event), and
+    the count, sum and sum of squares of its log10 gaps (seconds, at least 1 s). With a
+    ``baseline`` (the :meth:`_Baseline.codes` of the log), each gap less its transition's
+    typical gap."""
+    gaps = _gaps(log)
+    if baseline is not None:
+        table, default = baseline
+        gaps = gaps.join(table, on=["act", "tgt"], how="left").with_columns(
+            pl.col("g") - pl.col("base").fill_null(default)
+        )
     stats = gaps.group_by("code").agg(
         pl.col("g").median().alias("m"),
         pl.len().alias("n"),
@@ -127,19 +205,29 @@ def _pace_values(log: JourneyLog) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return med, n, s1, s2
 
 
-def _units(log: JourneyLog, alphabet: Mapping[str, int], pace_edges: np.ndarray) -> _Units:
-    """Group accounts by variant and pace bin (``pace_edges``); ``pace`` is the coarse bin
-    (``_PACE_EDGES``), which the fine edges nest in, for seeding and the k-means features."""
+def _units(log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | None) -> _Units:
+    """Group accounts by variant and pace group.
+
+    Without a ``baseline`` (the k-means representations) the pace is the account's median
+    log10 gap, grouped by ``_PACE_EDGES``. With one (the Markov mixture) it is the median
+    residual against the baseline, grouped by ``_RESIDUAL_EDGES_FINE``; ``pace`` is then
+    the coarse bin by ``_RESIDUAL_EDGES``, which the fine edges nest in, for seeding.
+    """
     acts = log.activities
     other = alphabet[_OTHER]
     remap = np.array([alphabet.get(a, other) for a in acts], dtype=np.int64)
+    pace_edges, coarse_edges = (
+        (_PACE_EDGES, _PACE_EDGES) if baseline is None else (_RESIDUAL_EDGES_FINE, _RESIDUAL_EDGES)
+    )
+    table = None if baseline is None else baseline.codes(acts)
     engine = engine_of(log)
     if engine is not None:
-        grouped = engine.clustering_units(log, pace_edges, _PACE_EDGES, _PACE_BUCKETS)
+        grouped = engine.clustering_units(log, pace_edges, coarse_edges, _PACE_BUCKETS, table)
     else:
         lists = case_variants(log)
-        pace_v, gap_n, gap_s, gap_q = _pace_values(log)
-        bucket = np.where(np.isnan(pace_v), _PACE_BUCKETS, np.searchsorted(_PACE_EDGES, pace_v, side="right"))
+        pace_v, gap_n, gap_s, gap_q = _pace_values(log, table)
+        none = np.isnan(pace_v)
+        bucket = np.where(none, _PACE_BUCKETS, np.searchsorted(coarse_edges, pace_v, side="right"))
         group = np.where(np.isnan(pace_v), -1, np.searchsorted(pace_edges, pace_v, side="right"))
         frame = pl.DataFrame(
             {
@@ -495,8 +583,8 @@ class JourneyClusterer:
         rng = np.random.default_rng(self.random_state)
         acts = list(log.activities)
         alphabet = {a: i for i, a in enumerate([*acts, _OTHER])}
-        pace_edges = _PACE_EDGES_FINE if self.representation == "markov" else _PACE_EDGES
-        units = _units(log, alphabet, pace_edges)
+        baseline = _Baseline.of(log) if self.representation == "markov" else None
+        units = _units(log, alphabet, baseline)
         n_units = len(units.variants)
         if isinstance(self.n_clusters, int):
             if self.n_clusters > log.n_cases:
@@ -514,7 +602,7 @@ class JourneyClusterer:
                     self.n_clusters,
                 )
         self._alphabet = alphabet
-        self._pace_edges = pace_edges
+        self._baseline = baseline
         if self.representation == "markov":
             unit_labels, scores = self._fit_markov(units, rng)
         else:
@@ -700,7 +788,7 @@ class JourneyClusterer:
         if not isinstance(log, JourneyLog):
             raise invalid("log", "JourneyClusterer.predict", "a JourneyLog", type(log).__name__)
         require_events(log, "JourneyClusterer.predict")
-        units = _units(log, self._alphabet, self._pace_edges)
+        units = _units(log, self._alphabet, self._baseline)
         if self.representation == "markov":
             start, trans, _ = _markov_counts(units, self._n_sym)
             raw = self._model.loglik(start, trans, units).argmax(axis=1)

@@ -54,13 +54,24 @@ class Engine(Protocol):
         codes), ``median_duration``, ``p90_duration``."""
 
     def clustering_units(
-        self, log: JourneyLog, pace_edges: np.ndarray, coarse_edges: np.ndarray, n_buckets: int
+        self,
+        log: JourneyLog,
+        pace_edges: np.ndarray,
+        coarse_edges: np.ndarray,
+        n_buckets: int,
+        baseline: tuple[pl.DataFrame, float] | None,
     ) -> pl.DataFrame:
         """One row per (variant, pace group): ``variant``, ``group`` (bin of the account's
         median log10 gap by ``pace_edges``, -1 without gaps), ``pace`` (its bin by
         ``coarse_edges``, ``n_buckets`` without gaps), ``n``, ``code`` (case codes,
         ascending), ``pn``, ``ps``, ``pq`` (count, sum and sum of squares of the log10 gaps
-        of its accounts); ordered by first case code."""
+        of its accounts); ordered by first case code. With a ``baseline`` (``act``, ``tgt``,
+        ``base`` in the log's activity codes, and a default for the pairs it lacks), every
+        gap is taken less the ``base`` of its transition."""
+
+    def transition_gaps(self, log: JourneyLog) -> pl.DataFrame:
+        """Per transition (``act``, ``tgt``): the number ``n`` and sum ``s`` of its log10
+        gaps (seconds, at least 1 s), sorted by ``act``, ``tgt``."""
 
     def position_stats(self, log: JourneyLog) -> dict[str, pl.DataFrame]:
         """What stage assignment needs: ``typical`` (act, position median), ``stage_pos``

@@ -360,7 +360,8 @@ def report(
             "subway": _cluster_subway(est, subway_map),
         }
         methods.append(
-            f"Clusters: mixture of first-order Markov chains with a normal pace model, EM on distinct "
+            f"Clusters: mixture of first-order Markov chains with a normal pace model (each gap against "
+            f"its step's typical gap), EM on distinct "
             f"(variant, pace) units, k = {est.n_clusters_} ({chosen}, BIC compared 1–{max_clusters}); "
             f"random_state = {random_state}. Explanations: shares in the cluster vs elsewhere with "
             "Cohen's h."

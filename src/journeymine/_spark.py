@@ -833,20 +833,49 @@ class SparkEngine:
         out = _collect(grouped)
         return out.with_columns(pl.col("variant").cast(pl.List(pl.UInt32)), pl.col("cohort").cast(pl.UInt32))
 
-    def clustering_units(
-        self, log: SparkJourneyLog, pace_edges: np.ndarray, coarse_edges: np.ndarray, n_buckets: int
-    ) -> pl.DataFrame:
+    @classmethod
+    def _gaps(cls, log: SparkJourneyLog) -> Any:
+        """Every event with the log10 gap to the next event of its case (``g``, null for
+        the last), at least 1 s."""
         F = _pyspark()
-        steps = self._steps(log._sdf).select(
+        return cls._steps(log._sdf).select(
             "code",
             "ts",
             "row",
             "act",
+            "tgt",
             F.when(
                 F.col("nts").isNotNull(),
                 F.log10(F.greatest((F.col("nts") - F.col("ts")) / F.lit(1e6), F.lit(1.0))),
             ).alias("g"),
         )
+
+    def transition_gaps(self, log: SparkJourneyLog) -> pl.DataFrame:
+        F = _pyspark()
+        stats = (
+            self._gaps(log)
+            .where(F.col("g").isNotNull())
+            .groupBy("act", "tgt")
+            .agg(F.count(F.lit(1)).alias("n"), F.sum("g").alias("s"))
+        )
+        return _collect(stats).with_columns(pl.col("act", "tgt").cast(pl.Int32)).sort("act", "tgt")
+
+    def clustering_units(
+        self,
+        log: SparkJourneyLog,
+        pace_edges: np.ndarray,
+        coarse_edges: np.ndarray,
+        n_buckets: int,
+        baseline: tuple[pl.DataFrame, float] | None,
+    ) -> pl.DataFrame:
+        F = _pyspark()
+        steps = self._gaps(log)
+        if baseline is not None:
+            table, default = baseline
+            small = F.broadcast(_to_spark(steps.sparkSession, table))
+            steps = steps.join(small, on=["act", "tgt"], how="left").withColumn(
+                "g", F.col("g") - F.coalesce(F.col("base"), F.lit(float(default)))
+            )
         per_case = steps.groupBy("code").agg(
             F.transform(F.sort_array(F.collect_list(F.struct("ts", "row", "act"))), lambda x: x["act"]).alias(
                 "variant"
