@@ -228,7 +228,7 @@ def _units(log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | N
         pace_v, gap_n, gap_s, gap_q = _pace_values(log, table)
         none = np.isnan(pace_v)
         bucket = np.where(none, _PACE_BUCKETS, np.searchsorted(coarse_edges, pace_v, side="right"))
-        group = np.where(np.isnan(pace_v), -1, np.searchsorted(pace_edges, pace_v, side="right"))
+        group = np.where(none, -1, np.searchsorted(pace_edges, pace_v, side="right"))
         frame = pl.DataFrame(
             {
                 "variant": lists,
@@ -771,8 +771,9 @@ class JourneyClusterer:
         """Assign the accounts of another log to the fitted clusters.
 
         Activities the model has not seen are mapped to one shared "unseen activity"
-        symbol, which the model gives only its smoothing probability; pace uses the same
-        fixed bins as fitting.
+        symbol, which the model gives only its smoothing probability. Pace is read against
+        the typical gap of each step learned in :meth:`fit` (a step the fitted log does not
+        have is read against the mean of all fitted gaps), in the same fixed bins.
 
         Examples
         --------
