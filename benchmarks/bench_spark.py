@@ -87,22 +87,14 @@ def child(engine: str, path: str) -> dict[str, Any]:
         return out
 
     if engine == "spark":
-        from pyspark.sql import SparkSession
+        from journeymine._testing import local_spark
 
-        def start() -> Any:
-            session = (
-                SparkSession.builder.master("local[2]")
-                .appName("journeymine-bench")
-                .config("spark.sql.shuffle.partitions", "8")
-                .config("spark.driver.memory", "8g")
-                .config("spark.ui.enabled", "false")
-                .config("spark.ui.showConsoleProgress", "false")
-                .getOrCreate()
-            )
-            session.sparkContext.setLogLevel("ERROR")
-            return session
-
-        spark = timed("session", start)
+        spark = timed(
+            "session",
+            lambda: local_spark(
+                "journeymine-bench", {"spark.sql.shuffle.partitions": "8", "spark.driver.memory": "8g"}
+            ),
+        )
         log = timed("load", lambda: jm.JourneyLog.from_spark(spark.read.parquet(path), **ROLES))
     else:
         times["session"] = 0.0

@@ -22,6 +22,7 @@ import pytest
 
 import journeymine as jm
 from journeymine._clustering import _OTHER, _PACE_BUCKETS, _Baseline, _units
+from journeymine._testing import local_spark
 
 try:
     import pyspark  # noqa: F401
@@ -41,20 +42,15 @@ DEMO = dict(
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        session = (
-            SparkSession.builder.master("local[2]")
-            .appName("journeymine-tests")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
-            .getOrCreate()
+        session = local_spark(
+            "journeymine-tests",
+            {
+                "spark.sql.shuffle.partitions": "2",
+                "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+            },
         )
-    session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
 

@@ -253,7 +253,7 @@ def attribution(
 
     owner = "attribution"
     require_events(log, owner)
-    require_embedded(log, "attribution")
+    require_embedded(log, owner)
     check_choice("by", owner, by, ("activity", "channel"))
     check_int("order", owner, order, minimum=1)
     if isinstance(conversion, str) or not list(conversion):

@@ -342,7 +342,7 @@ def compare_cohorts(
 
     owner = "compare_cohorts"
     require_events(log, owner)
-    require_embedded(log, "compare_cohorts")
+    require_embedded(log, owner)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise invalid("alpha", owner, "a float in (0, 1)", alpha)
     check_int("min_cases", owner, min_cases, minimum=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 ENV_VAR = "JOURNEYMINE_DATA"
 
@@ -24,3 +25,21 @@ def shared_data_dir() -> Path | None:
         if (candidate / "SOURCES.md").is_file():
             return candidate
     return None
+
+
+def local_spark(app_name: str, config: dict[str, str]) -> Any:
+    """A quiet ``local[2]`` Spark session for tests and benchmarks: no UI, no progress
+    bars, log level ERROR, and the Spark settings in ``config``."""
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    for key, value in config.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
