@@ -111,8 +111,8 @@ def test_a_step_that_is_slow_for_everyone_does_not_split_journeys() -> None:
     assert adjusted_rand_score(truth.loc[b.index], b) > 0.8
 
 
-def test_a_rare_transitions_typical_gap_is_shrunk_toward_the_overall_mean() -> None:
-    from journeymine._clustering import _BASELINE_PRIOR, _Baseline
+def test_each_transitions_typical_gap_is_its_own_mean_and_unseen_ones_get_the_overall_mean() -> None:
+    from journeymine._clustering import _Baseline
 
     days = {"A": 0, "B": 1, "C": 2}  # A→B and B→C take one day
     rows = [(f"c{i}", a, pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)) for i in range(40) for a, d in days.items()]
@@ -120,12 +120,17 @@ def test_a_rare_transitions_typical_gap_is_shrunk_toward_the_overall_mean() -> N
     log = jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["c", "a", "t"]), case="c", activity="a", timestamp="t")
     base = _Baseline.of(log)
     day, slow = np.log10(86_400), np.log10(100 * 86_400)
-    overall = (80 * day + slow) / 81
-    assert base.default == pytest.approx(overall)
-    assert base.table[("A", "B")] == pytest.approx((40 * day + _BASELINE_PRIOR * overall) / (40 + _BASELINE_PRIOR))
-    # one 100-day gap does not set A→C's typical gap: it stays near the overall mean
-    assert base.table[("A", "C")] == pytest.approx((slow + _BASELINE_PRIOR * overall) / (1 + _BASELINE_PRIOR))
-    assert base.table[("A", "C")] - overall < 0.2 * (slow - overall)
+    assert base.default == pytest.approx((80 * day + slow) / 81)
+    assert base.table[("A", "B")] == pytest.approx(day)
+    # a transition seen once is typical of itself: its one gap reads as a residual of 0,
+    # not as an extreme pace that a cluster would form around
+    assert base.table[("A", "C")] == pytest.approx(slow)
+    assert set(base.table) == {("A", "B"), ("B", "C"), ("A", "C")}
+    # a new log's transitions are coded by name; C→A was never fitted and is left to the default
+    table, default = base.codes(["C", "A", "B"])
+    got = {(r["act"], r["tgt"]): r["base"] for r in table.iter_rows(named=True)}
+    assert got == pytest.approx({(1, 2): day, (2, 0): day, (1, 0): slow})
+    assert default == base.default
 
 
 @pytest.mark.parametrize("representation", ["markov", "profile", "ngram", "profile+timing"])

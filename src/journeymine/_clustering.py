@@ -85,9 +85,6 @@ _PACE_BUCKETS = _PACE_EDGES.size + 1
 #: responsibility. The coarse bins (×3.16, as many as ``_PACE_EDGES``) serve the seeding.
 _RESIDUAL_EDGES = np.arange(-4.0, 4.01, 0.5)
 _RESIDUAL_EDGES_FINE = -4.0 + np.arange(81) / 10
-#: Pseudo-gaps that shrink a transition's typical gap toward the mean of all gaps, so that a
-#: transition seen a few times does not absorb the pace of the accounts that take it.
-_BASELINE_PRIOR = 10.0
 _OTHER = "(unseen activity)"
 #: Above this many accounts, "auto" compares k on a random sample of this many accounts.
 _SELECTION_SAMPLE = 20_000
@@ -113,9 +110,11 @@ class _Units:
 class _Baseline:
     """The typical log10 gap of each transition, by (source, target) activity name.
 
-    It is the mean log10 gap of the transition in the fitted log, shrunk toward the mean of
-    all gaps by ``_BASELINE_PRIOR`` pseudo-gaps; ``default`` (that overall mean) stands in
-    for transitions the fitted log does not have.
+    It is the mean log10 gap of the transition in the fitted log; ``default``, the mean of
+    all its gaps, stands in for transitions the fitted log does not have. The means are not
+    shrunk toward that overall mean: typical step durations span orders of magnitude, so
+    it is a poor prior for any one step, and a shrunk version did worse on BPI 2012 (see
+    ``docs/clustering.md``).
     """
 
     table: dict[tuple[str, str], float]
@@ -128,7 +127,7 @@ class _Baseline:
         n = stats.get_column("n").to_numpy().astype(float)
         s = stats.get_column("s").to_numpy().astype(float)
         default = float(s.sum() / n.sum()) if n.sum() else 0.0
-        base = (s + _BASELINE_PRIOR * default) / (n + _BASELINE_PRIOR)
+        base = s / n  # every transition in the stats was seen at least once
         acts = log.activities
         pairs = zip(stats.get_column("act").to_list(), stats.get_column("tgt").to_list(), base, strict=True)
         table = {(acts[a], acts[t]): float(v) for a, t, v in pairs}
