@@ -22,7 +22,10 @@ Three parts, each can be skipped:
   fitness and precision, averaged over clusters weighted by cases. Published on BPI 2012
   (k=4): trace2vec precision 0.535 at fitness 0.971, random clusters 0.342. journeymine
   k=4 is also fitted with seeds 1-4 (``--real-seeds``) and the mean reported: one seed is
-  one EM optimum, and a cluster's precision swings on a few cases.
+  one EM optimum, and a cluster's precision swings on a few cases. Random clusters are
+  drawn 5 times on sepsis (``--random-repeats``) and once on BPI 2012
+  (``--random-repeats-bpic``; each draw costs 15-40 minutes of token replay there); the
+  mean and the range are reported, since random splits of sepsis scatter by ±0.03.
 * **Scale**. ``JourneyClusterer(random_state=0).fit(log)`` on ~1M and ~5M events (50k and
   250k accounts of the planted generator with a renewal loop so accounts have ~20 events)
   in fresh processes, timing only the fit; ``pm4py.cluster_log`` (its default KMeans k=2,
@@ -522,7 +525,9 @@ def random_like(labels: Any, seed: int) -> Any:
     return pd.Series(rng.permutation(labels.to_numpy()), index=labels.index)
 
 
-def run_real(random_repeats: int, real_seeds: int = 5) -> dict[str, Any]:
+def run_real(random_repeats: dict[str, int], real_seeds: int = 5) -> dict[str, Any]:
+    """``random_repeats``: random clusterings per journeymine clustering, by log (sepsis
+    costs seconds per repeat, BPI 2012 15-40 minutes)."""
     import pandas as pd
 
     with_jm = has_clusterer()
@@ -589,17 +594,19 @@ def run_real(random_repeats: int, real_seeds: int = 5) -> dict[str, Any]:
                       f"{rows[-1]['precision']:.3f}", flush=True)
             if label.startswith("journeymine"):
                 fits, precs = [], []
-                for r in range(random_repeats):
+                repeats = random_repeats.get(name, 1)
+                for r in range(repeats):
                     rnd = evaluate_clusters(frame, random_like(labels, r), name)
                     fits.append(rnd["fitness"])
                     precs.append(rnd["precision"])
                 rrow = {"clustering": f"random, same sizes as {label}", "k": res["k"],
                         "sizes": res["sizes"], "fitness": statistics.mean(fits),
                         "precision": statistics.mean(precs), "fitness_per_repeat": fits,
-                        "precision_per_repeat": precs}
+                        "precision_per_repeat": precs, "precision_range": [min(precs), max(precs)]}
                 rows.append(rrow)
                 print(f"  {rrow['clustering']}: fitness {rrow['fitness']:.3f} precision "
-                      f"{rrow['precision']:.3f} (mean of {random_repeats})", flush=True)
+                      f"{rrow['precision']:.3f} (mean of {repeats}, range {min(precs):.3f}-{max(precs):.3f})",
+                      flush=True)
         out[name] = {"cases": log.n_cases, "events": log.n_events, "rows": rows}
     print_real(out)
     targets = {}
@@ -613,6 +620,8 @@ def run_real(random_repeats: int, real_seeds: int = 5) -> dict[str, Any]:
     if mean:
         targets[f"BPI 2012 k=4, mean of {real_seeds} seeds: precision > 0.535 at fitness >= 0.971"] = bool(
             mean["precision"] > 0.535 and mean["fitness"] >= 0.971)
+        targets[f"BPI 2012 k=4, each of {real_seeds} seeds: precision > 0.535 at fitness >= 0.971"] = bool(
+            mean["seeds_meeting_trace2vec"] == real_seeds)
         rnd = bpic.get("random, same sizes as journeymine k=4")
         if rnd:
             targets["BPI 2012 k=4 precision > our random clusters"] = bool(
@@ -811,8 +820,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--accounts", type=int, default=2000)
-    parser.add_argument("--random-repeats", type=int, default=1,
-                        help="random clusterings per real-log clustering (mean reported)")
+    parser.add_argument("--random-repeats", type=int, default=5,
+                        help="random clusterings per sepsis clustering (mean and range reported)")
+    parser.add_argument("--random-repeats-bpic", type=int, default=1,
+                        help="random clusterings per BPI 2012 clustering (each takes 15-40 min)")
     parser.add_argument("--real-seeds", type=int, default=5,
                         help="seeds of journeymine k=4 on the real logs (mean reported)")
     parser.add_argument("--scale-accounts", type=int, nargs="+", default=[50_000, 250_000])
@@ -835,7 +846,8 @@ def main() -> None:
         payload["planted"] = run_planted(args.seeds, args.accounts)
         targets.update(payload["planted"]["targets"])
     if not args.skip_real:
-        payload["real"] = run_real(args.random_repeats, args.real_seeds)
+        repeats = {"sepsis": args.random_repeats, "BPI Challenge 2012": args.random_repeats_bpic}
+        payload["real"] = run_real(repeats, args.real_seeds)
         targets.update(payload["real"]["targets"])
     if not args.skip_scale:
         payload["scale"] = run_scale(args.scale_accounts, args.repeat, args.timeout,
