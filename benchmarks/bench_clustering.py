@@ -594,7 +594,7 @@ def run_real(random_repeats: dict[str, int], real_seeds: int = 5) -> dict[str, A
                       f"{rows[-1]['precision']:.3f}", flush=True)
             if label.startswith("journeymine"):
                 fits, precs = [], []
-                repeats = random_repeats.get(name, 1)
+                repeats = random_repeats[name]
                 for r in range(repeats):
                     rnd = evaluate_clusters(frame, random_like(labels, r), name)
                     fits.append(rnd["fitness"])
@@ -604,9 +604,9 @@ def run_real(random_repeats: dict[str, int], real_seeds: int = 5) -> dict[str, A
                         "precision": statistics.mean(precs), "fitness_per_repeat": fits,
                         "precision_per_repeat": precs, "precision_range": [min(precs), max(precs)]}
                 rows.append(rrow)
+                spread = f", range {min(precs):.3f}-{max(precs):.3f}" if repeats > 1 else ""
                 print(f"  {rrow['clustering']}: fitness {rrow['fitness']:.3f} precision "
-                      f"{rrow['precision']:.3f} (mean of {repeats}, range {min(precs):.3f}-{max(precs):.3f})",
-                      flush=True)
+                      f"{rrow['precision']:.3f} (mean of {repeats}{spread})", flush=True)
         out[name] = {"cases": log.n_cases, "events": log.n_events, "rows": rows}
     print_real(out)
     targets = {}
@@ -839,6 +839,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true",
                         help="do not carry skipped parts over from the existing results file")
     args = parser.parse_args()
+    for flag in ("random_repeats", "random_repeats_bpic", "real_seeds"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
     payload: dict[str, Any] = {"journeymine_available": has_clusterer(),
                                "clusterer_source_sha256": _source_hash()}
     targets: dict[str, bool] = {}
