@@ -24,7 +24,7 @@ Three parts, each can be skipped:
   k=4 is also fitted with seeds 1-4 (``--real-seeds``) and the mean reported: one seed is
   one EM optimum, and a cluster's precision swings on a few cases. Random clusters are
   drawn 5 times on sepsis (``--random-repeats``) and once on BPI 2012
-  (``--random-repeats-bpic``; each draw costs 15-40 minutes of token replay there); the
+  (``--random-repeats-bpic``; each draw costs 10-20 minutes of token replay there); the
   mean and the range are reported, since random splits of sepsis scatter by ±0.03.
 * **Scale**. ``JourneyClusterer(random_state=0).fit(log)`` on ~1M and ~5M events (50k and
   250k accounts of the planted generator with a renewal loop so accounts have ~20 events)
@@ -527,7 +527,7 @@ def random_like(labels: Any, seed: int) -> Any:
 
 def run_real(random_repeats: dict[str, int], real_seeds: int = 5) -> dict[str, Any]:
     """``random_repeats``: random clusterings per journeymine clustering, by log (sepsis
-    costs seconds per repeat, BPI 2012 15-40 minutes)."""
+    costs seconds per repeat, BPI 2012 10-20 minutes)."""
     import pandas as pd
 
     with_jm = has_clusterer()
@@ -823,7 +823,7 @@ def main() -> None:
     parser.add_argument("--random-repeats", type=int, default=5,
                         help="random clusterings per sepsis clustering (mean and range reported)")
     parser.add_argument("--random-repeats-bpic", type=int, default=1,
-                        help="random clusterings per BPI 2012 clustering (each takes 15-40 min)")
+                        help="random clusterings per BPI 2012 clustering (each takes 10-20 min)")
     parser.add_argument("--real-seeds", type=int, default=5,
                         help="seeds of journeymine k=4 on the real logs (mean reported)")
     parser.add_argument("--scale-accounts", type=int, nargs="+", default=[50_000, 250_000])
