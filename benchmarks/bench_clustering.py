@@ -525,6 +525,11 @@ def random_like(labels: Any, seed: int) -> Any:
     return pd.Series(rng.permutation(labels.to_numpy()), index=labels.index)
 
 
+def _beats_trace2vec(fitness: float, precision: float) -> bool:
+    """Published trace2vec on BPI 2012 (k=4): precision 0.535 at fitness 0.971."""
+    return precision > 0.535 and fitness >= 0.971
+
+
 def run_real(random_repeats: dict[str, int], real_seeds: int = 5) -> dict[str, Any]:
     """``random_repeats``: random clusterings per journeymine clustering, by log (sepsis
     costs seconds per repeat, BPI 2012 10-20 minutes)."""
@@ -588,8 +593,7 @@ def run_real(random_repeats: dict[str, int], real_seeds: int = 5) -> dict[str, A
                              "sizes": res["sizes"], "fitness": statistics.mean(fits),
                              "precision": statistics.mean(precs), "fitness_per_seed": fits,
                              "precision_per_seed": precs,
-                             "seeds_meeting_trace2vec": sum(p > 0.535 and f >= 0.971
-                                                            for f, p in zip(fits, precs, strict=True))})
+                             "seeds_meeting_trace2vec": sum(map(_beats_trace2vec, fits, precs))})
                 print(f"  {rows[-1]['clustering']}: fitness {rows[-1]['fitness']:.3f} precision "
                       f"{rows[-1]['precision']:.3f}", flush=True)
             if label.startswith("journeymine"):
@@ -614,12 +618,12 @@ def run_real(random_repeats: dict[str, int], real_seeds: int = 5) -> dict[str, A
     ours = bpic.get("journeymine k=4")
     mean = bpic.get(f"journeymine k=4, mean of seeds 0-{real_seeds - 1}")
     if ours and "precision" in ours:
-        targets["BPI 2012 k=4 precision > trace2vec 0.535 at fitness >= 0.971"] = bool(
-            ours["precision"] > 0.535 and ours["fitness"] >= 0.971)
+        targets["BPI 2012 k=4 precision > trace2vec 0.535 at fitness >= 0.971"] = _beats_trace2vec(
+            ours["fitness"], ours["precision"])
         targets["BPI 2012 k=4 precision > published random 0.342"] = bool(ours["precision"] > 0.342)
     if mean:
-        targets[f"BPI 2012 k=4, mean of {real_seeds} seeds: precision > 0.535 at fitness >= 0.971"] = bool(
-            mean["precision"] > 0.535 and mean["fitness"] >= 0.971)
+        targets[f"BPI 2012 k=4, mean of {real_seeds} seeds: precision > 0.535 at fitness >= 0.971"] = (
+            _beats_trace2vec(mean["fitness"], mean["precision"]))
         targets[f"BPI 2012 k=4, each of {real_seeds} seeds: precision > 0.535 at fitness >= 0.971"] = bool(
             mean["seeds_meeting_trace2vec"] == real_seeds)
         rnd = bpic.get("random, same sizes as journeymine k=4")

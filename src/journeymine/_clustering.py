@@ -121,9 +121,14 @@ class _Baseline:
     default: float
 
     @classmethod
-    def of(cls, log: JourneyLog) -> _Baseline:
+    def of(cls, log: JourneyLog, gaps: pl.DataFrame | None = None) -> _Baseline:
+        """The baselines of ``log``; ``gaps`` (:func:`_gaps` of an embedded log) saves
+        reading the gaps again when the caller has them."""
         engine = engine_of(log)
-        stats = engine.transition_gaps(log) if engine is not None else _transition_gaps(log)
+        if engine is not None:
+            stats = engine.transition_gaps(log)
+        else:
+            stats = _transition_gaps(_gaps(log) if gaps is None else gaps)
         n = stats.get_column("n").to_numpy().astype(float)
         s = stats.get_column("s").to_numpy().astype(float)
         default = float(s.sum() / n.sum()) if n.sum() else 0.0
@@ -137,16 +142,9 @@ class _Baseline:
         """The table in the activity codes of a log (``act``, ``tgt``, ``base``), and the
         default; pairs with an activity the log lacks are left out."""
         index = {a: i for i, a in enumerate(activities)}
-        pairs = [(index[a], index[t], v) for (a, t), v in self.table.items() if a in index and t in index]
-        frame = pl.DataFrame(
-            {
-                "act": [p[0] for p in pairs],
-                "tgt": [p[1] for p in pairs],
-                "base": [p[2] for p in pairs],
-            },
-            schema={"act": pl.Int32, "tgt": pl.Int32, "base": pl.Float64},
-        )
-        return frame, self.default
+        rows = [(index[a], index[t], v) for (a, t), v in self.table.items() if a in index and t in index]
+        schema = {"act": pl.Int32, "tgt": pl.Int32, "base": pl.Float64}
+        return pl.DataFrame(rows, schema=schema, orient="row"), self.default
 
 
 def _gaps(log: JourneyLog) -> pl.DataFrame:
@@ -165,24 +163,23 @@ def _gaps(log: JourneyLog) -> pl.DataFrame:
     ).filter(pl.col("same"))
 
 
-def _transition_gaps(log: JourneyLog) -> pl.DataFrame:
-    """Per transition (``act``, ``tgt``): the number ``n`` and sum ``s`` of its log10 gaps."""
+def _transition_gaps(gaps: pl.DataFrame) -> pl.DataFrame:
+    """Per transition (``act``, ``tgt``) of :func:`_gaps`: the number ``n`` and sum ``s``
+    of its log10 gaps."""
     return (
-        _gaps(log)
-        .group_by("act", "tgt")
+        gaps.group_by("act", "tgt")
         .agg(pl.len().alias("n"), pl.col("g").sum().alias("s"))
         .sort("act", "tgt")
     )
 
 
 def _pace_values(
-    log: JourneyLog, baseline: tuple[pl.DataFrame, float] | None
+    log: JourneyLog, baseline: tuple[pl.DataFrame, float] | None, gaps: pl.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per case: the median log10 gap between consecutive events (NaN for one event), and
-    the count, sum and sum of squares of its log10 gaps (seconds, at least 1 s). With a
-    ``baseline`` (the :meth:`_Baseline.codes` of the log), each gap less its transition's
-    typical gap."""
-    gaps = _gaps(log)
+    the count, sum and sum of squares of its log10 gaps (``gaps``, :func:`_gaps` of the
+    log). With a ``baseline`` (the :meth:`_Baseline.codes` of the log), each gap less its
+    transition's typical gap."""
     if baseline is not None:
         table, default = baseline
         gaps = gaps.join(table, on=["act", "tgt"], how="left").with_columns(
@@ -204,8 +201,11 @@ def _pace_values(
     return med, n, s1, s2
 
 
-def _units(log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | None) -> _Units:
-    """Group accounts by variant and pace group.
+def _units(
+    log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | None, gaps: pl.DataFrame | None = None
+) -> _Units:
+    """Group accounts by variant and pace group (``gaps``: :func:`_gaps` of an embedded log,
+    if the caller has it).
 
     Without a ``baseline`` (the k-means representations) the pace is the account's median
     log10 gap, grouped by ``_PACE_EDGES``. With one (the Markov mixture) it is the median
@@ -224,7 +224,7 @@ def _units(log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | N
         grouped = engine.clustering_units(log, pace_edges, coarse_edges, _PACE_BUCKETS, table)
     else:
         lists = case_variants(log)
-        pace_v, gap_n, gap_s, gap_q = _pace_values(log, table)
+        pace_v, gap_n, gap_s, gap_q = _pace_values(log, table, _gaps(log) if gaps is None else gaps)
         none = np.isnan(pace_v)
         bucket = np.where(none, _PACE_BUCKETS, np.searchsorted(coarse_edges, pace_v, side="right"))
         group = np.where(none, -1, np.searchsorted(pace_edges, pace_v, side="right"))
@@ -582,8 +582,10 @@ class JourneyClusterer:
         rng = np.random.default_rng(self.random_state)
         acts = list(log.activities)
         alphabet = {a: i for i, a in enumerate([*acts, _OTHER])}
-        baseline = _Baseline.of(log) if self.representation == "markov" else None
-        units = _units(log, alphabet, baseline)
+        # an embedded log's gaps are read once, for the step baselines and the units
+        gaps = _gaps(log) if engine_of(log) is None else None
+        baseline = _Baseline.of(log, gaps) if self.representation == "markov" else None
+        units = _units(log, alphabet, baseline, gaps)
         n_units = len(units.variants)
         if isinstance(self.n_clusters, int):
             if self.n_clusters > log.n_cases:
