@@ -586,6 +586,7 @@ class JourneyClusterer:
         gaps = _gaps(log) if engine_of(log) is None else None
         baseline = _Baseline.of(log, gaps) if self.representation == "markov" else None
         units = _units(log, alphabet, baseline, gaps)
+        del gaps  # one row per event: not kept through EM
         n_units = len(units.variants)
         if isinstance(self.n_clusters, int):
             if self.n_clusters > log.n_cases:
