@@ -135,7 +135,9 @@ def test_attribution_on_demo_channels_and_errors() -> None:
     with pytest.raises(jm.InvalidParameterError, match=r"'models' parameter of attribution"):
         jm.attribution(log, conversion=["Contract signed"], models=["magic"])
     with pytest.raises(jm.InvalidParameterError, match=r"'conversion' parameter"):
-        jm.attribution(log, conversion="Contract signed")  # type: ignore[arg-type]
+        jm.attribution(log, conversion=[])
+    one = jm.attribution(log, conversion="Contract signed", models="linear")  # one string is a list of one
+    assert one.credits.equals(jm.attribution(log, conversion=["Contract signed"], models=["linear"]).credits)
     no_channel = _paths_log(PATHS).to_polars("events").drop("channel")
     plain = jm.JourneyLog.from_frame(no_channel, case="case", activity="activity", timestamp="timestamp",
                                      event_attributes=[])

@@ -237,7 +237,9 @@ def test_bad_option_values_use_one_template() -> None:
     with pytest.raises(jm.InvalidParameterError, match=r"The 'on_invalid' parameter of JourneyLog.from_frame must be one of \{'raise', 'reject'\}. Got 'ignore'."):
         build(frame(), on_invalid="ignore")
     with pytest.raises(jm.InvalidParameterError, match="'case_attributes' parameter"):
-        build(frame(), case_attributes="segment")
+        build(frame(), case_attributes=[1, 2])  # type: ignore[list-item]
+    with pytest.raises(jm.InvalidParameterError, match="'event_attributes' parameter"):
+        build(frame(), event_attributes=7)  # type: ignore[arg-type]
     with pytest.raises(jm.InvalidParameterError, match="'frame' parameter"):
         jm.JourneyLog.from_frame([1, 2], case="a", activity="b", timestamp="c")  # type: ignore[arg-type]
     with pytest.raises(jm.SchemaError, match="Unknown time zone 'Mars/Base'"):

@@ -117,8 +117,10 @@ def test_bad_input(demo: jm.JourneyLog) -> None:
         jm.subway_map(pd.DataFrame())
     with pytest.raises(jm.InvalidParameterError, match=r"'lines' parameter of subway_map.*unknown"):
         jm.subway_map(demo, lines={"x": ["Webinar", "Teleport"]})
-    with pytest.raises(jm.InvalidParameterError, match=r"not a string"):
-        jm.subway_map(demo, lines={"x": "Webinar"})  # type: ignore[dict-item]
+    with pytest.raises(jm.InvalidParameterError, match=r"'lines' parameter of subway_map must be a str or a list of stations"):
+        jm.subway_map(demo, lines={"x": 5})  # type: ignore[dict-item]
+    one = jm.subway_map(demo, lines={"x": "Webinar", "y": ["Webinar", "Demo"]})  # a one-station line
+    assert one.lines[0].stations == ("Webinar",)
     with pytest.raises(jm.InvalidParameterError, match=r"'top' parameter of subway_map must be an int >= 1"):
         jm.subway_map(demo, top=0)
     with pytest.raises(jm.InvalidParameterError, match=r"'min_stations'"):

@@ -41,7 +41,7 @@ import polars as pl
 from ._discovery import require_events
 from ._engine import require_embedded
 from ._log import JourneyLog
-from ._params import check_choice, check_int, invalid
+from ._params import as_names, check_choice, check_int, invalid
 from .errors import SchemaError
 
 if TYPE_CHECKING:
@@ -210,9 +210,9 @@ def _markov_conversion(counts: dict[tuple[Any, Any], int], removed: str | None) 
 def attribution(
     log: JourneyLog,
     *,
-    conversion: Sequence[str],
+    conversion: str | Sequence[str],
     by: Literal["activity", "channel"] = "activity",
-    models: Sequence[str] = MODELS,
+    models: str | Sequence[str] = MODELS,
     half_life: float = 7 * 86_400.0,
     order: int = 1,
 ) -> Attribution:
@@ -221,11 +221,11 @@ def attribution(
     Parameters
     ----------
     log : JourneyLog
-    conversion : sequence of str
-        The activities that are a conversion (e.g. ``["Contract signed"]``).
+    conversion : str or sequence of str
+        The activities that are a conversion (e.g. ``"Contract signed"``).
     by : {"activity", "channel"}
         What a touch is: the activity, or the mapped ``channel`` column.
-    models : sequence of str
+    models : str or sequence of str
         Any of "first_touch", "last_touch", "linear", "time_decay", "position_based",
         "markov", "shapley" (definitions in the module docs and ``docs/attribution.md``).
     half_life : float
@@ -256,8 +256,10 @@ def attribution(
     require_embedded(log, owner)
     check_choice("by", owner, by, ("activity", "channel"))
     check_int("order", owner, order, minimum=1)
-    if isinstance(conversion, str) or not list(conversion):
+    conversion = as_names(conversion, "conversion", owner, what="activities")
+    if not conversion:
         raise invalid("conversion", owner, "a non-empty list of conversion activities", conversion)
+    models = as_names(models, "models", owner, what="model names")
     missing = [a for a in conversion if a not in set(log.activities)]
     if len(missing) == len(list(conversion)):
         raise SchemaError(

@@ -49,9 +49,31 @@ def _parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="COL",
-            help="a per-case attribute column (repeatable)",
+            help="a per-case attribute column, for XES an event attribute lifted to the case (repeatable)",
         )
         cmd.add_argument("--sep", default=",", help="CSV field separator")
+        cmd.add_argument(
+            "--encoding", default="utf8", help="CSV text encoding: utf8, utf8-lossy or a Python codec name"
+        )
+        cmd.add_argument("--timestamp-format", metavar="FMT", help="strftime format of the timestamps")
+        order = cmd.add_mutually_exclusive_group()
+        order.add_argument(
+            "--dayfirst", dest="dayfirst", action="store_const", const=True, default=None,
+            help="numeric dates are day first (01/02/2024 is 1 February)",
+        )
+        order.add_argument(
+            "--monthfirst", dest="dayfirst", action="store_const", const=False,
+            help="numeric dates are month first (01/02/2024 is January 2)",
+        )
+        cmd.add_argument("--tz", help="IANA time zone of naive timestamps (default UTC)")
+        cmd.add_argument(
+            "--transitions", action="append", default=None, metavar="NAME",
+            help="XES: keep only events with this lifecycle transition, e.g. complete (repeatable)",
+        )
+        cmd.add_argument(
+            "--join-transition", action="store_true",
+            help="XES: the activity is '<concept:name>+<lifecycle:transition>'",
+        )
         if name == "convert":
             cmd.add_argument("--to", choices=["xes", "parquet", "pm4py-csv"], required=True)
             cmd.add_argument("-o", "--output", required=True, help="output file")
@@ -69,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
                 default=[],
                 metavar="NAME=ACT[,ACT]",
                 help="an outcome and its activities, e.g. won='Contract signed' (repeatable)",
+            )
+            cmd.add_argument(
+                "--won", default="won", metavar="NAME", help="which --outcome is a win (default: won)"
             )
             cmd.add_argument("--title", help="report title")
             cmd.add_argument("--seed", type=int, default=0, help="random seed (clusters, bootstrap)")
@@ -94,16 +119,32 @@ def _read(args: argparse.Namespace) -> JourneyLog:
 
     fmt = _format_of(args.events, args.format)
     if fmt == "xes":
-        return _io.read_xes(args.events)
+        if args.encoding != "utf8":
+            raise JourneymineError("--encoding is for CSV input (an XES file declares its own encoding).")
+        given = [f"--{n}" for n in ("case", "activity", "timestamp") if getattr(args, n)]
+        if given:
+            raise JourneymineError(
+                f"XES input names its own columns (concept:name, time:timestamp); drop {', '.join(given)}."
+            )
+        return _io.read_xes(
+            args.events, case_attributes=args.case_attr, transitions=args.transitions,
+            join_transition=args.join_transition, tz=args.tz, dayfirst=args.dayfirst,
+            timestamp_format=args.timestamp_format,
+        )
+    if args.transitions or args.join_transition:
+        raise JourneymineError("--transitions and --join-transition are for XES input.")
+    if fmt != "csv" and args.encoding != "utf8":
+        raise JourneymineError("--encoding is for CSV input (Parquet is UTF-8 by definition).")
     missing = [f"--{n}" for n in ("case", "activity", "timestamp") if not getattr(args, n)]
     if missing:
         raise JourneymineError(f"{fmt.upper()} input needs {', '.join(missing)} (column names).")
     kwargs: dict[str, Any] = dict(
-        case=args.case, activity=args.activity, timestamp=args.timestamp, case_attributes=args.case_attr
+        case=args.case, activity=args.activity, timestamp=args.timestamp, case_attributes=args.case_attr,
+        tz=args.tz, dayfirst=args.dayfirst, timestamp_format=args.timestamp_format,
     )
     if fmt == "parquet":
         return _io.read_parquet(args.events, **kwargs)
-    return _io.read_csv(args.events, sep=args.sep, **kwargs)
+    return _io.read_csv(args.events, sep=args.sep, encoding=args.encoding, **kwargs)
 
 
 def summary_text(log: JourneyLog) -> str:
@@ -182,6 +223,7 @@ def _run(args: argparse.Namespace) -> int:
             log,
             by=by,
             outcomes=_outcomes(args.outcome),
+            won=args.won,
             path=args.output,
             title=args.title,
             random_state=args.seed,

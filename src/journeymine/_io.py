@@ -7,7 +7,11 @@ every source is validated by the same rules.
 
 from __future__ import annotations
 
+import codecs
+import gzip
+import io
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +20,7 @@ import polars as pl
 
 from ._frames import OwnedFrame
 from ._log import JourneyLog
-from ._params import check_choice, invalid
+from ._params import as_names, check_choice, invalid
 from ._pm4py import ACTIVITY, CASE, LIFECYCLE, TIMESTAMP, pm4py_frame_arguments, pm4py_layout
 from ._typing import OnInvalid, PathLike, TimeLike
 from .errors import FileFormatError, InvalidParameterError, SchemaError
@@ -51,13 +55,14 @@ def read_csv(
     stage: str | None = None,
     lifecycle: str | None = None,
     value: str | None = None,
-    case_attributes: Sequence[str] = (),
-    event_attributes: Sequence[str] | Literal["all"] = "all",
-    stage_order: Sequence[str] | None = None,
+    case_attributes: str | Sequence[str] = (),
+    event_attributes: str | Sequence[str] | Literal["all"] = "all",
+    stage_order: str | Sequence[str] | None = None,
     sep: str = ",",
-    encoding: Literal["utf8", "utf8-lossy"] = "utf8",
+    encoding: str = "utf8",
     tz: str | None = None,
     timestamp_format: str | None = None,
+    dayfirst: bool | None = None,
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
@@ -75,8 +80,12 @@ def read_csv(
         The file; ``.gz`` files are decompressed.
     sep : str
         Field separator (``";"`` for Disco exports).
-    encoding : {"utf8", "utf8-lossy"}
-        ``"utf8-lossy"`` replaces invalid bytes instead of failing.
+    encoding : str
+        The file's text encoding: ``"utf8"`` (default), ``"utf8-lossy"`` (invalid bytes
+        become U+FFFD instead of failing), or any Python codec name (``"latin-1"``,
+        ``"cp1252"``, ``"utf-16"``, ``"shift_jis"`` …), compressed or not. Bytes that are
+        invalid in the declared encoding are a :class:`FileFormatError` naming the line
+        and byte offset.
 
     Returns
     -------
@@ -92,28 +101,89 @@ def read_csv(
     ['NA']
     """
     p = _existing(path)
+    polars_encoding = _csv_encoding(encoding)
     roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
                  contact=contact, role=role, channel=channel, stage=stage,
                  lifecycle=lifecycle, value=value)
     overrides = {c: pl.String for c in _text_columns(roles)}
     kwargs: dict[str, Any] = dict(
-        separator=sep, encoding=encoding, schema_overrides=overrides, null_values=None,
-        try_parse_dates=False,
+        separator=sep, encoding=polars_encoding or "utf8", schema_overrides=overrides,
+        null_values=None, try_parse_dates=False,
     )
+    source: Any = p if polars_encoding else io.BytesIO(_recode(p, encoding))
     try:
         try:
-            frame = pl.read_csv(p, infer_schema_length=10_000, **kwargs)
-        except pl.exceptions.ComputeError:
-            frame = pl.read_csv(p, infer_schema_length=None, **kwargs)
+            frame = pl.read_csv(source, infer_schema_length=10_000, **kwargs)
+        except pl.exceptions.ComputeError as first:
+            if "utf-8" in str(first) or "utf8" in str(first):
+                raise
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            frame = pl.read_csv(source, infer_schema_length=None, **kwargs)
     except pl.exceptions.NoDataError as exc:
         raise FileFormatError(f"{str(p)!r} is empty: there is no header and no event.") from exc
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
+        if "utf-8" in str(exc) or "utf8" in str(exc):
+            _recode(p, "utf-8")  # raises naming the line and byte offset
         raise FileFormatError(f"{str(p)!r} could not be read as CSV (sep={sep!r}): {exc}") from exc
     _check_single_column(frame, p, sep)
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
                    event_attributes=event_attributes, stage_order=stage_order, tz=tz,
-                   timestamp_format=timestamp_format, valid_time=valid_time,
+                   timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
                    duplicates=duplicates, on_invalid=on_invalid)
+
+
+def _csv_encoding(encoding: Any) -> str | None:
+    """polars' name for ``encoding`` when polars reads it natively, else None (the file is
+    decoded by Python's codec); an unknown name is the standard parameter error."""
+    if not isinstance(encoding, str):
+        raise invalid("encoding", "read_csv", "'utf8', 'utf8-lossy' or a Python codec name", encoding)
+    if encoding.lower().replace("_", "-") in ("utf8-lossy", "utf-8-lossy"):
+        return "utf8-lossy"
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise invalid(
+            "encoding", "read_csv",
+            "one of {'utf8', 'utf8-lossy'} or a Python codec name (e.g. 'latin-1', 'cp1252', "
+            "'utf-16')", encoding,
+        ) from None
+    return "utf8" if name == "utf-8" else None
+
+
+def _decompressed(p: Path) -> bytes:
+    """The bytes of ``p``, gunzipped when they start with gzip's magic bytes."""
+    with open(p, "rb") as fh:
+        data = fh.read()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FileFormatError(f"{str(p)!r} is not a valid gzip file: {exc}") from exc
+    return data
+
+
+def _recode(p: Path, encoding: str) -> bytes:
+    """The file's text in ``encoding``, as UTF-8 bytes for polars; invalid bytes are a
+    :class:`FileFormatError` naming the line and the byte offset."""
+    data = _decompressed(p)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start:exc.end][:8]
+        with open(p, "rb") as fh:
+            where = "of the decompressed text, " if fh.read(2) == b"\x1f\x8b" else ""
+        raise FileFormatError(
+            f"{str(p)!r} is not valid {codecs.lookup(encoding).name}: byte(s) {bad!r} at byte "
+            f"offset {exc.start:,} ({where}line {line:,} of the file) cannot be decoded. Pass the "
+            "file's real encoding (e.g. encoding='latin-1' or 'cp1252' for Western European "
+            "exports), or encoding='utf8-lossy' to replace invalid bytes with U+FFFD."
+        ) from None
+    del data
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.encode("utf-8")
 
 
 def _check_single_column(frame: pl.DataFrame, path: Path, sep: str) -> None:
@@ -137,11 +207,12 @@ def read_parquet(
     stage: str | None = None,
     lifecycle: str | None = None,
     value: str | None = None,
-    case_attributes: Sequence[str] = (),
-    event_attributes: Sequence[str] | Literal["all"] = "all",
-    stage_order: Sequence[str] | None = None,
+    case_attributes: str | Sequence[str] = (),
+    event_attributes: str | Sequence[str] | Literal["all"] = "all",
+    stage_order: str | Sequence[str] | None = None,
     tz: str | None = None,
     timestamp_format: str | None = None,
+    dayfirst: bool | None = None,
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
@@ -169,6 +240,12 @@ def read_parquet(
     check_choice("engine", "read_parquet", engine, ("embedded", "spark"))
     p = Path(os.fspath(path))
     if engine == "spark":
+        if dayfirst is not None:
+            raise InvalidParameterError(
+                "read_parquet(engine='spark') reads text timestamps as ISO 8601 or by "
+                "timestamp_format; dayfirst= is for the embedded engine. Pass "
+                "timestamp_format='%d/%m/%Y %H:%M' (or the column's format) instead."
+            )
         return _read_parquet_spark(
             str(path), spark, case=case, activity=activity, timestamp=timestamp,
             resource=resource, contact=contact, role=role, channel=channel, stage=stage,
@@ -187,14 +264,16 @@ def read_parquet(
         lazy = pl.scan_parquet(source)
         names = lazy.collect_schema().names()
         if event_attributes != "all":
-            wanted = [c for c in roles.values() if c] + list(case_attributes) + list(event_attributes)
+            wanted = [c for c in roles.values() if c] + as_names(
+                case_attributes, "case_attributes", "read_parquet") + as_names(
+                event_attributes, "event_attributes", "read_parquet")
             lazy = lazy.select([c for c in names if c in set(wanted)])
         frame = lazy.collect()
     except (pl.exceptions.ComputeError, OSError) as exc:
         raise FileFormatError(f"{str(p)!r} could not be read as Parquet: {exc}") from exc
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
                    event_attributes=event_attributes, stage_order=stage_order, tz=tz,
-                   timestamp_format=timestamp_format, valid_time=valid_time,
+                   timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
                    duplicates=duplicates, on_invalid=on_invalid)
 
 
@@ -213,12 +292,21 @@ def _read_parquet_spark(path: str, spark: Any, **options: Any) -> JourneyLog:
     return from_spark(session.read.parquet(path), source=path, **options)
 
 
+#: XES keys read as the text written in the file, whatever their XES type: ids and names
+#: (``<int key="concept:name" value="0007"/>`` is the case "0007", not 7), and the
+#: timestamp, which validation parses so that a failure keeps its raw text
+_XES_TEXT_KEYS = frozenset({ACTIVITY, "org:resource", "org:role", LIFECYCLE, TIMESTAMP})
+
+
 def read_xes(
     path: PathLike,
     *,
+    case_attributes: str | Sequence[str] = (),
     transitions: str | Sequence[str] | None = None,
     join_transition: bool = False,
     tz: str | None = None,
+    timestamp_format: str | None = None,
+    dayfirst: bool | None = None,
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
@@ -232,10 +320,23 @@ def read_xes(
     attributes become case attributes (without the ``case:`` prefix), other event
     attributes stay on the events.
 
+    Ids and names (``concept:name`` of traces and events, ``org:resource``, ``org:role``,
+    ``lifecycle:transition``) are the text written in the file whatever their XES type:
+    ``<int key="concept:name" value="0007"/>`` is the case ``"0007"``, distinct from
+    ``"7"``. Timestamps are parsed by the rules of :meth:`JourneyLog.from_frame` (naive
+    ones in ``tz``); a value that cannot be read is set aside as "unparsable timestamp"
+    with its text.
+
     Parameters
     ----------
     path : str or os.PathLike
         The XES file, plain or gzip-compressed.
+    case_attributes : str or sequence of str
+        Event attributes to lift to the case (e.g. a segment or priority written on every
+        event, as many exports do), by their XES key. A value that varies within a case
+        gets a :class:`DataQualityWarning` and the case keeps its earliest one (as in
+        :meth:`JourneyLog.from_frame`). Trace attributes are case attributes anyway
+        (without their ``case:`` prefix); naming one here is allowed.
     transitions : str or sequence of str, optional
         Keep only events with these lifecycle transitions (case-insensitive), e.g.
         ``"complete"``. Events left out this way are a choice, not a data problem: they
@@ -243,6 +344,8 @@ def read_xes(
     join_transition : bool
         Make the activity ``"<concept:name>+<lifecycle:transition>"`` (pm4py's
         classifier of the same name), so that start and complete stay apart.
+    tz, timestamp_format, dayfirst, valid_time, duplicates, on_invalid
+        As in :meth:`JourneyLog.from_frame`.
 
     Examples
     --------
@@ -258,7 +361,7 @@ def read_xes(
 
     p = _existing(path)
     try:
-        frame = read_xes_frame(p)
+        frame = read_xes_frame(p, text_keys=_XES_TEXT_KEYS)
     except ValueError as exc:
         raise FileFormatError(str(exc)) from exc
     if frame.height == 0:
@@ -292,8 +395,18 @@ def read_xes(
             .alias(ACTIVITY)
         )
     frame_args, kwargs = pm4py_frame_arguments(frame)
+    lifted = as_names(case_attributes, "case_attributes", "read_xes")
+    if lifted:
+        # the user's choice wins over a role the column would play by its name
+        for role, col in list(kwargs.items()):
+            if role not in ("case", "activity", "timestamp", "case_attributes") and col in lifted:
+                del kwargs[role]
+        known = kwargs["case_attributes"]
+        kwargs["case_attributes"] = [*known, *(c for c in lifted if c not in known)]
+    owned: Any = OwnedFrame(frame_args)  # the reader's own frame: validation may release it
     return JourneyLog.from_frame(
-        frame_args, tz=tz, valid_time=valid_time, duplicates=duplicates,
+        owned, tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,
+        valid_time=valid_time, duplicates=duplicates,
         on_invalid=on_invalid, **kwargs,
     )._with_source(str(p))
 

@@ -40,7 +40,7 @@ from ._discovery import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_times
-from ._params import invalid
+from ._params import as_names, invalid
 from ._typing import CohortBy
 
 if TYPE_CHECKING:
@@ -128,8 +128,8 @@ def kpis(
     won: str = "won",
     lost: str | None = "lost",
     churned: str | None = "churned",
-    sales_start: Sequence[str] | None = None,
-    purchases: Sequence[str] | None = None,
+    sales_start: str | Sequence[str] | None = None,
+    purchases: str | Sequence[str] | None = None,
 ) -> JourneyKPIs:
     """Journey KPIs per cohort, with open accounts treated as censored.
 
@@ -142,10 +142,15 @@ def kpis(
     by : str, list of str or callable, optional
         Cohorts; without it one row set for the whole log (cohort ``"(all)"``).
     won, lost, churned : str
-        Which outcome names play these parts (``lost`` and ``churned`` may be None).
-    sales_start : sequence of str, optional
+        Which outcome names play these parts. ``won`` must be an outcome of ``outcomes``.
+        ``lost`` and ``churned`` may be None; their defaults (``"lost"``, ``"churned"``)
+        name the outcome of that name when there is one, and are simply absent otherwise
+        (a won-only lead funnel gives no lost count, and conversion is then the share won
+        by the end of the log, with open accounts censored). Another name that is not an
+        outcome is an error.
+    sales_start : str or sequence of str, optional
         Activities that open a sales cycle (default: any event of the second stage or later).
-    purchases : sequence of str, optional
+    purchases : str or sequence of str, optional
         Activities that count as purchases for the purchase frequency (default: the won
         activities).
 
@@ -168,7 +173,17 @@ def kpis(
     owner = "kpis"
     require_events(log, owner)
     outcomes = normalize_outcomes(outcomes, owner)
-    for name, part in (("won", won), ("lost", lost), ("churned", churned)):
+    if won not in outcomes:
+        raise invalid(
+            "won", owner,
+            f"the name of the outcome that is a win, one of {sorted(outcomes)} (e.g. "
+            f"won={next(iter(outcomes))!r})", won,
+        )
+    if lost == "lost" and "lost" not in outcomes:
+        lost = None  # the default names the outcome "lost" when there is one
+    if churned == "churned" and "churned" not in outcomes:
+        churned = None
+    for name, part in (("lost", lost), ("churned", churned)):
         if part is not None and part not in outcomes:
             raise invalid(name, owner, f"an outcome name in {sorted(outcomes)} (or None)", part)
     times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
@@ -184,9 +199,13 @@ def kpis(
         later = set(stages.order[1:]) if len(stages.order) > 1 else set(stages.order)
         sales_acts = [a for a, s in stages.activity_stage.items() if s in later]
     else:
-        sales_acts = list(sales_start)
+        sales_acts = as_names(sales_start, "sales_start", owner, what="activities")
     won_spec: Any = outcomes[won]
-    buy_acts = list(purchases) if purchases is not None else ([] if callable(won_spec) else list(won_spec))
+    buy_acts = (
+        as_names(purchases, "purchases", owner, what="activities")
+        if purchases is not None
+        else ([] if callable(won_spec) else list(won_spec))
+    )
     event_columns = set(log.mapping.roles())
     engine = engine_of(log)
     if engine is not None:

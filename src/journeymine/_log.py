@@ -10,7 +10,7 @@ import polars as pl
 
 from ._frames import to_polars_frame
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
-from ._params import check_choice, invalid
+from ._params import as_names, check_choice, invalid
 from ._typing import CohortBy, FrameLike, OnInvalid, TimeLike
 from ._validate import MISSING_COHORT, build, check_build_options, resolve_mapping
 from ._warnings import warn
@@ -144,11 +144,12 @@ class JourneyLog:
         stage: str | None = None,
         lifecycle: str | None = None,
         value: str | None = None,
-        case_attributes: Sequence[str] = (),
-        event_attributes: Sequence[str] | Literal["all"] = "all",
-        stage_order: Sequence[str] | None = None,
+        case_attributes: str | Sequence[str] = (),
+        event_attributes: str | Sequence[str] | Literal["all"] = "all",
+        stage_order: str | Sequence[str] | None = None,
         tz: str | None = None,
         timestamp_format: str | None = None,
+        dayfirst: bool | None = None,
         valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
         duplicates: Literal["reject", "keep"] = "reject",
         on_invalid: OnInvalid = "reject",
@@ -168,11 +169,11 @@ class JourneyLog:
             Columns playing these optional roles (see :class:`ColumnMapping`); in
             :attr:`events` they are renamed to the role name. ``value`` is read as a number.
             A column named exactly like an unmapped role (say ``channel``) plays that role.
-        case_attributes : sequence of str
+        case_attributes : str or sequence of str
             Per-case attributes such as segment, product or market. They must be constant
             within a case; where they are not, a :class:`DataQualityWarning` names the
             column and each case keeps its earliest non-missing value.
-        event_attributes : sequence of str or "all"
+        event_attributes : str, sequence of str or "all"
             Other columns to keep on the events; "all" keeps every remaining column.
         stage_order : sequence of str, optional
             The journey order of the values of the ``stage`` column (e.g. awareness,
@@ -181,7 +182,14 @@ class JourneyLog:
             IANA time zone of naive timestamps (UTC when not given). Aware timestamps are
             converted to UTC whatever their offsets.
         timestamp_format : str, optional
-            A strftime format for text timestamps; inferred when not given.
+            A strftime format for text timestamps, applied strictly (a value it does not
+            fit is an unparsable timestamp). When not given, one format is decided per
+            column from all its values (see ``docs/data-model.md``).
+        dayfirst : bool, optional
+            For numeric dates such as ``01/02/2024``: True reads day first (1 February),
+            False month first (January 2). Needed only when the column does not decide
+            it (every value has day and month ≤ 12): then the log is refused with a
+            :class:`SchemaError` that shows examples, rather than guessed.
         valid_time : (start, end)
             Timestamps outside ``[start, end)`` are set aside as out of range.
         duplicates : {"reject", "keep"}
@@ -217,7 +225,11 @@ class JourneyLog:
         1  0001     Demo 2024-03-02 09:00:00+00:00
         """
         owner = "JourneyLog.from_frame"
-        check_build_options(owner, on_invalid, duplicates, case_attributes, event_attributes)
+        case_attributes, event_attributes = check_build_options(
+            owner, on_invalid, duplicates, case_attributes, event_attributes
+        )
+        if stage_order is not None:
+            stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
         pl_frame, source, owned = to_polars_frame(frame, owner=owner)
         mapping = resolve_mapping(
             pl_frame.columns, case=case, activity=activity, timestamp=timestamp,
@@ -232,6 +244,7 @@ class JourneyLog:
             event_attributes=event_attributes,
             tz=tz,
             timestamp_format=timestamp_format,
+            dayfirst=dayfirst,
             valid_time=valid_time,
             duplicates=duplicates,
             on_invalid=on_invalid,

@@ -6,7 +6,7 @@ Got 0." so that users meet the same wording everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidParameterError
@@ -52,3 +52,26 @@ def check_str(name: str, owner: str, value: Any, *, allow_none: bool = False) ->
         expected = "a non-empty str" + (" or None" if allow_none else "")
         raise invalid(name, owner, expected, value)
     return value
+
+
+def as_names(value: Any, name: str, owner: str, *, what: str = "column names") -> list[str]:
+    """A list of names from one name (a string) or a sequence of them.
+
+    Every parameter that takes a list of activities or columns takes one string too.
+
+    Examples
+    --------
+    >>> as_names("segment", "case_attributes", "read_csv")
+    ['segment']
+    >>> as_names(("segment", "market"), "case_attributes", "read_csv")
+    ['segment', 'market']
+    """
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
+        raise invalid(name, owner, f"a str or a list of {what}", value)
+    out = list(value)
+    bad = [v for v in out if not isinstance(v, str)]
+    if bad:
+        raise invalid(name, owner, f"a str or a list of {what} (str)", value)
+    return out

@@ -23,7 +23,7 @@ from typing import Any
 from ._format import count as fmt_count
 from ._format import duration
 from ._log import JourneyLog
-from ._params import check_int
+from ._params import check_int, invalid
 from ._typing import CohortBy
 from ._version import __version__
 from .errors import InvalidParameterError, JourneymineWarning
@@ -116,7 +116,10 @@ def report(
     log: JourneyLog,
     *,
     by: CohortBy | None = None,
-    outcomes: Mapping[str, Sequence[str]] | None = None,
+    outcomes: Mapping[str, str | Sequence[str]] | None = None,
+    won: str = "won",
+    lost: str | None = "lost",
+    churned: str | None = "churned",
     path: str | os.PathLike[str] | None = None,
     title: str | None = None,
     random_state: int = 0,
@@ -132,6 +135,11 @@ def report(
     outcomes : mapping, optional
         Outcome name → activities (``{"won": [...], "lost": [...], "churned": [...]}``):
         KPIs, outcome shares per cluster, and attribution of the ``won`` outcome.
+    won, lost, churned : str
+        Which outcomes play these parts, by name, as in :func:`kpis`: ``won`` must name
+        an outcome when ``outcomes`` are given (the first outcome is never taken for a
+        win); ``lost`` and ``churned`` are left out when the log has no outcome of that
+        name.
     path : path, optional
         Where to write the HTML; the text is returned either way.
     title : str, optional
@@ -176,6 +184,17 @@ def report(
         from ._outcomes import normalize_outcomes
 
         outcomes = normalize_outcomes(outcomes, owner)
+        if won not in outcomes:
+            raise invalid(
+                "won", owner,
+                f"the name of the outcome that is a win, one of {sorted(outcomes)} (e.g. "
+                f"won={next(iter(outcomes))!r}); the report does not guess it", won,
+            )
+        lost = lost if lost is not None and (lost != "lost" or lost in outcomes) else None
+        churned = churned if churned is not None and (churned != "churned" or churned in outcomes) else None
+        for part, value in (("lost", lost), ("churned", churned)):
+            if value is not None and value not in outcomes:
+                raise invalid(part, owner, f"an outcome name in {sorted(outcomes)} (or None)", value)
     name = title or f"Journey report: {log.source}"
     ctx: dict[str, Any] = {
         "title": name,
@@ -225,22 +244,18 @@ def report(
         outcome_list = [(k, ", ".join(v)) for k, v in (outcomes or {}).items()]
         ctx["outcome_list"] = outcome_list
         ctx["kpis"] = None
-        won = "won" if outcomes and "won" in outcomes else (next(iter(outcomes)) if outcomes else None)
-        if outcomes and won is not None:
-            k = kpis(
-                log,
-                outcomes=outcomes,
-                by=by,
-                won=won,
-                lost="lost" if "lost" in outcomes else None,
-                churned="churned" if "churned" in outcomes else None,
-            )
+        if outcomes:
+            k = kpis(log, outcomes=outcomes, by=by, won=won, lost=lost, churned=churned)
             wide = k.to_dataframe(wide=True)
             labels = {
                 "accounts": ("accounts", "{:,.0f}"),
                 "won": ("won", "{:,.0f}"),
                 "open": ("open", "{:,.0f}"),
-                "conversion_rate": ("conversion rate (won / decided)", "pct"),
+                "conversion_rate": (
+                    "conversion rate (won / decided)" if lost
+                    else "conversion rate (won by the end, censored)",
+                    "pct",
+                ),
                 "time_to_purchase_among_won_days": ("days to purchase (won accounts, median)", "{:,.0f}"),
                 "sales_cycle_days": ("sales cycle, days (median)", "{:,.0f}"),
                 "touches_before_purchase": ("touches before purchase", "{:,.1f}"),
@@ -255,10 +270,18 @@ def report(
                 vals = [("–" if v != v else (_pct(v) if fmt == "pct" else fmt.format(v))) for v in wide[col]]
                 kpi_rows.append({"label": label, "cells": vals})
             ctx["kpis"] = {"cohorts": [str(c) for c in wide.index], "rows": kpi_rows}
+            conversion_rule = (
+                f"won / (won + lost), with won = {won!r} and lost = {lost!r}, open accounts left out"
+                if lost
+                else f"the Kaplan–Meier share reaching {won!r} by the end of the log (no lost "
+                "outcome: open accounts are censored)"
+            )
             methods.append(
-                "KPIs: conversion rate = won / (won + lost), open accounts left out; time to purchase "
+                f"KPIs: conversion rate = {conversion_rule}; time to purchase "
                 "from the first touch; sales cycle from the first touch of the second stage on to the "
-                "close; churn rate = churned / won (definitions in docs/kpis.md)."
+                "close"
+                + (f"; churn rate = {churned!r} / won" if churned else "")
+                + " (definitions in docs/kpis.md)."
             )
         bar.update("KPIs")
         # -- journeys ------------------------------------------------------------------------
@@ -302,7 +325,7 @@ def report(
                 ]
             )
         bar.update("journey maps")
-        conversion = list(outcomes[won]) if outcomes and won else None
+        conversion = list(outcomes[won]) if outcomes else None
         journeys["subway"] = None
         try:  # a log where no journey has two touchpoints has no lines to draw
             if isinstance(maps, JourneyMaps) and len(maps) > 1:

@@ -167,11 +167,16 @@ def _timestamp_micros(F: Any, col: Any, dtype: str, column: str, tz: str, fmt: s
 
 
 def _as_id(F: Any, col: Any, dtype: str) -> Any:
-    """Ids and activities as text, as in the embedded engine: integral floats lose '.0',
-    blank strings are missing."""
+    """Ids and activities as text, as in the embedded engine: integral floats within
+    ±2**63 lose '.0', NaN and blank strings are missing. (Other floats take Spark's text,
+    e.g. '1.0E20' where the embedded engine writes '1e+20'.)"""
     if dtype in ("double", "float"):
-        integral = (F.round(col, 0) == col) & ~F.isnan(col) & (F.abs(col) < F.lit(float(2**62)))
-        text = F.when(integral, col.cast("long").cast("string")).otherwise(col.cast("string"))
+        integral = (F.round(col, 0) == col) & ~F.isnan(col) & (F.abs(col) < F.lit(float(2**63)))
+        text = (
+            F.when(F.isnan(col), F.lit(None).cast("string"))
+            .when(integral, col.cast("long").cast("string"))
+            .otherwise(col.cast("string"))
+        )
     else:
         text = col.cast("string")
     return F.when(F.trim(text) == "", F.lit(None).cast("string")).otherwise(text)
@@ -233,7 +238,9 @@ def from_spark(
     owner = "JourneyLog.from_spark"
     if not isinstance(sdf, SparkFrame):
         raise invalid("sdf", owner, "a pyspark.sql.DataFrame", type(sdf).__name__)
-    check_build_options(owner, on_invalid, duplicates, case_attributes, event_attributes)
+    case_attributes, event_attributes = check_build_options(
+        owner, on_invalid, duplicates, case_attributes, event_attributes
+    )
     check_choice("quantiles", owner, quantiles, ("exact", "approx"))
     check_int("accuracy", owner, accuracy, minimum=1)
     mapping = resolve_mapping(

@@ -41,7 +41,7 @@ import polars as pl
 from ._discovery import ALL, cohort_codes, encode, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
-from ._params import invalid
+from ._params import as_names, invalid
 from ._typing import CohortBy
 from ._warnings import warn
 from .errors import DataQualityWarning, SchemaError
@@ -125,13 +125,15 @@ def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) 
     >>> s.order[0], s.source, s.activity_stage["Demo"]
     ('awareness', 'stage column', 'consideration')
     """
+    if stage_order is not None:
+        stage_order = as_names(stage_order, "stage_order", "stage_assignment", what="stage names")
     order_given = tuple(stage_order) if stage_order is not None else log.stage_order
     cache_key = f"stages:{order_given!r}"
     cached = log._cache.get(cache_key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     if stage_order is not None and (
-        isinstance(stage_order, str) or len(set(stage_order)) != len(stage_order)
+        len(set(stage_order)) != len(stage_order)
     ):
         raise invalid("stage_order", "stage_assignment", "a sequence of distinct stage names", stage_order)
     require_events(log, "stage_assignment")

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._format import duration
-from ._params import check_choice, check_int, invalid
+from ._params import as_names, check_choice, check_int, invalid
 from .errors import MissingDependencyError
 
 if TYPE_CHECKING:
@@ -299,11 +299,11 @@ def variant_lines(log: JourneyLog, *, top: int, min_stations: int) -> list[Subwa
 def subway_map(
     source: Any,
     *,
-    lines: Mapping[str, Sequence[str]] | None = None,
+    lines: Mapping[str, str | Sequence[str]] | None = None,
     top: int = 6,
-    stations: Sequence[str] | None = None,
+    stations: str | Sequence[str] | None = None,
     positions: Mapping[str, tuple[int, int]] | None = None,
-    conversion: Sequence[str] | None = None,
+    conversion: str | Sequence[str] | None = None,
     timing: bool = False,
     dropoff: bool = False,
     channels: bool = False,
@@ -372,6 +372,10 @@ def subway_map(
     check_int("min_stations", owner, min_stations, minimum=1)
     check_int("max_stations", owner, max_stations, minimum=2)
     check_int("max_lines", owner, max_lines, minimum=1)
+    if stations is not None:
+        stations = as_names(stations, "stations", owner, what="activities")
+    if conversion is not None:
+        conversion = as_names(conversion, "conversion", owner, what="activities")
     log: JourneyLog
     by: Any = None
     if isinstance(source, JourneyLog):
@@ -399,11 +403,10 @@ def subway_map(
     if lines is not None:
         if isinstance(lines, str) or not isinstance(lines, Mapping):
             raise invalid("lines", owner, "a mapping of line name to a sequence of stations", lines)
-        drawn = [SubwayLine(name=str(k), stations=tuple(map(str, v)), accounts=0) for k, v in lines.items()]
-        if any(isinstance(v, str) for v in lines.values()):
-            raise invalid(
-                "lines", owner, "a mapping of line name to a sequence of stations (not a string)", lines
-            )
+        drawn = [
+            SubwayLine(name=str(k), stations=tuple(as_names(v, "lines", owner, what="stations")), accounts=0)
+            for k, v in lines.items()
+        ]
     elif hasattr(source, "representatives_") and hasattr(source, "_subway_lines"):
         drawn = source._subway_lines(min_stations=min_stations)
     elif isinstance(source, JourneyMaps):

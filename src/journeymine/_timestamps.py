@@ -26,7 +26,7 @@ _OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})\s*$"
 
 
 def parse_timestamps(
-    values: pl.Series, *, column: str, tz: str | None, fmt: str | None
+    values: pl.Series, *, column: str, tz: str | None, fmt: str | None, dayfirst: bool | None = None
 ) -> pl.Series:
     """Return ``values`` as ``Datetime("us", "UTC")``; nulls mark unparsable values."""
     zone = tz or "UTC"

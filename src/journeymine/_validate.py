@@ -54,16 +54,18 @@ def check_build_options(
     duplicates: str,
     case_attributes: Any,
     event_attributes: Any,
-) -> None:
-    """The option checks every log constructor shares."""
-    from ._params import check_choice, invalid
+) -> tuple[list[str], list[str] | Literal["all"]]:
+    """The option checks every log constructor shares; returns the case and event
+    attributes as lists (one column name given as a string is a list of one)."""
+    from ._params import as_names, check_choice
 
     check_choice("on_invalid", owner, on_invalid, ("reject", "raise"))
     check_choice("duplicates", owner, duplicates, ("reject", "keep"))
-    if isinstance(case_attributes, str):
-        raise invalid("case_attributes", owner, "a list of column names", case_attributes)
-    if event_attributes != "all" and isinstance(event_attributes, str):
-        raise invalid("event_attributes", owner, "a list of column names or 'all'", event_attributes)
+    cases = as_names(case_attributes, "case_attributes", owner)
+    events: list[str] | Literal["all"] = (
+        "all" if event_attributes == "all" else as_names(event_attributes, "event_attributes", owner)
+    )
+    return cases, events
 
 
 def resolve_mapping(
@@ -147,15 +149,43 @@ def _check_columns(
     return extra
 
 
+#: dtypes an id or name column cannot have: they have no one text form
+_NOT_TEXT = (pl.Binary, pl.List, pl.Array, pl.Struct, pl.Object)
+
+
+def _check_id_dtypes(frame: pl.DataFrame, mapping: ColumnMapping) -> None:
+    """Id and name columns must hold scalars that have a text form."""
+    for role, col in mapping.roles().items():
+        if role in ("timestamp", "value"):
+            continue
+        dtype = frame.schema[col]
+        if isinstance(dtype, _NOT_TEXT) or dtype in _NOT_TEXT:
+            kind = "bytes" if dtype == pl.Binary else f"values of type {dtype}"
+            fix = (
+                f"decode it first, e.g. df[{col!r}] = df[{col!r}].str.decode('utf-8')"
+                if dtype == pl.Binary
+                else f"give one value per row, e.g. df.explode({col!r}) or join the items into text"
+            )
+            raise SchemaError(
+                f"Column {col!r} ({role}) holds {kind} in {frame.height:,} rows; journeymine "
+                f"reads {role} values as text. To fix: {fix}."
+            )
+
+
 def _as_id_strings(col: pl.Expr, dtype: pl.DataType, blanks: bool = True) -> pl.Expr:
-    """Ids become strings; integral floats (from pandas NaN-able ints) lose their '.0';
-    blank strings become missing (``blanks=False`` says the column has none: no copy)."""
+    """Ids become text, deterministically; blank strings become missing (``blanks=False``
+    says the column has none: no copy).
+
+    Integral floats (pandas' NaN-able integer ids) within ±2**63 are written as integers
+    ("7", not "7.0"; "100000000000000000000" is out of that range and stays "1e+20");
+    other floats take polars' shortest round-trip text ("1.5", "inf"). NaN is missing.
+    """
     if dtype == pl.String and not blanks:
         return col
     if dtype.is_float():
-        integral = (col.round(0) == col) & col.is_finite()
+        integral = (col.round(0) == col) & col.is_finite() & (col.abs() < 2.0**63)
         as_int = col.cast(pl.Int64, strict=False).cast(pl.String)
-        col = pl.when(integral).then(as_int).otherwise(col.cast(pl.String))
+        col = pl.when(col.is_nan()).then(None).when(integral).then(as_int).otherwise(col.cast(pl.String))
     else:
         col = col.cast(pl.String)
     return pl.when(col.str.strip_chars() == "").then(None).otherwise(col)
@@ -169,6 +199,7 @@ def build(
     event_attributes: Sequence[str] | Literal["all"] = "all",
     tz: str | None = None,
     timestamp_format: str | None = None,
+    dayfirst: bool | None = None,
     valid_time: tuple[object, object] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: Literal["reject", "raise"] = "reject",
@@ -183,6 +214,7 @@ def build(
     frame is left as it was.
     """
     extra = _check_columns(frame, mapping, case_attributes, event_attributes)
+    _check_id_dtypes(frame, mapping)
     rows_read = frame.height
     if rows_read == 0:
         raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
@@ -213,7 +245,7 @@ def build(
     cols += [pl.col(c) for c in extra] + [pl.col(c) for c in case_attributes]
     work = frame.select(cols)
     raw_ts = frame.get_column(mapping.timestamp)
-    ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format)
+    ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format, dayfirst=dayfirst)
     raw_missing = raw_ts.is_null()
     if raw_ts.dtype == pl.String:
         raw_missing = raw_missing | (raw_ts.str.strip_chars() == "")

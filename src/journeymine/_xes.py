@@ -72,7 +72,9 @@ _PAD: Final = 16
 # =========================================================================================
 # reading: the entry point
 # =========================================================================================
-def read_xes_frame(path: str | os.PathLike[str]) -> pl.DataFrame:
+def read_xes_frame(
+    path: str | os.PathLike[str], *, text_keys: frozenset[str] = frozenset()
+) -> pl.DataFrame:
     """Read an XES event log into one polars frame in pm4py's layout.
 
     Parameters
@@ -80,6 +82,11 @@ def read_xes_frame(path: str | os.PathLike[str]) -> pl.DataFrame:
     path : str or os.PathLike
         The XES file, plain or gzip-compressed (recognised by its magic bytes, whatever
         its name).
+    text_keys : frozenset of str
+        Attribute keys (of events and traces) kept as the text written in the file,
+        whatever their XES type: ids such as ``<int key="concept:name" value="0007"/>``
+        stay ``"0007"``, and a ``time:timestamp`` kept as text can be parsed (and its
+        failures reported with the raw text) by the caller.
 
     Returns
     -------
@@ -121,7 +128,7 @@ def read_xes_frame(path: str | os.PathLike[str]) -> pl.DataFrame:
     if parsed is None:
         parsed = _stream(memoryview(buf)[:n], where)
     del buf
-    return _assemble(parsed)
+    return _assemble(parsed, text_keys)
 
 
 def _read_buffer(p: Path, where: str) -> tuple[bytearray, int]:
@@ -808,21 +815,22 @@ def _stream(data: memoryview, where: str) -> _Parsed:
 # =========================================================================================
 # assembling the frame
 # =========================================================================================
-def _assemble(parsed: _Parsed) -> pl.DataFrame:
-    """The frame in pm4py's layout from the parsed buckets (types converted here)."""
+def _assemble(parsed: _Parsed, text_keys: frozenset[str] = frozenset()) -> pl.DataFrame:
+    """The frame in pm4py's layout from the parsed buckets (types converted here, but for
+    the keys in ``text_keys``, kept as written)."""
     n = parsed.n_events
     if n == 0:
         return pl.DataFrame()
     event_trace = np.concatenate(parsed.event_trace) if parsed.event_trace else np.zeros(0, np.int64)
     columns: dict[str, pl.Series] = {}
     for key, bucket in parsed.events.items():
-        column = _column(key, bucket, n, None)
+        column = _column(key, bucket, n, None, key in text_keys)
         if column is not None:
             columns[key] = column
     has_events = np.bincount(event_trace, minlength=parsed.n_traces) > 0
     for key, bucket in parsed.traces.items():
         name = f"case:{key}"
-        per_trace = _column(name, bucket, parsed.n_traces, has_events)
+        per_trace = _column(name, bucket, parsed.n_traces, has_events, key in text_keys)
         if per_trace is None:
             continue
         columns.pop(name, None)  # the trace attribute wins over an event key "case:<key>"
@@ -830,7 +838,9 @@ def _assemble(parsed: _Parsed) -> pl.DataFrame:
     return pl.DataFrame(list(columns.values()))
 
 
-def _column(name: str, bucket: _Bucket, length: int, keep_rows: Bools | None) -> pl.Series | None:
+def _column(
+    name: str, bucket: _Bucket, length: int, keep_rows: Bools | None, as_text: bool = False
+) -> pl.Series | None:
     rows = np.concatenate(bucket.rows)
     values = pl.concat(bucket.values, rechunk=True) if len(bucket.values) > 1 else bucket.values[0]
     if keep_rows is not None:
@@ -845,7 +855,7 @@ def _column(name: str, bucket: _Bucket, length: int, keep_rows: Bools | None) ->
             keep = np.append(~dup, True)
             rows, values = rows[keep], values.filter(pl.Series(keep))
     types = bucket.types
-    kind = next(iter(types)) if len(types) == 1 else _STRING
+    kind = next(iter(types)) if len(types) == 1 and not as_text else _STRING
     typed = _convert(values, kind).alias(name)
     if rows.size == length:  # strictly increasing rows in range: every row, in order
         return typed
