@@ -259,3 +259,14 @@ def test_one_string_wherever_a_list_of_names_is_taken(demo: jm.JourneyLog) -> No
     assert k1.table.equals(k2.table)
     with pytest.raises(jm.InvalidParameterError, match="'conversion' parameter of attribution"):
         jm.attribution(demo, conversion=5)  # type: ignore[arg-type]
+
+
+def test_from_pm4py_adds_lifted_attributes_to_the_trace_ones() -> None:
+    df = pd.DataFrame({
+        "case:concept:name": ["1", "1", "2"], "concept:name": ["a", "b", "a"],
+        "time:timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"], utc=True),
+        "case:region": ["EU", "EU", "US"], "priority": ["high", "high", "low"],
+    })
+    log = jm.JourneyLog.from_pm4py(df, case_attributes="priority")
+    assert log.case_attributes == ("region", "priority")
+    assert log.cases["priority"].tolist() == ["high", "low"]

@@ -21,7 +21,15 @@ import polars as pl
 from ._frames import OwnedFrame
 from ._log import JourneyLog
 from ._params import as_names, check_choice, invalid
-from ._pm4py import ACTIVITY, CASE, LIFECYCLE, TIMESTAMP, pm4py_frame_arguments, pm4py_layout
+from ._pm4py import (
+    ACTIVITY,
+    CASE,
+    LIFECYCLE,
+    TIMESTAMP,
+    lift_case_attributes,
+    pm4py_frame_arguments,
+    pm4py_layout,
+)
 from ._typing import OnInvalid, PathLike, TimeLike
 from .errors import FileFormatError, InvalidParameterError, SchemaError
 
@@ -395,14 +403,7 @@ def read_xes(
             .alias(ACTIVITY)
         )
     frame_args, kwargs = pm4py_frame_arguments(frame)
-    lifted = as_names(case_attributes, "case_attributes", "read_xes")
-    if lifted:
-        # the user's choice wins over a role the column would play by its name
-        for role, col in list(kwargs.items()):
-            if role not in ("case", "activity", "timestamp", "case_attributes") and col in lifted:
-                del kwargs[role]
-        known = kwargs["case_attributes"]
-        kwargs["case_attributes"] = [*known, *(c for c in lifted if c not in known)]
+    kwargs = lift_case_attributes(kwargs, case_attributes, "read_xes")
     owned: Any = OwnedFrame(frame_args)  # the reader's own frame: validation may release it
     return JourneyLog.from_frame(
         owned, tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,

@@ -274,7 +274,8 @@ class JourneyLog:
         ``org:resource`` the resource and ``lifecycle:transition`` the lifecycle when
         present; other ``case:*`` columns become case attributes without the prefix.
         pm4py's bookkeeping columns (``@@index``, ``@@case_index``) are dropped.
-        ``options`` are passed on to :meth:`from_frame`.
+        ``options`` are passed on to :meth:`from_frame`; ``case_attributes`` there names
+        event attributes to lift to the case, in addition to the ``case:*`` columns.
 
         Examples
         --------
@@ -286,9 +287,10 @@ class JourneyLog:
         >>> jm.JourneyLog.from_pm4py(df).case_attributes
         ('channel',)
         """
-        from ._pm4py import pm4py_frame_arguments
+        from ._pm4py import lift_case_attributes, pm4py_frame_arguments
 
         frame, kwargs = pm4py_frame_arguments(data)
+        kwargs = lift_case_attributes(kwargs, options.pop("case_attributes", ()), "JourneyLog.from_pm4py")
         kwargs.update(options)
         return cls.from_frame(frame, **kwargs)
 

@@ -96,6 +96,22 @@ def pm4py_frame_arguments(data: Any) -> tuple[Any, dict[str, Any]]:
     return frame, kwargs
 
 
+def lift_case_attributes(kwargs: dict[str, Any], lifted: Any, owner: str) -> dict[str, Any]:
+    """``kwargs`` of :func:`pm4py_frame_arguments` with the event attributes ``lifted``
+    (a name or a list) added to the case attributes. The user's choice wins over a role
+    the column would play by its name; trace attributes stay case attributes."""
+    from ._params import as_names
+
+    names = as_names(lifted, "case_attributes", owner)
+    if not names:
+        return kwargs
+    out = {k: v for k, v in kwargs.items()
+           if k in ("case", "activity", "timestamp", "case_attributes") or v not in names}
+    known = list(out["case_attributes"])
+    out["case_attributes"] = [*known, *(c for c in names if c not in known)]
+    return out
+
+
 def pm4py_layout(log: JourneyLog) -> pl.DataFrame:
     """The log's events (with case attributes) as a polars frame in pm4py's columns.
 
