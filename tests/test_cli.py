@@ -71,3 +71,150 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     empty.write_text("account_id,touchpoint,timestamp\nA,,not a date\n")
     nothing = run("inspect", str(empty), *cols)
     assert nothing.returncode == 1 and "Traceback" not in nothing.stderr
+
+
+# -- the command line's contract ---------------------------------------------------------------
+ARGS = ["--case", "account_id", "--activity", "touchpoint", "--timestamp", "timestamp"]
+
+
+@pytest.fixture()
+def events_csv(tmp_path: Path) -> Path:
+    src = tmp_path / "events.csv"
+    jm.datasets.demo_b2b(20, random_state=0, as_frame=True).to_csv(src, index=False)
+    return src
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    last = err[-1]
+    assert last.startswith("journeymine: error:"), err
+    assert "Traceback" not in "\n".join(err)
+    for needle in needles:
+        assert needle in last, (needle, last)
+    return last
+
+
+@pytest.mark.parametrize("command", [["report"], ["convert", "--to", "pm4py-csv"], ["convert", "--to", "xes"]])
+def test_output_onto_the_input_is_refused_and_the_input_kept(
+    events_csv: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    before = events_csv.read_bytes()
+    cmd, *rest = command
+    assert main([cmd, str(events_csv), *ARGS, *rest, "-o", str(events_csv)]) == 2
+    _one_line_error(capsys, "is the input file", "Choose another output path")
+    # the same file through another spelling of its path
+    other = events_csv.parent / "." / events_csv.name
+    assert main([cmd, str(events_csv), *ARGS, *rest, "-o", str(other)]) == 2
+    assert events_csv.read_bytes() == before
+
+
+def test_library_writers_refuse_the_source_too(events_csv: Path) -> None:
+    log = jm.read_csv(events_csv, case="account_id", activity="touchpoint", timestamp="timestamp")
+    with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+        jm.write_csv(log, events_csv)
+    with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+        jm.report(log, path=events_csv)
+
+
+@pytest.mark.parametrize(
+    ("output", "needles"),
+    [
+        ("{file}/x.html", ["Not a directory", "a part of the path is a file"]),
+        ("/dev/full", ["not a regular file"]),
+        ("{dir}", ["is a folder"]),
+        ("{dir}/no/such/folder/x.html", ["No such folder", "missing folder"]),
+    ],
+)
+def test_impossible_outputs_are_one_line_errors(
+    events_csv: Path, capsys: pytest.CaptureFixture[str], output: str, needles: list[str]
+) -> None:
+    out = output.format(file=events_csv, dir=events_csv.parent)
+    before = sorted(p.name for p in events_csv.parent.iterdir())
+    assert main(["convert", str(events_csv), *ARGS, "--to", "pm4py-csv", "-o", out]) == 2
+    _one_line_error(capsys, *needles)
+    assert sorted(p.name for p in events_csv.parent.iterdir()) == before  # no temporary file left
+    assert Path("/dev/full").is_char_device()
+
+
+@pytest.mark.parametrize("sep", [";;", "", '"'])
+def test_bad_separators(events_csv: Path, capsys: pytest.CaptureFixture[str], sep: str) -> None:
+    assert main(["inspect", str(events_csv), *ARGS, "--sep", sep]) == 2
+    _one_line_error(capsys, "--sep must be one character")
+
+
+def test_tab_separator_spelled_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "events.tsv"
+    jm.datasets.demo_b2b(5, random_state=0, as_frame=True).to_csv(src, index=False, sep="\t")
+    assert main(["inspect", str(src), *ARGS, "--sep", "\\t"]) == 0
+    assert main(["inspect", str(src), *ARGS, "--sep", "tab"]) == 0
+
+
+def test_unreadable_input(events_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    if os.geteuid() == 0:  # root reads anything: make the path a folder-less file path instead
+        bad = events_csv / "inside"
+        assert main(["inspect", str(bad), *ARGS]) == 2
+        _one_line_error(capsys)
+        return
+    events_csv.chmod(0)
+    try:
+        assert main(["inspect", str(events_csv), *ARGS]) == 2
+        _one_line_error(capsys, "Permission denied")
+    finally:
+        events_csv.chmod(0o644)
+
+
+def test_failed_write_leaves_no_half_file(events_csv: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = events_csv.parent / "out.csv"
+    out.write_text("old")
+    import polars as pl
+
+    def boom(*args: object, **kwargs: object) -> None:
+        Path(str(args[1])).write_text("half")  # type: ignore[arg-type]
+        raise OSError(28, "No space left on device", str(args[1]))
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", boom)
+    assert main(["convert", str(events_csv), *ARGS, "--to", "pm4py-csv", "-o", str(out)]) == 2
+    _one_line_error(capsys, "No space left on device", "free disk space")
+    assert out.read_text() == "old"
+    assert sorted(p.name for p in events_csv.parent.iterdir()) == ["events.csv", "out.csv"]
+
+
+def test_debug_shows_the_traceback(events_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--debug", "inspect", str(events_csv), *ARGS, "--sep", ";;"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("journeymine: error:")
+
+
+def test_excel_safe_export(events_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "formulas.csv"
+    src.write_text("a,t,ts\n=1+2,@SUM(A1),2024-01-01\n+x,-y,2024-01-02\nok,fine,2024-01-03\n")
+    plain, safe = tmp_path / "plain.csv", tmp_path / "safe.csv"
+    args = ["--case", "a", "--activity", "t", "--timestamp", "ts"]
+    assert main(["convert", str(src), *args, "--to", "pm4py-csv", "-o", str(plain)]) == 0
+    assert main(["convert", str(src), *args, "--to", "pm4py-csv", "--excel-safe", "-o", str(safe)]) == 0
+    back = jm.read_csv(plain, case="case:concept:name", activity="concept:name", timestamp="time:timestamp")
+    assert back.cases["case"].tolist() == ["=1+2", "+x", "ok"]  # values unchanged by default
+    guarded = jm.read_csv(safe, case="case:concept:name", activity="concept:name", timestamp="time:timestamp")
+    assert guarded.cases["case"].tolist() == ["'=1+2", "'+x", "ok"]
+    assert set(guarded.activities) == {"'@SUM(A1)", "'-y", "fine"}
+    assert main(["convert", str(src), *args, "--to", "xes", "--excel-safe", "-o", str(tmp_path / "x.xes")]) == 2
+
+
+@pytest.mark.parametrize("value", ["a\rb", "c\nd", 'q"uote', "s,ep", " lead", "trail ", "tab\there", "=1+2"])
+def test_csv_export_round_trips_every_value(tmp_path: Path, value: str) -> None:
+    import pandas as pd
+
+    df = pd.DataFrame({"c": [value, value + "2"], "act": [value, "x"], "ts": ["2024-01-01", "2024-01-02"],
+                       "note": [value, None]})
+    log = jm.JourneyLog.from_frame(df, case="c", activity="act", timestamp="ts")
+    out = tmp_path / "o.csv"
+    jm.write_csv(log, out)
+    back = jm.read_csv(out, case="case:concept:name", activity="concept:name", timestamp="time:timestamp")
+    assert back.events["case"].tolist() == log.events["case"].tolist()
+    assert back.events["activity"].tolist() == log.events["activity"].tolist()
+    assert back.events["note"].tolist()[0] == value
+    assert pd.isna(back.events["note"].tolist()[1])
+    assert (back.events["timestamp"] == log.events["timestamp"]).all()

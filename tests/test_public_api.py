@@ -49,6 +49,7 @@ EXPECTED = [
     "stage_durations",
     "subway_map",
     "variants",
+    "write_csv",
     "write_xes",
 ]
 

@@ -216,10 +216,10 @@ def test_approximate_quantiles_stay_within_their_rank_error(spark: Any, demo_fil
 def test_bad_rows_are_rejected_with_the_same_reasons(spark: Any) -> None:
     raw = pd.DataFrame(
         {
-            "id": ["a", "a", None, "b", "b", "b", "c", "c", "  ", "d"],
-            "act": ["x", "y", "x", None, "x", "x", "x", "y", "x", "x"],
+            "id": ["a", "a", None, "b", "b", "b", "c", "c", "  ", "d", "e"],
+            "act": ["x", "y", "x", None, "x", "x", "x", "y", "x", "x", "nul\x00here"],
             "ts": ["2024-01-01T10:00:00+02:00", "2024-01-02 09:00", "2024-01-03", "2024-01-03", "nonsense",
-                   "2024-01-04", "1800-01-01", "2024-01-05", "2024-01-06", ""],
+                   "2024-01-04", "1800-01-01", "2024-01-05", "2024-01-06", "", "2024-01-07"],
         }
     )
     raw = pd.concat([raw, raw.iloc[[1]]], ignore_index=True)  # an exact repeat of row 1

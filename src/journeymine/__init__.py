@@ -15,6 +15,7 @@ from . import datasets, errors
 from ._attribution import Attribution, attribution
 from ._clustering import JourneyClusterer
 from ._compare import CohortComparison, compare_cohorts
+from ._export import write_csv
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._kpis import JourneyKPIs, kpis
@@ -83,5 +84,6 @@ __all__ = [
     "stage_durations",
     "subway_map",
     "variants",
+    "write_csv",
     "write_xes",
 ]

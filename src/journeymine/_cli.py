@@ -4,14 +4,18 @@ Commands: ``demo`` (the journey report on the bundled demo data), ``report`` (th
 report of an event log), ``inspect`` (a data-quality summary), ``convert`` (to XES,
 Parquet or pm4py CSV).
 
-Exit codes: 0 success; 1 nothing usable was read; 2 bad command-line usage, a missing
-file, a bad column or option (a one-line error, no traceback).
+Exit codes: 0 success; 1 nothing usable was read; 2 bad command-line usage, a file that
+cannot be read or written, a bad column or option; 3 an internal error (a bug). Every
+failure is one line on stderr that names the file or option and the fix; ``--debug``
+shows the traceback. Outputs are written atomically and never onto the input.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="journeymine", description="Process mining for B2B customer journeys."
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="write the journey report of the bundled demo data")
     demo.add_argument("--accounts", type=int, default=2_000, help="number of demo accounts (default 2000)")
@@ -51,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="COL",
             help="a per-case attribute column, for XES an event attribute lifted to the case (repeatable)",
         )
-        cmd.add_argument("--sep", default=",", help="CSV field separator")
+        cmd.add_argument("--sep", default=",", help="CSV field separator: one character, or \\t or 'tab'")
         cmd.add_argument(
             "--encoding", default="utf8", help="CSV text encoding: utf8, utf8-lossy or a Python codec name"
         )
@@ -77,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == "convert":
             cmd.add_argument("--to", choices=["xes", "parquet", "pm4py-csv"], required=True)
             cmd.add_argument("-o", "--output", required=True, help="output file")
+            cmd.add_argument(
+                "--excel-safe", action="store_true",
+                help="pm4py-csv: prefix cells starting with = + - @ with ' so spreadsheets do not run them",
+            )
         if name == "report":
             cmd.add_argument(
                 "--by",
@@ -144,7 +153,7 @@ def _read(args: argparse.Namespace) -> JourneyLog:
     )
     if fmt == "parquet":
         return _io.read_parquet(args.events, **kwargs)
-    return _io.read_csv(args.events, sep=args.sep, encoding=args.encoding, **kwargs)
+    return _io.read_csv(args.events, sep=_separator(args.sep), encoding=args.encoding, **kwargs)
 
 
 def summary_text(log: JourneyLog) -> str:
@@ -165,22 +174,72 @@ def summary_text(log: JourneyLog) -> str:
     return "\n".join(lines)
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _os_error(exc: OSError) -> str:
+    """A one-line message for an operating-system error, naming the file and the fix."""
+    name = exc.filename if exc.filename is not None else "?"
+    reason = exc.strerror or str(exc)
+    fixes = {
+        errno.ENOENT: "check the path (a missing folder must be created first)",
+        errno.EACCES: "check the file's permissions, or choose another path",
+        errno.EPERM: "check the file's permissions, or choose another path",
+        errno.ENOSPC: "free disk space, or write to another disk",
+        errno.EISDIR: "give the path of a file, not a folder",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EROFS: "the file system is read-only: write elsewhere",
+        errno.ENAMETOOLONG: "use a shorter path",
+    }
+    fix = fixes.get(exc.errno or 0, "check the path")
+    return f"{name!r}: {reason}; {fix}."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
+    caught: list[warnings.WarningMessage] = []
+    error: BaseException | None = None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             code = _run(args)
-        for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
-        return code
     except EmptyLogError as exc:
-        print(f"journeymine: {exc}", file=sys.stderr)
-        return 1
-    except (JourneymineError, FileNotFoundError, IsADirectoryError) as exc:
-        print(f"journeymine: error: {exc}", file=sys.stderr)
-        return 2
+        error, code, message = exc, 1, f"journeymine: {_one_line(exc)}"
+    except JourneymineError as exc:
+        error, code, message = exc, 2, f"journeymine: error: {_one_line(exc)}"
+    except OSError as exc:
+        error, code, message = exc, 2, f"journeymine: error: {_one_line(_os_error(exc))}"
+    except (MemoryError, KeyboardInterrupt) as exc:
+        what = "out of memory" if isinstance(exc, MemoryError) else "interrupted"
+        error, code, message = exc, 2, f"journeymine: error: {what}; nothing was written."
+    except Exception as exc:  # a bug: still one line, the traceback on --debug
+        error, code = exc, 3
+        message = (
+            f"journeymine: internal error: {type(exc).__name__}: {_one_line(exc)[:300]} "
+            "(a bug; run with --debug for the traceback and report it)"
+        )
+    else:
+        message = ""
+    for w in caught:
+        print(f"warning: {_one_line(w.message)}", file=sys.stderr)
+    if message:
+        if args.debug and error is not None:
+            traceback.print_exception(error)
+        print(message, file=sys.stderr)
+    return code
+
+
+def _separator(text: str) -> str:
+    """The CSV separator from the command line: one character, ``\\t`` or ``tab``."""
+    sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
+    if len(sep) != 1 or sep in "\"\r\n":
+        raise JourneymineError(
+            f"--sep must be one character other than a quote or a line break (e.g. ';' or "
+            f"'\\t' for tab). Got {text!r}."
+        )
+    return sep
 
 
 def _outcomes(specs: Sequence[str]) -> dict[str, list[str]] | None:
@@ -194,8 +253,14 @@ def _outcomes(specs: Sequence[str]) -> dict[str, list[str]] | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ._output import check_output_path
     from ._report import report
 
+    if getattr(args, "output", None) is not None:  # fail fast, before any work
+        check_output_path(args.output, owner=f"journeymine {args.command}",
+                          inputs=[getattr(args, "events", None)])
+    if getattr(args, "excel_safe", False) and args.to != "pm4py-csv":
+        raise JourneymineError("--excel-safe is for --to pm4py-csv (XES and Parquet keep values as written).")
     if args.command == "demo":
         from .datasets import DEMO_OUTCOMES, demo_b2b
 
@@ -236,10 +301,14 @@ def _run(args: argparse.Namespace) -> int:
 
         write_xes(log, out)
     elif args.to == "parquet":
+        from ._output import write_atomic
         from ._pm4py import pm4py_layout
 
-        pm4py_layout(log).write_parquet(out)
+        frame = pm4py_layout(log)
+        write_atomic(out, frame.write_parquet, owner="journeymine convert", inputs=[args.events])
     else:
-        log.to_pm4py().to_csv(out, index=False)
+        from ._export import write_csv
+
+        write_csv(log, out, excel_safe=args.excel_safe)
     print(f"wrote {log.n_events:,} events of {log.n_cases:,} cases to {out}")
     return 0

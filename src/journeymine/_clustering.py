@@ -859,7 +859,8 @@ class JourneyClusterer:
         dur = (cases["end"] - cases["start"]).dt.total_seconds()
         v = variants(self._log, by=self._by_cluster, top=top, examples=0)
         explained = self.explain(top=top, kinds=("transition",))
-        has, _ = self._presence()
+        labels = self.labels_.to_numpy()
+        reached = {name: self._reached(list(acts)) for name, acts in (outcomes or {}).items()}
         rows = []
         for c in range(self.n_clusters_):
             ids = self.labels_.index[self.labels_.to_numpy() == c]
@@ -873,24 +874,17 @@ class JourneyClusterer:
                 ],
                 "median_days": float(dur.loc[ids].median() / 86400),
             }
-            for name, acts in (outcomes or {}).items():
-                cols = [a for a in acts if a in has.columns]
-                reached = has.loc[ids, cols].any(axis=1) if cols else pd.Series(False, index=ids)
-                row[f"{name}_share"] = float(reached.mean())
+            for name, hit in reached.items():
+                row[f"{name}_share"] = float(hit[labels == c].mean())
             over = explained[(explained["cluster"] == c) & (explained["difference"] > 0)]
             row["characteristic"] = list(over["feature"][:top])
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def _presence(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Which activities, and which transitions, each account has (booleans, cached).
-
-        Transitions are keyed internally by (source, target), so an activity whose name
-        contains " → " is never mistaken for a transition; the columns carry the shown
-        names ("source → target")."""
-        cached = getattr(self, "_presence_cache", None)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+    def _items(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The fitted log's (case, feature) rows: its activities, and its transitions keyed
+        "source\x1ftarget" (so an activity whose name contains " → " is never mistaken for
+        a transition)."""
         engine = engine_of(self._log)
         if engine is not None:
             pairs, steps = engine.case_items(self._log)
@@ -911,23 +905,38 @@ class JourneyClusterer:
                 pl.col("activity").shift(-1).alias("nxt"),
                 (pl.col("case") == pl.col("case").shift(-1)).alias("same"),
             ).filter(pl.col("same"))
-
-        def wide(items: pl.DataFrame) -> pd.DataFrame:
-            out = (
-                items.unique()
-                .with_columns(pl.lit(True).alias("v"))
-                .to_pandas()
-                .pivot_table(index="case", columns="feature", values="v", aggfunc="any", fill_value=False)
-            )
-            return out.reindex(self.labels_.index, fill_value=False).astype(bool)
-
-        acts = wide(ev.select("case", pl.col("activity").alias("feature")))
-        trans = wide(
-            steps.select("case", pl.concat_str(["activity", "nxt"], separator="\x1f").alias("feature"))
-        )
-        trans.columns = [str(c).replace("\x1f", " → ", 1) for c in trans.columns]
-        self._presence_cache = (acts, trans)
+        acts = ev.select("case", pl.col("activity").alias("feature"))
+        trans = steps.select("case", pl.concat_str(["activity", "nxt"], separator="\x1f").alias("feature"))
         return acts, trans
+
+    def _feature_counts(self, items: pl.DataFrame) -> tuple[list[str], np.ndarray]:
+        """The distinct features of ``items`` (sorted) and, per cluster and feature, the
+        number of the cluster's accounts that have it: counts, never an accounts ×
+        features matrix, so memory grows with the features, not the accounts."""
+        labels = pl.DataFrame({
+            "case": pl.Series([str(c) for c in self.labels_.index], dtype=pl.String),
+            "cluster": pl.Series(self.labels_.to_numpy(), dtype=pl.Int64),
+        })
+        counts = (
+            items.unique(["case", "feature"])
+            .join(labels, on="case", how="inner")
+            .group_by("feature", "cluster")
+            .len()
+            .sort("feature", "cluster")
+        )
+        features = counts.get_column("feature").unique().sort().to_list()
+        pos = {f: i for i, f in enumerate(features)}
+        out = np.zeros((self.n_clusters_, len(features)))
+        for feature, cluster, n in counts.iter_rows():
+            out[cluster, pos[feature]] = n
+        return features, out
+
+    def _reached(self, activities: Sequence[str]) -> np.ndarray:
+        """Per account (in ``labels_`` order): whether it has any of ``activities``."""
+        acts, _ = self._items()
+        hit = acts.filter(pl.col("feature").is_in(pl.Series(list(activities), dtype=pl.String).implode()))
+        have = set(hit.get_column("case").unique().to_list())
+        return np.array([str(c) in have for c in self.labels_.index], dtype=bool)
 
     def explain(
         self,
@@ -965,39 +974,44 @@ class JourneyClusterer:
         for k in kinds:
             check_choice("kinds", "JourneyClusterer.explain", k, ("transition", "activity", "attribute"))
         labels = self.labels_.to_numpy()
-        tables: list[tuple[str, pd.DataFrame]] = []
+        sizes = np.bincount(labels, minlength=self.n_clusters_).astype(float)
+        n = float(labels.size)
+        # per kind: feature names and the (clusters × features) counts of accounts having each
+        tables: list[tuple[str, list[str], np.ndarray]] = []
         if "transition" in kinds or "activity" in kinds:
-            acts_has, trans_has = self._presence()
+            acts, trans = self._items()
             if "transition" in kinds:
-                tables.append(("transition", trans_has))
+                names, counts = self._feature_counts(trans)
+                tables.append(("transition", [f.replace("\x1f", " → ", 1) for f in names], counts))
             if "activity" in kinds:
-                tables.append(("activity", acts_has))
+                tables.append(("activity", *self._feature_counts(acts)))
         if "attribute" in kinds:
             cases = self._log.cases.set_index("case").reindex(self.labels_.index)
-            cols = {}
+            names, columns = [], []
             for attr in self._log.case_attributes:
                 values = cases[attr]
                 if values.nunique(dropna=True) > 30:
                     continue
                 for val in sorted(values.dropna().unique(), key=str):
-                    cols[f"{attr} = {val}"] = (values == val).to_numpy()
-            if cols:
-                tables.append(("attribute", pd.DataFrame(cols, index=self.labels_.index)))
+                    names.append(f"{attr} = {val}")
+                    has = (values == val).to_numpy()
+                    columns.append(np.bincount(labels[has], minlength=self.n_clusters_))
+            if names:
+                tables.append(("attribute", names, np.column_stack(columns).astype(float)))
         rows = []
-        for kind, table in tables:
-            x = table.to_numpy(dtype=float)
+        for kind, features, counts in tables:
+            totals = counts.sum(axis=0)
             for c in range(self.n_clusters_):
-                inside = labels == c
-                if inside.all() or not inside.any():
+                if sizes[c] == n or sizes[c] == 0:
                     continue
-                p1 = x[inside].mean(axis=0)
-                p2 = x[~inside].mean(axis=0)
-                overall = x.mean(axis=0)
+                p1 = counts[c] / sizes[c]
+                p2 = (totals - counts[c]) / (n - sizes[c])
+                overall = totals / n
                 h = 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2))
                 keep = np.maximum(p1, p2) >= min_share
                 idx = [i for i in np.argsort(-np.abs(h)) if keep[i]][:top]
                 for i in idx:
-                    feat = str(table.columns[i])
+                    feat = str(features[i])
                     lift = p1[i] / overall[i] if overall[i] > 0 else float("nan")
                     verb = "more" if p1[i] > p2[i] else "less"
                     rows.append(

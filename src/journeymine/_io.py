@@ -20,6 +20,7 @@ import polars as pl
 
 from ._frames import OwnedFrame
 from ._log import JourneyLog
+from ._output import write_atomic
 from ._params import as_names, check_choice, invalid
 from ._pm4py import (
     ACTIVITY,
@@ -434,7 +435,8 @@ def write_xes(log: JourneyLog, path: PathLike) -> None:
     if not isinstance(log, JourneyLog):
         raise invalid("log", "write_xes", "a JourneyLog", type(log).__name__)
     require_embedded(log, "write_xes")
-    write_xes_frame(pm4py_layout(log), Path(os.fspath(path)))
+    frame = pm4py_layout(log)
+    write_atomic(path, lambda tmp: write_xes_frame(frame, tmp), owner="write_xes", inputs=[log.source])
 
 
 def _finish(

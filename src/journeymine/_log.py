@@ -226,7 +226,9 @@ class JourneyLog:
         """
         owner = "JourneyLog.from_frame"
         case_attributes, event_attributes = check_build_options(
-            owner, on_invalid, duplicates, case_attributes, event_attributes
+            owner, on_invalid, duplicates, case_attributes, event_attributes,
+            required=dict(case=case, activity=activity, timestamp=timestamp), tz=tz,
+            timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
         )
         if stage_order is not None:
             stage_order = as_names(stage_order, "stage_order", owner, what="stage names")

@@ -17,12 +17,12 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from ._format import count as fmt_count
 from ._format import duration
 from ._log import JourneyLog
+from ._output import check_output_path, write_atomic
 from ._params import check_int, invalid
 from ._typing import CohortBy
 from ._version import __version__
@@ -141,10 +141,12 @@ def report(
         win); ``lost`` and ``churned`` are left out when the log has no outcome of that
         name.
     path : path, optional
-        Where to write the HTML; the text is returned either way.
+        Where to write the HTML; the text is returned either way. The file is written
+        atomically (a temporary file renamed when complete) and never onto the log's
+        source file.
     title : str, optional
     random_state : int
-        Seed of clustering, bootstrap and permutations (the report is reproducible).
+        Non-negative seed of clustering, bootstrap and permutations (the report is reproducible).
     max_clusters : int
         Largest number of journey types the clustering considers.
 
@@ -178,7 +180,9 @@ def report(
     owner = "report"
     require_events(log, owner)
     require_embedded(log, "report")
-    check_int("random_state", owner, random_state)
+    check_int("random_state", owner, random_state, minimum=0)
+    if path is not None:  # before the work: a path that cannot be written fails fast
+        check_output_path(path, owner=owner, inputs=[log.source])
     check_int("max_clusters", owner, max_clusters, minimum=2)
     if outcomes is not None:
         from ._outcomes import normalize_outcomes
@@ -518,5 +522,6 @@ def report(
         html = env.from_string(template_text).render(**ctx)
         bar.update("rendering")
     if path is not None:
-        Path(path).write_text(html, encoding="utf-8")
+        write_atomic(path, lambda tmp: tmp.write_text(html, encoding="utf-8"), owner=owner,
+                     inputs=[log.source])
     return html

@@ -43,6 +43,7 @@ from ._mapping import OPTIONAL_ROLES, ColumnMapping
 from ._params import check_choice, check_int, invalid
 from ._validate import (
     REASONS,
+    REPLACEMENT,
     _check_columns,
     check_build_options,
     report_rejected,
@@ -166,6 +167,10 @@ def _timestamp_micros(F: Any, col: Any, dtype: str, column: str, tz: str, fmt: s
     )
 
 
+#: the embedded engine's CONTROL_CHARS, in Java's regex syntax
+_JAVA_CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\uFFFE\\uFFFF]"
+
+
 def _as_id(F: Any, col: Any, dtype: str) -> Any:
     """Ids and activities as text, as in the embedded engine: integral floats within
     ±2**63 lose '.0', NaN and blank strings are missing. (Other floats take Spark's text,
@@ -239,7 +244,9 @@ def from_spark(
     if not isinstance(sdf, SparkFrame):
         raise invalid("sdf", owner, "a pyspark.sql.DataFrame", type(sdf).__name__)
     case_attributes, event_attributes = check_build_options(
-        owner, on_invalid, duplicates, case_attributes, event_attributes
+        owner, on_invalid, duplicates, case_attributes, event_attributes,
+        required=dict(case=case, activity=activity, timestamp=timestamp), tz=tz,
+        timestamp_format=timestamp_format, valid_time=valid_time,
     )
     check_choice("quantiles", owner, quantiles, ("exact", "approx"))
     check_int("accuracy", owner, accuracy, minimum=1)
@@ -270,7 +277,11 @@ def from_spark(
             cols.append(F.col(f"`{col}`").try_cast("double").alias("value"))
         else:
             cols.append(_as_id(F, F.col(f"`{col}`"), types[col]).alias(role_name))
-    cols += [F.col(f"`{c}`").alias(c) for c in [*extra, *case_attributes]]
+    cols += [
+        (F.regexp_replace(F.col(f"`{c}`"), _JAVA_CONTROL, REPLACEMENT) if types[c] == "string"
+         else F.col(f"`{c}`")).alias(c)
+        for c in [*extra, *case_attributes]
+    ]
     raw_ts = F.col(f"`{timestamp}`")
     missing_ts = raw_ts.isNull()
     if types[timestamp] == "string":
@@ -279,12 +290,17 @@ def from_spark(
     ts = _timestamp_micros(F, raw_ts, types[timestamp], timestamp, zone, timestamp_format)
     cols += [ts.alias("ts"), missing_ts.alias("__ts_missing")]
     work = numbered.select(*cols, *[F.col(f"`{c}`").alias(f"__in_{i}") for i, c in enumerate(sdf.columns)])
+    control = F.lit(False)
+    for role_name in roles:
+        if role_name not in ("timestamp", "value"):
+            control = control | F.coalesce(F.col(role_name).rlike(_JAVA_CONTROL), F.lit(False))
     reason = (
         F.when(F.col("case").isNull(), F.lit(REASONS[0]))
         .when(F.col("activity").isNull(), F.lit(REASONS[1]))
-        .when(F.col("__ts_missing"), F.lit(REASONS[2]))
-        .when(F.col("ts").isNull(), F.lit(REASONS[3]))
-        .when((F.col("ts") < F.lit(lo)) | (F.col("ts") >= F.lit(hi)), F.lit(REASONS[4]))
+        .when(control, F.lit(REASONS[2]))
+        .when(F.col("__ts_missing"), F.lit(REASONS[3]))
+        .when(F.col("ts").isNull(), F.lit(REASONS[4]))
+        .when((F.col("ts") < F.lit(lo)) | (F.col("ts") >= F.lit(hi)), F.lit(REASONS[5]))
     )
     work = work.withColumn("__reason", reason)
     kept = [
@@ -322,7 +338,7 @@ def from_spark(
                 frame.join(repeats, on="row", how="left")
                 .withColumn(
                     "__reason",
-                    F.when(F.col("__reason").isNull() & dup, F.lit(REASONS[5])).otherwise(F.col("__reason")),
+                    F.when(F.col("__reason").isNull() & dup, F.lit(REASONS[6])).otherwise(F.col("__reason")),
                 )
                 .drop("__dup")
             )

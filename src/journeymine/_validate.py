@@ -30,12 +30,18 @@ from .errors import DataQualityError, DataQualityWarning, EmptyLogError, SchemaE
 REASONS: tuple[str, ...] = (
     "missing case id",
     "missing activity",
+    "control character",
     "missing timestamp",
     "unparsable timestamp",
     "timestamp out of range",
     "duplicate event",
 )
 MISSING_COHORT = "(missing)"
+#: characters XML 1.0 cannot carry, even escaped (C0 controls but tab, LF and CR; U+FFFE,
+#: U+FFFF): an id or name holding one makes its row unusable, attribute text has them
+#: replaced by U+FFFD, so that every drawing and export of a log is valid XML
+CONTROL_CHARS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
+REPLACEMENT = "\ufffd"
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,32 @@ def check_build_options(
     duplicates: str,
     case_attributes: Any,
     event_attributes: Any,
+    *,
+    required: dict[str, Any] | None = None,
+    tz: Any = None,
+    timestamp_format: Any = None,
+    dayfirst: Any = None,
+    valid_time: Any = None,
 ) -> tuple[list[str], list[str] | Literal["all"]]:
     """The option checks every log constructor shares; returns the case and event
-    attributes as lists (one column name given as a string is a list of one)."""
-    from ._params import as_names, check_choice
+    attributes as lists (one column name given as a string is a list of one).
+    ``required`` maps the required roles' parameter names to their values."""
+    from ._params import as_names, check_choice, invalid
+
+    required = required or {}
 
     check_choice("on_invalid", owner, on_invalid, ("reject", "raise"))
     check_choice("duplicates", owner, duplicates, ("reject", "keep"))
+    for name, value in required.items():
+        if not isinstance(value, str) or not value:
+            raise invalid(name, owner, "a column name (str)", value)
+    for name, value in (("tz", tz), ("timestamp_format", timestamp_format)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise invalid(name, owner, "a non-empty str or None", value)
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        raise invalid("dayfirst", owner, "True, False or None", dayfirst)
+    if valid_time is not None:
+        check_valid_time(valid_time, owner)
     cases = as_names(case_attributes, "case_attributes", owner)
     events: list[str] | Literal["all"] = (
         "all" if event_attributes == "all" else as_names(event_attributes, "event_attributes", owner)
@@ -242,8 +267,9 @@ def build(
             cols.append(pl.col(col).cast(pl.Float64, strict=False).alias("value"))
         else:
             cols.append(as_id(col).alias(role))
-    cols += [pl.col(c) for c in extra] + [pl.col(c) for c in case_attributes]
+    cols += [_clean_text(c, schema[c]) for c in [*extra, *case_attributes]]
     work = frame.select(cols)
+    _report_replaced(frame, [*extra, *case_attributes])
     raw_ts = frame.get_column(mapping.timestamp)
     ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format, dayfirst=dayfirst)
     raw_missing = raw_ts.is_null()
@@ -254,17 +280,23 @@ def build(
         ts.alias("timestamp"), raw_missing.alias("__ts_missing")
     )
     del raw_ts, ts, raw_missing  # only ``frame`` and ``work`` hold columns from here on
+    names = [r for r in roles if r not in ("timestamp", "value")]
+    control = pl.any_horizontal(
+        [pl.col(r).str.contains(CONTROL_CHARS).fill_null(False) for r in names]
+    )
     reason = (
         pl.when(pl.col("case").is_null())
         .then(pl.lit(REASONS[0]))
         .when(pl.col("activity").is_null())
         .then(pl.lit(REASONS[1]))
-        .when(pl.col("__ts_missing"))
+        .when(control)
         .then(pl.lit(REASONS[2]))
-        .when(pl.col("timestamp").is_null())
+        .when(pl.col("__ts_missing"))
         .then(pl.lit(REASONS[3]))
-        .when((pl.col("timestamp") < lo) | (pl.col("timestamp") >= hi))
+        .when(pl.col("timestamp").is_null())
         .then(pl.lit(REASONS[4]))
+        .when((pl.col("timestamp") < lo) | (pl.col("timestamp") >= hi))
+        .then(pl.lit(REASONS[5]))
     )
     work = work.with_columns(reason.alias("__reason")).drop("__ts_missing")
     _check_value_column(frame, mapping, work)
@@ -278,7 +310,7 @@ def build(
         if repeated.len():
             at = pl.Series(repeated).sort()
             work = work.with_columns(
-                pl.when(pl.col("row").is_in(at.implode())).then(pl.lit(REASONS[5]))
+                pl.when(pl.col("row").is_in(at.implode())).then(pl.lit(REASONS[6]))
                 .otherwise(pl.col("__reason")).alias("__reason")
             )
     bad_mask = work.get_column("__reason").is_not_null()
@@ -299,6 +331,37 @@ def build(
         raise err
     events, cases = _split_cases(events, case_attributes, on_invalid)
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
+
+
+def _clean_text(col: str, dtype: pl.DataType) -> pl.Expr:
+    """Attribute text with the characters XML cannot carry replaced by U+FFFD."""
+    if dtype != pl.String:
+        return pl.col(col)
+    return pl.col(col).str.replace_all(CONTROL_CHARS, REPLACEMENT)
+
+
+def _report_replaced(frame: pl.DataFrame, columns: Sequence[str]) -> None:
+    """One warning naming the attribute columns whose control characters were replaced."""
+    text = [c for c in dict.fromkeys(columns) if frame.schema[c] == pl.String]
+    if not text:
+        return
+    hits = frame.select(
+        [pl.col(c).str.contains(CONTROL_CHARS).sum().alias(c) for c in text]
+    ).row(0, named=True)
+    found = {c: int(n) for c, n in hits.items() if n}
+    if not found:
+        return
+    col = next(iter(found))
+    rows = frame.select(pl.arg_where(pl.col(col).str.contains(CONTROL_CHARS).fill_null(False)))
+    first = rows.to_series().head(5).to_list()
+    listed = ", ".join(f"{c!r} ({n:,} values)" for c, n in found.items())
+    warn(
+        f"Control characters (NUL, \\x01 … \\x1f but tab and newlines) in attribute column(s) "
+        f"{listed} were replaced by U+FFFD, since no drawing or XML export can carry them "
+        f"(first rows of {col!r}: {first}). The events are kept. Clean the column to keep "
+        "other text.",
+        DataQualityWarning,
+    )
 
 
 def _drop_repeats(work: pl.DataFrame, ordered: _Sorted) -> tuple[_Sorted, pl.Series]:
@@ -326,15 +389,33 @@ def _drop_repeats(work: pl.DataFrame, ordered: _Sorted) -> tuple[_Sorted, pl.Ser
     return ordered.without(~ordered.order.cast(pl.Int64).is_in(rows.implode())), rows
 
 
-def utc_bounds(valid_time: tuple[object, object]) -> tuple[Any, Any]:
-    """``valid_time`` as two UTC ``pandas.Timestamp`` (naive bounds are UTC)."""
+def check_valid_time(valid_time: Any, owner: str) -> tuple[Any, Any]:
+    """``valid_time`` as two UTC ``pandas.Timestamp``, or the standard parameter error: it
+    must be two points in time (text, datetime or Timestamp), the first before the second."""
     import pandas as pd
 
+    from ._params import invalid
+
+    expected = "a (start, end) pair of times, e.g. ('2020-01-01', '2030-01-01'), start before end"
+    if not isinstance(valid_time, (tuple, list)) or len(valid_time) != 2:
+        raise invalid("valid_time", owner, expected, valid_time)
     out = []
     for bound in valid_time:
-        stamp = pd.Timestamp(bound)  # type: ignore[arg-type]
+        try:
+            stamp = pd.Timestamp(bound)
+        except (ValueError, TypeError, OverflowError):
+            raise invalid("valid_time", owner, expected, valid_time) from None
+        if pd.isna(stamp):
+            raise invalid("valid_time", owner, expected + " (not missing)", valid_time)
         out.append(stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC"))
+    if not out[0] < out[1]:
+        raise invalid("valid_time", owner, expected, valid_time)
     return out[0], out[1]
+
+
+def utc_bounds(valid_time: tuple[object, object]) -> tuple[Any, Any]:
+    """``valid_time`` as two UTC ``pandas.Timestamp`` (naive bounds are UTC)."""
+    return check_valid_time(valid_time, "JourneyLog.from_frame")
 
 
 def _bounds(valid_time: tuple[object, object]) -> tuple[pl.Expr, pl.Expr]:
@@ -375,8 +456,16 @@ def _check_stage_order(work: pl.DataFrame, column: str, stage_order: Sequence[st
 def _rejected_rows(frame: pl.DataFrame, work: pl.DataFrame, bad_mask: pl.Series) -> pl.DataFrame:
     original = frame.filter(bad_mask)
     taken = {"row", "reason"} & set(original.columns)
-    if taken:
-        original = original.rename({c: f"{c}_input" for c in taken})
+    if taken:  # the input's own 'row'/'reason' become 'row_input' (or 'row_input_2' …)
+        names = set(original.columns) | {"row", "reason"}
+        renames = {}
+        for c in sorted(taken):
+            new, k = f"{c}_input", 2
+            while new in names:
+                new, k = f"{c}_input_{k}", k + 1
+            names.add(new)
+            renames[c] = new
+        original = original.rename(renames)
     meta = work.filter(bad_mask).select("row", pl.col("__reason").alias("reason"))
     return pl.concat([meta, original], how="horizontal")
 

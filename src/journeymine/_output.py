@@ -1,0 +1,94 @@
+"""Writing output files safely: never onto an input, never half a file.
+
+Every file journeymine writes (reports, XES, Parquet, CSV exports) goes through
+:func:`write_atomic`: the content is written to a temporary file in the target's folder
+and renamed over the target only when complete (``os.replace`` is atomic on one file
+system), so a failure (a full disk, an interrupted run, a bad value) leaves the old file,
+or no file, never a truncated one. The target must not be one of the inputs (compared as
+resolved paths and as the same file on disk), and must be a regular file or not exist yet
+(writing "to" ``/dev/full`` or a folder is refused rather than replacing it).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .errors import InvalidParameterError
+
+__all__ = ["check_output_path", "write_atomic"]
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()  # what open() would give a new file
+
+
+def check_output_path(path: str | os.PathLike[str], *, owner: str, inputs: Iterable[object] = ()) -> Path:
+    """Return ``path`` as a :class:`Path` after checking it can be written as a new version
+    of a regular file that is none of ``inputs``."""
+    p = Path(os.fspath(path))
+    parent = p.parent
+    if not parent.exists():
+        raise FileNotFoundError(errno.ENOENT, "No such folder", str(parent))
+    if not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(parent))
+    if p.exists() and not p.is_file():
+        kind = "a folder" if p.is_dir() else "not a regular file (a device, pipe or socket)"
+        raise InvalidParameterError(
+            f"{owner}: the output {str(p)!r} is {kind}; give the path of a file to write."
+        )
+    target = p.resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        try:
+            src = Path(os.fspath(item))  # type: ignore[call-overload]
+        except TypeError:
+            continue
+        same = src.resolve() == target
+        if not same and p.exists() and src.exists():
+            same = os.path.samefile(src, p)
+        if same:
+            raise InvalidParameterError(
+                f"{owner}: the output {str(p)!r} is the input file; writing it would destroy "
+                "the input. Choose another output path."
+            )
+    return p
+
+
+def write_atomic(
+    path: str | os.PathLike[str],
+    write: Callable[[Path], object],
+    *,
+    owner: str,
+    inputs: Iterable[object] = (),
+) -> Path:
+    """Call ``write(tmp)`` with a temporary path in the target's folder (same name ending,
+    so format choices by suffix such as ``.gz`` still hold), then rename it to ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = write_atomic(out, lambda p: p.write_text("done"), owner="example")
+    >>> out.read_text(), sorted(q.name for q in out.parent.iterdir())
+    ('done', ['a.txt'])
+    """
+    p = check_output_path(path, owner=owner, inputs=inputs)
+    tmp = p.parent / f".{secrets.token_hex(6)}.tmp-{p.name}"
+    try:
+        write(tmp)
+        os.chmod(tmp, _MODE)
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return p
