@@ -47,7 +47,7 @@ from __future__ import annotations
 import html
 import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -460,6 +460,22 @@ def _effective_params(start: Any, trans: Any, pace: Any, n_sym: int) -> int:
     sources = np.unique(used_t // (n_sym + 1))
     used_s = np.count_nonzero(np.asarray(start.sum(axis=0))[0])
     return int(used_t.size) - int(sources.size) + max(int(used_s) - 1, 0) + 2  # + pace mean and variance
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of ``keys``, sorted (a sort and a mask: faster and lighter than
+    numpy 2's hash-based ``np.unique`` on millions of integers)."""
+    keys = np.sort(keys)
+    if keys.size < 2:
+        return keys
+    keep = np.empty(keys.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
+
+
+def _shown_transition(key: str) -> str:
+    return key.replace("\x1f", " → ", 1)
 
 
 class JourneyClusterer:
@@ -882,61 +898,72 @@ class JourneyClusterer:
         return pd.DataFrame(rows)
 
     def _items(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The fitted log's (case, feature) rows: its activities, and its transitions keyed
-        "source\x1ftarget" (so an activity whose name contains " → " is never mistaken for
-        a transition)."""
+        """The fitted log's distinct (code, act) pairs and (code, act, tgt) steps, as the
+        integer codes of its cases and activities (``log.activities`` order)."""
         engine = engine_of(self._log)
         if engine is not None:
-            pairs, steps = engine.case_items(self._log)
-            ids = self._log.to_polars("cases").get_column("case")
-            names = pl.Series(list(self._log.activities), dtype=pl.String)
-            ev = pairs.select(
-                pl.lit(ids).gather(pl.col("code")).alias("case"),
-                pl.lit(names).gather(pl.col("act")).alias("activity"),
-            )
-            steps = steps.select(
-                pl.lit(ids).gather(pl.col("code")).alias("case"),
-                pl.lit(names).gather(pl.col("act")).alias("activity"),
-                pl.lit(names).gather(pl.col("tgt")).alias("nxt"),
-            )
-        else:
-            ev = self._log.to_polars("events").select("case", "activity")
-            steps = ev.with_columns(
-                pl.col("activity").shift(-1).alias("nxt"),
-                (pl.col("case") == pl.col("case").shift(-1)).alias("same"),
-            ).filter(pl.col("same"))
-        acts = ev.select("case", pl.col("activity").alias("feature"))
-        trans = steps.select("case", pl.concat_str(["activity", "nxt"], separator="\x1f").alias("feature"))
-        return acts, trans
+            return engine.case_items(self._log)
+        # distinct rows through one sorted 64-bit key per row: far less memory than a
+        # hash-based unique of the columns
+        f = encode(self._log).frame
+        code = f.get_column("code").cast(pl.Int64).to_numpy()
+        act = f.get_column("act").cast(pl.Int64).to_numpy()
+        n = max(len(self._log.activities), 1)
+        pair = _distinct(code * n + act)
+        same = code[1:] == code[:-1]
+        step = _distinct((code[:-1][same] * n + act[:-1][same]) * n + act[1:][same])
+        del code, act, same
+        pairs = pl.DataFrame({"code": pair // n, "act": pair % n})
+        steps = pl.DataFrame({"code": step // (n * n), "act": (step // n) % n, "tgt": step % n})
+        return pairs, steps
 
-    def _feature_counts(self, items: pl.DataFrame) -> tuple[list[str], np.ndarray]:
-        """The distinct features of ``items`` (sorted) and, per cluster and feature, the
-        number of the cluster's accounts that have it: counts, never an accounts ×
-        features matrix, so memory grows with the features, not the accounts."""
-        labels = pl.DataFrame({
-            "case": pl.Series([str(c) for c in self.labels_.index], dtype=pl.String),
-            "cluster": pl.Series(self.labels_.to_numpy(), dtype=pl.Int64),
-        })
-        counts = (
-            items.unique(["case", "feature"])
-            .join(labels, on="case", how="inner")
-            .group_by("feature", "cluster")
-            .len()
-            .sort("feature", "cluster")
-        )
-        features = counts.get_column("feature").unique().sort().to_list()
-        pos = {f: i for i, f in enumerate(features)}
-        out = np.zeros((self.n_clusters_, len(features)))
-        for feature, cluster, n in counts.iter_rows():
-            out[cluster, pos[feature]] = n
-        return features, out
+    def _feature_counts(self, code: np.ndarray, feature: np.ndarray, keys: list[str]) -> np.ndarray:
+        """Per cluster and feature id, how many of the cluster's accounts have it (the
+        (code, feature) rows are distinct): counts, never an accounts × features matrix,
+        so memory grows with the features, not the accounts."""
+        k = self.n_clusters_
+        cluster = self.labels_.to_numpy()[code]
+        flat = np.bincount(feature.astype(np.int64) * k + cluster, minlength=len(keys) * k)
+        return flat.reshape(len(keys), k).T.astype(float)
+
+    def _feature_tables(self, kinds: Sequence[str]) -> list[tuple[str, list[str], np.ndarray]]:
+        """(kind, feature names, clusters × features counts) for the transitions and
+        activities present, features in the order of their names ("source → target" ordered
+        by source, then target)."""
+        pairs, steps = self._items()
+        acts = list(self._log.activities)
+        n = len(acts)
+        out: list[tuple[str, list[str], np.ndarray]] = []
+        if "transition" in kinds:
+            src = steps.get_column("act").cast(pl.Int64).to_numpy()
+            ids = src * n + steps.get_column("tgt").cast(pl.Int64).to_numpy()
+            present, inverse = np.unique(ids, return_inverse=True)
+            keys = [f"{acts[i // n]}\x1f{acts[i % n]}" for i in present]
+            counts = self._feature_counts(steps.get_column("code").to_numpy(), inverse, keys)
+            out.append(("transition", *self._present(keys, counts, _shown_transition)))
+        if "activity" in kinds:
+            code = pairs.get_column("code").to_numpy()
+            counts = self._feature_counts(code, pairs.get_column("act").to_numpy(), acts)
+            out.append(("activity", *self._present(acts, counts, str)))
+        return out
+
+    @staticmethod
+    def _present(
+        keys: list[str], counts: np.ndarray, shown: Callable[[str], str]
+    ) -> tuple[list[str], np.ndarray]:
+        """The features some account has, sorted by key, with their count columns."""
+        have = [i for i in np.flatnonzero(counts.sum(axis=0) > 0)]
+        have.sort(key=lambda i: keys[i])
+        return [shown(keys[i]) for i in have], counts[:, have]
 
     def _reached(self, activities: Sequence[str]) -> np.ndarray:
         """Per account (in ``labels_`` order): whether it has any of ``activities``."""
-        acts, _ = self._items()
-        hit = acts.filter(pl.col("feature").is_in(pl.Series(list(activities), dtype=pl.String).implode()))
-        have = set(hit.get_column("case").unique().to_list())
-        return np.array([str(c) in have for c in self.labels_.index], dtype=bool)
+        pairs, _ = self._items()
+        wanted = [i for i, a in enumerate(self._log.activities) if a in set(activities)]
+        hit = pairs.filter(pl.col("act").cast(pl.Int64).is_in(pl.Series(wanted, dtype=pl.Int64).implode()))
+        out = np.zeros(len(self.labels_), dtype=bool)
+        out[hit.get_column("code").to_numpy()] = True
+        return out
 
     def explain(
         self,
@@ -977,14 +1004,7 @@ class JourneyClusterer:
         sizes = np.bincount(labels, minlength=self.n_clusters_).astype(float)
         n = float(labels.size)
         # per kind: feature names and the (clusters × features) counts of accounts having each
-        tables: list[tuple[str, list[str], np.ndarray]] = []
-        if "transition" in kinds or "activity" in kinds:
-            acts, trans = self._items()
-            if "transition" in kinds:
-                names, counts = self._feature_counts(trans)
-                tables.append(("transition", [f.replace("\x1f", " → ", 1) for f in names], counts))
-            if "activity" in kinds:
-                tables.append(("activity", *self._feature_counts(acts)))
+        tables = self._feature_tables(kinds)
         if "attribute" in kinds:
             cases = self._log.cases.set_index("case").reindex(self.labels_.index)
             names, columns = [], []
