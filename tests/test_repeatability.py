@@ -34,7 +34,8 @@ import pytest
 import journeymine as jm
 from real_logs import sepsis
 
-pytestmark = pytest.mark.slow
+# one worker computes the digests once for both tests (make test runs two workers)
+pytestmark = [pytest.mark.xdist_group("repeatability"), pytest.mark.slow]
 
 OUT = jm.datasets.DEMO_OUTCOMES
 WON = OUT["won"]
