@@ -181,9 +181,8 @@ def report(
     >>> html.startswith("<!DOCTYPE html>") and "Journey types" in html
     True
     >>> import datetime as dt
-    >>> again = jm.report(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES,
-    ...                   generated=dt.datetime(2025, 1, 31, 9, 30))
-    >>> "on 2025-01-31 09:30 UTC." in again
+    >>> small = jm.datasets.demo_b2b(n_accounts=60, random_state=0)
+    >>> "on 2025-01-31 09:30 UTC." in jm.report(small, generated=dt.datetime(2025, 1, 31, 9, 30))
     True
     """
     import warnings
