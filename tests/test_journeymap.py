@@ -238,6 +238,24 @@ def test_png_and_dot_output(tmp_path: pytest.TempPathFactory, demo: jm.JourneyLo
         m.draw(labels="counts")  # type: ignore[arg-type]
 
 
+def test_pdf_creation_date_follows_source_date_epoch(
+    tmp_path: pytest.TempPathFactory, demo: jm.JourneyLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = jm.journey_map(demo).simplify(activities=0.4)  # type: ignore[union-attr]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = m.save(tmp_path / "a.pdf").read_bytes()  # type: ignore[operator]
+    # cairo stamps the clock time to the second: wait for it to move on
+    import time
+
+    time.sleep(1.1)
+    second = m.save(tmp_path / "b.pdf").read_bytes()  # type: ignore[operator]
+    assert first.startswith(b"%PDF") and first == second
+    assert re.search(rb"/CreationDate \(D:20231114221320(Z|\+00'00'?)\)", first)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "last tuesday")
+    with pytest.raises(jm.InvalidParameterError, match="environment variable 'SOURCE_DATE_EPOCH'"):
+        m.save(tmp_path / "c.pdf")  # type: ignore[operator]
+
+
 def test_variants_and_filter_variants(demo: jm.JourneyLog) -> None:
     v = jm.variants(demo, top=5)
     assert list(v["rank"]) == [1, 2, 3, 4, 5]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -287,7 +288,7 @@ def attribution(
         elif model == "shapley":
             credit = {}
             for p in conv_paths:
-                distinct = set(p)
+                distinct = dict.fromkeys(p)  # in path order: a set's order follows string hashing
                 for t in distinct:
                     credit[t] = credit.get(t, 0.0) + 1.0 / len(distinct)
         else:
@@ -298,7 +299,7 @@ def attribution(
                 base = _markov_conversion(counts, None)
                 effects = {t: max(0.0, 1.0 - _markov_conversion(counts, t) / base) for t in touches}
                 credit = effects
-        total = sum(credit.values())
+        total = math.fsum(credit.values())  # exactly rounded, so independent of the order
         for t in touches:
             share = credit.get(t, 0.0) / total if total > 0 else 0.0
             rows.append({"model": model, "touch": t, "share": share, "conversions": share * n_conv})

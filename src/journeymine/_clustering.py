@@ -182,7 +182,7 @@ def _pace_values(
     transition's typical gap."""
     if baseline is not None:
         table, default = baseline
-        gaps = gaps.join(table, on=["act", "tgt"], how="left").with_columns(
+        gaps = gaps.join(table, on=["act", "tgt"], how="left", maintain_order="left").with_columns(
             pl.col("g") - pl.col("base").fill_null(default)
         )
     stats = gaps.group_by("code").agg(

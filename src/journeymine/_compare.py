@@ -495,8 +495,9 @@ def _durations(
         )
     )
     # one value per account and step (its median), so that an account looping through a
-    # step many times counts once: the tests assume independent observations
-    steps = steps.group_by("code", "feature").agg(pl.col("sec").median())
+    # step many times counts once: the tests assume independent observations. In account
+    # order: the bootstrap draws positions, so the same seed must see the same array
+    steps = steps.group_by("code", "feature", maintain_order=True).agg(pl.col("sec").median())
     step_code = steps.get_column("code").to_numpy()
     step_feat = steps.get_column("feature").to_numpy()
     step_sec = steps.get_column("sec").to_numpy()

@@ -9,7 +9,8 @@ and ``&`` itself when it writes SVG, so text from user data is shown as text.
 
 Rendering runs Graphviz's ``dot`` (or ``neato`` with fixed positions) through the
 ``graphviz`` package, imported only when a picture is asked for; a missing executable
-gives :class:`~journeymine.errors.MissingDependencyError` with the install command.
+gives :class:`~journeymine.errors.MissingDependencyError` with the install command. A PDF's
+creation date is ``SOURCE_DATE_EPOCH`` when that is set (see ``_sourcedate``).
 """
 
 from __future__ import annotations
@@ -87,4 +88,8 @@ def render(source: str, *, fmt: str = "svg", engine: str = "dot", fixed: bool = 
             "apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) or "
             "conda install graphviz; `make setup` does this for a checkout."
         ) from exc
+    if fmt == "pdf":  # cairo stamps the clock time; SOURCE_DATE_EPOCH pins it
+        from ._sourcedate import pin_pdf_date, source_date
+
+        out = pin_pdf_date(out, source_date("the PDF writer"))
     return out

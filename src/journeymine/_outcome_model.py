@@ -66,7 +66,7 @@ def _cutoffs(log: JourneyLog, at: Any, *, step: Any, horizon: Any, owner: str) -
         frame = pl.DataFrame(
             {"case": [str(i) for i in s.index], "cutoff": pl.Series(s.dt.tz_localize(None).to_numpy())}
         ).with_columns(pl.col("cutoff").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
-        return frame.join(cases.select("case"), on="case", how="inner")
+        return frame.join(cases.select("case"), on="case", how="inner", maintain_order="left")
     if at is not None:
         try:
             stamp = pd.Timestamp(at)
@@ -197,7 +197,7 @@ class JourneyOutcomeModel:
         samples = _cutoffs(log, at, step=self.step, horizon=self.horizon, owner=owner)
         times = outcome_times(log, self.outcomes, owner)  # type: ignore[arg-type]
         target = times.select("case", pl.col(self.target).alias("_t"))
-        samples = samples.join(target, on="case", how="left").filter(
+        samples = samples.join(target, on="case", how="left", maintain_order="left").filter(
             pl.col("_t").is_null() | (pl.col("_t") > pl.col("cutoff"))
         )
         if samples.height == 0:
@@ -223,7 +223,7 @@ class JourneyOutcomeModel:
         )
         joined = (
             samples.with_row_index("_i")
-            .join(e, on="case", how="inner")
+            .join(e, on="case", how="inner", maintain_order="left_right")
             .filter(pl.col("timestamp") < pl.col("cutoff"))
             .sort("_i", "timestamp", maintain_order=True)
         )
@@ -271,9 +271,13 @@ class JourneyOutcomeModel:
             else pl.DataFrame({"_i": pl.Series([], dtype=pl.UInt32)})
         )
         frame = (
-            samples.with_row_index("_i").select("_i", "case", "cutoff", "_t").join(base, on="_i", how="inner")
+            samples.with_row_index("_i")
+            .select("_i", "case", "cutoff", "_t")
+            .join(base, on="_i", how="inner", maintain_order="left")
         )
-        frame = frame.join(acts, on="_i", how="left").join(trans, on="_i", how="left")
+        frame = frame.join(acts, on="_i", how="left", maintain_order="left").join(
+            trans, on="_i", how="left", maintain_order="left"
+        )
         x = frame.to_pandas()
         feats = pd.DataFrame(index=x.index)
         for c in (

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from ._format import count as fmt_count
 from ._format import duration
@@ -104,6 +104,21 @@ def _cluster_subway(est: Any, subway_map: Any) -> str | None:
     return out
 
 
+def _generated_at(generated: object, owner: str) -> str | None:
+    """The "generated on" time as shown (None: not shown); see ``generated`` of :func:`report`."""
+    from ._sourcedate import source_date
+
+    if generated is False:
+        return None
+    if generated is None:
+        at = source_date(owner) or dt.datetime.now(dt.timezone.utc)
+    elif isinstance(generated, dt.datetime):
+        at = generated if generated.tzinfo is not None else generated.replace(tzinfo=dt.timezone.utc)
+    else:
+        raise invalid("generated", owner, "a datetime, False or None", generated)
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _by_label(by: CohortBy | None) -> str:
     if by is None:
         return ""
@@ -124,6 +139,7 @@ def report(
     title: str | None = None,
     random_state: int = 0,
     max_clusters: int = 6,
+    generated: dt.datetime | Literal[False] | None = None,
 ) -> str:
     """Write the journey report: one self-contained HTML file.
 
@@ -149,11 +165,23 @@ def report(
         Non-negative seed of clustering, bootstrap and permutations (the report is reproducible).
     max_clusters : int
         Largest number of journey types the clustering considers.
+    generated : datetime, False or None
+        The time the report says it was generated (shown to the minute, in UTC; a naive
+        datetime is taken as UTC). None: the time in the environment variable
+        ``SOURCE_DATE_EPOCH`` (seconds since 1970-01-01 UTC) when it is set, as
+        reproducible builds do, else the current time. False: no time is written. With
+        a fixed time the same log and ``random_state`` give the same bytes.
 
     Returns
     -------
     str
         The HTML.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``generated`` is not a datetime, False or None, or ``SOURCE_DATE_EPOCH`` is set but
+        not an integer.
 
     Examples
     --------
@@ -161,6 +189,10 @@ def report(
     >>> log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
     >>> html = jm.report(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES)
     >>> html.startswith("<!DOCTYPE html>") and "Journey types" in html
+    True
+    >>> import datetime as dt
+    >>> small = jm.datasets.demo_b2b(n_accounts=60, random_state=0)
+    >>> "on 2025-01-31 09:30 UTC." in jm.report(small, generated=dt.datetime(2025, 1, 31, 9, 30))
     True
     """
     import warnings
@@ -203,7 +235,7 @@ def report(
     ctx: dict[str, Any] = {
         "title": name,
         "version": __version__,
-        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": _generated_at(generated, owner),
         "by_label": _by_label(by),
     }
     span = log.time_span
