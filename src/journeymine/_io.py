@@ -8,16 +8,15 @@ every source is validated by the same rules.
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import os
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
+from ._decompress import codec_of, read_bytes, resolve_max_bytes
 from ._frames import OwnedFrame
 from ._log import JourneyLog
 from ._params import as_names, check_choice, invalid
@@ -74,8 +73,9 @@ def read_csv(
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
+    max_bytes: int | None = None,
 ) -> JourneyLog:
-    """Read a CSV file (plain or gzip-compressed) of events into a :class:`JourneyLog`.
+    """Read a CSV file (plain or compressed) of events into a :class:`JourneyLog`.
 
     The case, activity, timestamp and role columns are read as text, so ids such as
     ``"NA"``, ``"null"`` or ``"0001"`` stay ids; only empty fields are missing. Other
@@ -85,7 +85,8 @@ def read_csv(
     Parameters
     ----------
     path : str or os.PathLike
-        The file; ``.gz`` files are decompressed.
+        The file; gzip, zlib and zstd files are recognised by their first bytes (whatever
+        their name) and decompressed.
     sep : str
         Field separator (``";"`` for Disco exports).
     encoding : str
@@ -94,6 +95,13 @@ def read_csv(
         ``"cp1252"``, ``"utf-16"``, ``"shift_jis"`` …), compressed or not. Bytes that are
         invalid in the declared encoding are a :class:`FileFormatError` naming the line
         and byte offset.
+    max_bytes : int, optional
+        The most text held in memory when the file is compressed or decoded from another
+        encoding (a plain UTF-8 file is read by polars directly): a longer text is a
+        :class:`FileFormatError` that says so, rather than a ``MemoryError`` or a machine
+        out of memory. None (default): the environment variable ``JOURNEYMINE_MAX_BYTES``
+        (e.g. ``8G``) if set, else a quarter of the machine's memory. See
+        ``docs/security.md``.
 
     Returns
     -------
@@ -110,6 +118,7 @@ def read_csv(
     """
     p = _existing(path)
     polars_encoding = _csv_encoding(encoding)
+    limit = resolve_max_bytes(max_bytes, "read_csv")
     roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
                  contact=contact, role=role, channel=channel, stage=stage,
                  lifecycle=lifecycle, value=value)
@@ -118,7 +127,15 @@ def read_csv(
         separator=sep, encoding=polars_encoding or "utf8", schema_overrides=overrides,
         null_values=None, try_parse_dates=False,
     )
-    source: Any = p if polars_encoding else io.BytesIO(_recode(p, encoding))
+    # polars would decompress gzip, zlib and zstd itself, without a bound and taking a
+    # truncated gzip file for a short one: such files are decompressed here
+    text: bytes | None = None
+    compressed = _codec(p)
+    if compressed is not None or not polars_encoding:
+        text = _decompressed(p, limit)
+    source: Any = p if text is None else io.BytesIO(
+        text if polars_encoding else _recode(p, encoding, text, compressed)
+    )
     try:
         try:
             frame = pl.read_csv(source, infer_schema_length=10_000, **kwargs)
@@ -132,7 +149,8 @@ def read_csv(
         raise FileFormatError(f"{str(p)!r} is empty: there is no header and no event.") from exc
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
         if "utf-8" in str(exc) or "utf8" in str(exc):
-            _recode(p, "utf-8")  # raises naming the line and byte offset
+            # raises naming the line and byte offset
+            _recode(p, "utf-8", p.read_bytes() if text is None else text, compressed)
         raise FileFormatError(f"{str(p)!r} could not be read as CSV (sep={sep!r}): {exc}") from exc
     _check_single_column(frame, p, sep)
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
@@ -159,29 +177,30 @@ def _csv_encoding(encoding: Any) -> str | None:
     return "utf8" if name == "utf-8" else None
 
 
-def _decompressed(p: Path) -> bytes:
-    """The bytes of ``p``, gunzipped when they start with gzip's magic bytes."""
+def _codec(p: Path) -> str | None:
+    """The compression of ``p`` from its first bytes (gzip, zlib or zstd), or None."""
     with open(p, "rb") as fh:
-        data = fh.read()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise FileFormatError(f"{str(p)!r} is not a valid gzip file: {exc}") from exc
-    return data
+        return codec_of(fh.read(4))
 
 
-def _recode(p: Path, encoding: str) -> bytes:
-    """The file's text in ``encoding``, as UTF-8 bytes for polars; invalid bytes are a
-    :class:`FileFormatError` naming the line and the byte offset."""
-    data = _decompressed(p)
+def _decompressed(p: Path, limit: int) -> bytes:
+    """The text of ``p``, decompressed when it is gzip, zlib or zstd, at most ``limit``
+    bytes of it (else a :class:`FileFormatError` saying how to read it)."""
+    buf, n, _ = read_bytes(p, repr(str(p)), max_bytes=limit, owner="read_csv",
+                           codecs=("gzip", "zlib", "zstd"))
+    with memoryview(buf) as view:
+        return bytes(view[:n])
+
+
+def _recode(p: Path, encoding: str, data: bytes, compressed: str | None) -> bytes:
+    """The text ``data`` of ``p`` in ``encoding``, as UTF-8 bytes for polars; invalid bytes
+    are a :class:`FileFormatError` naming the line and the byte offset."""
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start:exc.end][:8]
-        with open(p, "rb") as fh:
-            where = "of the decompressed text, " if fh.read(2) == b"\x1f\x8b" else ""
+        where = "of the decompressed text, " if compressed else ""
         raise FileFormatError(
             f"{str(p)!r} is not valid {codecs.lookup(encoding).name}: byte(s) {bad!r} at byte "
             f"offset {exc.start:,} ({where}line {line:,} of the file) cannot be decoded. Pass the "
@@ -318,6 +337,7 @@ def read_xes(
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
+    max_bytes: int | None = None,
 ) -> JourneyLog:
     """Read an XES event log (``.xes`` or ``.xes.gz``) into a :class:`JourneyLog`.
 
@@ -354,6 +374,12 @@ def read_xes(
         classifier of the same name), so that start and complete stay apart.
     tz, timestamp_format, dayfirst, valid_time, duplicates, on_invalid
         As in :meth:`JourneyLog.from_frame`.
+    max_bytes : int, optional
+        The most text (after decompression) held in memory: a longer text, such as a
+        small ``.xes.gz`` that expands to gigabytes, is a :class:`FileFormatError` that
+        says how far it got, rather than a ``MemoryError``. None (default): the
+        environment variable ``JOURNEYMINE_MAX_BYTES`` (e.g. ``8G``) if set, else a
+        quarter of the machine's memory. See ``docs/security.md``.
 
     Examples
     --------
@@ -368,8 +394,11 @@ def read_xes(
     from ._xes import read_xes_frame
 
     p = _existing(path)
+    limit = resolve_max_bytes(max_bytes, "read_xes")
     try:
-        frame = read_xes_frame(p, text_keys=_XES_TEXT_KEYS)
+        frame = read_xes_frame(p, text_keys=_XES_TEXT_KEYS, max_bytes=limit)
+    except FileFormatError:
+        raise
     except ValueError as exc:
         raise FileFormatError(str(exc)) from exc
     if frame.height == 0:

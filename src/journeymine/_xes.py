@@ -40,7 +40,6 @@ import gzip
 import itertools
 import os
 import re
-import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from ._decompress import read_bytes, resolve_max_bytes
 from ._progress import progress
 
 __all__ = ["read_xes_frame", "write_xes_frame"]
@@ -73,7 +73,7 @@ _PAD: Final = 16
 # reading: the entry point
 # =========================================================================================
 def read_xes_frame(
-    path: str | os.PathLike[str], *, text_keys: frozenset[str] = frozenset()
+    path: str | os.PathLike[str], *, text_keys: frozenset[str] = frozenset(), max_bytes: int | None = None
 ) -> pl.DataFrame:
     """Read an XES event log into one polars frame in pm4py's layout.
 
@@ -87,6 +87,9 @@ def read_xes_frame(
         whatever their XES type: ids such as ``<int key="concept:name" value="0007"/>``
         stay ``"0007"``, and a ``time:timestamp`` kept as text can be parsed (and its
         failures reported with the raw text) by the caller.
+    max_bytes : int, optional
+        The most text (after decompression) held in memory; None for
+        ``$JOURNEYMINE_MAX_BYTES`` or a quarter of the machine's memory.
 
     Returns
     -------
@@ -107,7 +110,8 @@ def read_xes_frame(
         The file does not exist.
     ValueError
         The file is not XES: not XML (the message gives the parser's line and column),
-        no ``<log>`` root element, or a corrupt gzip stream.
+        or no ``<log>`` root element. A :class:`FileFormatError` (a ValueError) when the
+        gzip stream is truncated or corrupt, or the text is longer than ``max_bytes``.
 
     Notes
     -----
@@ -123,7 +127,7 @@ def read_xes_frame(
             raise ValueError(f"{str(p)!r}: not an XES file: it is not a regular file")
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(p))
     where = repr(str(p))
-    buf, n = _read_buffer(p, where)
+    buf, n = _read_buffer(p, where, max_bytes)
     parsed = _scan(buf, n)
     if parsed is None:
         parsed = _stream(memoryview(buf)[:n], where)
@@ -131,57 +135,12 @@ def read_xes_frame(
     return _assemble(parsed, text_keys)
 
 
-def _read_buffer(p: Path, where: str) -> tuple[bytearray, int]:
-    """The decompressed bytes of the file and their length, followed by ``_PAD`` zeros."""
-    with open(p, "rb") as fh:
-        magic = fh.read(2)
-        fh.seek(0)
-        if magic != b"\x1f\x8b":
-            size = os.fstat(fh.fileno()).st_size
-            buf = bytearray(size + _PAD)
-            n = fh.readinto(memoryview(buf)[:size])
-            if n != size:  # the file changed under us: read what is there
-                fh.seek(0)
-                data = fh.read()
-                buf = bytearray(data)
-                n = len(data)
-                buf.extend(bytes(_PAD))
-            return buf, n
-        size = os.fstat(fh.fileno()).st_size
-        fh.seek(max(size - 4, 0))
-        hint = int.from_bytes(fh.read(4), "little")  # size mod 2**32 of the last member
-        hint = min(hint, 1032 * size)  # deflate expands at most 1032 times: a corrupt trailer
-        fh.seek(0)
-        try:
-            return _gunzip(fh, max(hint, 1 << 16))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{where}: not an XES file: corrupt gzip stream ({exc})") from exc
-
-
-def _gunzip(fh: IO[bytes], hint: int) -> tuple[bytearray, int]:
-    """Decompress into one buffer sized from the gzip trailer (grown if it was wrong)."""
-    cap = hint + 1
-    buf = bytearray(cap + _PAD)
-    n = 0
-    with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
-        while True:
-            if n == cap:  # the hint was short (several members, or over 4 GiB)
-                more = gz.read(1 << 20)
-                if not more:
-                    break
-                cap = max(2 * cap, n + len(more))
-                del buf[n:]
-                buf.extend(more)
-                buf.extend(bytes(cap - len(buf) + _PAD))
-                n += len(more)
-                continue
-            with memoryview(buf) as view:
-                got = gz.readinto(view[n:cap])
-            if not got:
-                break
-            n += got
-    del buf[n + _PAD :]
-    buf[n:] = bytes(_PAD)
+def _read_buffer(p: Path, where: str, max_bytes: int | None = None) -> tuple[bytearray, int]:
+    """The text of the file (gunzipped when it starts with gzip's magic bytes) and its
+    length, followed by ``_PAD`` zeros; at most ``max_bytes`` of text (see
+    :mod:`journeymine._decompress`)."""
+    limit = resolve_max_bytes(max_bytes, "read_xes")
+    buf, n, _ = read_bytes(p, where, max_bytes=limit, owner="read_xes", pad=_PAD)
     return buf, n
 
 
