@@ -8,13 +8,18 @@ small, and read with a small ``max_bytes``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
 import re
+import socket
+import threading
 import tracemalloc
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pytest
 
@@ -228,3 +233,191 @@ def test_a_cut_zstd_or_zlib_csv_is_truncated(tmp_path: Path) -> None:
         path.write_bytes(packed[: len(packed) // 2])
         with pytest.raises(jm.FileFormatError, match=rf"{re.escape(str(path))}' is a truncated z"):
             jm.read_csv(path, **OPTS)
+
+
+# -----------------------------------------------------------------------------------------
+# entities: nothing outside the file is read, nothing is fetched
+# -----------------------------------------------------------------------------------------
+SECRET = b"SECRET-7f3a9c"
+EVENT = '<date key="time:timestamp" value="2024-01-01T00:00:00Z"/>'
+
+
+def _entity_xes(doctype: str, value: str = "&x;", content: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE log [\n{doctype}\n]>\n<log>'
+        f'<trace><string key="concept:name" value="c"/><event>{content}'
+        f'<string key="concept:name" value="{value}"/>{EVENT}</event></trace></log>\n'
+    ).encode()
+
+
+@contextlib.contextmanager
+def _tripwire(tmp_path: Path) -> Iterator[tuple[Path, threading.Event]]:
+    """A named pipe that records whether anything opened it to read (and hands SECRET to
+    whatever did): proof that the parser never opened the file, not only that its text
+    did not show up."""
+    path = tmp_path / "secret.txt"
+    os.mkfifo(path)
+    opened, stop = threading.Event(), threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # fails until a reader opens it
+            except OSError:
+                stop.wait(0.005)
+                continue
+            opened.set()
+            try:
+                os.write(fd, SECRET)
+            finally:
+                os.close(fd)
+            return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield path, opened
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+@contextlib.contextmanager
+def _listener() -> Iterator[tuple[int, Callable[[], bool]]]:
+    """A TCP port on the loopback and a check of whether anything connected to it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        sock.setblocking(False)
+
+        def touched() -> bool:
+            try:
+                conn, _ = sock.accept()
+            except BlockingIOError:
+                return False
+            conn.close()
+            return True
+
+        yield sock.getsockname()[1], touched
+
+
+def _read_both_ways(path: Path) -> list[str]:
+    """Read with read_xes_frame and read_xes: the texts of every cell of what was read,
+    and of every error raised (each must be a FileFormatError or a ValueError)."""
+    texts = []
+    try:
+        frame = _xes.read_xes_frame(path)
+        texts += [str(v) for col in frame.iter_columns() for v in col.to_list()] + frame.columns
+    except ValueError as exc:
+        texts.append(str(exc))
+    try:
+        log = jm.read_xes(path)
+        texts += [str(v) for v in log.events.astype(str).to_numpy().ravel()]
+    except (jm.FileFormatError, jm.SchemaError) as exc:
+        texts.append(str(exc))
+    return texts
+
+
+def _no_leak(texts: list[str]) -> None:
+    leaked = [t for t in texts if SECRET.decode() in t]
+    assert not leaked, leaked
+    hostname = Path("/etc/hostname")
+    if hostname.is_file() and len(hostname.read_text().strip()) >= 6:  # long enough not to occur by chance
+        assert not [t for t in texts if hostname.read_text().strip() in t]
+
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+
+
+@needs_fifo
+def test_an_external_entity_in_a_value_is_refused_unread(tmp_path: Path) -> None:
+    with _tripwire(tmp_path) as (secret, opened):
+        path = tmp_path / "classic.xes"
+        path.write_bytes(_entity_xes(f'<!ENTITY x SYSTEM "file://{secret}">'))
+        with pytest.raises(jm.FileFormatError, match="Attribute references external entity 'x'") as info:
+            jm.read_xes(path)
+        _no_leak([*_read_both_ways(path), str(info.value)])
+    assert not opened.is_set()
+
+
+def test_an_external_entity_on_etc_hostname_is_never_read(tmp_path: Path) -> None:
+    path = tmp_path / "hostname.xes"
+    path.write_bytes(_entity_xes('<!ENTITY x SYSTEM "file:///etc/hostname">'))
+    with pytest.raises(jm.FileFormatError, match=rf"{re.escape(str(path))}.*external entity 'x'"):
+        jm.read_xes(path)
+    # in element content the reference stays an unexpanded node, which XES ignores
+    path.write_bytes(_entity_xes('<!ENTITY x SYSTEM "file:///etc/hostname">', value="a", content="&x;"))
+    texts = _read_both_ways(path)
+    _no_leak(texts)
+    assert jm.read_xes(path).events["activity"].tolist() == ["a"]
+
+
+@needs_fifo
+def test_a_parameter_entity_dtd_is_never_loaded(tmp_path: Path) -> None:
+    """The attack that works on lxml 5.x-6.0.x's iterparse defaults: an external DTD,
+    pulled in by a parameter entity, declares x from a local file."""
+    with _tripwire(tmp_path) as (secret, opened):
+        evil = tmp_path / "evil.dtd"
+        evil.write_text(f'<!ENTITY % q SYSTEM "file://{secret}"><!ENTITY % w "<!ENTITY x \'%q;\'>">%w;')
+        path = tmp_path / "param.xes"
+        path.write_bytes(_entity_xes(f'<!ENTITY % p SYSTEM "file://{evil}">%p;'))
+        with pytest.raises(jm.FileFormatError, match=r"Entity 'x' not defined .*never loads .*remove the DOCTYPE"):
+            jm.read_xes(path)
+        _no_leak(_read_both_ways(path))
+        # the same, inline: a parameter entity read into an entity declaration
+        path.write_bytes(_entity_xes(
+            f'<!ENTITY % p SYSTEM "file://{secret}"><!ENTITY % w "<!ENTITY x \'%p;\'>">%w;'
+        ))
+        with pytest.raises(jm.FileFormatError, match="PEReferences forbidden in internal subset"):
+            jm.read_xes(path)
+        _no_leak(_read_both_ways(path))
+    assert not opened.is_set()
+
+
+def test_billion_laughs_is_refused(tmp_path: Path) -> None:
+    levels = ['<!ENTITY l0 "lol">'] + [
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    path = tmp_path / "laughs.xes"
+    path.write_bytes(_entity_xes("".join(levels), value="&l9;"))
+    with pytest.raises(jm.FileFormatError, match="amplification"):
+        jm.read_xes(path)
+
+
+def test_network_entities_and_dtds_are_never_fetched(tmp_path: Path) -> None:
+    with _listener() as (port, touched):
+        url = f"http://127.0.0.1:{port}"
+        path = tmp_path / "net.xes"
+        path.write_bytes(_entity_xes(f'<!ENTITY % p SYSTEM "{url}/evil.dtd">%p;'))
+        with pytest.raises(jm.FileFormatError, match="Entity 'x' not defined"):
+            jm.read_xes(path)
+        path.write_bytes(_entity_xes(f'<!ENTITY x SYSTEM "{url}/x">'))
+        with pytest.raises(jm.FileFormatError, match="external entity 'x'"):
+            jm.read_xes(path)
+        # an external DTD by SYSTEM id is not loaded: the file reads without it, and an
+        # entity it would declare is refused
+        external = f' SYSTEM "{url}/log.dtd">'.encode()
+        path.write_bytes(_entity_xes("", value="a").replace(b" [\n\n]>", external, 1))
+        assert jm.read_xes(path).events["activity"].tolist() == ["a"]
+        path.write_bytes(_entity_xes("").replace(b" [\n\n]>", external, 1))
+        with pytest.raises(jm.FileFormatError, match="Entity 'x' not defined"):
+            jm.read_xes(path)
+        assert not touched()
+    # the address in the issue: the discard port, where nothing listens
+    path.write_bytes(_entity_xes('<!ENTITY % p SYSTEM "http://127.0.0.1:9/evil.dtd">%p;'))
+    with pytest.raises(jm.FileFormatError, match="Entity 'x' not defined"):
+        jm.read_xes(path)
+
+
+def test_internal_entities_are_expanded_as_xml_requires(tmp_path: Path) -> None:
+    path = tmp_path / "internal.xes"
+    path.write_bytes(_entity_xes('<!ENTITY x "Demo &amp; call">'))
+    frame = _xes.read_xes_frame(path)
+    assert frame.get_column("concept:name").to_list() == ["Demo & call"]
+    assert frame.schema["time:timestamp"] == pl.Datetime("us", "UTC")
+
+
+def test_every_xml_parser_is_built_safe() -> None:
+    assert _xes._SAFE_XML == dict(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )

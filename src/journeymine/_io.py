@@ -381,6 +381,13 @@ def read_xes(
         environment variable ``JOURNEYMINE_MAX_BYTES`` (e.g. ``8G``) if set, else a
         quarter of the machine's memory. See ``docs/security.md``.
 
+    Notes
+    -----
+    The file is parsed without loading a DTD, expanding an external or parameter
+    entity, or touching the network; an entity that would need one is a
+    :class:`FileFormatError`. libxml2's default limits hold (about 10 MB for one tag,
+    256 levels of nesting).
+
     Examples
     --------
     >>> import tempfile, pathlib

@@ -275,7 +275,7 @@ def _body_start(buf: bytearray, n: int) -> int | None:
         return None
     if b"<!DOCTYPE" in head or b"<![CDATA[" in head:
         return None
-    parser = etree.XMLParser(remove_comments=True, no_network=True)
+    parser = etree.XMLParser(remove_comments=True, **_SAFE_XML)
     try:
         root = etree.fromstring(head + b"</log>", parser=parser)
     except etree.XMLSyntaxError:
@@ -663,6 +663,30 @@ def _patch(series: pl.Series, idx: Ints, replacement: pl.Series) -> pl.Series:
 # =========================================================================================
 # the general path: lxml
 # =========================================================================================
+#: the options of every XML parser here. No DTD is loaded or validated and nothing is
+#: fetched, so no external or parameter entity is ever expanded: a XES file cannot read a
+#: local file or reach the network (lxml 5.x-6.0.x expand them by default in iterparse).
+#: Internal entities are expanded as XML requires, within libxml2's amplification limit,
+#: and libxml2's default limits stay on (huge_tree=False: about 10 MB for one tag or text
+#: run, 256 levels of nesting); the numpy path declines what comes near them.
+_SAFE_XML: Final = dict(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+)
+
+
+def _check_entities(errors: Any, where: str) -> None:
+    """Refuse a document that uses an entity its parser left empty: one declared in an
+    external DTD or parameter entity, which are never loaded."""
+    for error in errors:
+        if error.type_name == "WAR_UNDECLARED_ENTITY":
+            raise ValueError(
+                f"{where}: not an XES file that can be read safely: {error.message} (line "
+                f"{error.line}). Its DOCTYPE refers to a DTD or parameter entity outside the "
+                "file, which journeymine never loads (it could read local files or reach the "
+                "network). Replace the entity with its text, or remove the DOCTYPE."
+            )
+
+
 class _MemoryReader:
     """A minimal binary file over a memoryview (lxml reads it in chunks, without a copy)."""
 
@@ -729,8 +753,8 @@ def _stream(data: memoryview, where: str) -> _Parsed:
     root_name = ""
     try:
         context = etree.iterparse(
-            _MemoryReader(data), events=("end",), tag="{*}trace",
-            remove_comments=True, remove_pis=True, no_network=True,
+            _MemoryReader(data), events=("end",), tag="{*}trace", remove_comments=True,
+            remove_pis=True, **_SAFE_XML,
         )
         for _, trace in context:
             t = n_traces
@@ -755,6 +779,7 @@ def _stream(data: memoryview, where: str) -> _Parsed:
                     del parent[0]
         root = context.root
         root_name = local(root.tag) if root is not None else ""
+        _check_entities(context.error_log, where)
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"{where}: not an XES file: invalid XML: {exc}") from exc
     except (OSError, EOFError) as exc:  # pragma: no cover - the data is in memory
