@@ -674,6 +674,15 @@ _SAFE_XML: Final = dict(
 )
 
 
+def _first_error(context: Any, exc: Exception) -> str:
+    """The parser's first error with its place (with resolve_entities=False, lxml's
+    exception can say only "no element found" where its log has the cause)."""
+    for error in context.error_log:
+        if error.level_name in ("ERROR", "FATAL"):
+            return f"{error.message}, line {error.line}, column {error.column}"
+    return str(exc)
+
+
 def _check_entities(errors: Any, where: str) -> None:
     """Refuse a document that uses an entity its parser left empty: one declared in an
     external DTD or parameter entity, which are never loaded."""
@@ -751,11 +760,11 @@ def _stream(data: memoryview, where: str) -> _Parsed:
         col.types.add(type_code)
 
     root_name = ""
+    context = etree.iterparse(
+        _MemoryReader(data), events=("end",), tag="{*}trace", remove_comments=True,
+        remove_pis=True, **_SAFE_XML,
+    )
     try:
-        context = etree.iterparse(
-            _MemoryReader(data), events=("end",), tag="{*}trace", remove_comments=True,
-            remove_pis=True, **_SAFE_XML,
-        )
         for _, trace in context:
             t = n_traces
             n_traces += 1
@@ -781,7 +790,7 @@ def _stream(data: memoryview, where: str) -> _Parsed:
         root_name = local(root.tag) if root is not None else ""
         _check_entities(context.error_log, where)
     except etree.XMLSyntaxError as exc:
-        raise ValueError(f"{where}: not an XES file: invalid XML: {exc}") from exc
+        raise ValueError(f"{where}: not an XES file: invalid XML: {_first_error(context, exc)}") from exc
     except (OSError, EOFError) as exc:  # pragma: no cover - the data is in memory
         raise ValueError(f"{where}: could not be read: {exc}") from exc
     if root_name != "log":
