@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
+from polars.testing import assert_frame_equal
 
 import journeymine as jm
 from journeymine import _decompress, _xes
@@ -421,3 +422,92 @@ def test_every_xml_parser_is_built_safe() -> None:
     assert _xes._SAFE_XML == dict(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
     )
+
+
+# -----------------------------------------------------------------------------------------
+# one answer from both XES paths
+# -----------------------------------------------------------------------------------------
+def _xes_with(event: bytes, *, comment: bool) -> bytes:
+    """A log whose second trace holds ``event``; with ``comment``, a comment after the
+    first trace sends the file to the lxml path."""
+    first = b'<trace><string key="concept:name" value="c0"/><event><string key="concept:name" value="a"/></event></trace>'
+    note = b"<!-- unrelated -->" if comment else b""
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n' + first + note
+        + b'\n<trace><string key="concept:name" value="c1"/>' + event + b"</trace>\n</log>\n"
+    )
+
+
+def _event(*attributes: bytes) -> bytes:
+    return b"<event>" + b"".join(attributes) + b"</event>"
+
+
+def _nested(levels: int, leaf: bytes = b"") -> bytes:
+    """Attributes nested inside an event: the innermost at depth 3 + ``levels`` (+1 for ``leaf``)."""
+    return _event(b'<string key="d" value="v">' * levels + leaf + b"</string>" * levels)
+
+
+REFUSED = {
+    "control character in a value": _event(b'<string key="concept:name" value="a\x01b"/>'),
+    "NUL in a value": _event(b'<string key="concept:name" value="a\x00b"/>'),
+    "control character in a key": _event(b'<string key="k\x1f" value="v"/>'),
+    "U+FFFE in a value": _event('<string key="concept:name" value="a\ufffe"/>'.encode()),
+    "U+FFFF in a trace attribute": '<string key="segment" value="\uffff"/>'.encode() + _event(),
+    "control character in a nested attribute": _event(b'<string key="a" value="b"><int key="n" value="\x0c"/></string>'),
+    "control character in another XML attribute": _event(b'<string key="a" value="b" note="\x0b"/>'),
+    "nesting past 256 levels": _nested(254),
+    "an empty element at level 257": _nested(253, b'<int key="leaf" value="1"/>'),
+    "a 12 MB attribute": _event(b'<string key="concept:name" value="' + b"x" * 12_000_000 + b'"/>'),
+    "10 MB of whitespace between tags": _event(b'<string key="a" value="b"/>' + b" " * 10_000_001),
+    "an attribute name of 50,001 bytes": _event(b'<string key="a" value="b" ' + b"n" * 50_001 + b'="x"/>'),
+    "xmlns that is not a URI": _event(b'<string xmlns="not a uri" key="a" value="b"/>'),
+}
+READ = {
+    "nesting 256 levels deep": _nested(252, b'<int key="leaf" value="1"/>'),
+    "DEL, NEL and U+FDD0 in a value": _event('<string key="concept:name" value="a\x7f\x85\ufdd0"/>'.encode()),
+    "tab, line feed and carriage return in a value": _event(b'<string key="concept:name" value="a\tb\nc\r\nd"/>'),
+    "a 7.9 MB attribute": _event(b'<string key="concept:name" value="' + b"x" * 7_900_000 + b'"/>'),
+    "an attribute name of 50,000 bytes": _event(b'<string key="a" value="b" ' + b"n" * 50_000 + b'="x"/>'),
+    "an empty default namespace": _event(b'<string xmlns="" key="a" value="b"/>'),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_what_lxml_refuses_both_paths_refuse(tmp_path: Path, case: str) -> None:
+    for comment in (False, True):
+        path = tmp_path / f"log-{comment}.xes"
+        path.write_bytes(_xes_with(REFUSED[case], comment=comment))
+        buf, n = _xes._read_buffer(path, str(path))
+        if not comment:
+            assert _xes._scan(buf, n) is None, "the numpy path must decline"
+        with pytest.raises(ValueError, match="not an XES file: invalid XML"):
+            _xes._stream(memoryview(buf)[:n], str(path))
+        with pytest.raises(jm.FileFormatError, match=rf"{re.escape(str(path))}': not an XES file: invalid XML: .*line \d+"):
+            jm.read_xes(path)
+
+
+@pytest.mark.parametrize("case", list(READ))
+def test_what_lxml_reads_both_paths_read_alike(tmp_path: Path, case: str) -> None:
+    frames = []
+    for comment in (False, True):
+        path = tmp_path / f"log-{comment}.xes"
+        path.write_bytes(_xes_with(READ[case], comment=comment))
+        buf, n = _xes._read_buffer(path, str(path))
+        expected = _xes._assemble(_xes._stream(memoryview(buf)[:n], str(path)))
+        fast = _xes._scan(buf, n)
+        if fast is not None:
+            assert_frame_equal(_xes._assemble(fast), expected)
+        assert_frame_equal(_xes.read_xes_frame(path), expected)
+        frames.append(expected)
+    assert_frame_equal(frames[0], frames[1])
+    assert frames[0].height == 2
+
+
+def test_the_numpy_path_still_reads_what_it_can(tmp_path: Path) -> None:
+    """Declining is for what comes near a limit: these stay on the fast path."""
+    for case in ("nesting 256 levels deep", "DEL, NEL and U+FDD0 in a value", "a 7.9 MB attribute",
+                 "tab, line feed and carriage return in a value", "an attribute name of 50,000 bytes"):
+        path = tmp_path / "log.xes"
+        path.write_bytes(_xes_with(READ[case], comment=False))
+        buf, n = _xes._read_buffer(path, str(path))
+        assert _xes._scan(buf, n) is not None, case

@@ -14,11 +14,13 @@ every tag is classified from the bytes after its ``<``, nesting is checked with 
 sums, and keys and values become Arrow string views into the buffer, so that no Python
 object is made per event. Values are typed column by column at the end with polars.
 This path also checks that the body is well-formed (tags balanced and matched, only
-whitespace between tags, entity references valid, UTF-8 valid). Anything it does not
-understand (comments or processing instructions after the first trace, CDATA, a DOCTYPE,
-another encoding, unknown elements, namespace prefixes…) sends the file to the general
-path: ``lxml.etree.iterparse``, one trace at a time, which also reports malformed XML.
-Both paths give the same frame.
+whitespace between tags, entity references valid, UTF-8 valid, only characters XML
+allows) and within libxml2's limits (256 levels of nesting, names of 50,000 bytes; a tag
+or whitespace run near 10 MB is left to lxml). Anything it does not understand or cannot
+prove valid (comments or processing instructions after the first trace, CDATA, a
+DOCTYPE, another encoding, unknown elements, namespace prefixes, ``xmlns``…) sends the
+file to the general path: ``lxml.etree.iterparse``, one trace at a time, which also
+reports malformed XML. Both paths give the same answer: the same frame, or an error.
 
 Nested attributes (``list``, ``container`` and attributes inside attributes) are skipped
 with all their children: an attribute with children keeps its own value. Log-level
@@ -197,6 +199,20 @@ def _mask(length: int) -> int:
 _KEY_EQ: Final = (_le(b" key="), _mask(5))
 _VALUE_EQ: Final = (_le(b" value="), _mask(7))
 _U32_MASKS = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], dtype=np.uint32)
+#: libxml2's limits without huge_tree, which the lxml path keeps: nesting depth (the
+#: <log> element at 1), attribute name length, and the input buffer of iterparse (about
+#: 10,000,000 bytes for one tag, less what is left of the chunk before it; a text run
+#: may be 10,000,000 bytes). The numpy path declines a tag or run past _MAX_TOKEN, well
+#: short of the buffer limit, so that lxml decides near it.
+_MAX_DEPTH: Final = 256
+_MAX_NAME: Final = 50_000
+_MAX_TOKEN: Final = 8_000_000
+#: characters XML 1.0 cannot carry, even escaped (C0 controls but tab, LF and CR;
+#: U+FFFE, U+FFFF): lxml refuses them, so the numpy path declines them; the writer
+#: writes them as U+FFFD. For Python's re and polars alike.
+_NOT_XML: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+_NOT_XML_STR = re.compile(_NOT_XML)
+_NOT_XML_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 _XML_ATTRIBUTE = re.compile(
     rb"[ \t\r\n]+([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*(?:\"([^\"<]*)\"|'([^'<]*)')"
 )
@@ -301,6 +317,8 @@ def _window(sc: _Scanner, a: int, b: int, *, last: bool) -> None:
     nxt = np.empty(m, dtype=np.int64)
     nxt[:-1] = lt[1:]
     nxt[-1] = b
+    if int((nxt - lt).max()) > _MAX_TOKEN:  # a tag and the run after it: lxml decides
+        raise _Fallback
     gi = np.searchsorted(gt, nxt) - 1
     if gi[0] < 0:
         raise _Fallback
@@ -327,6 +345,8 @@ def _window(sc: _Scanner, a: int, b: int, *, last: bool) -> None:
             raise _Fallback
         body = slice(0, m)
     if (before[body] < 1).any() or (after[body] < 1).any():
+        raise _Fallback
+    if int((before + ~closing).max()) > _MAX_DEPTH:  # depth of each element, <log> at 1
         raise _Fallback
     _check_pairs(code[body], delta[body], before[body], after[body])
 
@@ -408,9 +428,7 @@ def _check_pairs(code: npt.NDArray[np.uint8], delta: Ints, before: Ints, after: 
     oc = np.flatnonzero(delta != 0)
     if oc.size == 0:
         return
-    level = np.where(delta[oc] > 0, after[oc], before[oc])
-    if level.max() > 60_000:
-        raise _Fallback
+    level = np.where(delta[oc] > 0, after[oc], before[oc])  # at most _MAX_DEPTH
     order = oc[np.argsort(level.astype(np.uint16), kind="stable")]
     if order.size % 2:
         raise _Fallback
@@ -509,7 +527,9 @@ def _attribute_spans(buf: bytearray, start: int, end: int) -> tuple[int, int, in
         if match is None:
             break
         name = match.group(1)
-        if name in seen or b":" in name:  # namespaced attributes: lxml checks the prefix
+        if name in seen or b":" in name or name == b"xmlns" or len(name) > _MAX_NAME:
+            return None  # namespaces: lxml checks them
+        if _NOT_XML_BYTES.search(buf, match.start(), match.end()):
             return None
         seen.add(name)
         group = 2 if match.group(2) is not None else 3
@@ -560,9 +580,12 @@ def _key_ids(sc: _Scanner, ks: Ints, ke: Ints) -> Ints:
     lut = np.empty(len(encoded.dictionary), dtype=np.int64)
     for j, raw in enumerate(encoded.dictionary.to_pylist()):
         try:
-            key = _xml_text(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _Fallback from exc
+        if _NOT_XML_STR.search(text):
+            raise _Fallback
+        key = _xml_text(text)
         kid = sc.key_ids.get(key)
         if kid is None:
             kid = sc.key_ids[key] = len(sc.key_names)
@@ -589,7 +612,9 @@ def _values(sc: _Scanner, vs: Ints, ve: Ints, amp: Ints) -> pl.Series:
     values = pl.from_arrow(text)
     if not isinstance(values, pl.Series):  # pragma: no cover - from_arrow of an array
         raise _Fallback
-    if bool(values.str.contains(r"[\t\n\r]").any()):
+    if bool(values.str.contains("[\x00-\x1f\ufffe\uffff]").any()):  # rare: one pass if not
+        if bool(values.str.contains(_NOT_XML).any()):
+            raise _Fallback
         values = values.str.replace_all("\r\n", " ", literal=True)
         values = values.str.replace_many(["\t", "\n", "\r"], [" ", " ", " "])
     if amp.size:
@@ -679,8 +704,19 @@ def _first_error(context: Any, exc: Exception) -> str:
     exception can say only "no element found" where its log has the cause)."""
     for error in context.error_log:
         if error.level_name in ("ERROR", "FATAL"):
-            return f"{error.message}, line {error.line}, column {error.column}"
+            message = error.message.strip()
+            limit = "XML_PARSE_HUGE" in message
+            if limit:  # an option journeymine keeps off: say which limits hold instead
+                message = re.sub(r",? (?:try|use) XML_PARSE_HUGE(?: option)?", "", message)
+            where = f"{message}, line {error.line}, column {error.column}"
+            return where + (_LIMITS if limit else "")
     return str(exc)
+
+
+_LIMITS: Final = (
+    ". journeymine reads XES within libxml2's safety limits (a tag or a text of about "
+    "10 MB at most, 256 levels of nesting), and this file goes past one of them"
+)
 
 
 def _check_entities(errors: Any, where: str) -> None:
@@ -931,8 +967,6 @@ _HEADER = (
 )
 _ESCAPES = (["&", "<", ">", '"', "\n", "\r", "\t"],
             ["&amp;", "&lt;", "&gt;", "&quot;", "&#10;", "&#13;", "&#9;"])
-#: characters XML 1.0 cannot carry, even escaped: written as U+FFFD
-_NOT_XML = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 _WRITE_SLICE = 200_000
 _CASE = "case:concept:name"
 
