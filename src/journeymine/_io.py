@@ -253,6 +253,11 @@ def read_parquet(
     is read and validated by Spark (``spark``, a ``SparkSession``, or the active one) and
     the events stay there: see :meth:`JourneyLog.from_spark`.
 
+    A folder is read as one table from its ``.parquet`` files (searched recursively),
+    which must share one schema. Files that differ, a column name used twice in a file,
+    or a file that is not Parquet are a :class:`SchemaError` or :class:`FileFormatError`
+    naming the files and the columns, and saying how to fix them.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -286,9 +291,9 @@ def read_parquet(
     roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
                  contact=contact, role=role, channel=channel, stage=stage,
                  lifecycle=lifecycle, value=value)
-    source: Any = str(p / "**" / "*.parquet") if p.is_dir() else p
+    files = _parquet_files(p)
     try:
-        lazy = pl.scan_parquet(source)
+        lazy = pl.scan_parquet(files if p.is_dir() else p)
         names = lazy.collect_schema().names()
         if event_attributes != "all":
             wanted = [c for c in roles.values() if c] + as_names(
@@ -296,12 +301,85 @@ def read_parquet(
                 event_attributes, "event_attributes", "read_parquet")
             lazy = lazy.select([c for c in names if c in set(wanted)])
         frame = lazy.collect()
-    except (pl.exceptions.ComputeError, OSError) as exc:
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        _explain_parquet(p, files)  # raises naming the files and columns when it finds why
         raise FileFormatError(f"{str(p)!r} could not be read as Parquet: {exc}") from exc
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
                    event_attributes=event_attributes, stage_order=stage_order, tz=tz,
                    timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
                    duplicates=duplicates, on_invalid=on_invalid)
+
+
+def _parquet_files(p: Path) -> list[Path]:
+    """The file ``p``, or the ``.parquet`` files under the folder ``p`` (sorted)."""
+    if not p.is_dir():
+        return [p]
+    files = sorted(f for f in p.rglob("*.parquet") if f.is_file())
+    if not files:
+        raise FileFormatError(f"{str(p)!r} is a folder without any .parquet file (searched recursively).")
+    return files
+
+
+def _explain_parquet(p: Path, files: list[Path]) -> None:
+    """Raise the reason polars could not read ``files`` as one table, when it is one of
+    ours: a file that is not Parquet, a column name used twice, or files whose columns
+    differ. Return when none of these is found."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas: dict[Path, dict[str, pl.DataType]] = {}
+    unreadable: list[str] = []
+    for f in files:
+        try:
+            names = pq.read_schema(f).names
+        except (pa.ArrowException, OSError):
+            unreadable.append(str(f))
+            continue
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise SchemaError(
+                f"{str(f)!r} has {_several('column name', twice)} more than once "
+                f"(its columns: {', '.join(map(repr, names))}). Column names must be unique to "
+                "be read as a table. Rename the duplicates where the file is written, or read "
+                "it with pyarrow.parquet.read_table, rename_columns([...]) and pass the result "
+                "to JourneyLog.from_frame."
+            )
+        schemas[f] = pl.read_parquet_schema(f)
+    if unreadable:
+        raise FileFormatError(
+            f"{str(p)!r} could not be read as Parquet: {_several('file', unreadable, 3)} "
+            f"{'are' if len(unreadable) > 1 else 'is'} not Parquet (or damaged). Remove or "
+            "replace them, or copy them again."
+        )
+    if len(schemas) < 2:
+        return
+    (first, schema), *others = schemas.items()
+    differences = []
+    for f, other in others:
+        missing = [c for c in schema if c not in other]
+        extra = [c for c in other if c not in schema]
+        retyped = [f"has {c!r} as {other[c]} (not {schema[c]})" for c in schema
+                   if c in other and other[c] != schema[c]]
+        found = ([f"lacks the {_several('column', missing)}"] if missing else []) + (
+            [f"has the extra {_several('column', extra)}"] if extra else []) + retyped
+        if found:
+            differences.append(f"{str(f)!r} {'; '.join(found)}")
+    if differences:
+        shown = differences[:5] + ([f"and {len(differences) - 5} more files"] if len(differences) > 5 else [])
+        raise SchemaError(
+            f"The Parquet files in {str(p)!r} do not share one schema, so they cannot be read as "
+            f"one table. Compared with {str(first)!r}: {'; '.join(shown)}. Rewrite them with the "
+            "same columns and types, or read them one by one and combine them with "
+            "polars.concat([...], how='diagonal_relaxed') before JourneyLog.from_frame."
+        )
+
+
+def _several(what: str, names: list[str], most: int = 10) -> str:
+    """``"column name 'a'"`` or ``"column names 'a', 'b'"`` (at most ``most`` named)."""
+    shown = ", ".join(map(repr, names[:most]))
+    if len(names) > most:
+        shown += f" and {len(names) - most} more"
+    return f"{what}{'s' if len(names) > 1 else ''} {shown}"
 
 
 def _read_parquet_spark(path: str, spark: Any, **options: Any) -> JourneyLog:
