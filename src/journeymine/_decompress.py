@@ -6,7 +6,7 @@ when it is compressed or decoded by Python) read it through :func:`read_bytes`, 
 
 * recognises gzip, zlib and zstd by their magic bytes, whatever the file's name (the
   three formats polars would otherwise decompress on its own, without a bound);
-* decompresses at most 16 MiB of text per step into one buffer that grows geometrically,
+* decompresses at most 1 MiB of text per step into one buffer that grows geometrically,
   trusting the size in a gzip trailer only up to 64 times the compressed size;
 * stops with a :class:`FileFormatError` as soon as the text passes ``max_bytes``, saying
   how far it got and what to do, and reports a truncated or corrupt stream the same way,
@@ -37,8 +37,11 @@ ENV_VAR: Final = "JOURNEYMINE_MAX_BYTES"
 
 Codec = Literal["gzip", "zlib", "zstd"]
 
-_IN_STEP: Final = 1 << 20  # compressed bytes read per step
-_OUT_STEP: Final = 1 << 24  # most text decompressed per step
+# small steps keep each piece of text in the CPU's cache until it is copied into the
+# buffer: 64 KiB in, 1 MiB out was the fastest of the sizes measured (faster than gzip's
+# readinto, which the reader used before)
+_IN_STEP: Final = 1 << 16  # compressed bytes read per step
+_OUT_STEP: Final = 1 << 20  # most text decompressed per step
 _FIRST: Final = 1 << 20  # first capacity of the buffer (grown by doubling)
 _TRUST: Final = 64  # a gzip trailer is believed up to this many times the file's size
 _FALLBACK_MEMORY: Final = 16 << 30  # when the machine does not tell its memory

@@ -612,9 +612,7 @@ def _values(sc: _Scanner, vs: Ints, ve: Ints, amp: Ints) -> pl.Series:
     values = pl.from_arrow(text)
     if not isinstance(values, pl.Series):  # pragma: no cover - from_arrow of an array
         raise _Fallback
-    if bool(values.str.contains("[\x00-\x1f\ufffe\uffff]").any()):  # rare: one pass if not
-        if bool(values.str.contains(_NOT_XML).any()):
-            raise _Fallback
+    if _odd_bytes(text):
         values = values.str.replace_all("\r\n", " ", literal=True)
         values = values.str.replace_many(["\t", "\n", "\r"], [" ", " ", " "])
     if amp.size:
@@ -628,6 +626,29 @@ def _values(sc: _Scanner, vs: Ints, ve: Ints, amp: Ints) -> pl.Series:
                 decoded = pl.Series([_decode_refs(v) for v in sub.to_list()], dtype=pl.String)
             values = _patch(values, idx, decoded)
     return values
+
+
+def _odd_bytes(text: Any) -> bool:
+    """Whether the values hold tabs or line ends (to be made spaces); raise
+    :class:`_Fallback` when they hold a character XML forbids.
+
+    Two numpy passes over the values' bytes (controls, and the lead byte of U+FFFE and
+    U+FFFF), with regular expressions only when one of them finds something: cheaper
+    than a regular expression per value.
+    """
+    data = text.buffers()[2]
+    if data is None:
+        return False
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    first, last = int(offsets[text.offset]), int(offsets[text.offset + len(text)])
+    raw = np.frombuffer(data, dtype=np.uint8)[first:last]
+    if np.count_nonzero(raw == 0xEF) and re.search(rb"\xef\xbf[\xbe\xbf]", raw.tobytes()):
+        raise _Fallback
+    if not np.count_nonzero(raw < 0x20):
+        return False
+    if _NOT_XML_BYTES.search(raw.tobytes()):
+        raise _Fallback
+    return True
 
 
 def _collect(sc: _Scanner, kid: Ints, values: pl.Series, types: Ints, rows: Ints, is_tr: Bools) -> None:
