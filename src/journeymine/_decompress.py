@@ -30,7 +30,7 @@ from typing import Any, Final, Literal, NoReturn
 from ._params import invalid
 from .errors import FileFormatError, InvalidParameterError
 
-__all__ = ["ENV_VAR", "default_max_bytes", "read_bytes", "resolve_max_bytes"]
+__all__ = ["ENV_VAR", "codec_of", "default_max_bytes", "read_bytes", "resolve_max_bytes", "size_text"]
 
 #: environment variable that sets the limit when ``max_bytes`` is not passed
 ENV_VAR: Final = "JOURNEYMINE_MAX_BYTES"
@@ -116,9 +116,9 @@ def read_bytes(
     owner: str,
     codecs: tuple[Codec, ...] = ("gzip",),
     pad: int = 0,
-) -> tuple[bytearray, int, Codec | None]:
-    """The text of ``p`` (decompressed when it is in one of ``codecs``), its length and
-    the codec, followed by ``pad`` zero bytes.
+) -> tuple[bytearray, int]:
+    """The text of ``p`` (decompressed when it is in one of ``codecs``) and its length,
+    followed by ``pad`` zero bytes.
 
     Raises
     ------
@@ -147,7 +147,7 @@ def read_bytes(
                 f"with max_bytes= or {ENV_VAR} so that such files are refused early, or "
                 "convert the file to Parquet in smaller parts."
             ) from None
-        return reader.finish(), reader.n, codec
+        return reader.finish(), reader.n
 
 
 class _Reader:

@@ -186,7 +186,7 @@ def _codec(p: Path) -> str | None:
 def _decompressed(p: Path, limit: int) -> bytes:
     """The text of ``p``, decompressed when it is gzip, zlib or zstd, at most ``limit``
     bytes of it (else a :class:`FileFormatError` saying how to read it)."""
-    buf, n, _ = read_bytes(p, repr(str(p)), max_bytes=limit, owner="read_csv",
+    buf, n = read_bytes(p, repr(str(p)), max_bytes=limit, owner="read_csv",
                            codecs=("gzip", "zlib", "zstd"))
     with memoryview(buf) as view:
         return bytes(view[:n])

@@ -142,7 +142,7 @@ def _read_buffer(p: Path, where: str, max_bytes: int | None = None) -> tuple[byt
     length, followed by ``_PAD`` zeros; at most ``max_bytes`` of text (see
     :mod:`journeymine._decompress`)."""
     limit = resolve_max_bytes(max_bytes, "read_xes")
-    buf, n, _ = read_bytes(p, where, max_bytes=limit, owner="read_xes", pad=_PAD)
+    buf, n = read_bytes(p, where, max_bytes=limit, owner="read_xes", pad=_PAD)
     return buf, n
 
 
