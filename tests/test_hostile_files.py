@@ -503,6 +503,19 @@ def test_what_lxml_reads_both_paths_read_alike(tmp_path: Path, case: str) -> Non
     assert frames[0].height == 2
 
 
+def test_a_header_near_the_buffer_limit_is_left_to_lxml(tmp_path: Path) -> None:
+    """lxml checks the header before the first trace in one piece (not through
+    iterparse's buffer): a log-level attribute of 9,999,900 bytes passes there but not
+    in iterparse."""
+    path = tmp_path / "head.xes"
+    first = b'<trace><string key="concept:name" value="c"/><event><string key="concept:name" value="a"/></event></trace>'
+    path.write_bytes(b'<log><string key="meta" value="' + b"m" * 9_999_900 + b'"/>' + first + b"</log>")
+    buf, n = _xes._read_buffer(path, str(path))
+    assert _xes._scan(buf, n) is None
+    with pytest.raises(jm.FileFormatError, match="Buffer size limit exceeded"):
+        jm.read_xes(path)
+
+
 def test_the_numpy_path_still_reads_what_it_can(tmp_path: Path) -> None:
     """Declining is for what comes near a limit: these stay on the fast path."""
     for case in ("nesting 256 levels deep", "DEL, NEL and U+FDD0 in a value", "a 7.9 MB attribute",

@@ -203,7 +203,8 @@ _U32_MASKS = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], dtype=np.uint32)
 #: <log> element at 1), attribute name length, and the input buffer of iterparse (about
 #: 10,000,000 bytes for one tag, less what is left of the chunk before it; a text run
 #: may be 10,000,000 bytes). The numpy path declines a tag or run past _MAX_TOKEN, well
-#: short of the buffer limit, so that lxml decides near it.
+#: short of the buffer limit, and so a header (checked by lxml in one piece) past it, so
+#: that lxml decides near the limit.
 _MAX_DEPTH: Final = 256
 _MAX_NAME: Final = 50_000
 _MAX_TOKEN: Final = 8_000_000
@@ -283,7 +284,7 @@ def _body_start(buf: bytearray, n: int) -> int | None:
             break
         end = buf.find(b"-->", start, n)  # that "<trace" is inside a comment
         start = -1 if end < 0 else buf.find(b"<trace", end, n)
-    if start < 0:
+    if start < 0 or start > _MAX_TOKEN:  # a header near iterparse's buffer limit: lxml decides
         return None
     head = bytes(buf[:start])
     declared = re.match(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", head)
