@@ -70,6 +70,68 @@ def test_read_parquet_selects_columns(tmp_path: Path) -> None:
         jm.read_parquet(bad, **OPTS)
 
 
+def _parquet(path: Path, columns: dict[str, list[object]], names: list[str] | None = None) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_arrays([pa.array(v) for v in columns.values()], names=names or list(columns))
+    pq.write_table(table, path)
+    return path
+
+
+PARQUET_OPTS = dict(case="case", activity="activity", timestamp="at")
+PART = {"case": ["c1", "c1"], "activity": ["a", "b"], "at": ["2024-01-01", "2024-01-02"]}
+
+
+def test_read_parquet_duplicate_column_names(tmp_path: Path) -> None:
+    """pyarrow writes them; polars alone stops with a DuplicateError."""
+    path = _parquet(tmp_path / "dup.parquet", {**PART, "x": ["p", "q"]}, names=["case", "activity", "at", "activity"])
+    for event_attributes in ("all", []):
+        with pytest.raises(jm.SchemaError, match=(
+            rf"'{path}' has column name 'activity' more than once \(its columns: 'case', 'activity', "
+            r"'at', 'activity'\)\. .*Rename the duplicates")):
+            jm.read_parquet(path, **PARQUET_OPTS, event_attributes=event_attributes)
+
+
+def test_read_parquet_folder_with_mixed_schemas(tmp_path: Path) -> None:
+    folder = tmp_path / "events"
+    first = _parquet(folder / "part-0.parquet", PART)
+    retyped = _parquet(folder / "part-1.parquet", {**PART, "case": [2, 2]})
+    extra = _parquet(folder / "sub" / "part-2.parquet", {**PART, "extra": [1, 2]})
+    with pytest.raises(jm.SchemaError) as info:
+        jm.read_parquet(folder, **PARQUET_OPTS)
+    message = str(info.value)
+    assert f"The Parquet files in '{folder}' do not share one schema" in message
+    assert f"Compared with '{first}'" in message
+    assert f"'{retyped}' has 'case' as Int64 (not String)" in message
+    assert f"'{extra}' has the extra column 'extra'" in message
+    assert "how='diagonal_relaxed'" in message
+    retyped.unlink()
+    extra.unlink()
+    _parquet(folder / "part-3.parquet", {**PART, "case": ["c3", "c3"], "extra": [1, 2]})
+    first.rename(folder / "part-9.parquet")  # now the first file has the extra column, the last not
+    with pytest.raises(jm.SchemaError, match=r"part-9\.parquet' lacks the column 'extra'"):
+        jm.read_parquet(folder, **PARQUET_OPTS)
+    # a column no file needs does not stop the read
+    assert jm.read_parquet(folder, **PARQUET_OPTS, event_attributes=[]).n_events == 4
+
+
+def test_read_parquet_folder_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(jm.FileFormatError, match=r"is a folder without any \.parquet file"):
+        jm.read_parquet(empty, **PARQUET_OPTS)
+    folder = tmp_path / "events"
+    _parquet(folder / "part-0.parquet", PART)
+    (folder / "part-1.parquet").write_text("not parquet")
+    with pytest.raises(jm.FileFormatError, match=r"file '.*part-1\.parquet' is not Parquet \(or damaged\)"):
+        jm.read_parquet(folder, **PARQUET_OPTS)
+    (folder / "part-1.parquet").unlink()
+    _parquet(folder / "a" / "part-1.parquet", {**PART, "case": ["c2", "c2"]})
+    assert jm.read_parquet(folder, **PARQUET_OPTS).n_events == 4
+
+
 def test_xes_round_trip_keeps_events_and_attributes(tmp_path: Path) -> None:
     log = jm.datasets.demo_b2b(n_accounts=30, random_state=1)
     path = tmp_path / "demo.xes.gz"

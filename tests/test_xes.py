@@ -268,45 +268,90 @@ def test_bad_files_raise_clear_errors(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=pattern) as info:
             read_xes_frame(path)
         assert str(path) in str(info.value), name
-    corrupt = _write(tmp_path, gzip.compress(XES.encode())[:200], "corrupt.xes.gz")
-    with pytest.raises(ValueError, match="corrupt gzip stream"):
-        read_xes_frame(corrupt)
+    cut = _write(tmp_path, gzip.compress(XES.encode())[:200], "cut.xes.gz")
+    with pytest.raises(ValueError, match="is a truncated gzip file"):
+        read_xes_frame(cut)
     with pytest.raises(ValueError, match="not a regular file"):
         read_xes_frame(tmp_path)
 
 
+#: bytes XML forbids (C0 controls, U+FFFE, U+FFFF) and, last, three it allows (DEL, NEL, U+FDD0)
+ODD_CHARACTERS = [b"\x00", b"\x01", b"\x0b", b"\x1f", "\ufffe".encode(), "\uffff".encode(),
+                  b"\x7f", "\x85".encode(), "\ufdd0".encode()]
+
+
+def _lxml_accepts(data: bytes) -> bool:
+    """Whether the lxml path (iterparse with the reader's options) reads ``data``."""
+    try:
+        _xes._stream(memoryview(data), "mutant")
+    except ValueError:
+        return False
+    return True
+
+
+def _nest(data: bytearray, rng: random.Random) -> tuple[bytearray, str]:
+    """Attributes nested around 256 levels deep inside a random event (at depth 3)."""
+    starts = [m.end() for m in re.finditer(rb"<event>", data)]
+    if not starts:
+        return data, "deep"
+    k = rng.choice([252, 253, 254])
+    inner = b'<int key="leaf" value="1"/>' if rng.random() < 0.5 else b""
+    at = rng.choice(starts)
+    data[at:at] = b'<string key="d" value="v">' * k + inner + b"</string>" * k
+    return data, "deep"
+
+
+def _inflate(data: bytearray, rng: random.Random) -> tuple[bytearray, str]:
+    """One value made 7.9 MB (both paths read it) or 12 MB (over libxml2's limit)."""
+    values = [m.span(1) for m in re.finditer(rb' value="([^"]*)"', data)]
+    a, b = rng.choice(values)
+    data[a:b] = b"v" * rng.choice([7_900_000, 12_000_000])
+    return data, "huge"
+
+
 def test_mutated_files_are_rejected_exactly_when_lxml_rejects_them(tmp_path: Path) -> None:
-    """Random small damage to valid files: the numpy path never accepts invalid XML, and
-    on what is still valid it agrees with lxml."""
+    """Random small damage to valid files: the numpy path never accepts what the lxml
+    path refuses, and on what both read they agree. The damage includes characters XML
+    forbids, nesting around libxml2's depth limit of 256 and values past its size limit,
+    which the numpy path once accepted."""
     sources = [XES.encode(), _hostile_xes(tmp_path).read_bytes()]
     rng = random.Random(20240101)
-    alphabet = b'<>"\'&/=; \n\tx#!?'
+    alphabet = [bytes([c]) for c in b'<>"\'&/=; \n\tx#!?'] + ODD_CHARACTERS
     path = tmp_path / "mutant.xes"
-    outcomes = {"valid": 0, "invalid": 0}
-    for _ in range(400):
+    outcomes: dict[str, int] = {}
+    for _ in range(500):
         data = bytearray(rng.choice(sources))
-        for _ in range(rng.randint(1, 2)):
-            i = rng.randrange(len(data))
-            if rng.random() < 0.5:
-                del data[i]
-            else:
-                data.insert(i, rng.choice(alphabet))
+        kind = "small"
+        roll = rng.random()
+        if roll < 0.1:
+            data, kind = _nest(data, rng)
+        elif roll < 0.115:
+            data, kind = _inflate(data, rng)
+        else:
+            for _ in range(rng.randint(1, 2)):
+                i = rng.randrange(len(data))
+                if rng.random() < 0.5:
+                    del data[i]
+                else:
+                    char = rng.choice(alphabet)
+                    data[i:i] = char
+                    kind = "odd character" if char in ODD_CHARACTERS else kind
         path.write_bytes(bytes(data))
-        try:
-            valid = etree.QName(etree.fromstring(bytes(data))).localname == "log"
-        except etree.XMLSyntaxError:
-            valid = False
+        valid = _lxml_accepts(bytes(data))
+        outcome = f"{kind} {'valid' if valid else 'invalid'}"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if not valid:
             with pytest.raises(ValueError):
                 read_xes_frame(path)
-            outcomes["invalid"] += 1
             continue
         numpy_frame, lxml_frame = _both_paths(path)
         assert_frame_equal(read_xes_frame(path), lxml_frame)
         if numpy_frame is not None:
             assert_frame_equal(numpy_frame, lxml_frame)
-        outcomes["valid"] += 1
-    assert outcomes["valid"] > 20 and outcomes["invalid"] > 100  # both branches exercised
+    # every kind of damage was seen both read and refused
+    assert outcomes["small valid"] > 20 and outcomes["small invalid"] > 100, outcomes
+    for kind in ("odd character", "deep", "huge"):
+        assert outcomes.get(f"{kind} valid", 0) and outcomes.get(f"{kind} invalid", 0), outcomes
 
 
 # -----------------------------------------------------------------------------------------

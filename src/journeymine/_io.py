@@ -8,16 +8,15 @@ every source is validated by the same rules.
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import os
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
+from ._decompress import codec_of, read_bytes, resolve_max_bytes
 from ._frames import OwnedFrame
 from ._log import JourneyLog
 from ._output import write_atomic
@@ -75,8 +74,9 @@ def read_csv(
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
+    max_bytes: int | None = None,
 ) -> JourneyLog:
-    """Read a CSV file (plain or gzip-compressed) of events into a :class:`JourneyLog`.
+    """Read a CSV file (plain or compressed) of events into a :class:`JourneyLog`.
 
     The case, activity, timestamp and role columns are read as text, so ids such as
     ``"NA"``, ``"null"`` or ``"0001"`` stay ids; only empty fields are missing. Other
@@ -86,7 +86,8 @@ def read_csv(
     Parameters
     ----------
     path : str or os.PathLike
-        The file; ``.gz`` files are decompressed.
+        The file; gzip, zlib and zstd files are recognised by their first bytes (whatever
+        their name) and decompressed.
     sep : str
         Field separator (``";"`` for Disco exports).
     encoding : str
@@ -95,6 +96,13 @@ def read_csv(
         ``"cp1252"``, ``"utf-16"``, ``"shift_jis"`` …), compressed or not. Bytes that are
         invalid in the declared encoding are a :class:`FileFormatError` naming the line
         and byte offset.
+    max_bytes : int, optional
+        The most text held in memory when the file is compressed or decoded from another
+        encoding (a plain UTF-8 file is read by polars directly): a longer text is a
+        :class:`FileFormatError` that says so, rather than a ``MemoryError`` or a machine
+        out of memory. None (default): the environment variable ``JOURNEYMINE_MAX_BYTES``
+        (e.g. ``8G``) if set, else a quarter of the machine's memory. See
+        ``docs/security.md``.
 
     Returns
     -------
@@ -111,6 +119,7 @@ def read_csv(
     """
     p = _existing(path)
     polars_encoding = _csv_encoding(encoding)
+    limit = resolve_max_bytes(max_bytes, "read_csv")
     roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
                  contact=contact, role=role, channel=channel, stage=stage,
                  lifecycle=lifecycle, value=value)
@@ -119,7 +128,15 @@ def read_csv(
         separator=sep, encoding=polars_encoding or "utf8", schema_overrides=overrides,
         null_values=None, try_parse_dates=False,
     )
-    source: Any = p if polars_encoding else io.BytesIO(_recode(p, encoding))
+    # polars would decompress gzip, zlib and zstd itself, without a bound and taking a
+    # truncated gzip file for a short one: such files are decompressed here
+    text: bytes | None = None
+    compressed = _codec(p)
+    if compressed is not None or not polars_encoding:
+        text = _decompressed(p, limit)
+    source: Any = p if text is None else io.BytesIO(
+        text if polars_encoding else _recode(p, encoding, text, compressed)
+    )
     try:
         try:
             frame = pl.read_csv(source, infer_schema_length=10_000, **kwargs)
@@ -133,7 +150,8 @@ def read_csv(
         raise FileFormatError(f"{str(p)!r} is empty: there is no header and no event.") from exc
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
         if "utf-8" in str(exc) or "utf8" in str(exc):
-            _recode(p, "utf-8")  # raises naming the line and byte offset
+            # raises naming the line and byte offset
+            _recode(p, "utf-8", p.read_bytes() if text is None else text, compressed)
         raise FileFormatError(f"{str(p)!r} could not be read as CSV (sep={sep!r}): {exc}") from exc
     _check_single_column(frame, p, sep)
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
@@ -160,29 +178,30 @@ def _csv_encoding(encoding: Any) -> str | None:
     return "utf8" if name == "utf-8" else None
 
 
-def _decompressed(p: Path) -> bytes:
-    """The bytes of ``p``, gunzipped when they start with gzip's magic bytes."""
+def _codec(p: Path) -> str | None:
+    """The compression of ``p`` from its first bytes (gzip, zlib or zstd), or None."""
     with open(p, "rb") as fh:
-        data = fh.read()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise FileFormatError(f"{str(p)!r} is not a valid gzip file: {exc}") from exc
-    return data
+        return codec_of(fh.read(4))
 
 
-def _recode(p: Path, encoding: str) -> bytes:
-    """The file's text in ``encoding``, as UTF-8 bytes for polars; invalid bytes are a
-    :class:`FileFormatError` naming the line and the byte offset."""
-    data = _decompressed(p)
+def _decompressed(p: Path, limit: int) -> bytes:
+    """The text of ``p``, decompressed when it is gzip, zlib or zstd, at most ``limit``
+    bytes of it (else a :class:`FileFormatError` saying how to read it)."""
+    buf, n = read_bytes(p, repr(str(p)), max_bytes=limit, owner="read_csv",
+                           codecs=("gzip", "zlib", "zstd"))
+    with memoryview(buf) as view:
+        return bytes(view[:n])
+
+
+def _recode(p: Path, encoding: str, data: bytes, compressed: str | None) -> bytes:
+    """The text ``data`` of ``p`` in ``encoding``, as UTF-8 bytes for polars; invalid bytes
+    are a :class:`FileFormatError` naming the line and the byte offset."""
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start:exc.end][:8]
-        with open(p, "rb") as fh:
-            where = "of the decompressed text, " if fh.read(2) == b"\x1f\x8b" else ""
+        where = "of the decompressed text, " if compressed else ""
         raise FileFormatError(
             f"{str(p)!r} is not valid {codecs.lookup(encoding).name}: byte(s) {bad!r} at byte "
             f"offset {exc.start:,} ({where}line {line:,} of the file) cannot be decoded. Pass the "
@@ -235,6 +254,11 @@ def read_parquet(
     is read and validated by Spark (``spark``, a ``SparkSession``, or the active one) and
     the events stay there: see :meth:`JourneyLog.from_spark`.
 
+    A folder is read as one table from its ``.parquet`` files (searched recursively),
+    which must share one schema. Files that differ, a column name used twice in a file,
+    or a file that is not Parquet are a :class:`SchemaError` or :class:`FileFormatError`
+    naming the files and the columns, and saying how to fix them.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -268,9 +292,9 @@ def read_parquet(
     roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
                  contact=contact, role=role, channel=channel, stage=stage,
                  lifecycle=lifecycle, value=value)
-    source: Any = str(p / "**" / "*.parquet") if p.is_dir() else p
+    files = _parquet_files(p)
     try:
-        lazy = pl.scan_parquet(source)
+        lazy = pl.scan_parquet(files if p.is_dir() else p)
         names = lazy.collect_schema().names()
         if event_attributes != "all":
             wanted = [c for c in roles.values() if c] + as_names(
@@ -278,12 +302,85 @@ def read_parquet(
                 event_attributes, "event_attributes", "read_parquet")
             lazy = lazy.select([c for c in names if c in set(wanted)])
         frame = lazy.collect()
-    except (pl.exceptions.ComputeError, OSError) as exc:
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        _explain_parquet(p, files)  # raises naming the files and columns when it finds why
         raise FileFormatError(f"{str(p)!r} could not be read as Parquet: {exc}") from exc
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
                    event_attributes=event_attributes, stage_order=stage_order, tz=tz,
                    timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
                    duplicates=duplicates, on_invalid=on_invalid)
+
+
+def _parquet_files(p: Path) -> list[Path]:
+    """The file ``p``, or the ``.parquet`` files under the folder ``p`` (sorted)."""
+    if not p.is_dir():
+        return [p]
+    files = sorted(f for f in p.rglob("*.parquet") if f.is_file())
+    if not files:
+        raise FileFormatError(f"{str(p)!r} is a folder without any .parquet file (searched recursively).")
+    return files
+
+
+def _explain_parquet(p: Path, files: list[Path]) -> None:
+    """Raise the reason polars could not read ``files`` as one table, when it is one of
+    ours: a file that is not Parquet, a column name used twice, or files whose columns
+    differ. Return when none of these is found."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas: dict[Path, dict[str, pl.DataType]] = {}
+    unreadable: list[str] = []
+    for f in files:
+        try:
+            names = pq.read_schema(f).names
+        except (pa.ArrowException, OSError):
+            unreadable.append(str(f))
+            continue
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise SchemaError(
+                f"{str(f)!r} has {_several('column name', twice)} more than once "
+                f"(its columns: {', '.join(map(repr, names))}). Column names must be unique to "
+                "be read as a table. Rename the duplicates where the file is written, or read "
+                "it with pyarrow.parquet.read_table, rename_columns([...]) and pass the result "
+                "to JourneyLog.from_frame."
+            )
+        schemas[f] = pl.read_parquet_schema(f)
+    if unreadable:
+        raise FileFormatError(
+            f"{str(p)!r} could not be read as Parquet: {_several('file', unreadable, 3)} "
+            f"{'are' if len(unreadable) > 1 else 'is'} not Parquet (or damaged). Remove or "
+            "replace them, or copy them again."
+        )
+    if len(schemas) < 2:
+        return
+    (first, schema), *others = schemas.items()
+    differences = []
+    for f, other in others:
+        missing = [c for c in schema if c not in other]
+        extra = [c for c in other if c not in schema]
+        retyped = [f"has {c!r} as {other[c]} (not {schema[c]})" for c in schema
+                   if c in other and other[c] != schema[c]]
+        found = ([f"lacks the {_several('column', missing)}"] if missing else []) + (
+            [f"has the extra {_several('column', extra)}"] if extra else []) + retyped
+        if found:
+            differences.append(f"{str(f)!r} {'; '.join(found)}")
+    if differences:
+        shown = differences[:5] + ([f"and {len(differences) - 5} more files"] if len(differences) > 5 else [])
+        raise SchemaError(
+            f"The Parquet files in {str(p)!r} do not share one schema, so they cannot be read as "
+            f"one table. Compared with {str(first)!r}: {'; '.join(shown)}. Rewrite them with the "
+            "same columns and types, or read them one by one and combine them with "
+            "polars.concat([...], how='diagonal_relaxed') before JourneyLog.from_frame."
+        )
+
+
+def _several(what: str, names: list[str], most: int = 10) -> str:
+    """``"column name 'a'"`` or ``"column names 'a', 'b'"`` (at most ``most`` named)."""
+    shown = ", ".join(map(repr, names[:most]))
+    if len(names) > most:
+        shown += f" and {len(names) - most} more"
+    return f"{what}{'s' if len(names) > 1 else ''} {shown}"
 
 
 def _read_parquet_spark(path: str, spark: Any, **options: Any) -> JourneyLog:
@@ -319,6 +416,7 @@ def read_xes(
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
+    max_bytes: int | None = None,
 ) -> JourneyLog:
     """Read an XES event log (``.xes`` or ``.xes.gz``) into a :class:`JourneyLog`.
 
@@ -355,6 +453,19 @@ def read_xes(
         classifier of the same name), so that start and complete stay apart.
     tz, timestamp_format, dayfirst, valid_time, duplicates, on_invalid
         As in :meth:`JourneyLog.from_frame`.
+    max_bytes : int, optional
+        The most text (after decompression) held in memory: a longer text, such as a
+        small ``.xes.gz`` that expands to gigabytes, is a :class:`FileFormatError` that
+        says how far it got, rather than a ``MemoryError``. None (default): the
+        environment variable ``JOURNEYMINE_MAX_BYTES`` (e.g. ``8G``) if set, else a
+        quarter of the machine's memory. See ``docs/security.md``.
+
+    Notes
+    -----
+    The file is parsed without loading a DTD, expanding an external or parameter
+    entity, or touching the network; an entity that would need one is a
+    :class:`FileFormatError`. libxml2's default limits hold (about 10 MB for one tag,
+    256 levels of nesting).
 
     Examples
     --------
@@ -369,8 +480,11 @@ def read_xes(
     from ._xes import read_xes_frame
 
     p = _existing(path)
+    limit = resolve_max_bytes(max_bytes, "read_xes")
     try:
-        frame = read_xes_frame(p, text_keys=_XES_TEXT_KEYS)
+        frame = read_xes_frame(p, text_keys=_XES_TEXT_KEYS, max_bytes=limit)
+    except FileFormatError:
+        raise
     except ValueError as exc:
         raise FileFormatError(str(exc)) from exc
     if frame.height == 0:

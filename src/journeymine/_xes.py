@@ -14,11 +14,13 @@ every tag is classified from the bytes after its ``<``, nesting is checked with 
 sums, and keys and values become Arrow string views into the buffer, so that no Python
 object is made per event. Values are typed column by column at the end with polars.
 This path also checks that the body is well-formed (tags balanced and matched, only
-whitespace between tags, entity references valid, UTF-8 valid). Anything it does not
-understand (comments or processing instructions after the first trace, CDATA, a DOCTYPE,
-another encoding, unknown elements, namespace prefixes…) sends the file to the general
-path: ``lxml.etree.iterparse``, one trace at a time, which also reports malformed XML.
-Both paths give the same frame.
+whitespace between tags, entity references valid, UTF-8 valid, only characters XML
+allows) and within libxml2's limits (256 levels of nesting, names of 50,000 bytes; a tag
+or whitespace run near 10 MB is left to lxml). Anything it does not understand or cannot
+prove valid (comments or processing instructions after the first trace, CDATA, a
+DOCTYPE, another encoding, unknown elements, namespace prefixes, ``xmlns``…) sends the
+file to the general path: ``lxml.etree.iterparse``, one trace at a time, which also
+reports malformed XML. Both paths give the same answer: the same frame, or an error.
 
 Nested attributes (``list``, ``container`` and attributes inside attributes) are skipped
 with all their children: an attribute with children keeps its own value. Log-level
@@ -40,7 +42,6 @@ import gzip
 import itertools
 import os
 import re
-import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from ._decompress import read_bytes, resolve_max_bytes
 from ._progress import progress
 
 __all__ = ["read_xes_frame", "write_xes_frame"]
@@ -73,7 +75,7 @@ _PAD: Final = 16
 # reading: the entry point
 # =========================================================================================
 def read_xes_frame(
-    path: str | os.PathLike[str], *, text_keys: frozenset[str] = frozenset()
+    path: str | os.PathLike[str], *, text_keys: frozenset[str] = frozenset(), max_bytes: int | None = None
 ) -> pl.DataFrame:
     """Read an XES event log into one polars frame in pm4py's layout.
 
@@ -87,6 +89,9 @@ def read_xes_frame(
         whatever their XES type: ids such as ``<int key="concept:name" value="0007"/>``
         stay ``"0007"``, and a ``time:timestamp`` kept as text can be parsed (and its
         failures reported with the raw text) by the caller.
+    max_bytes : int, optional
+        The most text (after decompression) held in memory; None for
+        ``$JOURNEYMINE_MAX_BYTES`` or a quarter of the machine's memory.
 
     Returns
     -------
@@ -107,7 +112,8 @@ def read_xes_frame(
         The file does not exist.
     ValueError
         The file is not XES: not XML (the message gives the parser's line and column),
-        no ``<log>`` root element, or a corrupt gzip stream.
+        or no ``<log>`` root element. A :class:`FileFormatError` (a ValueError) when the
+        gzip stream is truncated or corrupt, or the text is longer than ``max_bytes``.
 
     Notes
     -----
@@ -123,7 +129,7 @@ def read_xes_frame(
             raise ValueError(f"{str(p)!r}: not an XES file: it is not a regular file")
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(p))
     where = repr(str(p))
-    buf, n = _read_buffer(p, where)
+    buf, n = _read_buffer(p, where, max_bytes)
     parsed = _scan(buf, n)
     if parsed is None:
         parsed = _stream(memoryview(buf)[:n], where)
@@ -131,57 +137,12 @@ def read_xes_frame(
     return _assemble(parsed, text_keys)
 
 
-def _read_buffer(p: Path, where: str) -> tuple[bytearray, int]:
-    """The decompressed bytes of the file and their length, followed by ``_PAD`` zeros."""
-    with open(p, "rb") as fh:
-        magic = fh.read(2)
-        fh.seek(0)
-        if magic != b"\x1f\x8b":
-            size = os.fstat(fh.fileno()).st_size
-            buf = bytearray(size + _PAD)
-            n = fh.readinto(memoryview(buf)[:size])
-            if n != size:  # the file changed under us: read what is there
-                fh.seek(0)
-                data = fh.read()
-                buf = bytearray(data)
-                n = len(data)
-                buf.extend(bytes(_PAD))
-            return buf, n
-        size = os.fstat(fh.fileno()).st_size
-        fh.seek(max(size - 4, 0))
-        hint = int.from_bytes(fh.read(4), "little")  # size mod 2**32 of the last member
-        hint = min(hint, 1032 * size)  # deflate expands at most 1032 times: a corrupt trailer
-        fh.seek(0)
-        try:
-            return _gunzip(fh, max(hint, 1 << 16))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{where}: not an XES file: corrupt gzip stream ({exc})") from exc
-
-
-def _gunzip(fh: IO[bytes], hint: int) -> tuple[bytearray, int]:
-    """Decompress into one buffer sized from the gzip trailer (grown if it was wrong)."""
-    cap = hint + 1
-    buf = bytearray(cap + _PAD)
-    n = 0
-    with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
-        while True:
-            if n == cap:  # the hint was short (several members, or over 4 GiB)
-                more = gz.read(1 << 20)
-                if not more:
-                    break
-                cap = max(2 * cap, n + len(more))
-                del buf[n:]
-                buf.extend(more)
-                buf.extend(bytes(cap - len(buf) + _PAD))
-                n += len(more)
-                continue
-            with memoryview(buf) as view:
-                got = gz.readinto(view[n:cap])
-            if not got:
-                break
-            n += got
-    del buf[n + _PAD :]
-    buf[n:] = bytes(_PAD)
+def _read_buffer(p: Path, where: str, max_bytes: int | None = None) -> tuple[bytearray, int]:
+    """The text of the file (gunzipped when it starts with gzip's magic bytes) and its
+    length, followed by ``_PAD`` zeros; at most ``max_bytes`` of text (see
+    :mod:`journeymine._decompress`)."""
+    limit = resolve_max_bytes(max_bytes, "read_xes")
+    buf, n = read_bytes(p, where, max_bytes=limit, owner="read_xes", pad=_PAD)
     return buf, n
 
 
@@ -238,6 +199,21 @@ def _mask(length: int) -> int:
 _KEY_EQ: Final = (_le(b" key="), _mask(5))
 _VALUE_EQ: Final = (_le(b" value="), _mask(7))
 _U32_MASKS = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], dtype=np.uint32)
+#: libxml2's limits without huge_tree, which the lxml path keeps: nesting depth (the
+#: <log> element at 1), attribute name length, and the input buffer of iterparse (about
+#: 10,000,000 bytes for one tag, less what is left of the chunk before it; a text run
+#: may be 10,000,000 bytes). The numpy path declines a tag or run past _MAX_TOKEN, well
+#: short of the buffer limit, and so a header (checked by lxml in one piece) past it, so
+#: that lxml decides near the limit.
+_MAX_DEPTH: Final = 256
+_MAX_NAME: Final = 50_000
+_MAX_TOKEN: Final = 8_000_000
+#: characters XML 1.0 cannot carry, even escaped (C0 controls but tab, LF and CR;
+#: U+FFFE, U+FFFF): lxml refuses them, so the numpy path declines them; the writer
+#: writes them as U+FFFD. For Python's re and polars alike.
+_NOT_XML: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+_NOT_XML_STR = re.compile(_NOT_XML)
+_NOT_XML_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 _XML_ATTRIBUTE = re.compile(
     rb"[ \t\r\n]+([A-Za-z_:][-A-Za-z0-9._:]*)[ \t\r\n]*=[ \t\r\n]*(?:\"([^\"<]*)\"|'([^'<]*)')"
 )
@@ -308,7 +284,7 @@ def _body_start(buf: bytearray, n: int) -> int | None:
             break
         end = buf.find(b"-->", start, n)  # that "<trace" is inside a comment
         start = -1 if end < 0 else buf.find(b"<trace", end, n)
-    if start < 0:
+    if start < 0 or start > _MAX_TOKEN:  # a header near iterparse's buffer limit: lxml decides
         return None
     head = bytes(buf[:start])
     declared = re.match(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", head)
@@ -316,7 +292,7 @@ def _body_start(buf: bytearray, n: int) -> int | None:
         return None
     if b"<!DOCTYPE" in head or b"<![CDATA[" in head:
         return None
-    parser = etree.XMLParser(remove_comments=True, no_network=True)
+    parser = etree.XMLParser(remove_comments=True, **_SAFE_XML)
     try:
         root = etree.fromstring(head + b"</log>", parser=parser)
     except etree.XMLSyntaxError:
@@ -342,6 +318,8 @@ def _window(sc: _Scanner, a: int, b: int, *, last: bool) -> None:
     nxt = np.empty(m, dtype=np.int64)
     nxt[:-1] = lt[1:]
     nxt[-1] = b
+    if int((nxt - lt).max()) > _MAX_TOKEN:  # a tag and the run after it: lxml decides
+        raise _Fallback
     gi = np.searchsorted(gt, nxt) - 1
     if gi[0] < 0:
         raise _Fallback
@@ -368,6 +346,8 @@ def _window(sc: _Scanner, a: int, b: int, *, last: bool) -> None:
             raise _Fallback
         body = slice(0, m)
     if (before[body] < 1).any() or (after[body] < 1).any():
+        raise _Fallback
+    if int((before + ~closing).max()) > _MAX_DEPTH:  # depth of each element, <log> at 1
         raise _Fallback
     _check_pairs(code[body], delta[body], before[body], after[body])
 
@@ -449,9 +429,7 @@ def _check_pairs(code: npt.NDArray[np.uint8], delta: Ints, before: Ints, after: 
     oc = np.flatnonzero(delta != 0)
     if oc.size == 0:
         return
-    level = np.where(delta[oc] > 0, after[oc], before[oc])
-    if level.max() > 60_000:
-        raise _Fallback
+    level = np.where(delta[oc] > 0, after[oc], before[oc])  # at most _MAX_DEPTH
     order = oc[np.argsort(level.astype(np.uint16), kind="stable")]
     if order.size % 2:
         raise _Fallback
@@ -550,7 +528,9 @@ def _attribute_spans(buf: bytearray, start: int, end: int) -> tuple[int, int, in
         if match is None:
             break
         name = match.group(1)
-        if name in seen or b":" in name:  # namespaced attributes: lxml checks the prefix
+        if name in seen or b":" in name or name == b"xmlns" or len(name) > _MAX_NAME:
+            return None  # namespaces: lxml checks them
+        if _NOT_XML_BYTES.search(buf, match.start(), match.end()):
             return None
         seen.add(name)
         group = 2 if match.group(2) is not None else 3
@@ -601,9 +581,12 @@ def _key_ids(sc: _Scanner, ks: Ints, ke: Ints) -> Ints:
     lut = np.empty(len(encoded.dictionary), dtype=np.int64)
     for j, raw in enumerate(encoded.dictionary.to_pylist()):
         try:
-            key = _xml_text(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _Fallback from exc
+        if _NOT_XML_STR.search(text):
+            raise _Fallback
+        key = _xml_text(text)
         kid = sc.key_ids.get(key)
         if kid is None:
             kid = sc.key_ids[key] = len(sc.key_names)
@@ -630,7 +613,7 @@ def _values(sc: _Scanner, vs: Ints, ve: Ints, amp: Ints) -> pl.Series:
     values = pl.from_arrow(text)
     if not isinstance(values, pl.Series):  # pragma: no cover - from_arrow of an array
         raise _Fallback
-    if bool(values.str.contains(r"[\t\n\r]").any()):
+    if _odd_bytes(text):
         values = values.str.replace_all("\r\n", " ", literal=True)
         values = values.str.replace_many(["\t", "\n", "\r"], [" ", " ", " "])
     if amp.size:
@@ -644,6 +627,29 @@ def _values(sc: _Scanner, vs: Ints, ve: Ints, amp: Ints) -> pl.Series:
                 decoded = pl.Series([_decode_refs(v) for v in sub.to_list()], dtype=pl.String)
             values = _patch(values, idx, decoded)
     return values
+
+
+def _odd_bytes(text: Any) -> bool:
+    """Whether the values hold tabs or line ends (to be made spaces); raise
+    :class:`_Fallback` when they hold a character XML forbids.
+
+    Two numpy passes over the values' bytes (controls, and the lead byte of U+FFFE and
+    U+FFFF), with regular expressions only when one of them finds something: cheaper
+    than a regular expression per value.
+    """
+    data = text.buffers()[2]
+    if data is None:
+        return False
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    first, last = int(offsets[text.offset]), int(offsets[text.offset + len(text)])
+    raw = np.frombuffer(data, dtype=np.uint8)[first:last]
+    if np.count_nonzero(raw == 0xEF) and re.search(rb"\xef\xbf[\xbe\xbf]", raw.tobytes()):
+        raise _Fallback
+    if not np.count_nonzero(raw < 0x20):
+        return False
+    if _NOT_XML_BYTES.search(raw.tobytes()):
+        raise _Fallback
+    return True
 
 
 def _collect(sc: _Scanner, kid: Ints, values: pl.Series, types: Ints, rows: Ints, is_tr: Bools) -> None:
@@ -704,6 +710,50 @@ def _patch(series: pl.Series, idx: Ints, replacement: pl.Series) -> pl.Series:
 # =========================================================================================
 # the general path: lxml
 # =========================================================================================
+#: the options of every XML parser here. No DTD is loaded or validated and nothing is
+#: fetched, so no external or parameter entity is ever expanded: a XES file cannot read a
+#: local file or reach the network (lxml 5.x-6.0.x expand them by default in iterparse).
+#: Internal entities are expanded as XML requires, within libxml2's amplification limit,
+#: and libxml2's default limits stay on (huge_tree=False: about 10 MB for one tag or text
+#: run, 256 levels of nesting); the numpy path declines what comes near them.
+_SAFE_XML: Final = dict(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+)
+
+
+def _first_error(context: Any, exc: Exception) -> str:
+    """The parser's first error with its place (with resolve_entities=False, lxml's
+    exception can say only "no element found" where its log has the cause)."""
+    for error in context.error_log:
+        if error.level_name in ("ERROR", "FATAL"):
+            message = error.message.strip()
+            limit = "XML_PARSE_HUGE" in message
+            if limit:  # an option journeymine keeps off: say which limits hold instead
+                message = re.sub(r",? (?:try|use) XML_PARSE_HUGE(?: option)?", "", message)
+            where = f"{message}, line {error.line}, column {error.column}"
+            return where + (_LIMITS if limit else "")
+    return str(exc)
+
+
+_LIMITS: Final = (
+    ". journeymine reads XES within libxml2's safety limits (a tag or a text of about "
+    "10 MB at most, 256 levels of nesting), and this file goes past one of them"
+)
+
+
+def _check_entities(errors: Any, where: str) -> None:
+    """Refuse a document that uses an entity its parser left empty: one declared in an
+    external DTD or parameter entity, which are never loaded."""
+    for error in errors:
+        if error.type_name == "WAR_UNDECLARED_ENTITY":
+            raise ValueError(
+                f"{where}: not an XES file that can be read safely: {error.message} (line "
+                f"{error.line}). Its DOCTYPE refers to a DTD or parameter entity outside the "
+                "file, which journeymine never loads (it could read local files or reach the "
+                "network). Replace the entity with its text, or remove the DOCTYPE."
+            )
+
+
 class _MemoryReader:
     """A minimal binary file over a memoryview (lxml reads it in chunks, without a copy)."""
 
@@ -768,11 +818,11 @@ def _stream(data: memoryview, where: str) -> _Parsed:
         col.types.add(type_code)
 
     root_name = ""
+    context = etree.iterparse(
+        _MemoryReader(data), events=("end",), tag="{*}trace", remove_comments=True,
+        remove_pis=True, **_SAFE_XML,
+    )
     try:
-        context = etree.iterparse(
-            _MemoryReader(data), events=("end",), tag="{*}trace",
-            remove_comments=True, remove_pis=True, no_network=True,
-        )
         for _, trace in context:
             t = n_traces
             n_traces += 1
@@ -796,8 +846,9 @@ def _stream(data: memoryview, where: str) -> _Parsed:
                     del parent[0]
         root = context.root
         root_name = local(root.tag) if root is not None else ""
+        _check_entities(context.error_log, where)
     except etree.XMLSyntaxError as exc:
-        raise ValueError(f"{where}: not an XES file: invalid XML: {exc}") from exc
+        raise ValueError(f"{where}: not an XES file: invalid XML: {_first_error(context, exc)}") from exc
     except (OSError, EOFError) as exc:  # pragma: no cover - the data is in memory
         raise ValueError(f"{where}: could not be read: {exc}") from exc
     if root_name != "log":
@@ -938,8 +989,6 @@ _HEADER = (
 )
 _ESCAPES = (["&", "<", ">", '"', "\n", "\r", "\t"],
             ["&amp;", "&lt;", "&gt;", "&quot;", "&#10;", "&#13;", "&#9;"])
-#: characters XML 1.0 cannot carry, even escaped: written as U+FFFD
-_NOT_XML = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 _WRITE_SLICE = 200_000
 _CASE = "case:concept:name"
 
