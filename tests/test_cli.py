@@ -218,3 +218,13 @@ def test_csv_export_round_trips_every_value(tmp_path: Path, value: str) -> None:
     assert back.events["note"].tolist()[0] == value
     assert pd.isna(back.events["note"].tolist()[1])
     assert (back.events["timestamp"] == log.events["timestamp"]).all()
+
+
+def test_max_bytes_bounds_a_compressed_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+
+    src = tmp_path / "events.csv.gz"
+    src.write_bytes(gzip.compress(b"a,b,c\n" + b"x,y,2024-01-01\n" * 1000))
+    assert main(["inspect", str(src), "--case", "a", "--activity", "b", "--timestamp", "c", "--max-bytes", "100"]) == 2
+    _one_line_error(capsys, "events.csv.gz")
+    assert main(["inspect", str(src), "--case", "a", "--activity", "b", "--timestamp", "c"]) == 0

@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument("--tz", help="IANA time zone of naive timestamps (default UTC)")
         cmd.add_argument(
+            "--max-bytes", type=int, default=None, metavar="N",
+            help="most bytes of text a compressed or re-encoded input may expand to "
+            "(default: $JOURNEYMINE_MAX_BYTES, else a quarter of the memory)",
+        )
+        cmd.add_argument(
             "--transitions", action="append", default=None, metavar="NAME",
             help="XES: keep only events with this lifecycle transition, e.g. complete (repeatable)",
         )
@@ -138,7 +143,7 @@ def _read(args: argparse.Namespace) -> JourneyLog:
         return _io.read_xes(
             args.events, case_attributes=args.case_attr, transitions=args.transitions,
             join_transition=args.join_transition, tz=args.tz, dayfirst=args.dayfirst,
-            timestamp_format=args.timestamp_format,
+            timestamp_format=args.timestamp_format, max_bytes=args.max_bytes,
         )
     if args.transitions or args.join_transition:
         raise JourneymineError("--transitions and --join-transition are for XES input.")
@@ -153,7 +158,8 @@ def _read(args: argparse.Namespace) -> JourneyLog:
     )
     if fmt == "parquet":
         return _io.read_parquet(args.events, **kwargs)
-    return _io.read_csv(args.events, sep=_separator(args.sep), encoding=args.encoding, **kwargs)
+    return _io.read_csv(args.events, sep=_separator(args.sep), encoding=args.encoding,
+                        max_bytes=args.max_bytes, **kwargs)
 
 
 def summary_text(log: JourneyLog) -> str:
