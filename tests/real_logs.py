@@ -64,3 +64,18 @@ def crm(data: Path, **kw: object) -> jm.JourneyLog:
 
 #: every real log, including the CRM account journeys
 ALL_LOGS: dict[str, Callable[..., jm.JourneyLog]] = {**{k: v[0] for k, v in LOGS.items()}, "crm_accounts": crm}
+
+
+def crm_funnel(data: Path) -> jm.JourneyLog:
+    """The Maven CRM pipeline as a two-step funnel: "Engage" at the engage date, then the
+    deal's outcome ("Won" / "Lost") at the close date; open deals have no close."""
+    pipe = pd.read_csv(data / "crm_sales_pipeline.csv.gz", keep_default_na=False, na_values=[""])
+    engage = pipe[["opportunity_id", "product", "engage_date"]].rename(columns={"engage_date": "at"})
+    engage = engage.assign(step="Engage")
+    closed = pipe[pipe["deal_stage"].isin(["Won", "Lost"])]
+    close = closed[["opportunity_id", "product", "close_date", "deal_stage"]].rename(
+        columns={"close_date": "at", "deal_stage": "step"})
+    events = pd.concat([engage, close], ignore_index=True)
+    events = events[events["at"].notna()]
+    return jm.JourneyLog.from_frame(events, case="opportunity_id", activity="step", timestamp="at",
+                                    case_attributes="product")

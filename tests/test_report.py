@@ -213,3 +213,97 @@ def test_cli_writes_the_same_bytes_twice(tmp_path: Path, monkeypatch: pytest.Mon
         assert outs[0].read_bytes() == outs[1].read_bytes()
         assert b"on 2023-11-14 22:13 UTC." in outs[0].read_bytes()
     capsys.readouterr()
+
+
+# -- findings and figures that never mislead (issue 18) ---------------------------------------
+def test_two_step_funnel_has_no_sales_cycle_and_says_why(shared_data: Path) -> None:
+    from real_logs import crm_funnel
+
+    log = crm_funnel(shared_data)
+    k = jm.kpis(log, outcomes={"won": "Won", "lost": "Lost"}, by="product")
+    wide = k.to_dataframe(wide=True)
+    assert wide["sales_cycle_days"].isna().all()  # undefined, never 0 days
+    assert (wide["conversion_rate"] > 0.5).all()
+    html = jm.report(log, by="product", outcomes={"won": "Won", "lost": "Lost"}, generated=False)
+    assert "– : not defined for that cohort (sales cycle: no account had a touch" in html
+    assert "<title>Journey report</title>" in html  # no "pandas.DataFrame" in the title
+    assert "among 3 distinct journeys" in html  # activity sequences, as jm.variants counts them
+    assert len(jm.variants(log)) == 3
+
+
+def test_title_from_the_file_name(tmp_path: Path) -> None:
+    src = tmp_path / "touchpoints.csv"
+    jm.datasets.demo_b2b(40, random_state=0, as_frame=True).to_csv(src, index=False)
+    log = jm.read_csv(src, case="account_id", activity="touchpoint", timestamp="timestamp")
+    html = jm.report(log, generated=False)
+    assert "<title>Journey report: touchpoints.csv</title>" in html
+    assert str(tmp_path) not in html.split("<body")[0]
+
+
+def test_one_journey_type_is_shown_as_one_with_a_note() -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(80):
+        t = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 30)))
+        for step in ("Visit", "Demo", "Signed"):
+            t += pd.Timedelta(hours=float(rng.lognormal(3, 0.2)))
+            rows.append({"a": f"A{i}", "s": step, "t": t})
+    log = jm.JourneyLog.from_frame(pd.DataFrame(rows), case="a", activity="s", timestamp="t")
+    with pytest.warns(jm.JourneymineWarning, match="chose one cluster"):
+        est = jm.JourneyClusterer(random_state=0).fit(log)
+    assert est.n_clusters_ == 1
+    html = jm.report(log, generated=False)
+    assert "1 journey type among 1 distinct journeys" in html
+    assert "BIC found no distinct journey types" in html
+    assert "Cluster 1" not in html
+
+
+def test_one_finding_per_underlying_effect() -> None:
+    log = jm.datasets.demo_b2b(2000, random_state=0)
+    cmp = jm.compare_cohorts(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES, random_state=0)
+    s = cmp.summary
+    assert "related" in s.columns
+    singles = {name: acts[0] for name, acts in jm.datasets.DEMO_OUTCOMES.items() if len(acts) == 1}
+    # an outcome that is one activity is never listed beside "reach <that activity>" for the same groups
+    acts = s[s["kind"] == "activity"]
+    for r in s[s["kind"] == "outcome"].itertuples():
+        if r.feature in singles:
+            twin = acts[(acts["group_a"] == r.group_a) & (acts["group_b"] == r.group_b)
+                        & (acts["feature"] == singles[r.feature])]
+            assert twin.empty, (r.finding, list(twin["finding"]))
+    grouped = s[s["related"].map(len) > 0]
+    assert len(grouped) > 0
+    # every test of a grouped effect is still in its table
+    n_listed = len(s) + int(s["related"].map(len).sum())
+    assert n_listed <= (cmp.transitions["q"] < cmp.alpha).sum() + (cmp.activities["q"] < cmp.alpha).sum() \
+        + (cmp.durations["q"] < cmp.alpha).sum() + (cmp.outcomes["q"] < cmp.alpha).sum() \
+        + (cmp.outcomes["q_time"] < cmp.alpha).sum() + (cmp.variants["q"] < cmp.alpha).sum()
+
+
+def test_degenerate_differences_are_not_findings() -> None:
+    import pandas as pd
+
+    from journeymine._compare import _summary
+
+    empty = pd.DataFrame(columns=["group_a", "group_b", "feature", "source", "target", "share_a", "share_b",
+                                  "cohens_h", "q"])
+    durations = pd.DataFrame([
+        {"kind": "stage", "group_a": "A", "group_b": "(rest)", "feature": "early", "median_a": 0.0,
+         "median_b": 0.0, "difference": 0.0, "ci_low": 0.0, "ci_high": 0.0, "rank_biserial": 0.2, "q": 0.008},
+        {"kind": "stage", "group_a": "A", "group_b": "(rest)", "feature": "late", "median_a": 10.0,
+         "median_b": 0.0, "difference": 10.0, "ci_low": 2.0, "ci_high": 20.0, "rank_biserial": 0.2, "q": 0.008},
+    ])
+    outcomes = pd.DataFrame([
+        {"group_a": "A", "group_b": "(rest)", "feature": "won", "share_a": 0.1, "share_b": 0.1, "cohens_h": 0.0,
+         "q": 0.9, "km_median_a": float("nan"), "km_median_b": float("nan"), "q_time": 0.003},
+        {"group_a": "A", "group_b": "(rest)", "feature": "lost", "share_a": 0.6, "share_b": 0.2, "cohens_h": 0.8,
+         "q": 0.001, "km_median_a": 86400.0, "km_median_b": float("nan"), "q_time": 0.003},
+    ])
+    s = _summary(empty, empty, durations, outcomes, pd.DataFrame(), 0.05, set(), {"won": ["W"], "lost": ["L"]})
+    text = " | ".join(s["finding"])
+    assert "in the early stage" not in text and "in the late stage" in text
+    assert "Median time to 'won'" not in text  # both medians undefined
+    assert "24.0 h for A accounts vs not reached by half for the rest" in text

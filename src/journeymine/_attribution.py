@@ -43,6 +43,7 @@ from ._discovery import require_events
 from ._engine import require_embedded
 from ._log import JourneyLog
 from ._params import as_names, check_choice, check_int, invalid
+from ._validate import MISSING_COHORT
 from .errors import SchemaError
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def _paths(
     ev = ev.select(
         "case",
         "timestamp",
-        pl.col(touch).cast(pl.String).fill_null("(unknown)").alias("touch"),
+        pl.col(touch).cast(pl.String).fill_null(MISSING_COHORT).alias("touch"),
         conv.alias("conv"),
     )
     first = ev.filter(pl.col("conv")).group_by("case").agg(pl.col("timestamp").min().alias("at"))

@@ -22,7 +22,18 @@ cannot make a difference on its own:
   that shuffling induces).
 
 All p-values of one call are adjusted together with Benjamini–Hochberg (``q``), and the
-findings with ``q < alpha`` are ranked by effect size in :attr:`CohortComparison.summary`.
+findings with ``q < alpha`` are ranked by effect size in :attr:`CohortComparison.summary`,
+one finding per underlying effect:
+
+* a step into an activity, reaching that activity, and reaching an outcome that is that
+  activity are one effect when they point the same way and the step carries at least 80%
+  of the accounts reaching the activity in both groups ("go from A to B 2.2x as often",
+  "reach B 2.2x as often" and "23% reach 'won' against 10%" say one thing): the strongest
+  is listed, the others are in its ``related`` column;
+* a duration difference whose estimate and both interval bounds are zero is not listed
+  (ties at zero can still give a small p); a time to outcome is not listed when neither
+  group's Kaplan–Meier median is defined (fewer than half reach it in both). The tests
+  stay in their tables.
 """
 
 from __future__ import annotations
@@ -78,8 +89,9 @@ class CohortComparison:
     variants : pandas.DataFrame
         Per comparison: ``js_distance`` and the permutation ``p``, ``q``.
     summary : pandas.DataFrame
-        The significant findings (``q < alpha``), largest effect first, with a plain
-        sentence each (``finding``). ``effect`` is |Cohen's h| for shares, 1.6 × |rank-
+        The significant findings (``q < alpha``), one per underlying effect, largest effect
+        first, with a plain sentence each (``finding``) and the sentences of the other
+        tests of the same effect (``related``, a list). ``effect`` is |Cohen's h| for shares, 1.6 × |rank-
         biserial r| for durations (so that the conventional "small, medium, large"
         thresholds line up: r .1/.3/.5 with h .2/.5/.8), half of the outcome's |h| for
         time to outcome, and the Jensen–Shannon distance for variants.
@@ -444,7 +456,8 @@ def compare_cohorts(
     if len(variants):
         variants["q"] = all_q[offsets[5] : offsets[6]]
     backsteps = _backstep_edges(log)
-    summary = _summary(transitions, activities, durations, outcome_table, variants, alpha, backsteps)
+    summary = _summary(transitions, activities, durations, outcome_table, variants, alpha, backsteps,
+                       outcomes or {})
     return CohortComparison(
         transitions=transitions,
         activities=activities,
@@ -709,10 +722,10 @@ def _summary(
     variants: pd.DataFrame,
     alpha: float,
     backsteps: set[tuple[str, str]],
+    outcome_spec: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    import pandas as pd
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in transitions[transitions["q"] < alpha].to_dict("records"):
         src, tgt = r["source"], r["target"]
         verb = f"go back from {src} to {tgt}" if (src, tgt) in backsteps else f"go from {src} to {tgt}"
@@ -728,6 +741,7 @@ def _summary(
                 f"{_times(r['share_a'], r['share_b'], _than(r['group_b']))} "
                 f"({r['share_a']:.0%} vs {r['share_b']:.0%}, "
                 f"h = {r['cohens_h']:+.2f}, {_fmt_q(r['q'])})",
+                "_target": tgt, "_shares": (r["share_a"], r["share_b"]), "_sign": np.sign(r["cohens_h"]),
             }
         )
     for r in activities[activities["q"] < alpha].to_dict("records"):
@@ -743,10 +757,14 @@ def _summary(
                 f"{_times(r['share_a'], r['share_b'], _than(r['group_b']))} "
                 f"({r['share_a']:.0%} vs {r['share_b']:.0%}, h = {r['cohens_h']:+.2f}, "
                 f"{_fmt_q(r['q'])})",
+                "_target": r["feature"], "_shares": (r["share_a"], r["share_b"]),
+                "_sign": np.sign(r["cohens_h"]),
             }
         )
     if len(durations):
         for r in durations[durations["q"] < alpha].to_dict("records"):
+            if r["difference"] == 0 and r["ci_low"] == 0 and r["ci_high"] == 0:
+                continue  # ties at zero: a p-value, but no difference to report
             what = (
                 f"from {r['source']} to {r['target']}"
                 if r["kind"] == "duration"
@@ -770,6 +788,8 @@ def _summary(
             )
     if len(outcomes):
         for r in outcomes.to_dict("records"):
+            spec = (outcome_spec or {}).get(r["feature"])
+            single = spec[0] if isinstance(spec, list) and len(spec) == 1 else None
             if r["q"] < alpha:
                 rows.append(
                     {
@@ -782,9 +802,12 @@ def _summary(
                         "finding": f"{r['share_a']:.0%} of {_who(r['group_a'], r['group_b'])} reach "
                         f"'{r['feature']}' against {r['share_b']:.0%} of {_than(r['group_b'])} "
                         f"(h = {r['cohens_h']:+.2f}, {_fmt_q(r['q'])})",
+                        "_target": single, "_shares": (r["share_a"], r["share_b"]),
+                        "_sign": np.sign(r["cohens_h"]),
                     }
                 )
-            if r["q_time"] < alpha:
+            undefined = np.isnan(r["km_median_a"]) and np.isnan(r["km_median_b"])
+            if r["q_time"] < alpha and not undefined:
                 rows.append(
                     {
                         "kind": "time_to_outcome",
@@ -794,8 +817,8 @@ def _summary(
                         "effect": abs(r["cohens_h"]) / 2,
                         "q": r["q_time"],
                         "finding": f"Median time to '{r['feature']}' (Kaplan–Meier, open accounts censored): "
-                        f"{duration(r['km_median_a'])} for {_who(r['group_a'], r['group_b'])} vs "
-                        f"{duration(r['km_median_b'])} for {_than(r['group_b'])} "
+                        f"{_km_text(r['km_median_a'])} for {_who(r['group_a'], r['group_b'])} vs "
+                        f"{_km_text(r['km_median_b'])} for {_than(r['group_b'])} "
                         f"(log-rank {_fmt_q(r['q_time'])})",
                     }
                 )
@@ -814,5 +837,53 @@ def _summary(
                     f"{r['js_distance']:.2f}, permutation {_fmt_q(r['q'])})",
                 }
             )
-    out = pd.DataFrame(rows, columns=["kind", "group_a", "group_b", "feature", "effect", "q", "finding"])
+    return _one_per_effect(rows)
+
+
+def _km_text(seconds: float) -> str:
+    return "not reached by half" if np.isnan(seconds) else duration(seconds)
+
+
+#: a step into B is the same effect as reaching B when it carries this share of B's accounts
+_SAME_EFFECT = 0.8
+#: which kind speaks for a group of findings of equal effect: the plainest statement first
+_KIND_RANK = {"outcome": 0, "activity": 1, "transition": 2}
+
+
+def _one_per_effect(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The summary table: findings ranked by effect, one per underlying effect (see the
+    module docs), the others of the same effect in ``related``."""
+    import pandas as pd
+
+    reach = {
+        (r["group_a"], r["group_b"], r["_target"], r["_sign"]): r["_shares"]
+        for r in rows if r["kind"] == "activity"
+    }
+    key_of: list[Any] = []
+    for i, r in enumerate(rows):
+        key: Any = ("own", i)
+        target = r.get("_target")
+        if target is not None:
+            k = (r["group_a"], r["group_b"], target, r["_sign"])
+            if r["kind"] != "transition":
+                key = k
+            elif k in reach:
+                sa, sb = r["_shares"]
+                ra, rb = reach[k]
+                if sa >= _SAME_EFFECT * ra and sb >= _SAME_EFFECT * rb:
+                    key = k
+        key_of.append(key)
+    groups: dict[Any, list[int]] = {}
+    for i, key in enumerate(key_of):
+        groups.setdefault(key, []).append(i)
+    out_rows = []
+    for members in groups.values():
+        ranked = sorted(members, key=lambda i: (-rows[i]["effect"], _KIND_RANK.get(rows[i]["kind"], 9), i))
+        head = rows[ranked[0]]
+        out_rows.append({
+            **{c: head[c] for c in ("kind", "group_a", "group_b", "feature", "effect", "q", "finding")},
+            "related": [rows[i]["finding"] for i in ranked[1:]],
+        })
+    columns = ["kind", "group_a", "group_b", "feature", "effect", "q", "finding", "related"]
+    out = pd.DataFrame(out_rows, columns=columns)
     return out.sort_values(["effect", "q"], ascending=[False, True], kind="stable").reset_index(drop=True)

@@ -13,7 +13,9 @@ Definitions (also in ``docs/kpis.md``):
 * ``sales_cycle_days``: first *sales touch* to close (the first won or lost event), over
   closed accounts with a sales touch before the close: median, p25, p75. A sales touch is an
   activity in ``sales_start``, or by default any event of the second journey stage or later
-  (e.g. consideration onwards).
+  (e.g. consideration onwards) other than the won and lost activities themselves: the close
+  does not open its own cycle, so a two-step funnel (touch → won) has no sales cycle (NaN,
+  shown as "–"), rather than a cycle of 0 days.
 * ``touches_before_purchase`` and ``contacts_before_purchase``: events and distinct
   contacts before the first won event, median over won accounts.
 * ``dwell_<stage>_days``: median time spent in each stage (:func:`stage_durations`).
@@ -149,7 +151,8 @@ def kpis(
         by the end of the log, with open accounts censored). Another name that is not an
         outcome is an error.
     sales_start : str or sequence of str, optional
-        Activities that open a sales cycle (default: any event of the second stage or later).
+        Activities that open a sales cycle (default: any event of the second stage or later
+        that is not a won or lost activity).
     purchases : str or sequence of str, optional
         Activities that count as purchases for the purchase frequency (default: the won
         activities).
@@ -197,7 +200,11 @@ def kpis(
     stages = stage_assignment(log)
     if sales_start is None:
         later = set(stages.order[1:]) if len(stages.order) > 1 else set(stages.order)
-        sales_acts = [a for a, s in stages.activity_stage.items() if s in later]
+        # the close itself does not open a cycle: a two-step funnel (touch → won) has no
+        # sales cycle, which is undefined (NaN), not 0 days
+        closing = {a for name in (won, lost) if name is not None
+                   for a in (outcomes[name] if not callable(outcomes[name]) else ())}
+        sales_acts = [a for a, s in stages.activity_stage.items() if s in later and a not in closing]
     else:
         sales_acts = as_names(sales_start, "sales_start", owner, what="activities")
     won_spec: Any = outcomes[won]

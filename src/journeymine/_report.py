@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 from ._format import count as fmt_count
@@ -94,6 +95,17 @@ def _mixed_findings(summary: Any, limit: int) -> list[str]:
             if queues[k] and len(out) < limit:
                 out.append(queues[k].pop(0))
     return out
+
+
+#: what JourneyLog.source says of an in-memory table: not a name to show
+_IN_MEMORY = ("pandas.DataFrame", "polars.DataFrame", "polars.LazyFrame", "pyspark.sql.DataFrame")
+
+
+def _default_title(source: str) -> str:
+    """"Journey report: <file name>" for a log read from a file, else "Journey report"."""
+    if not source or source in _IN_MEMORY:
+        return "Journey report"
+    return f"Journey report: {Path(source).name or source}"
 
 
 def _cluster_subway(est: Any, subway_map: Any) -> str | None:
@@ -207,7 +219,7 @@ def report(
     from ._journeymap import JourneyMap, JourneyMaps, journey_map
     from ._kpis import kpis
     from ._subway import subway_map
-    from ._variants import variants
+    from ._variants import case_variants, variants
 
     owner = "report"
     require_events(log, owner)
@@ -231,7 +243,7 @@ def report(
         for part, value in (("lost", lost), ("churned", churned)):
             if value is not None and value not in outcomes:
                 raise invalid(part, owner, f"an outcome name in {sorted(outcomes)} (or None)", value)
-    name = title or f"Journey report: {log.source}"
+    name = title or _default_title(log.source)
     ctx: dict[str, Any] = {
         "title": name,
         "version": __version__,
@@ -305,7 +317,22 @@ def report(
                     continue
                 vals = [("–" if v != v else (_pct(v) if fmt == "pct" else fmt.format(v))) for v in wide[col]]
                 kpi_rows.append({"label": label, "cells": vals})
-            ctx["kpis"] = {"cohorts": [str(c) for c in wide.index], "rows": kpi_rows}
+            reasons = {
+                "sales_cycle_days": "sales cycle: no account had a touch of the second stage or later "
+                "before its close",
+                "time_to_purchase_among_won_days": "days to purchase: no account won",
+                "touches_before_purchase": "touches before purchase: no account won",
+                "conversion_rate": "conversion rate: no account was decided",
+                "churn_rate": "churn rate: no account won",
+            }
+            undefined = [
+                reasons.get(col, labels[col][0])
+                for col in labels
+                if col in wide.columns and wide[col].isna().any()
+            ]
+            ctx["kpis"] = {
+                "cohorts": [str(c) for c in wide.index], "rows": kpi_rows, "undefined": "; ".join(undefined),
+            }
             conversion_rule = (
                 f"won / (won + lost), with won = {won!r} and lost = {lost!r}, open accounts left out"
                 if lost
@@ -384,10 +411,7 @@ def report(
         # -- clusters ------------------------------------------------------------------------
         est = JourneyClusterer(random_state=random_state, max_clusters=max_clusters).fit(log)
         chosen = "chosen by BIC"
-        if est.n_clusters_ == 1 and est.n_units_ >= 3 and log.n_cases >= 30:
-            # BIC sees no distinct types; three clusters are still worth reading, and we say so
-            est = JourneyClusterer(n_clusters=3, random_state=random_state).fit(log)
-            chosen = "fixed at 3 because BIC preferred a single cluster (no distinct types)"
+        n_variants = int(case_variants(log).n_unique())
         summary = est.summary(outcomes=outcomes)
         rules = est.explain(top=3, kinds=("transition", "attribute"))
         cards = []
@@ -409,11 +433,18 @@ def report(
                     "rules": list(mine["rule"].head(4)),
                 }
             )
+        one = (
+            " BIC found no distinct journey types: one model of all journeys fits better than "
+            f"any split into 2–{max_clusters}, so the accounts are shown as one type. Fit "
+            "jm.JourneyClusterer(n_clusters=k) to force a split, knowing the data do not support it."
+            if est.n_clusters_ == 1 else ""
+        )
         ctx["clusters"] = {
             "note": (
                 f"{est.n_clusters_} journey type{'s' if est.n_clusters_ != 1 else ''} among "
-                f"{est.n_units_:,} distinct journeys, by a mixture of Markov chains with a pace model fitted "
-                f"by EM; k {chosen}."
+                f"{n_variants:,} distinct journeys (activity sequences; {est.n_units_:,} sequence × "
+                "pace units), by a mixture of Markov chains with a pace model fitted "
+                f"by EM; k {chosen}.{one}"
             ),
             "cards": cards,
             "subway": _cluster_subway(est, subway_map),
