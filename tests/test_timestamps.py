@@ -1,4 +1,4 @@
-"""Timestamp parsing: one format guessed from a sample, chunked parallel parsing, fallback."""
+"""Timestamp parsing: one ISO pass, chunked parallel parsing, then the rest by rule."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import pytest
 from journeymine import _timestamps as ts
 
 
-def test_guess_format_reads_the_whole_sample() -> None:
-    iso = pl.Series(["2024-01-01T10:00:00+02:00", "2024-01-02T11:00:00.5-05:00"])
-    assert ts._guess_format(iso) == "%Y-%m-%dT%H:%M:%S%.f%:z"
-    assert ts._guess_format(pl.Series(["2024-01-01", "2024-02-03"])) == "%Y-%m-%d"
-    assert ts._guess_format(pl.Series(["01/02/2024"])) is None  # day or month first: not guessed
+def test_iso_format_is_read_from_the_sample_and_only_year_first() -> None:
+    iso = pl.Series(["2024-01-01T10:00:00+02:00", "2024-01-02T11:00:00.5-05:00", "2024-01-03T00:00:00Z"])
+    assert ts._iso_format(iso) == "%Y-%m-%dT%H:%M:%S%.f%#z"
+    assert ts._iso_format(pl.Series(["2024-01-01", "2024-02-03"])) == "%Y-%m-%d"
+    assert ts._iso_format(pl.Series(["01/02/2024"])) is None  # day or month first: not an ISO form
+    assert ts._iso_format(pl.Series(["12/10/11"])) is None  # %Y/%m/%d would read the year 12
 
 
 def test_chunked_parse_equals_single_pass(monkeypatch: pytest.MonkeyPatch) -> None:

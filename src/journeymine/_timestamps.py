@@ -7,38 +7,138 @@ Rules (documented in ``docs/data-model.md``):
   local times that do not exist (a daylight-saving gap) cannot be placed and are
   reported as unparsable; ambiguous ones (the hour repeated in autumn) take the earlier;
 * date-only values mean midnight in ``tz``;
-* strings are parsed in one vectorised pass with one format: the one given, else the first
-  of a list of common formats (ISO 8601 with or without offset and fraction, with ``T`` or a
-  space, date-only, ``Y/m/d``) that reads every value of a sample of the first 1,000, else
-  the one polars infers from the first value. Large columns are parsed in parallel chunks.
-  The few rows that pass fails on get a second vectorised pass with pandas'
-  ``format="mixed"`` parser; what both fail on is unparsable.
+* with a format given (``fmt``), text is read with that format only: rows it does not fit
+  are unparsable, nothing is guessed;
+* otherwise the date order is decided once per column, from all of its values, never per
+  value:
+
+  - year-first numbers (``2024-01-02``, ``2024/01/02``, ``2024.1.2``) are always
+    year-month-day; a month above 12 is unparsable, never swapped;
+  - day/month/year or month/day/year numbers (``02/01/2024``, ``2.1.24``, ``02-01-2024``):
+    a first field of 13-31 anywhere in the column makes it day-first, a second field of
+    13-31 month-first; both in one column, or neither (every value could be read both
+    ways), is a :class:`~journeymine.SchemaError` unless ``dayfirst`` decides; values
+    impossible in the chosen order are unparsable;
+  - two-digit years follow the C ``strptime`` ``%y`` pivot: 00-68 are 2000-2068, 69-99
+    are 1969-1999;
+  - the time may follow after a space or ``T``: ``14:30``, ``14:30:05``, ``14:30:05.25``,
+    ``2:30 PM``, then an offset (``Z``, ``+02:00``, ``-0500``, ``+02``);
+  - a time-zone name at the end (``UTC``, ``GMT``, ``Europe/Berlin``) places that row in
+    that zone; ``GMT+2`` and ``UTC+2`` mean two hours *ahead* of UTC (as people write them,
+    not the inverted POSIX ``Etc/GMT+2``); an unknown name makes the row unparsable;
+  - values with a month name and a four-digit year (``Jan 2, 2024``, ``2 February 2024
+    10:00``) and compact ``20240102[T1030[00]]`` values go to pandas' ``format="mixed"``
+    parser, where the order cannot be mistaken; nothing else does.
+
+How: the common ISO 8601 column is read in one vectorised pass with one ISO format (the
+first candidate that reads a sample of the first 1,000 values; only the speed depends on
+the sample), in parallel chunks when large. The rows that pass misses are read by
+:func:`_read_rest`: numeric dates are rewritten to ISO text with polars string
+expressions and parsed strictly, zone names are resolved once per distinct name. Every
+input string is either read or null; no single bad row raises.
 """
 
 from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import warnings
+from functools import lru_cache
 
 import polars as pl
 
 from .errors import SchemaError
 
 UTC_US = pl.Datetime("us", "UTC")
-_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})\s*$"
+_NAIVE_US = pl.Datetime("us")
+
+# ISO 8601 forms for the first pass, most common first. Only year-first formats: they
+# cannot misread a day as a month (but see the two-digit-year guard in _parse_strings).
+_CANDIDATES = (
+    "%Y-%m-%dT%H:%M:%S%.f%#z",  # XES and ISO with Z, +hh:mm, +hhmm or +hh
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+)
+_CHUNK = 500_000
+_YEAR_100 = -59_011_459_200_000_000  # 0100-01-01 in microseconds since 1970 (an int compare is cheap)
+
+# The numeric date families, with an optional time and offset after the date.
+_TIME = (
+    r"(?:[Tt ]\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d+))?)?"
+    r"(?:\s*(?P<P>[AaPp])\.?[Mm]\.?)?)?"
+    r"(?:\s*(?P<Z>[Zz]|[+-]\d{2}(?::?\d{2})?))?$"
+)
+_YMD = r"^(?P<y>\d{4})[/.\-](?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})" + _TIME
+_DMY_DATE = r"^(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})"
+_DMY = _DMY_DATE + _TIME
+_NUMERIC_DATE = r"^(?:\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2}))(?:\D|$)"
+# What pandas may read: a month name and a four-digit year and no d/m/y triple, or compact.
+_MONTH_NAME = r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b\.?"
+_DMY_ANYWHERE = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}"
+_COMPACT = r"^\d{8}(?:[Tt ]?\d{4}(?:\d{2})?(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}:?\d{2})?$"
+_OFFSET_END = r"(?:[Zz]|[+-]\d{2}:?\d{2})\s*$"
+# A trailing word after the date/time that may be a time-zone name.
+_ZONE_TOKEN = (
+    r"^(?P<body>.*?(?:\d|[AaPp]\.?[Mm]\.?))\s+"
+    r"(?P<token>[A-Za-z][A-Za-z0-9_]*(?:[+-]\d{1,2}(?::?\d{2})?)?(?:/[A-Za-z0-9_+\-]+)*)$"
+)
+_UTC_PLUS = re.compile(r"(?:UTC|GMT|UT|Z)(?:([+-])(\d{1,2})(?::?(\d{2}))?)?", re.IGNORECASE)
+_NOT_ZONES = frozenset(
+    ["AM", "PM"]
+    + [m.upper() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:], "Sept")]
+    + [d.upper() for d in (*calendar.day_name, *calendar.day_abbr)]
+)
 
 
 def parse_timestamps(
-    values: pl.Series, *, column: str, tz: str | None, fmt: str | None
+    values: pl.Series, *, column: str, tz: str | None, fmt: str | None, dayfirst: bool | None = None
 ) -> pl.Series:
-    """Return ``values`` as ``Datetime("us", "UTC")``; nulls mark unparsable values."""
+    """Return ``values`` as ``Datetime("us", "UTC")``; nulls mark missing or unparsable values.
+
+    Parameters
+    ----------
+    values : polars.Series
+        Text, ``Datetime`` (naive or aware), ``Date`` or all-null values.
+    column : str
+        The column's name, for error messages.
+    tz : str or None
+        IANA zone in which naive values are read (UTC when ``None``).
+    fmt : str or None
+        A strftime format that every value should have; rows it does not fit are null.
+    dayfirst : bool or None
+        How to read ``01/02/2024``: ``True`` as 1 February, ``False`` as January 2,
+        ``None`` to decide from the column (and raise if the column cannot tell).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> s = pl.Series(["01/02/2024", "25/12/2024 18:00", "2024-03-01T09:00Z", "bad"])
+    >>> parse_timestamps(s, column="at", tz=None, fmt=None).dt.to_string("%Y-%m-%d %H:%M").to_list()
+    ['2024-02-01 00:00', '2024-12-25 18:00', '2024-03-01 09:00', None]
+    """
     zone = tz or "UTC"
+    if not _zone_ok(zone):
+        raise SchemaError(
+            f"Unknown time zone {zone!r} for naive timestamps in column {column!r}: use an IANA "
+            "name such as 'Europe/Amsterdam' or 'UTC'."
+        )
     dtype = values.dtype
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
-            return _localize(values.cast(pl.Datetime("us")), zone)
+            return _localize(values.cast(_NAIVE_US), zone)
         return values.dt.convert_time_zone("UTC").cast(UTC_US)
     if dtype == pl.Date:
-        return _localize(values.cast(pl.Datetime("us")), zone)
+        return _localize(values.cast(_NAIVE_US), zone)
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        return _parse_strings(values.cast(pl.String), zone, fmt)
+        return _parse_strings(values.cast(pl.String), column=column, zone=zone, fmt=fmt, dayfirst=dayfirst)
     if dtype == pl.Null:
         return pl.Series(values.name, [None] * len(values), dtype=UTC_US)
     raise SchemaError(
@@ -48,47 +148,88 @@ def parse_timestamps(
     )
 
 
-def _localize(naive: pl.Series, zone: str) -> pl.Series:
+@lru_cache(maxsize=1024)
+def _zone_ok(zone: str) -> bool:
+    """Whether polars knows the time zone ``zone``."""
     try:
-        aware = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-    except pl.exceptions.ComputeError as exc:  # unknown zone name
-        raise SchemaError(
-            f"Unknown time zone {zone!r} for naive timestamps: use an IANA name such as "
-            "'Europe/Amsterdam' or 'UTC'."
-        ) from exc
+        pl.Series([None], dtype=_NAIVE_US).dt.replace_time_zone(zone)
+    except pl.exceptions.PolarsError:
+        return False
+    return True
+
+
+def _localize(naive: pl.Series, zone: str) -> pl.Series:
+    """Naive local times in a known ``zone`` as UTC; DST gaps become null."""
+    aware = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
     return aware.dt.convert_time_zone("UTC").cast(UTC_US)
 
 
-_CANDIDATES = (
-    "%Y-%m-%dT%H:%M:%S%.f%:z",
-    "%Y-%m-%d %H:%M:%S%.f%:z",
-    "%Y-%m-%dT%H:%M:%S%.fZ",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S%.f",
-    "%Y/%m/%d",
-)
-_CHUNK = 500_000
+def _to_utc(parsed: pl.Series, zone: str) -> pl.Series:
+    if isinstance(parsed.dtype, pl.Datetime) and parsed.dtype.time_zone is not None:
+        return parsed.dt.convert_time_zone("UTC").cast(UTC_US)
+    return _localize(parsed.cast(_NAIVE_US), zone)
 
 
-def _guess_format(text: pl.Series) -> str | None:
-    """The first candidate format that reads every value of a sample of the column."""
+def _clean(values: pl.Series) -> pl.Series:
+    """Strip blanks; empty strings become null."""
+    text = values
+    stripped = values.str.strip_chars()  # a length check is faster than a regex for ^\s|\s$
+    if bool((stripped.str.len_bytes() != values.str.len_bytes()).any()):
+        text = stripped
+    del stripped
+    if bool((text == "").any()):
+        text = text.set(text == "", None)  # type: ignore[arg-type,unused-ignore]
+    return text
+
+
+def _parse_strings(
+    values: pl.Series, *, column: str, zone: str, fmt: str | None, dayfirst: bool | None
+) -> pl.Series:
+    text = _clean(values)
+    if fmt is not None:
+        try:
+            return _to_utc(_first_pass(text, fmt), zone)
+        except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+            return pl.Series(values.name, [None] * len(text), dtype=UTC_US)
+    iso = _iso_format(text)
+    if iso is None:
+        parsed = pl.Series(values.name, [None] * len(text), dtype=UTC_US)
+        missed = text.is_not_null()
+    else:
+        first = _first_pass(text, iso)
+        # chrono's %Y also reads one or two digits: "12/10/11" fits %Y/%m/%d as the year 12.
+        # Such rows are day/month dates and go to _read_rest (a real year < 100 comes back).
+        missed = text.is_not_null() & (first.is_null() | (first.to_physical() < _YEAR_100))
+        parsed = _to_utc(first, zone)
+        del first
+    if not bool(missed.any()):
+        return parsed
+    idx = missed.arg_true()
+    rest = _read_rest(text.gather(idx), column=column, zone=zone, dayfirst=dayfirst)
+    return parsed.scatter(idx, rest)
+
+
+def _iso_format(text: pl.Series) -> str | None:
+    """The ISO candidate that reads most of a sample of the column (all of it, usually).
+
+    Only the speed depends on this choice: the rows it misses are read by ``_read_rest``.
+    """
     sample = text.drop_nulls().head(1_000)
-    if sample.len() == 0:
-        return None
+    best, best_hits = None, 0
     for fmt in _CANDIDATES:
         got = sample.str.to_datetime(format=fmt, strict=False, time_unit="us")
-        if got.null_count() == 0:
+        hits = int((got.dt.year() >= 100).sum())
+        if hits == sample.len():
             return fmt
-    return None
+        if hits > best_hits:
+            best, best_hits = fmt, hits
+    return best
 
 
-def _first_pass(text: pl.Series, fmt: str | None) -> pl.Series:
+def _first_pass(text: pl.Series, fmt: str) -> pl.Series:
     """Parse with one format; large columns in parallel chunks (polars runs the chunks'
     queries on every core)."""
-    if fmt is None or text.len() <= _CHUNK:
+    if text.len() <= _CHUNK:
         return text.str.to_datetime(format=fmt, strict=False, time_unit="us")
     queries = [
         pl.LazyFrame({"t": text.slice(start, _CHUNK)}).select(
@@ -100,47 +241,264 @@ def _first_pass(text: pl.Series, fmt: str | None) -> pl.Series:
     return pl.concat([f.to_series() for f in pl.collect_all(queries)]).alias(text.name)
 
 
-def _parse_strings(values: pl.Series, zone: str, fmt: str | None) -> pl.Series:
-    text = values
-    stripped = values.str.strip_chars()  # a length check is faster than a regex for ^\s|\s$
-    if bool((stripped.str.len_bytes() != values.str.len_bytes()).any()):
-        text = stripped
-    del stripped
-    if bool((text == "").any()):
-        text = text.set(text == "", None)  # type: ignore[arg-type,unused-ignore]
-    try:
-        first = _first_pass(text, fmt if fmt is not None else _guess_format(text))
-    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
-        first = pl.Series(values.name, [None] * len(text), dtype=pl.Datetime("us"))
-    if isinstance(first.dtype, pl.Datetime) and first.dtype.time_zone is not None:
-        parsed = first.dt.convert_time_zone("UTC").cast(UTC_US)
+# -- the rows the ISO pass missed ---------------------------------------------------------
+def _read_rest(rest: pl.Series, *, column: str, zone: str, dayfirst: bool | None) -> pl.Series:
+    """Read non-ISO text: zone names, numeric day/month dates, month names."""
+    body, zone_offset, named = _split_zones(rest)
+    local, offset = _read_numeric(body, rest, column=column, dayfirst=dayfirst)
+    by_pandas = (
+        ~body.str.contains(_NUMERIC_DATE).fill_null(True)
+        & (
+            (body.str.contains(_MONTH_NAME) & body.str.contains(r"\d{4}") & ~body.str.contains(_DMY_ANYWHERE))
+            | body.str.contains(_COMPACT)
+        ).fill_null(False)
+    )
+    if bool(by_pandas.any()):
+        idx = by_pandas.arg_true()
+        p_local, p_offset = _read_with_pandas(body.gather(idx))
+        local, offset = local.scatter(idx, p_local), offset.scatter(idx, p_offset)
+    offset = pl.select(pl.coalesce(offset, zone_offset)).to_series()
+    return _place(local, offset, named, zone)
+
+
+def _split_zones(rest: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Strip a trailing zone name: the text before it, its UTC offset in minutes (for
+    ``UTC``, ``GMT+2`` …) and the IANA name (for ``Europe/Berlin`` …). A zone-like name
+    that is not known makes the row's text null."""
+    parts = rest.str.extract_groups(_ZONE_TOKEN)
+    token = parts.struct.field("token")
+    offsets: dict[str, int] = {}
+    zones: dict[str, str] = {}
+    unknown: list[str] = []
+    for name in token.drop_nulls().unique().to_list():
+        kind = _zone_kind(name)
+        if isinstance(kind, int):
+            offsets[name] = kind
+        elif kind == "zone":
+            zones[name] = name
+        elif kind == "unknown":
+            unknown.append(name)
+    no_offset = pl.Series(rest.name, [None] * len(rest), dtype=pl.Int32)
+    no_zone = pl.Series(rest.name, [None] * len(rest), dtype=pl.String)
+    if not (offsets or zones or unknown):
+        return rest, no_offset, no_zone
+    stripped = [*offsets, *zones]
+    body = pl.select(
+        pl.when(token.is_in(unknown).fill_null(False)).then(pl.lit(None, pl.String))
+        .when(token.is_in(stripped).fill_null(False)).then(parts.struct.field("body"))
+        .otherwise(rest)
+    ).to_series().alias(rest.name)
+    offset = token.replace_strict(offsets, default=None, return_dtype=pl.Int32) if offsets else no_offset
+    named = token.replace_strict(zones, default=None, return_dtype=pl.String) if zones else no_zone
+    return body, offset, named
+
+
+def _zone_kind(token: str) -> int | str:
+    """A trailing word: its UTC offset in minutes, ``"zone"`` (an IANA name),
+    ``"unknown"`` (looks like a zone, is none) or ``"text"`` (AM/PM, a month or day name)."""
+    if token.upper() in _NOT_ZONES:
+        return "text"
+    m = _UTC_PLUS.fullmatch(token)
+    if m is not None:
+        if m.group(1) is None:
+            return 0
+        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+        if hours > 14 or minutes > 59:
+            return "unknown"
+        return (1 if m.group(1) == "+" else -1) * (60 * hours + minutes)
+    return "zone" if _zone_ok(token) else "unknown"
+
+
+def _read_numeric(
+    body: pl.Series, raw: pl.Series, *, column: str, dayfirst: bool | None
+) -> tuple[pl.Series, pl.Series]:
+    """Year-first and day/month numeric dates: (naive local time, offset in minutes)."""
+    ymd = body.str.extract_groups(_YMD).struct.unnest()
+    dmy = body.str.extract_groups(_DMY).struct.unnest()
+    is_dmy = dmy.get_column("y").is_not_null()
+    if bool(is_dmy.any()):
+        a = dmy.get_column("a").cast(pl.Int32)
+        b = dmy.get_column("b").cast(pl.Int32)
+        first_is_day = _decide_order(a, b, raw, column=column, dayfirst=dayfirst)
     else:
-        parsed = _localize(first, zone)
-    missed = text.is_not_null() & parsed.is_null()
-    if fmt is not None or not bool(missed.any()):
-        return parsed
-    return _fallback(text, parsed, missed, zone)
+        first_is_day = True
+    order = ("b", "a") if first_is_day else ("a", "b")  # (month, day)
+    short_year = pl.col("y").str.len_bytes() == 2
+    yy = pl.col("y").cast(pl.Int32)
+    dmy = dmy.with_columns(
+        pl.col(order[0]).alias("month"),
+        pl.col(order[1]).alias("day"),
+        pl.when(short_year).then(pl.when(yy < 69).then(yy + 2000).otherwise(yy + 1900)).otherwise(yy)
+        .cast(pl.String).alias("y"),
+    )
+    ymd = ymd.rename({"a": "month", "b": "day"})
+    fields = ("y", "month", "day", "H", "M", "S", "F", "P", "Z")
+    parts = ymd.select(pl.coalesce(pl.col(f), dmy.get_column(f)).alias(f) for f in fields)
+    out = parts.select(_iso_local().alias("local"), _offset_minutes().alias("offset"))
+    return out.get_column("local").alias(body.name), out.get_column("offset").alias(body.name)
 
 
-def _fallback(text: pl.Series, parsed: pl.Series, missed: pl.Series, zone: str) -> pl.Series:
-    """Second pass for the rows the first format did not fit, with pandas' mixed parser."""
+def _iso_local() -> pl.Expr:
+    """Naive datetime from the extracted fields; impossible dates and times give null."""
+    hour = pl.col("H").cast(pl.Int32)
+    pm = pl.col("P").str.to_lowercase() == "p"
+    hour = (
+        pl.when(pl.col("P").is_null()).then(hour)
+        .when(hour.is_between(1, 12)).then(hour % 12 + pl.when(pm).then(12).otherwise(0))
+    )
+    text = pl.format(
+        "{}-{}-{}T{}:{}:{}.{}",
+        pl.col("y").str.zfill(4),
+        pl.col("month").str.zfill(2),
+        pl.col("day").str.zfill(2),
+        pl.when(pl.col("H").is_null()).then(pl.lit("00")).otherwise(hour.cast(pl.String).str.zfill(2)),
+        pl.col("M").fill_null("00"),
+        pl.col("S").fill_null("00"),
+        pl.col("F").fill_null("0").str.slice(0, 6).str.pad_end(6, "0"),
+    )
+    return text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
+
+
+def _offset_minutes() -> pl.Expr:
+    """``Z``, ``+02:00``, ``-0500``, ``+02`` as minutes east of UTC; null when absent."""
+    z = pl.col("Z")
+    digits = z.str.replace(":", "", literal=True)
+    hours = digits.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = digits.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0)
+    sign = pl.when(z.str.starts_with("-")).then(-1).otherwise(1)
+    return (
+        pl.when(z.str.to_uppercase() == "Z").then(0)
+        .when((hours <= 23) & (minutes <= 59)).then(sign * (hours * 60 + minutes))
+        .cast(pl.Int32)
+    )
+
+
+def _decide_order(a: pl.Series, b: pl.Series, raw: pl.Series, *, column: str, dayfirst: bool | None) -> bool:
+    """Whether day/month dates of the column are day-first, from all of them at once."""
+    if dayfirst is not None:
+        return dayfirst
+    day_first = (a.is_between(13, 31) & b.is_between(1, 12)).fill_null(False)
+    month_first = (b.is_between(13, 31) & a.is_between(1, 12)).fill_null(False)
+    n_day, n_month = int(day_first.sum()), int(month_first.sum())
+    if n_day and n_month:
+        fmt_d, fmt_m = _suggest_formats(raw.filter(day_first)[0])
+        raise SchemaError(
+            f"The timestamp column {column!r} mixes two date orders: {_rows(n_day)} can only be "
+            f"day/month/year ({_examples(raw.filter(day_first), 3)}) and {_rows(n_month)} only "
+            f"month/day/year ({_examples(raw.filter(month_first), 3)}), so no one reading of the "
+            f"column is right. Clean the column to one order, or pass dayfirst=True or False (or "
+            f"timestamp_format={fmt_d!r} or {fmt_m!r}) to read one order and set the rows that "
+            "do not fit it aside as unparsable."
+        )
+    if n_day or n_month:
+        return n_day > 0
+    either = (a.is_between(1, 12) & b.is_between(1, 12)).fill_null(False)
+    if bool(either.any()):
+        ex = raw.filter(either)
+        x, y = int(a.filter(either)[0]), int(b.filter(either)[0])
+        date = re.split(r"[ Tt]", str(ex[0]))[0]
+        year = int(re.split(r"[/.\-]", date)[-1][:4])
+        year += 0 if year >= 100 else 2000 if year < 69 else 1900
+        fmt_d, fmt_m = _suggest_formats(ex[0])
+        raise SchemaError(
+            f"The timestamp column {column!r} cannot tell day from month: {_rows(int(either.sum()))} "
+            f"({_examples(ex, 5)}) write dates as day/month/year or month/day/year, and no value "
+            f"has a day above 12 to show which. Pass dayfirst=True to read {date!r} as "
+            f"{x} {calendar.month_name[y]} {year}, dayfirst=False to read it as "
+            f"{calendar.month_name[x]} {y}, {year}, or timestamp_format={fmt_d!r} (or {fmt_m!r})."
+        )
+    return True  # no readable day/month date: the order changes nothing
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + ("" if n == 1 else "s")
+
+
+def _examples(values: pl.Series, n: int) -> str:
+    got = values.unique(maintain_order=True).head(n).to_list()
+    return "e.g. " + ", ".join(repr(v) for v in got)
+
+
+def _suggest_formats(example: str) -> tuple[str, str]:
+    """Day-first and month-first strftime formats that fit ``example``."""
+    m = re.match(_DMY_DATE + _TIME.removesuffix("$"), example)
+    if m is None:
+        return "%d/%m/%Y", "%m/%d/%Y"
+    d1, d2 = example[m.end("a")], example[m.end("b")]
+    year = "%Y" if len(m.group("y")) == 4 else "%y"
+    time = ""
+    if m.group("H") is not None:
+        time = example[m.end("y")] + ("%I" if m.group("P") else "%H") + ":%M"
+        time += ":%S" if m.group("S") else ""
+        time += "%.f" if m.group("F") else ""
+        time += " %p" if m.group("P") else ""
+    return f"%d{d1}%m{d2}{year}{time}", f"%m{d1}%d{d2}{year}{time}"
+
+
+def _read_with_pandas(body: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Month-name and compact values with pandas' mixed parser: (naive local, offset)."""
+    aware = body.str.contains(_OFFSET_END).fill_null(False)
+    local = pl.Series(body.name, [None] * len(body), dtype=_NAIVE_US)
+    offset = pl.Series(body.name, [None] * len(body), dtype=pl.Int32)
+    for rows, utc in ((aware, True), (~aware, False)):
+        idx = rows.arg_true()
+        if idx.len():
+            got_local, got_offset = _pandas_mixed(body.gather(idx), utc=utc)
+            local, offset = local.scatter(idx, got_local), offset.scatter(idx, got_offset)
+    return local, offset
+
+
+def _pandas_mixed(values: pl.Series, *, utc: bool) -> tuple[pl.Series, pl.Series]:
+    """pandas ``format="mixed"``: (naive local, or UTC with offset 0 where pandas found one).
+
+    One vectorised call; if pandas raises (mixed zones, out of bounds …) or finds offsets
+    in values thought naive, each distinct value alone. No pandas error escapes.
+    """
     import pandas as pd
 
-    idx = missed.arg_true()
-    rest = text.gather(idx)
-    aware = rest.str.contains(_OFFSET_RE)
-    out = pd.Series(pd.NaT, index=range(len(rest)), dtype="datetime64[us, UTC]")
-    rest_pd = pd.Series(rest.to_list(), dtype=object)
-    aware_np = aware.fill_null(False).to_numpy()
-    if aware_np.any():
-        got = pd.to_datetime(rest_pd[aware_np], format="mixed", errors="coerce", utc=True)
-        out[aware_np] = got.dt.as_unit("us")
-    if (~aware_np).any():
-        naive = pd.to_datetime(rest_pd[~aware_np], format="mixed", errors="coerce")
-        if naive.dt.tz is not None:  # pandas found offsets after all
-            local = naive.dt.tz_convert("UTC")
-        else:
-            local = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-        out[~aware_np] = local.dt.tz_convert("UTC").dt.as_unit("us")
-    filled = pl.Series(parsed.name, out).cast(UTC_US)
-    return parsed.scatter(idx, filled)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = pd.to_datetime(pd.Series(values.to_list(), dtype=object), format="mixed",
+                                 errors="coerce", utc=utc)
+        if utc or got.dt.tz is None:
+            naive = got.dt.tz_convert(None) if utc else got
+            local = pl.Series(values.name, naive.dt.as_unit("us")).cast(_NAIVE_US)
+            found = pl.select(pl.when(local.is_not_null()).then(pl.lit(0 if utc else None, pl.Int32)))
+            return local, found.to_series().alias(values.name)
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        pass
+    one = {v: _pandas_one(v) for v in values.unique().drop_nulls().to_list()}  # rare: a loop is fine
+    local = values.replace_strict({v: t[0] for v, t in one.items()}, default=None, return_dtype=_NAIVE_US)
+    offset = values.replace_strict({v: t[1] for v, t in one.items()}, default=None, return_dtype=pl.Int32)
+    return local, offset
+
+
+def _pandas_one(value: str) -> tuple[dt.datetime | None, int | None]:
+    """One value with pandas: (naive local or UTC, 0 if it had an offset)."""
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ts = pd.Timestamp(pd.to_datetime(value, format="mixed"))
+        if pd.isna(ts):
+            return None, None
+        if ts.tzinfo is not None:
+            return ts.tz_convert("UTC").tz_localize(None).as_unit("us").to_pydatetime(), 0
+        return ts.as_unit("us").to_pydatetime(), None
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return None, None
+
+
+def _place(local: pl.Series, offset: pl.Series, named: pl.Series, zone: str) -> pl.Series:
+    """UTC instants from local times: by offset, else by the row's zone name, else in ``zone``."""
+    rows = pl.DataFrame({"local": local, "offset": offset, "in_zone": _localize(local, zone)})
+    by_offset = (pl.col("local") - pl.duration(minutes=pl.col("offset"))).dt.replace_time_zone("UTC")
+    out = rows.select(
+        pl.when(pl.col("offset").is_not_null()).then(by_offset).otherwise(pl.col("in_zone"))
+    ).to_series().cast(UTC_US).alias(local.name)
+    for name in named.drop_nulls().unique().to_list():
+        idx = ((named == name) & offset.is_null()).arg_true()
+        out = out.scatter(idx, _localize(local.gather(idx), name))
+    return out
