@@ -513,7 +513,7 @@ def _pandas_mixed(values: pl.Series, *, utc: bool) -> tuple[pl.Series, pl.Series
             local = pl.Series(values.name, naive.dt.as_unit("us")).cast(_NAIVE_US)
             found = pl.select(pl.when(local.is_not_null()).then(pl.lit(0 if utc else None, pl.Int32)))
             return local, found.to_series().alias(values.name)
-    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+    except Exception:  # mixed zones, out of bounds, overflow …: read each value alone
         pass
     one = {v: _pandas_one(v) for v in values.unique().drop_nulls().to_list()}  # rare: a loop is fine
     local = values.replace_strict({v: t[0] for v, t in one.items()}, default=None, return_dtype=_NAIVE_US)
@@ -534,7 +534,7 @@ def _pandas_one(value: str) -> tuple[dt.datetime | None, int | None]:
         if ts.tzinfo is not None:
             return ts.tz_convert("UTC").tz_localize(None).as_unit("us").to_pydatetime(), 0
         return ts.as_unit("us").to_pydatetime(), None
-    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+    except Exception:  # pandas and dateutil raise many kinds; a value they cannot read is unparsable
         return None, None
 
 
