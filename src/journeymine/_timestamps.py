@@ -434,7 +434,8 @@ def _decide_order(a: pl.Series, b: pl.Series, raw: pl.Series, *, column: str, da
             f"day/month/year ({_examples(raw.filter(day_first), 3)}) and {_rows(n_month)} only "
             f"month/day/year ({_examples(raw.filter(month_first), 3)}), so no one reading of the "
             f"column is right. Clean the column to one order, or pass dayfirst=True or False (or "
-            f"timestamp_format={fmt_d!r} or {fmt_m!r}) to read one order and set the rows that "
+            f"timestamp_format={fmt_d!r} or {fmt_m!r}; --dayfirst, --monthfirst or "
+            "--timestamp-format on the command line) to read one order and set the rows that "
             "do not fit it aside as unparsable."
         )
     if n_day or n_month:
@@ -452,7 +453,8 @@ def _decide_order(a: pl.Series, b: pl.Series, raw: pl.Series, *, column: str, da
             f"({_examples(ex, 5)}) write dates as day/month/year or month/day/year, and no value "
             f"has a day above 12 to show which. Pass dayfirst=True to read {date!r} as "
             f"{x} {calendar.month_name[y]} {year}, dayfirst=False to read it as "
-            f"{calendar.month_name[x]} {y}, {year}, or timestamp_format={fmt_d!r} (or {fmt_m!r})."
+            f"{calendar.month_name[x]} {y}, {year}, or timestamp_format={fmt_d!r} (or {fmt_m!r}); "
+            "on the command line --dayfirst, --monthfirst or --timestamp-format."
         )
     return True  # no readable day/month date: the order changes nothing
 
