@@ -341,8 +341,8 @@ def report(
             )
             methods.append(
                 f"KPIs: conversion rate = {conversion_rule}; time to purchase "
-                "from the first touch; sales cycle from the first touch of the second stage on to the "
-                "close"
+                "from the first touch; sales cycle from the first touch of the second stage on (other "
+                "than the close itself) to the close"
                 + (f"; churn rate = {churned!r} / won" if churned else "")
                 + " (definitions in docs/kpis.md)."
             )
@@ -420,7 +420,10 @@ def report(
         )
         for row in summary.to_dict("records"):
             c = int(row["cluster"])
-            mine = rules[(rules["cluster"] == c) & (rules["difference"] > 0)]
+            # only what sets the cluster apart: over-represented by at least a small effect
+            mine = rules[
+                (rules["cluster"] == c) & (rules["difference"] > 0) & (rules["cohens_h"].abs() >= 0.2)
+            ]
             outs = [f"{_pct(row[f'{o}_share'])} {o}" for o in (outcomes or {}) if f"{o}_share" in row]
             cards.append(
                 {
@@ -454,7 +457,7 @@ def report(
             f"its step's typical gap), EM on distinct "
             f"(variant, pace) units, k = {est.n_clusters_} ({chosen}, BIC compared 1–{max_clusters}); "
             f"random_state = {random_state}. Explanations: shares in the cluster vs elsewhere with "
-            "Cohen's h."
+            "Cohen's h; a card lists what is over-represented by at least a small effect (h ≥ 0.2)."
         )
         bar.update("clusters")
         # -- comparison ----------------------------------------------------------------------
