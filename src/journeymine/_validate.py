@@ -267,9 +267,9 @@ def build(
             cols.append(pl.col(col).cast(pl.Float64, strict=False).alias("value"))
         else:
             cols.append(as_id(col).alias(role))
-    cols += [_clean_text(c, schema[c]) for c in [*extra, *case_attributes]]
+    dirty = _report_replaced(frame, [*extra, *case_attributes])
+    cols += [_clean_text(c) if c in dirty else pl.col(c) for c in [*extra, *case_attributes]]
     work = frame.select(cols)
-    _report_replaced(frame, [*extra, *case_attributes])
     raw_ts = frame.get_column(mapping.timestamp)
     ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format, dayfirst=dayfirst)
     raw_missing = raw_ts.is_null()
@@ -333,24 +333,27 @@ def build(
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
 
 
-def _clean_text(col: str, dtype: pl.DataType) -> pl.Expr:
+def _clean_text(col: str) -> pl.Expr:
     """Attribute text with the characters XML cannot carry replaced by U+FFFD."""
-    if dtype != pl.String:
-        return pl.col(col)
     return pl.col(col).str.replace_all(CONTROL_CHARS, REPLACEMENT)
 
 
-def _report_replaced(frame: pl.DataFrame, columns: Sequence[str]) -> None:
-    """One warning naming the attribute columns whose control characters were replaced."""
+def _report_replaced(frame: pl.DataFrame, columns: Sequence[str]) -> set[str]:
+    """The text attribute columns holding control characters (only those are copied with
+    them replaced), with one warning naming them."""
     text = [c for c in dict.fromkeys(columns) if frame.schema[c] == pl.String]
     if not text:
-        return
+        return set()
     hits = frame.select(
-        [pl.col(c).str.contains(CONTROL_CHARS).sum().alias(c) for c in text]
+        [pl.col(c).str.contains(CONTROL_CHARS).any().alias(c) for c in text]
     ).row(0, named=True)
-    found = {c: int(n) for c, n in hits.items() if n}
-    if not found:
-        return
+    dirty = [c for c, hit in hits.items() if hit]
+    if not dirty:
+        return set()
+    counts = frame.select(
+        [pl.col(c).str.contains(CONTROL_CHARS).sum().alias(c) for c in dirty]
+    ).row(0, named=True)
+    found = {c: int(n) for c, n in counts.items()}
     col = next(iter(found))
     rows = frame.select(pl.arg_where(pl.col(col).str.contains(CONTROL_CHARS).fill_null(False)))
     first = rows.to_series().head(5).to_list()
@@ -362,6 +365,7 @@ def _report_replaced(frame: pl.DataFrame, columns: Sequence[str]) -> None:
         "other text.",
         DataQualityWarning,
     )
+    return set(dirty)
 
 
 def _drop_repeats(work: pl.DataFrame, ordered: _Sorted) -> tuple[_Sorted, pl.Series]:
