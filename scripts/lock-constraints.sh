@@ -39,7 +39,7 @@ skip=$(IFS='|'; echo "${SDIST_ONLY[*]}")
 grep -v '^#' "$tmp/$OUT" | grep -v -i -E "^($skip)==" > "$tmp/wheels.txt"
 for py in "${PYTHONS[@]}"; do
   echo "lock: checking that every pin has a wheel for Python $py"
-  # a dry run reads only each wheel's metadata; a pin without a wheel fails with its name
+  # a dry run installs nothing; a pin without a wheel for that Python fails with its name
   "${pip[@]}" install --quiet --dry-run --ignore-installed --no-deps --only-binary=:all: \
     --python-version "$py" --target "$tmp/target" -r "$tmp/wheels.txt"
 done
