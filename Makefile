@@ -1,14 +1,18 @@
 # journeymine: `make demo` writes the journey report on the bundled demo data,
-# `make test` runs the whole test suite. Both set up .venv first (system packages too).
+# `make test` runs the whole test suite. Both set up .venv first (system packages too),
+# with the exact versions of constraints.txt; `make lock` refreshes that file on purpose.
+# docs/development.md says more.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+CONSTRAINTS := constraints.txt
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS)
 STAMP := $(VENV)/.journeymine-installed
 BROWSER_STAMP := $(VENV)/.journeymine-browser
 SPARK_STAMP := $(VENV)/.journeymine-spark
 
-.PHONY: demo test setup system-deps lint typecheck bench clean
+.PHONY: demo test setup lint typecheck bench lock clean
 
 demo: setup
 	$(PY) -m journeymine demo -o report.html
@@ -20,32 +24,39 @@ test: setup $(BROWSER_STAMP) $(SPARK_STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup-system.sh
+$(STAMP): pyproject.toml $(CONSTRAINTS) scripts/setup-system.sh
 	bash scripts/setup-system.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $(STAMP)
 
-# the report's browser tests drive Debian's Chromium headless (installed once)
+# the report's browser tests drive Debian's Chromium headless through playwright, whose node
+# driver must start here (`playwright --version` runs it: a missing system library shows now)
 $(BROWSER_STAMP): scripts/setup-system.sh | $(STAMP)
 	bash scripts/setup-system.sh --browser
+	$(PY) -m playwright --version
 	touch $(BROWSER_STAMP)
 
 # the Spark engine's tests run a local Spark session: pyspark (the `spark` extra) and a JRE
-$(SPARK_STAMP): pyproject.toml scripts/setup-system.sh | $(STAMP)
+$(SPARK_STAMP): pyproject.toml $(CONSTRAINTS) scripts/setup-system.sh | $(STAMP)
 	bash scripts/setup-system.sh --java
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,spark]'
+	$(PIP_INSTALL) -e '.[dev,spark]'
 	touch $(SPARK_STAMP)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 
-typecheck: setup
+# mypy checks the Spark engine against pyspark's own types, as in `make test`
+typecheck: setup $(SPARK_STAMP)
 	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) benchmarks/bench_ingest.py
+
+# resolve the newest versions pyproject allows, in a throwaway venv, into constraints.txt
+lock:
+	bash scripts/lock-constraints.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

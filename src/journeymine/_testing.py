@@ -27,14 +27,24 @@ def shared_data_dir() -> Path | None:
     return None
 
 
+LOOPBACK = "127.0.0.1"
+
+
 def local_spark(app_name: str, config: dict[str, str]) -> Any:
     """A quiet ``local[2]`` Spark session for tests and benchmarks: no UI, no progress
-    bars, log level ERROR, and the Spark settings in ``config``."""
+    bars, log level ERROR, and the Spark settings in ``config``.
+
+    The driver binds to and advertises 127.0.0.1, and ``SPARK_LOCAL_IP`` is set to it for
+    the JVM that pyspark starts, so a machine whose host name does not resolve runs it too.
+    """
+    os.environ["SPARK_LOCAL_IP"] = LOOPBACK
     from pyspark.sql import SparkSession
 
     builder = (
         SparkSession.builder.master("local[2]")
         .appName(app_name)
+        .config("spark.driver.bindAddress", LOOPBACK)
+        .config("spark.driver.host", LOOPBACK)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
