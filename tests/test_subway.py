@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import journeymine as jm
-from journeymine._subway import _backstep, _octilinear, medoid
+from journeymine._subway import medoid
+from journeymine._subway_layout import _back_route, connect
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +30,21 @@ def _angles(points: list[tuple[float, float]]) -> set[float]:
     return out
 
 
-def test_segments_are_octilinear() -> None:
+def test_segments_are_octilinear(demo: jm.JourneyLog) -> None:
     for dx, dy in [(300, 0), (300, 92), (300, -184), (132, 276), (132, -30)]:
-        assert _angles(_octilinear(0, 0, dx, dy)) <= {0, 45, 90}
-    back = _backstep(400, 0, 100, 0, 120)
+        for xm in (dx / 2, dx / 3):
+            route = connect(0, 0, dx, dy, xm)
+            assert _angles(route) <= {0, 45, 90} and route[0] == (0, 0) and route[-1] == (dx, dy)
+    back = _back_route(400, 0, 100, 0, 28, 28, 120)
     assert _angles(back) <= {0, 45, 90}
     assert max(y for _, y in back) == 120 and back[-1] == (100, 0)  # dips below, ends at the station
+    # every drawn step of a real map, loops aside
+    sm = jm.subway_map(demo, top=8)
+    for d in re.findall(r'class="line-path" d="([^"]+)"', sm.svg):
+        for sub in d.split("M")[1:]:
+            if "C" not in sub:
+                pts = [tuple(map(float, p.split(","))) for p in re.findall(r"[\d.-]+,[\d.-]+", sub)]
+                assert _angles(pts) <= {0, 45, 90}
 
 
 def test_medoid_prefers_the_central_frequent_journey() -> None:
@@ -95,11 +105,14 @@ def test_backsteps_and_loops_turn_back(demo: jm.JourneyLog) -> None:
     loop_svg = re.search(r'<g class="line" data-line="Loop">.*?</g>', sm.svg, re.S)
     assert loop_svg is not None
     path = re.search(r'd="([^"]+)"', loop_svg.group(0)).group(1)  # type: ignore[union-attr]
-    ys = [float(v) for v in re.findall(r"[ML][\d.]+,([\d.]+)", path)]
-    st = sm.stations.set_index("station")
-    assert max(ys) > st["y"].max() + 20  # the back-step dips below every station
-    assert " c " in path  # the repeated Demo is drawn as a small loop
-    assert "back-step" in sm.svg
+    sm.stations.set_index("station")
+    for sub in path.split("M")[1:]:
+        pts = [tuple(map(float, p.split(","))) for p in re.findall(r"[\d.-]+,[\d.-]+", sub)]
+        if pts[-1][0] < pts[0][0]:  # a back-step dips below both its stations
+            assert max(y for _, y in pts) > max(pts[0][1], pts[-1][1]) + 10
+    assert sum(1 for sub in path.split("M")[1:] if "C" in sub) == 1  # the repeated Demo: one loop
+    assert "runs back to an earlier station" in sm.svg and "white chevrons" in sm.svg
+    assert sm.audit().empty
 
 
 def test_pinned_positions_and_station_order(demo: jm.JourneyLog) -> None:
