@@ -188,3 +188,36 @@ def test_channel_overlay(demo: jm.JourneyLog) -> None:
                                      case="case", activity="activity", timestamp="timestamp")
     with pytest.raises(jm.SchemaError, match="channels=True needs a channel column"):
         jm.subway_map(plain, channels=True)
+
+
+def _single_touch_log() -> jm.JourneyLog:
+    """A cohort of single touches with one longer journey among them, and a cohort of deals."""
+    rows = [(f"s{i}", "Webinar", "2024-01-01", "Leads") for i in range(40)]
+    rows += [("x", "Webinar", "2024-01-01", "Leads"), ("x", "Demo", "2024-01-02", "Leads")]
+    rows += [(f"d{i}", a, f"2024-01-0{k + 1}", "Deals") for i in range(12)
+             for k, a in enumerate(["Webinar", "Demo", "Proposal sent", "Contract signed"])]
+    return jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["case", "act", "ts", "seg"]),
+                                    case="case", activity="act", timestamp="ts", case_attributes=["seg"])
+
+
+def test_single_station_journeys_are_drawn() -> None:
+    log = _single_touch_log()
+    sm = jm.subway_map(jm.journey_map(log, by="seg"), timing=True, dropoff=True)
+    # the cohort of single touches is drawn as its journey, not as the one lead that went on
+    assert {ln.name: ln.stations for ln in sm.lines} == {
+        "Leads": ("Webinar",), "Deals": ("Webinar", "Demo", "Proposal sent", "Contract signed")}
+    leads = re.search(r'data-line="Leads">.*?class="line-path" d="([^"]+)"', sm.svg, re.S)
+    assert leads is not None and leads.group(1).count("M") == 1  # a bar inside the station
+    assert "1 stop" in sm.svg and "journey of that one station" in sm.svg
+    assert sm.audit().empty
+    est = jm.JourneyClusterer(n_clusters=2, random_state=0).fit(log)
+    lines = jm.subway_map(est).lines
+    assert [ln.stations for ln in lines] == [tuple(v) for v in est.representatives_["variant"]]
+    assert ("Webinar",) in [ln.stations for ln in lines]
+
+
+def test_cluster_lines_are_the_representatives(demo: jm.JourneyLog) -> None:
+    est = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(demo)
+    sm = jm.subway_map(est, timing=True, dropoff=True)
+    assert [ln.stations for ln in sm.lines] == [tuple(v) for v in est.representatives_["variant"]]
+    assert [ln.kind for ln in sm.lines] == ["cluster"] * 3

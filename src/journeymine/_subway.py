@@ -225,15 +225,28 @@ def medoid(variants: Sequence[Sequence[str]], weights: Sequence[int]) -> int:
     return int(np.argmin(cost))  # first minimum: the more frequent variant wins ties
 
 
-def representative_lines(
-    log: JourneyLog, by: Any, *, min_stations: int, candidates: int = 60, only: set[str] | None = None
-) -> list[SubwayLine]:
-    """One line per cohort: its representative journey.
+def representative(group: pd.DataFrame, *, min_stations: int = 1, candidates: int = 60) -> int | None:
+    """Position (``iloc``) of a cohort's representative journey among its variants.
 
-    That is the medoid (least count-weighted edit distance to the others) of the cohort's
-    most frequent variants that are at least as long as its median journey (and at least
-    ``min_stations`` long), so that a cohort dominated by single touches is still shown by
-    a journey of typical length rather than by a one-stop line."""
+    ``group`` is the cohort's rows of :func:`journeymine.variants` (most frequent first).
+    The representative is the medoid (least count-weighted edit distance to the others) of
+    the ``candidates`` most frequent variants at least as long as the cohort's median
+    journey (and at least ``min_stations`` long): a journey of typical length, whatever
+    its length is, so a cohort of single touches is drawn as one station. None when no
+    variant is long enough."""
+    lengths = np.repeat(group["length"].to_numpy(), group["cases"].to_numpy())
+    typical = max(min_stations, int(np.median(lengths)))
+    long_enough = np.flatnonzero(group["length"].to_numpy() >= typical)[:candidates]
+    if not long_enough.size:
+        return None
+    pool = group.iloc[long_enough]
+    return int(long_enough[medoid(list(pool["variant"]), list(pool["cases"]))])
+
+
+def representative_lines(
+    log: JourneyLog, by: Any, *, min_stations: int = 1, candidates: int = 60, only: set[str] | None = None
+) -> list[SubwayLine]:
+    """One line per cohort: its representative journey (:func:`representative`)."""
     from ._variants import variants
 
     v = variants(log, by=by, examples=0)
@@ -245,19 +258,16 @@ def representative_lines(
     for key, group in v.groupby("cohort", sort=False):
         if only is not None and str(key) not in only:
             continue
-        total = int(group["cases"].sum())
-        lengths = np.repeat(group["length"].to_numpy(), group["cases"].to_numpy())
-        typical = max(min_stations, int(np.median(lengths)))
-        pool = group[group["length"] >= typical].head(candidates)
-        if pool.empty:
+        best = representative(group, min_stations=min_stations, candidates=candidates)
+        if best is None:
             continue
-        best = medoid(list(pool["variant"]), list(pool["cases"]))
+        total = int(group["cases"].sum())
         keys = (all_keys == key) if all_keys is not None else np.ones(len(cases), bool)
         dur = (cases["end"] - cases["start"])[keys].dt.total_seconds()
         lines.append(
             SubwayLine(
                 name=str(key),
-                stations=tuple(pool["variant"].iloc[best]),
+                stations=tuple(group["variant"].iloc[best]),
                 accounts=total,
                 share=total / log.n_cases,
                 median_duration=float(dur.median()),
@@ -336,8 +346,9 @@ def subway_map(
         A coloured tag at each station for the channel most of its events came through
         (needs a mapped ``channel`` column), with a channel legend.
     min_stations : int
-        Variants with fewer stations are not drawn as lines (single touches are not
-        journeys).
+        Top variants with fewer stations are not drawn as lines (single touches are not
+        journeys). A cohort's or cluster's line is its representative journey whatever
+        its length, so a cohort of single touches is drawn as one station.
     max_stations, max_lines : int
         Above these, the map keeps the most frequent lines and the stations visited by the
         most accounts, and says what it left out (:attr:`SubwayMap.left_out` and caption).
@@ -401,9 +412,9 @@ def subway_map(
             for k, v in lines.items()
         ]
     elif hasattr(source, "representatives_") and hasattr(source, "_subway_lines"):
-        drawn = source._subway_lines(min_stations=min_stations)
+        drawn = source._subway_lines(min_stations=1)  # the journeys of representatives_
     elif isinstance(source, JourneyMaps):
-        drawn = representative_lines(log, by, min_stations=min_stations, only={str(k) for k in source})
+        drawn = representative_lines(log, by, only={str(k) for k in source})
     else:
         drawn = variant_lines(log, top=top, min_stations=min_stations)
     if not drawn:
