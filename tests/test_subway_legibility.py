@@ -65,3 +65,17 @@ def test_audit_finds_overlaps_and_clipping() -> None:
     clipped = SVG.format('<text class="title" x="300" y="20" font-size="16">A title wider than the rest</text>')
     assert audit_svg(clipped)[["kind", "element"]].values.tolist() == [["clipped", "title 'A title wider than the rest'"]]
     assert audit_svg(SVG.format(_line("L", "M10,100 L420,100")))["kind"].tolist() == ["clipped"]
+
+
+def test_graphviz_journey_map_scales_to_its_container() -> None:
+    import re
+
+    import journeymine as jm
+
+    log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    svg = jm.journey_map(log).draw(labels="both").svg  # type: ignore[union-attr]
+    head = svg[: svg.index(">")]
+    m = re.match(r'<svg width="100%" style="max-width: (\d+)px; height: auto"\s+viewBox="0.00 0.00 ([\d.]+) ', head)
+    assert m is not None, head
+    assert int(m.group(1)) == round(float(m.group(2)) * 4 / 3)  # natural size: points to CSS pixels
+    assert "pt" not in head
