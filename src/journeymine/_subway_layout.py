@@ -338,28 +338,33 @@ class _Router:
 
     # -- forward steps ---------------------------------------------------------------------------
     def forward(self, i: int, a: str, b: str) -> Step:
+        """A step to a later column: the octilinear route if it touches no station in
+        between, else the best of a few lanes (:meth:`_lanes`)."""
         off = self.offsets[i]
         xa, ya, xb, yb = self.x[a], self.y[a] + off, self.x[b], self.y[b] + off
         sign = 1.0 if yb > ya else -1.0
         lean = -sign * off * self.turn_scale  # bundles turn without crossing
-        candidates = [connect(xa, ya, xb, yb, (xa + xb) / 2 + lean)]
         inner = [c for c in self.columns if xa < c < xb]
-        if inner:
-            candidates += self._lanes(i, a, b, xa, ya, xb, yb, inner)
-        else:
-            candidates += [connect(xa, ya, xb, yb, xa + f * (xb - xa) + lean) for f in (0.3, 0.7)]
-        best_cost, best = (1 << 30, 1 << 30), candidates[0]
-        for pts in candidates:
-            pts = _simplify(pts)
-            cost = self._cost(i, a, b, pts)
-            if cost < best_cost:
-                best_cost, best = cost, pts
-            if cost == (0, 0):
-                break
+        direct = connect(xa, ya, xb, yb, (xa + xb) / 2 + lean)
+        best_cost, best = (1 << 30, 1 << 30), direct
+        for k in range(2):  # lanes are only worked out when the direct route is not clean
+            if k == 0:
+                candidates = [direct]
+            elif inner:
+                candidates = self._lanes(i, xa, ya, xb, yb, inner)
+            else:
+                candidates = [connect(xa, ya, xb, yb, xa + f * (xb - xa) + lean) for f in (0.3, 0.7)]
+            for pts in candidates:
+                pts = _simplify(pts)
+                cost = self._cost(i, a, b, pts)
+                if cost < best_cost:
+                    best_cost, best = cost, pts
+                if cost == (0, 0):
+                    return self._commit(Step(i, a, b, "forward", best))
         return self._commit(Step(i, a, b, "forward", best))
 
     def _lanes(
-        self, i: int, a: str, b: str, xa: float, ya: float, xb: float, yb: float, inner: list[float]
+        self, i: int, xa: float, ya: float, xb: float, yb: float, inner: list[float]
     ) -> list[list[Point]]:
         """Routes that turn to a free height after ``a``, pass the stations in between level,
         and turn into ``b`` before it."""
@@ -381,7 +386,7 @@ class _Router:
             if all(abs(h - s) > 0.5 for s in seen):
                 seen.append(h)
         out = []
-        for lane in seen[:6]:
+        for lane in seen[:5]:
             sa = 1.0 if lane > ya else -1.0
             sb = 1.0 if yb > lane else -1.0
             first = connect(xa, ya, x1, lane, (xa + x1) / 2 - sa * self.offsets[i] * self.turn_scale)
