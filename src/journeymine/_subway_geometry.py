@@ -44,6 +44,9 @@ def box_hits_box(a: Box, b: Box, pad: float = 0.0) -> bool:
 def segment_hits_box(p: Point, q: Point, box: Box, pad: float = 0.0) -> bool:
     """Whether the segment ``p``–``q`` comes within ``pad`` of ``box`` (Liang–Barsky)."""
     x0, y0, x1, y1 = box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad
+    px, py, qx, qy = p[0], p[1], q[0], q[1]
+    if (px < x0 and qx < x0) or (px > x1 and qx > x1) or (py < y0 and qy < y0) or (py > y1 and qy > y1):
+        return False
     t0, t1 = 0.0, 1.0
     dx, dy = q[0] - p[0], q[1] - p[1]
     for a, b in ((-dx, p[0] - x0), (dx, x1 - p[0]), (-dy, p[1] - y0), (dy, y1 - p[1])):

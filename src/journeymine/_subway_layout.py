@@ -378,7 +378,7 @@ class _Router:
             soft.append((above[1] - half - 1, below[3] + half + 1))
         soft += self._level_pieces(x1, x2, half, skip=i)
         heights: list[float] = []
-        for blocked in (hard + soft, hard):
+        for blocked in (_merged(hard + soft), _merged(hard)):
             for ideal in (ya, yb):
                 heights += _free_near(ideal, blocked)
         seen: list[float] = []
@@ -418,7 +418,7 @@ class _Router:
                 soft.append((above[1] - half - 1, below[3] + half + 1))
             soft += self._level_pieces(x0, x1, half + 0.5, skip=-1)
             low = max(ya, yb)
-            heights = _free_near(low + 30.0, hard + soft) + _free_near(low + 30.0, hard)
+            heights = _free_near(low + 30.0, _merged(hard + soft)) + _free_near(low + 30.0, _merged(hard))
             heights = sorted(h for h in dict.fromkeys(round(h, 1) for h in heights) if h > low + 2 * _CORNER)
             best: tuple[tuple[int, int], list[Point], float] | None = None
             for lane in heights[:6]:
@@ -482,22 +482,27 @@ def _intercept(o: int, p: Point, q: Point) -> tuple[float, float, float]:
     return c, min(p[0], q[0]), max(p[0], q[0])
 
 
-def _free_near(ideal: float, blocked: list[tuple[float, float]]) -> list[float]:
-    """For each free gap between the ``blocked`` intervals, its height nearest ``ideal``."""
-    if not blocked:
-        return [ideal]
+def _merged(blocked: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping intervals joined, in order."""
     merged: list[list[float]] = []
     for lo, hi in sorted(blocked):
         if merged and lo <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], hi)
         else:
             merged.append([lo, hi])
+    return [(lo, hi) for lo, hi in merged]
+
+
+def _free_near(ideal: float, merged: list[tuple[float, float]]) -> list[float]:
+    """For each free gap between the ``merged`` blocked intervals, its height nearest
+    ``ideal`` (and ``ideal`` itself when it is free)."""
+    if not merged:
+        return [ideal]
     out = [merged[0][0]]  # above everything
     for (_, hi), (lo, _) in itertools.pairwise(merged):
-        out.append(min(max(ideal, hi), lo) if lo - hi > 0 else hi)
+        out.append(min(max(ideal, hi), lo))
     out.append(merged[-1][1])  # below everything
-    inside = any(lo < ideal < hi for lo, hi in merged)
-    if not inside:
+    if not any(lo < ideal < hi for lo, hi in merged):
         out.append(ideal)
     return out
 
