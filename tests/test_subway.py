@@ -111,7 +111,7 @@ def test_backsteps_and_loops_turn_back(demo: jm.JourneyLog) -> None:
         if pts[-1][0] < pts[0][0]:  # a back-step dips below both its stations
             assert max(y for _, y in pts) > max(pts[0][1], pts[-1][1]) + 10
     assert sum(1 for sub in path.split("M")[1:] if "C" in sub) == 1  # the repeated Demo: one loop
-    assert "runs back to an earlier station" in sm.svg and "white chevrons" in sm.svg
+    assert "returns to an earlier station" in sm.svg and "white chevrons" in sm.svg
     assert sm.audit().empty
 
 

@@ -476,7 +476,8 @@ def _notes(scene: Scene, d: _Drawn) -> list[str]:
         notes.append("\x00" + scene.dropoff_note)
     if "back" in kinds:
         notes.append(
-            "A line that drops below the map runs back to an earlier station (white chevrons point back)."
+            "A line that turns down and runs back to the left returns to an earlier station "
+            "(white chevrons point back)."
         )
     if "loop" in kinds:
         notes.append("A small loop under a station is a repeated station.")
