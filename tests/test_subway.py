@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import journeymine as jm
-from journeymine._subway import _backstep, _octilinear, medoid
+from journeymine._subway import medoid
+from journeymine._subway_layout import _back_route, connect
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +30,21 @@ def _angles(points: list[tuple[float, float]]) -> set[float]:
     return out
 
 
-def test_segments_are_octilinear() -> None:
+def test_segments_are_octilinear(demo: jm.JourneyLog) -> None:
     for dx, dy in [(300, 0), (300, 92), (300, -184), (132, 276), (132, -30)]:
-        assert _angles(_octilinear(0, 0, dx, dy)) <= {0, 45, 90}
-    back = _backstep(400, 0, 100, 0, 120)
+        for xm in (dx / 2, dx / 3):
+            route = connect(0, 0, dx, dy, xm)
+            assert _angles(route) <= {0, 45, 90} and route[0] == (0, 0) and route[-1] == (dx, dy)
+    back = _back_route(400, 0, 100, 0, 28, 28, 120)
     assert _angles(back) <= {0, 45, 90}
     assert max(y for _, y in back) == 120 and back[-1] == (100, 0)  # dips below, ends at the station
+    # every drawn step of a real map, loops aside
+    sm = jm.subway_map(demo, top=8)
+    for d in re.findall(r'class="line-path" d="([^"]+)"', sm.svg):
+        for sub in d.split("M")[1:]:
+            if "C" not in sub:
+                pts = [tuple(map(float, p.split(","))) for p in re.findall(r"[\d.-]+,[\d.-]+", sub)]
+                assert _angles(pts) <= {0, 45, 90}
 
 
 def test_medoid_prefers_the_central_frequent_journey() -> None:
@@ -95,11 +105,14 @@ def test_backsteps_and_loops_turn_back(demo: jm.JourneyLog) -> None:
     loop_svg = re.search(r'<g class="line" data-line="Loop">.*?</g>', sm.svg, re.S)
     assert loop_svg is not None
     path = re.search(r'd="([^"]+)"', loop_svg.group(0)).group(1)  # type: ignore[union-attr]
-    ys = [float(v) for v in re.findall(r"[ML][\d.]+,([\d.]+)", path)]
-    st = sm.stations.set_index("station")
-    assert max(ys) > st["y"].max() + 20  # the back-step dips below every station
-    assert " c " in path  # the repeated Demo is drawn as a small loop
-    assert "back-step" in sm.svg
+    sm.stations.set_index("station")
+    for sub in path.split("M")[1:]:
+        pts = [tuple(map(float, p.split(","))) for p in re.findall(r"[\d.-]+,[\d.-]+", sub)]
+        if pts[-1][0] < pts[0][0]:  # a back-step dips below both its stations
+            assert max(y for _, y in pts) > max(pts[0][1], pts[-1][1]) + 10
+    assert sum(1 for sub in path.split("M")[1:] if "C" in sub) == 1  # the repeated Demo: one loop
+    assert "returns to an earlier station" in sm.svg and "white chevrons" in sm.svg
+    assert sm.audit().empty
 
 
 def test_pinned_positions_and_station_order(demo: jm.JourneyLog) -> None:
@@ -175,3 +188,36 @@ def test_channel_overlay(demo: jm.JourneyLog) -> None:
                                      case="case", activity="activity", timestamp="timestamp")
     with pytest.raises(jm.SchemaError, match="channels=True needs a channel column"):
         jm.subway_map(plain, channels=True)
+
+
+def _single_touch_log() -> jm.JourneyLog:
+    """A cohort of single touches with one longer journey among them, and a cohort of deals."""
+    rows = [(f"s{i}", "Webinar", "2024-01-01", "Leads") for i in range(40)]
+    rows += [("x", "Webinar", "2024-01-01", "Leads"), ("x", "Demo", "2024-01-02", "Leads")]
+    rows += [(f"d{i}", a, f"2024-01-0{k + 1}", "Deals") for i in range(12)
+             for k, a in enumerate(["Webinar", "Demo", "Proposal sent", "Contract signed"])]
+    return jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["case", "act", "ts", "seg"]),
+                                    case="case", activity="act", timestamp="ts", case_attributes=["seg"])
+
+
+def test_single_station_journeys_are_drawn() -> None:
+    log = _single_touch_log()
+    sm = jm.subway_map(jm.journey_map(log, by="seg"), timing=True, dropoff=True)
+    # the cohort of single touches is drawn as its journey, not as the one lead that went on
+    assert {ln.name: ln.stations for ln in sm.lines} == {
+        "Leads": ("Webinar",), "Deals": ("Webinar", "Demo", "Proposal sent", "Contract signed")}
+    leads = re.search(r'data-line="Leads">.*?class="line-path" d="([^"]+)"', sm.svg, re.S)
+    assert leads is not None and leads.group(1).count("M") == 1  # a bar inside the station
+    assert "1 stop" in sm.svg and "journey of that one station" in sm.svg
+    assert sm.audit().empty
+    est = jm.JourneyClusterer(n_clusters=2, random_state=0).fit(log)
+    lines = jm.subway_map(est).lines
+    assert [ln.stations for ln in lines] == [tuple(v) for v in est.representatives_["variant"]]
+    assert ("Webinar",) in [ln.stations for ln in lines]
+
+
+def test_cluster_lines_are_the_representatives(demo: jm.JourneyLog) -> None:
+    est = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(demo)
+    sm = jm.subway_map(est, timing=True, dropoff=True)
+    assert [ln.stations for ln in sm.lines] == [tuple(v) for v in est.representatives_["variant"]]
+    assert [ln.kind for ln in sm.lines] == ["cluster"] * 3

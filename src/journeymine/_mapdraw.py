@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,7 +30,7 @@ from ._params import check_choice
 if TYPE_CHECKING:
     from ._journeymap import JourneyMap
 
-__all__ = ["Drawing", "LabelMode", "TimeStat", "map_dot", "shared_positions"]
+__all__ = ["Drawing", "LabelMode", "TimeStat", "map_dot", "scalable", "shared_positions"]
 
 LabelMode = Literal["frequency", "time", "both"]
 TimeStat = Literal["median", "mean", "p90", "min", "max"]
@@ -247,6 +248,18 @@ def shared_positions(maps: Sequence[JourneyMap]) -> dict[str, tuple[float, float
     return out
 
 
+def scalable(svg: str) -> str:
+    """Graphviz's SVG with its fixed size (points) replaced by ``width="100%"`` and a
+    ``max-width`` of that size in CSS pixels (1 pt = 4/3 px), so that a wide map shrinks to
+    fit its container (a report section, a notebook cell) instead of being cut off, and a
+    small one is not blown up. The ``viewBox`` keeps the proportions."""
+    m = re.match(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if m is None or "viewBox" not in svg[: svg.find(">")]:
+        return svg
+    width = float(m.group(1)) * 4 / 3
+    return f'<svg width="100%" style="max-width: {width:.0f}px; height: auto"' + svg[m.end():]
+
+
 class Drawing:
     """A drawn journey map: SVG in a notebook, ``save`` to SVG, PNG, PDF or DOT."""
 
@@ -262,11 +275,12 @@ class Drawing:
 
     @property
     def svg(self) -> str:
-        """The SVG text (rendered once)."""
+        """The SVG text (rendered once), scaled to its container: ``width="100%"`` with a
+        ``max-width`` of its natural size, and the ``viewBox`` Graphviz writes."""
         if self._svg is None:
             raw = render(self._source, fmt="svg", fixed=self._fixed).decode("utf-8")
             start = raw.find("<svg")
-            self._svg = raw[start:] if start >= 0 else raw
+            self._svg = scalable(raw[start:] if start >= 0 else raw)
         return self._svg
 
     def save(self, path: str | os.PathLike[str]) -> Path:
