@@ -824,16 +824,17 @@ class JourneyClusterer:
     def _representatives(self) -> pd.DataFrame:
         import pandas as pd
 
-        from ._subway import medoid
+        from ._subway import representative
         from ._variants import variants
 
         v = variants(self._log, by=self._by_cluster, examples=20)
         rows = []
         for key, group in v.groupby("cohort", sort=False):
-            lengths = np.repeat(group["length"].to_numpy(), group["cases"].to_numpy())
-            typical = int(np.median(lengths))
-            pool = group[group["length"] >= typical].head(60)
-            best = pool.iloc[medoid(list(pool["variant"]), list(pool["cases"]))]
+            # the same rule as the cluster's subway line and the report's card
+            at = representative(group)
+            if at is None:  # pragma: no cover - min_stations=1: every cohort has a journey
+                continue
+            best = group.iloc[at]
             rows.append(
                 {
                     "cluster": int(str(key).split()[-1]),
@@ -1069,11 +1070,13 @@ class JourneyClusterer:
         self._check_fitted("drawing a subway map")
         return self._log
 
-    def _subway_lines(self, *, min_stations: int) -> list[SubwayLine]:
+    def _subway_lines(self) -> list[SubwayLine]:
         from ._subway import representative_lines
 
         self._check_fitted("drawing a subway map")
-        lines = representative_lines(self._log, self._by_cluster, min_stations=min_stations)
+        # min_stations is not passed on: a cluster's line is its representative journey
+        # (representatives_), at any length
+        lines = representative_lines(self._log, self._by_cluster)
         from dataclasses import replace
 
         return [replace(ln, kind="cluster") for ln in sorted(lines, key=lambda ln: int(ln.name.split()[-1]))]

@@ -412,7 +412,7 @@ def subway_map(
             for k, v in lines.items()
         ]
     elif hasattr(source, "representatives_") and hasattr(source, "_subway_lines"):
-        drawn = source._subway_lines(min_stations=1)  # the journeys of representatives_
+        drawn = source._subway_lines()  # the journeys of representatives_
     elif isinstance(source, JourneyMaps):
         drawn = representative_lines(log, by, only={str(k) for k in source})
     else:
