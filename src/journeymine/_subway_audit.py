@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._subway_geometry import segment_hits_box
 from ._textsize import text_box
 
 if TYPE_CHECKING:
@@ -326,27 +327,8 @@ def _hits(points: np.ndarray, box: Box, pad: float) -> bool:
         return False
     if len(points) == 1:
         return bool(x0 <= px[0] <= x1 and y0 <= py[0] <= y1)
-    for (ax, ay), (bx, by) in itertools.pairwise(points):
-        t0, t1 = 0.0, 1.0
-        dx, dy = bx - ax, by - ay
-        ok = True
-        for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
-            if p == 0:
-                if q < 0:
-                    ok = False
-                    break
-                continue
-            r = q / p
-            if p < 0:
-                t0 = max(t0, r)
-            else:
-                t1 = min(t1, r)
-            if t0 > t1:
-                ok = False
-                break
-        if ok:
-            return True
-    return False
+    pts = [(float(x), float(y)) for x, y in points]
+    return any(segment_hits_box(a, b, box, pad) for a, b in itertools.pairwise(pts))
 
 
 def _inside(point: np.ndarray, box: Box, pad: float = 1.0) -> bool:
