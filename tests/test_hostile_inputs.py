@@ -135,3 +135,98 @@ def test_explain_counts_match_a_dense_computation() -> None:
         col = has[row.feature].to_numpy()
         assert np.isclose(row.share_in_cluster, col[inside].mean())
         assert np.isclose(row.share_elsewhere, col[~inside].mean())
+
+
+# -- found on a second read (each once a bug) -----------------------------------------------
+def test_write_atomic_keeps_permissions_writes_through_links_and_short_temp_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import stat
+
+    from journeymine._output import write_atomic
+
+    private = tmp_path / "private.csv"
+    private.write_text("old")
+    private.chmod(0o600)
+    write_atomic(private, lambda p: p.write_text("new"), owner="t")
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600 and private.read_text() == "new"
+    target, link = tmp_path / "target.txt", tmp_path / "link.txt"
+    target.write_text("t")
+    link.symlink_to(target)
+    write_atomic(link, lambda p: p.write_text("via link"), owner="t")
+    assert link.is_symlink() and target.read_text() == "via link"
+    long = tmp_path / ("x" * 240 + ".csv")  # a legal name: the temporary one must be legal too
+    write_atomic(long, lambda p: p.write_text("ok"), owner="t")
+    assert long.read_text() == "ok"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["private.csv", "target.txt", "link.txt", long.name])
+
+
+def test_nothing_is_written_inside_an_input_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pl.DataFrame({"c": ["a", "a"], "act": ["x", "y"], "ts": ["2024-01-01", "2024-01-02"]}).write_parquet(
+        folder / "part-0.parquet")
+    log = jm.read_parquet(folder, case="c", activity="act", timestamp="ts")
+    before = (folder / "part-0.parquet").read_bytes()
+    with pytest.raises(jm.InvalidParameterError, match="inside the input folder"):
+        jm.write_csv(log, folder / "part-0.parquet")
+    with pytest.raises(jm.InvalidParameterError, match="inside the input folder"):
+        jm.write_xes(log, folder / "new.xes")
+    assert (folder / "part-0.parquet").read_bytes() == before and len(list(folder.iterdir())) == 1
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "zlib"])
+def test_codecs_that_are_not_text_encodings_are_refused(tmp_path, encoding: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "e.csv"
+    path.write_text("a,b,c\nx,y,2024-01-01\n")
+    with pytest.raises(jm.InvalidParameterError, match="Python text codec name"):
+        jm.read_csv(path, case="a", activity="b", timestamp="c", encoding=encoding)
+
+
+def test_multibyte_separators_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "e.csv"
+    path.write_text("a§b§c\nx§y§2024-01-01\n")
+    with pytest.raises(jm.InvalidParameterError, match="single-byte character"):
+        jm.read_csv(path, case="a", activity="b", timestamp="c", sep="§")
+    log = jm.datasets.demo_b2b(5, random_state=0)
+    with pytest.raises(jm.InvalidParameterError, match="single-byte character"):
+        jm.write_csv(log, tmp_path / "o.csv", sep="§")
+
+
+def test_control_characters_in_categorical_attributes_are_replaced() -> None:
+    df = _frame(seg=pd.Categorical(["S\x00MB", "S\x00MB", "E", "E"]))
+    with pytest.warns(jm.DataQualityWarning, match=r"'seg' \(2 values\) were replaced"):
+        log = _build(df, case_attributes="seg")
+    assert log.cases["seg"].tolist() == ["S\ufffdMB", "E"]
+    assert "\x00" not in jm.report(log, by="seg", generated=False)
+
+
+def test_a_callable_won_outcome_does_not_open_its_own_sales_cycle() -> None:
+    df = pd.DataFrame({"c": ["a", "a", "b", "b"], "act": ["Visit", "Won", "Visit", "Won"],
+                       "ts": ["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-09"]})
+    log = _build(df)
+    as_list = jm.kpis(log, outcomes={"won": ["Won"]}).value("sales_cycle_days")
+    as_callable = jm.kpis(log, outcomes={"won": lambda e: e["activity"] == "Won"}).value("sales_cycle_days")
+    assert np.isnan(as_list) and np.isnan(as_callable)
+
+
+def test_cluster_summary_outcomes_take_a_string_or_a_predicate() -> None:
+    log = jm.datasets.demo_b2b(300, random_state=0)
+    est = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(log)
+    as_list = est.summary(outcomes={"won": ["Contract signed"]})["won_share"]
+    as_str = est.summary(outcomes={"won": "Contract signed"})["won_share"]
+    as_fn = est.summary(outcomes={"won": lambda e: e["activity"] == "Contract signed"})["won_share"]
+    assert as_list.gt(0).any()
+    assert as_list.tolist() == as_str.tolist() == as_fn.tolist()
+
+
+def test_single_touch_journeys_compare_and_report() -> None:
+    df = pd.DataFrame({"c": [str(i) for i in range(40)], "a": ["x"] * 40, "t": ["2024-01-01"] * 40,
+                       "g": ["A"] * 20 + ["B"] * 20})
+    log = _build(df.rename(columns={"a": "act", "t": "ts"}), case_attributes="g")
+    cmp = jm.compare_cohorts(log, by="g", outcomes={"won": "x"}, random_state=0, min_cases=10)
+    assert cmp.transitions.empty and list(cmp.transitions.columns[3:5]) == ["source", "target"]
+    a = jm.attribution(log, conversion="x")
+    assert a.credits.empty and a.to_dataframe(wide=True).empty
+    html = jm.report(log, by="g", outcomes={"won": "x"}, generated=False)
+    assert html.startswith("<!DOCTYPE html>") and "Journey types" in html

@@ -225,7 +225,7 @@ def test_two_step_funnel_has_no_sales_cycle_and_says_why(shared_data: Path) -> N
     assert wide["sales_cycle_days"].isna().all()  # undefined, never 0 days
     assert (wide["conversion_rate"] > 0.5).all()
     html = jm.report(log, by="product", outcomes={"won": "Won", "lost": "Lost"}, generated=False)
-    assert "– : not defined for that cohort (sales cycle: no account had a touch" in html
+    assert "– : not defined for that cohort (sales cycle: no account of the cohort had a touch" in html
     assert "<title>Journey report</title>" in html  # no "pandas.DataFrame" in the title
     assert "among 3 distinct journeys" in html  # activity sequences, as jm.variants counts them
     assert len(jm.variants(log)) == 3

@@ -69,7 +69,8 @@ class Attribution:
         if not wide:
             return self.credits.copy()
         out: pd.DataFrame = self.credits.pivot(index="touch", columns="model", values="share")
-        return out[[m for m in MODELS if m in out.columns]].sort_values(out.columns[0], ascending=False)
+        out = out[[m for m in MODELS if m in out.columns]]
+        return out.sort_values(out.columns[0], ascending=False) if len(out.columns) else out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe tables."""
@@ -325,4 +326,6 @@ def attribution(
     assist = assist.sort_values(["assisted_conversions", "touch"], ascending=[False, True]).reset_index(
         drop=True
     )
-    return Attribution(credits=pd.DataFrame(rows), assisted=assist, conversions=n_conv, paths=len(paths))
+    # columns even when no touch precedes a conversion
+    credits = pd.DataFrame(rows, columns=["model", "touch", "share", "conversions"])
+    return Attribution(credits=credits, assisted=assist, conversions=n_conv, paths=len(paths))

@@ -240,9 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _separator(text: str) -> str:
     """The CSV separator from the command line: one character, ``\\t`` or ``tab``."""
     sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(text, text)
-    if len(sep) != 1 or sep in "\"\r\n":
+    if len(sep.encode("utf-8")) != 1 or sep in "\"\r\n":
         raise JourneymineError(
-            f"--sep must be one character other than a quote or a line break (e.g. ';' or "
+            f"--sep must be one single-byte character other than a quote or a line break (e.g. ';' or "
             f"'\\t' for tab). Got {text!r}."
         )
     return sep

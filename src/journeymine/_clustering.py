@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from scipy import sparse
 
     from ._journeymap import JourneyMaps
+    from ._outcomes import OutcomeSpec
     from ._subway import SubwayLine
 
 __all__ = ["JourneyClusterer"]
@@ -859,16 +860,18 @@ class JourneyClusterer:
             raise TypeError("journey_map returned a single map")
         return out
 
-    def summary(self, *, outcomes: Mapping[str, Sequence[str]] | None = None, top: int = 3) -> pd.DataFrame:
+    def summary(self, *, outcomes: OutcomeSpec | None = None, top: int = 3) -> pd.DataFrame:
         """One row per cluster: size, share, top variants, median duration, outcomes and
         the most characteristic transitions.
 
         ``outcomes`` maps an outcome name to the activities that mean it (e.g.
-        ``{"won": ["Contract signed"], "churned": ["Churned"]}``); each gets a column with
+        ``{"won": ["Contract signed"], "churned": ["Churned"]}``; one activity may be a
+        string, or a predicate over the events as in :func:`kpis`); each gets a column with
         the share of the cluster's accounts that reached it.
         """
         import pandas as pd
 
+        from ._outcomes import normalize_outcomes
         from ._variants import variants
 
         self._check_fitted("summary")
@@ -877,7 +880,8 @@ class JourneyClusterer:
         v = variants(self._log, by=self._by_cluster, top=top, examples=0)
         explained = self.explain(top=top, kinds=("transition",))
         labels = self.labels_.to_numpy()
-        reached = {name: self._reached(list(acts)) for name, acts in (outcomes or {}).items()}
+        specs = normalize_outcomes(outcomes, "JourneyClusterer.summary") if outcomes else {}
+        reached = {name: self._reached(spec) for name, spec in specs.items()}
         rows = []
         for c in range(self.n_clusters_):
             ids = self.labels_.index[self.labels_.to_numpy() == c]
@@ -957,8 +961,13 @@ class JourneyClusterer:
         have.sort(key=lambda i: keys[i])
         return [shown(keys[i]) for i in have], counts[:, have]
 
-    def _reached(self, activities: Sequence[str]) -> np.ndarray:
-        """Per account (in ``labels_`` order): whether it has any of ``activities``."""
+    def _reached(self, activities: Any) -> np.ndarray:
+        """Per account (in ``labels_`` order): whether it has any of ``activities`` (a list,
+        or a predicate over the events as in :func:`kpis`)."""
+        if callable(activities):
+            events = self._log.events
+            hit_cases = set(events.loc[np.asarray(activities(events), dtype=bool), "case"])
+            return np.array([c in hit_cases for c in self.labels_.index], dtype=bool)
         pairs, _ = self._items()
         wanted = [i for i, a in enumerate(self._log.activities) if a in set(activities)]
         hit = pairs.filter(pl.col("act").cast(pl.Int64).is_in(pl.Series(wanted, dtype=pl.Int64).implode()))

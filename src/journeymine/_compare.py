@@ -416,9 +416,13 @@ def compare_cohorts(
             x2 = np.array([cb.get(f, 0) for f in feats], float)
             rows.append(pd.DataFrame(_proportions(feats, x1, na, x2, nb, a, b)))
     transitions: pd.DataFrame = pd.concat(trans_rows, ignore_index=True)
-    pair = transitions["feature"].str.split(_SEP, n=1, expand=True)
-    transitions.insert(3, "source", pair[0])
-    transitions.insert(4, "target", pair[1])
+    if len(transitions):
+        pair = transitions["feature"].str.split(_SEP, n=1, expand=True)
+        source, target = pair[0], pair[1]
+    else:  # no account takes a step (single-touch journeys): empty columns of text
+        source = target = pd.Series([], dtype=object)
+    transitions.insert(3, "source", source)
+    transitions.insert(4, "target", target)
     transitions["feature"] = transitions["source"] + " → " + transitions["target"]
     activities = pd.concat(act_rows, ignore_index=True)
 

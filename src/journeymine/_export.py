@@ -1,9 +1,12 @@
-"""CSV export in pm4py's columns: every value round-trips, spreadsheets are opt-in safe.
+"""CSV export in pm4py's columns: ids and text round-trip, spreadsheets are opt-in safe.
 
 :func:`write_csv` writes RFC 4180 CSV with polars: text cells are always quoted, so a
 value holding the separator, a quote, ``\\r`` or ``\\n``, or leading and trailing spaces is
-read back exactly (by ``jm.read_csv``, pandas, polars or a spreadsheet); a missing value is
-an empty unquoted field and an empty string ``""``, so the two stay apart.
+read back as the same text (by ``jm.read_csv``, pandas, polars or a spreadsheet); a missing
+value is an empty unquoted field and an empty string ``""``, so the two stay apart. Ids,
+activities, roles and timestamps come back exactly with ``jm.read_csv`` (it reads them as
+text); other attribute columns are re-typed by whatever reads them (``"007"`` may come back
+as the number 7), and case attributes come back under ``case:<name>``.
 
 Spreadsheet formula injection: a spreadsheet opening the file treats a cell starting
 with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) as a formula, so a hostile
@@ -57,8 +60,9 @@ def write_csv(
     """Write a log's events as CSV in pm4py's columns (``case:concept:name``,
     ``concept:name``, ``time:timestamp`` in ISO 8601 UTC, roles, ``case:<attribute>``).
 
-    Text cells are quoted (RFC 4180), so every value round-trips exactly; the file is
-    written atomically and never onto the log's source.
+    Text cells are quoted (RFC 4180), so ids, activities, roles and timestamps round-trip
+    exactly through :func:`read_csv` (attribute columns are re-typed by the reader); the
+    file is written atomically and never onto the log's source.
 
     Parameters
     ----------
@@ -89,8 +93,8 @@ def write_csv(
     if not isinstance(log, JourneyLog):
         raise invalid("log", owner, "a JourneyLog", type(log).__name__)
     require_embedded(log, owner)
-    if not isinstance(sep, str) or len(sep) != 1 or sep in "\"\r\n":
-        raise invalid("sep", owner, "one character other than a quote or a line break", sep)
+    if not isinstance(sep, str) or len(sep.encode("utf-8")) != 1 or sep in "\"\r\n":
+        raise invalid("sep", owner, "one single-byte character other than a quote or a line break", sep)
     frame = pm4py_layout(log)
     if excel_safe:
         frame = excel_safe_frame(frame)

@@ -117,6 +117,9 @@ def read_csv(
     >>> jm.read_csv(path, case="account", activity="touchpoint", timestamp="at").cases["case"].tolist()
     ['NA']
     """
+    if not isinstance(sep, str) or len(sep.encode("utf-8")) != 1 or sep in "\"\r\n":
+        raise invalid("sep", "read_csv", "one single-byte character other than a quote or a line break",
+                      sep)
     p = _existing(path)
     polars_encoding = _csv_encoding(encoding)
     limit = resolve_max_bytes(max_bytes, "read_csv")
@@ -168,14 +171,17 @@ def _csv_encoding(encoding: Any) -> str | None:
     if encoding.lower().replace("_", "-") in ("utf8-lossy", "utf-8-lossy"):
         return "utf8-lossy"
     try:
-        name = codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except LookupError:
+        info = None
+    # a text encoding: 'rot13', 'hex' or 'zlib' are codecs too, but not of bytes to text
+    if info is None or not getattr(info, "_is_text_encoding", True):
         raise invalid(
             "encoding", "read_csv",
-            "one of {'utf8', 'utf8-lossy'} or a Python codec name (e.g. 'latin-1', 'cp1252', "
-            "'utf-16')", encoding,
-        ) from None
-    return "utf8" if name == "utf-8" else None
+            "one of {'utf8', 'utf8-lossy'} or a Python text codec name (e.g. 'latin-1', "
+            "'cp1252', 'utf-16')", encoding,
+        )
+    return "utf8" if info.name == "utf-8" else None
 
 
 def _codec(p: Path) -> str | None:

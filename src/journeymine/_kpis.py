@@ -202,8 +202,16 @@ def kpis(
         later = set(stages.order[1:]) if len(stages.order) > 1 else set(stages.order)
         # the close itself does not open a cycle: a two-step funnel (touch → won) has no
         # sales cycle, which is undefined (NaN), not 0 days
-        closing = {a for name in (won, lost) if name is not None
-                   for a in (outcomes[name] if not callable(outcomes[name]) else ())}
+        closing: set[str] = set()
+        for part in (won, lost):
+            if part is None:
+                continue
+            spec = outcomes[part]
+            if callable(spec):  # the activities of the events the predicate marks
+                events = log.events
+                closing |= set(events.loc[np.asarray(spec(events), dtype=bool), "activity"])
+            else:
+                closing |= set(spec)
         sales_acts = [a for a, s in stages.activity_stage.items() if s in later and a not in closing]
     else:
         sales_acts = as_names(sales_start, "sales_start", owner, what="activities")

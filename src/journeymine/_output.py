@@ -6,7 +6,10 @@ and renamed over the target only when complete (``os.replace`` is atomic on one 
 system), so a failure (a full disk, an interrupted run, a bad value) leaves the old file,
 or no file, never a truncated one. The target must not be one of the inputs (compared as
 resolved paths and as the same file on disk), and must be a regular file or not exist yet
-(writing "to" ``/dev/full`` or a folder is refused rather than replacing it).
+(writing "to" ``/dev/full`` or a folder is refused rather than replacing it); when the
+input is a folder (Parquet parts), nothing inside it may be written. A new version of an
+existing file keeps its permissions, and a symbolic link is written through to the file it
+names (the link stays).
 """
 
 from __future__ import annotations
@@ -14,21 +17,13 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import InvalidParameterError
 
 __all__ = ["check_output_path", "write_atomic"]
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_MODE = 0o666 & ~_umask()  # what open() would give a new file
 
 
 def check_output_path(path: str | os.PathLike[str], *, owner: str, inputs: Iterable[object] = ()) -> Path:
@@ -56,6 +51,11 @@ def check_output_path(path: str | os.PathLike[str], *, owner: str, inputs: Itera
         same = src.resolve() == target
         if not same and p.exists() and src.exists():
             same = os.path.samefile(src, p)
+        if not same and src.is_dir() and target.is_relative_to(src.resolve()):
+            raise InvalidParameterError(
+                f"{owner}: the output {str(p)!r} is inside the input folder {str(src)!r}; writing "
+                "there could replace or add an input part. Choose a path outside that folder."
+            )
         if same:
             raise InvalidParameterError(
                 f"{owner}: the output {str(p)!r} is the input file; writing it would destroy "
@@ -83,10 +83,15 @@ def write_atomic(
     ('done', ['a.txt'])
     """
     p = check_output_path(path, owner=owner, inputs=inputs)
-    tmp = p.parent / f".{secrets.token_hex(6)}.tmp-{p.name}"
+    if p.is_symlink():  # write through a link to the file it names, as open() would
+        p = p.resolve()
+    # a short name in the same folder, keeping the target's endings (".xes.gz" decides gzip)
+    ending = "".join(p.suffixes)
+    tmp = p.parent / f".jm-{secrets.token_hex(4)}{ending if len(ending) <= 16 else p.suffix}"
     try:
         write(tmp)
-        os.chmod(tmp, _MODE)
+        if p.exists():  # a new version keeps the old file's permissions
+            os.chmod(tmp, stat.S_IMODE(p.stat().st_mode))
         os.replace(tmp, p)
     except BaseException:
         tmp.unlink(missing_ok=True)

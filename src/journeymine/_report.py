@@ -318,12 +318,12 @@ def report(
                 vals = [("–" if v != v else (_pct(v) if fmt == "pct" else fmt.format(v))) for v in wide[col]]
                 kpi_rows.append({"label": label, "cells": vals})
             reasons = {
-                "sales_cycle_days": "sales cycle: no account had a touch of the second stage or later "
-                "before its close",
-                "time_to_purchase_among_won_days": "days to purchase: no account won",
-                "touches_before_purchase": "touches before purchase: no account won",
-                "conversion_rate": "conversion rate: no account was decided",
-                "churn_rate": "churn rate: no account won",
+                "sales_cycle_days": "sales cycle: no account of the cohort had a touch of the second "
+                "stage or later before its close",
+                "time_to_purchase_among_won_days": "days to purchase: no account of the cohort won",
+                "touches_before_purchase": "touches before purchase: no account of the cohort won",
+                "conversion_rate": "conversion rate: no account of the cohort was decided",
+                "churn_rate": "churn rate: no account of the cohort won",
             }
             undefined = [
                 reasons.get(col, labels[col][0])

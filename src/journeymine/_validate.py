@@ -333,29 +333,35 @@ def build(
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
 
 
+def _is_text(dtype: pl.DataType) -> bool:
+    return dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum))
+
+
 def _clean_text(col: str) -> pl.Expr:
-    """Attribute text with the characters XML cannot carry replaced by U+FFFD."""
-    return pl.col(col).str.replace_all(CONTROL_CHARS, REPLACEMENT)
+    """Attribute text with the characters XML cannot carry replaced by U+FFFD (categorical
+    columns become text)."""
+    return pl.col(col).cast(pl.String).str.replace_all(CONTROL_CHARS, REPLACEMENT)
 
 
 def _report_replaced(frame: pl.DataFrame, columns: Sequence[str]) -> set[str]:
     """The text attribute columns holding control characters (only those are copied with
     them replaced), with one warning naming them."""
-    text = [c for c in dict.fromkeys(columns) if frame.schema[c] == pl.String]
+    text = [c for c in dict.fromkeys(columns) if _is_text(frame.schema[c])]
     if not text:
         return set()
     hits = frame.select(
-        [pl.col(c).str.contains(CONTROL_CHARS).any().alias(c) for c in text]
+        [pl.col(c).cast(pl.String).str.contains(CONTROL_CHARS).any().alias(c) for c in text]
     ).row(0, named=True)
     dirty = [c for c, hit in hits.items() if hit]
     if not dirty:
         return set()
     counts = frame.select(
-        [pl.col(c).str.contains(CONTROL_CHARS).sum().alias(c) for c in dirty]
+        [pl.col(c).cast(pl.String).str.contains(CONTROL_CHARS).sum().alias(c) for c in dirty]
     ).row(0, named=True)
     found = {c: int(n) for c, n in counts.items()}
     col = next(iter(found))
-    rows = frame.select(pl.arg_where(pl.col(col).str.contains(CONTROL_CHARS).fill_null(False)))
+    hit = pl.col(col).cast(pl.String).str.contains(CONTROL_CHARS).fill_null(False)
+    rows = frame.select(pl.arg_where(hit))
     first = rows.to_series().head(5).to_list()
     listed = ", ".join(f"{c!r} ({n:,} values)" for c, n in found.items())
     warn(
