@@ -139,7 +139,7 @@ def test_impossible_outputs_are_one_line_errors(
 @pytest.mark.parametrize("sep", [";;", "", '"'])
 def test_bad_separators(events_csv: Path, capsys: pytest.CaptureFixture[str], sep: str) -> None:
     assert main(["inspect", str(events_csv), *ARGS, "--sep", sep]) == 2
-    _one_line_error(capsys, "--sep must be one character")
+    _one_line_error(capsys, "--sep must be one single-byte character")
 
 
 def test_tab_separator_spelled_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

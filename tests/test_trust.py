@@ -149,7 +149,7 @@ def test_invalid_bytes_name_the_line_offset_and_fix(tmp_path: Path, compressed: 
 def test_unknown_codec_is_the_standard_parameter_error(tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     path.write_bytes(LATIN1)
-    with pytest.raises(jm.InvalidParameterError, match=r"The 'encoding' parameter of read_csv must be .*Python codec name.*Got 'latin-9000'"):
+    with pytest.raises(jm.InvalidParameterError, match=r"The 'encoding' parameter of read_csv must be .*Python text codec name.*Got 'latin-9000'"):
         jm.read_csv(path, sep=";", case="account", activity="touch", timestamp="at", encoding="latin-9000")
 
 
