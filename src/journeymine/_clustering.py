@@ -881,7 +881,8 @@ class JourneyClusterer:
         explained = self.explain(top=top, kinds=("transition",))
         labels = self.labels_.to_numpy()
         specs = normalize_outcomes(outcomes, "JourneyClusterer.summary") if outcomes else {}
-        reached = {name: self._reached(spec) for name, spec in specs.items()}
+        pairs = self._items()[0] if specs else None  # the distinct keys once, for every outcome
+        reached = {name: self._reached(spec, pairs) for name, spec in specs.items()}
         rows = []
         for c in range(self.n_clusters_):
             ids = self.labels_.index[self.labels_.to_numpy() == c]
@@ -922,14 +923,14 @@ class JourneyClusterer:
         steps = pl.DataFrame({"code": step // (n * n), "act": (step // n) % n, "tgt": step % n})
         return pairs, steps
 
-    def _feature_counts(self, code: np.ndarray, feature: np.ndarray, keys: list[str]) -> np.ndarray:
+    def _feature_counts(self, code: np.ndarray, feature: np.ndarray, n_features: int) -> np.ndarray:
         """Per cluster and feature id, how many of the cluster's accounts have it (the
         (code, feature) rows are distinct): counts, never an accounts × features matrix,
         so memory grows with the features, not the accounts."""
         k = self.n_clusters_
         cluster = self.labels_.to_numpy()[code]
-        flat = np.bincount(feature.astype(np.int64) * k + cluster, minlength=len(keys) * k)
-        return flat.reshape(len(keys), k).T.astype(float)
+        flat = np.bincount(feature.astype(np.int64) * k + cluster, minlength=n_features * k)
+        return flat.reshape(n_features, k).T.astype(float)
 
     def _feature_tables(self, kinds: Sequence[str]) -> list[tuple[str, list[str], np.ndarray]]:
         """(kind, feature names, clusters × features counts) for the transitions and
@@ -944,11 +945,11 @@ class JourneyClusterer:
             ids = src * n + steps.get_column("tgt").cast(pl.Int64).to_numpy()
             present, inverse = np.unique(ids, return_inverse=True)
             keys = [f"{acts[i // n]}\x1f{acts[i % n]}" for i in present]
-            counts = self._feature_counts(steps.get_column("code").to_numpy(), inverse, keys)
+            counts = self._feature_counts(steps.get_column("code").to_numpy(), inverse, len(keys))
             out.append(("transition", *self._present(keys, counts, _shown_transition)))
         if "activity" in kinds:
             code = pairs.get_column("code").to_numpy()
-            counts = self._feature_counts(code, pairs.get_column("act").to_numpy(), acts)
+            counts = self._feature_counts(code, pairs.get_column("act").to_numpy(), len(acts))
             out.append(("activity", *self._present(acts, counts, str)))
         return out
 
@@ -961,14 +962,16 @@ class JourneyClusterer:
         have.sort(key=lambda i: keys[i])
         return [shown(keys[i]) for i in have], counts[:, have]
 
-    def _reached(self, activities: Any) -> np.ndarray:
+    def _reached(self, activities: Any, pairs: pl.DataFrame | None) -> np.ndarray:
         """Per account (in ``labels_`` order): whether it has any of ``activities`` (a list,
-        or a predicate over the events as in :func:`kpis`)."""
+        or a predicate over the events as in :func:`kpis`); ``pairs`` are the distinct
+        (code, act) rows of :meth:`_items`."""
         if callable(activities):
             events = self._log.events
             hit_cases = set(events.loc[np.asarray(activities(events), dtype=bool), "case"])
             return np.array([c in hit_cases for c in self.labels_.index], dtype=bool)
-        pairs, _ = self._items()
+        if pairs is None:
+            pairs = self._items()[0]
         wanted = [i for i, a in enumerate(self._log.activities) if a in set(activities)]
         hit = pairs.filter(pl.col("act").cast(pl.Int64).is_in(pl.Series(wanted, dtype=pl.Int64).implode()))
         out = np.zeros(len(self.labels_), dtype=bool)

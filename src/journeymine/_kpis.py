@@ -41,7 +41,7 @@ from . import _stats as st
 from ._discovery import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
-from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_times
+from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_roles, outcome_times
 from ._params import as_names, invalid
 from ._typing import CohortBy
 
@@ -176,19 +176,7 @@ def kpis(
     owner = "kpis"
     require_events(log, owner)
     outcomes = normalize_outcomes(outcomes, owner)
-    if won not in outcomes:
-        raise invalid(
-            "won", owner,
-            f"the name of the outcome that is a win, one of {sorted(outcomes)} (e.g. "
-            f"won={next(iter(outcomes))!r})", won,
-        )
-    if lost == "lost" and "lost" not in outcomes:
-        lost = None  # the default names the outcome "lost" when there is one
-    if churned == "churned" and "churned" not in outcomes:
-        churned = None
-    for name, part in (("lost", lost), ("churned", churned)):
-        if part is not None and part not in outcomes:
-            raise invalid(name, owner, f"an outcome name in {sorted(outcomes)} (or None)", part)
+    won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
     times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
     keys = log.cohort_keys(by) if by is not None else pl.Series("cohort", [ALL] * log.n_cases)
     horizon: Any = log.to_polars("cases").get_column("end").max()

@@ -23,7 +23,7 @@ from .errors import SchemaError, UnsupportedOperationError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["OutcomeSpec", "normalize_outcomes", "outcome_times"]
+__all__ = ["OutcomeSpec", "normalize_outcomes", "outcome_roles", "outcome_times"]
 
 #: outcome name → activities, or a predicate over the events frame
 OutcomeSpec = Mapping[str, Sequence[str] | Callable[["pd.DataFrame"], Any]]
@@ -50,6 +50,36 @@ def normalize_outcomes(outcomes: Any, owner: str) -> dict[str, Any]:
         else:
             out[str(name)] = [str(a) for a in spec]
     return out
+
+
+def outcome_roles(
+    outcomes: Mapping[str, Any], won: str, lost: str | None, churned: str | None, owner: str
+) -> tuple[str, str | None, str | None]:
+    """Which outcomes are the win, the loss and churn, by name; never guessed.
+
+    ``won`` must name an outcome. ``lost`` and ``churned`` left at their defaults
+    (``"lost"``, ``"churned"``) name the outcome of that name when there is one and are
+    None otherwise; any other name must be an outcome.
+
+    Examples
+    --------
+    >>> outcome_roles({"won": ["Signed"]}, "won", "lost", "churned", "kpis")
+    ('won', None, None)
+    """
+    if won not in outcomes:
+        raise invalid(
+            "won", owner,
+            f"the name of the outcome that is a win, one of {sorted(outcomes)} (e.g. "
+            f"won={next(iter(outcomes))!r}); journeymine does not guess it", won,
+        )
+    if lost == "lost" and "lost" not in outcomes:
+        lost = None
+    if churned == "churned" and "churned" not in outcomes:
+        churned = None
+    for name, part in (("lost", lost), ("churned", churned)):
+        if part is not None and part not in outcomes:
+            raise invalid(name, owner, f"an outcome name in {sorted(outcomes)} (or None)", part)
+    return won, lost, churned
 
 
 def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.DataFrame:

@@ -229,20 +229,10 @@ def report(
         check_output_path(path, owner=owner, inputs=[log.source])
     check_int("max_clusters", owner, max_clusters, minimum=2)
     if outcomes is not None:
-        from ._outcomes import normalize_outcomes
+        from ._outcomes import normalize_outcomes, outcome_roles
 
         outcomes = normalize_outcomes(outcomes, owner)
-        if won not in outcomes:
-            raise invalid(
-                "won", owner,
-                f"the name of the outcome that is a win, one of {sorted(outcomes)} (e.g. "
-                f"won={next(iter(outcomes))!r}); the report does not guess it", won,
-            )
-        lost = lost if lost is not None and (lost != "lost" or lost in outcomes) else None
-        churned = churned if churned is not None and (churned != "churned" or churned in outcomes) else None
-        for part, value in (("lost", lost), ("churned", churned)):
-            if value is not None and value not in outcomes:
-                raise invalid(part, owner, f"an outcome name in {sorted(outcomes)} (or None)", value)
+        won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
     name = title or _default_title(log.source)
     ctx: dict[str, Any] = {
         "title": name,
