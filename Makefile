@@ -20,6 +20,7 @@ demo: setup
 test: setup $(BROWSER_STAMP) $(SPARK_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 setup: $(STAMP)
@@ -46,6 +47,7 @@ $(SPARK_STAMP): pyproject.toml $(CONSTRAINTS) scripts/setup-system.sh | $(STAMP)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # mypy checks the Spark engine against pyspark's own types, as in `make test`
 typecheck: setup $(SPARK_STAMP)

@@ -246,9 +246,9 @@ def floor_step(path: str) -> dict[str, Any]:
 def jm_profile(path: str) -> dict[str, Any]:
     """Where journeymine's discovery time goes (not part of the comparison)."""
     import journeymine as jm
-    from journeymine._discovery import encode, journey_tables
+    from journeymine._discovery import journey_tables
+    from journeymine._encoding import case_variants, encode
     from journeymine._stages import activity_ranks, stage_assignment
-    from journeymine._variants import case_variants
 
     t0 = time.perf_counter()
     log = jm.read_parquet(path, case=CASE, activity=ACT, timestamp=TS, case_attributes=CASE_ATTRS)

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import journeymine as jm
-from journeymine._discovery import ALL, journey_tables
+from journeymine._discovery import journey_tables
+from journeymine._encoding import ALL
 from real_logs import ALL_LOGS
 
 
@@ -88,7 +89,7 @@ def test_variants_partition_the_cases(rows: list[tuple[str, str, int]]) -> None:
 
 
 def test_encoding_is_cached_and_checked() -> None:
-    from journeymine._discovery import encode
+    from journeymine._encoding import encode
 
     log = jm.datasets.demo_b2b(50, random_state=1)
     assert encode(log) is encode(log)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
-from ._discovery import require_events
+from ._encoding import require_events
 from ._engine import require_embedded
 from ._log import JourneyLog
 from ._params import as_names, check_choice, check_int, invalid

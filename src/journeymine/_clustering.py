@@ -54,11 +54,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
-from ._discovery import encode, require_events
+from ._encoding import case_variants, encode, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
-from ._variants import case_variants
 from ._warnings import warn
 from .errors import JourneymineWarning, NotFittedError
 

@@ -47,7 +47,8 @@ import numpy as np
 import polars as pl
 
 from . import _stats as st
-from ._discovery import encode, journey_tables, require_events
+from ._discovery import journey_tables
+from ._encoding import encode, require_events
 from ._engine import require_embedded
 from ._format import duration
 from ._log import JourneyLog
@@ -651,7 +652,7 @@ def _variants(
 ) -> pd.DataFrame:
     import pandas as pd
 
-    from ._variants import case_variants
+    from ._encoding import case_variants
 
     lists = case_variants(log)
     vid = (

@@ -29,66 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ._encoding import cohort_codes, encode
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._typing import CohortBy
-from .errors import EmptyLogError
 
-ALL = "(all)"
-
-__all__ = ["ALL", "Encoded", "Tables", "cohort_codes", "encode", "journey_tables", "require_events"]
-
-
-def require_events(log: JourneyLog, owner: str) -> None:
-    """Raise :class:`EmptyLogError` when ``log`` has no events (a filter can leave none)."""
-    if log.n_events == 0:
-        raise EmptyLogError(
-            f"{owner}: the log has no events, so there is nothing to analyse. A filter "
-            "(filter_cases, filter_time, filter_activities, filter_variants) left no case; "
-            "loosen it."
-        )
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """A log's events as integers: ``code`` (case index), ``act`` (activity index), ``ts``."""
-
-    frame: pl.DataFrame
-    activities: tuple[str, ...]
-    n_cases: int
-
-
-def encode(log: JourneyLog) -> Encoded:
-    """Encode the events of ``log`` as integer codes (computed once per log, then cached)."""
-    cached = log._cache.get("encoded")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    events = log.to_polars("events")
-    activities = log.activities
-    case = events.get_column("case")
-    new_case = (case != case.shift(1)).fill_null(True)
-    code = (new_case.cum_sum() - 1).cast(pl.UInt32).alias("code")
-    starts = new_case.arg_true()
-    # The case table lists cases in the order of their runs in the sorted events; check it,
-    # since every per-case lookup below relies on it.
-    if starts.len() != log.n_cases or not case.gather(starts).equals(
-        log.to_polars("cases").get_column("case"), check_names=False
-    ):
-        raise RuntimeError("journeymine internal error: events are not grouped in case-table order")
-    act = events.get_column("activity").cast(pl.Enum(activities)).to_physical().cast(pl.UInt32)
-    frame = pl.DataFrame({"code": code, "act": act, "ts": events.get_column("timestamp")})
-    enc = Encoded(frame=frame, activities=activities, n_cases=log.n_cases)
-    log._cache["encoded"] = enc
-    return enc
-
-
-def cohort_codes(log: JourneyLog, by: CohortBy | None) -> tuple[pl.Series, list[str]]:
-    """Return each case's cohort as an index into the sorted cohort names, and the names."""
-    if by is None:
-        return pl.Series("cohort", np.zeros(log.n_cases, dtype=np.uint32)), [ALL]
-    keys = log.cohort_keys(by)
-    names = sorted(keys.unique().to_list())
-    return keys.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias("cohort"), names
+__all__ = ["Tables", "journey_tables"]
 
 
 @dataclass(frozen=True)

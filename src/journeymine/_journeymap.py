@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from ._discovery import ALL, journey_tables, require_events
+from ._discovery import journey_tables
+from ._encoding import ALL, require_events
 from ._log import JourneyLog
 from ._mapdraw import Drawing, LabelMode, TimeStat, map_dot, shared_positions
 from ._params import check_int, invalid
@@ -516,7 +517,7 @@ class JourneyMaps(Mapping[Any, JourneyMap]):
     def positions(self) -> dict[str, tuple[float, float]]:
         """Node positions (points) shared by every cohort's drawing, laid out once."""
         if self._positions is None:
-            self._positions = shared_positions(list(self._maps.values()))
+            self._positions = shared_positions(union_map(list(self._maps.values())))
         return dict(self._positions)
 
     def draw(self, key: Any, **options: Any) -> Drawing:

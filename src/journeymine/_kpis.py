@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from . import _stats as st
-from ._discovery import ALL, require_events
+from ._encoding import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_roles, outcome_times

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import polars as pl
 
+from ._encoding import filter_variants
 from ._frames import to_polars_frame
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
 from ._params import as_names, check_choice, invalid
@@ -665,8 +666,6 @@ class JourneyLog:
         >>> log.filter_variants(top=2).n_cases == sub.n_cases
         True
         """
-        from ._variants import filter_variants
-
         return filter_variants(self, variants, top=top, exclude=exclude)
 
     def cohorts(self, by: CohortBy, *, min_cases: int = 1) -> dict[Any, JourneyLog]:

@@ -226,11 +226,9 @@ def _clip(text: Any, limit: int = 26) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def shared_positions(maps: Sequence[JourneyMap]) -> dict[str, tuple[float, float]]:
-    """Lay out the union of several maps once with ``dot``; return node positions (points)."""
-    from ._journeymap import union_map
-
-    union = union_map(maps)
+def shared_positions(union: JourneyMap) -> dict[str, tuple[float, float]]:
+    """Lay out ``union`` (the union of several maps' nodes and edges) once with ``dot``;
+    return its node positions (points), which every one of those maps can then reuse."""
     source = map_dot(union, title=False)
     laid = json.loads(render(source, fmt="json"))
     names = ["(start)", "(end)", *union.nodes["activity"]]

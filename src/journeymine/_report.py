@@ -214,12 +214,12 @@ def report(
     from ._attribution import attribution
     from ._clustering import JourneyClusterer
     from ._compare import compare_cohorts
-    from ._discovery import require_events
+    from ._encoding import case_variants, require_events
     from ._engine import require_embedded
     from ._journeymap import JourneyMap, JourneyMaps, journey_map
     from ._kpis import kpis
     from ._subway import subway_map
-    from ._variants import case_variants, variants
+    from ._variants import variants
 
     owner = "report"
     require_events(log, owner)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
-from ._discovery import ALL, cohort_codes, encode, require_events
+from ._encoding import ALL, cohort_codes, encode, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import as_names, invalid

@@ -683,7 +683,8 @@ def _ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, 
 def _engine_ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, int], dict[str, int]]:
     """:func:`_ends` from the engine's aggregations (end activities of all and of the
     accounts that never reach a conversion activity)."""
-    from ._discovery import ALL, journey_tables
+    from ._discovery import journey_tables
+    from ._encoding import ALL
     from ._outcomes import outcome_times
 
     def counts(t: Any, cohort: str) -> dict[str, int]:

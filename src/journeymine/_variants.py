@@ -8,38 +8,21 @@ contiguous) form an Arrow list array, and polars groups equal lists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
-from ._discovery import cohort_codes, encode, require_events
+from ._encoding import case_variants, cohort_codes, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
-from ._params import check_int, invalid
+from ._params import check_int
 from ._typing import CohortBy
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["case_variants", "filter_variants", "variants"]
-
-
-def case_variants(log: JourneyLog) -> pl.Series:
-    """Each case's activity sequence as a list of activity codes (cached on the log)."""
-    cached = log._cache.get("case_variants")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    enc = encode(log)
-    n = log.to_polars("cases").get_column("n_events").to_numpy()
-    offsets = np.zeros(n.size + 1, dtype=np.int64)
-    np.cumsum(n, out=offsets[1:])
-    acts = enc.frame.get_column("act").to_arrow()
-    lists = pl.Series("variant", pa.LargeListArray.from_arrays(pa.array(offsets), acts))
-    log._cache["case_variants"] = lists
-    return lists
+__all__ = ["variants"]
 
 
 def variants(
@@ -156,44 +139,3 @@ def _object_array(values: list[Any]) -> Any:
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
     return arr
-
-
-def filter_variants(
-    log: JourneyLog,
-    variants: Iterable[Sequence[str]] | None = None,
-    *,
-    top: int | None = None,
-    exclude: bool = False,
-) -> JourneyLog:
-    """Keep the cases whose journey is one of ``variants`` (or of the ``top`` most frequent).
-
-    See :meth:`JourneyLog.filter_variants`.
-    """
-    owner = "JourneyLog.filter_variants"
-    if (variants is None) == (top is None):
-        raise invalid("variants", owner, "given, or top=k given instead (not both, not neither)", variants)
-    check_int("top", owner, top, minimum=1, allow_none=True)
-    lists = case_variants(log)
-    if top is not None:
-        table = pl.DataFrame({"variant": lists, "code": pl.int_range(0, lists.len(), eager=True)})
-        counts = table.group_by("variant").agg(pl.len().alias("n"), pl.col("code").first().alias("first"))
-        chosen = counts.sort(["n", "first"], descending=[True, False]).head(top).get_column("variant")
-    else:
-        if isinstance(variants, str):
-            raise invalid("variants", owner, "a list of variants (each a sequence of activities)", variants)
-        code_of = {a: i for i, a in enumerate(encode(log).activities)}
-        wanted = []
-        for v in variants:  # type: ignore[union-attr]
-            if isinstance(v, str):
-                raise invalid(
-                    "variants",
-                    owner,
-                    "a list of variants, each a sequence of activity names (not a string)",
-                    v,
-                )
-            seq = list(v)
-            if all(a in code_of for a in seq):
-                wanted.append([code_of[a] for a in seq])
-        chosen = pl.Series("variant", wanted, dtype=lists.dtype)
-    mask = lists.is_in(chosen.implode()) if chosen.len() else pl.Series([False] * lists.len())
-    return log._subset_cases(~mask if exclude else mask)
