@@ -307,3 +307,25 @@ def test_degenerate_differences_are_not_findings() -> None:
     assert "in the early stage" not in text and "in the late stage" in text
     assert "Median time to 'won'" not in text  # both medians undefined
     assert "24.0 h for A accounts vs not reached by half for the rest" in text
+
+
+def test_kpi_figures_in_the_html_are_the_ones_kpis_computes(demo_report: Path) -> None:
+    """Accounts, won and the conversion rate per segment, read out of the report's KPI table,
+    and the account and event counts of the data section, equal what the public functions give."""
+    html = demo_report.read_text()
+    log = jm.datasets.demo_b2b(n_accounts=600, random_state=0)
+    section = html[html.index('<section id="kpis">'):]
+    section = section[: section.index("</section>")]
+    cohorts = re.findall(r"<th>([^<]+)</th>", section.split("</tr>")[0])
+    rows = {label: re.findall(r"<td>([^<]*)</td>", cells)
+            for label, cells in re.findall(r'<th class="l">([^<]+)</th>(.*?)</tr>', section)}
+    k = jm.kpis(log, outcomes=jm.datasets.DEMO_OUTCOMES, by="segment").to_dataframe().set_index(["cohort", "kpi"])
+    assert cohorts == ["Enterprise", "Mid-market", "SMB"]
+    for i, c in enumerate(cohorts):
+        assert int(rows["accounts"][i].replace(",", "")) == int(k.loc[(c, "accounts"), "value"])
+        assert int(rows["won"][i].replace(",", "")) == int(k.loc[(c, "won"), "value"])
+        assert rows["conversion rate (won / decided)"][i] == f"{k.loc[(c, 'conversion_rate'), 'value']:.0%}"
+    assert sum(int(v.replace(",", "")) for v in rows["accounts"]) == log.n_cases
+    data = html[html.index('<section id="data">'):]
+    assert f'<b>{log.n_cases:,}</b><span>accounts</span>' in data
+    assert f'<b>{log.n_events:,}</b><span>events</span>' in data

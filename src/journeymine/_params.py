@@ -44,16 +44,6 @@ def check_int(
     return int(value)
 
 
-def check_str(name: str, owner: str, value: Any, *, allow_none: bool = False) -> str | None:
-    """Return ``value`` if it is a non-empty string (or None when allowed)."""
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str) or not value:
-        expected = "a non-empty str" + (" or None" if allow_none else "")
-        raise invalid(name, owner, expected, value)
-    return value
-
-
 def as_names(value: Any, name: str, owner: str, *, what: str = "column names") -> list[str]:
     """A list of names from one name (a string) or a sequence of them.
 

@@ -3,10 +3,14 @@
 * proportions: two-proportion z-test (pooled), Fisher's exact test where an expected
   count is below 5, Newcombe's hybrid score interval for a difference of proportions
   (Newcombe 1998, method 10, from Wilson intervals), Cohen's h;
-* multiple testing: Benjamini–Hochberg q-values;
+* multiple testing: Benjamini–Hochberg q-values (scipy);
 * durations: Mann–Whitney U (scipy), median difference with a percentile bootstrap CI;
-* time to event: Kaplan–Meier median and the two-group log-rank test;
-* distributions: Jensen–Shannon distance.
+* time to event: Kaplan–Meier curve (scipy) and quantiles, the two-group log-rank test
+  (scipy);
+* distributions: Jensen–Shannon distance (scipy).
+
+What scipy does well is delegated to it; what is kept here carries the measured reason
+(timings on scipy 1.17, numpy 2.4, in the comment above each function).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ __all__ = [
 Z95 = 1.959963984540054
 
 
+# scipy's binomtest(...).proportion_ci(method="wilson") is scalar: on 10,000 proportions this
+# takes 0.09 ms, the loop over binomtest 3.5 s; on one proportion (kpis) 8 µs against 150 µs
 def wilson(x: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for proportions ``x / n`` (arrays).
 
@@ -50,6 +56,7 @@ def wilson(x: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np
     return centre - half, centre + half
 
 
+# not in scipy (nor is any interval for a difference of proportions)
 def newcombe_ci(
     x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, z: float = Z95
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -63,12 +70,15 @@ def newcombe_ci(
     return lo, hi
 
 
+# not in scipy; one line of numpy
 def cohens_h(p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
     """Cohen's h = 2·asin√p1 − 2·asin√p2."""
     out: np.ndarray = 2 * np.arcsin(np.sqrt(np.clip(p1, 0, 1))) - 2 * np.arcsin(np.sqrt(np.clip(p2, 0, 1)))
     return out
 
 
+# scipy has no vectorised two-proportion z-test (chi2_contingency takes one table); the
+# z-test is one numpy expression over all features and only Fisher's test loops, in scipy
 def two_proportion_tests(
     x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +112,7 @@ def two_proportion_tests(
     return np.minimum(p, 1.0), test
 
 
+# scipy's false_discovery_control: equal to 1 ulp; 0.26 ms on 3,000 p-values (0.07 ms by hand)
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (q-values), NaN kept as NaN.
 
@@ -111,21 +122,18 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
     >>> [round(float(q), 3) for q in bh_qvalues(np.array([0.01, 0.04, 0.03, 0.5]))]
     [0.04, 0.053, 0.053, 0.5]
     """
+    from scipy import stats
+
     p = np.asarray(p, dtype=float)
     q = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    order = np.argsort(p[ok])
-    ranked = p[ok][order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(ranked, 1.0)
-    q[ok] = out
+    if ok.any():  # scipy rejects NaN, so only the defined p-values are adjusted
+        q[ok] = stats.false_discovery_control(p[ok], method="bh")
     return q
 
 
+# scipy.stats.bootstrap has no per-group resample cap nor the conservative rescaling below,
+# and would draw a different random stream (so compare_cohorts' intervals would change)
 def bootstrap_median_diff(
     a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *, n_boot: int = 200, cap: int = 600
 ) -> tuple[float, float, float]:
@@ -147,6 +155,7 @@ def bootstrap_median_diff(
     return est, est - (est - float(lo)) * shrink, est + (float(hi) - est) * shrink
 
 
+# scipy's ecdf: equal to 1 ulp; 0.13 ms on 100 accounts, 6.6 ms on 100,000 (0.02 / 3.8 by hand)
 def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan–Meier curve: the distinct event times and the survival just after each.
 
@@ -157,15 +166,14 @@ def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarra
     >>> t.tolist(), s.round(2).tolist()
     ([1.0, 2.0, 4.0, 5.0], [0.8, 0.6, 0.3, 0.0])
     """
+    from scipy import stats
+
     t = np.asarray(time, dtype=float)
     e = np.asarray(event).astype(bool)
-    times = np.unique(t[e])
-    if times.size == 0:
-        return times, np.ones(0)
-    ts = np.sort(t)
-    at_risk = ts.size - np.searchsorted(ts, times, side="left")
-    deaths = np.bincount(np.searchsorted(times, t[e]), minlength=times.size)
-    return times, np.cumprod(1 - deaths / at_risk)
+    sf = stats.ecdf(stats.CensoredData(uncensored=t[e], right=t[~e])).sf
+    # scipy's steps include the censoring times, where the curve does not drop
+    at_event = np.isin(sf.quantiles, t[e])
+    return sf.quantiles[at_event], sf.probabilities[at_event]
 
 
 def km_quantile(time: np.ndarray, event: np.ndarray, q: float = 0.5) -> float:
@@ -187,38 +195,46 @@ def km_median(time: np.ndarray, event: np.ndarray) -> float:
     return km_quantile(time, event, 0.5)
 
 
+# scipy's logrank: equal to 1e-14; 0.3 ms on 2 × 200 accounts, 10 ms on 2 × 50,000 (0.1 / 6.6)
 def logrank(t1: np.ndarray, e1: np.ndarray, t2: np.ndarray, e2: np.ndarray) -> float:
-    """Two-sided p-value of the log-rank test between two groups (chi-square, 1 df)."""
+    """Two-sided p-value of the log-rank test between two groups.
+
+    NaN when the test is undefined: an empty group, no events, or no variance (every
+    event happens while only one account is at risk).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(logrank(np.array([1.0, 2, 3, 4, 5]), np.ones(5),
+    ...               np.array([2.0, 4, 6, 8, 10]), np.array([1, 1, 1, 1, 0])), 4)
+    0.0616
+    """
     from scipy import stats
 
-    t = np.concatenate([t1, t2])
-    e = np.concatenate([e1, e2]).astype(bool)
-    g = np.concatenate([np.zeros(t1.size, bool), np.ones(t2.size, bool)])
-    times = np.unique(t[e])
-    if times.size == 0:
+    e1, e2 = np.asarray(e1).astype(bool), np.asarray(e2).astype(bool)
+    if t1.size == 0 or t2.size == 0 or not (e1.any() or e2.any()):
         return float("nan")
-    # at risk and events at each event time, by group (vectorised with searchsorted)
-    ts = np.sort(t)
-    ts1 = np.sort(t[~g])
-    n = ts.size - np.searchsorted(ts, times, side="left")
-    n1 = ts1.size - np.searchsorted(ts1, times, side="left")
-    d = np.bincount(np.searchsorted(times, t[e]), minlength=times.size)
-    d1 = np.bincount(np.searchsorted(times, t[e & ~g]), minlength=times.size)
-    expected = d * n1 / n
-    var = np.where(n > 1, d * (n1 / n) * (1 - n1 / n) * (n - d) / np.maximum(n - 1, 1), 0.0)
-    if var.sum() <= 0:
-        return float("nan")
-    chi2 = (d1.sum() - expected.sum()) ** 2 / var.sum()
-    return float(stats.chi2.sf(chi2, 1))
+    x = stats.CensoredData(uncensored=t1[e1], right=t1[~e1])
+    y = stats.CensoredData(uncensored=t2[e2], right=t2[~e2])
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero variance gives NaN
+        return float(stats.logrank(x, y).pvalue)
 
 
+# scipy's jensenshannon: equal to 1 ulp; 0.2 ms on 199 permutations × 30 variants (0.1 by hand)
 def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen–Shannon distance (base 2, in [0, 1]) between rows of ``p`` and ``q``."""
-    p = p / np.maximum(p.sum(axis=-1, keepdims=True), 1e-300)
-    q = q / np.maximum(q.sum(axis=-1, keepdims=True), 1e-300)
-    m = (p + q) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl_p = np.where(p > 0, p * np.log2(p / m), 0.0).sum(axis=-1)
-        kl_q = np.where(q > 0, q * np.log2(q / m), 0.0).sum(axis=-1)
-    out: np.ndarray = np.sqrt(np.maximum((kl_p + kl_q) / 2, 0.0))
+    """Jensen–Shannon distance (base 2, in [0, 1]) between rows of ``p`` and ``q``.
+
+    The rows are counts or weights; each is normalised to sum to 1 (a row of zeros gives
+    NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jensen_shannon(np.array([[1.0, 0], [2, 2]]), np.array([[0.0, 1], [1, 1]])).tolist()
+    [1.0, 0.0]
+    """
+    from scipy.spatial import distance
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # a row of zeros gives NaN
+        out: np.ndarray = distance.jensenshannon(p, q, base=2, axis=-1)
     return out
