@@ -139,7 +139,7 @@ def test_every_representation_fits_and_predicts(representation: str) -> None:
     est = jm.JourneyClusterer(n_clusters=3, representation=representation, random_state=0)  # type: ignore[arg-type]
     labels = est.fit_predict(log)
     assert set(labels) == {0, 1, 2}
-    assert (labels.value_counts().sort_index().to_numpy() == est.cluster_sizes_.to_numpy()).all()
+    assert list(est.cluster_sizes_.index) == [0, 1, 2]
     assert list(est.cluster_sizes_) == sorted(est.cluster_sizes_, reverse=True)  # 0 = largest
     pd.testing.assert_series_equal(est.predict(log), labels)
     assert adjusted_rand_score(truth.loc[labels.index], labels) > 0.5
@@ -207,7 +207,18 @@ def test_explanations_summary_maps_and_subway() -> None:
     assert attrs.loc["segment = SMB", "difference"] > 0.3  # looping accounts are mostly SMB
     s = est.summary(outcomes={"won": ["Signed"]})
     assert list(s["cluster"]) == [0, 1, 2] and s["won_share"].between(0.8, 1).all()
-    assert int(s["accounts"].sum()) == log.n_cases
+    # the planted types are recovered exactly here, so each cluster has its type's accounts
+    planted_type = {c: truth.loc[est.labels_.index[est.labels_ == c]].mode()[0] for c in range(3)}
+    assert list(s["accounts"]) == [int((truth == planted_type[c]).sum()) for c in range(3)]
+    # shares and durations, counted again from the events and cases of the log
+    signed = set(log.events.loc[log.events["activity"] == "Signed", "case"])
+    cases = log.cases.set_index("case")
+    days = (cases["end"] - cases["start"]).dt.total_seconds() / 86_400
+    for c in range(3):
+        members = est.labels_.index[est.labels_ == c]
+        row = s.set_index("cluster").loc[c]
+        assert row["won_share"] == pytest.approx(np.mean([m in signed for m in members]))
+        assert row["median_days"] == pytest.approx(days.loc[members].median())
     reps = est.representatives_.set_index("cluster")
     assert reps.loc[looping, "variant"] == tuple(TYPES["looping"][0])
     maps = est.maps()
@@ -224,9 +235,21 @@ def test_sepsis_clusters(shared_data) -> None:  # type: ignore[no-untyped-def]
 
     log = sepsis(shared_data, duplicates="keep")
     est = jm.JourneyClusterer(random_state=0, max_clusters=6).fit(log)
-    assert 2 <= est.n_clusters_ <= 6
-    assert int(est.cluster_sizes_.sum()) == log.n_cases == 1_050
-    assert "NA" in est.labels_.index
+    scores = est.selection_scores_
+    assert est.n_clusters_ == int(scores.loc[scores["bic"].idxmin(), "k"]) > 1  # the k of least BIC
+    assert list(est.labels_.index) == list(log.cases["case"])  # every account, in case order
+    assert "NA" in est.labels_.index  # a case id, not a missing value
+    pd.testing.assert_series_equal(est.predict(log), est.labels_)
+    # each activity's share in a cluster, counted again from the events
+    ev = log.events
+    shown = est.explain(kinds=("activity",), top=3)
+    assert len(shown) > 0
+    for row in shown.itertuples():
+        members = set(est.labels_.index[est.labels_ == row.cluster])
+        having = set(ev.loc[ev["activity"] == row.feature, "case"])
+        assert row.share_in_cluster == pytest.approx(len(members & having) / len(members))
+        others = log.n_cases - len(members)
+        assert row.share_elsewhere == pytest.approx(len(having - members) / others)
 
 
 def test_warns_when_the_best_k_is_the_largest_tried() -> None:

@@ -94,6 +94,21 @@ def test_encoding_is_cached_and_checked() -> None:
     log = jm.datasets.demo_b2b(50, random_state=1)
     assert encode(log) is encode(log)
     assert encode(log).frame.get_column("code").max() == log.n_cases - 1
+    # the check: a case table that does not follow the runs of the sorted events is refused
+    from journeymine import JourneyLog
+
+    shuffled = JourneyLog._create(
+        events=log.to_polars("events"),
+        cases=log.to_polars("cases").reverse(),
+        rejected=log.to_polars("rejected"),
+        mapping=log.mapping,
+        case_attributes=log.case_attributes,
+        event_attributes=log.event_attributes,
+        stage_order=log.stage_order,
+        source="test",
+    )
+    with pytest.raises(RuntimeError, match="events are not grouped in case-table order"):
+        encode(shuffled)
 
 
 @pytest.mark.realdata

@@ -17,6 +17,12 @@ def demo() -> jm.JourneyLog:
     return jm.datasets.demo_b2b(n_accounts=1_500, random_state=4)
 
 
+def won_times(log: jm.JourneyLog) -> pd.Series:
+    """When each account first reached "won", by case id (accounts that never did: absent)."""
+    ev = log.events
+    return ev[ev["activity"].isin(OUT["won"])].groupby("case")["timestamp"].min()
+
+
 def test_features_use_only_events_before_the_cutoff(demo: jm.JourneyLog) -> None:
     m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(demo)
     cutoff = pd.Timestamp("2024-03-01", tz="UTC")
@@ -59,10 +65,22 @@ def test_halfway_cutoffs_and_contract(demo: jm.JourneyLog) -> None:
     twin = clone(m)
     assert twin.get_params() == m.get_params()
     m.fit(demo, at="halfway")
-    assert m.n_examples_ > 500 and 0 < m.base_rate_ < 1
-    per_case = demo.cases.set_index("case")["start"] + pd.Timedelta(days=30)
+    # the examples, counted again: accounts with an event before their midpoint that had not
+    # won by then; the label is whether they won later (horizon=None)
+    cases = demo.cases.set_index("case")
+    won_at = won_times(demo).reindex(cases.index)
+    half = cases["start"] + (cases["end"] - cases["start"]) / 2
+    open_ = (cases["start"] < half) & (won_at.isna() | (won_at > half))
+    assert m.n_examples_ == int(open_.sum()) > 500
+    assert m.base_rate_ == pytest.approx(won_at[open_].notna().mean())
+    per_case = cases["start"] + pd.Timedelta(days=30)
     p = m.predict_proba(demo, at=per_case)
-    assert len(p) > 0
+    # scored: every account not won by its cut-off (each has its first event before it)
+    assert set(p.index) == set(cases.index[won_at.isna() | (won_at > per_case)])
+    assert p.between(0, 1).all() and p.nunique() > 10
+    # an account's score does not depend on which other accounts are scored with it
+    some = per_case.loc[p.index[:40]]
+    pd.testing.assert_series_equal(m.predict_proba(demo, at=some), p.loc[some.index])
     with pytest.raises(jm.NotFittedError, match="not fitted yet"):
         jm.JourneyOutcomeModel(outcomes=OUT).predict_proba(demo, at="2024-01-01")
     with pytest.raises(jm.InvalidParameterError, match=r"'target' parameter of JourneyOutcomeModel"):

@@ -45,7 +45,6 @@ journey types best; the default is the winner there (see ``docs/clustering.md``)
 from __future__ import annotations
 
 import html
-import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,12 +53,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
+from ._base import Estimator
 from ._encoding import case_variants, encode, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._warnings import warn
-from .errors import JourneymineWarning, NotFittedError
+from .errors import JourneymineWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -478,7 +478,90 @@ def _shown_transition(key: str) -> str:
     return key.replace("\x1f", " → ", 1)
 
 
-class JourneyClusterer:
+def _cluster_names(k: int) -> list[str]:
+    """How clusters 0 … k-1 are shown: the keys of :meth:`JourneyClusterer.maps`, the names
+    of the subway lines and the start of each rule. Only output is formatted this way; the
+    code keeps the integer ids, and maps a name back through this list, never by parsing."""
+    return [f"Cluster {c}" for c in range(k)]
+
+
+def _cohorts_of(labels: pd.Series, k: int) -> Callable[[pd.DataFrame], list[str]]:
+    """A ``by=`` function for :func:`variants`, :func:`journey_map` and the subway lines of
+    the fitted log: each case's cluster (``labels``: cluster id by case id) as its name."""
+    names = np.array(_cluster_names(k), dtype=object)
+
+    def by(cases: pd.DataFrame) -> list[str]:
+        return list(names[labels.reindex(cases["case"]).to_numpy()])
+
+    return by
+
+
+def _representatives(log: JourneyLog, labels: pd.Series, k: int) -> pd.DataFrame:
+    """Per cluster, the journey that stands for it (see ``representatives_``)."""
+    import pandas as pd
+
+    from ._subway import representative
+    from ._variants import variants
+
+    ids = {name: c for c, name in enumerate(_cluster_names(k))}
+    v = variants(log, by=_cohorts_of(labels, k), examples=20)
+    rows = []
+    for key, group in v.groupby("cohort", sort=False):
+        # the same rule as the cluster's subway line and the report's card
+        at = representative(group)
+        if at is None:  # pragma: no cover - min_stations=1: every cohort has a journey
+            continue
+        best = group.iloc[at]
+        rows.append(
+            {
+                "cluster": ids[str(key)],
+                "variant": best["variant"],
+                "length": int(best["length"]),
+                "accounts": int(best["cases"]),
+                "cases": list(best["examples"]),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("cluster").reset_index(drop=True)
+
+
+def _vectors(
+    representation: str, units: _Units, n_sym: int, transformer: Any = None
+) -> tuple[Any, Any]:
+    """The k-means representation of ``units`` and its TF-IDF transformer: fitted on
+    ``units`` when ``transformer`` is None, else the given (fitted) one applied."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.preprocessing import normalize
+
+    if representation == "ngram":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        docs = [" ".join(f"a{a}" for a in v) for v in units.variants]
+        if transformer is None:
+            transformer = TfidfVectorizer(ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False)
+            return transformer.fit_transform(docs), transformer
+        return transformer.transform(docs), transformer
+    _, trans, pace = _markov_counts(units, n_sym)
+    acts = sparse.csr_matrix(
+        (
+            np.ones(sum(len(v) for v in units.variants)),
+            (
+                np.repeat(np.arange(len(units.variants)), [len(v) for v in units.variants]),
+                np.concatenate([np.asarray(v) for v in units.variants]),
+            ),
+        ),
+        shape=(len(units.variants), n_sym),
+    )
+    profile = sparse.hstack([acts, trans]).tocsr()
+    if transformer is None:
+        transformer = TfidfTransformer().fit(profile)
+    x = normalize(transformer.transform(profile))
+    if representation == "profile+timing":
+        x = sparse.hstack([x, pace * 0.5]).tocsr()
+    return x, transformer
+
+
+class JourneyClusterer(Estimator):
     """Cluster accounts into journey types (a scikit-learn style estimator).
 
     Parameters
@@ -513,6 +596,17 @@ class JourneyClusterer:
     n_units_ : int
         Distinct (variant, pace) units the model was fitted on.
 
+    Notes
+    -----
+    ``fit`` sets everything it learns at its end, at once: a refit keeps nothing of the
+    fit before it, and a fit that raises leaves the earlier fit as it was. Parameters
+    changed with ``set_params`` take effect at the next ``fit``. Besides the attributes
+    above, the fitted estimator holds what :meth:`predict` needs (the activity alphabet,
+    the typical gap of each step, the model) and a reference to the fitted log, not a
+    copy (a :class:`JourneyLog` is immutable): :meth:`maps`, :meth:`summary`,
+    :meth:`explain` and ``jm.subway_map(est)`` read its events again, so a pickled
+    estimator carries the log.
+
     Examples
     --------
     >>> import journeymine as jm
@@ -523,6 +617,21 @@ class JourneyClusterer:
     >>> est.labels_.index.name
     'case'
     """
+
+    # learned in fit (see _fitted), all at once
+    labels_: pd.Series
+    n_clusters_: int
+    cluster_sizes_: pd.Series
+    selection_scores_: pd.DataFrame
+    n_units_: int
+    representatives_: pd.DataFrame
+    _representation: str
+    _alphabet: dict[str, int]
+    _baseline: _Baseline | None
+    _model: Any  # a _MarkovMixture, or a fitted sklearn KMeans
+    _transformer: Any  # the KMeans representation's fitted TF-IDF transformer (None for markov)
+    _relabel: np.ndarray
+    _log: JourneyLog
 
     def __init__(
         self,
@@ -541,29 +650,6 @@ class JourneyClusterer:
         self.max_iter = max_iter
         self.random_state = random_state
 
-    # -- scikit-learn parameter protocol ---------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of this estimator (scikit-learn protocol)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> JourneyClusterer:
-        """Set parameters (scikit-learn protocol); unknown names raise."""
-        for name, value in params.items():
-            if name not in self._param_names():
-                raise invalid(name, "JourneyClusterer.set_params", f"one of {self._param_names()}", name)
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) != v]
-        return f"JourneyClusterer({', '.join(changed)})"
-
     def _validate(self) -> None:
         owner = "JourneyClusterer"
         if self.n_clusters != "auto":
@@ -574,10 +660,6 @@ class JourneyClusterer:
         check_int("max_iter", owner, self.max_iter, minimum=1)
         if self.random_state is not None:
             check_int("random_state", owner, self.random_state)
-
-    def _check_fitted(self, what: str) -> None:
-        if not hasattr(self, "labels_"):
-            raise NotFittedError(f"This JourneyClusterer is not fitted yet; call fit(log) before {what}.")
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, log: JourneyLog, y: Any = None) -> JourneyClusterer:
@@ -619,12 +701,10 @@ class JourneyClusterer:
                     f"at most the number of distinct journeys ({n_units}: variant × pace)",
                     self.n_clusters,
                 )
-        self._alphabet = alphabet
-        self._baseline = baseline
         if self.representation == "markov":
-            unit_labels, scores = self._fit_markov(units, rng)
+            unit_labels, scores, model, transformer = *self._select_markov(units, len(alphabet), rng), None
         else:
-            unit_labels, scores = self._fit_vectors(units, rng)
+            unit_labels, scores, model, transformer = self._select_kmeans(units, len(alphabet), rng)
         # clusters numbered by size, largest first (ties by first account)
         case_labels = unit_labels[units.case_unit]
         sizes = np.bincount(case_labels, minlength=int(case_labels.max()) + 1)
@@ -634,16 +714,33 @@ class JourneyClusterer:
         order = sorted((c for c in range(sizes.size) if sizes[c]), key=lambda c: (-sizes[c], first[c]))
         relabel = np.full(sizes.size, -1)
         relabel[order] = np.arange(len(order))
-        self._unit_relabel = relabel
         case_ids = log.to_polars("cases").get_column("case").to_list()
-        self.labels_ = pd.Series(relabel[case_labels], index=pd.Index(case_ids, name="case"), name="cluster")
-        self.n_clusters_ = len(order)
-        self.cluster_sizes_ = self.labels_.value_counts().sort_index().rename("accounts")
-        self.cluster_sizes_.index.name = "cluster"
-        self.selection_scores_ = scores
-        self.n_units_ = n_units
-        self._log = log
-        self.representatives_ = self._representatives()
+        labels = pd.Series(relabel[case_labels], index=pd.Index(case_ids, name="case"), name="cluster")
+        cluster_sizes = labels.value_counts().sort_index().rename("accounts")
+        cluster_sizes.index.name = "cluster"
+        representatives = _representatives(log, labels, len(order))
+        # everything learned is set here, at once: nothing of an earlier fit is left, and a
+        # fit that raised above left the earlier one whole
+        self._fitted(
+            labels_=labels,
+            n_clusters_=len(order),
+            cluster_sizes_=cluster_sizes,
+            selection_scores_=scores,
+            n_units_=n_units,
+            representatives_=representatives,
+            # what predict needs: the representation, the alphabet, the step baselines
+            # (markov), the model (a _MarkovMixture, or a KMeans with its TF-IDF
+            # transformer) and the renumbering by size
+            _representation=self.representation,
+            _alphabet=alphabet,
+            _baseline=baseline,
+            _model=model,
+            _transformer=transformer,
+            _relabel=relabel,
+            # maps(), summary(), explain() and subway_map(est) read the fitted log again:
+            # a reference (a JourneyLog is immutable), not a copy
+            _log=log,
+        )
         if self.n_clusters == "auto" and self.n_clusters_ == 1:
             warn(
                 "JourneyClusterer chose one cluster: by BIC the journeys show no distinct types (see "
@@ -664,12 +761,13 @@ class JourneyClusterer:
         """Fit and return :attr:`labels_`."""
         return self.fit(log).labels_
 
-    def _fit_markov(self, units: _Units, rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+    def _select_markov(
+        self, units: _Units, n_sym: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, pd.DataFrame, _MarkovMixture]:
+        """The Markov mixture of the chosen k: unit labels, the scores of every k tried, the model."""
         import pandas as pd
 
-        n_sym = len(self._alphabet)
         start, trans, pace = _markov_counts(units, n_sym)
-        self._n_sym = n_sym
         ks = (
             [self.n_clusters]
             if isinstance(self.n_clusters, int)
@@ -711,51 +809,22 @@ class JourneyClusterer:
         scores = pd.DataFrame(rows)
         scores.insert(1, "accounts", int(n_accounts))
         k_best = int(scores["k"].to_numpy()[int(np.argmin(scores["bic"].to_numpy()))])
-        self._model = fitted[k_best]
+        best = fitted[k_best]
         if sel is not units:
-            self._model, _ = _em(self._model, start, trans, units, n_sym, 0.01, self.max_iter, 1e-6)
-        labels = self._model.loglik(start, trans, units).argmax(axis=1)
-        return labels, scores
+            best, _ = _em(best, start, trans, units, n_sym, 0.01, self.max_iter, 1e-6)
+        labels = best.loglik(start, trans, units).argmax(axis=1)
+        return labels, scores, best
 
-    def _vectors(self, units: _Units, *, fit: bool) -> Any:
-        from scipy import sparse
-        from sklearn.feature_extraction.text import TfidfTransformer
-        from sklearn.preprocessing import normalize
-
-        n_sym = len(self._alphabet)
-        if self.representation == "ngram":
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            docs = [" ".join(f"a{a}" for a in v) for v in units.variants]
-            if fit:
-                self._vectorizer = TfidfVectorizer(ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False)
-                return self._vectorizer.fit_transform(docs)
-            return self._vectorizer.transform(docs)
-        _, trans, pace = _markov_counts(units, n_sym)
-        acts = sparse.csr_matrix(
-            (
-                np.ones(sum(len(v) for v in units.variants)),
-                (
-                    np.repeat(np.arange(len(units.variants)), [len(v) for v in units.variants]),
-                    np.concatenate([np.asarray(v) for v in units.variants]),
-                ),
-            ),
-            shape=(len(units.variants), n_sym),
-        )
-        profile = sparse.hstack([acts, trans]).tocsr()
-        if fit:
-            self._tfidf = TfidfTransformer().fit(profile)
-        x = normalize(self._tfidf.transform(profile))
-        if self.representation == "profile+timing":
-            x = sparse.hstack([x, pace * 0.5]).tocsr()
-        return x
-
-    def _fit_vectors(self, units: _Units, rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+    def _select_kmeans(
+        self, units: _Units, n_sym: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, pd.DataFrame, Any, Any]:
+        """Weighted k-means of the chosen k: unit labels, the scores of every k tried, the
+        KMeans and the TF-IDF transformer of the representation."""
         import pandas as pd
         from sklearn.cluster import KMeans
         from sklearn.metrics import silhouette_score
 
-        x = self._vectors(units, fit=True)
+        x, transformer = _vectors(self.representation, units, n_sym)
         seed = int(rng.integers(2**31 - 1))
         ks = (
             [self.n_clusters]
@@ -781,8 +850,8 @@ class JourneyClusterer:
         scores = pd.DataFrame(rows)
         sil = np.nan_to_num(scores["silhouette"].to_numpy(), nan=-np.inf)
         k_best = ks[0] if len(ks) == 1 else int(scores["k"].to_numpy()[int(np.argmax(sil))])
-        self._kmeans = fitted[k_best]
-        return np.asarray(self._kmeans.labels_), scores
+        best = fitted[k_best]
+        return np.asarray(best.labels_), scores, best, transformer
 
     # -- using the fitted model --------------------------------------------------------------
     def predict(self, log: JourneyLog) -> pd.Series:
@@ -808,53 +877,27 @@ class JourneyClusterer:
             raise invalid("log", "JourneyClusterer.predict", "a JourneyLog", type(log).__name__)
         require_events(log, "JourneyClusterer.predict")
         units = _units(log, self._alphabet, self._baseline)
-        if self.representation == "markov":
-            start, trans, _ = _markov_counts(units, self._n_sym)
+        # the representation fitted, whatever set_params has changed since
+        if isinstance(self._model, _MarkovMixture):
+            start, trans, _ = _markov_counts(units, len(self._alphabet))
             raw = self._model.loglik(start, trans, units).argmax(axis=1)
         else:
-            raw = self._kmeans.predict(self._vectors(units, fit=False))
-        labels = self._unit_relabel[raw][units.case_unit]
+            x, _ = _vectors(self._representation, units, len(self._alphabet), self._transformer)
+            raw = self._model.predict(x)
+        labels = self._relabel[raw][units.case_unit]
         case_ids = log.to_polars("cases").get_column("case").to_list()
         return pd.Series(labels, index=pd.Index(case_ids, name="case"), name="cluster")
 
-    def _cluster_log(self, c: int) -> JourneyLog:
-        keep = self.labels_.to_numpy() == c
-        return self._log._subset_cases(pl.Series(keep))
-
-    def _representatives(self) -> pd.DataFrame:
-        import pandas as pd
-
-        from ._subway import representative
-        from ._variants import variants
-
-        v = variants(self._log, by=self._by_cluster, examples=20)
-        rows = []
-        for key, group in v.groupby("cohort", sort=False):
-            # the same rule as the cluster's subway line and the report's card
-            at = representative(group)
-            if at is None:  # pragma: no cover - min_stations=1: every cohort has a journey
-                continue
-            best = group.iloc[at]
-            rows.append(
-                {
-                    "cluster": int(str(key).split()[-1]),
-                    "variant": best["variant"],
-                    "length": int(best["length"]),
-                    "accounts": int(best["cases"]),
-                    "cases": list(best["examples"]),
-                }
-            )
-        return pd.DataFrame(rows).sort_values("cluster").reset_index(drop=True)
-
-    def _by_cluster(self, cases: pd.DataFrame) -> Any:
-        return [f"Cluster {c}" for c in self.labels_.reindex(cases["case"]).to_numpy()]
+    def _cohorts(self) -> Callable[[pd.DataFrame], list[str]]:
+        """The ``by=`` function that names each case of the fitted log by its cluster."""
+        return _cohorts_of(self.labels_, self.n_clusters_)
 
     def maps(self) -> JourneyMaps:
         """One :class:`JourneyMap` per cluster (keys ``"Cluster 0"`` …), in one pass."""
         from ._journeymap import JourneyMaps, journey_map
 
         self._check_fitted("maps")
-        out = journey_map(self._log, by=self._by_cluster)
+        out = journey_map(self._log, by=self._cohorts())
         if not isinstance(out, JourneyMaps):  # pragma: no cover - by is always given
             raise TypeError("journey_map returned a single map")
         return out
@@ -876,16 +919,17 @@ class JourneyClusterer:
         self._check_fitted("summary")
         cases = self._log.cases.set_index("case")
         dur = (cases["end"] - cases["start"]).dt.total_seconds()
-        v = variants(self._log, by=self._by_cluster, top=top, examples=0)
+        v = variants(self._log, by=self._cohorts(), top=top, examples=0)
         explained = self.explain(top=top, kinds=("transition",))
         labels = self.labels_.to_numpy()
         specs = normalize_outcomes(outcomes, "JourneyClusterer.summary") if outcomes else {}
         pairs = self._items()[0] if specs else None  # the distinct keys once, for every outcome
         reached = {name: self._reached(spec, pairs) for name, spec in specs.items()}
+        names = _cluster_names(self.n_clusters_)
         rows = []
         for c in range(self.n_clusters_):
             ids = self.labels_.index[self.labels_.to_numpy() == c]
-            mine = v[v["cohort"] == f"Cluster {c}"]
+            mine = v[v["cohort"] == names[c]]
             row: dict[str, Any] = {
                 "cluster": c,
                 "accounts": len(ids),
@@ -1030,6 +1074,7 @@ class JourneyClusterer:
                     columns.append(np.bincount(labels[has], minlength=self.n_clusters_))
             if names:
                 tables.append(("attribute", names, np.column_stack(columns).astype(float)))
+        clusters = _cluster_names(self.n_clusters_)
         rows = []
         for kind, features, counts in tables:
             totals = counts.sum(axis=0)
@@ -1056,7 +1101,7 @@ class JourneyClusterer:
                             "difference": float(p1[i] - p2[i]),
                             "cohens_h": float(h[i]),
                             "lift": float(lift),
-                            "rule": f"Cluster {c}: {feat} — {p1[i]:.0%} of its accounts vs {p2[i]:.0%} "
+                            "rule": f"{clusters[c]}: {feat} — {p1[i]:.0%} of its accounts vs {p2[i]:.0%} "
                             f"elsewhere "
                             f"({verb} often, h = {h[i]:+.2f})",
                         }
@@ -1087,13 +1132,14 @@ class JourneyClusterer:
         self._check_fitted("drawing a subway map")
         # min_stations is not passed on: a cluster's line is its representative journey
         # (representatives_), at any length
-        lines = representative_lines(self._log, self._by_cluster)
+        lines = representative_lines(self._log, self._cohorts())
         from dataclasses import replace
 
-        return [replace(ln, kind="cluster") for ln in sorted(lines, key=lambda ln: int(ln.name.split()[-1]))]
+        ids = {name: c for c, name in enumerate(_cluster_names(self.n_clusters_))}
+        return [replace(ln, kind="cluster") for ln in sorted(lines, key=lambda ln: ids[ln.name])]
 
     def _repr_html_(self) -> str:
-        if not hasattr(self, "labels_"):
+        if not self.__sklearn_is_fitted__():
             return f"<pre>{html.escape(repr(self))} (not fitted)</pre>"
         s = self.summary()
         rows = "".join(

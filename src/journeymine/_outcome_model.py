@@ -32,19 +32,19 @@ baseline that :meth:`JourneyOutcomeModel.evaluate` reports.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
+from ._base import Estimator
 from ._encoding import require_events
 from ._engine import require_embedded
 from ._log import JourneyLog
 from ._outcomes import outcome_times
 from ._params import check_int, invalid
-from .errors import NotFittedError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +91,48 @@ def _cutoffs(log: JourneyLog, at: Any, *, step: Any, horizon: Any, owner: str) -
     return cases.join(cut, how="cross").filter(pl.col("start") < pl.col("cutoff")).select("case", "cutoff")
 
 
-class JourneyOutcomeModel:
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What the features of the training log mean, so that any later log gets the same
+    columns: the stage rank of each activity, the activities, the most frequent
+    transitions ("a → b") and the values of each case attribute one-hot encoded."""
+
+    rank: dict[str, int]
+    activities: list[str]
+    transitions: list[str]
+    attributes: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, log: JourneyLog, n_transitions: int) -> _Vocabulary:
+        from ._stages import stage_assignment
+
+        stages = stage_assignment(log)
+        ev = log.to_polars("events").select("case", "activity")
+        # events are sorted by case and time, so a shift within a case sees the next event
+        nxt = pl.when(pl.col("case") == pl.col("case").shift(-1)).then(pl.col("activity").shift(-1))
+        steps = (
+            ev.with_columns(nxt.alias("nxt"))
+            .filter(pl.col("nxt").is_not_null())
+            .group_by("activity", "nxt")
+            .len()
+            .sort(["len", "activity", "nxt"], descending=[True, False, False])
+            .head(n_transitions)
+        )
+        attributes = {}
+        cases = log.cases
+        for attr in log.case_attributes:
+            vals = cases[attr].dropna()
+            if 0 < vals.nunique() <= 30:
+                attributes[attr] = sorted(map(str, vals.unique()))
+        return cls(
+            rank={a: stages.order.index(s) for a, s in stages.activity_stage.items()},
+            activities=list(log.activities),
+            transitions=[f"{a} → {b}" for a, b in steps.select("activity", "nxt").iter_rows()],
+            attributes=attributes,
+        )
+
+
+class JourneyOutcomeModel(Estimator):
     """Scores open accounts for an outcome (won, churned …) from what is known so far.
 
     Parameters
@@ -124,6 +165,15 @@ class JourneyOutcomeModel:
     (True, 'probability')
     """
 
+    # learned in fit (see _fitted), all at once
+    feature_names_: list[str]
+    model_: Any  # sklearn Pipeline: StandardScaler, LogisticRegression
+    baseline_: Any  # the recency/frequency Pipeline
+    n_examples_: int
+    base_rate_: float
+    _params: dict[str, Any]
+    _vocabulary: _Vocabulary
+
     def __init__(
         self,
         *,
@@ -142,24 +192,6 @@ class JourneyOutcomeModel:
         self.n_transitions = n_transitions
         self.C = C
         self.random_state = random_state
-
-    # -- scikit-learn parameter protocol -------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters (scikit-learn protocol)."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
-
-    def set_params(self, **params: Any) -> JourneyOutcomeModel:
-        """Set parameters (scikit-learn protocol)."""
-        names = self.get_params()
-        for k, v in params.items():
-            if k not in names:
-                raise invalid(k, "JourneyOutcomeModel.set_params", f"one of {sorted(names)}", k)
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        return f"JourneyOutcomeModel(target={self.target!r}, horizon={self.horizon!r})"
 
     def _validate(self) -> None:
         owner = "JourneyOutcomeModel"
@@ -188,15 +220,20 @@ class JourneyOutcomeModel:
                 ) from exc
 
     # -- features ----------------------------------------------------------------------------
-    def _design(self, log: JourneyLog, at: Any, *, fit: bool) -> tuple[pd.DataFrame, np.ndarray | None]:
+    def _design(
+        self, log: JourneyLog, at: Any, params: Mapping[str, Any], vocabulary: _Vocabulary | None
+    ) -> tuple[pd.DataFrame, np.ndarray, _Vocabulary]:
+        """Features and labels of the (account, cut-off) examples of ``log`` for the task
+        that ``params`` (:meth:`get_params` as fitted) define, in the columns of
+        ``vocabulary``; without one (in fit), the vocabulary is learned from ``log``. It is
+        returned with them."""
         import pandas as pd
 
-        from ._stages import stage_assignment
-
         owner = "JourneyOutcomeModel"
-        samples = _cutoffs(log, at, step=self.step, horizon=self.horizon, owner=owner)
-        times = outcome_times(log, self.outcomes, owner)  # type: ignore[arg-type]
-        target = times.select("case", pl.col(self.target).alias("_t"))
+        horizon = params["horizon"]
+        samples = _cutoffs(log, at, step=params["step"], horizon=horizon, owner=owner)
+        times = outcome_times(log, params["outcomes"], owner)
+        target = times.select("case", pl.col(params["target"]).alias("_t"))
         samples = samples.join(target, on="case", how="left", maintain_order="left").filter(
             pl.col("_t").is_null() | (pl.col("_t") > pl.col("cutoff"))
         )
@@ -205,10 +242,10 @@ class JourneyOutcomeModel:
                 "at", owner, "cut-offs at which some account is open (started, target not yet reached)", at
             )
         ev = log.to_polars("events")
-        if fit:  # stage ranks come from the training log, so features mean the same later
-            stages = stage_assignment(log)
-            self._rank = {a: stages.order.index(s) for a, s in stages.activity_stage.items()}
-        rank = self._rank
+        # stage ranks, activities, transitions and attribute values come from the training
+        # log, so that features mean the same later
+        vocab = _Vocabulary.of(log, params["n_transitions"]) if vocabulary is None else vocabulary
+        rank = vocab.rank
         cols = ["case", "activity", "timestamp"] + (["contact"] if "contact" in ev.columns else [])
         e = ev.select(cols).with_columns(
             pl.col("activity").replace_strict(rank, default=0, return_dtype=pl.Int32).alias("srank")
@@ -242,28 +279,12 @@ class JourneyOutcomeModel:
         if "contact" in ev.columns:
             agg.append(pl.col("contact").drop_nulls().n_unique().alias("contacts"))
         base = joined.group_by("_i").agg(agg)
-        if fit:
-            self._activities = list(log.activities)
-            steps = (
-                e.filter(pl.col("nxt").is_not_null())
-                .group_by("activity", "nxt")
-                .len()
-                .sort(["len", "activity", "nxt"], descending=[True, False, False])
-                .head(self.n_transitions)
-            )
-            self._transitions = [f"{a} → {b}" for a, b in steps.select("activity", "nxt").iter_rows()]
-            self._attributes = {}
-            cases_pd = log.cases
-            for attr in log.case_attributes:
-                vals = cases_pd[attr].dropna()
-                if 0 < vals.nunique() <= 30:
-                    self._attributes[attr] = sorted(map(str, vals.unique()))
         acts = joined.group_by("_i", "activity").len().pivot(on="activity", index="_i", values="len")
         # a step counts only when its second event is before the cut-off too (no leakage)
         trans_rows = (
             joined.filter(pl.col("nxt_ts") < pl.col("cutoff"))
             .with_columns(pl.concat_str(["activity", "nxt"], separator=" → ").alias("tr"))
-            .filter(pl.col("tr").is_in(pl.Series(self._transitions, dtype=pl.String).implode()))
+            .filter(pl.col("tr").is_in(pl.Series(vocab.transitions, dtype=pl.String).implode()))
         )
         trans = (
             trans_rows.group_by("_i", "tr").len().pivot(on="tr", index="_i", values="len")
@@ -295,13 +316,13 @@ class JourneyOutcomeModel:
             feats[c] = x[c].astype(float)
         for c in ("n_events", "days_since_first", "recency_days", "events_30d", "events_90d"):
             feats[c] = np.log1p(feats[c].clip(lower=0))
-        for a in self._activities:
+        for a in vocab.activities:
             feats[f"activity: {a}"] = np.log1p(x[a].fillna(0).astype(float)) if a in x.columns else 0.0
-        for t in self._transitions:
+        for t in vocab.transitions:
             feats[f"step: {t}"] = np.log1p(x[t].fillna(0).astype(float)) if t in x.columns else 0.0
-        if self._attributes:
+        if vocab.attributes:
             attrs = log.cases.set_index("case")
-            for attr, values in self._attributes.items():
+            for attr, values in vocab.attributes.items():
                 if attr not in attrs.columns:  # a log without this attribute: no value is set
                     for v in values:
                         feats[f"{attr} = {v}"] = 0.0
@@ -310,14 +331,13 @@ class JourneyOutcomeModel:
                 for v in values:
                     feats[f"{attr} = {v}"] = (col == v).astype(float)
         feats.index = pd.MultiIndex.from_arrays([x["case"], x["cutoff"]], names=["case", "cutoff"])
-        label = None
         reached = x["_t"]
-        if self.horizon is None:
+        if horizon is None:
             label = reached.notna().to_numpy()
         else:
-            h = pd.Timedelta(self.horizon)
+            h = pd.Timedelta(horizon)
             label = (reached.notna() & (reached <= x["cutoff"] + h)).to_numpy()
-        return feats, label.astype(int)
+        return feats, label.astype(int), vocab
 
     # -- fitting and scoring ---------------------------------------------------------------
     def fit(self, log: JourneyLog, y: Any = None, *, at: Any = None) -> JourneyOutcomeModel:
@@ -331,33 +351,40 @@ class JourneyOutcomeModel:
             raise invalid("log", "JourneyOutcomeModel.fit", "a JourneyLog", type(log).__name__)
         require_events(log, "JourneyOutcomeModel.fit")
         require_embedded(log, "JourneyOutcomeModel.fit")
-        x, y_ = self._design(log, at, fit=True)
-        if y_ is None or len(set(y_.tolist())) < 2:
+        params = self.get_params()
+        x, y_, vocabulary = self._design(log, at, params, None)
+        if len(set(y_.tolist())) < 2:
             raise invalid(
                 "target",
                 "JourneyOutcomeModel.fit",
                 "an outcome that both happens and does not happen after the cut-offs",
                 self.target,
             )
-        self.feature_names_ = list(x.columns)
-        self.model_ = make_pipeline(
+        model = make_pipeline(
             StandardScaler(), LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
         )
-        self.model_.fit(x.to_numpy(), y_)
-        self.baseline_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-        self.baseline_.fit(x[["recency_days", "n_events"]].to_numpy(), y_)
-        self.n_examples_ = len(y_)
-        self.base_rate_ = float(np.mean(y_))
+        model.fit(x.to_numpy(), y_)
+        baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        baseline.fit(x[["recency_days", "n_events"]].to_numpy(), y_)
+        # everything learned is set here, at once: nothing of an earlier fit is left, and a
+        # fit that raised above left the earlier one whole
+        self._fitted(
+            feature_names_=list(x.columns),
+            model_=model,
+            baseline_=baseline,
+            n_examples_=len(y_),
+            base_rate_=float(np.mean(y_)),
+            # later logs are read as the training log was: the same task (outcomes,
+            # target, horizon, step) and feature vocabulary, whatever set_params changes
+            _params=params,
+            _vocabulary=vocabulary,
+        )
         return self
-
-    def _check(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError("This JourneyOutcomeModel is not fitted yet; call fit(log) first.")
 
     def _aligned(self, log: JourneyLog, at: Any) -> tuple[pd.DataFrame, np.ndarray]:
         require_embedded(log, "JourneyOutcomeModel")
-        x, y = self._design(log, at, fit=False)
-        return x.reindex(columns=self.feature_names_, fill_value=0.0), y  # type: ignore[return-value]
+        x, y, _ = self._design(log, at, self._params, self._vocabulary)
+        return x.reindex(columns=self.feature_names_, fill_value=0.0), y
 
     def predict_proba(self, log: JourneyLog, *, at: Any) -> pd.Series:
         """Probability of the target for the accounts open at the cut-off(s).
@@ -367,7 +394,7 @@ class JourneyOutcomeModel:
         """
         import pandas as pd
 
-        self._check()
+        self._check_fitted("predict_proba")
         x, _ = self._aligned(log, at)
         p = self.model_.predict_proba(x.to_numpy())[:, 1]
         out = pd.Series(p, index=x.index, name="probability")
@@ -381,14 +408,14 @@ class JourneyOutcomeModel:
         import pandas as pd
         from sklearn.metrics import brier_score_loss, roc_auc_score
 
-        self._check()
+        self._check_fitted("evaluate")
         x, y = self._aligned(log, at)
         if len(set(y.tolist())) < 2:
             raise invalid(
                 "log",
                 "JourneyOutcomeModel.evaluate",
                 "a log in which the target both happens and not",
-                self.target,
+                self._params["target"],
             )
         p = self.model_.predict_proba(x.to_numpy())[:, 1]
         pb = self.baseline_.predict_proba(x[["recency_days", "n_events"]].to_numpy())[:, 1]
@@ -415,7 +442,7 @@ class JourneyOutcomeModel:
         """The features that drive the score: standardised coefficients, largest first."""
         import pandas as pd
 
-        self._check()
+        self._check_fitted("explain")
         coef = self.model_[-1].coef_[0]
         out = pd.DataFrame(
             {"feature": self.feature_names_, "coefficient": coef, "odds_ratio_per_sd": np.exp(coef)}
