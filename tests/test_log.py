@@ -347,3 +347,58 @@ def test_sub_logs_partition_the_events() -> None:
     parts = log.cohorts(by="segment")
     assert sum(p.n_events for p in parts.values()) == log.n_events
     assert sum(p.n_cases for p in parts.values()) == log.n_cases
+
+
+# -- the engine and the constructors' shared keywords --------------------------------------
+
+def test_every_in_memory_log_has_the_embedded_engine() -> None:
+    from journeymine._embedded import EmbeddedEngine
+    from journeymine._engine import engine_of
+
+    log = build(frame(), case_attributes=["segment"])
+    subs = [log, log.filter_cases(segment="SMB"), log.filter_time("2024-01-01", "2024-02-01", mode="events"),
+            log.filter_activities("Webinar"), *log.cohorts(by="segment").values()]
+    for sub in subs:
+        assert sub.engine == "embedded"
+        assert isinstance(engine_of(sub), EmbeddedEngine)
+        assert engine_of(sub).name == sub.engine
+    with pytest.raises(AttributeError, match="immutable"):
+        log._engine = None  # type: ignore[misc]
+
+
+#: the options every log constructor shares with JourneyLog.from_frame
+SHARED_OPTIONS = ("case_attributes", "event_attributes", "stage_order", "tz", "timestamp_format",
+                  "valid_time", "duplicates", "on_invalid")
+
+
+def test_constructors_take_the_same_role_keywords() -> None:
+    import dataclasses
+    import inspect
+
+    from journeymine._validate import ROLE_KEYWORDS
+
+    constructors = [jm.JourneyLog.from_frame, jm.read_csv, jm.read_parquet, jm.JourneyLog.from_spark]
+    roles = [f.name for f in dataclasses.fields(jm.ColumnMapping)]
+    assert list(ROLE_KEYWORDS) == roles
+    reference = inspect.signature(jm.JourneyLog.from_frame).parameters
+    for fn in constructors:
+        params = inspect.signature(fn).parameters
+        # the roles, keyword-only, in the same order, with the same types and defaults
+        named = [p for p in params.values() if p.name in roles]
+        assert [p.name for p in named] == roles, fn.__qualname__
+        for p in named:
+            assert p.kind is inspect.Parameter.KEYWORD_ONLY, (fn.__qualname__, p.name)
+            assert (p.annotation, p.default) == (reference[p.name].annotation, reference[p.name].default), (
+                fn.__qualname__, p.name)
+        for name in SHARED_OPTIONS:
+            p = params[name]
+            assert (p.annotation, p.default) == (reference[name].annotation, reference[name].default), (
+                fn.__qualname__, name)
+        # and the docstring documents them (one parameter entry names the optional roles)
+        assert ", ".join(roles[3:]) in (inspect.getdoc(fn) or ""), fn.__qualname__
+
+
+def test_from_spark_refuses_an_unknown_role_keyword() -> None:
+    # the signature is explicit (no **options): a misspelt role is a TypeError, not ignored
+    with pytest.raises(TypeError, match="chanel"):
+        jm.JourneyLog.from_spark(object(), case="a", activity="b", timestamp="c", chanel="x")  # type: ignore[call-arg]

@@ -106,9 +106,27 @@ def test_build_matches_the_embedded_log(demo: tuple[jm.JourneyLog, jm.JourneyLog
 
 
 def test_event_level_access_says_how_to_get_it(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
-    _, remote = demo
+    local, remote = demo
+    assert (remote.engine, local.engine, remote.to_local().engine) == ("spark", "embedded", "embedded")
+    assert remote.to_polars("cases").height == remote.n_cases
     with pytest.raises(jm.UnsupportedOperationError, match=r"to_local\(\)"):
         _ = remote.events
+    # one message: the operation, the engine, the number of events, the ways out
+    calls = {
+        "log.to_polars('events')": lambda: remote.to_polars("events"),
+        "log.to_polars('rejected')": lambda: remote.to_polars("rejected"),
+        "log.filter_time": lambda: remote.filter_time("2023-01-01"),
+        "log.filter_activities": lambda: remote.filter_activities("Demo"),
+        "log.filter_variants": lambda: remote.filter_variants(top=2),
+        "write_xes": lambda: jm.write_xes(remote, "never-written.xes"),
+    }
+    for operation, call in calls.items():
+        with pytest.raises(jm.UnsupportedOperationError) as info:
+            call()
+        text = str(info.value)
+        assert text.startswith(f"{operation} needs every event in memory, and this log's {remote.n_events:,} events")
+        for part in ("are in Spark", "log.to_local()", "log.filter_cases(...).to_local()", "log.spark_events"):
+            assert part in text, (operation, part)
     with pytest.raises(jm.UnsupportedOperationError, match="in Spark"):
         remote.to_pm4py()
     with pytest.raises(jm.UnsupportedOperationError, match="predicate"):

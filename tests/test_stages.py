@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import journeymine as jm
+from journeymine._embedded import _relative_positions
 from journeymine._stages import (
     DERIVED_STAGES,
-    _relative_positions,
     activity_ranks,
     flow_order,
     stage_assignment,

@@ -18,6 +18,7 @@ import journeymine as jm
 from journeymine._mapping import ColumnMapping
 from journeymine._validate import (
     REASONS,
+    ROLE_KEYWORDS,
     _as_id_strings,
     _drop_repeats,
     _order,
@@ -70,24 +71,30 @@ def test_check_valid_time_gives_utc_bounds() -> None:
         check_valid_time((pd.NaT, "2024-01-01"), "f")
 
 
+def _roles(**given: object) -> dict[str, object]:
+    """Every role keyword, as a constructor passes them: the required ones, the rest None."""
+    roles: dict[str, object] = {name: None for name in ROLE_KEYWORDS}
+    roles.update(case="c", activity="a", timestamp="t")
+    roles.update(given)
+    return roles
+
+
 def test_check_build_options_returns_lists() -> None:
-    assert check_build_options("f", "reject", "keep", "seg", "note") == (["seg"], ["note"])
-    assert check_build_options("f", "raise", "reject", (), "all") == ([], "all")
+    assert check_build_options("f", "reject", "keep", "seg", "note", roles=_roles()) == (["seg"], ["note"])
+    assert check_build_options("f", "raise", "reject", (), "all", roles=_roles()) == ([], "all")
     with pytest.raises(jm.InvalidParameterError, match=r"'case' parameter of f must be a column name \(str\)\. Got 3"):
-        check_build_options("f", "reject", "reject", (), "all", required={"case": 3})
+        check_build_options("f", "reject", "reject", (), "all", roles=_roles(case=3))
     with pytest.raises(jm.InvalidParameterError, match=r"'on_invalid' parameter of f must be one of \{'raise', 'reject'\}"):
-        check_build_options("f", "ignore", "reject", (), "all")
+        check_build_options("f", "ignore", "reject", (), "all", roles=_roles())
     with pytest.raises(jm.InvalidParameterError, match=r"'tz' parameter of f must be a non-empty str or None\. Got ''"):
-        check_build_options("f", "reject", "reject", (), "all", tz="")
+        check_build_options("f", "reject", "reject", (), "all", roles=_roles(), tz="")
 
 
 def test_resolve_mapping_takes_columns_named_after_free_roles() -> None:
     cols = ["c", "a", "t", "channel", "resource", "contact"]
-    m = resolve_mapping(cols, case="c", activity="a", timestamp="t", roles={"channel": None, "resource": None,
-                        "contact": None}, case_attributes=["contact"], event_attributes="all")
+    m = resolve_mapping(cols, _roles(), case_attributes=["contact"], event_attributes="all")
     assert (m.channel, m.resource, m.contact) == ("channel", "resource", None)  # contact is a case attribute
-    m = resolve_mapping(cols, case="c", activity="a", timestamp="t", roles={"channel": None, "resource": "contact"},
-                        case_attributes=[], event_attributes=["channel"])
+    m = resolve_mapping(cols, _roles(resource="contact"), case_attributes=[], event_attributes=["channel"])
     assert (m.channel, m.resource) == ("channel", "contact")  # 'resource' is left out of the attributes
 
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import journeymine as jm
-from journeymine._variants import _object_array, case_variants, filter_variants, variants
+from journeymine._encoding import case_variants, filter_variants
+from journeymine._variants import _object_array, variants
 
 DAY = 86400.0
 

@@ -54,7 +54,7 @@ import numpy as np
 import polars as pl
 
 from ._base import Estimator
-from ._encoding import case_variants, encode, require_events
+from ._encoding import require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
@@ -121,14 +121,9 @@ class _Baseline:
     default: float
 
     @classmethod
-    def of(cls, log: JourneyLog, gaps: pl.DataFrame | None = None) -> _Baseline:
-        """The baselines of ``log``; ``gaps`` (:func:`_gaps` of an embedded log) saves
-        reading the gaps again when the caller has them."""
-        engine = engine_of(log)
-        if engine is not None:
-            stats = engine.transition_gaps(log)
-        else:
-            stats = _transition_gaps(_gaps(log) if gaps is None else gaps)
+    def of(cls, log: JourneyLog) -> _Baseline:
+        """The baselines of ``log``."""
+        stats = engine_of(log).transition_gaps(log)
         n = stats.get_column("n").to_numpy().astype(float)
         s = stats.get_column("s").to_numpy().astype(float)
         default = float(s.sum() / n.sum()) if n.sum() else 0.0
@@ -147,65 +142,8 @@ class _Baseline:
         return pl.DataFrame(rows, schema=schema, orient="row"), self.default
 
 
-def _gaps(log: JourneyLog) -> pl.DataFrame:
-    """Every gap between consecutive events of a case: ``code``, ``act``, ``tgt`` and ``g``
-    (log10 seconds, at least 1 s)."""
-    f = encode(log).frame
-    return f.select(
-        pl.col("code"),
-        pl.col("act").cast(pl.Int32),
-        pl.col("act").shift(-1).cast(pl.Int32).alias("tgt"),
-        ((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6)
-        .clip(lower_bound=1.0)
-        .log10()
-        .alias("g"),
-        (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
-    ).filter(pl.col("same"))
-
-
-def _transition_gaps(gaps: pl.DataFrame) -> pl.DataFrame:
-    """Per transition (``act``, ``tgt``) of :func:`_gaps`: the number ``n`` and sum ``s``
-    of its log10 gaps."""
-    return (
-        gaps.group_by("act", "tgt")
-        .agg(pl.len().alias("n"), pl.col("g").sum().alias("s"))
-        .sort("act", "tgt")
-    )
-
-
-def _pace_values(
-    log: JourneyLog, baseline: tuple[pl.DataFrame, float] | None, gaps: pl.DataFrame
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per case: the median log10 gap between consecutive events (NaN for one event), and
-    the count, sum and sum of squares of its log10 gaps (``gaps``, :func:`_gaps` of the
-    log). With a ``baseline`` (the :meth:`_Baseline.codes` of the log), each gap less its
-    transition's typical gap."""
-    if baseline is not None:
-        table, default = baseline
-        gaps = gaps.join(table, on=["act", "tgt"], how="left", maintain_order="left").with_columns(
-            pl.col("g") - pl.col("base").fill_null(default)
-        )
-    stats = gaps.group_by("code").agg(
-        pl.col("g").median().alias("m"),
-        pl.len().alias("n"),
-        pl.col("g").sum().alias("s"),
-        (pl.col("g") ** 2).sum().alias("q"),
-    )
-    idx = stats.get_column("code").to_numpy()
-    med = np.full(log.n_cases, np.nan)
-    n, s1, s2 = np.zeros(log.n_cases), np.zeros(log.n_cases), np.zeros(log.n_cases)
-    med[idx] = stats.get_column("m").to_numpy()
-    n[idx] = stats.get_column("n").to_numpy()
-    s1[idx] = stats.get_column("s").to_numpy()
-    s2[idx] = stats.get_column("q").to_numpy()
-    return med, n, s1, s2
-
-
-def _units(
-    log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | None, gaps: pl.DataFrame | None = None
-) -> _Units:
-    """Group accounts by variant and pace group (``gaps``: :func:`_gaps` of an embedded log,
-    if the caller has it).
+def _units(log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | None) -> _Units:
+    """Group accounts by variant and pace group.
 
     Without a ``baseline`` (the k-means representations) the pace is the account's median
     log10 gap, grouped by ``_PACE_EDGES``. With one (the Markov mixture) it is the median
@@ -219,38 +157,7 @@ def _units(
         (_PACE_EDGES, _PACE_EDGES) if baseline is None else (_RESIDUAL_EDGES_FINE, _RESIDUAL_EDGES)
     )
     table = None if baseline is None else baseline.codes(acts)
-    engine = engine_of(log)
-    if engine is not None:
-        grouped = engine.clustering_units(log, pace_edges, coarse_edges, _PACE_BUCKETS, table)
-    else:
-        lists = case_variants(log)
-        pace_v, gap_n, gap_s, gap_q = _pace_values(log, table, _gaps(log) if gaps is None else gaps)
-        none = np.isnan(pace_v)
-        bucket = np.where(none, _PACE_BUCKETS, np.searchsorted(coarse_edges, pace_v, side="right"))
-        group = np.where(none, -1, np.searchsorted(pace_edges, pace_v, side="right"))
-        frame = pl.DataFrame(
-            {
-                "variant": lists,
-                "group": group.astype(np.int64),
-                "pace": bucket.astype(np.int64),
-                "code": np.arange(log.n_cases, dtype=np.int64),
-                "gn": gap_n,
-                "gs": gap_s,
-                "gq": gap_q,
-            }
-        )
-        grouped = (
-            frame.group_by("variant", "group")
-            .agg(
-                pl.col("pace").first(),
-                pl.len().alias("n"),
-                pl.col("code"),
-                pl.col("gn").sum().alias("pn"),
-                pl.col("gs").sum().alias("ps"),
-                pl.col("gq").sum().alias("pq"),
-            )
-            .sort(pl.col("code").list.first())
-        )
+    grouped = engine_of(log).clustering_units(log, pace_edges, coarse_edges, _PACE_BUCKETS, table)
     case_unit = np.empty(log.n_cases, dtype=np.int64)
     for u, codes in enumerate(grouped.get_column("code").to_list()):
         case_unit[codes] = u
@@ -462,18 +369,6 @@ def _effective_params(start: Any, trans: Any, pace: Any, n_sym: int) -> int:
     return int(used_t.size) - int(sources.size) + max(int(used_s) - 1, 0) + 2  # + pace mean and variance
 
 
-def _distinct(keys: np.ndarray) -> np.ndarray:
-    """The distinct values of ``keys``, sorted (a sort and a mask: faster and lighter than
-    numpy 2's hash-based ``np.unique`` on millions of integers)."""
-    keys = np.sort(keys)
-    if keys.size < 2:
-        return keys
-    keep = np.empty(keys.size, dtype=bool)
-    keep[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
-    return keys[keep]
-
-
 def _shown_transition(key: str) -> str:
     return key.replace("\x1f", " → ", 1)
 
@@ -680,11 +575,8 @@ class JourneyClusterer(Estimator):
         rng = np.random.default_rng(self.random_state)
         acts = list(log.activities)
         alphabet = {a: i for i, a in enumerate([*acts, _OTHER])}
-        # an embedded log's gaps are read once, for the step baselines and the units
-        gaps = _gaps(log) if engine_of(log) is None else None
-        baseline = _Baseline.of(log, gaps) if self.representation == "markov" else None
-        units = _units(log, alphabet, baseline, gaps)
-        del gaps  # one row per event: not kept through EM
+        baseline = _Baseline.of(log) if self.representation == "markov" else None
+        units = _units(log, alphabet, baseline)
         n_units = len(units.variants)
         if isinstance(self.n_clusters, int):
             if self.n_clusters > log.n_cases:
@@ -949,22 +841,7 @@ class JourneyClusterer(Estimator):
     def _items(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The fitted log's distinct (code, act) pairs and (code, act, tgt) steps, as the
         integer codes of its cases and activities (``log.activities`` order)."""
-        engine = engine_of(self._log)
-        if engine is not None:
-            return engine.case_items(self._log)
-        # distinct rows through one sorted 64-bit key per row: far less memory than a
-        # hash-based unique of the columns
-        f = encode(self._log).frame
-        code = f.get_column("code").cast(pl.Int64).to_numpy()
-        act = f.get_column("act").cast(pl.Int64).to_numpy()
-        n = max(len(self._log.activities), 1)
-        pair = _distinct(code * n + act)
-        same = code[1:] == code[:-1]
-        step = _distinct((code[:-1][same] * n + act[:-1][same]) * n + act[1:][same])
-        del code, act, same
-        pairs = pl.DataFrame({"code": pair // n, "act": pair % n})
-        steps = pl.DataFrame({"code": step // (n * n), "act": (step // n) % n, "tgt": step % n})
-        return pairs, steps
+        return engine_of(self._log).case_items(self._log)
 
     def _feature_counts(self, code: np.ndarray, feature: np.ndarray, n_features: int) -> np.ndarray:
         """Per cluster and feature id, how many of the cluster's accounts have it (the

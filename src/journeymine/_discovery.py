@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ._encoding import cohort_codes, encode
+from ._encoding import cohort_codes
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._typing import CohortBy
@@ -75,15 +75,7 @@ def journey_tables(
     cohort, names = cohort_codes(log, by)
     n_act = len(log.activities)
     ranks = np.zeros(n_act, dtype=np.int32) if stage_rank is None else np.asarray(stage_rank, np.int32)
-    engine = engine_of(log)
-    if engine is not None:
-        edges, nodes, starts, ends, sizes = engine.direct_follows(log, cohort, ranks)
-        edges = edges.with_columns(pl.col(c).cast(pl.UInt32) for c in ("cohort", "act", "tgt"))
-        nodes, starts, ends = (t.with_columns(pl.col(c).cast(pl.UInt32) for c in ("cohort", "act"))
-                               for t in (nodes, starts, ends))
-        sizes = sizes.with_columns(pl.col("cohort").cast(pl.UInt32))
-    else:
-        edges, nodes, starts, ends, sizes = _direct_follows(log, cohort, ranks)
+    edges, nodes, starts, ends, sizes = engine_of(log).direct_follows(log, cohort, ranks)
     enc_activities = log.activities
     cohort_name = pl.Series(names, dtype=pl.String)
     act_name = pl.Series(list(enc_activities), dtype=pl.String)
@@ -130,81 +122,3 @@ def journey_tables(
     sizes = sizes.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort")).sort("cohort")
     return Tables(nodes=nodes, edges=edges, starts=starts, ends=ends, sizes=sizes)
 
-
-def _direct_follows(
-    log: JourneyLog, cohort: pl.Series, ranks: np.ndarray
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The embedded engine's direct-follows aggregation (see :class:`journeymine._engine.Engine`)."""
-    enc = encode(log)
-    n_act = len(enc.activities)
-    ev = enc.frame.with_columns(cohort.gather(enc.frame.get_column("code")).alias("cohort"))
-
-    next_same_case = pl.col("code") == pl.col("code").shift(-1)
-    seconds = (pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6
-    steps = ev.with_columns(pl.col("act").shift(-1).alias("tgt"), seconds.alias("seconds")).filter(
-        next_same_case
-    )
-    rank = pl.Series(ranks)
-    steps = steps.with_columns(
-        (pl.lit(rank).gather(pl.col("tgt")) < pl.lit(rank).gather(pl.col("act"))).alias("backstep")
-        if n_act
-        else pl.lit(False).alias("backstep"),
-        (pl.col("act") == pl.col("tgt")).alias("self_loop"),
-    )
-    edges = steps.group_by("cohort", "act", "tgt").agg(
-        pl.len().alias("count"),
-        pl.col("code").n_unique().alias("cases"),
-        pl.col("seconds").mean().alias("mean"),
-        pl.col("seconds").median().alias("median"),
-        pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
-        pl.col("seconds").min().alias("min"),
-        pl.col("seconds").max().alias("max"),
-        pl.col("self_loop").first(),
-        pl.col("backstep").first(),
-    )
-    # one row per (case, activity): how often the activity occurs in that case; a sort of
-    # one integer key and run lengths are several times faster than a group-by here
-    key = (pl.col("code").cast(pl.UInt64) * max(n_act, 1) + pl.col("act")).alias("key")
-    runs = ev.select(key).sort("key").select(pl.col("key").rle()).unnest("key")
-    pairs = pl.DataFrame(
-        {
-            "code": (runs.get_column("value") // max(n_act, 1)).cast(pl.UInt32),
-            "act": (runs.get_column("value") % max(n_act, 1)).cast(pl.UInt32),
-            "n": runs.get_column("len"),
-        }
-    )
-    pairs = pairs.with_columns(cohort.gather(pairs.get_column("code")).alias("cohort"))
-    nodes = pairs.group_by("cohort", "act").agg(
-        pl.col("n").sum().alias("events"),
-        pl.len().alias("cases"),
-        (pl.col("n") > 1).sum().alias("rework_cases"),
-    )
-    first = ev.filter(pl.col("code") != pl.col("code").shift(1).fill_null(-1))
-    last = ev.filter(next_same_case.not_().fill_null(True))
-    starts = first.group_by("cohort", "act").len("count")
-    ends = last.group_by("cohort", "act").len("count")
-
-    per_cohort_cases = cohort.value_counts(name="n_cases")
-    n_events = ev.group_by("cohort").len("n_events")
-    back = (
-        steps.filter(pl.col("backstep"))
-        .group_by("cohort")
-        .agg(pl.col("code").n_unique().alias("backstep_cases"), pl.len().alias("backsteps"))
-    )
-    rework = (
-        pairs.filter(pl.col("n") > 1).group_by("cohort").agg(pl.col("code").n_unique().alias("rework_cases"))
-    )
-    loops = (
-        steps.filter(pl.col("self_loop"))
-        .group_by("cohort")
-        .agg(pl.col("code").n_unique().alias("self_loop_cases"))
-    )
-    sizes = per_cohort_cases.cast({"cohort": pl.UInt32})
-    for extra in (n_events, back, rework, loops):
-        sizes = sizes.join(extra, on="cohort", how="left")
-    sizes = sizes.with_columns(
-        pl.col(c).fill_null(0).cast(pl.Int64)
-        for c in ("n_cases", "n_events", "backstep_cases", "backsteps", "rework_cases", "self_loop_cases")
-    )
-
-    return edges, nodes, starts, ends, sizes

@@ -31,6 +31,7 @@ from ._pm4py import (
     pm4py_layout,
 )
 from ._typing import OnInvalid, PathLike, TimeLike
+from ._validate import role_columns
 from .errors import FileFormatError, InvalidParameterError, SchemaError
 
 __all__ = ["read_csv", "read_parquet", "read_xes", "write_xes"]
@@ -88,6 +89,8 @@ def read_csv(
     path : str or os.PathLike
         The file; gzip, zlib and zstd files are recognised by their first bytes (whatever
         their name) and decompressed.
+    case, activity, timestamp, resource, contact, role, channel, stage, lifecycle, value : str
+        The columns playing these roles, as in :meth:`JourneyLog.from_frame`.
     sep : str
         Field separator (``";"`` for Disco exports).
     encoding : str
@@ -117,15 +120,13 @@ def read_csv(
     >>> jm.read_csv(path, case="account", activity="touchpoint", timestamp="at").cases["case"].tolist()
     ['NA']
     """
+    roles = role_columns(locals())
     if not isinstance(sep, str) or len(sep.encode("utf-8")) != 1 or sep in "\"\r\n":
         raise invalid("sep", "read_csv", "one single-byte character other than a quote or a line break",
                       sep)
     p = _existing(path)
     polars_encoding = _csv_encoding(encoding)
     limit = resolve_max_bytes(max_bytes, "read_csv")
-    roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
-                 contact=contact, role=role, channel=channel, stage=stage,
-                 lifecycle=lifecycle, value=value)
     overrides = {c: pl.String for c in _text_columns(roles)}
     kwargs: dict[str, Any] = dict(
         separator=sep, encoding=polars_encoding or "utf8", schema_overrides=overrides,
@@ -265,6 +266,17 @@ def read_parquet(
     or a file that is not Parquet are a :class:`SchemaError` or :class:`FileFormatError`
     naming the files and the columns, and saying how to fix them.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A Parquet file, or a folder of them.
+    case, activity, timestamp, resource, contact, role, channel, stage, lifecycle, value : str
+        The columns playing these roles, as in :meth:`JourneyLog.from_frame`.
+    engine : {"embedded", "spark"}
+        Read into memory (polars), or with Spark, the events staying there.
+    spark : pyspark.sql.SparkSession, optional
+        The session of ``engine="spark"`` (default: the active one).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -276,6 +288,7 @@ def read_parquet(
     >>> jm.read_parquet(path, case="id", activity="act", timestamp="ts").n_events
     2
     """
+    roles = role_columns(locals())
     check_choice("engine", "read_parquet", engine, ("embedded", "spark"))
     p = Path(os.fspath(path))
     if engine == "spark":
@@ -286,18 +299,13 @@ def read_parquet(
                 "timestamp_format='%d/%m/%Y %H:%M' (or the column's format) instead."
             )
         return _read_parquet_spark(
-            str(path), spark, case=case, activity=activity, timestamp=timestamp,
-            resource=resource, contact=contact, role=role, channel=channel, stage=stage,
-            lifecycle=lifecycle, value=value, case_attributes=case_attributes,
+            str(path), spark, roles, case_attributes=case_attributes,
             event_attributes=event_attributes, stage_order=stage_order, tz=tz,
             timestamp_format=timestamp_format, valid_time=valid_time, duplicates=duplicates,
             on_invalid=on_invalid,
         )
     if not p.exists():
         raise FileNotFoundError(f"No such file: {str(p)!r}")
-    roles = dict(case=case, activity=activity, timestamp=timestamp, resource=resource,
-                 contact=contact, role=role, channel=channel, stage=stage,
-                 lifecycle=lifecycle, value=value)
     files = _parquet_files(p)
     try:
         lazy = pl.scan_parquet(files if p.is_dir() else p)
@@ -389,7 +397,7 @@ def _several(what: str, names: list[str], most: int = 10) -> str:
     return f"{what}{'s' if len(names) > 1 else ''} {shown}"
 
 
-def _read_parquet_spark(path: str, spark: Any, **options: Any) -> JourneyLog:
+def _read_parquet_spark(path: str, spark: Any, roles: dict[str, Any], **options: Any) -> JourneyLog:
     from ._spark import _pyspark, from_spark
 
     _pyspark()
@@ -401,7 +409,7 @@ def _read_parquet_spark(path: str, spark: Any, **options: Any) -> JourneyLog:
             "read_parquet(engine='spark') needs a Spark session: pass spark=<SparkSession>, or "
             "create one first (SparkSession.builder.getOrCreate())."
         )
-    return from_spark(session.read.parquet(path), source=path, **options)
+    return from_spark(session.read.parquet(path), roles, source=path, **options)
 
 
 #: XES keys read as the text written in the file, whatever their XES type: ids and names

@@ -210,36 +210,11 @@ def kpis(
         else ([] if callable(won_spec) else list(won_spec))
     )
     event_columns = set(log.mapping.roles())
-    engine = engine_of(log)
-    if engine is not None:
-        with_code = cases.select("case", pl.col(won).alias("won"), "_close").with_columns(
-            pl.int_range(0, cases.height, dtype=pl.Int64).alias("code")
-        )
-        facts = engine.case_facts(log, with_code, sales_acts, buy_acts)
-        per_case = with_code.select("case", "code").join(facts, on="code", how="left").drop("code")
-    else:
-        ev = log.to_polars("events")
-        joined = ev.join(cases.select("case", won, "_close"), on="case", how="left", maintain_order="left")
-        per_case = joined.group_by("case", maintain_order=True).agg(
-            (pl.col("timestamp") < pl.col(won)).sum().alias("touches_before"),
-            (
-                pl.col("contact").filter(pl.col("timestamp") < pl.col(won)).drop_nulls().n_unique()
-                if "contact" in ev.columns
-                else pl.lit(None, dtype=pl.UInt32)
-            ).alias("contacts_before"),
-            pl.col("timestamp")
-            .filter(
-                pl.col("activity").is_in(pl.Series(sales_acts, dtype=pl.String).implode())
-                & (pl.col("timestamp") <= pl.col("_close"))
-            )
-            .min()
-            .alias("_sales"),
-            pl.col("activity").is_in(pl.Series(buy_acts, dtype=pl.String).implode()).sum().alias("purchases"),
-            (pl.col("value").sum() if "value" in ev.columns else pl.lit(None, dtype=pl.Float64)).alias(
-                "revenue"
-            ),
-            pl.len().alias("events"),
-        )
+    with_code = cases.select("case", pl.col(won).alias("won"), "_close").with_columns(
+        pl.int_range(0, cases.height, dtype=pl.Int64).alias("code")
+    )
+    facts = engine_of(log).case_facts(log, with_code, sales_acts, buy_acts)
+    per_case = with_code.select("case", "code").join(facts, on="code", how="left").drop("code")
     cases = cases.join(per_case, on="case", how="left", maintain_order="left")
     dwell = stage_durations(log, by=by).summary
     rows: list[dict[str, Any]] = []

@@ -8,17 +8,21 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import polars as pl
 
+from ._embedded import EMBEDDED
 from ._encoding import filter_variants
+from ._engine import require_embedded
 from ._frames import to_polars_frame
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
 from ._params import as_names, check_choice, invalid
 from ._typing import CohortBy, FrameLike, OnInvalid, TimeLike
-from ._validate import MISSING_COHORT, build, check_build_options, resolve_mapping
+from ._validate import MISSING_COHORT, build, check_build_options, resolve_mapping, role_columns
 from ._warnings import warn
 from .errors import JourneymineWarning, SchemaError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ._engine import Engine
 
 __all__ = ["JourneyLog", "TimeSpan"]
 
@@ -74,6 +78,7 @@ class JourneyLog:
         "_cache",
         "_case_attributes",
         "_cases",
+        "_engine",
         "_event_attributes",
         "_events",
         "_mapping",
@@ -84,6 +89,7 @@ class JourneyLog:
     _cache: dict[str, Any]
     _case_attributes: tuple[str, ...]
     _cases: pl.DataFrame
+    _engine: Engine
     _event_attributes: tuple[str, ...]
     _events: pl.DataFrame
     _mapping: ColumnMapping
@@ -110,6 +116,7 @@ class JourneyLog:
         event_attributes: Sequence[str],
         stage_order: Sequence[str] | None,
         source: str,
+        engine: Engine = EMBEDDED,
     ) -> JourneyLog:
         self = object.__new__(cls)
         setter = object.__setattr__
@@ -121,6 +128,7 @@ class JourneyLog:
         setter(self, "_event_attributes", tuple(event_attributes))
         setter(self, "_stage_order", tuple(stage_order) if stage_order is not None else None)
         setter(self, "_source", source)
+        setter(self, "_engine", engine)
         setter(self, "_cache", {})
         return self
 
@@ -225,20 +233,17 @@ class JourneyLog:
         0  0001    Visit 2024-03-01 09:00:00+00:00
         1  0001     Demo 2024-03-02 09:00:00+00:00
         """
+        roles = role_columns(locals())
         owner = "JourneyLog.from_frame"
         case_attributes, event_attributes = check_build_options(
-            owner, on_invalid, duplicates, case_attributes, event_attributes,
-            required=dict(case=case, activity=activity, timestamp=timestamp), tz=tz,
+            owner, on_invalid, duplicates, case_attributes, event_attributes, roles=roles, tz=tz,
             timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
         )
         if stage_order is not None:
             stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
         pl_frame, source, owned = to_polars_frame(frame, owner=owner)
         mapping = resolve_mapping(
-            pl_frame.columns, case=case, activity=activity, timestamp=timestamp,
-            roles=dict(resource=resource, contact=contact, role=role, channel=channel,
-                       stage=stage, lifecycle=lifecycle, value=value),
-            case_attributes=case_attributes, event_attributes=event_attributes,
+            pl_frame.columns, roles, case_attributes=case_attributes, event_attributes=event_attributes
         )
         built = build(
             pl_frame,
@@ -305,17 +310,30 @@ class JourneyLog:
         case: str,
         activity: str,
         timestamp: str,
+        resource: str | None = None,
+        contact: str | None = None,
+        role: str | None = None,
+        channel: str | None = None,
+        stage: str | None = None,
+        lifecycle: str | None = None,
+        value: str | None = None,
+        case_attributes: str | Sequence[str] = (),
+        event_attributes: str | Sequence[str] | Literal["all"] = "all",
+        stage_order: str | Sequence[str] | None = None,
+        tz: str | None = None,
+        timestamp_format: str | None = None,
+        valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
+        duplicates: Literal["reject", "keep"] = "reject",
+        on_invalid: OnInvalid = "reject",
         quantiles: Literal["exact", "approx"] = "approx",
         accuracy: int = 10_000,
-        **options: Any,
     ) -> JourneyLog:
         """Validate a Spark DataFrame of events with Spark; the events stay in Spark.
 
-        The rules are those of :meth:`from_frame` (the same ``options``: roles,
-        ``case_attributes``, ``event_attributes``, ``stage_order``, ``tz``,
-        ``timestamp_format``, ``valid_time``, ``duplicates``, ``on_invalid``), applied by
-        Spark. The result is a :class:`~journeymine._spark.SparkJourneyLog`: its case table
-        (one row per account) is in memory, its events stay in Spark, persisted, and
+        The rules and options are those of :meth:`from_frame` (but ``dayfirst``: text
+        timestamps are read as ISO 8601 or by ``timestamp_format``), applied by Spark. The
+        result is a :class:`~journeymine._spark.SparkJourneyLog` (``log.engine == "spark"``):
+        its case table (one row per account) is in memory, its events stay in Spark, persisted, and
         :attr:`rejected` is a Spark DataFrame of the rows set aside with their ``reason``.
         :func:`journey_map`, :func:`variants`, :func:`stage_durations`, :func:`kpis`,
         :func:`subway_map` and :class:`JourneyClusterer` accept it unchanged; what needs
@@ -327,7 +345,11 @@ class JourneyLog:
         ----------
         sdf : pyspark.sql.DataFrame
             One row per event.
-        case, activity, timestamp : str
+        case, activity, timestamp, resource, contact, role, channel, stage, lifecycle, value : str
+            The columns playing these roles, as in :meth:`from_frame`.
+        case_attributes, event_attributes, stage_order, tz, timestamp_format : optional
+            As in :meth:`from_frame`.
+        valid_time, duplicates, on_invalid : optional
             As in :meth:`from_frame`.
         quantiles : {"approx", "exact"}
             How medians and 90th percentiles of durations are computed: Spark's
@@ -335,8 +357,6 @@ class JourneyLog:
             ``percentile`` (holds each group's values in one task's memory).
         accuracy : int
             The accuracy of ``percentile_approx``.
-        **options
-            The other options of :meth:`from_frame`.
 
         Examples
         --------
@@ -350,11 +370,14 @@ class JourneyLog:
         >>> jm.journey_map(log).n_cases  # doctest: +SKIP
         100
         """
+        roles = role_columns(locals())
         from ._spark import from_spark
 
         return from_spark(
-            sdf, case=case, activity=activity, timestamp=timestamp, quantiles=quantiles,
-            accuracy=accuracy, **options,
+            sdf, roles, case_attributes=case_attributes, event_attributes=event_attributes,
+            stage_order=stage_order, tz=tz, timestamp_format=timestamp_format,
+            valid_time=valid_time, duplicates=duplicates, on_invalid=on_invalid,
+            quantiles=quantiles, accuracy=accuracy,
         )
 
     def _with_source(self, source: str) -> JourneyLog:
@@ -388,12 +411,30 @@ class JourneyLog:
         return self._source
 
     @property
+    def engine(self) -> str:
+        """Where the events are and what computes over them: ``"embedded"`` (in memory,
+        polars) or ``"spark"`` (a log built by :meth:`from_spark`).
+
+        On a Spark log, what needs every event in memory (:attr:`events`,
+        :meth:`to_pm4py`, :meth:`filter_time`, ...) raises
+        :class:`UnsupportedOperationError`; ``docs/scaling.md`` lists what runs where.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> jm.datasets.demo_b2b(n_accounts=5, random_state=0).engine
+        'embedded'
+        """
+        return self._engine.name
+
+    @property
     def events(self) -> pd.DataFrame:
         """The events as a pandas DataFrame, sorted by (case, timestamp, input row).
 
         Columns: ``case``, ``activity``, ``timestamp`` (UTC), the mapped optional roles
         under their role names, the event attributes, and ``row`` (0-based input row).
         """
+        require_embedded(self, "log.events")
         return self._pandas("events", self._events)
 
     @property
@@ -420,6 +461,8 @@ class JourneyLog:
         20
         """
         check_choice("table", "JourneyLog.to_polars", table, ("events", "cases", "rejected"))
+        if table != "cases":
+            require_embedded(self, f"log.to_polars({table!r})")
         return {"events": self._events, "cases": self._cases, "rejected": self._rejected}[table]
 
     def _pandas(self, key: str, frame: pl.DataFrame) -> pd.DataFrame:
@@ -459,8 +502,8 @@ class JourneyLog:
         """First and last event timestamps (UTC)."""
         import pandas as pd
 
-        ts = self._events.get_column("timestamp")
-        return TimeSpan(pd.Timestamp(ts.min()), pd.Timestamp(ts.max()))  # type: ignore[arg-type]
+        start, end = self._cases.get_column("start").min(), self._cases.get_column("end").max()
+        return TimeSpan(pd.Timestamp(start), pd.Timestamp(end))  # type: ignore[arg-type]
 
     # -- conversion --------------------------------------------------------------------
     def to_pm4py(self) -> pd.DataFrame:
@@ -482,6 +525,7 @@ class JourneyLog:
         """
         from ._pm4py import pm4py_layout
 
+        require_embedded(self, "log.to_pm4py()")
         return pm4py_layout(self).to_pandas()
 
     # -- filters -----------------------------------------------------------------------
@@ -580,6 +624,7 @@ class JourneyLog:
         True
         """
         owner = "JourneyLog.filter_time"
+        require_embedded(self, "log.filter_time")
         check_choice("mode", owner, mode, ("contained", "intersecting", "events"))
         lo = _utc(start, "start", owner)
         hi = _utc(end, "end", owner)
@@ -616,6 +661,7 @@ class JourneyLog:
         True
         """
         owner = "JourneyLog.filter_activities"
+        require_embedded(self, "log.filter_activities")
         check_choice("how", owner, how, ("any", "all", "none"))
         wanted = [activities] if isinstance(activities, str) else list(activities)
         if not wanted:
@@ -666,6 +712,7 @@ class JourneyLog:
         >>> log.filter_variants(top=2).n_cases == sub.n_cases
         True
         """
+        require_embedded(self, "log.filter_variants")
         return filter_variants(self, variants, top=top, exclude=exclude)
 
     def cohorts(self, by: CohortBy, *, min_cases: int = 1) -> dict[Any, JourneyLog]:

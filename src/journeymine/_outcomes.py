@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from ._engine import Engine, engine_of
+from ._encoding import encode
+from ._engine import engine_of, require_embedded
 from ._log import JourneyLog
 from ._params import invalid
-from .errors import SchemaError, UnsupportedOperationError
+from .errors import SchemaError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,29 +91,42 @@ def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.Data
             "outcomes", owner, "a non-empty mapping of outcome name to activities or a predicate", outcomes
         )
     cases = log.to_polars("cases").select("case", "start", "end")
-    engine = engine_of(log)
-    if engine is not None:
-        return _engine_outcome_times(log, engine, cases, outcomes, owner)
-    events = log.to_polars("events").select("case", "activity", "timestamp")
-    out = cases
+    lists: dict[str, list[str]] = {}
+    times: dict[str, pl.DataFrame] = {}  # per outcome: code, first time
     for name, spec in outcomes.items():
         if callable(spec):
-            mask = np.asarray(spec(log.events), dtype=bool)
-            if mask.shape != (log.n_events,):
-                raise invalid(
-                    "outcomes",
-                    owner,
-                    f"a predicate returning {log.n_events} booleans (one per event) for outcome {name!r}",
-                    f"{mask.shape[0] if mask.ndim else 0} values",
-                )
-            hits = events.filter(pl.Series(mask))
+            times[name] = _predicate_times(log, name, spec, owner)
         else:
             acts = [spec] if isinstance(spec, str) else list(spec)
             _check_known(owner, name, acts, log)
-            hits = events.filter(pl.col("activity").is_in(pl.Series(acts, dtype=pl.String).implode()))
-        first = hits.group_by("case").agg(pl.col("timestamp").min().alias(name))
-        out = out.join(first, on="case", how="left", maintain_order="left")
-    return out
+            lists[name] = acts
+    if lists:
+        first = engine_of(log).first_times(log, lists)
+        times.update((name, first.select("code", name)) for name in lists)
+    out = cases.with_columns(pl.int_range(0, cases.height, dtype=pl.Int64).alias("code"))
+    for name in outcomes:
+        out = out.join(times[name], on="code", how="left", maintain_order="left")
+    return out.drop("code")
+
+
+def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str) -> pl.DataFrame:
+    """``code`` and the first time of the events ``predicate`` marks (a function of
+    :attr:`JourneyLog.events`), per case code; the events must be in memory."""
+    require_embedded(
+        log, f"The outcome {name!r} of {owner}, a predicate over the events,",
+        instead="Give the outcome as a list of activities instead.",
+    )
+    mask = np.asarray(predicate(log.events), dtype=bool)
+    if mask.shape != (log.n_events,):
+        raise invalid(
+            "outcomes",
+            owner,
+            f"a predicate returning {log.n_events} booleans (one per event) for outcome {name!r}",
+            f"{mask.shape[0] if mask.ndim else 0} values",
+        )
+    hits = encode(log).frame.filter(pl.Series(mask))
+    first = hits.group_by("code").agg(pl.col("ts").min().alias(name))
+    return first.with_columns(pl.col("code").cast(pl.Int64))
 
 
 def _check_known(owner: str, name: str, acts: list[str], log: JourneyLog) -> None:
@@ -122,22 +136,3 @@ def _check_known(owner: str, name: str, acts: list[str], log: JourneyLog) -> Non
             f"Known activities include: {list(log.activities[:10])}."
         )
 
-
-def _engine_outcome_times(
-    log: JourneyLog, engine: Engine, cases: pl.DataFrame, outcomes: OutcomeSpec, owner: str
-) -> pl.DataFrame:
-    """Outcome times from the log's engine: outcomes must be activity lists there."""
-    lists: dict[str, list[str]] = {}
-    for name, spec in outcomes.items():
-        if callable(spec):
-            raise UnsupportedOperationError(
-                f"{owner}: outcome {name!r} is a predicate over the events, which needs every event "
-                "in memory; this log's events are in Spark. Give the outcome as a list of "
-                "activities, or collect the log with log.to_local()."
-            )
-        acts = [spec] if isinstance(spec, str) else list(spec)
-        _check_known(owner, name, acts, log)
-        lists[name] = acts
-    first = engine.first_times(log, lists)
-    out = cases.with_columns(pl.int_range(0, cases.height, dtype=pl.Int64).alias("code"))
-    return out.join(first, on="code", how="left", maintain_order="left").drop("code")

@@ -32,15 +32,18 @@ pyspark is imported only here, and only when a Spark log is built.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
 
+from ._engine import Engine
 from ._log import JourneyLog
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
-from ._params import check_choice, check_int, invalid
+from ._params import as_names, check_choice, check_int, invalid
+from ._typing import OnInvalid, TimeLike
 from ._validate import (
     REASONS,
     REPLACEMENT,
@@ -53,16 +56,11 @@ from ._validate import (
 )
 from ._warnings import warn
 from .errors import (
-    DataQualityError,
     DataQualityWarning,
     EmptyLogError,
     MissingDependencyError,
     SchemaError,
-    UnsupportedOperationError,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["SparkEngine", "SparkJourneyLog", "from_spark"]
 
@@ -212,57 +210,154 @@ def _per_case(log: JourneyLog, **columns: pl.Series) -> pl.DataFrame:
 
 def from_spark(
     sdf: Any,
+    roles: Mapping[str, Any],
     *,
-    case: str,
-    activity: str,
-    timestamp: str,
-    resource: str | None = None,
-    contact: str | None = None,
-    role: str | None = None,
-    channel: str | None = None,
-    stage: str | None = None,
-    lifecycle: str | None = None,
-    value: str | None = None,
-    case_attributes: Sequence[str] = (),
-    event_attributes: Sequence[str] | Literal["all"] = "all",
-    stage_order: Sequence[str] | None = None,
-    tz: str | None = None,
-    timestamp_format: str | None = None,
-    valid_time: tuple[object, object] = ("1900-01-01", "2100-01-01"),
-    duplicates: Literal["reject", "keep"] = "reject",
-    on_invalid: Literal["reject", "raise"] = "reject",
+    case_attributes: str | Sequence[str],
+    event_attributes: str | Sequence[str] | Literal["all"],
+    stage_order: str | Sequence[str] | None,
+    tz: str | None,
+    timestamp_format: str | None,
+    valid_time: tuple[TimeLike, TimeLike],
+    duplicates: Literal["reject", "keep"],
+    on_invalid: OnInvalid,
     quantiles: Quantiles = "approx",
     accuracy: int = 10_000,
     source: str = "Spark DataFrame",
 ) -> SparkJourneyLog:
-    """Validate a Spark DataFrame of events with Spark; see :meth:`JourneyLog.from_spark`."""
+    """Validate a Spark DataFrame of events with Spark; see :meth:`JourneyLog.from_spark`
+    (``roles``: its role keywords, :func:`journeymine._validate.role_columns`).
+
+    The steps: resolve the mapping and check the options (:func:`_resolve`), give every
+    input row its reason to be set aside, or none (:func:`_reasons`, :func:`_mark_repeats`),
+    count and report what was set aside (:func:`_set_aside`), collect the case table
+    (:func:`_case_table`), encode and persist the events (:func:`_encoded_events`), and
+    build the log. The intermediate frames Spark persists are released on the way out.
+    """
     F = _pyspark()
+    spec = _resolve(
+        sdf, roles, case_attributes=case_attributes, event_attributes=event_attributes,
+        stage_order=stage_order, tz=tz, timestamp_format=timestamp_format,
+        valid_time=valid_time, duplicates=duplicates, on_invalid=on_invalid,
+        quantiles=quantiles, accuracy=accuracy,
+    )
+    persisted = _Persisted()
+    try:
+        work, work_full = _reasons(F, spec)
+        if spec.duplicates == "reject":
+            work, work_full = _mark_repeats(F, spec, work, work_full, persisted)
+        work = persisted.keep(work)
+        good, counts, rejected = _set_aside(F, spec, work, work_full)
+        cases, activity_counts = _case_table(F, spec, good)
+        events, n_events = _encoded_events(F, spec, good, cases, activity_counts)
+    finally:
+        persisted.release()
+    reserved = {"case", "activity", "ts", "row", *OPTIONAL_ROLES}
+    return SparkJourneyLog._create_spark(
+        sdf=events,
+        cases=cases,
+        rejected=rejected,
+        rejected_counts=counts,
+        n_events=n_events,
+        activity_counts=activity_counts,
+        mapping=spec.mapping,
+        case_attributes=spec.case_attributes,
+        event_attributes=[c for c in spec.event_columns if c not in reserved],
+        stage_order=spec.stage_order,
+        source=source,
+        engine=SparkEngine(quantiles=quantiles, accuracy=accuracy),
+    )
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A Spark input with its options checked and its column mapping resolved."""
+
+    sdf: Any
+    mapping: ColumnMapping
+    #: the optional roles, then the event attributes, then the case attributes: the
+    #: columns an event keeps beyond ``row``
+    kept: list[str]
+    extra: list[str]
+    case_attributes: list[str]
+    types: dict[str, str]
+    stage_order: list[str] | None
+    zone: str
+    timestamp_format: str | None
+    valid_time: tuple[TimeLike, TimeLike]
+    duplicates: str
+    on_invalid: str
+
+    @property
+    def event_columns(self) -> list[str]:
+        """The columns an encoded event keeps (all of :attr:`kept` but case attributes)."""
+        return [c for c in self.kept if c not in self.case_attributes]
+
+
+class _Persisted:
+    """The Spark frames persisted while a log is built, released together at the end."""
+
+    def __init__(self) -> None:
+        self._frames: list[Any] = []
+
+    def keep(self, frame: Any) -> Any:
+        frame = frame.persist()
+        self._frames.append(frame)
+        return frame
+
+    def release(self) -> None:
+        for frame in self._frames:
+            frame.unpersist()
+        self._frames.clear()
+
+
+def _resolve(sdf: Any, roles: Mapping[str, Any], **options: Any) -> _Spec:
+    """Check the input and the options as :meth:`JourneyLog.from_frame` does, and resolve
+    the column mapping against the input's columns."""
     from pyspark.sql import DataFrame as SparkFrame
-    from pyspark.sql import Window
 
     owner = "JourneyLog.from_spark"
     if not isinstance(sdf, SparkFrame):
         raise invalid("sdf", owner, "a pyspark.sql.DataFrame", type(sdf).__name__)
     case_attributes, event_attributes = check_build_options(
-        owner, on_invalid, duplicates, case_attributes, event_attributes,
-        required=dict(case=case, activity=activity, timestamp=timestamp), tz=tz,
-        timestamp_format=timestamp_format, valid_time=valid_time,
+        owner, options["on_invalid"], options["duplicates"], options["case_attributes"],
+        options["event_attributes"], roles=roles, tz=options["tz"],
+        timestamp_format=options["timestamp_format"], valid_time=options["valid_time"],
     )
-    check_choice("quantiles", owner, quantiles, ("exact", "approx"))
-    check_int("accuracy", owner, accuracy, minimum=1)
+    check_choice("quantiles", owner, options["quantiles"], ("exact", "approx"))
+    check_int("accuracy", owner, options["accuracy"], minimum=1)
+    stage_order = options["stage_order"]
+    if stage_order is not None:
+        stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
     mapping = resolve_mapping(
-        sdf.columns, case=case, activity=activity, timestamp=timestamp,
-        roles=dict(resource=resource, contact=contact, role=role, channel=channel,
-                   stage=stage, lifecycle=lifecycle, value=value),
-        case_attributes=case_attributes, event_attributes=event_attributes,
+        sdf.columns, roles, case_attributes=case_attributes, event_attributes=event_attributes
     )
     names_only = pl.DataFrame(schema={c: pl.String for c in sdf.columns})
-    extra = _check_columns(names_only, mapping, list(case_attributes), event_attributes)
-    types = dict(sdf.dtypes)
-    session = sdf.sparkSession
-    zone = tz or "UTC"
+    extra = _check_columns(names_only, mapping, case_attributes, event_attributes)
+    optional = [r for r in mapping.roles() if r not in ("case", "activity", "timestamp")]
+    return _Spec(
+        sdf=sdf,
+        mapping=mapping,
+        kept=["case", "activity", "ts", *optional, *extra, *case_attributes],
+        extra=extra,
+        case_attributes=case_attributes,
+        types=dict(sdf.dtypes),
+        stage_order=stage_order,
+        zone=options["tz"] or "UTC",
+        timestamp_format=options["timestamp_format"],
+        valid_time=options["valid_time"],
+        duplicates=options["duplicates"],
+        on_invalid=options["on_invalid"],
+    )
 
-    # 1. one row per input row: the row number, the role columns, the reason it is unusable
+
+def _reasons(F: Any, spec: _Spec) -> tuple[Any, Any]:
+    """One row per input row: the row number, the role columns, the attributes, the
+    timestamp in UTC microseconds and ``__reason``, why the row is unusable (null when it
+    is usable). Returned twice: without the input's own columns (what is persisted) and
+    with them (``__in_<i>``, for the rejected rows, recomputed from the input when looked
+    at)."""
+    sdf, mapping, types = spec.sdf, spec.mapping, spec.types
+    case, activity, timestamp = mapping.case, mapping.activity, mapping.timestamp
     numbered = sdf.withColumn("__row", F.monotonically_increasing_id())
     roles = mapping.roles()
     cols: list[Any] = [
@@ -280,14 +375,14 @@ def from_spark(
     cols += [
         (F.regexp_replace(F.col(f"`{c}`"), _JAVA_CONTROL, REPLACEMENT) if types[c] == "string"
          else F.col(f"`{c}`")).alias(c)
-        for c in [*extra, *case_attributes]
+        for c in [*spec.extra, *spec.case_attributes]
     ]
     raw_ts = F.col(f"`{timestamp}`")
     missing_ts = raw_ts.isNull()
     if types[timestamp] == "string":
         missing_ts = missing_ts | (F.trim(raw_ts) == "")
-    lo, hi = _bounds_us(valid_time)
-    ts = _timestamp_micros(F, raw_ts, types[timestamp], timestamp, zone, timestamp_format)
+    lo, hi = _bounds_us(spec.valid_time)
+    ts = _timestamp_micros(F, raw_ts, types[timestamp], timestamp, spec.zone, spec.timestamp_format)
     cols += [ts.alias("ts"), missing_ts.alias("__ts_missing")]
     work = numbered.select(*cols, *[F.col(f"`{c}`").alias(f"__in_{i}") for i, c in enumerate(sdf.columns)])
     control = F.lit(False)
@@ -302,71 +397,69 @@ def from_spark(
         .when(F.col("ts").isNull(), F.lit(REASONS[4]))
         .when((F.col("ts") < F.lit(lo)) | (F.col("ts") >= F.lit(hi)), F.lit(REASONS[5]))
     )
-    work = work.withColumn("__reason", reason)
-    kept = [
-        "case",
-        "activity",
-        "ts",
-        *[r for r in roles if r not in ("case", "activity", "timestamp")],
-        *extra,
-        *case_attributes,
-    ]
+    work_full = work.withColumn("__reason", reason)
     # the input's own columns are kept out of the persisted frame: only the rejected rows
-    # need them, and those are recomputed from the input when looked at
-    work_full = work
-    value_in = f"__in_{sdf.columns.index(mapping.value)}" if mapping.value is not None else None
-    work = work.select(*[c for c in work.columns if not c.startswith("__in_") or c == value_in])
-    persisted: list[Any] = []
-    if duplicates == "reject":
-        # an exact repeat of an earlier valid row (same values in every kept column) shares
-        # its case and timestamp: only rows tied on (case, ts) are compared, so the wide
-        # window runs over the few tied rows instead of shuffling the whole input
-        valid = work.where(F.col("__reason").isNull())
-        ties = valid.groupBy("case", "ts").agg(F.count(F.lit(1)).alias("__n")).where(F.col("__n") > 1)
-        tied = valid.join(ties.select("case", "ts"), on=["case", "ts"], how="left_semi")
-        first = Window.partitionBy(*[F.col(f"`{c}`") for c in kept]).orderBy("row")
-        repeats = (
-            tied.select("row", (F.row_number().over(first) > 1).alias("__dup"))
-            .where(F.col("__dup"))
-            .persist()
-        )
-        persisted.append(repeats)
+    # need them (and the value check its raw input)
+    value_in = _value_input(spec)
+    work = work_full.select(*[c for c in work_full.columns if not c.startswith("__in_") or c == value_in])
+    return work, work_full
 
-        def mark(frame: Any) -> Any:
-            dup = F.coalesce(F.col("__dup"), F.lit(False))
-            return (
-                frame.join(repeats, on="row", how="left")
-                .withColumn(
-                    "__reason",
-                    F.when(F.col("__reason").isNull() & dup, F.lit(REASONS[6])).otherwise(F.col("__reason")),
-                )
-                .drop("__dup")
+
+def _value_input(spec: _Spec) -> str | None:
+    """The name of the raw input column of the ``value`` role in :func:`_reasons`."""
+    value = spec.mapping.value
+    return f"__in_{spec.sdf.columns.index(value)}" if value is not None else None
+
+
+def _mark_repeats(F: Any, spec: _Spec, work: Any, work_full: Any, persisted: _Persisted) -> tuple[Any, Any]:
+    """Mark an exact repeat of an earlier valid row (same values in every kept column) as
+    a duplicate event. A repeat shares its case and timestamp: only rows tied on (case, ts)
+    are compared, so the wide window runs over the few tied rows instead of shuffling the
+    whole input."""
+    from pyspark.sql import Window
+
+    valid = work.where(F.col("__reason").isNull())
+    ties = valid.groupBy("case", "ts").agg(F.count(F.lit(1)).alias("__n")).where(F.col("__n") > 1)
+    tied = valid.join(ties.select("case", "ts"), on=["case", "ts"], how="left_semi")
+    first = Window.partitionBy(*[F.col(f"`{c}`") for c in spec.kept]).orderBy("row")
+    repeats = persisted.keep(
+        tied.select("row", (F.row_number().over(first) > 1).alias("__dup")).where(F.col("__dup"))
+    )
+
+    def mark(frame: Any) -> Any:
+        dup = F.coalesce(F.col("__dup"), F.lit(False))
+        return (
+            frame.join(repeats, on="row", how="left")
+            .withColumn(
+                "__reason",
+                F.when(F.col("__reason").isNull() & dup, F.lit(REASONS[6])).otherwise(F.col("__reason")),
             )
+            .drop("__dup")
+        )
 
-        work, work_full = mark(work), mark(work_full)
-    work = work.persist()
-    persisted.append(work)
+    return mark(work), mark(work_full)
 
-    def release() -> None:
-        for frame in persisted:
-            frame.unpersist()
 
-    # 2. what was read and set aside: one pass
+def _set_aside(F: Any, spec: _Spec, work: Any, work_full: Any) -> tuple[Any, dict[str, int], Any]:
+    """Count what was read and set aside (one pass), warn or raise as
+    :meth:`JourneyLog.from_frame` does, and return the usable rows (``row`` and the kept
+    columns), the count per reason and the rejected rows (a Spark DataFrame)."""
+    sdf, mapping = spec.sdf, spec.mapping
     summary_cols = [
         F.count(F.lit(1)).alias("rows"),
         *[F.sum(F.when(F.col("__reason") == r, 1).otherwise(0)).alias(r) for r in REASONS],
         *[F.min(F.when(F.col("__reason") == r, F.col("row"))).alias(f"first {r}") for r in REASONS],
     ]
-    if mapping.value is not None:
-        raw_value = F.col(f"__in_{sdf.columns.index(mapping.value)}")
+    value_in = _value_input(spec)
+    if value_in is not None:
+        raw_value = F.col(value_in)
         lost = raw_value.isNotNull() & F.col("value").isNull()
-        if types[mapping.value] == "string":
+        if spec.types[str(mapping.value)] == "string":
             lost = lost & (F.trim(raw_value) != "")
         summary_cols.append(F.sum(F.when(lost, 1).otherwise(0)).alias("__lost_values"))
     stats = work.agg(*summary_cols).collect()[0].asDict()
     rows_read = int(stats["rows"])
     if rows_read == 0:
-        release()
         raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
     if stats.get("__lost_values"):
         warn(
@@ -393,27 +486,26 @@ def from_spark(
             "on this error's .rejected attribute (a Spark DataFrame)."
         )
         err.rejected = rejected  # type: ignore[attr-defined]
-        release()
         raise err
     if n_bad:
-        try:
-            report_rejected(n_bad, rows_read, summary, first_rows, on_invalid, rejected=rejected,
-                            where="log.rejected (a Spark DataFrame)")
-        except DataQualityError:
-            release()
-            raise
-    good = work.filter(F.col("__reason").isNull()).select("row", *kept)
-    if stage_order is not None and mapping.stage is not None:
+        report_rejected(n_bad, rows_read, summary, first_rows, spec.on_invalid, rejected=rejected,
+                        where="log.rejected (a Spark DataFrame)")
+    good = work.filter(F.col("__reason").isNull()).select("row", *spec.kept)
+    if spec.stage_order is not None and mapping.stage is not None:
         seen = [r[0] for r in good.select("stage").where(F.col("stage").isNotNull()).distinct().collect()]
-        unknown = sorted(set(seen) - set(stage_order))
+        unknown = sorted(set(seen) - set(spec.stage_order))
         if unknown:
-            release()
             raise SchemaError(
                 f"Column {mapping.stage!r} (stage) has value(s) {unknown[:10]} that are not in "
-                f"stage_order={list(stage_order)!r}. Add them to stage_order in journey order."
+                f"stage_order={list(spec.stage_order)!r}. Add them to stage_order in journey order."
             )
+    return good, counts, rejected
 
-    # 3. the case table, collected: cases in order of their first input row
+
+def _case_table(F: Any, spec: _Spec, good: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The case table, collected (cases in order of their first input row; attributes as
+    :meth:`JourneyLog.from_frame` keeps them), and the events per activity, most frequent
+    first (ties by name)."""
     order_ts = F.struct(F.col("ts"), F.col("row"))
     case_aggs = [
         F.min("row").alias("__key"),
@@ -421,7 +513,7 @@ def from_spark(
         F.min("ts").alias("start"),
         F.max("ts").alias("end"),
     ]
-    for col in case_attributes:
+    for col in spec.case_attributes:
         case_aggs += [
             F.min_by(F.col(f"`{col}`"), F.when(F.col(f"`{col}`").isNotNull(), order_ts)).alias(col),
             # more than one distinct non-null value (min/max: no distinct aggregation needed)
@@ -430,18 +522,14 @@ def from_spark(
             ),
         ]
     cases = _collect(good.groupBy("case").agg(*case_aggs)).sort("__key")
-    for col in case_attributes:
+    for col in spec.case_attributes:
         varying = cases.filter(pl.col(f"__vary_{col}"))
         if varying.height:
-            try:
-                example = repr(varying.get_column("case")[0])
-                report_varying(col, varying.height, cases.height, example, on_invalid)
-            except DataQualityError:
-                release()
-                raise
+            example = repr(varying.get_column("case")[0])
+            report_varying(col, varying.height, cases.height, example, spec.on_invalid)
     cases = cases.select(
         "case",
-        *case_attributes,
+        *spec.case_attributes,
         "n_events",
         pl.col("start").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         pl.col("end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
@@ -449,9 +537,15 @@ def from_spark(
     activity_counts = _collect(good.groupBy("activity").agg(F.count(F.lit(1)).alias("len"))).sort(
         ["len", "activity"], descending=[True, False]
     )
-    activities = tuple(activity_counts.get_column("activity").to_list())
+    return cases, activity_counts
 
-    # 4. the events, with integer case codes and activity indices, persisted
+
+def _encoded_events(
+    F: Any, spec: _Spec, good: Any, cases: pl.DataFrame, activity_counts: pl.DataFrame
+) -> tuple[Any, int]:
+    """The usable events with integer case codes (``code``, the case's row in ``cases``)
+    and activity indices (``act``, by ``activity_counts``), persisted; and their number."""
+    session = spec.sdf.sparkSession
     codes = _to_spark(
         session,
         pl.DataFrame(
@@ -468,13 +562,13 @@ def from_spark(
             session,
             pl.DataFrame(
                 {
-                    "activity": list(activities),
-                    "act": pl.int_range(0, len(activities), eager=True, dtype=pl.Int32),
+                    "activity": activity_counts.get_column("activity"),
+                    "act": pl.int_range(0, activity_counts.height, eager=True, dtype=pl.Int32),
                 }
             ),
         )
     )
-    event_cols = [c for c in kept if c not in case_attributes]
+    event_cols = spec.event_columns
     events = (
         good.select("row", *event_cols)
         .join(codes, on="case")
@@ -482,23 +576,7 @@ def from_spark(
         .select("code", "act", *event_cols, "row")
         .persist()
     )
-    n_events = events.count()
-    release()
-    reserved = {"case", "activity", "ts", "row", *OPTIONAL_ROLES}
-    return SparkJourneyLog._create_spark(
-        sdf=events,
-        cases=cases,
-        rejected=rejected,
-        rejected_counts=counts,
-        n_events=int(n_events),
-        activity_counts=activity_counts,
-        mapping=mapping,
-        case_attributes=list(case_attributes),
-        event_attributes=[c for c in event_cols if c not in reserved],
-        stage_order=stage_order,
-        source=source,
-        engine=SparkEngine(quantiles=quantiles, accuracy=accuracy),
-    )
+    return events, int(events.count())
 
 
 class SparkJourneyLog(JourneyLog):
@@ -511,9 +589,8 @@ class SparkJourneyLog(JourneyLog):
     :meth:`to_local` collects the log into an embedded :class:`JourneyLog`.
     """
 
-    __slots__ = ("_activity_counts", "_engine", "_n_events", "_rejected_counts", "_sdf", "_spark_rejected")
+    __slots__ = ("_activity_counts", "_n_events", "_rejected_counts", "_sdf", "_spark_rejected")
     _activity_counts: pl.DataFrame
-    _engine: SparkEngine
     _n_events: int
     _rejected_counts: dict[str, int]
     _sdf: Any
@@ -534,7 +611,7 @@ class SparkJourneyLog(JourneyLog):
         event_attributes: Sequence[str],
         stage_order: Sequence[str] | None,
         source: str,
-        engine: SparkEngine,
+        engine: Engine,
     ) -> SparkJourneyLog:
         self = cls._create(
             events=pl.DataFrame(),
@@ -545,6 +622,7 @@ class SparkJourneyLog(JourneyLog):
             event_attributes=event_attributes,
             stage_order=stage_order,
             source=source,
+            engine=engine,
         )
         setter = object.__setattr__
         setter(self, "_sdf", sdf)
@@ -552,16 +630,11 @@ class SparkJourneyLog(JourneyLog):
         setter(self, "_rejected_counts", dict(rejected_counts))
         setter(self, "_n_events", n_events)
         setter(self, "_activity_counts", activity_counts)
-        setter(self, "_engine", engine)
         self._cache["activities"] = tuple(activity_counts.get_column("activity").to_list())
         return self  # type: ignore[return-value]
 
-    # -- what differs from an in-memory log ---------------------------------------------
-    @property
-    def engine(self) -> str:
-        """``"spark"``."""
-        return "spark"
-
+    # -- what differs from an in-memory log (what needs the events in memory raises in
+    # -- JourneyLog itself, through the engine: journeymine._engine.require_embedded) ----
     @property
     def spark_events(self) -> Any:
         """The validated events as a (persisted) Spark DataFrame."""
@@ -579,35 +652,6 @@ class SparkJourneyLog(JourneyLog):
     @property
     def n_events(self) -> int:
         return self._n_events
-
-    def _unsupported(self, what: str) -> UnsupportedOperationError:
-        return UnsupportedOperationError(
-            f"{what} needs every event in memory, and this log's {self._n_events:,} events are "
-            "in Spark. Use log.spark_events (a Spark DataFrame) for event-level work, or "
-            "log.to_local() to collect the log when it fits in memory."
-        )
-
-    @property
-    def events(self) -> pd.DataFrame:
-        raise self._unsupported("log.events")
-
-    def to_polars(self, table: Literal["events", "cases", "rejected"] = "events") -> pl.DataFrame:
-        check_choice("table", "JourneyLog.to_polars", table, ("events", "cases", "rejected"))
-        if table == "cases":
-            return self._cases
-        raise self._unsupported(f"log.to_polars({table!r})")
-
-    def to_pm4py(self) -> pd.DataFrame:
-        raise self._unsupported("log.to_pm4py()")
-
-    def filter_time(self, *args: Any, **kwargs: Any) -> JourneyLog:
-        raise self._unsupported("log.filter_time")
-
-    def filter_activities(self, *args: Any, **kwargs: Any) -> JourneyLog:
-        raise self._unsupported("log.filter_activities")
-
-    def filter_variants(self, *args: Any, **kwargs: Any) -> JourneyLog:
-        raise self._unsupported("log.filter_variants")
 
     def _subset_cases(self, keep: pl.Series) -> JourneyLog:
         F = _pyspark()
@@ -676,21 +720,6 @@ class SparkJourneyLog(JourneyLog):
             source=self._source,
         )
 
-    def _span_text(self) -> str:
-        span = self.time_span
-        return f"{span.start:%Y-%m-%d} → {span.end:%Y-%m-%d}"
-
-    @property
-    def time_span(self) -> Any:
-        import pandas as pd
-
-        from ._log import TimeSpan
-
-        return TimeSpan(
-            pd.Timestamp(self._cases.get_column("start").min()),  # type: ignore[arg-type]
-            pd.Timestamp(self._cases.get_column("end").max()),  # type: ignore[arg-type]
-        )
-
     def __repr__(self) -> str:
         return "<Spark" + super().__repr__()[1:]
 
@@ -700,13 +729,19 @@ class SparkJourneyLog(JourneyLog):
 
 
 class SparkEngine:
-    """The engine primitives (:class:`journeymine._engine.Engine`) in Spark SQL."""
+    """The engine primitives (:class:`journeymine._engine.Engine`) in Spark SQL, over the
+    events of a :class:`SparkJourneyLog`; the frames they return have the dtypes of the
+    embedded engine's."""
 
     name = "spark"
+    events_in_memory = False
 
     def __init__(self, *, quantiles: Quantiles = "approx", accuracy: int = 10_000) -> None:
         self.quantiles = quantiles
         self.accuracy = accuracy
+
+    def __repr__(self) -> str:
+        return f"SparkEngine(quantiles={self.quantiles!r}, accuracy={self.accuracy!r})"
 
     def _q(self, col: str, q: float) -> Any:
         F = _pyspark()
@@ -715,7 +750,7 @@ class SparkEngine:
         return F.percentile_approx(F.col(col), F.lit(q), F.lit(self.accuracy)).cast("double")
 
     @staticmethod
-    def _with_cohort(log: SparkJourneyLog, frame: Any, per_case: pl.DataFrame) -> Any:
+    def _with_cohort(frame: Any, per_case: pl.DataFrame) -> Any:
         F = _pyspark()
         small = _to_spark(frame.sparkSession, per_case)
         if per_case.height <= _BROADCAST_CASES:
@@ -738,11 +773,11 @@ class SparkEngine:
         )
 
     def direct_follows(
-        self, log: SparkJourneyLog, cohort: pl.Series, ranks: np.ndarray
+        self, log: JourneyLog, cohort: pl.Series, ranks: np.ndarray
     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         F = _pyspark()
         per_case = _per_case(log, cohort=cohort.cast(pl.Int32))
-        ev = self._with_cohort(log, self._steps(log._sdf), per_case).persist()
+        ev = self._with_cohort(self._steps(_events(log)), per_case).persist()
         try:
             rank = F.array(*[F.lit(int(r)) for r in ranks]) if len(ranks) else F.array(F.lit(0))
             steps = ev.where(F.col("tgt").isNotNull()).select(
@@ -830,20 +865,25 @@ class SparkEngine:
             pl.col(c).fill_null(0).cast(pl.Int64)
             for c in ("n_cases", "n_events", "backstep_cases", "backsteps", "rework_cases", "self_loop_cases")
         )
-        return edges, nodes, starts, ends, sizes
+        edges = edges.with_columns(pl.col(c).cast(pl.UInt32) for c in ("cohort", "act", "tgt"))
+        nodes, starts, ends = (
+            t.with_columns(pl.col(c).cast(pl.UInt32) for c in ("cohort", "act"))
+            for t in (nodes, starts, ends)
+        )
+        return edges, nodes, starts, ends, sizes.with_columns(pl.col("cohort").cast(pl.UInt32))
 
     def variant_groups(
-        self, log: SparkJourneyLog, cohort: pl.Series, seconds: pl.Series, examples: int
+        self, log: JourneyLog, cohort: pl.Series, seconds: pl.Series, examples: int
     ) -> pl.DataFrame:
         F = _pyspark()
         seqs = (
-            log._sdf.groupBy("code")
+            _events(log).groupBy("code")
             .agg(F.sort_array(F.collect_list(F.struct("ts", "row", "act"))).alias("s"))
             .select("code", F.transform("s", lambda x: x["act"]).alias("variant"))
         )
         per_case = _per_case(log, cohort=cohort.cast(pl.Int32), seconds=seconds)
         grouped = (
-            self._with_cohort(log, seqs, per_case)
+            self._with_cohort(seqs, per_case)
             .groupBy("cohort", "variant")
             .agg(
                 F.count(F.lit(1)).alias("cases"),
@@ -857,11 +897,11 @@ class SparkEngine:
         return out.with_columns(pl.col("variant").cast(pl.List(pl.UInt32)), pl.col("cohort").cast(pl.UInt32))
 
     @classmethod
-    def _gaps(cls, log: SparkJourneyLog) -> Any:
+    def _gaps(cls, log: JourneyLog) -> Any:
         """Every event with the log10 gap to the next event of its case (``g``, null for
         the last), at least 1 s."""
         F = _pyspark()
-        return cls._steps(log._sdf).select(
+        return cls._steps(_events(log)).select(
             "code",
             "ts",
             "row",
@@ -873,7 +913,7 @@ class SparkEngine:
             ).alias("g"),
         )
 
-    def transition_gaps(self, log: SparkJourneyLog) -> pl.DataFrame:
+    def transition_gaps(self, log: JourneyLog) -> pl.DataFrame:
         F = _pyspark()
         stats = (
             self._gaps(log)
@@ -885,7 +925,7 @@ class SparkEngine:
 
     def clustering_units(
         self,
-        log: SparkJourneyLog,
+        log: JourneyLog,
         pace_edges: np.ndarray,
         coarse_edges: np.ndarray,
         n_buckets: int,
@@ -936,15 +976,15 @@ class SparkEngine:
         )
         return out.sort(pl.col("code").list.first())
 
-    def position_stats(self, log: SparkJourneyLog) -> dict[str, pl.DataFrame]:
+    def position_stats(self, log: JourneyLog) -> dict[str, pl.DataFrame]:
         F = _pyspark()
         from pyspark.sql import Window
 
-        has_stage = "stage" in log._sdf.columns
+        has_stage = "stage" in _events(log).columns
         order = Window.partitionBy("code").orderBy("ts", "row")
         n = Window.partitionBy("code")
         ev = (
-            self._steps(log._sdf, *(["stage"] if has_stage else []))
+            self._steps(_events(log), *(["stage"] if has_stage else []))
             .select(
                 "*",
                 (F.row_number().over(order) - 1).alias("i"),
@@ -983,12 +1023,12 @@ class SparkEngine:
         return out
 
     def stage_visits(
-        self, log: SparkJourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
+        self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         F = _pyspark()
         from pyspark.sql import Window
 
-        has_stage = "stage" in log._sdf.columns
+        has_stage = "stage" in _events(log).columns
         rank = F.element_at(F.array(*[F.lit(int(r)) for r in act_rank]), F.col("act") + 1)
         if has_stage and stage_rank:
             mapped = F.element_at(
@@ -998,7 +1038,7 @@ class SparkEngine:
             rank = F.coalesce(mapped, rank)
         order = Window.partitionBy("code").orderBy("ts", "row")
         per_case = _per_case(log, cohort=cohort.cast(pl.Int32))
-        ev = log._sdf.select("code", "act", "ts", "row", *(["stage"] if has_stage else [])).withColumn(
+        ev = _events(log).select("code", "act", "ts", "row", *(["stage"] if has_stage else [])).withColumn(
             "srank", rank
         )
         ev = ev.select(
@@ -1008,7 +1048,7 @@ class SparkEngine:
             F.lead("srank").over(order).alias("to"),
             F.coalesce(F.lag("srank").over(order) != F.col("srank"), F.lit(True)).alias("visit"),
         )
-        ev = self._with_cohort(log, ev, per_case).persist()
+        ev = self._with_cohort(ev, per_case).persist()
         try:
             per = _collect(
                 ev.groupBy("cohort", "code", "srank").agg(
@@ -1026,13 +1066,19 @@ class SparkEngine:
             )
         finally:
             ev.unpersist()
+        per = per.with_columns(
+            pl.col("cohort").cast(pl.UInt32), pl.col("code").cast(pl.UInt32), pl.col("srank").cast(pl.Int32)
+        )
+        trans = trans.with_columns(
+            pl.col("cohort").cast(pl.UInt32), pl.col("srank").cast(pl.Int32), pl.col("to").cast(pl.Int32)
+        )
         return per, trans
 
-    def first_times(self, log: SparkJourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:
+    def first_times(self, log: JourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:
         F = _pyspark()
         wanted = sorted({a for acts in outcomes.values() for a in acts})
         hits = (
-            log._sdf.where(F.col("activity").isin(wanted))
+            _events(log).where(F.col("activity").isin(wanted))
             .groupBy("code")
             .agg(
                 *[
@@ -1049,16 +1095,16 @@ class SparkEngine:
         ).with_columns(pl.col("code").cast(pl.Int64))
 
     def case_facts(
-        self, log: SparkJourneyLog, per_case: pl.DataFrame, sales: list[str], buys: list[str]
+        self, log: JourneyLog, per_case: pl.DataFrame, sales: list[str], buys: list[str]
     ) -> pl.DataFrame:
         F = _pyspark()
-        cols = log._sdf.columns
+        cols = _events(log).columns
         times = per_case.select(
             pl.col("code").cast(pl.Int32),
             pl.col("won").dt.epoch("us").alias("won"),
             pl.col("_close").dt.epoch("us").alias("close"),
         )
-        ev = self._with_cohort(log, log._sdf, times)
+        ev = self._with_cohort(_events(log), times)
         before = F.col("ts") < F.col("won")
         facts = ev.groupBy("code").agg(
             F.sum(F.when(before, 1).otherwise(0)).alias("touches_before"),
@@ -1082,13 +1128,15 @@ class SparkEngine:
             pl.col("_sales").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         )
 
-    def case_items(self, log: SparkJourneyLog) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def case_items(self, log: JourneyLog) -> tuple[pl.DataFrame, pl.DataFrame]:
         F = _pyspark()
-        pairs = _collect(log._sdf.select("code", "act").distinct())
+        pairs = _collect(_events(log).select("code", "act").distinct())
         steps = _collect(
-            self._steps(log._sdf).where(F.col("tgt").isNotNull()).select("code", "act", "tgt").distinct()
+            self._steps(_events(log)).where(F.col("tgt").isNotNull()).select("code", "act", "tgt").distinct()
         )
         return pairs, steps
 
-    def max_timestamp(self, log: SparkJourneyLog) -> Any:
-        return log._cases.get_column("end").max()
+
+def _events(log: JourneyLog) -> Any:
+    """The Spark events of a log the Spark engine computes over (a :class:`SparkJourneyLog`)."""
+    return cast(SparkJourneyLog, log).spark_events

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
-from ._encoding import ALL, cohort_codes, encode, require_events
+from ._encoding import ALL, cohort_codes, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import as_names, invalid
@@ -79,41 +79,6 @@ class StageAssignment:
         )
 
 
-def _relative_positions(log: JourneyLog) -> pl.Series:
-    """Each event's relative position ``i / (n - 1)`` in its journey (0 for one event)."""
-    enc = encode(log)
-    code = enc.frame.get_column("code")
-    n = log.to_polars("cases").get_column("n_events").cast(pl.Float64)
-    first_row = (n.cum_sum() - n).gather(code)
-    idx = pl.int_range(0, code.len(), eager=True).cast(pl.Float64) - first_row
-    length = n.gather(code)
-    return (idx / (length - 1)).fill_nan(0.0).alias("position")
-
-
-def _position_stats(log: JourneyLog) -> dict[str, pl.DataFrame]:
-    """The embedded engine's statistics for stage assignment (see
-    :meth:`journeymine._engine.Engine.position_stats`)."""
-    enc = encode(log)
-    frame = pl.DataFrame({"act": enc.frame.get_column("act"), "position": _relative_positions(log)})
-    out = {
-        "typical": frame.group_by("act").agg(pl.col("position").median()),
-        "weights": enc.frame.select("code", "act")
-        .with_columns(
-            pl.col("act").shift(-1).alias("tgt"), (pl.col("code") == pl.col("code").shift(-1)).alias("same")
-        )
-        .filter(pl.col("same") & (pl.col("act") != pl.col("tgt")))
-        .group_by("act", "tgt")
-        .len(),
-    }
-    events = log.to_polars("events")
-    if "stage" in events.columns:
-        stage = events.get_column("stage").cast(pl.String)
-        with_stage = frame.with_columns(stage.alias("stage")).filter(pl.col("stage").is_not_null())
-        out["stage_pos"] = with_stage.group_by("stage").agg(pl.col("position").median())
-        out["act_stage"] = with_stage.group_by("act", "stage").len()
-    return out
-
-
 def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) -> StageAssignment:
     """Work out the stage order and each activity's stage (rules in the module docstring).
 
@@ -138,8 +103,7 @@ def stage_assignment(log: JourneyLog, stage_order: Sequence[str] | None = None) 
         raise invalid("stage_order", "stage_assignment", "a sequence of distinct stage names", stage_order)
     require_events(log, "stage_assignment")
     acts = log.activities
-    engine = engine_of(log)
-    stats = engine.position_stats(log) if engine is not None else _position_stats(log)
+    stats = engine_of(log).position_stats(log)
     typical = stats["typical"].sort("act")
     position = {acts[i]: float(p) for i, p in typical.iter_rows()}
     has_column = "stage_pos" in stats  # the log has a stage column
@@ -413,17 +377,7 @@ def stage_durations(
     cohort, names = cohort_codes(log, by)
     ranks = activity_ranks(log, stages)
     rank_of = {s: i for i, s in enumerate(stages.order)}
-    engine = engine_of(log)
-    if engine is not None:
-        per, trans = engine.stage_visits(log, cohort, ranks, rank_of)
-        per = per.with_columns(
-            pl.col("cohort").cast(pl.UInt32), pl.col("code").cast(pl.UInt32), pl.col("srank").cast(pl.Int32)
-        )
-        trans = trans.with_columns(
-            pl.col("cohort").cast(pl.UInt32), pl.col("srank").cast(pl.Int32), pl.col("to").cast(pl.Int32)
-        )
-    else:
-        per, trans = _stage_visits(log, cohort, ranks, rank_of)
+    per, trans = engine_of(log).stage_visits(log, cohort, ranks, rank_of)
     sizes = cohort.value_counts(name="n")
     summary = (
         per.group_by("cohort", "srank")
@@ -506,34 +460,3 @@ def stage_durations(
         source=stages.source,
     )
 
-
-def _stage_visits(
-    log: JourneyLog, cohort: pl.Series, ranks: np.ndarray, rank_of: dict[str, int]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The embedded engine's per-account stage time and stage moves (see
-    :meth:`journeymine._engine.Engine.stage_visits`)."""
-    enc = encode(log)
-    ev = enc.frame.with_columns(pl.Series("srank", ranks).gather(enc.frame.get_column("act")).alias("srank"))
-    events = log.to_polars("events")
-    if "stage" in events.columns:
-        mapped = (
-            events.get_column("stage")
-            .cast(pl.String)
-            .replace_strict(rank_of, default=None, return_dtype=pl.Int32)
-        )
-        ev = ev.with_columns(mapped.fill_null(ev.get_column("srank")).alias("srank"))
-    ev = ev.with_columns(cohort.gather(ev.get_column("code")).alias("cohort"))
-    same_next = (pl.col("code") == pl.col("code").shift(-1)).fill_null(False)
-    gap = pl.when(same_next).then((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6)
-    new_visit = (pl.col("code") != pl.col("code").shift(1)) | (pl.col("srank") != pl.col("srank").shift(1))
-    ev = ev.with_columns(gap.fill_null(0.0).alias("seconds"), new_visit.fill_null(True).alias("visit"))
-    per = ev.group_by("cohort", "code", "srank").agg(
-        pl.col("seconds").sum(), pl.col("visit").sum().alias("visits"), pl.len().alias("events")
-    )
-    moves = ev.with_columns(pl.col("srank").shift(-1).alias("to")).filter(
-        same_next & (pl.col("srank") != pl.col("to"))
-    )
-    trans = moves.group_by("cohort", "srank", "to").agg(
-        pl.len().alias("count"), pl.col("code").n_unique().alias("cases")
-    )
-    return per, trans

@@ -662,27 +662,8 @@ def _project(line: SubwayLine, keep: set[str]) -> SubwayLine:
 
 
 def _ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, int], dict[str, int]]:
-    import polars as pl
-
-    from ._engine import engine_of
-
-    if engine_of(log) is not None:
-        return _engine_ends(log, conversion)
-    ev = log.to_polars("events").select("case", "activity")
-    last = ev.group_by("case", maintain_order=True).agg(
-        pl.col("activity").last().alias("last"), pl.col("activity").alias("all")
-    )
-    ends = dict(last.group_by("last").len().iter_rows())
-    if not conversion:
-        return ends, {}
-    conv = pl.Series(list(conversion))
-    open_ = last.filter(~pl.col("all").list.eval(pl.element().is_in(conv.implode())).list.any())
-    return ends, dict(open_.group_by("last").len().iter_rows())
-
-
-def _engine_ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, int], dict[str, int]]:
-    """:func:`_ends` from the engine's aggregations (end activities of all and of the
-    accounts that never reach a conversion activity)."""
+    """How many journeys end at each activity, of all accounts and of the accounts that
+    never reach a conversion activity (from the engine's aggregations)."""
     from ._discovery import journey_tables
     from ._encoding import ALL
     from ._outcomes import outcome_times

@@ -15,13 +15,13 @@ Every row read ends up in exactly one of ``events`` and ``rejected``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
 
-from ._mapping import RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS, ColumnMapping
+from ._mapping import OPTIONAL_ROLES, RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS, ColumnMapping
 from ._timestamps import UTC_US, parse_timestamps
 from ._warnings import warn
 from .errors import DataQualityError, DataQualityWarning, EmptyLogError, SchemaError
@@ -43,6 +43,21 @@ MISSING_COHORT = "(missing)"
 CONTROL_CHARS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 REPLACEMENT = "\ufffd"
 
+#: The role keywords every log constructor takes (``JourneyLog.from_frame``, ``read_csv``,
+#: ``read_parquet``, ``JourneyLog.from_spark``), in signature order: the fields of
+#: :class:`ColumnMapping`. Each constructor spells them out as keyword-only parameters,
+#: for ``help()`` and IDEs, and reads them with :func:`role_columns`;
+#: ``tests/test_log.py`` checks that the signatures agree.
+REQUIRED_ROLES: tuple[str, ...] = ("case", "activity", "timestamp")
+ROLE_KEYWORDS: tuple[str, ...] = (*REQUIRED_ROLES, *OPTIONAL_ROLES)
+
+
+def role_columns(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The role keywords of a constructor call, from its arguments (``locals()`` at the
+    top of the constructor): ``{role: column name or None}`` in :data:`ROLE_KEYWORDS`
+    order."""
+    return {name: arguments[name] for name in ROLE_KEYWORDS}
+
 
 @dataclass(frozen=True)
 class Built:
@@ -61,22 +76,21 @@ def check_build_options(
     case_attributes: Any,
     event_attributes: Any,
     *,
-    required: dict[str, Any] | None = None,
+    roles: Mapping[str, Any],
     tz: Any = None,
     timestamp_format: Any = None,
     dayfirst: Any = None,
     valid_time: Any = None,
 ) -> tuple[list[str], list[str] | Literal["all"]]:
     """The option checks every log constructor shares; returns the case and event
-    attributes as lists (one column name given as a string is a list of one).
-    ``required`` maps the required roles' parameter names to their values."""
+    attributes as lists (one column name given as a string is a list of one). ``roles``
+    are the role keywords (:func:`role_columns`); the required ones must be column names."""
     from ._params import as_names, check_choice, invalid
-
-    required = required or {}
 
     check_choice("on_invalid", owner, on_invalid, ("reject", "raise"))
     check_choice("duplicates", owner, duplicates, ("reject", "keep"))
-    for name, value in required.items():
+    for name in REQUIRED_ROLES:
+        value = roles[name]
         if not isinstance(value, str) or not value:
             raise invalid(name, owner, "a column name (str)", value)
     for name, value in (("tz", tz), ("timestamp_format", timestamp_format)):
@@ -95,23 +109,21 @@ def check_build_options(
 
 def resolve_mapping(
     columns: Sequence[str],
+    roles: Mapping[str, Any],
     *,
-    case: str,
-    activity: str,
-    timestamp: str,
-    roles: dict[str, str | None],
     case_attributes: Sequence[str],
     event_attributes: Sequence[str] | Literal["all"],
 ) -> ColumnMapping:
-    """The column mapping; a column named after an unmapped optional role plays that role."""
+    """The column mapping of the role keywords ``roles`` (:func:`role_columns`); a column
+    named after an unmapped optional role plays that role."""
     given = dict(roles)
-    taken = {case, activity, timestamp, *case_attributes, *(v for v in given.values() if v)}
-    for name, col in given.items():
-        if col is None and name in columns and name not in taken and (
+    taken = {*case_attributes, *(v for v in given.values() if v)}
+    for name in OPTIONAL_ROLES:
+        if given[name] is None and name in columns and name not in taken and (
             event_attributes == "all" or name in event_attributes
         ):
             given[name] = name
-    return ColumnMapping(case=case, activity=activity, timestamp=timestamp, **given)
+    return ColumnMapping(**given)
 
 
 def _suggest(name: str, available: Sequence[str]) -> str:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
-from ._encoding import case_variants, cohort_codes, require_events
+from ._encoding import cohort_codes, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_int
@@ -73,37 +74,12 @@ def variants(
     cohort, names = cohort_codes(log, by)
     cases = log.to_polars("cases")
     seconds = (cases.get_column("end") - cases.get_column("start")).dt.total_microseconds() / 1e6
-    engine = engine_of(log)
-    if engine is not None:
-        grouped = engine.variant_groups(log, cohort, seconds, examples)
-        case_ids = cases.get_column("case")
-        shown = [case_ids.gather(c[:examples]).to_list() for c in grouped.get_column("codes").to_list()]
-        grouped = (
-            grouped.with_columns(pl.Series("examples", shown, dtype=pl.List(pl.String)))
-            .drop("codes")
-            .sort(["cohort", "cases", "first"], descending=[False, True, False])
-        )
-    else:
-        frame = pl.DataFrame(
-            {
-                "cohort": cohort,
-                "variant": case_variants(log),
-                "code": pl.int_range(0, cases.height, eager=True, dtype=pl.UInt32),
-                "seconds": seconds,
-                "case": cases.get_column("case"),
-            }
-        )
-        grouped = (
-            frame.group_by("cohort", "variant")
-            .agg(
-                pl.len().alias("cases"),
-                pl.col("code").first().alias("first"),
-                pl.col("case").head(examples).alias("examples"),
-                pl.col("seconds").median().alias("median_duration"),
-                pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90_duration"),
-            )
-            .sort(["cohort", "cases", "first"], descending=[False, True, False])
-        )
+    grouped = engine_of(log).variant_groups(log, cohort, seconds, examples)
+    grouped = (
+        grouped.with_columns(_case_ids(grouped.get_column("codes"), cases.get_column("case"), examples))
+        .drop("codes")
+        .sort(["cohort", "cases", "first"], descending=[False, True, False])
+    )
     grouped = grouped.with_columns(
         pl.int_range(1, pl.len() + 1).over("cohort").alias("rank"),
         (pl.col("cases") / pl.col("cases").sum().over("cohort")).alias("share"),
@@ -132,6 +108,16 @@ def variants(
     if by is None:
         result = result.drop(columns="cohort")
     return result
+
+
+def _case_ids(codes: pl.Series, case_ids: pl.Series, examples: int) -> pl.Series:
+    """The ids of the first ``examples`` case codes of each list of ``codes``, as lists."""
+    head = codes.list.head(examples)
+    offsets = np.zeros(head.len() + 1, dtype=np.int64)
+    np.cumsum(head.list.len().to_numpy(), out=offsets[1:])
+    ids = case_ids.gather(head.explode().drop_nulls()).to_arrow(compat_level=pl.CompatLevel.oldest())
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), ids)
+    return pl.Series("examples", lists).cast(pl.List(pl.String))
 
 
 def _object_array(values: list[Any]) -> Any:
