@@ -126,7 +126,7 @@ def test_exports(demo: jm.JourneyLog) -> None:
     assert len(long) == sum(len(m.edges) for m in maps.values())
     td = maps["SMB"].to_dataframe(durations="timedelta")
     assert td["median"].iloc[0] == pd.Timedelta(seconds=float(maps["SMB"].edges["median"].iloc[0]))
-    s = maps.summary()
+    s = maps.summary
     assert list(s["cohort"]) == list(maps) and s["backstep_share"].between(0, 1).all()
     with pytest.raises(jm.InvalidParameterError, match="'kind' parameter"):
         maps["SMB"].to_dataframe("arcs")  # type: ignore[arg-type]

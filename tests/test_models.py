@@ -117,7 +117,7 @@ def test_cohorts_one_model_each_with_scores(demo200: jm.JourneyLog) -> None:
     assert scores["fitness"].between(0.9, 1.0).all()
     assert scores["precision"].between(0.0, 1.0, inclusive="right").all()
     assert set(scores["method"]) == {"token"}
-    assert len(models.summary()) == len(models) == len(models.to_dict()["models"])
+    assert len(models.summary) == len(models) == len(models.to_dict()["models"])
     assert set(models.to_dataframe()["cohort"]) == set(models)
     with pytest.raises(KeyError, match="No model for cohort 'Startup'"):
         models["Startup"]

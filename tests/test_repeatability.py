@@ -134,7 +134,7 @@ def _outputs(
     maps = jm.journey_map(demo, by="segment")
     assert isinstance(maps, jm.JourneyMaps)
     yield "journey_maps.to_dataframe", maps.to_dataframe()
-    yield "journey_maps.summary", maps.summary()
+    yield "journey_maps.summary", maps.summary
     yield "journey_maps.positions", maps.positions()
     yield "journey_maps.svg", maps.draw("SMB").svg
 

@@ -29,7 +29,6 @@ the last touch.
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
+from ._display import Displayed, section, table
 from ._encoding import require_events
 from ._engine import require_embedded
 from ._log import JourneyLog
@@ -55,14 +55,23 @@ MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based",
 _CONV, _NULL, _START = "(conversion)", "(null)", "(start)"
 
 
-@dataclass(frozen=True, eq=False)
-class Attribution:
-    """Credit per model and touch (``credits``) and assisted conversions (``assisted``)."""
+@dataclass(frozen=True, eq=False, repr=False)
+class Attribution(Displayed):
+    """Credit per model and touch (``credits``) and assisted conversions (``assisted``);
+    ``summary`` has one row per touch and the credit share of each model."""
 
     credits: pd.DataFrame
     assisted: pd.DataFrame
     conversions: int
     paths: int
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per touch (``touch`` first) with each model's credit share, the touch
+        with the most credit under the first model first."""
+        out: pd.DataFrame = self.to_dataframe(wide=True).reset_index()
+        out.columns.name = None
+        return out
 
     def to_dataframe(self, *, wide: bool = False) -> pd.DataFrame:
         """Tidy credits, or touches × models of credit shares (``wide=True``)."""
@@ -89,20 +98,10 @@ class Attribution:
             f"touches, {self.conversions:,} conversions of {self.paths:,} paths>"
         )
 
-    def _repr_html_(self) -> str:
-        wide = self.to_dataframe(wide=True)
-        esc = html.escape
-        head = "".join(f"<th>{esc(c)}</th>" for c in wide.columns)
-        body = "".join(
-            f"<tr><th style='text-align:left'>{esc(str(i))}</th>"
-            + "".join(f"<td>{v:.1%}</td>" for v in row)
-            + "</tr>"
-            for i, row in zip(wide.index, wide.to_numpy(), strict=True)
-        )
-        return (
-            f"<div class='journeymine-attribution'><strong>{esc(repr(self))}</strong>"
-            f"<table><tr><th>touch</th>{head}</tr>{body}</table></div>"
-        )
+    def _display_html(self, svg: str | None) -> str:
+        shares = self.summary
+        formats = {m: "{:.1%}".format for m in shares.columns if m != "touch"}
+        return section("attribution", repr(self), table(shares, formats=formats, max_rows=60))
 
 
 def _paths(

@@ -20,15 +20,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from ._cohorts import ALL, resolve
 from ._params import check_int, invalid
 from ._typing import CohortBy
 from .errors import EmptyLogError
 
 if TYPE_CHECKING:
     from ._log import JourneyLog
-
-#: the cohort name of a log analysed without ``by=``
-ALL = "(all)"
 
 __all__ = [
     "ALL",
@@ -85,12 +83,15 @@ def encode(log: JourneyLog) -> Encoded:
 
 
 def cohort_codes(log: JourneyLog, by: CohortBy | None) -> tuple[pl.Series, list[str]]:
-    """Return each case's cohort as an index into the sorted cohort names, and the names."""
-    if by is None:
+    """Return each case's cohort as an index into the sorted cohort names, and the names.
+
+    ``by`` may be resolved cohorts (:class:`journeymine._cohorts.Cohorts`): their codes are
+    returned as they are, so a ``by`` function is not called again.
+    """
+    cohorts = resolve(log, by)
+    if cohorts is None:
         return pl.Series("cohort", np.zeros(log.n_cases, dtype=np.uint32)), [ALL]
-    keys = log.cohort_keys(by)
-    names = sorted(keys.unique().to_list())
-    return keys.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias("cohort"), names
+    return cohorts.codes, list(cohorts.names)
 
 
 def case_variants(log: JourneyLog) -> pl.Series:

@@ -12,23 +12,25 @@ sliders (:meth:`JourneyMap.simplify`).
 from __future__ import annotations
 
 import heapq
-import html
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import polars as pl
 
+from ._cohorts import Cohorts, resolve
 from ._discovery import journey_tables
+from ._display import Displayed, note, section, table
 from ._encoding import ALL, require_events
 from ._log import JourneyLog
 from ._mapdraw import Drawing, LabelMode, TimeStat, map_dot, shared_positions
 from ._params import check_int, invalid
+from ._results import CohortResults
 from ._stages import StageAssignment, activity_ranks, stage_assignment
 from ._typing import CohortBy
 from ._warnings import warn
-from .errors import JourneymineWarning
+from .errors import JourneymineWarning, MissingDependencyError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,20 +38,39 @@ if TYPE_CHECKING:
 __all__ = ["JourneyMap", "JourneyMaps", "journey_map"]
 
 _TIME_COLUMNS = ("mean", "median", "p90", "min", "max")
+#: the columns of each table of a map (for a JourneyMaps with no map)
+_COLUMNS = {
+    "edges": ["source", "target", "count", "cases", "share", *_TIME_COLUMNS, "self_loop", "backstep"],
+    "nodes": ["activity", "stage", "position", "events", "cases", "share", "rework_cases"],
+    "start": ["activity", "count"],
+    "end": ["activity", "count"],
+}
+_SUMMARY_COLUMNS = [
+    "cohort", "n_cases", "n_events", "activities", "paths",
+    "backstep_share", "mean_backsteps", "rework_share", "self_loop_share",
+]
 
 
 @dataclass(frozen=True)
 class _Origin:
-    """Where a map came from, so that it can be recomputed on fewer activities."""
+    """Where a map came from, so that it can be recomputed on fewer activities: the log,
+    its cohorts as resolved once by :func:`journey_map` (None without ``by``) and the
+    map's cohort among them."""
 
     log: JourneyLog
-    by: CohortBy | None
+    cohorts: Cohorts | None
     cohort: Any
     stages: StageAssignment
 
+    def cases(self) -> JourneyLog:
+        """The log of the map's own accounts (its cohort's, or the whole log)."""
+        if self.cohorts is None or self.cohort is None:
+            return self.log
+        return self.log._subset_cases(self.cohorts.mask(self.cohort))
+
 
 @dataclass(frozen=True, eq=False, repr=False)
-class JourneyMap:
+class JourneyMap(Displayed):
     """The journeys of one log or cohort as a directly-follows map with timing.
 
     Attributes
@@ -78,6 +99,9 @@ class JourneyMap:
         ``rework_share``, ``self_loop_accounts``, ``self_loop_share``.
     simplified : dict or None
         The ``activities`` and ``paths`` settings when the map was simplified.
+    summary : pandas.DataFrame
+        One row: the cohort (``"(all)"`` for a whole log), ``n_cases``, ``n_events``,
+        ``activities``, ``paths`` and the non-linearity shares.
 
     Examples
     --------
@@ -109,6 +133,22 @@ class JourneyMap:
     def activities(self) -> tuple[str, ...]:
         """The map's activities in journey order."""
         return tuple(self.nodes["activity"])
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row: size, activities, paths and non-linearity figures (as
+        :attr:`JourneyMaps.summary` has per cohort)."""
+        import pandas as pd
+
+        row = {
+            "cohort": ALL if self.cohort is None else self.cohort,
+            "n_cases": self.n_cases,
+            "n_events": self.n_events,
+            "activities": len(self.nodes),
+            "paths": len(self.edges),
+            **{k: self.nonlinearity[k] for k in _SUMMARY_COLUMNS[5:]},
+        }
+        return pd.DataFrame([row], columns=_SUMMARY_COLUMNS)
 
     def to_dataframe(
         self,
@@ -272,13 +312,18 @@ class JourneyMap:
         """Draw the map and write it (.svg, .png, .pdf or .dot by suffix); returns the path."""
         return self.draw(**options).save(path)
 
-    def _repr_svg_(self) -> str | None:
-        from .errors import MissingDependencyError
-
+    def _display_svg(self) -> str | None:
         try:
             return self.draw().svg
         except MissingDependencyError:
-            return None
+            return None  # the HTML view says so; the text view still shows
+
+    def _repr_svg_(self) -> str | None:
+        return self._display_svg()
+
+    def _display_html(self, svg: str | None) -> str:
+        drawing = svg if svg is not None else note("No drawing: Graphviz is not installed.")
+        return section("map", self._title(), drawing, table(self.summary))
 
     def _title(self) -> str:
         name = "All accounts" if self.cohort in (None, ALL) else str(self.cohort)
@@ -296,10 +341,7 @@ class JourneyMap:
 
 
 def _projected(origin: _Origin, kept: list[str]) -> JourneyMap:
-    log = origin.log
-    if origin.cohort is not None and origin.by is not None:
-        keys = log.cohort_keys(origin.by)
-        log = log._subset_cases(keys == str(origin.cohort))
+    log = origin.cases()
     events = log.to_polars("events").filter(pl.col("activity").is_in(pl.Series(kept).implode()))
     sub = log._with(events)
     stages = StageAssignment(
@@ -416,7 +458,7 @@ def union_map(maps: Sequence[JourneyMap]) -> JourneyMap:
     )
 
 
-class JourneyMaps(Mapping[Any, JourneyMap]):
+class JourneyMaps(CohortResults[JourneyMap]):
     """Journey maps of several cohorts, computed in one pass; a read-only mapping.
 
     Keys are cohort keys, largest cohort first (ties by key). Cohorts smaller than
@@ -424,140 +466,83 @@ class JourneyMaps(Mapping[Any, JourneyMap]):
     Drawings of the cohorts share one layout (:meth:`positions`), so the same station
     sits at the same place in every panel.
 
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per cohort: size, activities, paths and non-linearity figures.
+    by : str or tuple of str
+        How the cohorts were formed (a function shows as ``"<function name>"``).
+    excluded : dict
+        Cohorts left out for having fewer than ``min_cases`` accounts, with their sizes.
+
     Examples
     --------
     >>> import journeymine as jm
     >>> maps = jm.journey_map(jm.datasets.demo_b2b(n_accounts=300, random_state=0), by="segment")
     >>> list(maps)
     ['SMB', 'Mid-market', 'Enterprise']
-    >>> maps.summary()[["cohort", "n_cases", "backstep_share"]].round(2)
+    >>> maps.summary[["cohort", "n_cases", "backstep_share"]].round(2)
            cohort  n_cases  backstep_share
     0         SMB      136            0.15
     1  Mid-market       98            0.22
     2  Enterprise       66            0.29
     """
 
-    def __init__(self, maps: dict[Any, JourneyMap], *, by: Any, excluded: dict[Any, int]) -> None:
-        self._maps: dict[Any, JourneyMap] = dict(maps)
-        self._by = by
-        self._excluded = dict(excluded)
-        self._positions: dict[str, tuple[float, float]] | None = None
+    __slots__ = ("_layout",)
+    _layout: dict[str, tuple[float, float]]
+    _noun = "journey map"
+    _items_key = "maps"
+    _unit = "accounts"
 
-    def __getitem__(self, key: Any) -> JourneyMap:
-        try:
-            return self._maps[key]
-        except KeyError:
-            known = ", ".join(repr(k) for k in list(self._maps)[:12])
-            hint = " It has fewer accounts than min_cases." if key in self._excluded else ""
-            raise KeyError(f"No journey map for cohort {key!r}.{hint} Cohorts: {known}.") from None
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._maps)
-
-    def __len__(self) -> int:
-        return len(self._maps)
-
-    @property
-    def by(self) -> Any:
-        """How the cohorts were formed."""
-        return self._by
-
-    @property
-    def excluded(self) -> dict[Any, int]:
-        """Cohorts left out for having fewer than ``min_cases`` accounts, with their sizes."""
-        return dict(self._excluded)
-
-    def summary(self) -> pd.DataFrame:
-        """One row per cohort: size, activities, paths and non-linearity figures."""
-        import pandas as pd
-
-        rows = []
-        for key, m in self._maps.items():
-            rows.append(
-                {
-                    "cohort": key,
-                    "n_cases": m.n_cases,
-                    "n_events": m.n_events,
-                    "activities": len(m.nodes),
-                    "paths": len(m.edges),
-                    **{
-                        k: m.nonlinearity[k]
-                        for k in ("backstep_share", "mean_backsteps", "rework_share", "self_loop_share")
-                    },
-                }
-            )
-        return pd.DataFrame(rows)
+    def __init__(
+        self, maps: Mapping[str, JourneyMap], *, cohorts: Cohorts, excluded: Mapping[str, int]
+    ) -> None:
+        super().__init__(maps, cohorts=cohorts, excluded=excluded)
+        object.__setattr__(self, "_layout", {})
 
     def to_dataframe(
         self, kind: Literal["edges", "nodes", "start", "end"] = "edges", **options: Any
     ) -> pd.DataFrame:
-        """One long table of all cohorts (a ``cohort`` column first)."""
-        import pandas as pd
-
-        parts = [m.to_dataframe(kind, **options).assign(cohort=k) for k, m in self._maps.items()]
-        out = pd.concat(parts, ignore_index=True)
-        ordered: pd.DataFrame = out[["cohort", *[c for c in out.columns if c != "cohort"]]]
-        return ordered
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: ``{"by": ..., "excluded": ..., "maps": [map.to_dict(), ...]}``."""
-        from ._jsonsafe import jsonable
-
-        return {
-            "by": jsonable(self._by if not callable(self._by) else getattr(self._by, "__name__", "callable")),
-            "excluded": jsonable(self._excluded),
-            "maps": [m.to_dict() for m in self._maps.values()],
-        }
+        """One long table of all cohorts (a ``cohort`` column first); options as
+        :meth:`JourneyMap.to_dataframe`."""
+        return super().to_dataframe(kind, **options)
 
     def simplify(self, *, activities: float | int = 1.0, paths: float = 1.0) -> JourneyMaps:
         """Simplify every cohort's map the same way (see :meth:`JourneyMap.simplify`)."""
-        maps = {k: m.simplify(activities=activities, paths=paths) for k, m in self._maps.items()}
-        return JourneyMaps(maps, by=self._by, excluded=self._excluded)
+        maps = {k: m.simplify(activities=activities, paths=paths) for k, m in self._items.items()}
+        return JourneyMaps(maps, cohorts=self._cohorts, excluded=self._excluded)
 
     def positions(self) -> dict[str, tuple[float, float]]:
         """Node positions (points) shared by every cohort's drawing, laid out once."""
-        if self._positions is None:
-            self._positions = shared_positions(union_map(list(self._maps.values())))
-        return dict(self._positions)
+        if not self._layout:
+            self._layout.update(shared_positions(union_map(list(self._items.values()))))
+        return dict(self._layout)
 
-    def draw(self, key: Any, **options: Any) -> Drawing:
+    def draw(self, key: str, **options: Any) -> Drawing:
         """Draw one cohort's map in the shared layout (options as :meth:`JourneyMap.draw`)."""
-        every = list(dict.fromkeys(a for m in self._maps.values() for a in m.activities))
+        every = list(dict.fromkeys(a for m in self._items.values() for a in m.activities))
         return self[key].draw(positions=self.positions(), all_activities=every, **options)
 
+    def _draw(self, key: str) -> str:
+        return self.draw(key).svg
+
+    def _summary_columns(self) -> list[str]:
+        return list(_SUMMARY_COLUMNS)
+
+    def _empty_columns(self, kind: str = "edges", **options: Any) -> list[str]:
+        return list(_COLUMNS.get(kind, []))
+
     def __repr__(self) -> str:
-        keys = ", ".join(repr(k) for k in list(self._maps)[:6])
-        more = ", …" if len(self._maps) > 6 else ""
+        keys = ", ".join(repr(k) for k in list(self._items)[:6])
+        more = ", …" if len(self._items) > 6 else ""
         ex = f"; {len(self._excluded)} small cohort(s) excluded" if self._excluded else ""
-        return f"<JourneyMaps: {len(self._maps)} cohorts ({keys}{more}){ex}>"
-
-    def _repr_html_(self) -> str:
-        from .errors import MissingDependencyError
-
-        panels = []
-        for key in self._maps:
-            try:
-                svg = self.draw(key).svg
-            except MissingDependencyError as exc:
-                svg = f"<pre>{html.escape(str(exc))}</pre>"
-            panels.append(
-                f"<div style='flex:1 1 480px;min-width:420px;max-width:100%;overflow:auto'>"
-                f"<h4 style='margin:4px 0'>{html.escape(str(key))}</h4>{svg}</div>"
-            )
-        note = ""
-        if self._excluded:
-            small = ", ".join(f"{html.escape(str(k))} ({n})" for k, n in self._excluded.items())
-            note = f"<p><em>Not mapped (fewer accounts than min_cases): {small}</em></p>"
-        return (
-            f"<div class='journeymine-maps'><strong>{html.escape(repr(self))}</strong>{note}"
-            f"<div style='display:flex;flex-wrap:wrap;gap:12px'>{''.join(panels)}</div></div>"
-        )
+        return f"<JourneyMaps: {len(self._items)} cohorts ({keys}{more}){ex}>"
 
 
-def _build(log: JourneyLog, by: CohortBy | None, *, stages: StageAssignment) -> dict[Any, JourneyMap]:
+def _build(log: JourneyLog, cohorts: Cohorts | None, *, stages: StageAssignment) -> dict[Any, JourneyMap]:
     """Compute the map of every cohort of ``log`` in one pass."""
     ranks = activity_ranks(log, stages)
-    t = journey_tables(log, by, stage_rank=ranks)
+    t = journey_tables(log, cohorts, stage_rank=ranks)
     order = {a: i for i, a in enumerate(stages.activity_order())}
     parts = {name: {} for name in ("nodes", "edges", "starts", "ends")}  # type: dict[str, dict[Any, pl.DataFrame]]
     for name in parts:
@@ -608,13 +593,25 @@ def _build(log: JourneyLog, by: CohortBy | None, *, stages: StageAssignment) -> 
             end_activities=parts["ends"].get(key, empty_ends).to_pandas(),
             n_cases=n,
             n_events=int(row["n_events"]),
-            cohort=None if by is None else key,
+            cohort=None if cohorts is None else key,
             stages=stages.order,
             stage_source=stages.source,
             nonlinearity=nonlin,
-            _origin=_Origin(log=log, by=by, cohort=None if by is None else key, stages=stages),
+            _origin=_Origin(log=log, cohorts=cohorts, cohort=None if cohorts is None else key, stages=stages),
         )
     return out
+
+
+@overload
+def journey_map(
+    log: JourneyLog, *, by: None = None, min_cases: int = ..., stage_order: Sequence[str] | None = ...
+) -> JourneyMap: ...
+
+
+@overload
+def journey_map(
+    log: JourneyLog, *, by: CohortBy, min_cases: int = ..., stage_order: Sequence[str] | None = ...
+) -> JourneyMaps: ...
 
 
 def journey_map(
@@ -671,8 +668,9 @@ def journey_map(
     check_int("min_cases", owner, min_cases, minimum=1)
     require_events(log, owner)
     stages = stage_assignment(log, stage_order)
-    maps = _build(log, by, stages=stages)
-    if by is None:
+    cohorts = resolve(log, by)  # a by function is called here, and only here
+    maps = _build(log, cohorts, stages=stages)
+    if cohorts is None:
         return maps[ALL]
     ordered = sorted(maps.items(), key=lambda kv: (-kv[1].n_cases, str(kv[0])))
     kept = {k: m for k, m in ordered if m.n_cases >= min_cases}
@@ -684,4 +682,4 @@ def journey_map(
             f"mapped: {listed}{' …' if len(excluded) > 10 else ''}. They are listed in .excluded.",
             JourneymineWarning,
         )
-    return JourneyMaps(kept, by=by, excluded=excluded)
+    return JourneyMaps(kept, cohorts=cohorts, excluded=excluded)

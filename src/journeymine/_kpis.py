@@ -29,7 +29,6 @@ Definitions (also in ``docs/kpis.md``):
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,8 @@ import numpy as np
 import polars as pl
 
 from . import _stats as st
+from ._cohorts import resolve
+from ._display import Displayed, section, table
 from ._encoding import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
@@ -60,13 +61,18 @@ def _km_incidence(time: np.ndarray, event: np.ndarray) -> float:
     return float(1 - surv[-1]) if surv.size else 0.0
 
 
-@dataclass(frozen=True, eq=False)
-class JourneyKPIs:
+@dataclass(frozen=True, eq=False, repr=False)
+class JourneyKPIs(Displayed):
     """KPIs per cohort. ``table`` is tidy: one row per cohort and KPI with ``value``,
     ``ci_low``, ``ci_high`` (where an interval applies), ``unit`` and ``n`` (accounts the
-    figure is computed over)."""
+    figure is computed over); ``summary`` is the same table (a copy)."""
 
     table: pd.DataFrame
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The KPIs with their intervals: one row per cohort and KPI (a copy of ``table``)."""
+        return self.table.copy()
 
     def to_dataframe(self, *, wide: bool = False) -> pd.DataFrame:
         """The tidy table, or one row per cohort and one column per KPI (``wide=True``)."""
@@ -101,25 +107,23 @@ class JourneyKPIs:
             f"{self.table['cohort'].nunique()} cohort(s)>"
         )
 
-    def _repr_html_(self) -> str:
-        esc = html.escape
-        cohorts = list(dict.fromkeys(self.table["cohort"]))
-        kpis_ = list(dict.fromkeys(self.table["kpi"]))
-        cell: dict[tuple[Any, str], str] = {}
-        for r in self.table.to_dict("records"):
+    def _display_html(self, svg: str | None) -> str:
+        """KPIs down, cohorts across; shares with their 95% interval."""
+        import pandas as pd
+
+        def text(r: dict[Any, Any]) -> str:
             v = r["value"]
-            text = "–" if v != v else (f"{v:.1%}" if r["unit"] == "share" else f"{v:,.1f}")
+            out = "–" if v != v else (f"{v:.1%}" if r["unit"] == "share" else f"{v:,.1f}")
             if r["ci_low"] == r["ci_low"] and r["unit"] == "share":
-                text += f" <small>({r['ci_low']:.0%}–{r['ci_high']:.0%})</small>"
-            cell[(r["cohort"], r["kpi"])] = text
-        head = "".join(f"<th>{esc(str(c))}</th>" for c in cohorts)
-        body = "".join(
-            f"<tr><th style='text-align:left'>{esc(k)}</th>"
-            + "".join(f"<td>{cell.get((c, k), '')}</td>" for c in cohorts)
-            + "</tr>"
-            for k in kpis_
-        )
-        return f"<div class='journeymine-kpis'><table><tr><th>KPI</th>{head}</tr>{body}</table></div>"
+                out += f" ({r['ci_low']:.0%}–{r['ci_high']:.0%})"
+            return out
+
+        cells = self.table.assign(text=[text(r) for r in self.table.to_dict("records")])
+        grid = cells.pivot(index="kpi", columns="cohort", values="text").fillna("")
+        grid = grid.reindex(index=list(dict.fromkeys(self.table["kpi"])),
+                            columns=list(dict.fromkeys(self.table["cohort"])))
+        grid.index.name, grid.columns.name = "KPI", None
+        return section("kpis", repr(self), table(pd.DataFrame(grid), index=True, max_rows=60))
 
 
 def kpis(
@@ -178,7 +182,8 @@ def kpis(
     outcomes = normalize_outcomes(outcomes, owner)
     won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
     times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
-    keys = log.cohort_keys(by) if by is not None else pl.Series("cohort", [ALL] * log.n_cases)
+    cohorts = resolve(log, by)  # a by function is called here, and only here
+    keys = pl.Series("cohort", cohorts.keys if cohorts is not None else [ALL] * log.n_cases, dtype=pl.String)
     horizon: Any = log.to_polars("cases").get_column("end").max()
     cases = times.with_columns(keys.alias("cohort"))
     won_at = pl.col(won)
@@ -216,7 +221,7 @@ def kpis(
     facts = engine_of(log).case_facts(log, with_code, sales_acts, buy_acts)
     per_case = with_code.select("case", "code").join(facts, on="code", how="left").drop("code")
     cases = cases.join(per_case, on="case", how="left", maintain_order="left")
-    dwell = stage_durations(log, by=by).summary
+    dwell = stage_durations(log, by=cohorts).summary
     rows: list[dict[str, Any]] = []
 
     def add(

@@ -19,7 +19,6 @@ exported places and transitions get canonical ids computed from the net's struct
 
 from __future__ import annotations
 
-import html
 import math
 import os
 import warnings
@@ -32,12 +31,15 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import polars as pl
 
+from ._cohorts import ALL, Cohorts, resolve
+from ._display import Displayed, note, section, table
 from ._dot import attrs, quote, render
 from ._engine import require_embedded
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._pm4py import ACTIVITY, CASE, TIMESTAMP, require_pm4py
 from ._progress import interactive, progress
+from ._results import CohortResults
 from ._typing import CohortBy
 from .errors import MissingDependencyError
 
@@ -220,18 +222,15 @@ def _check_log(log: Any, owner: str) -> None:
         )
 
 
-def _by_text(by: CohortBy) -> str | list[str]:
-    """A JSON-safe description of ``by``."""
-    if isinstance(by, str):
-        return by
-    if callable(by):
-        return f"<function {getattr(by, '__name__', type(by).__name__)}>"
-    return [str(b) for b in by]
+#: the columns of :attr:`ProcessModel.summary` (and of :attr:`ProcessModels.summary`)
+_SUMMARY_COLUMNS = ["cohort", "n_cases", "n_events", "n_variants", "n_transitions", "n_silent", "n_places",
+                    "n_arcs"]
+_ARC_COLUMNS = ["source", "source_kind", "source_label", "target", "target_kind", "target_label", "weight"]
 
 
 # -- one model ----------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False, repr=False)
-class ProcessModel:
+class ProcessModel(Displayed):
     """A Petri net discovered from a log (or one cohort of it), ready to draw and score.
 
     Built by :func:`discover_process_model`; not meant to be constructed directly.
@@ -252,6 +251,8 @@ class ProcessModel:
     process_tree
         The pm4py ``ProcessTree`` of an inductive model (the net is its translation);
         None for the heuristics miner.
+    summary : pandas.DataFrame
+        One row: the cohort (``"(all)"`` for a whole log), sizes of the log and of the net.
 
     Examples
     --------
@@ -300,6 +301,18 @@ class ProcessModel:
     def activities(self) -> tuple[str, ...]:
         """Labels of the visible transitions, sorted."""
         return tuple(sorted({t.label for t in self._structure.transitions if t.label is not None}))
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row: sizes of the log and of the net (no scoring, so it is quick)."""
+        import pandas as pd
+
+        row = {
+            "cohort": ALL if self.cohort is None else self.cohort, "n_cases": self.n_cases,
+            "n_events": self.n_events, "n_variants": self.n_variants, "n_transitions": self.n_transitions,
+            "n_silent": self.n_silent, "n_places": self.n_places, "n_arcs": len(self._structure.arcs),
+        }
+        return pd.DataFrame([row], columns=_SUMMARY_COLUMNS)
 
     def to_pm4py(self) -> tuple[Any, Any, Any]:
         """Return ``(net, initial_marking, final_marking)`` for pm4py's own functions."""
@@ -503,8 +516,7 @@ class ProcessModel:
             }
             for a, b, w in self._structure.arcs
         ]
-        columns = ["source", "source_kind", "source_label", "target", "target_kind", "target_label", "weight"]
-        return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame(rows, columns=_ARC_COLUMNS)
 
     def _parameters(self) -> dict[str, float]:
         if self.miner == "inductive":
@@ -592,11 +604,18 @@ class ProcessModel:
         return p
 
     # -- display --------------------------------------------------------------------------
-    def _repr_svg_(self) -> str | None:
+    def _display_svg(self) -> str | None:
         try:
             return self._svg()
         except MissingDependencyError:
-            return None  # the notebook falls back to the text repr
+            return None  # the HTML view says so; the text view still shows
+
+    def _repr_svg_(self) -> str | None:
+        return self._display_svg()
+
+    def _display_html(self, svg: str | None) -> str:
+        drawing = svg if svg is not None else note("No drawing: Graphviz is not installed.")
+        return section("model", self._title(), drawing, table(self.summary))
 
     def __repr__(self) -> str:
         who = "" if self.cohort is None else f" {self.cohort!r}"
@@ -607,11 +626,20 @@ class ProcessModel:
 
 
 # -- models per cohort ----------------------------------------------------------------------
-class ProcessModels(Mapping[str, ProcessModel]):
+class ProcessModels(CohortResults[ProcessModel]):
     """One :class:`ProcessModel` per cohort, largest cohort first; immutable.
 
     Built by :func:`discover_process_model` with ``by=``. Index it by cohort key; in a
     notebook it shows every cohort's net under a heading.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per cohort: sizes of the log and of the net (no scoring, so it is quick).
+    by : str or tuple of str
+        How the cohorts were formed (a function shows as ``"<function name>"``).
+    excluded : dict
+        Cohorts left out for having fewer than ``min_cases`` cases, with their sizes.
 
     Examples
     --------
@@ -622,14 +650,19 @@ class ProcessModels(Mapping[str, ProcessModel]):
     ['SMB', 'Mid-market', 'Enterprise']
     >>> models["SMB"].n_cases == log.filter_cases(segment="SMB").n_cases
     True
+    >>> models.summary[["cohort", "n_cases"]]
+           cohort  n_cases
+    0         SMB       90
+    1  Mid-market       66
+    2  Enterprise       44
     """
 
-    __slots__ = ("_by", "_excluded", "_miner", "_models", "_noise")
-    _by: CohortBy
-    _excluded: dict[str, int]
+    __slots__ = ("_miner", "_noise")
     _miner: Miner
-    _models: dict[str, ProcessModel]
     _noise: float
+    _noun = "model"
+    _items_key = "models"
+    _unit = "cases"
 
     def __init__(
         self,
@@ -637,34 +670,12 @@ class ProcessModels(Mapping[str, ProcessModel]):
         *,
         miner: Miner,
         noise: float,
-        by: CohortBy,
+        cohorts: Cohorts,
         excluded: Mapping[str, int],
     ) -> None:
-        setter = object.__setattr__
-        setter(self, "_models", dict(models))
-        setter(self, "_miner", miner)
-        setter(self, "_noise", noise)
-        setter(self, "_by", by)
-        setter(self, "_excluded", dict(excluded))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ProcessModels is immutable.")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("ProcessModels is immutable.")
-
-    def __getitem__(self, key: str) -> ProcessModel:
-        try:
-            return self._models[key]
-        except KeyError:
-            known = ", ".join(repr(k) for k in list(self._models)[:10]) or "none"
-            raise KeyError(f"No model for cohort {key!r}; cohorts: {known}.") from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._models)
-
-    def __len__(self) -> int:
-        return len(self._models)
+        super().__init__(models, cohorts=cohorts, excluded=excluded)
+        object.__setattr__(self, "_miner", miner)
+        object.__setattr__(self, "_noise", noise)
 
     @property
     def miner(self) -> Miner:
@@ -675,41 +686,6 @@ class ProcessModels(Mapping[str, ProcessModel]):
     def noise(self) -> float:
         """The noise setting used for every cohort."""
         return self._noise
-
-    @property
-    def by(self) -> CohortBy:
-        """How the log was split into cohorts."""
-        return self._by
-
-    @property
-    def excluded(self) -> dict[str, int]:
-        """Cohorts left out for having fewer than ``min_cases`` cases, with their sizes."""
-        return dict(self._excluded)
-
-    def summary(self) -> pd.DataFrame:
-        """One row per cohort: sizes of the log and of the net (no scoring, so it is quick).
-
-        Examples
-        --------
-        >>> import journeymine as jm
-        >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
-        >>> jm.discover_process_model(log, by="segment").summary()[["cohort", "n_cases"]]
-               cohort  n_cases
-        0         SMB       90
-        1  Mid-market       66
-        2  Enterprise       44
-        """
-        import pandas as pd
-
-        rows = [
-            {"cohort": k, "n_cases": m.n_cases, "n_events": m.n_events, "n_variants": m.n_variants,
-             "n_transitions": m.n_transitions, "n_silent": m.n_silent, "n_places": m.n_places,
-             "n_arcs": len(m._structure.arcs)}
-            for k, m in self._models.items()
-        ]
-        columns = ["cohort", "n_cases", "n_events", "n_variants", "n_transitions", "n_silent",
-                   "n_places", "n_arcs"]
-        return pd.DataFrame(rows, columns=columns)
 
     def scores(self, *, method: ScoreMethod = "auto") -> pd.DataFrame:
         """Fitness and precision of each cohort's model on its own cohort, one row each.
@@ -733,7 +709,7 @@ class ProcessModels(Mapping[str, ProcessModel]):
 
         check_choice("method", "ProcessModels.scores", method, _METHODS)
         rows = []
-        for key, model in progress(self._models.items(), total=len(self._models), desc="Scoring cohorts"):
+        for key, model in progress(self._items.items(), total=len(self._items), desc="Scoring cohorts"):
             s = model.scores(method=method)
             rows.append({
                 "cohort": key, "n_cases": model.n_cases, "n_variants": model.n_variants,
@@ -745,58 +721,29 @@ class ProcessModels(Mapping[str, ProcessModel]):
                    "precision"]
         return pd.DataFrame(rows, columns=columns)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: the settings, the excluded cohorts and each model's :meth:`~ProcessModel.to_dict`."""
-        return {
-            "miner": self._miner,
-            "noise": self._noise,
-            "by": _by_text(self._by),
-            "excluded": dict(self._excluded),
-            "models": [m.to_dict() for m in self._models.values()],
-        }
-
     def to_dataframe(self) -> pd.DataFrame:
         """The arcs of every cohort's net (:meth:`ProcessModel.to_dataframe`) with a ``cohort`` column."""
-        import pandas as pd
+        return super().to_dataframe()
 
-        frames = [m.to_dataframe().assign(cohort=k) for k, m in self._models.items()]
-        if not frames:
-            columns = ["cohort", "source", "source_kind", "source_label", "target", "target_kind",
-                       "target_label", "weight"]
-            return pd.DataFrame(columns=columns)
-        out = pd.concat(frames, ignore_index=True)
-        return out[["cohort", *[c for c in out.columns if c != "cohort"]]]
+    def _settings(self) -> dict[str, Any]:
+        return {"miner": self._miner, "noise": self._noise}
+
+    def _summary_columns(self) -> list[str]:
+        return list(_SUMMARY_COLUMNS)
+
+    def _empty_columns(self, *args: Any, **options: Any) -> list[str]:
+        return list(_ARC_COLUMNS)
+
+    def _draw(self, key: str) -> str:
+        return self._items[key]._svg()
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k!r} ({m.n_cases:,})" for k, m in list(self._models.items())[:5])
-        more = " …" if len(self._models) > 5 else ""
-        total = sum(m.n_cases for m in self._models.values())
+        shown = ", ".join(f"{k!r} ({m.n_cases:,})" for k, m in list(self._items.items())[:5])
+        more = " …" if len(self._items) > 5 else ""
+        total = sum(m.n_cases for m in self._items.values())
         return (
-            f"<ProcessModels {self._miner} (noise={self._noise!r}) by {_by_text(self._by)!r}: "
-            f"{len(self._models)} cohorts, {total:,} cases; {shown}{more}>"
-        )
-
-    def _repr_html_(self) -> str:
-        panels = []
-        for key, model in self._models.items():
-            try:
-                svg = model._svg()
-            except MissingDependencyError as exc:
-                svg = f"<pre>{html.escape(str(exc))}</pre>"
-            panels.append(
-                "<div style='margin-bottom:12px;overflow:auto'>"
-                f"<h4 style='margin:4px 0'>{html.escape(str(key))} "
-                f"<small>({model.n_cases:,} cases)</small></h4>{svg}</div>"
-            )
-        note = ""
-        if self._excluded:
-            small = ", ".join(f"{html.escape(str(k))} ({n:,})" for k, n in self._excluded.items())
-            note = f"<p><em>No model (fewer cases than min_cases): {small}</em></p>"
-        if not panels:
-            panels.append("<p>No cohort has enough cases for a model.</p>")
-        return (
-            f"<div class='journeymine-models'><strong>{html.escape(repr(self))}</strong>{note}"
-            f"{''.join(panels)}</div>"
+            f"<ProcessModels {self._miner} (noise={self._noise!r}) by {self.by!r}: "
+            f"{len(self._items)} cohorts, {total:,} cases; {shown}{more}>"
         )
 
 
@@ -913,15 +860,15 @@ def discover_process_model(
     if by is None:
         pm4py = require_pm4py(owner)
         return _discover(pm4py, log, miner, value, None)
-    keys = log.cohort_keys(by)  # raises SchemaError for an unknown attribute, before pm4py loads
+    cohorts = resolve(log, by)  # raises SchemaError for an unknown attribute, before pm4py loads
+    keys = pl.Series("cohort", cohorts.keys, dtype=pl.String)
     sizes = keys.value_counts(name="n")
     excluded = {str(k): int(n) for k, n in sizes.filter(pl.col("n") < min_cases).sort(
         ["n", keys.name], descending=[True, False]).iter_rows()}
-    # a function of the case table is called once: the cohorts reuse its keys
-    cohorts = log.cohorts((lambda _cases: keys) if callable(by) else by, min_cases=min_cases)
+    logs = log.cohorts(cohorts, min_cases=min_cases)  # the keys resolved above, not by again
     pm4py = require_pm4py(owner)
     models = {
         str(key): _discover(pm4py, sub, miner, value, str(key))
-        for key, sub in progress(cohorts.items(), total=len(cohorts), desc="Discovering models")
+        for key, sub in progress(logs.items(), total=len(logs), desc="Discovering models")
     }
-    return ProcessModels(models, miner=miner, noise=value, by=by, excluded=excluded)
+    return ProcessModels(models, miner=miner, noise=value, cohorts=cohorts, excluded=excluded)

@@ -30,7 +30,6 @@ entered the stage.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
+from ._display import Displayed, section, table
 from ._encoding import ALL, cohort_codes, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
@@ -239,8 +239,8 @@ def activity_ranks(log: JourneyLog, stages: StageAssignment) -> np.ndarray:
     return np.array([rank_of[stages.activity_stage[a]] for a in log.activities], dtype=np.int32)
 
 
-@dataclass(frozen=True, eq=False)
-class StageDurations:
+@dataclass(frozen=True, eq=False, repr=False)
+class StageDurations(Displayed):
     """Time spent in each journey stage, per account and summarised per cohort.
 
     Attributes
@@ -261,10 +261,15 @@ class StageDurations:
     """
 
     per_account: pd.DataFrame
-    summary: pd.DataFrame
     transitions: pd.DataFrame
     order: tuple[str, ...]
     source: str
+    _summary: pd.DataFrame
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per (cohort, stage): accounts, share, time spent there and visits."""
+        return self._summary.copy()
 
     def matrix(self, cohort: Any = None, *, normalize: bool = False) -> pd.DataFrame:
         """The stage transition matrix of one cohort (rows: from, columns: to).
@@ -273,7 +278,7 @@ class StageDurations:
         shares instead of counts.
         """
         t = self.transitions
-        cohorts = list(dict.fromkeys(self.summary["cohort"]))
+        cohorts = list(dict.fromkeys(self._summary["cohort"]))
         if cohort is None:
             if len(cohorts) != 1:
                 raise invalid("cohort", "StageDurations.matrix", f"one of {cohorts}", cohort)
@@ -295,7 +300,7 @@ class StageDurations:
 
     def to_dataframe(self) -> pd.DataFrame:
         """The per-cohort summary (one row per cohort and stage)."""
-        return self.summary.copy()
+        return self._summary.copy()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary and transitions."""
@@ -304,36 +309,28 @@ class StageDurations:
         return {
             "order": list(self.order),
             "source": self.source,
-            "summary": records(self.summary),
+            "summary": records(self._summary),
             "transitions": records(self.transitions),
         }
 
     def __repr__(self) -> str:
-        n = self.summary["cohort"].nunique()
+        n = self._summary["cohort"].nunique()
         return (
             f"<StageDurations: {len(self.order)} stages ({', '.join(self.order)}), "
             f"{n} cohort{'s' if n != 1 else ''}, stages {self.source}>"
         )
 
-    def _repr_html_(self) -> str:
+    def _display_html(self, svg: str | None) -> str:
         from ._format import duration
 
-        rows = []
-        for r in self.summary.to_dict("records"):
-            rows.append(
-                f"<tr><td>{html.escape(str(r['cohort']))}</td><td>{html.escape(str(r['stage']))}</td>"
-                f"<td>{r['accounts']:,}</td><td>{r['share']:.0%}</td><td>{duration(r['median'])}</td>"
-                f"<td>{duration(r['p90'])}</td><td>{r['median_visits']:g}</td></tr>"
-            )
-        head = (
-            "<tr><th>cohort</th><th>stage</th><th>accounts</th><th>share</th>"
-            "<th>median time</th><th>p90 time</th><th>median visits</th></tr>"
+        columns = ["cohort", "stage", "accounts", "share", "median", "p90", "median_visits"]
+        shown = self._summary[columns].rename(
+            columns={"median": "median time", "p90": "p90 time", "median_visits": "median visits"}
         )
-        return (
-            f"<div class='journeymine-stages'><strong>Time in stage</strong> "
-            f"<small>(stages {html.escape(self.source)})</small><table>{head}{''.join(rows)}"
-            "</table></div>"
-        )
+        formats = {"accounts": "{:,}".format, "share": "{:.0%}".format, "median time": duration,
+                   "p90 time": duration, "median visits": "{:g}".format}
+        return section("stages", f"Time in stage (stages {self.source})", table(shown, formats=formats,
+                                                                             max_rows=60))
 
 
 def stage_durations(
@@ -454,9 +451,9 @@ def stage_durations(
         )
     return StageDurations(
         per_account=per_account.to_pandas(),
-        summary=summary.to_pandas(),
         transitions=trans.to_pandas(),
         order=stages.order,
         source=stages.source,
+        _summary=summary.to_pandas(),
     )
 

@@ -15,16 +15,17 @@ Every string from user data is escaped for XML.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ._cohorts import resolve
+from ._display import Displayed, escape
 from ._params import as_names, check_choice, check_int, invalid
 from ._subway_draw import PALETTE, Scene, render
 from .errors import MissingDependencyError
@@ -53,7 +54,11 @@ CHANNEL_PALETTE = (
 
 @dataclass(frozen=True)
 class SubwayLine:
-    """One line of a subway map: a journey and how many accounts it stands for."""
+    """One line of a subway map: a journey and how many accounts it stands for.
+
+    A plain value (a row of :attr:`SubwayMap.summary`), not a result: it has
+    :meth:`to_dict` but no display of its own.
+    """
 
     name: str
     stations: tuple[str, ...]
@@ -79,8 +84,11 @@ class SubwayLine:
         return out
 
 
-@dataclass(frozen=True, eq=False)
-class SubwayMap:
+_LINE_COLUMNS = ["line", "kind", "stations", "accounts", "share", "median_duration"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SubwayMap(Displayed):
     """A drawn subway map: stations, lines, their layout, and the SVG.
 
     Attributes
@@ -99,6 +107,9 @@ class SubwayMap:
         The stage bands, left to right.
     left_out : dict
         ``{"lines": [...], "stations": [...]}`` dropped to keep the map readable.
+    summary : pandas.DataFrame
+        One row per line, in track order: ``line`` (its name), ``kind``, ``stations`` (how
+        many), ``accounts``, ``share`` and ``median_duration`` (seconds).
     """
 
     lines: tuple[SubwayLine, ...]
@@ -109,8 +120,33 @@ class SubwayMap:
     title: str
     svg: str = field(repr=False)
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per line: its name, kind, number of stations, accounts, share and
+        median duration (seconds)."""
+        frame = self.to_dataframe("lines")
+        return frame.assign(stations=frame["stations"].map(len))
+
+    def to_dataframe(self, kind: Literal["stations", "lines"] = "stations") -> pd.DataFrame:
+        """The stations (as :attr:`stations`) or the lines (one row each, ``stations`` a
+        tuple of names) as a new DataFrame."""
+        import pandas as pd
+
+        check_choice("kind", "SubwayMap.to_dataframe", kind, ("stations", "lines"))
+        if kind == "stations":
+            return self.stations.copy()
+        rows = [(ln.name, ln.kind, ln.stations, ln.accounts, ln.share, ln.median_duration)
+                for ln in self.lines]
+        return pd.DataFrame(rows, columns=_LINE_COLUMNS)
+
+    def _display_svg(self) -> str:
+        return self.svg
+
     def _repr_svg_(self) -> str:
         return self.svg
+
+    def _display_html(self, svg: str | None) -> str:
+        return self.to_html()
 
     def to_html(self) -> str:
         """An embeddable ``<figure>`` fragment (inline SVG plus a caption), for reports."""
@@ -122,12 +158,12 @@ class SubwayMap:
             if self.left_out["stations"]:
                 parts.append(
                     f"{len(self.left_out['stations'])} rare station(s): "
-                    + ", ".join(html.escape(s) for s in self.left_out["stations"][:8])
+                    + ", ".join(escape(s) for s in self.left_out["stations"][:8])
                     + (" …" if len(self.left_out["stations"]) > 8 else "")
                 )
             note = f" Left out to stay readable: {'; '.join(parts)}."
         return (
-            f"<figure class='journeymine-subway'>{self.svg}<figcaption>{html.escape(self.title)}."
+            f"<figure class='journeymine-subway'>{self.svg}<figcaption>{escape(self.title)}."
             f"{note}</figcaption></figure>"
         )
 
@@ -249,11 +285,12 @@ def representative_lines(
     """One line per cohort: its representative journey (:func:`representative`)."""
     from ._variants import variants
 
-    v = variants(log, by=by, examples=0)
-    if by is None:
+    cohorts = resolve(log, by)  # once: a by function is not called again below
+    v = variants(log, by=cohorts, examples=0)
+    if cohorts is None:
         v.insert(0, "cohort", "All accounts")
     cases = log.cases
-    all_keys = log.cohort_keys(by).to_numpy() if by is not None else None
+    all_keys = cohorts.keys if cohorts is not None else None
     lines = []
     for key, group in v.groupby("cohort", sort=False):
         if only is not None and str(key) not in only:
@@ -391,9 +428,9 @@ def subway_map(
             raise invalid("source", owner, "a map built by jm.journey_map", type(source).__name__)
         log = origin.log
         if isinstance(source, JourneyMaps):
-            by = origin.by
-        elif origin.cohort is not None:
-            log = log._subset_cases(log.cohort_keys(origin.by) == str(origin.cohort))
+            by = origin.cohorts  # resolved by journey_map: by is not called again
+        else:
+            log = origin.cases()
     elif hasattr(source, "representatives_") and hasattr(source, "_subway_source"):
         log = source._subway_source()
     else:

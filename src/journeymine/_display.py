@@ -1,0 +1,126 @@
+"""How every result shows itself in a notebook: one HTML table, one mime bundle.
+
+Results derive from :class:`Displayed` and write their HTML with :func:`table` and
+:func:`section`; Jupyter calls :meth:`Displayed._repr_mimebundle_`, which always holds a
+``text/plain`` fallback (the ``repr``), the ``text/html`` view, and ``image/svg+xml`` for a
+result that draws itself (a map). Every piece of text from the data is escaped here, so a
+cohort or an activity named ``<script>`` is shown as text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Container, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Displayed", "error", "escape", "note", "section", "table"]
+
+#: rows shown by :func:`table` before it says how many more there are
+MAX_ROWS = 20
+
+
+def escape(value: Any) -> str:
+    """``value`` as HTML text (quotes escaped too)."""
+    return html.escape(str(value))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:,.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def table(
+    frame: pd.DataFrame,
+    *,
+    formats: Mapping[str, Callable[[Any], str]] | None = None,
+    max_rows: int = MAX_ROWS,
+    index: bool = False,
+) -> str:
+    """An HTML ``<table>`` of ``frame``: every header and cell escaped.
+
+    ``formats`` maps a column to a function giving a cell's text (the default writes floats
+    with four significant digits and NaN as "–"); ``index=True`` shows the index as a first
+    column (headed by its name).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journeymine._display import table
+    >>> table(pd.DataFrame({"cohort": ["<b>"], "share": [0.5]}), formats={"share": "{:.0%}".format})
+    '<table><tr><th>cohort</th><th>share</th></tr><tr><td>&lt;b&gt;</td><td>50%</td></tr></table>'
+    """
+    fmt = dict(formats or {})
+    shown = frame.head(max_rows)
+    heads = ([str(frame.index.name or "")] if index else []) + [str(c) for c in frame.columns]
+    head = "".join(f"<th>{escape(h)}</th>" for h in heads)
+    rows = []
+    for label, values in zip(shown.index, shown.itertuples(index=False, name=None), strict=True):
+        cells = [f"<th style='text-align:left'>{escape(label)}</th>"] if index else []
+        for column, value in zip(frame.columns, values, strict=True):
+            text = fmt[column](value) if column in fmt else _cell(value)
+            cells.append(f"<td>{escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    more = ""
+    if len(frame) > max_rows:
+        more = f"<tr><td colspan='{len(heads)}'><em>… {len(frame) - max_rows:,} more rows</em></td></tr>"
+    return f"<table><tr>{head}</tr>{''.join(rows)}{more}</table>"
+
+
+def section(kind: str, title: str, *parts: str) -> str:
+    """A result's HTML: a ``<div class='journeymine-{kind}'>`` with an escaped bold title
+    and the given (already escaped) parts."""
+    return f"<div class='journeymine-{kind}'><strong>{escape(title)}</strong>{''.join(parts)}</div>"
+
+
+def note(text: str) -> str:
+    """An escaped italic line under a title."""
+    return f"<p><em>{escape(text)}</em></p>"
+
+
+def error(exc: BaseException) -> str:
+    """Why a drawing is missing (Graphviz not installed …), escaped."""
+    return f"<pre>{escape(exc)}</pre>"
+
+
+class Displayed:
+    """The notebook display shared by every result.
+
+    A result implements ``__repr__`` (the text view), :meth:`_display_html` and, when it
+    draws itself, :meth:`_display_svg`; this class turns them into ``_repr_mimebundle_``
+    (what Jupyter asks for) and ``_repr_html_`` (for tools that only know that one).
+    """
+
+    __slots__ = ()
+
+    def _display_svg(self) -> str | None:
+        """The result's own drawing, or None (not a drawing, or no renderer installed)."""
+        return None
+
+    def _display_html(self, svg: str | None) -> str:  # pragma: no cover - every result has one
+        """The HTML view; ``svg`` is :meth:`_display_svg`, drawn once for both views."""
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        return self._display_html(self._display_svg())
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> dict[str, str]:
+        def wanted(mime: str) -> bool:
+            return (include is None or mime in include) and (exclude is None or mime not in exclude)
+
+        bundle = {"text/plain": repr(self)}
+        if not (wanted("text/html") or wanted("image/svg+xml")):
+            return bundle
+        svg = self._display_svg()
+        if wanted("text/html"):
+            bundle["text/html"] = self._display_html(svg)
+        if svg is not None and wanted("image/svg+xml"):
+            bundle["image/svg+xml"] = svg
+        return bundle

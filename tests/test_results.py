@@ -1,0 +1,176 @@
+"""The one result contract, on every public result class; ``by=`` resolved once.
+
+Every result has a read-only ``summary`` DataFrame, ``to_dataframe()``, a JSON-safe
+``to_dict()`` and ``_repr_mimebundle_`` (text/plain always, text/html, and image/svg+xml
+for a result that draws itself), with every cohort and activity name escaped. This file is
+also type-checked by mypy (pyproject ``[tool.mypy] files``): the ``assert_type`` lines pin
+the overloads of the functions whose result depends on ``by``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import warnings
+from collections.abc import Callable
+from typing import Any, assert_type
+
+import pandas as pd
+import pytest
+
+import journeymine as jm
+
+OUT = jm.datasets.DEMO_OUTCOMES
+SCRIPT = "<script>alert(1)</script>"
+BOLD = "<b>SMB</b>"
+
+#: every public result class, and how to build one from the hostile log
+BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
+    "JourneyMap": lambda log: jm.journey_map(log),
+    "JourneyMaps": lambda log: jm.journey_map(log, by="segment"),
+    "ProcessModel": lambda log: jm.discover_process_model(log, miner="heuristics"),
+    "ProcessModels": lambda log: jm.discover_process_model(log, miner="heuristics", by="segment"),
+    "CohortComparison": lambda log: jm.compare_cohorts(log, by="segment", n_permutations=19, random_state=0),
+    "StageDurations": lambda log: jm.stage_durations(log, by="segment"),
+    "JourneyKPIs": lambda log: jm.kpis(log, outcomes=OUT, by="segment"),
+    "Attribution": lambda log: jm.attribution(log, conversion=OUT["won"]),
+    "SubwayMap": lambda log: jm.subway_map(jm.journey_map(log, by="segment")),
+}
+#: the results that draw themselves, so their bundle holds an SVG
+DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap"}
+#: public classes that are not results: the log and its parts, estimators, values, errors
+NOT_RESULTS = {"ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine"}
+
+
+@pytest.fixture(scope="module")
+def hostile() -> jm.JourneyLog:
+    """The demo log with a cohort and an activity named as markup."""
+    frame = jm.datasets.demo_b2b(n_accounts=300, random_state=0, as_frame=True)
+    frame["segment"] = frame["segment"].replace({"SMB": BOLD, "Enterprise": SCRIPT})
+    frame["touchpoint"] = frame["touchpoint"].replace({"Demo": SCRIPT})
+    return jm.JourneyLog.from_frame(frame, case="account_id", activity="touchpoint", timestamp="timestamp",
+                                    channel="channel", case_attributes=["segment"])
+
+
+@pytest.fixture(scope="module")
+def results(hostile: jm.JourneyLog) -> dict[str, Any]:
+    return {name: build(hostile) for name, build in BUILDERS.items()}
+
+
+def test_every_public_result_class_is_covered() -> None:
+    classes = {name for name in jm.__all__ if inspect.isclass(getattr(jm, name))}
+    errors = {name for name in classes if issubclass(getattr(jm, name), BaseException)}
+    assert classes - errors - NOT_RESULTS == set(BUILDERS)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_result_contract(name: str, results: dict[str, Any]) -> None:
+    result = results[name]
+    assert type(result).__name__ == name
+    # summary: a read-only property giving a DataFrame
+    assert isinstance(inspect.getattr_static(type(result), "summary"), property)
+    summary = result.summary
+    assert isinstance(summary, pd.DataFrame) and len(summary)
+    with pytest.raises(AttributeError):
+        result.summary = summary
+    summary["changed"] = 1  # a copy: the result keeps its own
+    assert "changed" not in result.summary.columns
+    # exports
+    assert isinstance(result.to_dataframe(), pd.DataFrame)
+    payload = result.to_dict()
+    assert json.loads(json.dumps(payload, allow_nan=False)) == payload
+    # display: one bundle, text always, HTML, and SVG for a drawing
+    bundle = result._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(result)
+    assert bundle["text/html"] == result._repr_html_()
+    assert ("image/svg+xml" in bundle) == (name in DRAWN)
+    assert result._repr_mimebundle_(include=["text/plain"]) == {"text/plain": repr(result)}
+    assert "text/html" not in result._repr_mimebundle_(exclude=["text/html"])
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_display_escapes_markup_in_names(name: str, results: dict[str, Any]) -> None:
+    bundle = results[name]._repr_mimebundle_()
+    for text in (bundle["text/html"], bundle.get("image/svg+xml", "")):
+        assert "<script" not in text.lower() and "<b>SMB" not in text
+    assert "&lt;script&gt;" in bundle["text/html"]
+
+
+def test_cohort_containers_share_one_contract(results: dict[str, Any]) -> None:
+    maps, models = results["JourneyMaps"], results["ProcessModels"]
+    for container, one in ((maps, "JourneyMap"), (models, "ProcessModel")):
+        assert list(container.summary["cohort"]) == list(container)
+        first = next(iter(container))
+        row = container[first].summary
+        assert list(row.columns) == list(container.summary.columns) and row["cohort"].iloc[0] == first
+        assert container.by == "segment" and container.to_dict()["by"] == "segment"
+        assert container.excluded == {}
+        with pytest.raises(AttributeError, match="immutable"):
+            container.x = 1
+        assert type(container[first]).__name__ == one
+    assert results["JourneyMap"].summary["cohort"].iloc[0] == "(all)"
+
+
+# -- by= is resolved once ---------------------------------------------------------------------
+
+
+class _Counted:
+    """A ``by`` function that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.__name__ = "segment_of"
+
+    def __call__(self, cases: pd.DataFrame) -> pd.Series:
+        self.calls += 1
+        return cases["segment"]
+
+
+@pytest.fixture(scope="module")
+def demo() -> jm.JourneyLog:
+    return jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+
+
+def test_a_by_function_is_called_once_per_public_call(demo: jm.JourneyLog) -> None:
+    by = _Counted()
+    maps = jm.journey_map(demo, by=by)
+    assert by.calls == 1
+    simpler = maps.simplify(activities=0.5, paths=0.5)  # recomputes each cohort's map
+    jm.subway_map(simpler)
+    jm.subway_map(simpler["SMB"])
+    assert by.calls == 1  # the results carry the cohorts, not the recipe
+    assert maps.by == simpler.by == "<function segment_of>"
+    for call in (
+        lambda: jm.compare_cohorts(demo, by=by, n_permutations=9, random_state=0),
+        lambda: jm.kpis(demo, outcomes=OUT, by=by),
+        lambda: jm.stage_durations(demo, by=by),
+        lambda: jm.discover_process_model(demo, by=by, miner="heuristics"),
+    ):
+        by.calls = 0
+        call()
+        assert by.calls == 1
+
+
+def test_simplified_cohort_maps_match_a_map_of_the_cohort(demo: jm.JourneyLog) -> None:
+    maps = jm.journey_map(demo, by=_Counted())
+    alone = jm.journey_map(demo.filter_cases(segment="SMB"))
+    a = maps["SMB"].simplify(activities=0.5)
+    b = alone.simplify(activities=0.5)
+    pd.testing.assert_frame_equal(a.edges, b.edges)
+    assert jm.subway_map(maps["SMB"]).svg == jm.subway_map(alone).svg
+
+
+# -- overloads: mypy checks these lines --------------------------------------------------------
+
+
+def test_overloads_follow_by(demo: jm.JourneyLog) -> None:
+    one = assert_type(jm.journey_map(demo), jm.JourneyMap)
+    many = assert_type(jm.journey_map(demo, by="segment"), jm.JourneyMaps)
+    assert isinstance(one, jm.JourneyMap) and isinstance(many, jm.JourneyMaps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pm4py's own deprecation notices, if any
+        model = assert_type(jm.discover_process_model(demo, miner="heuristics"), jm.ProcessModel)
+        models = assert_type(jm.discover_process_model(demo, miner="heuristics", by="segment"), jm.ProcessModels)
+    assert isinstance(model, jm.ProcessModel) and isinstance(models, jm.ProcessModels)
+    summary = assert_type(many.summary, pd.DataFrame)
+    assert list(summary["cohort"]) == list(many)
