@@ -254,6 +254,38 @@ def attribution(
     import pandas as pd
 
     owner = "attribution"
+    conversion, models = _check_options(log, conversion, by, models, half_life, order, owner)
+    paths, lags, converted = _paths(log, conversion, by)
+    conv_paths = [p for p, c in zip(paths, converted, strict=True) if c]
+    conv_lags = [x for x, c in zip(lags, converted, strict=True) if c]
+    n_conv = int(converted.sum())
+    touches = sorted({t for p in paths for t in p})
+    rows = []
+    for model in models:
+        if model in ("first_touch", "last_touch", "linear", "time_decay", "position_based"):
+            credit = _heuristic(conv_paths, conv_lags, model, float(half_life))
+        elif model == "shapley":
+            credit = _shapley(conv_paths)
+        else:
+            credit = _markov_removal(paths, converted, touches, order) if n_conv else {}
+        rows += _shares(model, credit, touches, n_conv)
+    # columns even when no touch precedes a conversion
+    credits = pd.DataFrame(rows, columns=["model", "touch", "share", "conversions"])
+    return Attribution(
+        credits=credits, assisted=_assisted(conv_paths, touches), conversions=n_conv, paths=len(paths)
+    )
+
+
+def _check_options(
+    log: JourneyLog,
+    conversion: str | Sequence[str],
+    by: str,
+    models: str | Sequence[str],
+    half_life: float,
+    order: int,
+    owner: str,
+) -> tuple[list[str], list[str]]:
+    """The conversion activities and model names, checked against the log and :data:`MODELS`."""
     require_events(log, owner)
     require_embedded(log, owner)
     check_choice("by", owner, by, ("activity", "channel"))
@@ -277,33 +309,43 @@ def attribution(
         check_choice("models", owner, m, MODELS)
     if isinstance(half_life, bool) or not isinstance(half_life, (int, float)) or half_life <= 0:
         raise invalid("half_life", owner, "a positive number of seconds", half_life)
-    paths, lags, converted = _paths(log, conversion, by)
-    conv_paths = [p for p, c in zip(paths, converted, strict=True) if c]
-    conv_lags = [x for x, c in zip(lags, converted, strict=True) if c]
-    n_conv = int(converted.sum())
-    touches = sorted({t for p in paths for t in p})
+    return conversion, models
+
+
+def _shapley(conv_paths: list[list[str]]) -> dict[str, float]:
+    """The closed-form Shapley value: each converting path's one conversion shared equally
+    by its distinct touches."""
+    credit: dict[str, float] = {}
+    for p in conv_paths:
+        distinct = dict.fromkeys(p)  # in path order: a set's order follows string hashing
+        for t in distinct:
+            credit[t] = credit.get(t, 0.0) + 1.0 / len(distinct)
+    return credit
+
+
+def _markov_removal(
+    paths: list[list[str]], converted: np.ndarray, touches: list[str], order: int
+) -> dict[str, float]:
+    """Each touch's removal effect in the order-``order`` Markov chain of all paths."""
+    counts = _markov_counts(paths, converted, order)
+    base = _markov_conversion(counts, None)
+    return {t: max(0.0, 1.0 - _markov_conversion(counts, t) / base) for t in touches}
+
+
+def _shares(model: str, credit: dict[str, float], touches: list[str], n_conv: int) -> list[dict[str, Any]]:
+    """A model's credit as shares of the conversions, one row per touch."""
     rows = []
-    for model in models:
-        if model in ("first_touch", "last_touch", "linear", "time_decay", "position_based"):
-            credit = _heuristic(conv_paths, conv_lags, model, float(half_life))
-        elif model == "shapley":
-            credit = {}
-            for p in conv_paths:
-                distinct = dict.fromkeys(p)  # in path order: a set's order follows string hashing
-                for t in distinct:
-                    credit[t] = credit.get(t, 0.0) + 1.0 / len(distinct)
-        else:
-            if n_conv == 0:
-                credit = {}
-            else:
-                counts = _markov_counts(paths, converted, order)
-                base = _markov_conversion(counts, None)
-                effects = {t: max(0.0, 1.0 - _markov_conversion(counts, t) / base) for t in touches}
-                credit = effects
-        total = math.fsum(credit.values())  # exactly rounded, so independent of the order
-        for t in touches:
-            share = credit.get(t, 0.0) / total if total > 0 else 0.0
-            rows.append({"model": model, "touch": t, "share": share, "conversions": share * n_conv})
+    total = math.fsum(credit.values())  # exactly rounded, so independent of the order
+    for t in touches:
+        share = credit.get(t, 0.0) / total if total > 0 else 0.0
+        rows.append({"model": model, "touch": t, "share": share, "conversions": share * n_conv})
+    return rows
+
+
+def _assisted(conv_paths: list[list[str]], touches: list[str]) -> pd.DataFrame:
+    """Per touch, the converting paths it assists (appears in, not last) and closes (last)."""
+    import pandas as pd
+
     assisted: dict[str, int] = {}
     last: dict[str, int] = {}
     for p in conv_paths:
@@ -322,9 +364,6 @@ def attribution(
     assist["assist_ratio"] = assist["assisted_conversions"] / assist["last_touch_conversions"].replace(
         0, np.nan
     )
-    assist = assist.sort_values(["assisted_conversions", "touch"], ascending=[False, True]).reset_index(
+    return assist.sort_values(["assisted_conversions", "touch"], ascending=[False, True]).reset_index(
         drop=True
     )
-    # columns even when no touch precedes a conversion
-    credits = pd.DataFrame(rows, columns=["model", "touch", "share", "conversions"])
-    return Attribution(credits=credits, assisted=assist, conversions=n_conv, paths=len(paths))

@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from . import _stats as st
-from ._cohorts import resolve
+from ._cohorts import Cohorts, resolve
 from ._display import Displayed, section, table
 from ._encoding import ALL, require_events
 from ._engine import engine_of
@@ -175,177 +175,321 @@ def kpis(
     """
     import pandas as pd
 
-    from ._stages import stage_assignment, stage_durations
+    from ._stages import stage_durations
 
     owner = "kpis"
     require_events(log, owner)
     outcomes = normalize_outcomes(outcomes, owner)
     won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
-    times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
     cohorts = resolve(log, by)  # a by function is called here, and only here
+    cases = _outcome_cases(log, outcomes, cohorts=cohorts, won=won, lost=lost, owner=owner)
+    horizon: Any = log.to_polars("cases").get_column("end").max()  # open accounts are censored here
+    sales_acts = _sales_activities(log, outcomes, sales_start, won=won, lost=lost, owner=owner)
+    buy_acts = _purchase_activities(outcomes[won], purchases, owner)
+    event_columns = set(log.mapping.roles())
+    per_case = _case_facts(log, cases, won, sales_acts, buy_acts)
+    cases = cases.join(per_case, on="case", how="left", maintain_order="left")
+    dwell = stage_durations(log, by=cohorts).summary
+    rows: list[dict[str, Any]] = []
+    for cohort, group in cases.partition_by("cohort", as_dict=True, maintain_order=True).items():
+        rows += _cohort_kpis(
+            cohort[0],
+            group.to_pandas(),
+            won=won,
+            lost=lost,
+            churned=churned,
+            horizon=horizon,
+            event_columns=event_columns,
+            dwell=dwell,
+        )
+    table = pd.DataFrame(rows)
+    if by is not None:
+        table = _largest_cohort_first(table)
+    return JourneyKPIs(table=table)
+
+
+def _outcome_cases(
+    log: JourneyLog,
+    outcomes: dict[str, Any],
+    *,
+    cohorts: Cohorts | None,
+    won: str,
+    lost: str | None,
+    owner: str,
+) -> pl.DataFrame:
+    """One row per case: its outcome times, cohort and close (the first won or lost event)."""
+    times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
     keys = pl.Series("cohort", cohorts.keys if cohorts is not None else [ALL] * log.n_cases, dtype=pl.String)
-    horizon: Any = log.to_polars("cases").get_column("end").max()
     cases = times.with_columns(keys.alias("cohort"))
     won_at = pl.col(won)
     close = pl.min_horizontal(won_at, pl.col(lost)) if lost is not None else won_at
-    cases = cases.with_columns(close.alias("_close"))
-    # per-case event facts relative to the outcome times
+    return cases.with_columns(close.alias("_close"))
+
+
+def _sales_activities(
+    log: JourneyLog,
+    outcomes: dict[str, Any],
+    sales_start: str | Sequence[str] | None,
+    *,
+    won: str,
+    lost: str | None,
+    owner: str,
+) -> list[str]:
+    """The activities that open a sales cycle: ``sales_start``, or by default those of the
+    second stage or later other than the won and lost activities."""
+    from ._stages import stage_assignment
+
     stages = stage_assignment(log)
-    if sales_start is None:
-        later = set(stages.order[1:]) if len(stages.order) > 1 else set(stages.order)
-        # the close itself does not open a cycle: a two-step funnel (touch → won) has no
-        # sales cycle, which is undefined (NaN), not 0 days
-        closing: set[str] = set()
-        for part in (won, lost):
-            if part is None:
-                continue
-            spec = outcomes[part]
-            if callable(spec):  # the activities of the events the predicate marks
-                events = log.events
-                closing |= set(events.loc[np.asarray(spec(events), dtype=bool), "activity"])
-            else:
-                closing |= set(spec)
-        sales_acts = [a for a, s in stages.activity_stage.items() if s in later and a not in closing]
-    else:
-        sales_acts = as_names(sales_start, "sales_start", owner, what="activities")
-    won_spec: Any = outcomes[won]
-    buy_acts = (
+    if sales_start is not None:
+        return as_names(sales_start, "sales_start", owner, what="activities")
+    later = set(stages.order[1:]) if len(stages.order) > 1 else set(stages.order)
+    # the close itself does not open a cycle: a two-step funnel (touch → won) has no
+    # sales cycle, which is undefined (NaN), not 0 days
+    closing: set[str] = set()
+    for part in (won, lost):
+        if part is None:
+            continue
+        spec = outcomes[part]
+        if callable(spec):  # the activities of the events the predicate marks
+            events = log.events
+            closing |= set(events.loc[np.asarray(spec(events), dtype=bool), "activity"])
+        else:
+            closing |= set(spec)
+    return [a for a, s in stages.activity_stage.items() if s in later and a not in closing]
+
+
+def _purchase_activities(won_spec: Any, purchases: str | Sequence[str] | None, owner: str) -> list[str]:
+    """The activities that count as purchases: ``purchases``, by default the won activities."""
+    return (
         as_names(purchases, "purchases", owner, what="activities")
         if purchases is not None
         else ([] if callable(won_spec) else list(won_spec))
     )
-    event_columns = set(log.mapping.roles())
+
+
+def _case_facts(
+    log: JourneyLog, cases: pl.DataFrame, won: str, sales_acts: list[str], buy_acts: list[str]
+) -> pl.DataFrame:
+    """Per case, its events relative to the outcome times: touches and contacts before the
+    win, the first sales touch before the close, purchases, revenue and events."""
     with_code = cases.select("case", pl.col(won).alias("won"), "_close").with_columns(
         pl.int_range(0, cases.height, dtype=pl.Int64).alias("code")
     )
     facts = engine_of(log).case_facts(log, with_code, sales_acts, buy_acts)
-    per_case = with_code.select("case", "code").join(facts, on="code", how="left").drop("code")
-    cases = cases.join(per_case, on="case", how="left", maintain_order="left")
-    dwell = stage_durations(log, by=cohorts).summary
-    rows: list[dict[str, Any]] = []
+    return with_code.select("case", "code").join(facts, on="code", how="left").drop("code")
 
-    def add(
-        cohort: Any, kpi: str, value: float, unit: str, n: int, lo: float = np.nan, hi: float = np.nan
-    ) -> None:
-        rows.append(
-            {
-                "cohort": cohort,
-                "kpi": kpi,
-                "value": float(value),
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "unit": unit,
-                "n": int(n),
-            }
-        )
 
-    for cohort, group in cases.partition_by("cohort", as_dict=True, maintain_order=True).items():
-        key = cohort[0]
-        p = group.to_pandas()
-        n = len(p)
-        is_won = p[won].notna().to_numpy()
-        is_lost = p[lost].notna().to_numpy() & ~is_won if lost is not None else np.zeros(n, bool)
-        add(key, "accounts", n, "count", n)
-        add(key, "won", is_won.sum(), "count", n)
-        if lost is not None:
-            add(key, "lost", is_lost.sum(), "count", n)
-        add(key, "open", n - is_won.sum() - is_lost.sum(), "count", n)
-        start = p["start"]
-        t_won = (p[won].fillna(pd.Timestamp(horizon)) - start).dt.total_seconds().to_numpy()
-        if lost is not None:
-            decided = int(is_won.sum() + is_lost.sum())
-            lo, hi = st.wilson(np.array([is_won.sum()], float), np.array([max(decided, 1)], float))
-            add(
-                key,
-                "conversion_rate",
-                is_won.sum() / decided if decided else np.nan,
-                "share",
-                decided,
-                lo[0],
-                hi[0],
-            )
-        else:
-            add(key, "conversion_rate", _km_incidence(t_won, is_won), "share", n)
+def _row(
+    cohort: Any, kpi: str, value: float, unit: str, n: int, lo: float = np.nan, hi: float = np.nan
+) -> dict[str, Any]:
+    """A row of the tidy KPI table."""
+    return {
+        "cohort": cohort,
+        "kpi": kpi,
+        "value": float(value),
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "unit": unit,
+        "n": int(n),
+    }
+
+
+def _cohort_kpis(
+    key: Any,
+    p: pd.DataFrame,
+    *,
+    won: str,
+    lost: str | None,
+    churned: str | None,
+    horizon: Any,
+    event_columns: set[str],
+    dwell: pd.DataFrame,
+) -> list[dict[str, Any]]:
+    """Every KPI of one cohort (``p``: its cases), in the table's order."""
+    import pandas as pd
+
+    n = len(p)
+    is_won = p[won].notna().to_numpy()
+    is_lost = p[lost].notna().to_numpy() & ~is_won if lost is not None else np.zeros(n, bool)
+    t_won = (p[won].fillna(pd.Timestamp(horizon)) - p["start"]).dt.total_seconds().to_numpy()
+    won_rows = p[is_won]
+    return [
+        *_counts(key, n, is_won, is_lost, has_lost=lost is not None),
+        _conversion(key, n, t_won, is_won, is_lost, has_lost=lost is not None),
+        *_time_to_purchase(key, n, t_won, is_won),
+        *_sales_cycle(key, p),
+        *_before_purchase(key, won_rows, event_columns),
+        *_churn(key, won_rows, churned),
+        *_after_purchase(key, won_rows, event_columns),
+        _engagement(key, p),
+        *_dwell(key, dwell),
+    ]
+
+
+def _counts(
+    key: Any, n: int, is_won: np.ndarray, is_lost: np.ndarray, *, has_lost: bool
+) -> list[dict[str, Any]]:
+    """Accounts, won, lost (when there is a lost outcome) and open."""
+    return [
+        _row(key, "accounts", n, "count", n),
+        _row(key, "won", is_won.sum(), "count", n),
+        *([_row(key, "lost", is_lost.sum(), "count", n)] if has_lost else []),
+        _row(key, "open", n - is_won.sum() - is_lost.sum(), "count", n),
+    ]
+
+
+def _conversion(
+    key: Any, n: int, t_won: np.ndarray, is_won: np.ndarray, is_lost: np.ndarray, *, has_lost: bool
+) -> dict[str, Any]:
+    """Won / decided with a Wilson interval; without a lost outcome, the Kaplan–Meier share
+    won by the end of the log."""
+    if not has_lost:
+        return _row(key, "conversion_rate", _km_incidence(t_won, is_won), "share", n)
+    decided = int(is_won.sum() + is_lost.sum())
+    lo, hi = st.wilson(np.array([is_won.sum()], float), np.array([max(decided, 1)], float))
+    return _row(
+        key,
+        "conversion_rate",
+        is_won.sum() / decided if decided else np.nan,
+        "share",
+        decided,
+        lo[0],
+        hi[0],
+    )
+
+
+def _time_to_purchase(key: Any, n: int, t_won: np.ndarray, is_won: np.ndarray) -> list[dict[str, Any]]:
+    """Kaplan–Meier median and quartiles of the time to the win, and the median among won."""
+    rows = [
+        _row(key, label, st.km_quantile(t_won, is_won, q) / _DAY, "days", n)
         for q, label in (
             (0.5, "time_to_purchase_days"),
             (0.25, "time_to_purchase_p25_days"),
             (0.75, "time_to_purchase_p75_days"),
-        ):
-            add(key, label, st.km_quantile(t_won, is_won, q) / _DAY, "days", n)
-        among = t_won[is_won] / _DAY
-        add(
+        )
+    ]
+    among = t_won[is_won] / _DAY
+    rows.append(
+        _row(
             key,
             "time_to_purchase_among_won_days",
             float(np.median(among)) if among.size else np.nan,
             "days",
             int(is_won.sum()),
         )
-        closed = p["_close"].notna() & p["_sales"].notna()
-        cycle = ((p.loc[closed, "_close"] - p.loc[closed, "_sales"]).dt.total_seconds() / _DAY).to_numpy()
+    )
+    return rows
+
+
+def _sales_cycle(key: Any, p: pd.DataFrame) -> list[dict[str, Any]]:
+    """Median and quartiles of the first sales touch to the close, over closed accounts."""
+    closed = p["_close"].notna() & p["_sales"].notna()
+    cycle = ((p.loc[closed, "_close"] - p.loc[closed, "_sales"]).dt.total_seconds() / _DAY).to_numpy()
+    return [
+        _row(
+            key,
+            label,
+            float(np.percentile(cycle, q)) if cycle.size else np.nan,
+            "days",
+            int(closed.sum()),
+        )
         for q, label in (
             (50, "sales_cycle_days"),
             (25, "sales_cycle_p25_days"),
             (75, "sales_cycle_p75_days"),
-        ):
-            add(
-                key,
-                label,
-                float(np.percentile(cycle, q)) if cycle.size else np.nan,
-                "days",
-                int(closed.sum()),
-            )
-        won_rows = p[is_won]
-        add(
+        )
+    ]
+
+
+def _before_purchase(key: Any, won_rows: pd.DataFrame, event_columns: set[str]) -> list[dict[str, Any]]:
+    """Touches, and contacts when mapped, before the win: median over won accounts."""
+    rows = [
+        _row(
             key,
             "touches_before_purchase",
             won_rows["touches_before"].median() if len(won_rows) else np.nan,
             "events",
             len(won_rows),
         )
-        if "contact" in event_columns:
-            add(
+    ]
+    if "contact" in event_columns:
+        rows.append(
+            _row(
                 key,
                 "contacts_before_purchase",
                 won_rows["contacts_before"].median() if len(won_rows) else np.nan,
                 "contacts",
                 len(won_rows),
             )
-        if churned is not None:
-            churn = int((won_rows[churned].notna()).sum())
-            lo, hi = st.wilson(np.array([churn], float), np.array([max(len(won_rows), 1)], float))
-            add(
-                key,
-                "churn_rate",
-                churn / len(won_rows) if len(won_rows) else np.nan,
-                "share",
-                len(won_rows),
-                lo[0],
-                hi[0],
-            )
-        add(
+        )
+    return rows
+
+
+def _churn(key: Any, won_rows: pd.DataFrame, churned: str | None) -> list[dict[str, Any]]:
+    """Churned / won with a Wilson interval (none without a churned outcome)."""
+    if churned is None:
+        return []
+    churn = int((won_rows[churned].notna()).sum())
+    lo, hi = st.wilson(np.array([churn], float), np.array([max(len(won_rows), 1)], float))
+    return [
+        _row(
+            key,
+            "churn_rate",
+            churn / len(won_rows) if len(won_rows) else np.nan,
+            "share",
+            len(won_rows),
+            lo[0],
+            hi[0],
+        )
+    ]
+
+
+def _after_purchase(key: Any, won_rows: pd.DataFrame, event_columns: set[str]) -> list[dict[str, Any]]:
+    """Purchases, and revenue when a value is mapped, per won account (mean)."""
+    rows = [
+        _row(
             key,
             "purchase_frequency",
             won_rows["purchases"].mean() if len(won_rows) else np.nan,
             "purchases",
             len(won_rows),
         )
-        if "value" in event_columns:
-            add(
+    ]
+    if "value" in event_columns:
+        rows.append(
+            _row(
                 key,
                 "revenue_per_account",
                 won_rows["revenue"].mean() if len(won_rows) else np.nan,
                 "money",
                 len(won_rows),
             )
-        months = np.maximum((p["end"] - p["start"]).dt.total_seconds().to_numpy() / _MONTH, 1.0)
-        add(key, "engagement_per_month", float(np.median(p["events"].to_numpy() / months)), "events", n)
-        for r in dwell[dwell["cohort"] == key].to_dict("records"):
-            add(key, f"dwell_{r['stage']}_days", r["median"] / _DAY, "days", r["accounts"])
-    table = pd.DataFrame(rows)
-    if by is not None:
-        sizes = table[table["kpi"] == "accounts"].set_index("cohort")["value"]
-        order = sorted(sizes.index, key=lambda c: (-sizes[c], str(c)))
-        table["cohort"] = pd.Categorical(table["cohort"], categories=order, ordered=True)
-        table = table.sort_values("cohort", kind="stable").reset_index(drop=True)
-        table["cohort"] = table["cohort"].astype(object)
-    return JourneyKPIs(table=table)
+        )
+    return rows
+
+
+def _engagement(key: Any, p: pd.DataFrame) -> dict[str, Any]:
+    """Events per active month (first to last event, at least a month), median."""
+    months = np.maximum((p["end"] - p["start"]).dt.total_seconds().to_numpy() / _MONTH, 1.0)
+    per_month = float(np.median(p["events"].to_numpy() / months))
+    return _row(key, "engagement_per_month", per_month, "events", len(p))
+
+
+def _dwell(key: Any, dwell: pd.DataFrame) -> list[dict[str, Any]]:
+    """The median time in each stage (:func:`stage_durations`)."""
+    return [
+        _row(key, f"dwell_{r['stage']}_days", r["median"] / _DAY, "days", r["accounts"])
+        for r in dwell[dwell["cohort"] == key].to_dict("records")
+    ]
+
+
+def _largest_cohort_first(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with its cohorts ordered by size, largest first (ties by name)."""
+    import pandas as pd
+
+    sizes = table[table["kpi"] == "accounts"].set_index("cohort")["value"]
+    order = sorted(sizes.index, key=lambda c: (-sizes[c], str(c)))
+    table["cohort"] = pd.Categorical(table["cohort"], categories=order, ordered=True)
+    table = table.sort_values("cohort", kind="stable").reset_index(drop=True)
+    table["cohort"] = table["cohort"].astype(object)
+    return table

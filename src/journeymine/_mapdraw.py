@@ -70,7 +70,37 @@ def map_dot(
     order = list(nodes["activity"])
     extra = [a for a in (all_activities or ()) if a not in set(order)]
     ids = {a: _node_id(i) for i, a in enumerate(order + extra)}
-    lines = ["digraph journey {"]
+    lines = [
+        "digraph journey {",
+        *_defaults(jmap, pinned=bool(positions), title=title),
+        *_terminals(positions),
+        *_activity_nodes(_records(nodes), ids, labels, positions),
+        *_absent_nodes(extra, ids, positions),
+    ]
+    edges = _records(jmap.edges)
+    starts, ends = _records(jmap.start_activities), _records(jmap.end_activities)
+    top = max([1, *(int(e["count"]) for e in (*edges, *starts, *ends))])
+    lines += _terminal_edges(starts, ends, ids, labels, top)
+    lines += _step_edges(edges, ids, labels, time, top)
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _pos(positions: Mapping[str, tuple[float, float]] | None, name: str) -> Raw | None:
+    """A node's pinned position (``pos="x,y!"``), when there are positions."""
+    if positions is None or name not in positions:
+        return None
+    x, y = positions[name]
+    return Raw(f'"{x:.1f},{y:.1f}!"')
+
+
+def _width(n: float, top: int) -> str:
+    """Edge width: grows with the square root of the count, ``top`` the largest count."""
+    return f"{0.6 + 5.4 * math.sqrt(n / top):.2f}"
+
+
+def _defaults(jmap: JourneyMap, *, pinned: bool, title: bool) -> list[str]:
+    """The graph, node and edge attributes; the graph's title label when ``title``."""
     graph = dict(
         rankdir="LR",
         bgcolor="white",
@@ -79,12 +109,12 @@ def map_dot(
         nodesep="0.25",
         ranksep="0.5",
         outputorder="edgesfirst",
-        splines="true" if positions else "spline",
+        splines="true" if pinned else "spline",
     )
     if title:
-        lines.append(f"  graph {attrs(**graph, label=jmap._title(), labelloc='t', labeljust='l')};")
+        head = f"  graph {attrs(**graph, label=jmap._title(), labelloc='t', labeljust='l')};"
     else:
-        lines.append(f"  graph {attrs(**graph)};")
+        head = f"  graph {attrs(**graph)};"
     node_style = attrs(
         shape="box",
         style="rounded,filled",
@@ -96,45 +126,48 @@ def map_dot(
         penwidth="0.8",
         color="#adb5bd",
     )
-    lines.append(f"  node {node_style};")
-    lines.append(f"  edge {attrs(fontname='Helvetica', fontsize='9', arrowsize='0.6')};")
+    return [
+        head,
+        f"  node {node_style};",
+        f"  edge {attrs(fontname='Helvetica', fontsize='9', arrowsize='0.6')};",
+    ]
 
-    def pos(name: str) -> Raw | None:
-        if positions is None or name not in positions:
-            return None
-        x, y = positions[name]
-        return Raw(f'"{x:.1f},{y:.1f}!"')
 
+def _terminals(positions: Mapping[str, tuple[float, float]] | None) -> list[str]:
+    """The start and end dots every journey leaves from and arrives at."""
     terminal = dict(label="", fixedsize="true", style="filled")
-    lines.append(
-        "  start "
-        + attrs(
-            **terminal,
-            shape="circle",
-            width="0.22",
-            height="0.22",
-            fillcolor="#2b8a3e",
-            color="#2b8a3e",
-            tooltip="journeys start",
-            pos=pos("(start)"),
-        )
-        + ";"
+    start = attrs(
+        **terminal,
+        shape="circle",
+        width="0.22",
+        height="0.22",
+        fillcolor="#2b8a3e",
+        color="#2b8a3e",
+        tooltip="journeys start",
+        pos=_pos(positions, "(start)"),
     )
-    lines.append(
-        "  end "
-        + attrs(
-            **terminal,
-            shape="doublecircle",
-            width="0.2",
-            height="0.2",
-            fillcolor="#343a40",
-            color="#343a40",
-            tooltip="journeys end",
-            pos=pos("(end)"),
-        )
-        + ";"
+    end = attrs(
+        **terminal,
+        shape="doublecircle",
+        width="0.2",
+        height="0.2",
+        fillcolor="#343a40",
+        color="#343a40",
+        tooltip="journeys end",
+        pos=_pos(positions, "(end)"),
     )
-    for n in _records(nodes):
+    return [f"  start {start};", f"  end {end};"]
+
+
+def _activity_nodes(
+    nodes: list[dict[str, Any]],
+    ids: Mapping[str, str],
+    labels: LabelMode,
+    positions: Mapping[str, tuple[float, float]] | None,
+) -> list[str]:
+    """One box per activity, filled by the share of accounts that reach it."""
+    lines = []
+    for n in nodes:
         fill, font = _fill(float(n["share"]))
         second = f"{fmt_count(n['events'])} events" if labels == "time" else f"{n['cases']:,} accounts"
         tip = (
@@ -148,31 +181,42 @@ def map_dot(
                 fillcolor=fill,
                 fontcolor=font,
                 tooltip=tip,
-                pos=pos(n["activity"]),
+                pos=_pos(positions, n["activity"]),
             )
             + ";"
         )
-    for a in extra:
-        lines.append(
-            f"  {ids[a]} "
-            + attrs(
-                label=_clip(a),
-                style="rounded,dashed",
-                fillcolor="#ffffff",
-                fontcolor="#ced4da",
-                color="#dee2e6",
-                tooltip=f"{a}: not in this cohort",
-                pos=pos(a),
-            )
-            + ";"
+    return lines
+
+
+def _absent_nodes(
+    extra: list[str], ids: Mapping[str, str], positions: Mapping[str, tuple[float, float]] | None
+) -> list[str]:
+    """Faded placeholders for the activities of other cohorts."""
+    return [
+        f"  {ids[a]} "
+        + attrs(
+            label=_clip(a),
+            style="rounded,dashed",
+            fillcolor="#ffffff",
+            fontcolor="#ced4da",
+            color="#dee2e6",
+            tooltip=f"{a}: not in this cohort",
+            pos=_pos(positions, a),
         )
-    edges = _records(jmap.edges)
-    starts, ends = _records(jmap.start_activities), _records(jmap.end_activities)
-    top = max([1, *(int(e["count"]) for e in (*edges, *starts, *ends))])
+        + ";"
+        for a in extra
+    ]
 
-    def width(n: float) -> str:
-        return f"{0.6 + 5.4 * math.sqrt(n / top):.2f}"
 
+def _terminal_edges(
+    starts: list[dict[str, Any]],
+    ends: list[dict[str, Any]],
+    ids: Mapping[str, str],
+    labels: LabelMode,
+    top: int,
+) -> list[str]:
+    """Edges from the start dot to the first activities and from the last ones to the end dot."""
+    lines = []
     for side, rows, colour in (("start", starts, "#2b8a3e"), ("end", ends, "#343a40")):
         for r in rows:
             a, c = r["activity"], int(r["count"])
@@ -181,7 +225,7 @@ def map_dot(
             lines.append(
                 f"  {pair} "
                 + attrs(
-                    penwidth=width(c),
+                    penwidth=_width(c, top),
                     color=colour + "80",
                     fontcolor=colour,
                     label=fmt_count(c) if labels != "time" else None,
@@ -189,6 +233,14 @@ def map_dot(
                 )
                 + ";"
             )
+    return lines
+
+
+def _step_edges(
+    edges: list[dict[str, Any]], ids: Mapping[str, str], labels: LabelMode, time: TimeStat, top: int
+) -> list[str]:
+    """One edge per step between activities; back-steps orange and dashed, self-loops grey."""
+    lines = []
     for e in edges:
         parts = []
         if labels in ("frequency", "both"):
@@ -204,7 +256,7 @@ def map_dot(
         )
         style = attrs(
             label=" · ".join(parts),
-            penwidth=width(e["count"]),
+            penwidth=_width(e["count"], top),
             color=colour,
             fontcolor=colour,
             style="dashed" if back else None,
@@ -212,8 +264,7 @@ def map_dot(
             tooltip=tip,
         )
         lines.append(f"  {ids[e['source']]} -> {ids[e['target']]} {style};")
-    lines.append("}")
-    return "\n".join(lines)
+    return lines
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:

@@ -372,36 +372,45 @@ def stage_durations(
     require_events(log, "stage_durations")
     stages = stage_assignment(log, stage_order)
     cohort, names = cohort_codes(log, by)
+    per, trans = _visits(log, cohort, stages)
+    cohort_name = pl.Series(names, dtype=pl.String)
+    stage_name = pl.Series(list(stages.order), dtype=pl.String)
+    case_ids = log.to_polars("cases").get_column("case")
+    per_account = _per_account(per, cohort_name, stage_name, case_ids)
+    summary = _stage_summary(per, cohort.value_counts(name="n"), cohort_name, stage_name)
+    transitions = _stage_transitions(trans, cohort_name, stage_name)
+    if by is None:
+        per_account, summary, transitions = (
+            f.with_columns(pl.lit(ALL).alias("cohort")) for f in (per_account, summary, transitions)
+        )
+    return StageDurations(
+        per_account=per_account.to_pandas(),
+        transitions=transitions.to_pandas(),
+        order=stages.order,
+        source=stages.source,
+        _summary=summary.to_pandas(),
+    )
+
+
+def _visits(log: JourneyLog, cohort: pl.Series, stages: StageAssignment) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per (cohort, case code, stage rank): seconds, visits and events; and the moves
+    between stages per (cohort, stage rank, next rank), from the log's engine or in memory."""
     ranks = activity_ranks(log, stages)
     rank_of = {s: i for i, s in enumerate(stages.order)}
-    per, trans = engine_of(log).stage_visits(log, cohort, ranks, rank_of)
-    sizes = cohort.value_counts(name="n")
-    summary = (
-        per.group_by("cohort", "srank")
-        .agg(
-            pl.len().alias("accounts"),
-            pl.col("seconds").median().alias("median"),
-            pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
-            pl.col("seconds").mean().alias("mean"),
-            pl.col("visits").median().alias("median_visits"),
-        )
-        .join(sizes, on="cohort")
-        .with_columns((pl.col("accounts") / pl.col("n")).alias("share"))
-        .sort("cohort", "srank")
-    )
-    trans = trans.with_columns(
-        (pl.col("count") / pl.col("count").sum().over("cohort", "srank")).alias("share")
-    )
-    trans = trans.sort("cohort", "srank", "to")
-    stage_name = pl.Series(list(stages.order), dtype=pl.String)
-    cohort_name = pl.Series(names, dtype=pl.String)
-    case_ids = log.to_polars("cases").get_column("case")
+    return engine_of(log).stage_visits(log, cohort, ranks, rank_of)
 
-    def name(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort"))
 
-    per_account = (
-        name(per)
+def _with_cohort_names(frame: pl.DataFrame, cohort_name: pl.Series) -> pl.DataFrame:
+    """``frame`` with its cohort codes replaced by the cohorts' names."""
+    return frame.with_columns(pl.lit(cohort_name).gather(pl.col("cohort")).alias("cohort"))
+
+
+def _per_account(
+    per: pl.DataFrame, cohort_name: pl.Series, stage_name: pl.Series, case_ids: pl.Series
+) -> pl.DataFrame:
+    """:attr:`StageDurations.per_account`: one row per (cohort, case, stage) entered."""
+    return (
+        _with_cohort_names(per, cohort_name)
         .with_columns(
             pl.lit(case_ids).gather(pl.col("code")).alias("case"),
             pl.lit(stage_name).gather(pl.col("srank")).alias("stage"),
@@ -416,8 +425,28 @@ def stage_durations(
             pl.col("events").cast(pl.Int64),
         )
     )
+
+
+def _stage_summary(
+    per: pl.DataFrame, sizes: pl.DataFrame, cohort_name: pl.Series, stage_name: pl.Series
+) -> pl.DataFrame:
+    """:attr:`StageDurations.summary`: per (cohort, stage), the accounts that entered it,
+    their share of the cohort (``sizes``), and the time spent there."""
     summary = (
-        name(summary)
+        per.group_by("cohort", "srank")
+        .agg(
+            pl.len().alias("accounts"),
+            pl.col("seconds").median().alias("median"),
+            pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
+            pl.col("seconds").mean().alias("mean"),
+            pl.col("visits").median().alias("median_visits"),
+        )
+        .join(sizes, on="cohort")
+        .with_columns((pl.col("accounts") / pl.col("n")).alias("share"))
+        .sort("cohort", "srank")
+    )
+    return (
+        _with_cohort_names(summary, cohort_name)
         .with_columns(pl.lit(stage_name).gather(pl.col("srank")).alias("stage"))
         .select(
             "cohort",
@@ -430,8 +459,17 @@ def stage_durations(
             "median_visits",
         )
     )
-    trans = (
-        name(trans)
+
+
+def _stage_transitions(trans: pl.DataFrame, cohort_name: pl.Series, stage_name: pl.Series) -> pl.DataFrame:
+    """:attr:`StageDurations.transitions`: the moves between stages, each with its share of
+    the moves out of its stage."""
+    trans = trans.with_columns(
+        (pl.col("count") / pl.col("count").sum().over("cohort", "srank")).alias("share")
+    )
+    trans = trans.sort("cohort", "srank", "to")
+    return (
+        _with_cohort_names(trans, cohort_name)
         .with_columns(
             pl.lit(stage_name).gather(pl.col("srank")).alias("from_stage"),
             pl.lit(stage_name).gather(pl.col("to")).alias("to_stage"),
@@ -444,16 +482,5 @@ def stage_durations(
             pl.col("cases").cast(pl.Int64),
             "share",
         )
-    )
-    if by is None:
-        per_account, summary, trans = (
-            f.with_columns(pl.lit(ALL).alias("cohort")) for f in (per_account, summary, trans)
-        )
-    return StageDurations(
-        per_account=per_account.to_pandas(),
-        transitions=trans.to_pandas(),
-        order=stages.order,
-        source=stages.source,
-        _summary=summary.to_pandas(),
     )
 

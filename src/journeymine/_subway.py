@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ._log import JourneyLog
+    from ._stages import StageAssignment
 
 __all__ = ["PALETTE", "SubwayLine", "SubwayMap", "subway_map"]
 
@@ -405,9 +406,6 @@ def subway_map(
     >>> sm.svg.startswith("<svg")
     True
     """
-    from ._journeymap import JourneyMap, JourneyMaps
-    from ._log import JourneyLog
-
     owner = "subway_map"
     check_int("top", owner, top, minimum=1)
     check_int("min_stations", owner, min_stations, minimum=1)
@@ -417,6 +415,29 @@ def subway_map(
         stations = as_names(stations, "stations", owner, what="activities")
     if conversion is not None:
         conversion = as_names(conversion, "conversion", owner, what="activities")
+    log, by = _source_log(source, owner)
+    drawn = _source_lines(source, log, by, lines=lines, top=top, min_stations=min_stations, owner=owner)
+    return _draw(
+        log,
+        drawn,
+        stations=stations,
+        positions=positions,
+        conversion=conversion,
+        timing=timing,
+        dropoff=dropoff,
+        channels=channels,
+        max_stations=max_stations,
+        max_lines=max_lines,
+        title=title,
+    )
+
+
+def _source_log(source: Any, owner: str) -> tuple[JourneyLog, Any]:
+    """The log behind ``source`` (for a single cohort's map, that cohort's accounts), and
+    the cohorts ``by`` of a :class:`JourneyMaps`."""
+    from ._journeymap import JourneyMap, JourneyMaps
+    from ._log import JourneyLog
+
     log: JourneyLog
     by: Any = None
     if isinstance(source, JourneyLog):
@@ -440,6 +461,22 @@ def subway_map(
             "a JourneyLog, JourneyMap, JourneyMaps or fitted JourneyClusterer",
             type(source).__name__,
         )
+    return log, by
+
+
+def _source_lines(
+    source: Any,
+    log: JourneyLog,
+    by: Any,
+    *,
+    lines: Mapping[str, str | Sequence[str]] | None,
+    top: int,
+    min_stations: int,
+    owner: str,
+) -> list[SubwayLine]:
+    """The lines to draw: given by hand, a clusterer's representatives, each cohort's
+    representative journey, or the top variants."""
+    from ._journeymap import JourneyMaps
 
     if lines is not None:
         if isinstance(lines, str) or not isinstance(lines, Mapping):
@@ -461,19 +498,7 @@ def subway_map(
             f"at most the longest journey's length; no journey has {min_stations} or more stations",
             min_stations,
         )
-    return _draw(
-        log,
-        drawn,
-        stations=stations,
-        positions=positions,
-        conversion=conversion,
-        timing=timing,
-        dropoff=dropoff,
-        channels=channels,
-        max_stations=max_stations,
-        max_lines=max_lines,
-        title=title,
-    )
+    return drawn
 
 
 def _draw(
@@ -490,95 +515,23 @@ def _draw(
     max_lines: int,
     title: str | None,
 ) -> SubwayMap:
-    import pandas as pd
-
-    from ._journeymap import JourneyMap, journey_map
     from ._stages import stage_assignment
 
     stages = stage_assignment(log)
-    known = set(stages.activity_stage)
     left_lines = [ln.name for ln in drawn[max_lines:]]
     drawn = drawn[:max_lines]
-    unknown = sorted({s for ln in drawn for s in ln.stations} - known)
-    if unknown:
-        raise invalid(
-            "lines",
-            "subway_map",
-            f"journeys through activities of the log; unknown: {unknown[:8]}",
-            unknown[:3],
-        )
-    if stations is not None:
-        keep = list(dict.fromkeys(s for s in stations if s in known))
-        drawn = [_project(ln, set(keep)) for ln in drawn]
-        order = keep
-    else:
-        order = [a for a in stages.activity_order() if any(a in ln.stations for ln in drawn)]
-    left_stations: list[str] = []
-    if len(order) > max_stations:
-        weight = {s: sum(max(ln.accounts, 1) for ln in drawn if s in ln.stations) for s in order}
-        ranked = sorted(order, key=lambda s: (-weight[s], order.index(s)))
-        kept = set(ranked[:max_stations])
-        left_stations = [s for s in order if s not in kept]
-        order = [s for s in order if s in kept]
-        drawn = [_project(ln, kept) for ln in drawn]
+    _check_known(drawn, set(stages.activity_stage))
+    drawn, order = _stations_in_order(drawn, stages, stations)
+    drawn, order, left_stations = _keep_busiest(drawn, order, max_stations)
     drawn = [ln for ln in drawn if ln.stations]
-    n_lines = len(drawn)
-
-    # -- layout: columns and rows ------------------------------------------------------------
-    if positions is not None:
-        missing = [s for s in order if s not in positions]
-        if missing:
-            raise invalid(
-                "positions",
-                "subway_map",
-                f"a position for every station; missing {missing[:8]} (build the reference map "
-                "over all cohorts, or pass stations=)",
-                sorted(positions)[:3],
-            )
-    # line 0 on row 0, then alternately below and above: 0, 1, -1, 2, -2, …
-    home = [-((i + 1) // 2 * (1 if i % 2 == 0 else -1)) for i in range(n_lines)]
-    if positions is not None:
-        col = {s: int(positions[s][0]) for s in order}
-        row = {s: int(positions[s][1]) for s in order}
-    else:
-        col = {s: i for i, s in enumerate(order)}
-        row = {s: _median_row([home[i] for i, ln in enumerate(drawn) if s in ln.stations]) for s in order}
-
-    # -- overlays: timing from the source's map, ends and drop-off per station ---------------
-    step_median: dict[tuple[str, str], float] = {}
-    if timing:
-        whole = journey_map(log)
-        e = whole.edges if isinstance(whole, JourneyMap) else None
-        if e is not None:
-            taken = {(a, b) for ln in drawn for a, b in zip(ln.stations, ln.stations[1:], strict=False)}
-            step_median = {
-                (s, t): float(v)
-                for s, t, v in zip(e["source"], e["target"], e["median"], strict=True)
-                if (s, t) in taken and s != t and col[t] > col[s]
-            }
+    home, col, row = _grid(drawn, order, positions)
+    step_median = _step_medians(log, drawn, col) if timing else {}
     ends, drops = _ends(log, conversion)
     channel_of = _main_channels(log, order) if channels else {}
     channel_names = sorted({channel_of[s] for s in order if s in channel_of})
     channel_colour = {c: CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)] for i, c in enumerate(channel_names)}
-
-    # -- drawing ----------------------------------------------------------------------------------
     title_text = title or _default_title(drawn)
-    info = {}
-    for s in order:
-        on = [ln.name for ln in drawn if s in ln.stations]
-        text = f"{s}\nstage: {stages.activity_stage[s]}\nlines: {', '.join(on) or '–'}"
-        if s in ends:
-            text += f"\njourneys ending here: {ends[s]:,}"
-            if conversion:
-                text += f" ({drops.get(s, 0):,} without converting)"
-        info[s] = text
-    shown = {s: (drops.get(s, 0) if conversion else ends.get(s, 0)) for s in order} if dropoff else {}
-    note = None
-    if dropoff:
-        note = "n: journeys that end at the station"
-        if conversion:
-            note += f" without reaching {', '.join(conversion)}"
-        note += "."
+    shown, note = _dropoff(order, ends, drops, conversion) if dropoff else ({}, None)
     scene = Scene(
         title=title_text,
         order=order,
@@ -591,16 +544,147 @@ def _draw(
         timing=step_median,
         dropoff=shown,
         dropoff_note=note,
-        info=info,
+        info=_station_info(order, drawn, stages.activity_stage, ends, drops, conversion),
         channel_of=channel_of,
         channel_colour=channel_colour,
     )
     svg, centres = render(scene)
-    stage_seq = [st for st in stages.order if any(stages.activity_stage[s] == st for s in order)]
+    return SubwayMap(
+        lines=tuple(drawn),
+        stations=_station_frame(scene, centres, ends, drops),
+        positions={s: (col[s], row[s]) for s in order},
+        stages=tuple(st for st in stages.order if any(stages.activity_stage[s] == st for s in order)),
+        left_out={"lines": left_lines, "stations": left_stations},
+        title=title_text,
+        svg=svg,
+    )
+
+
+def _check_known(drawn: list[SubwayLine], known: set[str]) -> None:
+    """Raise when a line goes through an activity the log does not have."""
+    unknown = sorted({s for ln in drawn for s in ln.stations} - known)
+    if unknown:
+        raise invalid(
+            "lines",
+            "subway_map",
+            f"journeys through activities of the log; unknown: {unknown[:8]}",
+            unknown[:3],
+        )
+
+
+def _stations_in_order(
+    drawn: list[SubwayLine], stages: StageAssignment, stations: Sequence[str] | None
+) -> tuple[list[SubwayLine], list[str]]:
+    """The stations left to right: ``stations`` (the lines projected onto them), else the
+    activities the lines visit in stage order."""
+    if stations is not None:
+        keep = list(dict.fromkeys(s for s in stations if s in stages.activity_stage))
+        return [_project(ln, set(keep)) for ln in drawn], keep
+    return drawn, [a for a in stages.activity_order() if any(a in ln.stations for ln in drawn)]
+
+
+def _keep_busiest(
+    drawn: list[SubwayLine], order: list[str], max_stations: int
+) -> tuple[list[SubwayLine], list[str], list[str]]:
+    """At most ``max_stations`` stations, those visited by the most accounts, the lines
+    projected onto them; and the stations left out."""
+    if len(order) <= max_stations:
+        return drawn, order, []
+    weight = {s: sum(max(ln.accounts, 1) for ln in drawn if s in ln.stations) for s in order}
+    ranked = sorted(order, key=lambda s: (-weight[s], order.index(s)))
+    kept = set(ranked[:max_stations])
+    left_stations = [s for s in order if s not in kept]
+    return [_project(ln, kept) for ln in drawn], [s for s in order if s in kept], left_stations
+
+
+def _grid(
+    drawn: list[SubwayLine], order: list[str], positions: Mapping[str, tuple[int, int]] | None
+) -> tuple[list[int], dict[str, int], dict[str, int]]:
+    """Each line's home row, and each station's column and row: from ``positions``, else
+    in order left to right, on the median home row of the lines that stop there."""
+    if positions is not None:
+        missing = [s for s in order if s not in positions]
+        if missing:
+            raise invalid(
+                "positions",
+                "subway_map",
+                f"a position for every station; missing {missing[:8]} (build the reference map "
+                "over all cohorts, or pass stations=)",
+                sorted(positions)[:3],
+            )
+    # line 0 on row 0, then alternately below and above: 0, 1, -1, 2, -2, …
+    home = [-((i + 1) // 2 * (1 if i % 2 == 0 else -1)) for i in range(len(drawn))]
+    if positions is not None:
+        col = {s: int(positions[s][0]) for s in order}
+        row = {s: int(positions[s][1]) for s in order}
+    else:
+        col = {s: i for i, s in enumerate(order)}
+        row = {s: _median_row([home[i] for i, ln in enumerate(drawn) if s in ln.stations]) for s in order}
+    return home, col, row
+
+
+def _step_medians(
+    log: JourneyLog, drawn: list[SubwayLine], col: dict[str, int]
+) -> dict[tuple[str, str], float]:
+    """The median time of each forward step the lines take, from the source's map."""
+    from ._journeymap import JourneyMap, journey_map
+
+    whole = journey_map(log)
+    e = whole.edges if isinstance(whole, JourneyMap) else None
+    if e is None:
+        return {}
+    taken = {(a, b) for ln in drawn for a, b in zip(ln.stations, ln.stations[1:], strict=False)}
+    return {
+        (s, t): float(v)
+        for s, t, v in zip(e["source"], e["target"], e["median"], strict=True)
+        if (s, t) in taken and s != t and col[t] > col[s]
+    }
+
+
+def _dropoff(
+    order: list[str], ends: dict[str, int], drops: dict[str, int], conversion: Sequence[str] | None
+) -> tuple[dict[str, int], str]:
+    """The count under each station (journeys ending there, without converting when
+    ``conversion`` is given) and the caption that says so."""
+    shown = {s: (drops.get(s, 0) if conversion else ends.get(s, 0)) for s in order}
+    note = "n: journeys that end at the station"
+    if conversion:
+        note += f" without reaching {', '.join(conversion)}"
+    return shown, note + "."
+
+
+def _station_info(
+    order: list[str],
+    drawn: list[SubwayLine],
+    stage_of: Mapping[str, str],
+    ends: dict[str, int],
+    drops: dict[str, int],
+    conversion: Sequence[str] | None,
+) -> dict[str, str]:
+    """Each station's tooltip: stage, lines, and the journeys ending there."""
+    info = {}
+    for s in order:
+        on = [ln.name for ln in drawn if s in ln.stations]
+        text = f"{s}\nstage: {stage_of[s]}\nlines: {', '.join(on) or '–'}"
+        if s in ends:
+            text += f"\njourneys ending here: {ends[s]:,}"
+            if conversion:
+                text += f" ({drops.get(s, 0):,} without converting)"
+        info[s] = text
+    return info
+
+
+def _station_frame(
+    scene: Scene, centres: Mapping[str, tuple[float, float]], ends: dict[str, int], drops: dict[str, int]
+) -> pd.DataFrame:
+    """:attr:`SubwayMap.stations`: one row per station, where it is drawn and what stops there."""
+    import pandas as pd
+
+    drawn, col, row = scene.lines, scene.col, scene.row
     station_rows = [
         {
             "station": s,
-            "stage": stages.activity_stage[s],
+            "stage": scene.stage_of[s],
             "column": col[s],
             "row": row[s],
             "x": centres[s][0],
@@ -609,11 +693,11 @@ def _draw(
             "interchange": sum(s in ln.stations for ln in drawn) > 1,
             "ends": int(ends.get(s, 0)),
             "dropoff": int(drops.get(s, 0)),
-            "channel": channel_of.get(s),
+            "channel": scene.channel_of.get(s),
         }
-        for s in order
+        for s in scene.order
     ]
-    station_frame = pd.DataFrame(
+    return pd.DataFrame(
         station_rows,
         columns=[
             "station",
@@ -628,15 +712,6 @@ def _draw(
             "dropoff",
             "channel",
         ],
-    )
-    return SubwayMap(
-        lines=tuple(drawn),
-        stations=station_frame,
-        positions={s: (col[s], row[s]) for s in order},
-        stages=tuple(stage_seq),
-        left_out={"lines": left_lines, "stations": left_stations},
-        title=title_text,
-        svg=svg,
     )
 
 

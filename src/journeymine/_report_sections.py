@@ -1,0 +1,518 @@
+"""The sections of the journey report, one function each: what a section shows, as plain
+data for the template (``templates/report.html.j2``), and what the Methods section says of it.
+
+:func:`journeymine._report.report` runs them in order and renders the result. A section
+that needs what the log does not have has no content (None) and is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._format import count as fmt_count
+from ._format import duration
+from ._typing import CohortBy
+from .errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ._clustering import JourneyClusterer
+    from ._journeymap import JourneyMap, JourneyMaps
+    from ._log import JourneyLog
+
+__all__ = [
+    "Section",
+    "attribution_section",
+    "clusters_section",
+    "compare_section",
+    "data_method",
+    "data_quality",
+    "journeys_section",
+    "kpi_section",
+    "subway_section",
+    "variants_section",
+]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section: what it shows (None: left out) and its paragraph of the Methods section."""
+
+    content: Any
+    method: str | None = None
+
+
+def _pct(x: float) -> str:
+    return "–" if x != x else f"{x:.0%}"
+
+
+# -- data quality ------------------------------------------------------------------------------
+
+
+def data_quality(log: JourneyLog) -> dict[str, Any]:
+    """Headline counts, the log's roles and source, and the rows set aside by reason."""
+    span = log.time_span
+    return {
+        "headline": [
+            {"value": fmt_count(log.n_cases), "label": "accounts"},
+            {"value": fmt_count(log.n_events), "label": "events"},
+            {"value": str(len(log.activities)), "label": "touchpoints"},
+            {"value": fmt_count(log.n_rejected), "label": "rows set aside"},
+        ],
+        "rows": [
+            ("Source", log.source),
+            ("Time span", f"{span.start} → {span.end}"),
+            ("Roles", ", ".join(f"{k} ← {v}" for k, v in log.mapping.roles().items())),
+            ("Case attributes", ", ".join(log.case_attributes) or "–"),
+            ("Most frequent touchpoints", ", ".join(log.activities[:10])),
+        ],
+        "rejected": _rejected(log),
+    }
+
+
+def _rejected(log: JourneyLog) -> list[dict[str, Any]]:
+    """One row per reason rows were set aside, with the first few row numbers."""
+    rejected = []
+    if log.n_rejected:
+        rej = log.rejected
+        for reason, group in rej.groupby("reason", sort=False):
+            rows = ", ".join(str(r) for r in group["row"].head(8))
+            rejected.append(
+                {
+                    "reason": reason,
+                    "rows": f"{len(group):,}",
+                    "examples": rows + (" …" if len(group) > 8 else ""),
+                }
+            )
+    return rejected
+
+
+def data_method(log: JourneyLog) -> str:
+    """The first paragraph of the Methods section: what was read."""
+    return (
+        f"Data: {log.n_events:,} events of {log.n_cases:,} accounts from {log.source}; "
+        f"{log.n_rejected:,} input rows set aside with a reason."
+    )
+
+
+# -- KPIs --------------------------------------------------------------------------------------
+
+#: why a KPI of a cohort can be undefined ("–"), by KPI column
+_UNDEFINED_REASONS = {
+    "sales_cycle_days": "sales cycle: no account of the cohort had a touch of the second "
+    "stage or later before its close",
+    "time_to_purchase_among_won_days": "days to purchase: no account of the cohort won",
+    "touches_before_purchase": "touches before purchase: no account of the cohort won",
+    "conversion_rate": "conversion rate: no account of the cohort was decided",
+    "churn_rate": "churn rate: no account of the cohort won",
+}
+
+
+def kpi_section(
+    log: JourneyLog,
+    outcomes: Mapping[str, Any] | None,
+    *,
+    by: CohortBy | None,
+    won: str,
+    lost: str | None,
+    churned: str | None,
+) -> Section:
+    """The KPI table, one column per cohort (left out without outcomes)."""
+    if not outcomes:
+        return Section(None)
+    from ._kpis import kpis
+
+    k = kpis(log, outcomes=outcomes, by=by, won=won, lost=lost, churned=churned)
+    wide = k.to_dataframe(wide=True)
+    labels = _kpi_labels(lost)
+    content = {
+        "cohorts": [str(c) for c in wide.index],
+        "rows": _kpi_rows(wide, labels),
+        "undefined": "; ".join(_undefined_kpis(wide, labels)),
+    }
+    return Section(content, _kpi_method(won, lost, churned))
+
+
+def _kpi_labels(lost: str | None) -> dict[str, tuple[str, str]]:
+    """The KPIs the report shows: column → (label, format string or "pct")."""
+    return {
+        "accounts": ("accounts", "{:,.0f}"),
+        "won": ("won", "{:,.0f}"),
+        "open": ("open", "{:,.0f}"),
+        "conversion_rate": (
+            "conversion rate (won / decided)" if lost
+            else "conversion rate (won by the end, censored)",
+            "pct",
+        ),
+        "time_to_purchase_among_won_days": ("days to purchase (won accounts, median)", "{:,.0f}"),
+        "sales_cycle_days": ("sales cycle, days (median)", "{:,.0f}"),
+        "touches_before_purchase": ("touches before purchase", "{:,.1f}"),
+        "churn_rate": ("churn rate (of won)", "pct"),
+        "revenue_per_account": ("revenue per won account", "{:,.0f}"),
+        "engagement_per_month": ("touches per active month", "{:,.1f}"),
+    }
+
+
+def _kpi_rows(wide: pd.DataFrame, labels: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """One row per KPI the table has, its figures formatted ("–" when undefined)."""
+    kpi_rows: list[dict[str, Any]] = []
+    for col, (label, fmt) in labels.items():
+        if col not in wide.columns:
+            continue
+        vals = [("–" if v != v else (_pct(v) if fmt == "pct" else fmt.format(v))) for v in wide[col]]
+        kpi_rows.append({"label": label, "cells": vals})
+    return kpi_rows
+
+
+def _undefined_kpis(wide: pd.DataFrame, labels: dict[str, tuple[str, str]]) -> list[str]:
+    """Why each KPI that is undefined for some cohort is."""
+    return [
+        _UNDEFINED_REASONS.get(col, labels[col][0])
+        for col in labels
+        if col in wide.columns and wide[col].isna().any()
+    ]
+
+
+def _kpi_method(won: str, lost: str | None, churned: str | None) -> str:
+    conversion_rule = (
+        f"won / (won + lost), with won = {won!r} and lost = {lost!r}, open accounts left out"
+        if lost
+        else f"the Kaplan–Meier share reaching {won!r} by the end of the log (no lost "
+        "outcome: open accounts are censored)"
+    )
+    return (
+        f"KPIs: conversion rate = {conversion_rule}; time to purchase "
+        "from the first touch; sales cycle from the first touch of the second stage on (other "
+        "than the close itself) to the close"
+        + (f"; churn rate = {churned!r} / won" if churned else "")
+        + " (definitions in docs/kpis.md)."
+    )
+
+
+# -- journeys ----------------------------------------------------------------------------------
+
+_JOURNEYS_METHOD = (
+    "Journey maps: directly-follows steps between consecutive events of an account (events "
+    "ordered by time, ties by input order); counts and durations equal pm4py's DFG and "
+    "performance DFG. Simplified maps keep 60% of the activities (journeys projected onto "
+    "them) and 30% of the paths plus a connected backbone."
+)
+
+
+def journeys_section(log: JourneyLog, maps: JourneyMap | JourneyMaps, by: CohortBy | None) -> Section:
+    """The simplified map of all accounts and one summary row per cohort."""
+    from ._journeymap import JourneyMap, JourneyMaps, journey_map
+
+    whole = journey_map(log) if by is not None else maps
+    assert_map = whole if isinstance(whole, JourneyMap) else None
+    if assert_map is None:  # pragma: no cover - journey_map without by is one map
+        raise TypeError("journey_map returned several maps")
+    groups = maps.items() if isinstance(maps, JourneyMaps) else [("All accounts", maps)]
+    content = {
+        "note": (
+            f"Stages ({assert_map.stage_source}): {' → '.join(assert_map.stages)}. "
+            "A back-step goes to an "
+            "earlier stage; rework is a touchpoint repeated in one account's journey."
+        ),
+        "summary_head": [
+            "cohort",
+            "accounts",
+            "events",
+            "paths",
+            "step back",
+            "back-steps per account",
+            "rework",
+            "self-loops",
+        ],
+        "summary": [_journey_summary(key, m) for key, m in groups],
+        "map": assert_map.simplify(activities=0.6, paths=0.3).draw(labels="both").svg,
+    }
+    return Section(content, _JOURNEYS_METHOD)
+
+
+def _journey_summary(key: Any, m: JourneyMap) -> list[str]:
+    """A cohort's row of the journey summary: size, paths and how non-linear it is."""
+    nl = m.nonlinearity
+    return [
+        str(key),
+        f"{m.n_cases:,}",
+        f"{m.n_events:,}",
+        f"{len(m.edges):,}",
+        _pct(nl["backstep_share"]),
+        f"{nl['mean_backsteps']:.2f}",
+        _pct(nl["rework_share"]),
+        _pct(nl["self_loop_share"]),
+    ]
+
+
+def subway_section(
+    log: JourneyLog, maps: JourneyMap | JourneyMaps, conversion: list[str] | None, by_label: str
+) -> dict[str, Any]:
+    """The subway map of the journeys section: the representative journey of each cohort,
+    else the most frequent journeys (none when no journey has two touchpoints)."""
+    from ._journeymap import JourneyMaps
+    from ._subway import subway_map
+
+    try:  # a log where no journey has two touchpoints has no lines to draw
+        if isinstance(maps, JourneyMaps) and len(maps) > 1:
+            sm = subway_map(maps, timing=True, dropoff=True, conversion=conversion)
+            subway_title = f"Subway map: the representative journey of each {by_label}"
+        else:
+            sm = subway_map(log, top=6, timing=True, dropoff=True, conversion=conversion)
+            subway_title = "Subway map: the most frequent journeys"
+        return {"subway": sm.to_html(), "subway_title": subway_title}
+    except InvalidParameterError:
+        return {"subway": None, "subway_title": ""}
+
+
+# -- clusters ----------------------------------------------------------------------------------
+
+_CHOSEN = "chosen by BIC"
+
+
+def clusters_section(
+    log: JourneyLog, outcomes: Mapping[str, Any] | None, *, random_state: int, max_clusters: int
+) -> Section:
+    """Journey types: a card per cluster and the clusters' subway map."""
+    from ._clustering import JourneyClusterer
+    from ._encoding import case_variants
+
+    est = JourneyClusterer(random_state=random_state, max_clusters=max_clusters).fit(log)
+    n_variants = int(case_variants(log).n_unique())
+    content = {
+        "note": _clusters_note(est, n_variants, max_clusters),
+        "cards": _cluster_cards(est, outcomes),
+        "subway": _cluster_subway(est),
+    }
+    return Section(content, _clusters_method(est, random_state, max_clusters))
+
+
+def _cluster_cards(est: JourneyClusterer, outcomes: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Per cluster: its size, representative journey, duration, outcome shares and the
+    rules that set it apart."""
+    summary = est.summary(outcomes=outcomes)
+    rules = est.explain(top=3, kinds=("transition", "attribute"))
+    cards = []
+    reps: dict[int, Any] = dict(
+        zip(est.representatives_["cluster"], est.representatives_["variant"], strict=True)
+    )
+    for row in summary.to_dict("records"):
+        c = int(row["cluster"])
+        # only what sets the cluster apart: over-represented by at least a small effect
+        mine = rules[
+            (rules["cluster"] == c) & (rules["difference"] > 0) & (rules["cohens_h"].abs() >= 0.2)
+        ]
+        outs = [f"{_pct(row[f'{o}_share'])} {o}" for o in (outcomes or {}) if f"{o}_share" in row]
+        cards.append(
+            {
+                "cluster": c,
+                "accounts": f"{row['accounts']:,}",
+                "share": _pct(row["share"]),
+                "journey": " → ".join(map(str, reps[c])),
+                "duration": duration(row["median_days"] * 86_400.0),
+                "outcomes": outs,
+                "rules": list(mine["rule"].head(4)),
+            }
+        )
+    return cards
+
+
+def _clusters_note(est: JourneyClusterer, n_variants: int, max_clusters: int) -> str:
+    one = (
+        " BIC found no distinct journey types: one model of all journeys fits better than "
+        f"any split into 2–{max_clusters}, so the accounts are shown as one type. Fit "
+        "jm.JourneyClusterer(n_clusters=k) to force a split, knowing the data do not support it."
+        if est.n_clusters_ == 1 else ""
+    )
+    return (
+        f"{est.n_clusters_} journey type{'s' if est.n_clusters_ != 1 else ''} among "
+        f"{n_variants:,} distinct journeys (activity sequences; {est.n_units_:,} sequence × "
+        "pace units), by a mixture of Markov chains with a pace model fitted "
+        f"by EM; k {_CHOSEN}.{one}"
+    )
+
+
+def _cluster_subway(est: JourneyClusterer) -> str | None:
+    from ._subway import subway_map
+
+    try:
+        out: str = subway_map(est, timing=True).to_html()
+    except InvalidParameterError:  # no cluster has a journey of two touchpoints
+        return None
+    return out
+
+
+def _clusters_method(est: JourneyClusterer, random_state: int, max_clusters: int) -> str:
+    return (
+        f"Clusters: mixture of first-order Markov chains with a normal pace model (each gap against "
+        f"its step's typical gap), EM on distinct "
+        f"(variant, pace) units, k = {est.n_clusters_} ({_CHOSEN}, BIC compared 1–{max_clusters}); "
+        f"random_state = {random_state}. Explanations: shares in the cluster vs elsewhere with "
+        "Cohen's h; a card lists what is over-represented by at least a small effect (h ≥ 0.2)."
+    )
+
+
+# -- cohort comparison -------------------------------------------------------------------------
+
+_COMPARE_METHOD = (
+    "Cohort comparison: account-level two-proportion z-tests (Fisher's exact for small "
+    "counts) with Newcombe intervals and Cohen's h; Mann–Whitney U with bootstrap "
+    "intervals for durations; Kaplan–Meier and log-rank for time to outcome; "
+    "Jensen–Shannon with a permutation test for variants; one Benjamini–Hochberg "
+    "adjustment over all tests."
+)
+
+
+def compare_section(
+    log: JourneyLog,
+    maps: JourneyMap | JourneyMaps,
+    *,
+    by: CohortBy | None,
+    outcomes: Mapping[str, Any] | None,
+    random_state: int,
+) -> Section:
+    """The strongest differences between cohorts (left out with fewer than two cohorts)."""
+    from ._compare import compare_cohorts
+    from ._journeymap import JourneyMaps
+
+    if not (by is not None and isinstance(maps, JourneyMaps) and len(maps) > 1):
+        return Section(None)
+    cmp = compare_cohorts(log, by=by, outcomes=outcomes, random_state=random_state)
+    top = cmp.transitions.sort_values(
+        ["q", "cohens_h"], key=lambda s: s.abs() if s.name == "cohens_h" else s
+    ).head(15)
+    content = {
+        "alpha": cmp.alpha,
+        "note": (
+            f"{len(cmp.to_dataframe()):,} tests over {len(cmp.comparisons)} comparisons (each cohort "
+            f"against the rest), Benjamini–Hochberg q < {cmp.alpha}; the largest effects first."
+        ),
+        "findings": _mixed_findings(cmp.summary, 15),
+        "rows": [_comparison_row(r) for r in top.to_dict("records")],
+    }
+    return Section(content, _COMPARE_METHOD)
+
+
+def _mixed_findings(summary: Any, limit: int) -> list[str]:
+    """The strongest findings, taken in turn from each kind (transitions, activities,
+    durations, stages, outcomes, variants), so one kind does not crowd out the others."""
+    order = {
+        "transition": 0,
+        "activity": 1,
+        "outcome": 2,
+        "time_to_outcome": 3,
+        "stage": 4,
+        "duration": 5,
+        "variants": 6,
+    }
+    kinds = sorted(summary.groupby("kind", sort=False).groups, key=lambda k: order.get(k, 9))
+    queues = {k: list(summary.loc[summary["kind"] == k, "finding"]) for k in kinds}
+    out: list[str] = []
+    while len(out) < limit and any(queues.values()):
+        for k in kinds:
+            if queues[k] and len(out) < limit:
+                out.append(queues[k].pop(0))
+    return out
+
+
+def _comparison_row(r: Mapping[Any, Any]) -> dict[str, Any]:
+    """A transition test as the table shows it."""
+    return {
+        "a": r["group_a"],
+        "b": "rest" if r["group_b"] == "(rest)" else r["group_b"],
+        "feature": r["feature"],
+        "sa": _pct(r["share_a"]),
+        "sb": _pct(r["share_b"]),
+        "diff": f"{r['difference']:+.1%} ({r['ci_low']:+.1%} to {r['ci_high']:+.1%})",
+        "h": f"{r['cohens_h']:+.2f}",
+        "test": r["test"],
+        "q": "< 0.001" if r["q"] < 0.001 else f"{r['q']:.3f}",
+    }
+
+
+# -- variants ----------------------------------------------------------------------------------
+
+
+def variants_section(log: JourneyLog) -> list[dict[str, Any]]:
+    """The ten most frequent journeys, each with the events of up to three example accounts."""
+    from ._variants import variants
+
+    v = variants(log, top=10, examples=3)
+    ev = log.events
+    extra_cols = [c for c in ("channel", "contact", "role") if c in ev.columns]
+    by_case = {
+        c: g for c, g in ev[ev["case"].isin({x for ex in v["examples"] for x in ex})].groupby("case")
+    }
+    return [
+        {
+            "rank": int(r["rank"]),
+            "cases": f"{r['cases']:,}",
+            "share": _pct(r["share"]),
+            "duration": duration(r["median_duration"]),
+            "journey": " → ".join(r["variant"]),
+            "examples": [
+                {"case": c, "events": _example_events(by_case[c], extra_cols)}
+                for c in r["examples"]
+                if c in by_case
+            ],
+        }
+        for r in v.to_dict("records")
+    ]
+
+
+def _example_events(events: pd.DataFrame, extra_cols: list[str]) -> list[dict[str, Any]]:
+    """An example account's events: time, activity, and its channel, contact and role."""
+    return [
+        {
+            "time": f"{e['timestamp']:%Y-%m-%d %H:%M}",
+            "activity": e["activity"],
+            "extra": " · ".join(
+                str(e[x]) for x in extra_cols if e[x] == e[x] and e[x] is not None
+            ),
+        }
+        for e in events.to_dict("records")
+    ]
+
+
+# -- attribution -------------------------------------------------------------------------------
+
+_ATTRIBUTION_METHOD = (
+    "Attribution: first/last touch, linear, time decay (half-life 7 days), position-based "
+    "40/20/40, Markov removal effect (order 1), Shapley value (closed form); see "
+    "docs/kpis.md."
+)
+
+
+def attribution_section(log: JourneyLog, conversion: list[str] | None) -> Section:
+    """Credit for the conversions under every model, by channel (else by activity); left
+    out without outcomes."""
+    if not conversion:
+        return Section(None)
+    from ._attribution import attribution
+
+    unit = "channel" if "channel" in log.events.columns else "activity"
+    att = attribution(log, conversion=conversion, by=unit)  # type: ignore[arg-type]
+    wide = att.to_dataframe(wide=True)
+    assisted = att.assisted.set_index("touch")["assisted_conversions"]
+    content = {
+        "unit": unit,
+        "models": [m.replace("_", " ") for m in wide.columns],
+        "note": (
+            f"Share of the credit for {att.conversions:,} conversions ({', '.join(conversion)}) "
+            "under "
+            "seven models; assisted conversions count journeys where the touch appears before the "
+            "conversion but is not the last touch."
+        ),
+        "rows": [
+            {
+                "touch": t,
+                "cells": [_pct(x) for x in wide.loc[t]],
+                "assisted": f"{int(assisted.get(t, 0)):,}",
+            }
+            for t in wide.index
+        ],
+    }
+    return Section(content, _ATTRIBUTION_METHOD)
