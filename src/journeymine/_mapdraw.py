@@ -135,28 +135,25 @@ def _defaults(jmap: JourneyMap, *, pinned: bool, title: bool) -> list[str]:
 
 def _terminals(positions: Mapping[str, tuple[float, float]] | None) -> list[str]:
     """The start and end dots every journey leaves from and arrives at."""
-    terminal = dict(label="", fixedsize="true", style="filled")
-    start = attrs(
-        **terminal,
-        shape="circle",
-        width="0.22",
-        height="0.22",
-        fillcolor="#2b8a3e",
-        color="#2b8a3e",
-        tooltip="journeys start",
-        pos=_pos(positions, "(start)"),
-    )
-    end = attrs(
-        **terminal,
-        shape="doublecircle",
-        width="0.2",
-        height="0.2",
-        fillcolor="#343a40",
-        color="#343a40",
-        tooltip="journeys end",
-        pos=_pos(positions, "(end)"),
-    )
-    return [f"  start {start};", f"  end {end};"]
+    out = []
+    for node, shape, size, colour, tooltip in (
+        ("start", "circle", "0.22", "#2b8a3e", "journeys start"),
+        ("end", "doublecircle", "0.2", "#343a40", "journeys end"),
+    ):
+        style = attrs(
+            label="",
+            fixedsize="true",
+            style="filled",
+            shape=shape,
+            width=size,
+            height=size,
+            fillcolor=colour,
+            color=colour,
+            tooltip=tooltip,
+            pos=_pos(positions, f"({node})"),
+        )
+        out.append(f"  {node} {style};")
+    return out
 
 
 def _activity_nodes(
