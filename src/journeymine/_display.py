@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Container, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .errors import MissingDependencyError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Displayed", "error", "escape", "note", "section", "table"]
+__all__ = ["Displayed", "GraphvizDisplayed", "error", "escape", "note", "section", "table"]
 
 #: rows shown by :func:`table` before it says how many more there are
 MAX_ROWS = 20
@@ -124,3 +126,41 @@ class Displayed:
         if svg is not None and wanted("image/svg+xml"):
             bundle["image/svg+xml"] = svg
         return bundle
+
+
+class GraphvizDisplayed(Displayed):
+    """The display of a result drawn with Graphviz (a journey map, a process model): the
+    drawing above its one-row ``summary``, or a note in its place when Graphviz is not
+    installed (the text view always shows).
+
+    Subclasses give ``_display_kind`` (the CSS class suffix), :meth:`_drawing_svg` and
+    :meth:`_title`, and have a ``summary`` property.
+    """
+
+    __slots__ = ()
+    _display_kind: ClassVar[str] = "drawing"
+
+    def _drawing_svg(self) -> str:  # pragma: no cover - every subclass has one
+        """The drawing as SVG text; raises MissingDependencyError without Graphviz."""
+        raise NotImplementedError
+
+    def _title(self) -> str:  # pragma: no cover - every subclass has one
+        raise NotImplementedError
+
+    @property
+    def summary(self) -> pd.DataFrame:  # pragma: no cover - every subclass has one
+        """The result's figures, one row."""
+        raise NotImplementedError
+
+    def _display_svg(self) -> str | None:
+        try:
+            return self._drawing_svg()
+        except MissingDependencyError:
+            return None  # the HTML view says so; the text view still shows
+
+    def _repr_svg_(self) -> str | None:
+        return self._display_svg()
+
+    def _display_html(self, svg: str | None) -> str:
+        drawing = svg if svg is not None else note("No drawing: Graphviz is not installed.")
+        return section(self._display_kind, self._title(), drawing, table(self.summary))

@@ -15,13 +15,13 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import polars as pl
 
 from ._cohorts import Cohorts, resolve
 from ._discovery import journey_tables
-from ._display import Displayed, note, section, table
+from ._display import GraphvizDisplayed
 from ._encoding import ALL, require_events
 from ._log import JourneyLog
 from ._mapdraw import Drawing, LabelMode, TimeStat, map_dot, shared_positions
@@ -30,7 +30,7 @@ from ._results import CohortResults
 from ._stages import StageAssignment, activity_ranks, stage_assignment
 from ._typing import CohortBy
 from ._warnings import warn
-from .errors import JourneymineWarning, MissingDependencyError
+from .errors import JourneymineWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,7 +70,7 @@ class _Origin:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class JourneyMap(Displayed):
+class JourneyMap(GraphvizDisplayed):
     """The journeys of one log or cohort as a directly-follows map with timing.
 
     Attributes
@@ -312,18 +312,10 @@ class JourneyMap(Displayed):
         """Draw the map and write it (.svg, .png, .pdf or .dot by suffix); returns the path."""
         return self.draw(**options).save(path)
 
-    def _display_svg(self) -> str | None:
-        try:
-            return self.draw().svg
-        except MissingDependencyError:
-            return None  # the HTML view says so; the text view still shows
+    _display_kind: ClassVar[str] = "map"
 
-    def _repr_svg_(self) -> str | None:
-        return self._display_svg()
-
-    def _display_html(self, svg: str | None) -> str:
-        drawing = svg if svg is not None else note("No drawing: Graphviz is not installed.")
-        return section("map", self._title(), drawing, table(self.summary))
+    def _drawing_svg(self) -> str:
+        return self.draw().svg
 
     def _title(self) -> str:
         name = "All accounts" if self.cohort in (None, ALL) else str(self.cohort)

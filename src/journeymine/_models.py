@@ -27,12 +27,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import polars as pl
 
 from ._cohorts import ALL, Cohorts, resolve
-from ._display import Displayed, note, section, table
+from ._display import GraphvizDisplayed
 from ._dot import attrs, quote, render
 from ._engine import require_embedded
 from ._log import JourneyLog
@@ -41,7 +41,6 @@ from ._pm4py import ACTIVITY, CASE, TIMESTAMP, require_pm4py
 from ._progress import interactive, progress
 from ._results import CohortResults
 from ._typing import CohortBy
-from .errors import MissingDependencyError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -230,7 +229,7 @@ _ARC_COLUMNS = ["source", "source_kind", "source_label", "target", "target_kind"
 
 # -- one model ----------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False, repr=False)
-class ProcessModel(Displayed):
+class ProcessModel(GraphvizDisplayed):
     """A Petri net discovered from a log (or one cohort of it), ready to draw and score.
 
     Built by :func:`discover_process_model`; not meant to be constructed directly.
@@ -604,18 +603,10 @@ class ProcessModel(Displayed):
         return p
 
     # -- display --------------------------------------------------------------------------
-    def _display_svg(self) -> str | None:
-        try:
-            return self._svg()
-        except MissingDependencyError:
-            return None  # the HTML view says so; the text view still shows
+    _display_kind: ClassVar[str] = "model"
 
-    def _repr_svg_(self) -> str | None:
-        return self._display_svg()
-
-    def _display_html(self, svg: str | None) -> str:
-        drawing = svg if svg is not None else note("No drawing: Graphviz is not installed.")
-        return section("model", self._title(), drawing, table(self.summary))
+    def _drawing_svg(self) -> str:
+        return self._svg()
 
     def __repr__(self) -> str:
         who = "" if self.cohort is None else f" {self.cohort!r}"
