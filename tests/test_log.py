@@ -402,3 +402,19 @@ def test_from_spark_refuses_an_unknown_role_keyword() -> None:
     # the signature is explicit (no **options): a misspelt role is a TypeError, not ignored
     with pytest.raises(TypeError, match="chanel"):
         jm.JourneyLog.from_spark(object(), case="a", activity="b", timestamp="c", chanel="x")  # type: ignore[call-arg]
+
+
+def test_a_log_survives_pickle_and_copy_without_its_caches() -> None:
+    import copy
+    import pickle
+
+    log = jm.datasets.demo_b2b(n_accounts=80, random_state=0)
+    jm.journey_map(log)  # fills the caches
+    assert log._cache
+    for twin in (pickle.loads(pickle.dumps(log)), copy.copy(log), copy.deepcopy(log)):
+        assert twin.events.equals(log.events) and twin.cases.equals(log.cases)
+        assert twin.engine == "embedded" and twin.activities == log.activities
+        assert jm.journey_map(twin).to_dict() == jm.journey_map(log).to_dict()
+        with pytest.raises(AttributeError, match="immutable"):
+            twin.x = 1  # type: ignore[attr-defined]
+    assert not pickle.loads(pickle.dumps(log))._cache  # derived data is not pickled

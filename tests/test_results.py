@@ -1,8 +1,9 @@
 """The one result contract, on every public result class; ``by=`` resolved once.
 
 Every result has a read-only ``summary`` DataFrame, ``to_dataframe()``, a JSON-safe
-``to_dict()`` and ``_repr_mimebundle_`` (text/plain always, text/html, and image/svg+xml
-for a result that draws itself), with every cohort and activity name escaped. This file is
+``to_dict()`` and ``_repr_mimebundle_`` (text/plain always, text/html holding the drawing
+of a result that draws itself, and image/svg+xml alone when HTML is excluded); it survives
+``copy`` and ``pickle``, with every cohort and activity name escaped. This file is
 also type-checked by mypy (pyproject ``[tool.mypy] files``): the ``assert_type`` lines pin
 the overloads of the functions whose result depends on ``by``.
 """
@@ -73,8 +74,11 @@ def test_result_contract(name: str, results: dict[str, Any]) -> None:
     assert isinstance(summary, pd.DataFrame) and len(summary)
     with pytest.raises(AttributeError):
         result.summary = summary
-    summary["changed"] = 1  # a copy: the result keeps its own
+    before = result.summary.copy(deep=True)
+    summary["changed"] = 1  # a copy: the result keeps its own, values included
+    summary.iloc[0, 0] = -1 if pd.api.types.is_numeric_dtype(summary.dtypes.iloc[0]) else "changed"
     assert "changed" not in result.summary.columns
+    pd.testing.assert_frame_equal(result.summary, before)
     # exports
     assert isinstance(result.to_dataframe(), pd.DataFrame)
     payload = result.to_dict()
@@ -83,7 +87,10 @@ def test_result_contract(name: str, results: dict[str, Any]) -> None:
     bundle = result._repr_mimebundle_()
     assert bundle["text/plain"] == repr(result)
     assert bundle["text/html"] == result._repr_html_()
-    assert ("image/svg+xml" in bundle) == (name in DRAWN)
+    assert "image/svg+xml" not in bundle  # the HTML holds the drawing: stored once
+    assert "<svg" in bundle["text/html"] or name not in DRAWN
+    alone = result._repr_mimebundle_(exclude=["text/html"])
+    assert ("image/svg+xml" in alone) == (name in DRAWN)
     assert result._repr_mimebundle_(include=["text/plain"]) == {"text/plain": repr(result)}
     assert "text/html" not in result._repr_mimebundle_(exclude=["text/html"])
 
@@ -91,7 +98,8 @@ def test_result_contract(name: str, results: dict[str, Any]) -> None:
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_display_escapes_markup_in_names(name: str, results: dict[str, Any]) -> None:
     bundle = results[name]._repr_mimebundle_()
-    for text in (bundle["text/html"], bundle.get("image/svg+xml", "")):
+    svg = results[name]._repr_mimebundle_(exclude=["text/html"]).get("image/svg+xml", "")
+    for text in (bundle["text/html"], svg):
         assert "<script" not in text.lower() and "<b>SMB" not in text
     assert "&lt;script&gt;" in bundle["text/html"]
 
@@ -174,3 +182,31 @@ def test_overloads_follow_by(demo: jm.JourneyLog) -> None:
     assert isinstance(model, jm.ProcessModel) and isinstance(models, jm.ProcessModels)
     summary = assert_type(many.summary, pd.DataFrame)
     assert list(summary["cohort"]) == list(many)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_results_survive_copy_and_pickle(name: str, results: dict[str, Any]) -> None:
+    import copy
+    import pickle
+
+    result = results[name]
+    for twin in (copy.copy(result), copy.deepcopy(result), pickle.loads(pickle.dumps(result))):
+        assert type(twin) is type(result)
+        pd.testing.assert_frame_equal(twin.summary, result.summary)
+        assert twin.to_dict() == result.to_dict()
+
+
+def test_cohorts_refuse_another_log(demo: jm.JourneyLog) -> None:
+    from journeymine._cohorts import resolve
+
+    cohorts = resolve(demo, "segment")
+    assert resolve(demo, cohorts) is cohorts
+    frame = jm.datasets.demo_b2b(n_accounts=300, random_state=0, as_frame=True)
+    renamed = jm.JourneyLog.from_frame(  # as many cases, other ids
+        frame.assign(account_id="x" + frame["account_id"].astype(str)), case="account_id",
+        activity="touchpoint", timestamp="timestamp", case_attributes=["segment"],
+    )
+    assert renamed.n_cases == demo.n_cases
+    for other in (renamed, demo.filter_cases(segment="SMB")):
+        with pytest.raises(jm.InvalidParameterError, match=r"resolved on another log"):
+            jm.journey_map(other, by=cohorts)

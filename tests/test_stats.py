@@ -300,3 +300,11 @@ def test_jensen_shannon_is_a_metric_in_0_1(rows: tuple[list[int], list[int], lis
     assert st.jensen_shannon(p, 3 * p)[0] == pytest.approx(0.0, abs=1e-7)  # counts are normalised
     pr, qr = st.jensen_shannon(p, r)[0], st.jensen_shannon(q, r)[0]
     assert pr <= pq + qr + 1e-9  # the triangle inequality of the JS distance
+
+
+def test_jensen_shannon_of_an_empty_distribution_is_nan() -> None:
+    p = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
+    q = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    out = st.jensen_shannon(p, q)
+    assert np.isnan(out).all()
+    assert st.jensen_shannon(np.array([[1.0, 0.0]]), np.array([[1.0, 0.0]]))[0] == 0.0

@@ -117,3 +117,14 @@ class Estimator:
         if not self.__sklearn_is_fitted__():
             name = type(self).__name__
             raise NotFittedError(f"This {name} is not fitted yet; call fit(log) before {what}.")
+
+
+def restore_slots(obj: object, state: Any) -> None:
+    """``__setstate__`` for the immutable slotted objects (logs, result containers), whose
+    ``__setattr__`` refuses every assignment: ``pickle`` and ``copy`` restore them with this.
+
+    ``state`` is what ``object.__getstate__`` gives a slotted object: ``(None, slots)``.
+    """
+    slots = state[1] if isinstance(state, tuple) else state
+    for name, value in (slots or {}).items():
+        object.__setattr__(obj, name, value)

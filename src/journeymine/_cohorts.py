@@ -58,11 +58,15 @@ class Cohorts:
         The cohort names, sorted.
     by : str or tuple of str
         What formed them (:func:`describe`); never called again.
+    cases : polars.Series
+        The case ids of the log they were resolved on, so that they are never applied to
+        another log's cases.
     """
 
     codes: pl.Series
     names: tuple[str, ...]
     by: str | tuple[str, ...]
+    cases: pl.Series
 
     @property
     def n_cases(self) -> int:
@@ -82,11 +86,16 @@ class Cohorts:
         return self.codes == self.names.index(str(name))
 
     def check(self, log: JourneyLog) -> None:
-        """Raise when these cohorts were resolved on a log with other cases."""
-        if log.n_cases != self.n_cases:
-            raise RuntimeError(
-                f"journeymine internal error: cohorts of {self.n_cases} cases used on a log of "
-                f"{log.n_cases} cases"
+        """Raise :class:`InvalidParameterError` when these cohorts were resolved on a log
+        with other cases."""
+        cases = log.to_polars("cases").get_column("case")
+        if cases is not self.cases and not cases.equals(self.cases, check_names=False):
+            from .errors import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"These cohorts were resolved on another log ({self.n_cases:,} cases) than the "
+                f"one given ({log.n_cases:,} cases, not the same case ids). Pass by= as an "
+                "attribute, a list of them or a function, and they are resolved on this log."
             )
 
     def __call__(self, cases: Any) -> pl.Series:
@@ -130,4 +139,5 @@ def resolve(log: JourneyLog, by: CohortBy | None) -> Cohorts | None:
     keys = log.cohort_keys(by)
     names = sorted(keys.unique().to_list())
     codes = keys.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias("cohort")
-    return Cohorts(codes=codes, names=tuple(names), by=describe(by))
+    cases = log.to_polars("cases").get_column("case")
+    return Cohorts(codes=codes, names=tuple(names), by=describe(by), cases=cases)

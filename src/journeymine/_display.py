@@ -95,7 +95,7 @@ class Displayed:
 
     A result implements ``__repr__`` (the text view), :meth:`_display_html` and, when it
     draws itself, :meth:`_display_svg`; this class turns them into ``_repr_mimebundle_``
-    (what Jupyter asks for) and ``_repr_html_`` (for tools that only know that one).
+    (what Jupyter asks for: text, and HTML holding the drawing; the SVG alone when HTML is excluded) and ``_repr_html_`` (for tools that only know that one).
     """
 
     __slots__ = ()
@@ -123,7 +123,9 @@ class Displayed:
         svg = self._display_svg()
         if wanted("text/html"):
             bundle["text/html"] = self._display_html(svg)
-        if svg is not None and wanted("image/svg+xml"):
+        # the SVG only where the HTML (which holds it) is not wanted: a saved notebook
+        # would otherwise store every drawing twice
+        if svg is not None and wanted("image/svg+xml") and "text/html" not in bundle:
             bundle["image/svg+xml"] = svg
         return bundle
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import polars as pl
 
+from ._base import restore_slots
 from ._embedded import EMBEDDED
 from ._encoding import filter_variants
 from ._engine import require_embedded
@@ -134,6 +135,15 @@ class JourneyLog:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("JourneyLog is immutable: filters return new logs.")
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # pickle and copy: the slots without the caches (derived, rebuilt on demand)
+        slots = {name: object.__getattribute__(self, name) for name in _all_slots(type(self))}
+        slots["_cache"] = {}
+        return None, slots
+
+    def __setstate__(self, state: Any) -> None:
+        restore_slots(self, state)
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError("JourneyLog is immutable.")
@@ -879,3 +889,8 @@ def _utc(value: TimeLike | None, name: str, owner: str) -> Any:
         raise invalid(name, owner, "a timestamp (e.g. '2024-01-31') or None", value) from exc
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.to_pydatetime()
+
+
+def _all_slots(cls: type) -> list[str]:
+    """Every slot of ``cls`` and its bases (a Spark log adds its own)."""
+    return [name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())]

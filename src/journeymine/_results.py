@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
+from ._base import restore_slots
 from ._cohorts import Cohorts
 from ._display import Displayed, error, escape, note, section, table
 from ._jsonsafe import jsonable
@@ -72,6 +73,9 @@ class CohortResults(Displayed, Mapping[str, T]):
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable.")
+
+    def __setstate__(self, state: Any) -> None:  # pickle and copy
+        restore_slots(self, state)
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable.")
