@@ -95,7 +95,8 @@ class Displayed:
 
     A result implements ``__repr__`` (the text view), :meth:`_display_html` and, when it
     draws itself, :meth:`_display_svg`; this class turns them into ``_repr_mimebundle_``
-    (what Jupyter asks for: text, and HTML holding the drawing; the SVG alone when HTML is excluded) and ``_repr_html_`` (for tools that only know that one).
+    (what Jupyter asks for: text, and HTML holding the drawing; the SVG alone when HTML
+    is excluded) and ``_repr_html_`` (for tools that only know that one).
     """
 
     __slots__ = ()
