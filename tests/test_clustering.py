@@ -330,3 +330,16 @@ def test_consensus_parameters_are_validated() -> None:
     ]:
         with pytest.raises(jm.InvalidParameterError, match=rf"^The '{name}' parameter of JourneyClusterer must be {expected}\. Got {value!r}\.$"):
             jm.JourneyClusterer(**{name: value}).fit(log)  # type: ignore[arg-type]
+
+
+def test_plot_selection_shows_bic_and_stability() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    log, _ = planted(n=120)
+    est = jm.JourneyClusterer(max_clusters=4, random_state=0).fit(log)
+    ax = est.plot_selection()
+    assert ax.get_xlabel() == "number of clusters k"
+    assert len(ax.figure.axes) == 2  # BIC on the left, stability on the right
+    assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 3, 4]
+    assert list(ax.figure.axes[1].get_lines()[0].get_ydata()) == list(est.selection_scores_["stability"])

@@ -562,8 +562,20 @@ class JourneyClusterer(Estimator):
         of Markov chains with a pace model, fitted by EM) sees order, loops and pace.
     max_clusters : int
         Largest k tried by "auto".
-    n_init : int
-        Restarts per k; the best log-likelihood (or inertia) wins.
+    n_init : int or "auto"
+        For ``"markov"``: the EM runs combined into one answer ("auto": 20), or with
+        ``consensus=False`` the starts of which the likeliest wins ("auto": 4). For the
+        k-means representations: scikit-learn's ``n_init`` ("auto": 4).
+    consensus : bool
+        ``"markov"`` only. True: the answer is the consensus of the ``n_init`` runs
+        (co-association k-means on their labels, then EM from that partition), which
+        gives the same clusters whatever the seed where the data support them. False:
+        the run of highest likelihood, the rule before the consensus (kept for comparison):
+        on BPI Challenge 2012 the likeliest of several near-equal optima changes with
+        the seed. See ``docs/clustering.md``.
+    n_resamples : int
+        Bootstrap resamples of the accounts for ``cluster_stability_``; 0 skips them
+        (``cluster_stability_`` is then NaN).
     max_iter : int
         EM iterations per restart.
     random_state : int or None
@@ -580,7 +592,20 @@ class JourneyClusterer(Estimator):
         Per cluster, the journey that best stands for it (the medoid of its variants of
         typical length), with the accounts that follow it exactly and example case ids.
     selection_scores_ : pandas.DataFrame
-        The k compared by "auto" and their scores.
+        The k compared by "auto" and their scores: for ``"markov"`` the log-likelihood,
+        BIC (which chooses k) and ``stability``, the agreement of min(8, n_init) runs at
+        that k (shown beside BIC, not used to choose: see :meth:`plot_selection`).
+    stability_ : float
+        How much the runs at the chosen k agree: the mean pairwise adjusted Rand index
+        between them, over accounts (1 = every run finds the same clusters; NaN with one
+        run). Below 0.6 ``fit`` warns: the data do not pin the partition down, whatever
+        the consensus makes reproducible.
+    cluster_stability_ : pandas.Series
+        Per cluster (index: cluster id, name ``"stability"``): the mean Jaccard coefficient
+        with its best match among the clusters fitted on ``n_resamples`` bootstrap
+        resamples of the accounts (Hennig 2007). Below 0.6 the cluster "dissolves" and is
+        flagged unstable in :meth:`summary`, :meth:`explain`, the subway map's legend and
+        the report; from 0.75 on it is stable.
     n_units_ : int
         Distinct (variant, pace) units the model was fitted on.
 
@@ -967,6 +992,46 @@ class JourneyClusterer(Estimator):
         labels = self._relabel[raw][units.case_unit]
         case_ids = log.to_polars("cases").get_column("case").to_list()
         return pd.Series(labels, index=pd.Index(case_ids, name="case"), name="cluster")
+
+    def plot_selection(self, ax: Any = None) -> Any:
+        """Draw the scores of each k tried: BIC (which chose k, left axis) and the
+        agreement of the runs (``stability``, right axis), with the chosen k marked.
+
+        Needs matplotlib; returns the Axes. For the k-means representations the scores
+        are the silhouette and the inertia.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> log = jm.datasets.demo_b2b(600, random_state=0)
+        >>> est = jm.JourneyClusterer(max_clusters=4, random_state=0).fit(log)
+        >>> est.plot_selection().get_xlabel()
+        'number of clusters k'
+        """
+        self._check_fitted("plot_selection")
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as err:  # pragma: no cover - matplotlib is in the dev environment
+            raise ImportError("plot_selection needs matplotlib: pip install matplotlib") from err
+        scores = self.selection_scores_
+        left, right = ("bic", "stability") if "bic" in scores else ("inertia", "silhouette")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        ks = scores["k"].to_numpy()
+        ax.plot(ks, scores[left], "o-", color="tab:blue", label=left.upper() if left == "bic" else left)
+        ax.set_xlabel("number of clusters k")
+        ax.set_ylabel(f"{left.upper() if left == 'bic' else left} (lower is better)", color="tab:blue")
+        ax.axvline(self.n_clusters_, color="grey", linestyle=":", label=f"chosen k = {self.n_clusters_}")
+        twin = ax.twinx()
+        twin.plot(ks, scores[right], "s--", color="tab:orange", label=right)
+        twin.set_ylabel(f"{right} (higher is more reproducible)" if right == "stability" else right,
+                        color="tab:orange")
+        if right == "stability":
+            twin.axhline(_UNSTABLE, color="tab:orange", alpha=0.3, linewidth=1)
+            twin.set_ylim(min(0.0, float(np.nanmin(scores[right]))), 1.05)
+        ax.set_xticks(ks)
+        ax.set_title("Choosing k")
+        return ax
 
     def _cohorts(self) -> Callable[[pd.DataFrame], list[str]]:
         """The ``by=`` function that names each case of the fitted log by its cluster."""
