@@ -26,6 +26,12 @@ Three parts, each can be skipped:
   drawn 5 times on sepsis (``--random-repeats``) and once on BPI 2012
   (``--random-repeats-bpic``; each draw costs 10-20 minutes of token replay there); the
   mean and the range are reported, since random splits of sepsis scatter by ±0.03.
+* **Stability** (issue 20). Seeds 0-4 of ``JourneyClusterer`` on BPI 2012 (k=4), receipt
+  (auto k), sepsis (k=4) and planted types (k=4), with the best-likelihood rule
+  (``consensus=False``, "before") and the default consensus ("after"): the median and
+  minimum pairwise ARI between the seeds' labels, ``stability_``, ``cluster_stability_``,
+  time and traced peak memory per fit; ARI to the truth and the oracle's on the planted
+  types; with ``--stability-precision`` the inductive-miner precision of each seed on BPI 2012.
 * **Scale**. ``JourneyClusterer(random_state=0).fit(log)`` on ~1M and ~5M events (50k and
   250k accounts of the planted generator with a renewal loop so accounts have ~20 events)
   in fresh processes, timing only the fit; ``pm4py.cluster_log`` (its default KMeans k=2,
@@ -653,6 +659,107 @@ def print_real(out: dict[str, Any]) -> None:
             print(f"{'published (k=4): random clusters':<58} {4:>3} {'':>8} {0.342:>9.3f}")
 
 
+# -- stability (issue 20) ------------------------------------------------------------------
+def _stability_logs(planted_seeds: int, accounts: int) -> list[tuple[str, Callable[[], Any], Any, Any]]:
+    """(name, loader, n_clusters, truth or None): the real logs and the planted types."""
+    import journeymine as jm
+    from journeymine._testing import shared_data_dir
+
+    d = shared_data_dir()
+    out: list[tuple[str, Callable[[], Any], Any, Any]] = []
+    if d is not None:
+        out += [
+            ("BPI Challenge 2012, k=4", lambda: jm.read_xes(d / "bpic2012.xes.gz", duplicates="keep"), 4, None),
+            ("receipt, auto k", lambda: jm.read_xes(d / "receipt.xes.gz"), "auto", None),
+            ("sepsis, k=4", lambda: jm.read_csv(d / "sepsis.csv.gz", sep=";", case="Case ID",
+                                                activity="Activity", timestamp="Complete Timestamp",
+                                                duplicates="keep"), 4, None),
+        ]
+    for seed in range(planted_seeds):
+        frame, truth = planted(accounts, seed)
+        out.append((f"planted types {seed}, k=4", lambda frame=frame: to_log(frame), 4, truth))
+    return out
+
+
+def run_stability(seeds: int, planted_seeds: int, accounts: int, precision: bool) -> dict[str, Any]:
+    """Seed agreement (pairwise ARI between the fits of seeds 0 .. seeds-1), ``stability_``,
+    ``cluster_stability_``, time and traced peak memory per fit, for the best-likelihood rule
+    (``consensus=False``, "before") and the default consensus ("after"); on the planted types
+    also the ARI to the truth and the oracle's; with ``precision``, the inductive-miner
+    precision per seed on BPI 2012."""
+    import tracemalloc
+    import warnings
+
+    from sklearn.metrics import adjusted_rand_score
+
+    import journeymine as jm
+
+    rows = []
+    for name, load, k, truth in _stability_logs(planted_seeds, accounts):
+        log = load()
+        oracle = ari(truth, oracle_labels(log)) if truth is not None else None
+        for mode, kw in (("before (consensus=False)", {"consensus": False}), ("after (default)", {})):
+            labels, stab, cstab, ks, secs, mem, truth_ari = [], [], [], [], [], [], []
+            for seed in range(seeds):
+                tracemalloc.start()
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = jm.JourneyClusterer(n_clusters=k, random_state=seed, **kw).fit(log)
+                secs.append(time.perf_counter() - start)
+                mem.append(tracemalloc.get_traced_memory()[1] / 2**20)
+                tracemalloc.stop()
+                labels.append(est.labels_)
+                stab.append(float(est.stability_))
+                cstab.append([round(float(x), 3) for x in est.cluster_stability_])
+                ks.append(int(est.n_clusters_))
+                if truth is not None:
+                    truth_ari.append(ari(truth, est.labels_))
+            pairs = [float(adjusted_rand_score(a.to_numpy(), b.to_numpy()))
+                     for a, b in itertools.combinations(labels, 2)]
+            row: dict[str, Any] = {
+                "log": name, "mode": mode, "accounts": log.n_cases, "k_per_seed": ks,
+                "seed_ari_median": float(np.median(pairs)), "seed_ari_min": min(pairs),
+                "seed_ari_max": max(pairs), "stability_per_seed": stab,
+                "stability_median": float(np.median(stab)), "cluster_stability_per_seed": cstab,
+                "seconds_per_fit_median": float(np.median(secs)), "seconds_per_seed": secs,
+                "traced_peak_mb_max": max(mem),
+            }
+            if truth is not None:
+                row.update({"truth_ari_per_seed": truth_ari, "oracle_ari": oracle,
+                            "truth_ari_mean_over_oracle": float(np.mean(truth_ari)) / oracle})
+            if precision and name.startswith("BPI") and mode.startswith("after"):
+                # "before" is the k=4 rule of the real-logs part, whose precision per seed is there
+                frame = log.to_pm4py()
+                per_seed = []
+                for lab in labels:
+                    lab = lab.copy()
+                    lab.index = lab.index.astype(str)
+                    res = evaluate_clusters(frame, lab, "BPI Challenge 2012")
+                    per_seed.append({"fitness": res["fitness"], "precision": res["precision"],
+                                     "sizes": res["sizes"]})
+                row["inductive_miner_per_seed"] = per_seed
+            rows.append(row)
+            print(f"{name:<28} {mode:<25} seed ARI median {row['seed_ari_median']:.2f} min "
+                  f"{row['seed_ari_min']:.2f}  stability_ {row['stability_median']:.2f}  k {ks}  "
+                  f"{row['seconds_per_fit_median']:.1f} s/fit  {row['traced_peak_mb_max']:.0f} MB"
+                  + (f"  truth/oracle {row['truth_ari_mean_over_oracle']:.2f}" if truth is not None else "")
+                  + ("  precision " + " ".join(f"{r['precision']:.3f}" for r in row["inductive_miner_per_seed"])
+                     if "inductive_miner_per_seed" in row else ""), flush=True)
+    after = {r["log"]: r for r in rows if r["mode"].startswith("after")}
+    targets: dict[str, bool] = {}
+    for name, r in after.items():
+        if not name.startswith("sepsis"):
+            targets[f"{name}: median seed ARI >= 0.8"] = bool(r["seed_ari_median"] >= 0.8)
+        if "truth_ari_mean_over_oracle" in r:
+            targets[f"{name}: >= 0.9 of the oracle's ARI"] = bool(r["truth_ari_mean_over_oracle"] >= 0.9)
+        if "inductive_miner_per_seed" in r:
+            targets[f"{name}: precision >= 0.60 on every seed"] = all(
+                x["precision"] >= 0.60 for x in r["inductive_miner_per_seed"])
+    return {"seeds": seeds, "rows": rows, "targets": targets,
+            "memory": "peak of Python-traced allocations (tracemalloc, numpy included) during the fit"}
+
+
 # -- scale ---------------------------------------------------------------------------------
 SCALE_RESTART = 0.85  # renewal probability after "Contract signed": ~20 events per account
 
@@ -839,6 +946,11 @@ def main() -> None:
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-pm4py-scale", action="store_true")
+    parser.add_argument("--skip-stability", action="store_true")
+    parser.add_argument("--stability-planted-seeds", type=int, default=3,
+                        help="planted logs (of --accounts accounts) in the stability part")
+    parser.add_argument("--stability-precision", action="store_true",
+                        help="inductive-miner precision per seed on BPI 2012 (minutes per clustering)")
     parser.add_argument("--out", default="clustering")
     parser.add_argument("--fresh", action="store_true",
                         help="do not carry skipped parts over from the existing results file")
@@ -856,6 +968,10 @@ def main() -> None:
         repeats = {"sepsis": args.random_repeats, "BPI Challenge 2012": args.random_repeats_bpic}
         payload["real"] = run_real(repeats, args.real_seeds)
         targets.update(payload["real"]["targets"])
+    if not args.skip_stability:
+        payload["stability"] = run_stability(args.seeds, args.stability_planted_seeds, args.accounts,
+                                             args.stability_precision)
+        targets.update(payload["stability"]["targets"])
     if not args.skip_scale:
         payload["scale"] = run_scale(args.scale_accounts, args.repeat, args.timeout,
                                      args.mem_limit_mb, args.skip_pm4py_scale)
@@ -864,13 +980,13 @@ def main() -> None:
     if previous.exists() and not args.fresh:
         # parts skipped in this run keep their last results (each part records its own time)
         old = json.loads(previous.read_text())
-        for part in ("planted", "real", "scale"):
+        for part in ("planted", "real", "stability", "scale"):
             if part not in payload and part in old:
                 payload[part] = old[part]
                 payload[part].setdefault("clusterer_source_sha256", old.get("clusterer_source_sha256"))
                 payload[part].setdefault("measured_at", old.get("measured_at"))
                 targets.update(old[part].get("targets", {}))
-    for part in ("planted", "real", "scale"):
+    for part in ("planted", "real", "stability", "scale"):
         if part in payload and "measured_at" not in payload[part]:
             payload[part]["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             payload[part]["clusterer_source_sha256"] = payload["clusterer_source_sha256"]

@@ -257,3 +257,89 @@ def test_warns_when_the_best_k_is_the_largest_tried() -> None:
     with pytest.warns(jm.JourneymineWarning, match=r"chose k=2, the largest k it tried.*Raise max_clusters"):
         est = jm.JourneyClusterer(max_clusters=2, random_state=0).fit(log)
     assert est.n_clusters_ == 2
+
+
+def random_journeys(n: int = 300, seed: int = 0) -> jm.JourneyLog:
+    """Journeys without types: each a random sequence of random length over six touchpoints."""
+    rng = np.random.default_rng(seed)
+    acts = ["Webinar", "Demo", "Trial", "Proposal", "Call", "Signed"]
+    rows = []
+    for i in range(n):
+        days = np.cumsum(rng.lognormal(0.5, 1.0, int(rng.integers(2, 7))))
+        rows += [(f"c{i:04d}", str(rng.choice(acts)), pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)) for d in days]
+    return jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["c", "a", "t"]), case="c", activity="a", timestamp="t")
+
+
+def test_the_consensus_gives_the_same_clusters_whatever_the_seed() -> None:
+    log, truth = planted(n=400, seed=1, slow_copy=True)
+    fits = [jm.JourneyClusterer(n_clusters=4, random_state=s).fit(log) for s in range(3)]
+    for a in fits:
+        for b in fits:
+            assert adjusted_rand_score(a.labels_, b.labels_) >= 0.9
+        assert adjusted_rand_score(truth.loc[a.labels_.index], a.labels_) > 0.8
+        assert a.stability_ > 0.8  # the runs agree: the data pin the types down
+        cs = a.cluster_stability_
+        assert cs.name == "stability" and list(cs.index) == [0, 1, 2, 3] and cs.index.name == "cluster"
+        assert cs.between(0.75, 1).all()  # every planted type is a stable cluster (Hennig's 0.75)
+
+
+def test_stability_is_low_and_said_on_journeys_without_types() -> None:
+    log = random_journeys()
+    with pytest.warns(jm.JourneymineWarning, match=r"depend on the start: stability_ = 0\.\d\d .*20 runs"):
+        est = jm.JourneyClusterer(n_clusters=4, random_state=0).fit(log)
+    assert est.stability_ < 0.6
+    assert est.cluster_stability_.between(0, 1).all() and (est.cluster_stability_ < 0.6).any()
+    s = est.summary()
+    assert list(s["stability"]) == list(est.cluster_stability_)
+    assert list(s["unstable"]) == list(est.cluster_stability_ < 0.6)
+    ex = est.explain()
+    assert list(ex["unstable"]) == [bool(est.cluster_stability_[c] < 0.6) for c in ex["cluster"]]
+    names = [ln.name for ln in jm.subway_map(est).lines]
+    flagged = [f"Cluster {c} (unstable)" for c in est.cluster_stability_.index if est.cluster_stability_[c] < 0.6]
+    assert set(flagged) <= set(names)
+
+
+def test_selection_scores_show_stability_beside_bic() -> None:
+    log, _ = planted()
+    est = jm.JourneyClusterer(random_state=0).fit(log)
+    scores = est.selection_scores_
+    assert list(scores.columns) == ["k", "accounts", "log_likelihood", "n_params", "bic", "stability"]
+    assert scores.loc[0, "stability"] == 1.0  # k = 1: every run agrees
+    assert scores.set_index("k").loc[3, "stability"] > 0.8
+    assert est.stability_ > 0.8
+
+
+def test_best_likelihood_rule_and_no_resamples() -> None:
+    log, truth = planted()
+    old = jm.JourneyClusterer(n_clusters=3, consensus=False, n_resamples=0, random_state=0).fit(log)
+    assert adjusted_rand_score(truth.loc[old.labels_.index], old.labels_) > 0.9
+    assert old.cluster_stability_.isna().all() and len(old.cluster_stability_) == 3
+    assert 0.8 < old.stability_ <= 1  # the agreement of its 4 starts
+    assert old.summary()["unstable"].tolist() == [False] * 3  # not known is not flagged
+    one = jm.JourneyClusterer(n_clusters=3, n_init=1, random_state=0).fit(log)
+    assert np.isnan(one.stability_)  # one run agrees with nothing
+
+
+def test_consensus_parameters_are_validated() -> None:
+    log, _ = planted(n=60)
+    for name, value, expected in [
+        ("n_init", 0, "an int >= 1 or 'auto'"),
+        ("n_init", "many", "an int >= 1 or 'auto'"),
+        ("consensus", "yes", "a bool"),
+        ("n_resamples", -1, "an int >= 0"),
+    ]:
+        with pytest.raises(jm.InvalidParameterError, match=rf"^The '{name}' parameter of JourneyClusterer must be {expected}\. Got {value!r}\.$"):
+            jm.JourneyClusterer(**{name: value}).fit(log)  # type: ignore[arg-type]
+
+
+def test_plot_selection_shows_bic_and_stability() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    log, _ = planted(n=120)
+    est = jm.JourneyClusterer(max_clusters=4, random_state=0).fit(log)
+    ax = est.plot_selection()
+    assert ax.get_xlabel() == "number of clusters k"
+    assert len(ax.figure.axes) == 2  # BIC on the left, stability on the right
+    assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 3, 4]
+    assert list(ax.figure.axes[1].get_lines()[0].get_ydata()) == list(est.selection_scores_["stability"])

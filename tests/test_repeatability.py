@@ -106,9 +106,14 @@ def _outputs(
     yield "clusterer.maps", est.maps().to_dataframe()
     yield "clusterer.subway", jm.subway_map(est, timing=True).svg
     yield "clusterer.repr_html", est._repr_html_()
+    yield "clusterer.stability", {"stability_": est.stability_, "cluster_stability_": est.cluster_stability_}
+    yield "clusterer.selection_scores_", est.selection_scores_
     for rep in ("ngram", "profile+timing"):  # profile+timing runs the "profile" code too
-        other = jm.JourneyClusterer(n_clusters=3, representation=rep, random_state=0).fit(demo)  # type: ignore[arg-type]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The clusters depend on the start", jm.JourneymineWarning)
+            other = jm.JourneyClusterer(n_clusters=3, representation=rep, random_state=0).fit(demo)  # type: ignore[arg-type]
         yield f"clusterer.{rep}.labels_", other.labels_
+        yield f"clusterer.{rep}.cluster_stability_", other.cluster_stability_
         yield f"clusterer.{rep}.summary", other.summary()
 
     model = jm.JourneyOutcomeModel(outcomes=OUT, target="won", step="60D", random_state=0)
@@ -178,7 +183,11 @@ def _real_outputs(real: tuple[jm.JourneyLog, jm.JourneyLog]) -> Iterator[tuple[s
     yield "sepsis.journey_map.edges", jm.journey_map(sep).edges  # type: ignore[union-attr]
     yield "sepsis.stage_durations", jm.stage_durations(sep).to_dict()
     yield "sepsis.variants", jm.variants(sep, top=20)
-    yield "sepsis.clusterer.labels_", jm.JourneyClusterer(random_state=0, max_clusters=4).fit(sep).labels_
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The clusters depend on the start", jm.JourneymineWarning)
+        est = jm.JourneyClusterer(random_state=0, max_clusters=4).fit(sep)
+    yield "sepsis.clusterer.labels_", est.labels_
+    yield "sepsis.clusterer.stability", {"stability_": est.stability_, "cluster_stability_": est.cluster_stability_}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", jm.JourneymineWarning)  # a one-account channel
         yield "receipt.compare", jm.compare_cohorts(receipt, by="channel", random_state=0).to_dict()

@@ -53,13 +53,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
+from ._agreement import best_jaccard, coassociation_kmeans, mean_pairwise_ari
 from ._base import Estimator
 from ._encoding import require_events
 from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._warnings import warn
-from .errors import JourneymineWarning
+from .errors import InvalidParameterError, JourneymineWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,6 +92,19 @@ _SELECTION_SAMPLE = 20_000
 #: Every EM start runs until its relative log-likelihood gain falls below this; the best
 #: start then runs on to ``tol`` (1e-6).
 _START_TOL = 1e-4
+#: EM runs per k when "auto" compares k with the consensus (the chosen k gets ``n_init``).
+_SCAN_RUNS = 8
+#: ``n_init="auto"``: EM runs combined by the consensus; starts of the best-likelihood rule
+#: (``consensus=False``) and of scikit-learn's KMeans (the k-means representations).
+_AUTO_RUNS = 20
+#: independent consensus ensembles at the chosen k; the one that agrees best with the others wins
+_CANDIDATES = 4
+_AUTO_STARTS = 4
+#: Below this ``stability_`` the clusters depend on the EM start, and fit warns; per
+#: cluster, Hennig's (2007) thresholds: a mean Jaccard below 0.6 means "dissolved", from
+#: 0.75 on "stable".
+_UNSTABLE = 0.6
+_STABLE = 0.75
 
 
 @dataclass(frozen=True)
@@ -300,6 +314,39 @@ def _seed(profile: Any, counts: np.ndarray, k: int, rng: np.random.Generator) ->
     return resp
 
 
+def _seeding_profile(start: Any, trans: Any, pace: Any) -> Any:
+    """The vectors seeds are drawn on: normalised transition profiles with the pace bin
+    alongside, so that journeys alike in order but not in pace can seed different
+    components."""
+    from scipy import sparse
+
+    steps = sparse.hstack([start, trans]).tocsr()
+    norms = np.sqrt(np.asarray(steps.multiply(steps).sum(axis=1)))[:, 0]
+    steps = sparse.diags(1 / np.maximum(norms, 1e-12)) @ steps
+    return sparse.hstack([steps * math.sqrt(0.5), pace * math.sqrt(0.5)]).tocsr()
+
+
+def _em_runs(
+    profile: Any,
+    start: Any,
+    trans: Any,
+    units: _Units,
+    n_sym: int,
+    k: int,
+    rng: np.random.Generator,
+    n_runs: int,
+    max_iter: int,
+    alpha: float,
+) -> list[tuple[_MarkovMixture, float]]:
+    """``n_runs`` EM starts: each a greedy k-means++ seed, then EM until the relative gain
+    is below ``_START_TOL``."""
+    runs = []
+    for _ in range(n_runs):
+        model = _m_step(_seed(profile, units.counts, k, rng), units, start, trans, n_sym, alpha)
+        runs.append(_em(model, start, trans, units, n_sym, alpha, max_iter=max_iter, tol=_START_TOL))
+    return runs
+
+
 def _fit_markov(
     start: Any,
     trans: Any,
@@ -312,32 +359,66 @@ def _fit_markov(
     max_iter: int,
     tol: float,
     alpha: float,
-) -> tuple[_MarkovMixture, float]:
-    """EM for a k-component mixture.
+) -> tuple[_MarkovMixture, float, list[_MarkovMixture]]:
+    """EM for a k-component mixture, the best of ``n_init`` starts (``consensus=False``).
 
     ``n_init`` starts from greedy k-means++ seeds each run EM until the relative gain is
     below 1e-4, and the best of them then runs on to ``tol``. Starts are compared near
     convergence, not after a fixed few steps ("short EM", Biernacki et al. 2003): a start
     that separates journeys alike in order but not in pace climbs slowly at first, and
-    after 8 steps it could trail starts that end in worse optima.
+    after 8 steps it could trail starts that end in worse optima. The starts' models are
+    returned too, for ``stability_``.
     """
-    from scipy import sparse
+    profile = _seeding_profile(start, trans, pace)
+    runs = _em_runs(profile, start, trans, units, n_sym, k, rng, n_init, max_iter, alpha)
+    best = max(runs, key=lambda run: run[1])  # the first of equals, as before
+    model, ll = _em(best[0], start, trans, units, n_sym, alpha, max_iter=max_iter, tol=tol)
+    return model, ll, [m for m, _ in runs]
 
-    # seeds are drawn on normalised transition profiles with the pace bin alongside, so
-    # that journeys alike in order but not in pace can seed different components
-    steps = sparse.hstack([start, trans]).tocsr()
-    norms = np.sqrt(np.asarray(steps.multiply(steps).sum(axis=1)))[:, 0]
-    steps = sparse.diags(1 / np.maximum(norms, 1e-12)) @ steps
-    profile = sparse.hstack([steps * math.sqrt(0.5), pace * math.sqrt(0.5)]).tocsr()
-    best: tuple[_MarkovMixture, float] | None = None
-    for _ in range(n_init):
-        model = _m_step(_seed(profile, units.counts, k, rng), units, start, trans, n_sym, alpha)
-        model, ll = _em(model, start, trans, units, n_sym, alpha, max_iter=max_iter, tol=_START_TOL)
-        if best is None or ll > best[1]:
-            best = (model, ll)
-    if best is None:  # pragma: no cover - n_init >= 1 is checked in fit
-        raise RuntimeError("journeymine internal error: no EM start was run")
-    return _em(best[0], start, trans, units, n_sym, alpha, max_iter=max_iter, tol=tol)
+
+def _hard(labels: np.ndarray, k: int) -> np.ndarray:
+    resp = np.zeros((labels.size, k))
+    resp[np.arange(labels.size), labels] = 1.0
+    return resp
+
+
+def _resampled(units: _Units, counts: np.ndarray) -> tuple[np.ndarray, _Units]:
+    """The units drawn at least once in a resample with these account ``counts`` (pace sums
+    scaled), and their indices."""
+    keep = np.flatnonzero(counts)
+    ratio = counts[keep] / units.counts[keep]
+    return keep, _Units(
+        variants=[units.variants[i] for i in keep],
+        pace=units.pace[keep],
+        counts=counts[keep].astype(float),
+        case_unit=units.case_unit,
+        pace_n=units.pace_n[keep] * ratio,
+        pace_s=units.pace_s[keep] * ratio,
+        pace_sq=units.pace_sq[keep] * ratio,
+    )
+
+
+def _bootstrap_jaccard(
+    fit_on: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+    counts: np.ndarray,
+    final: np.ndarray,
+    k: int,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Per cluster of ``final`` (unit labels 0 … k-1): the mean, over ``n_resamples``
+    bootstrap resamples of the accounts, of its best-match Jaccard coefficient with the
+    clusters fitted on the resample (Hennig 2007). ``fit_on(counts_b, rng)`` fits one run
+    on the units with the resampled account counts and labels every unit."""
+    if n_resamples == 0:
+        return np.full(k, np.nan)
+    n = int(counts.sum())
+    jac = [
+        best_jaccard(final, fit_on(rng.multinomial(n, counts / counts.sum()).astype(float), rng), counts, k)
+        for _ in range(n_resamples)
+    ]
+    out: np.ndarray = np.mean(jac, axis=0)
+    return out
 
 
 def _subsample(units: _Units, n_accounts: int, rng: np.random.Generator) -> _Units:
@@ -456,6 +537,20 @@ def _vectors(
     return x, transformer
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """What fitting the chosen k gives: unit labels (the model's components), the scores
+    of every k tried, the model (and the k-means representations' transformer), the
+    agreement of the runs at that k and each component's bootstrap Jaccard."""
+
+    labels: np.ndarray
+    scores: pd.DataFrame
+    model: Any
+    transformer: Any
+    stability: float
+    jaccard: np.ndarray
+
+
 class JourneyClusterer(Estimator):
     """Cluster accounts into journey types (a scikit-learn style estimator).
 
@@ -469,8 +564,20 @@ class JourneyClusterer(Estimator):
         of Markov chains with a pace model, fitted by EM) sees order, loops and pace.
     max_clusters : int
         Largest k tried by "auto".
-    n_init : int
-        Restarts per k; the best log-likelihood (or inertia) wins.
+    n_init : int or "auto"
+        For ``"markov"``: the EM runs combined into one answer ("auto": 20), or with
+        ``consensus=False`` the starts of which the likeliest wins ("auto": 4). For the
+        k-means representations: scikit-learn's ``n_init`` ("auto": 4).
+    consensus : bool
+        ``"markov"`` only. True: the answer is the consensus of the ``n_init`` runs
+        (co-association k-means on their labels, then EM from that partition), which
+        gives the same clusters whatever the seed where the data support them. False:
+        the run of highest likelihood, the rule before the consensus (kept for comparison):
+        on BPI Challenge 2012 the likeliest of several near-equal optima changes with
+        the seed. See ``docs/clustering.md``.
+    n_resamples : int
+        Bootstrap resamples of the accounts for ``cluster_stability_``; 0 skips them
+        (``cluster_stability_`` is then NaN).
     max_iter : int
         EM iterations per restart.
     random_state : int or None
@@ -487,7 +594,20 @@ class JourneyClusterer(Estimator):
         Per cluster, the journey that best stands for it (the medoid of its variants of
         typical length), with the accounts that follow it exactly and example case ids.
     selection_scores_ : pandas.DataFrame
-        The k compared by "auto" and their scores.
+        The k compared by "auto" and their scores: for ``"markov"`` the log-likelihood,
+        BIC (which chooses k) and ``stability``, the agreement of min(8, n_init) runs at
+        that k (shown beside BIC, not used to choose: see :meth:`plot_selection`).
+    stability_ : float
+        How much the runs at the chosen k agree: the mean pairwise adjusted Rand index
+        between them, over accounts (1 = every run finds the same clusters; NaN with one
+        run). Below 0.6 ``fit`` warns: the data do not pin the partition down, whatever
+        the consensus makes reproducible.
+    cluster_stability_ : pandas.Series
+        Per cluster (index: cluster id, name ``"stability"``): the mean Jaccard coefficient
+        with its best match among the clusters fitted on ``n_resamples`` bootstrap
+        resamples of the accounts (Hennig 2007). Below 0.6 the cluster "dissolves" and is
+        flagged unstable in :meth:`summary`, :meth:`explain`, the subway map's legend and
+        the report; from 0.75 on it is stable.
     n_units_ : int
         Distinct (variant, pace) units the model was fitted on.
 
@@ -520,6 +640,8 @@ class JourneyClusterer(Estimator):
     selection_scores_: pd.DataFrame
     n_units_: int
     representatives_: pd.DataFrame
+    stability_: float
+    cluster_stability_: pd.Series
     _representation: str
     _alphabet: dict[str, int]
     _baseline: _Baseline | None
@@ -534,7 +656,9 @@ class JourneyClusterer(Estimator):
         n_clusters: int | Literal["auto"] = "auto",
         representation: Representation = "markov",
         max_clusters: int = 8,
-        n_init: int = 4,
+        n_init: int | Literal["auto"] = "auto",
+        consensus: bool = True,
+        n_resamples: int = 20,
         max_iter: int = 200,
         random_state: int | None = None,
     ) -> None:
@@ -542,6 +666,8 @@ class JourneyClusterer(Estimator):
         self.representation = representation
         self.max_clusters = max_clusters
         self.n_init = n_init
+        self.consensus = consensus
+        self.n_resamples = n_resamples
         self.max_iter = max_iter
         self.random_state = random_state
 
@@ -551,7 +677,14 @@ class JourneyClusterer(Estimator):
             check_int("n_clusters", owner, self.n_clusters, minimum=1)
         check_choice("representation", owner, self.representation, _REPRESENTATIONS)
         check_int("max_clusters", owner, self.max_clusters, minimum=2)
-        check_int("n_init", owner, self.n_init, minimum=1)
+        if self.n_init != "auto":
+            try:
+                check_int("n_init", owner, self.n_init, minimum=1)
+            except InvalidParameterError:
+                raise invalid("n_init", owner, "an int >= 1 or 'auto'", self.n_init) from None
+        if not isinstance(self.consensus, bool):
+            raise invalid("consensus", owner, "a bool", self.consensus)
+        check_int("n_resamples", owner, self.n_resamples, minimum=0)
         check_int("max_iter", owner, self.max_iter, minimum=1)
         if self.random_state is not None:
             check_int("random_state", owner, self.random_state)
@@ -594,11 +727,11 @@ class JourneyClusterer(Estimator):
                     self.n_clusters,
                 )
         if self.representation == "markov":
-            unit_labels, scores, model, transformer = *self._select_markov(units, len(alphabet), rng), None
+            chosen = self._select_markov(units, len(alphabet), rng)
         else:
-            unit_labels, scores, model, transformer = self._select_kmeans(units, len(alphabet), rng)
+            chosen = self._select_kmeans(units, len(alphabet), rng)
         # clusters numbered by size, largest first (ties by first account)
-        case_labels = unit_labels[units.case_unit]
+        case_labels = chosen.labels[units.case_unit]
         sizes = np.bincount(case_labels, minlength=int(case_labels.max()) + 1)
         first = np.array(
             [np.flatnonzero(case_labels == c)[0] if sizes[c] else 1 << 62 for c in range(sizes.size)]
@@ -611,23 +744,31 @@ class JourneyClusterer(Estimator):
         cluster_sizes = labels.value_counts().sort_index().rename("accounts")
         cluster_sizes.index.name = "cluster"
         representatives = _representatives(log, labels, len(order))
+        per_cluster = np.full(len(order), np.nan)
+        for c in order:
+            per_cluster[relabel[c]] = chosen.jaccard[c]
+        cluster_stability = pd.Series(
+            per_cluster, index=pd.RangeIndex(len(order), name="cluster"), name="stability"
+        )
         # everything learned is set here, at once: nothing of an earlier fit is left, and a
         # fit that raised above left the earlier one whole
         self._fitted(
             labels_=labels,
             n_clusters_=len(order),
             cluster_sizes_=cluster_sizes,
-            selection_scores_=scores,
+            selection_scores_=chosen.scores,
             n_units_=n_units,
             representatives_=representatives,
+            stability_=chosen.stability,
+            cluster_stability_=cluster_stability,
             # what predict needs: the representation, the alphabet, the step baselines
             # (markov), the model (a _MarkovMixture, or a KMeans with its TF-IDF
             # transformer) and the renumbering by size
             _representation=self.representation,
             _alphabet=alphabet,
             _baseline=baseline,
-            _model=model,
-            _transformer=transformer,
+            _model=chosen.model,
+            _transformer=chosen.transformer,
             _relabel=relabel,
             # maps(), summary(), explain() and subway_map(est) read the fitted log again:
             # a reference (a JourneyLog is immutable), not a copy
@@ -647,47 +788,101 @@ class JourneyClusterer(Estimator):
                 "further, or keep k as a cap on how many types you want to read.",
                 JourneymineWarning,
             )
+        if self.n_clusters_ > 1 and self.stability_ < _UNSTABLE:
+            warn(
+                f"The clusters depend on the start: stability_ = {self.stability_:.2f} (the mean adjusted "
+                f"Rand index between {self._n_runs()} runs; below {_UNSTABLE} the data do not pin the "
+                "partition down). The answer is reproducible for a given random_state, but read the clusters "
+                "with care; see cluster_stability_ and docs/clustering.md.",
+                JourneymineWarning,
+            )
         return self
+
+    def _n_runs(self) -> int:
+        """``n_init`` resolved: runs of the consensus, or starts of the best-likelihood rule
+        and of k-means."""
+        if self.n_init != "auto":
+            return int(self.n_init)
+        return _AUTO_RUNS if self.representation == "markov" and self.consensus else _AUTO_STARTS
 
     def fit_predict(self, log: JourneyLog, y: Any = None) -> pd.Series:
         """Fit and return :attr:`labels_`."""
         return self.fit(log).labels_
 
-    def _select_markov(
-        self, units: _Units, n_sym: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, pd.DataFrame, _MarkovMixture]:
-        """The Markov mixture of the chosen k: unit labels, the scores of every k tried, the model."""
+    def _vote(
+        self,
+        labels: np.ndarray,
+        k: int,
+        profile: Any,
+        sel: _Units,
+        sel_start: Any,
+        sel_trans: Any,
+        n_sym: int,
+        rng: np.random.Generator,
+        n_runs: int,
+    ) -> _MarkovMixture:
+        """The consensus model at the chosen k: :data:`_CANDIDATES` independent ensembles of
+        ``n_runs`` EM runs (the first is ``labels``) each give a consensus partition
+        (co-association k-means, then EM from it on the sample), and the likeliest wins.
+
+        One ensemble's consensus is not always the same: on BPI 2012 at k = 4 about one in
+        three lands on a partition without the 3,073 instant declines, 7,500 log-likelihood
+        units worse (and less precise); the likeliest of four found the same one on seeds 0-9.
+        """
+        ensembles = [labels]
+        for _ in range(_CANDIDATES - 1):
+            more = _em_runs(profile, sel_start, sel_trans, sel, n_sym, k, rng, n_runs, self.max_iter, 0.01)
+            ensembles.append(
+                np.column_stack([m.loglik(sel_start, sel_trans, sel).argmax(axis=1) for m, _ in more])
+            )
+        models, lls = [], []
+        for runs in ensembles:
+            agreed = coassociation_kmeans(runs, sel.counts, k, int(rng.integers(2**31 - 1)))
+            model = _m_step(_hard(agreed, k), sel, sel_start, sel_trans, n_sym, 0.01)
+            model, ll = _em(model, sel_start, sel_trans, sel, n_sym, 0.01, self.max_iter, 1e-6)
+            models.append(model)
+            lls.append(ll)
+        return models[int(np.argmax(lls))]  # ties: the earlier ensemble
+
+    def _select_markov(self, units: _Units, n_sym: int, rng: np.random.Generator) -> _Selection:
+        """The Markov mixture of the chosen k, with the scores of every k tried and its
+        stability.
+
+        With ``consensus`` the answer is the consensus of ``n_init`` EM runs (see
+        :meth:`_consensus`); without it, the best of ``n_init`` starts by likelihood. When
+        "auto" compares k, each k gets min(8, n_init) runs (BIC from the best of them,
+        ``stability`` from their agreement), and the chosen k the rest of its runs. On a
+        log of more than 20,000 accounts the runs and the comparison use a sample of
+        20,000 accounts; the chosen model then runs EM on every unit.
+        """
         import pandas as pd
 
         start, trans, pace = _markov_counts(units, n_sym)
-        ks = (
-            [self.n_clusters]
-            if isinstance(self.n_clusters, int)
-            else list(range(1, min(self.max_clusters, len(units.variants)) + 1))
-        )
-        # k is chosen on a sample of accounts when the log is large; the chosen k is then
-        # fitted on every unit, starting from the sample's model
+        fixed = self.n_clusters
+        ks = list(range(1, min(self.max_clusters, len(units.variants)) + 1)) if fixed == "auto" else [fixed]
+        n_runs = self._n_runs()
         sel = units
-        if len(ks) > 1 and units.counts.sum() > _SELECTION_SAMPLE:
+        if (len(ks) > 1 or self.consensus) and units.counts.sum() > _SELECTION_SAMPLE:
             sel = _subsample(units, _SELECTION_SAMPLE, rng)
         sel_start, sel_trans, sel_pace = (start, trans, pace) if sel is units else _markov_counts(sel, n_sym)
         n_accounts = float(sel.counts.sum())
         per = _effective_params(sel_start, sel_trans, sel_pace, n_sym)
-        rows, fitted = [], {}
+        profile = _seeding_profile(sel_start, sel_trans, sel_pace)
+        rows, fitted, runs = [], {}, {}
         for k in ks:
-            model, ll = _fit_markov(
-                sel_start,
-                sel_trans,
-                sel_pace,
-                sel,
-                n_sym,
-                k,
-                rng,
-                self.n_init,
-                self.max_iter,
-                1e-6,
-                alpha=0.01,
-            )
+            if self.consensus:
+                scan = _em_runs(
+                    profile, sel_start, sel_trans, sel, n_sym, k, rng,
+                    min(_SCAN_RUNS, n_runs) if len(ks) > 1 else n_runs, self.max_iter, 0.01,
+                )
+                best = max(scan, key=lambda run: run[1])
+                model, ll = _em(best[0], sel_start, sel_trans, sel, n_sym, 0.01, self.max_iter, 1e-6)
+                models = [m for m, _ in scan]
+            else:
+                model, ll, models = _fit_markov(
+                    sel_start, sel_trans, sel_pace, sel, n_sym, k, rng, n_runs, self.max_iter, 1e-6, 0.01
+                )
+            labels = np.column_stack([m.loglik(sel_start, sel_trans, sel).argmax(axis=1) for m in models])
             n_params = k * per + (k - 1)
             rows.append(
                 {
@@ -695,23 +890,58 @@ class JourneyClusterer(Estimator):
                     "log_likelihood": ll,
                     "n_params": n_params,
                     "bic": -2 * ll + n_params * math.log(n_accounts),
+                    "stability": mean_pairwise_ari(labels, sel.counts),
                 }
             )
-            fitted[k] = model
+            fitted[k], runs[k] = model, labels
         scores = pd.DataFrame(rows)
         scores.insert(1, "accounts", int(n_accounts))
         k_best = int(scores["k"].to_numpy()[int(np.argmin(scores["bic"].to_numpy()))])
-        best = fitted[k_best]
-        if sel is not units:
-            best, _ = _em(best, start, trans, units, n_sym, 0.01, self.max_iter, 1e-6)
-        labels = best.loglik(start, trans, units).argmax(axis=1)
-        return labels, scores, best
+        model, labels = fitted[k_best], runs[k_best]
+        if self.consensus and k_best > 1:
+            n_more = n_runs - labels.shape[1]
+            more = _em_runs(
+                profile, sel_start, sel_trans, sel, n_sym, k_best, rng, n_more, self.max_iter, 0.01
+            )
+            labels = np.column_stack(
+                [labels, *[m.loglik(sel_start, sel_trans, sel).argmax(axis=1) for m, _ in more]]
+            )
+            model = self._vote(
+                labels, k_best, profile, sel, sel_start, sel_trans, n_sym, rng, n_runs
+            )
+            # the chosen consensus, refined on every unit: a mixture with a likelihood (and
+            # predict) like any other
+            model, _ = _em(model, start, trans, units, n_sym, 0.01, self.max_iter, 1e-6)
+        elif sel is not units:
+            model, _ = _em(model, start, trans, units, n_sym, 0.01, self.max_iter, 1e-6)
+        stability = mean_pairwise_ari(labels, sel.counts) if k_best > 1 else 1.0
 
-    def _select_kmeans(
-        self, units: _Units, n_sym: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, pd.DataFrame, Any, Any]:
+        def fit_on(counts: np.ndarray, gen: np.random.Generator) -> np.ndarray:
+            keep, sub = _resampled(sel, counts)
+            s_start, s_trans, s_profile = sel_start[keep], sel_trans[keep], profile[keep]
+            run = _em_runs(s_profile, s_start, s_trans, sub, n_sym, k_best, gen, 1, self.max_iter, 0.01)[0][0]
+            out: np.ndarray = run.loglik(sel_start, sel_trans, sel).argmax(axis=1)
+            return out
+
+        final = model.loglik(sel_start, sel_trans, sel).argmax(axis=1)
+        jaccard = (
+            np.ones(k_best)
+            if k_best == 1
+            else _bootstrap_jaccard(fit_on, sel.counts, final, k_best, self.n_resamples, rng)
+        )
+        return _Selection(
+            labels=model.loglik(start, trans, units).argmax(axis=1),
+            scores=scores,
+            model=model,
+            transformer=None,
+            stability=stability,
+            jaccard=jaccard,
+        )
+
+    def _select_kmeans(self, units: _Units, n_sym: int, rng: np.random.Generator) -> _Selection:
         """Weighted k-means of the chosen k: unit labels, the scores of every k tried, the
-        KMeans and the TF-IDF transformer of the representation."""
+        KMeans and the TF-IDF transformer of the representation; its stability is the
+        agreement of ``n_init`` single-start k-means runs."""
         import pandas as pd
         from sklearn.cluster import KMeans
         from sklearn.metrics import silhouette_score
@@ -730,7 +960,7 @@ class JourneyClusterer(Estimator):
         )
         rows, fitted = [], {}
         for k in ks:
-            km = KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(
+            km = KMeans(n_clusters=k, n_init=self._n_runs(), random_state=seed).fit(
                 x, sample_weight=units.counts
             )
             sil = float("nan")
@@ -743,7 +973,28 @@ class JourneyClusterer(Estimator):
         sil = np.nan_to_num(scores["silhouette"].to_numpy(), nan=-np.inf)
         k_best = ks[0] if len(ks) == 1 else int(scores["k"].to_numpy()[int(np.argmax(sil))])
         best = fitted[k_best]
-        return np.asarray(best.labels_), scores, best, transformer
+
+        def fit_on(counts: np.ndarray, gen: np.random.Generator) -> np.ndarray:
+            import warnings
+
+            from sklearn.exceptions import ConvergenceWarning
+
+            keep = np.flatnonzero(counts)
+            with warnings.catch_warnings():  # a resample may have fewer distinct units than k
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                km = KMeans(n_clusters=k_best, n_init=1, random_state=int(gen.integers(2**31 - 1)))
+                km.fit(x[keep], sample_weight=counts[keep])
+            out: np.ndarray = km.predict(x)
+            return out
+
+        final = np.asarray(best.labels_)
+        if k_best == 1:
+            stability, jaccard = 1.0, np.ones(1)
+        else:
+            runs = np.column_stack([fit_on(units.counts, rng) for _ in range(self._n_runs())])
+            stability = mean_pairwise_ari(runs, units.counts)
+            jaccard = _bootstrap_jaccard(fit_on, units.counts, final, k_best, self.n_resamples, rng)
+        return _Selection(final, scores, best, transformer, stability, jaccard)
 
     # -- using the fitted model --------------------------------------------------------------
     def predict(self, log: JourneyLog) -> pd.Series:
@@ -757,7 +1008,7 @@ class JourneyClusterer(Estimator):
         Examples
         --------
         >>> import journeymine as jm
-        >>> train = jm.datasets.demo_b2b(300, random_state=0)
+        >>> train = jm.datasets.demo_b2b(600, random_state=0)
         >>> est = jm.JourneyClusterer(n_clusters=2, random_state=0).fit(train)
         >>> est.predict(jm.datasets.demo_b2b(50, random_state=9)).between(0, 1).all()
         np.True_
@@ -779,6 +1030,46 @@ class JourneyClusterer(Estimator):
         labels = self._relabel[raw][units.case_unit]
         case_ids = log.to_polars("cases").get_column("case").to_list()
         return pd.Series(labels, index=pd.Index(case_ids, name="case"), name="cluster")
+
+    def plot_selection(self, ax: Any = None) -> Any:
+        """Draw the scores of each k tried: BIC (which chose k, left axis) and the
+        agreement of the runs (``stability``, right axis), with the chosen k marked.
+
+        Needs matplotlib; returns the Axes. For the k-means representations the scores
+        are the silhouette and the inertia.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> log = jm.datasets.demo_b2b(600, random_state=0)
+        >>> est = jm.JourneyClusterer(max_clusters=4, random_state=0).fit(log)
+        >>> est.plot_selection().get_xlabel()
+        'number of clusters k'
+        """
+        self._check_fitted("plot_selection")
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as err:  # pragma: no cover - matplotlib is in the dev environment
+            raise ImportError("plot_selection needs matplotlib: pip install matplotlib") from err
+        scores = self.selection_scores_
+        left, right = ("bic", "stability") if "bic" in scores else ("inertia", "silhouette")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        ks = scores["k"].to_numpy()
+        ax.plot(ks, scores[left], "o-", color="tab:blue", label=left.upper() if left == "bic" else left)
+        ax.set_xlabel("number of clusters k")
+        ax.set_ylabel(f"{left.upper() if left == 'bic' else left} (lower is better)", color="tab:blue")
+        ax.axvline(self.n_clusters_, color="grey", linestyle=":", label=f"chosen k = {self.n_clusters_}")
+        twin = ax.twinx()
+        twin.plot(ks, scores[right], "s--", color="tab:orange", label=right)
+        twin.set_ylabel(f"{right} (higher is more reproducible)" if right == "stability" else right,
+                        color="tab:orange")
+        if right == "stability":
+            twin.axhline(_UNSTABLE, color="tab:orange", alpha=0.3, linewidth=1)
+            twin.set_ylim(min(0.0, float(np.nanmin(scores[right]))), 1.05)
+        ax.set_xticks(ks)
+        ax.set_title("Choosing k")
+        return ax
 
     def _cohorts(self) -> Callable[[pd.DataFrame], list[str]]:
         """The ``by=`` function that names each case of the fitted log by its cluster."""
@@ -826,6 +1117,8 @@ class JourneyClusterer(Estimator):
                 "cluster": c,
                 "accounts": len(ids),
                 "share": len(ids) / len(self.labels_),
+                "stability": float(self.cluster_stability_[c]),
+                "unstable": bool(self.cluster_stability_[c] < _UNSTABLE),
                 "top_variants": [
                     f"{' → '.join(x)} ({s:.0%})" for x, s in zip(mine["variant"], mine["share"], strict=True)
                 ],
@@ -926,7 +1219,7 @@ class JourneyClusterer(Estimator):
         >>> est = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(log)
         >>> list(est.explain().columns)  # doctest: +NORMALIZE_WHITESPACE
         ['cluster', 'kind', 'feature', 'share_in_cluster', 'share_elsewhere', 'difference',
-         'cohens_h', 'lift', 'rule']
+         'cohens_h', 'lift', 'unstable', 'rule']
         """
         import pandas as pd
 
@@ -952,6 +1245,7 @@ class JourneyClusterer(Estimator):
             if names:
                 tables.append(("attribute", names, np.column_stack(columns).astype(float)))
         clusters = _cluster_names(self.n_clusters_)
+        unstable = (self.cluster_stability_ < _UNSTABLE).to_numpy()
         rows = []
         for kind, features, counts in tables:
             totals = counts.sum(axis=0)
@@ -978,7 +1272,9 @@ class JourneyClusterer(Estimator):
                             "difference": float(p1[i] - p2[i]),
                             "cohens_h": float(h[i]),
                             "lift": float(lift),
-                            "rule": f"{clusters[c]}: {feat} — {p1[i]:.0%} of its accounts vs {p2[i]:.0%} "
+                            "unstable": bool(unstable[c]),
+                            "rule": f"{clusters[c]}{' (unstable)' if unstable[c] else ''}: {feat} — "
+                            f"{p1[i]:.0%} of its accounts vs {p2[i]:.0%} "
                             f"elsewhere "
                             f"({verb} often, h = {h[i]:+.2f})",
                         }
@@ -994,6 +1290,7 @@ class JourneyClusterer(Estimator):
                 "difference",
                 "cohens_h",
                 "lift",
+                "unstable",
                 "rule",
             ],
         )
@@ -1013,7 +1310,12 @@ class JourneyClusterer(Estimator):
         from dataclasses import replace
 
         ids = {name: c for c, name in enumerate(_cluster_names(self.n_clusters_))}
-        return [replace(ln, kind="cluster") for ln in sorted(lines, key=lambda ln: ids[ln.name])]
+        # the legend flags a cluster that does not survive resampling (see cluster_stability_)
+        unstable = (self.cluster_stability_ < _UNSTABLE).to_numpy()
+        return [
+            replace(ln, kind="cluster", name=f"{ln.name} (unstable)" if unstable[ids[ln.name]] else ln.name)
+            for ln in sorted(lines, key=lambda ln: ids[ln.name])
+        ]
 
     def _repr_html_(self) -> str:
         if not self.__sklearn_is_fitted__():

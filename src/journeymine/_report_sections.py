@@ -315,6 +315,9 @@ def _cluster_cards(est: JourneyClusterer, outcomes: Mapping[str, Any] | None) ->
                 "duration": duration(row["median_days"] * 86_400.0),
                 "outcomes": outs,
                 "rules": list(mine["rule"].head(4)),
+                # the mean Jaccard of the cluster with its best match over bootstrap resamples
+                "stability": "" if row["stability"] != row["stability"] else f"{row['stability']:.2f}",
+                "unstable": bool(row["unstable"]),
             }
         )
     return cards
@@ -331,7 +334,23 @@ def _clusters_note(est: JourneyClusterer, n_variants: int, max_clusters: int) ->
         f"{est.n_clusters_} journey type{'s' if est.n_clusters_ != 1 else ''} among "
         f"{n_variants:,} distinct journeys (activity sequences; {est.n_units_:,} sequence × "
         "pace units), by a mixture of Markov chains with a pace model fitted "
-        f"by EM; k {_CHOSEN}.{one}"
+        f"by EM; k {_CHOSEN}.{one}{_stability_note(est)}"
+    )
+
+
+def _stability_note(est: JourneyClusterer) -> str:
+    if est.n_clusters_ == 1:
+        return ""
+    shaky = [str(c) for c in est.cluster_stability_.index if est.cluster_stability_[c] < 0.6]
+    said = (
+        f" Cluster{'s' if len(shaky) > 1 else ''} {', '.join(shaky)} {'are' if len(shaky) > 1 else 'is'} "
+        "unstable (mean Jaccard below 0.6 over bootstrap resamples)."
+        if shaky
+        else ""
+    )
+    return (
+        f" Agreement between the EM runs (stability, adjusted Rand index): {est.stability_:.2f}"
+        f"{' — below 0.6, the data do not pin these types down' if est.stability_ < 0.6 else ''}.{said}"
     )
 
 
@@ -349,7 +368,10 @@ def _clusters_method(est: JourneyClusterer, random_state: int, max_clusters: int
     return (
         f"Clusters: mixture of first-order Markov chains with a normal pace model (each gap against "
         f"its step's typical gap), EM on distinct "
-        f"(variant, pace) units, k = {est.n_clusters_} ({_CHOSEN}, BIC compared 1–{max_clusters}); "
+        f"(variant, pace) units, the consensus of 20 runs (co-association k-means, then EM), "
+        f"k = {est.n_clusters_} ({_CHOSEN}, BIC compared 1–{max_clusters}); stability: mean adjusted Rand "
+        "index between the runs; per cluster, mean best-match Jaccard over 20 bootstrap resamples "
+        "(Hennig 2007; below 0.6 flagged unstable); "
         f"random_state = {random_state}. Explanations: shares in the cluster vs elsewhere with "
         "Cohen's h; a card lists what is over-represented by at least a small effect (h ≥ 0.2)."
     )
