@@ -60,7 +60,7 @@ from ._engine import engine_of
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._warnings import warn
-from .errors import InvalidParameterError, JourneymineWarning
+from .errors import InvalidParameterError, JourneymineWarning, MissingDependencyError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -1050,7 +1050,10 @@ class JourneyClusterer(Estimator):
         try:
             import matplotlib.pyplot as plt
         except ImportError as err:  # pragma: no cover - matplotlib is in the dev environment
-            raise ImportError("plot_selection needs matplotlib: pip install matplotlib") from err
+            raise MissingDependencyError(
+                "JourneyClusterer.plot_selection draws with matplotlib, which is not installed: "
+                "pip install matplotlib (or read the scores from selection_scores_)."
+            ) from err
         scores = self.selection_scores_
         left, right = ("bic", "stability") if "bic" in scores else ("inertia", "silhouette")
         if ax is None:
