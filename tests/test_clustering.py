@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -343,3 +345,17 @@ def test_plot_selection_shows_bic_and_stability() -> None:
     assert len(ax.figure.axes) == 2  # BIC on the left, stability on the right
     assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 3, 4]
     assert list(ax.figure.axes[1].get_lines()[0].get_ydata()) == list(est.selection_scores_["stability"])
+
+
+@pytest.mark.parametrize("representation", ["profile", "ngram", "profile+timing"])
+def test_kmeans_representations_fit_logs_with_few_distinct_journeys(representation: str) -> None:
+    """A bootstrap resample can hold fewer distinct journeys than k; the fit still works."""
+    rows = [("a", "x", 0), ("a", "y", 1), ("b", "x", 0), ("b", "z", 1), ("c", "x", 0), ("c", "y", 1), ("c", "z", 2)]
+    df = pd.DataFrame(rows, columns=["case", "act", "day"])
+    df["ts"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["day"], unit="D")
+    log = jm.JourneyLog.from_frame(df, case="case", activity="act", timestamp="ts")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jm.JourneymineWarning)
+        est = jm.JourneyClusterer(n_clusters=2, representation=representation, random_state=0).fit(log)
+    assert est.n_clusters_ == 2 and len(est.labels_) == 3
+    assert ((est.cluster_stability_ >= 0) & (est.cluster_stability_ <= 1)).all()

@@ -97,14 +97,12 @@ _SCAN_RUNS = 8
 #: ``n_init="auto"``: EM runs combined by the consensus; starts of the best-likelihood rule
 #: (``consensus=False``) and of scikit-learn's KMeans (the k-means representations).
 _AUTO_RUNS = 20
-#: independent consensus ensembles at the chosen k; the one that agrees best with the others wins
+#: independent consensus ensembles at the chosen k; the likeliest of their consensuses wins
 _CANDIDATES = 4
 _AUTO_STARTS = 4
-#: Below this ``stability_`` the clusters depend on the EM start, and fit warns; per
-#: cluster, Hennig's (2007) thresholds: a mean Jaccard below 0.6 means "dissolved", from
-#: 0.75 on "stable".
+#: Below this ``stability_`` the clusters depend on the EM start, and fit warns; a cluster
+#: whose mean bootstrap Jaccard is below it is flagged unstable (Hennig 2007: "dissolved").
 _UNSTABLE = 0.6
-_STABLE = 0.75
 
 
 @dataclass(frozen=True)
@@ -849,7 +847,7 @@ class JourneyClusterer(Estimator):
         stability.
 
         With ``consensus`` the answer is the consensus of ``n_init`` EM runs (see
-        :meth:`_consensus`); without it, the best of ``n_init`` starts by likelihood. When
+        :meth:`_vote`); without it, the best of ``n_init`` starts by likelihood. When
         "auto" compares k, each k gets min(8, n_init) runs (BIC from the best of them,
         ``stability`` from their agreement), and the chosen k the rest of its runs. On a
         log of more than 20,000 accounts the runs and the comparison use a sample of
@@ -980,9 +978,12 @@ class JourneyClusterer(Estimator):
             from sklearn.exceptions import ConvergenceWarning
 
             keep = np.flatnonzero(counts)
-            with warnings.catch_warnings():  # a resample may have fewer distinct units than k
+            # a resample may hold fewer distinct units than k: it then has that many clusters
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                km = KMeans(n_clusters=k_best, n_init=1, random_state=int(gen.integers(2**31 - 1)))
+                km = KMeans(
+                    n_clusters=min(k_best, keep.size), n_init=1, random_state=int(gen.integers(2**31 - 1))
+                )
                 km.fit(x[keep], sample_weight=counts[keep])
             out: np.ndarray = km.predict(x)
             return out
@@ -1055,13 +1056,16 @@ class JourneyClusterer(Estimator):
                 "pip install matplotlib (or read the scores from selection_scores_)."
             ) from err
         scores = self.selection_scores_
-        left, right = ("bic", "stability") if "bic" in scores else ("inertia", "silhouette")
+        # the left axis is what chose k: BIC (lower is better) or the silhouette (higher)
+        markov = "bic" in scores
+        left, right = ("bic", "stability") if markov else ("silhouette", "inertia")
+        left_label = "BIC (lower is better)" if markov else "silhouette (higher is better)"
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         ks = scores["k"].to_numpy()
-        ax.plot(ks, scores[left], "o-", color="tab:blue", label=left.upper() if left == "bic" else left)
+        ax.plot(ks, scores[left], "o-", color="tab:blue", label=left_label)
         ax.set_xlabel("number of clusters k")
-        ax.set_ylabel(f"{left.upper() if left == 'bic' else left} (lower is better)", color="tab:blue")
+        ax.set_ylabel(left_label, color="tab:blue")
         ax.axvline(self.n_clusters_, color="grey", linestyle=":", label=f"chosen k = {self.n_clusters_}")
         twin = ax.twinx()
         twin.plot(ks, scores[right], "s--", color="tab:orange", label=right)
@@ -1069,7 +1073,8 @@ class JourneyClusterer(Estimator):
                         color="tab:orange")
         if right == "stability":
             twin.axhline(_UNSTABLE, color="tab:orange", alpha=0.3, linewidth=1)
-            twin.set_ylim(min(0.0, float(np.nanmin(scores[right]))), 1.05)
+            lowest = scores[right].min()  # skips NaN (a k with one run has no agreement)
+            twin.set_ylim(min(0.0, float(lowest)) if lowest == lowest else 0.0, 1.05)
         ax.set_xticks(ks)
         ax.set_title("Choosing k")
         return ax
@@ -1095,7 +1100,9 @@ class JourneyClusterer(Estimator):
         ``outcomes`` maps an outcome name to the activities that mean it (e.g.
         ``{"won": ["Contract signed"], "churned": ["Churned"]}``; one activity may be a
         string, or a predicate over the events as in :func:`kpis`); each gets a column with
-        the share of the cluster's accounts that reached it.
+        the share of the cluster's accounts that reached it. ``stability`` is the cluster's
+        :attr:`cluster_stability_` and ``unstable`` flags it below 0.6 (never for NaN, with
+        ``n_resamples=0``).
         """
         import pandas as pd
 

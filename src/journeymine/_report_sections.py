@@ -341,16 +341,19 @@ def _clusters_note(est: JourneyClusterer, n_variants: int, max_clusters: int) ->
 def _stability_note(est: JourneyClusterer) -> str:
     if est.n_clusters_ == 1:
         return ""
-    shaky = [str(c) for c in est.cluster_stability_.index if est.cluster_stability_[c] < 0.6]
+    from ._clustering import _UNSTABLE
+
+    shaky = [str(c) for c in est.cluster_stability_.index if est.cluster_stability_[c] < _UNSTABLE]
     said = (
         f" Cluster{'s' if len(shaky) > 1 else ''} {', '.join(shaky)} {'are' if len(shaky) > 1 else 'is'} "
-        "unstable (mean Jaccard below 0.6 over bootstrap resamples)."
+        f"unstable (mean Jaccard below {_UNSTABLE} over bootstrap resamples)."
         if shaky
         else ""
     )
+    low = f" — below {_UNSTABLE}, the data do not pin these types down" if est.stability_ < _UNSTABLE else ""
     return (
         f" Agreement between the EM runs (stability, adjusted Rand index): {est.stability_:.2f}"
-        f"{' — below 0.6, the data do not pin these types down' if est.stability_ < 0.6 else ''}.{said}"
+        f"{low}.{said}"
     )
 
 
@@ -368,7 +371,8 @@ def _clusters_method(est: JourneyClusterer, random_state: int, max_clusters: int
     return (
         f"Clusters: mixture of first-order Markov chains with a normal pace model (each gap against "
         f"its step's typical gap), EM on distinct "
-        f"(variant, pace) units, the consensus of 20 runs (co-association k-means, then EM), "
+        "(variant, pace) units, the likeliest of four consensuses of 20 EM runs each (co-association "
+        "k-means, then EM), "
         f"k = {est.n_clusters_} ({_CHOSEN}, BIC compared 1–{max_clusters}); stability: mean adjusted Rand "
         "index between the runs; per cluster, mean best-match Jaccard over 20 bootstrap resamples "
         "(Hennig 2007; below 0.6 flagged unstable); "
