@@ -304,9 +304,13 @@ EMBEDDED = EmbeddedEngine()
 
 def _gaps(log: JourneyLog) -> pl.DataFrame:
     """Every gap between consecutive events of a case: ``code``, ``act``, ``tgt`` and ``g``
-    (log10 seconds, at least 1 s)."""
+    (log10 seconds, at least 1 s); computed once per log (a fit needs it twice: for the
+    transitions' typical gaps and for the pace of each account), then cached."""
+    cached = log._cache.get("gaps")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     f = encode(log).frame
-    return f.select(
+    gaps = f.select(
         pl.col("code"),
         pl.col("act").cast(pl.Int32),
         pl.col("act").shift(-1).cast(pl.Int32).alias("tgt"),
@@ -316,6 +320,8 @@ def _gaps(log: JourneyLog) -> pl.DataFrame:
         .alias("g"),
         (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
     ).filter(pl.col("same"))
+    log._cache["gaps"] = gaps
+    return gaps
 
 
 def _pace_values(

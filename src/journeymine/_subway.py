@@ -784,7 +784,8 @@ def _ends(log: JourneyLog, conversion: Sequence[str] | None) -> tuple[dict[str, 
         rows = t.ends.filter(t.ends["cohort"] == cohort).select("activity", "count").iter_rows()
         return {a: int(n) for a, n in rows}
 
-    known = [a for a in conversion or () if a in set(log.activities)]
+    present = set(log.activities)
+    known = [a for a in conversion or () if a in present]
     if not known:
         ends = counts(journey_tables(log), ALL)
         return ends, (dict(ends) if conversion else {})
