@@ -14,6 +14,7 @@ from __future__ import annotations
 from . import datasets, errors
 from ._attribution import Attribution, attribution
 from ._clustering import JourneyClusterer
+from ._committee import BuyingCommittee, buying_committee
 from ._compare import CohortComparison, compare_cohorts
 from ._export import write_csv
 from ._io import read_csv, read_parquet, read_xes, write_xes
@@ -44,6 +45,7 @@ from .errors import (
 
 __all__ = [
     "Attribution",
+    "BuyingCommittee",
     "CohortComparison",
     "ColumnMapping",
     "DataQualityError",
@@ -71,6 +73,7 @@ __all__ = [
     "UnsupportedOperationError",
     "__version__",
     "attribution",
+    "buying_committee",
     "compare_cohorts",
     "datasets",
     "discover_process_model",

@@ -297,6 +297,72 @@ class EmbeddedEngine:
             pl.len().alias("events"),
         )
 
+    # -- buying committees ---------------------------------------------------------------
+    def committee_touches(
+        self, log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        ev = _committee_events(log, act_rank, stage_rank)
+        return (
+            ev.group_by("code", "contact", "role", "srank")
+            .agg(pl.col("ts").min().alias("first"), pl.len().cast(pl.Int64).alias("touches"))
+            .with_columns(pl.col("code").cast(pl.Int64))
+            .sort("code", "srank", "first", "contact", "role", nulls_last=True)
+        )
+
+    def committee_handovers(self, log: JourneyLog, cohort: pl.Series) -> pl.DataFrame:
+        schema = {"cohort": pl.UInt32, "source": pl.String, "target": pl.String,
+                  "count": pl.Int64, "accounts": pl.Int64, "median": pl.Float64}
+        if "role" not in log.mapping.roles():
+            return pl.DataFrame(schema=schema)
+        ranks = np.zeros(len(log.activities), dtype=np.int32)
+        ev = _committee_events(log, ranks, {}).filter(pl.col("contact").is_not_null())
+        ev = ev.with_columns(
+            cohort.gather(ev.get_column("code")).alias("cohort"), pl.col("role").fill_null(NO_ROLE)
+        )
+        same_case = pl.col("code") == pl.col("code").shift(-1)
+        handover = same_case & (pl.col("contact") != pl.col("contact").shift(-1))
+        steps = ev.with_columns(
+            pl.col("role").shift(-1).alias("target"),
+            ((pl.col("ts").shift(-1) - pl.col("ts")).dt.total_microseconds() / 1e6).alias("gap"),
+        ).filter(handover.fill_null(False))
+        out = steps.group_by("cohort", pl.col("role").alias("source"), "target").agg(
+            pl.len().cast(pl.Int64).alias("count"),
+            pl.col("code").n_unique().cast(pl.Int64).alias("accounts"),
+            pl.col("gap").median().alias("median"),
+        )
+        return out.cast(schema).sort("cohort", "source", "target")  # type: ignore[arg-type]
+
+
+#: the role of an event that has a contact but no role, in the handover graph
+NO_ROLE = "(no role)"
+
+
+def _committee_events(log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int]) -> pl.DataFrame:
+    """``code``, ``ts``, ``srank``, ``contact`` and ``role`` (String) of every event, in the
+    encoding's order (by case, then time)."""
+    enc = encode(log)
+    events = log.to_polars("events")
+    srank = pl.Series("srank", act_rank, dtype=pl.Int32).gather(enc.frame.get_column("act"))
+    if "stage" in events.columns and stage_rank:
+        mapped = events.get_column("stage").cast(pl.String).replace_strict(
+            stage_rank, default=None, return_dtype=pl.Int32
+        )
+        srank = mapped.fill_null(srank).alias("srank")
+    role = (
+        events.get_column("role").cast(pl.String)
+        if "role" in events.columns
+        else pl.Series("role", [None] * events.height, dtype=pl.String)
+    )
+    return pl.DataFrame(
+        {
+            "code": enc.frame.get_column("code"),
+            "ts": enc.frame.get_column("ts"),
+            "srank": srank,
+            "contact": events.get_column("contact").cast(pl.String),
+            "role": role,
+        }
+    )
+
 
 #: the engine of every in-memory log (it holds no state)
 EMBEDDED = EmbeddedEngine()

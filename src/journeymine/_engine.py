@@ -46,10 +46,11 @@ _ON_EVERY_ENGINE = "journey_map, variants, stage_durations, kpis, subway_map and
 class Engine(Protocol):
     """The aggregations an engine provides (integer keys in, small polars frames out).
 
-    Nine primitives: ``direct_follows``, ``variant_groups``, ``transition_gaps``,
+    Eleven primitives: ``direct_follows``, ``variant_groups``, ``transition_gaps``,
     ``clustering_units``, ``case_items``, ``position_stats``, ``stage_visits``,
-    ``first_times`` and ``case_facts``. Case codes are positions in ``log.cases``, activity
-    indices positions in ``log.activities``, cohort indices positions in the sorted cohort
+    ``first_times``, ``case_facts``, ``committee_touches`` and ``committee_handovers``. Case
+    codes are positions in ``log.cases``, activity indices positions in
+    ``log.activities``, cohort indices positions in the sorted cohort
     names.
     """
 
@@ -126,6 +127,21 @@ class Engine(Protocol):
         ``won``), ``_sales`` (first ``sales`` activity up to ``_close``), ``purchases``
         (events of ``buys``), ``revenue`` (sum of ``value``; null without a value column)
         and ``events``."""
+
+    def committee_touches(
+        self, log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        """One row per (``code`` Int64, ``contact``, ``role`` (String, null where the event
+        has none or the log has no role column), ``srank`` Int32): ``first`` (the earliest
+        time, UTC) and ``touches`` (events, Int64). Events without a contact form the rows
+        whose ``contact`` is null. An event's ``srank`` is as in :meth:`stage_visits`."""
+
+    def committee_handovers(self, log: JourneyLog, cohort: pl.Series) -> pl.DataFrame:
+        """Handovers between contacts of the same account: over the events that have a
+        contact, each pair of consecutive events made by different contacts, grouped by
+        ``cohort`` (UInt32), ``source`` and ``target`` role (String; ``"(no role)"`` where
+        an event has none): ``count``, ``accounts`` (Int64) and ``median`` gap (seconds).
+        Empty without a role column."""
 
 
 def engine_of(log: JourneyLog) -> Engine:

@@ -1128,6 +1128,91 @@ class SparkEngine:
             pl.col("_sales").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         )
 
+    def _srank(self, log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int]) -> Any:
+        """Each event's stage rank: its stage column's rank where set, else its activity's."""
+        F = _pyspark()
+        rank = F.element_at(F.array(*[F.lit(int(r)) for r in act_rank]), F.col("act") + 1)
+        if "stage" in _events(log).columns and stage_rank:
+            mapped = F.element_at(
+                F.create_map(*[x for s, r in stage_rank.items() for x in (F.lit(s), F.lit(int(r)))]),
+                F.col("stage"),
+            )
+            rank = F.coalesce(mapped, rank)
+        return rank
+
+    def committee_touches(
+        self, log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        F = _pyspark()
+        ev = _events(log)
+        role = F.col("role").cast("string") if "role" in ev.columns else F.lit(None).cast("string")
+        touches = (
+            ev.select(
+                "code",
+                "ts",
+                F.col("contact").cast("string").alias("contact"),
+                role.alias("role"),
+                self._srank(log, act_rank, stage_rank).alias("srank"),
+            )
+            .groupBy("code", "contact", "role", "srank")
+            .agg(F.min("ts").alias("first"), F.count(F.lit(1)).alias("touches"))
+        )
+        out = _collect(touches)
+        if out.height == 0:
+            out = pl.DataFrame(
+                schema={"code": pl.Int32, "contact": pl.String, "role": pl.String, "srank": pl.Int32,
+                        "first": pl.Int64, "touches": pl.Int64}
+            )
+        return out.with_columns(
+            pl.col("code").cast(pl.Int64),
+            pl.col("contact").cast(pl.String),
+            pl.col("role").cast(pl.String),
+            pl.col("srank").cast(pl.Int32),
+            pl.col("first").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+            pl.col("touches").cast(pl.Int64),
+        ).sort("code", "srank", "first", "contact", "role", nulls_last=True)
+
+    def committee_handovers(self, log: JourneyLog, cohort: pl.Series) -> pl.DataFrame:
+        F = _pyspark()
+        from pyspark.sql import Window
+
+        schema = {"cohort": pl.UInt32, "source": pl.String, "target": pl.String,
+                  "count": pl.Int64, "accounts": pl.Int64, "median": pl.Float64}
+        ev = _events(log)
+        if "role" not in ev.columns:
+            return pl.DataFrame(schema=schema)
+        order = Window.partitionBy("code").orderBy("ts", "row")
+        steps = (
+            ev.where(F.col("contact").isNotNull())
+            .select(
+                "code",
+                "ts",
+                "row",
+                F.col("contact").cast("string").alias("contact"),
+                F.coalesce(F.col("role").cast("string"), F.lit("(no role)")).alias("source"),
+            )
+            .select(
+                "code",
+                "source",
+                "contact",
+                F.lead("contact").over(order).alias("next_contact"),
+                F.lead("source").over(order).alias("target"),
+                ((F.lead("ts").over(order) - F.col("ts")) / F.lit(1e6)).alias("gap"),
+            )
+            .where(F.col("next_contact").isNotNull() & (F.col("next_contact") != F.col("contact")))
+        )
+        steps = self._with_cohort(steps, _per_case(log, cohort=cohort.cast(pl.Int32)))
+        out = _collect(
+            steps.groupBy("cohort", "source", "target").agg(
+                F.count(F.lit(1)).alias("count"),
+                F.count_distinct("code").alias("accounts"),
+                self._q("gap", 0.5).alias("median"),
+            )
+        )
+        if out.height == 0:
+            return pl.DataFrame(schema=schema)
+        return out.cast(schema).sort("cohort", "source", "target")  # type: ignore[arg-type]
+
     def case_items(self, log: JourneyLog) -> tuple[pl.DataFrame, pl.DataFrame]:
         F = _pyspark()
         pairs = _collect(_events(log).select("code", "act").distinct())

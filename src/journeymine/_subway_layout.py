@@ -62,7 +62,7 @@ class Step:
         if self.curve is not None:
             (ax, ay), (bx, by), (cx, cy), (ex, ey) = self.curve
             return f"M{ax:.1f},{ay:.1f} C{bx:.1f},{by:.1f} {cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}"
-        return "M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in self.points)
+        return "M" + " L".join(f"{_tenth(px):.1f},{_tenth(py):.1f}" for px, py in self.points)
 
     def moved(self, dx: float, dy: float) -> Step:
         def mv(p: Point) -> Point:
@@ -201,9 +201,18 @@ def _simplify(points: list[Point]) -> list[Point]:
     return out
 
 
+def _tenth(v: float) -> float:
+    """``v`` rounded to 0.1, half up with a margin, so that two points that differ by a
+    multiple of 0.1 (the ends of a 45° run, moved by the same offset) round alike."""
+    return math.floor(v * 10 + 0.5 + 1e-6) / 10
+
+
 def connect(x0: float, y0: float, x1: float, y1: float, xm: float, h: float = _H) -> list[Point]:
     """An octilinear route from (x0, y0) right to (x1, y1): level, 45°, level; when the
-    rise is too steep for that, level, 45°, vertical at ``xm``, 45°, level."""
+    rise is too steep for that, level, 45°, vertical at ``xm``, 45°, level. The ends are
+    snapped to a 0.1 grid first, so a 45° run stays 45° when its points are written with one
+    decimal."""
+    x0, y0, x1, y1, xm = (_tenth(v) for v in (x0, y0, x1, y1, xm))
     dy = y1 - y0
     if abs(dy) < 0.5:
         return [(x0, y0), (x1, y1)]

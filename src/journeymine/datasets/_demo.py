@@ -38,14 +38,30 @@ the log ends three years after ``start``, so journeys still running then are ope
 Each account has a buying committee: 3–8 contacts in Enterprise, 2–5 in Mid-market, 1–3
 in SMB. The first is the Champion; the others draw roles from Decision maker, Economic
 buyer, Technical evaluator, Procurement and User. Each touchpoint is made by one contact,
-drawn with weight 1, or 4 for contacts whose role fits the stage (Champion and User early,
-Technical evaluator in consideration, Decision maker, Economic buyer and Procurement in the
-decision stage). The channel follows the touchpoint (85%) or is drawn from all channels.
+drawn as the journey unfolds with weight 1, or 4 for contacts whose role fits the stage
+(Champion and User early, Technical evaluator in consideration, Decision maker, Economic
+buyer and Procurement in the decision stage), and three planted committee effects:
+
+* **Economic buyer engaged early wins.** In 45% of accounts the seller reaches the
+  Economic buyer early (weight 3 in awareness and consideration; 0.2 otherwise). Once an
+  Economic buyer has made a touch, the weights of "Contract signed" in every transition
+  are ×1.9 and of "Closed lost" ×0.6; until then ×0.75 and ×1.25. This is the effect
+  :func:`journeymine.buying_committee` should find at ``at="Proposal sent"``.
+* **Multi-threading helps.** Once three or more contacts have made touches, "Contract
+  signed" ×1.3 and "Closed lost" ×0.8.
+* **Procurement is a consequence, not a cause.** Procurement rarely makes any touch
+  (weight 0.1) but signs: "Contract signed" is made by a Procurement contact with weight
+  12. Over the whole journey, accounts with Procurement engaged win far more often; by
+  "Proposal sent" Procurement makes no difference. An analysis that looks ahead finds it;
+  one that stops at the milestone does not.
+
+The channel follows the touchpoint (85%) or is drawn from all channels.
 "Contract signed" and "Renewal" carry a deal value, log-normal around 120k (Enterprise),
 40k (Mid-market) or 8k (SMB).
 
-Everything is drawn from one ``numpy.random.default_rng(random_state)`` and simulated for
-all accounts at once, step by step, so 100,000 accounts take a few seconds.
+Everything is drawn from one ``numpy.random.default_rng(random_state)`` (the committee from
+a stream spawned from it) and simulated for all accounts at once, step by step, so 100,000
+accounts take a few seconds.
 """
 
 from __future__ import annotations
@@ -163,25 +179,61 @@ MAX_STEPS = 40
 OBSERVED_DAYS = 1_095  # the log covers three years from ``start``
 
 
+#: committee effects on the weights of (Contract signed, Closed lost): Economic buyer engaged
+#: or not, three or more contacts engaged (multi-threaded) or not
+_EB_EFFECT = {True: (1.9, 0.6), False: (0.75, 1.25)}
+_MULTI_EFFECT = {True: (1.3, 0.8), False: (1.0, 1.0)}
+_EB_EARLY_SHARE = 0.45
+_MULTI_THREADED = 3
+
+
 def _transition_matrices() -> np.ndarray:
-    """Cumulative transition matrices, one per (segment, product): shape (9, S, S)."""
+    """Cumulative transition matrices, one per (segment, product, Economic buyer engaged,
+    multi-threaded): shape (36, S, S), index ``((segment * 3 + product) * 2 + eb) * 2 + multi``."""
     states = [START, *NAMES, END]
     index = {s: i for i, s in enumerate(states)}
     n = len(states)
-    out = np.zeros((len(SEGMENTS) * len(PRODUCTS), n, n))
+    won, lost = index["Contract signed"], index["Closed lost"]
+    out = np.zeros((len(SEGMENTS) * len(PRODUCTS) * 4, n, n))
     for si, seg in enumerate(SEGMENTS):
         factors, _ = _SEGMENT_FACTORS[seg]
         for pi, prod in enumerate(PRODUCTS):
-            mat = out[si * len(PRODUCTS) + pi]
+            base = np.zeros((n, n))
             for src, row in _BASE.items():
                 for dst, w in row.items():
                     if (src, dst) in _BACK_STEPS:
                         w *= factors.get("back", 1.0)
                     w *= factors.get(dst, 1.0) * _PRODUCT_FACTORS[prod].get(dst, 1.0)
-                    mat[index[src], index[dst]] = w
-            mat[index[END], index[END]] = 1.0
-            mat /= mat.sum(axis=1, keepdims=True)
+                    base[index[src], index[dst]] = w
+            base[index[END], index[END]] = 1.0
+            for eb in (False, True):
+                for multi in (False, True):
+                    mat = base.copy()
+                    mat[:, won] *= _EB_EFFECT[eb][0] * _MULTI_EFFECT[multi][0]
+                    mat[:, lost] *= _EB_EFFECT[eb][1] * _MULTI_EFFECT[multi][1]
+                    mat /= mat.sum(axis=1, keepdims=True)
+                    out[((si * len(PRODUCTS) + pi) * 2 + eb) * 2 + multi] = mat
     return np.cumsum(out, axis=2)
+
+
+def _contact_weights(
+    roles: np.ndarray, n_contacts: np.ndarray, eb_early: np.ndarray, code: np.ndarray
+) -> np.ndarray:
+    """Weight of each contact (columns) making the touchpoint ``code`` of each account (rows)."""
+    stage = _STAGE_OF[code]
+    w = np.where(_FIT[stage[:, None], roles], 4.0, 1.0)
+    early = (stage <= STAGES.index("consideration"))[:, None]
+    eb = roles == ALL_ROLES.index("Economic buyer")
+    w = np.where(eb & early, np.where(eb_early[:, None], 3.0, 0.2), w)
+    proc = roles == ALL_ROLES.index("Procurement")
+    signs = (code == NAMES.index("Contract signed"))[:, None]
+    w = np.where(proc, np.where(signs, 12.0, 0.1), w)
+    w[np.arange(roles.shape[1])[None, :] >= n_contacts[:, None]] = 0.0
+    return w
+
+
+_STAGE_OF = np.array([STAGES.index(TOUCHPOINTS[n][0]) for n in NAMES])
+_FIT = np.array([[role in _STAGE_ROLES[st] for role in ALL_ROLES] for st in STAGES])
 
 
 def generate_demo_events(
@@ -220,16 +272,29 @@ def generate_demo_events(
     clock = t0 + rng.integers(0, span_us, size=n_accounts)
     log_end = t0 + int(pd.Timedelta(days=OBSERVED_DAYS).value // 1_000)
 
-    stage_of = np.array([STAGES.index(TOUCHPOINTS[n][0]) for n in NAMES])
+    # buying committee: drawn from its own stream, picked touch by touch as journeys unfold
+    crng = rng.spawn(1)[0]
+    lo_hi = np.array([_CONTACTS[s] for s in SEGMENTS])[segment]
+    n_contacts = crng.integers(lo_hi[:, 0], lo_hi[:, 1] + 1)
+    max_c = int(lo_hi[:, 1].max())
+    roles = crng.integers(1, len(ALL_ROLES), size=(n_accounts, max_c))
+    roles[:, 0] = 0  # Champion
+    eb_early = crng.random(n_accounts) < _EB_EARLY_SHARE
+    is_eb = roles == ALL_ROLES.index("Economic buyer")
+    engaged = np.zeros((n_accounts, max_c), dtype=bool)  # contacts who made a touch so far
+
     median_gap = np.array([_STAGE_GAP_DAYS[TOUCHPOINTS[n][0]] for n in NAMES])
     median_gap[NAMES.index("Re-engaged")] = 150.0
     day_us = 86_400_000_000
 
     state = np.zeros(n_accounts, dtype=np.int64)  # START
-    acc_parts, code_parts, time_parts = [], [], []
+    acc_parts, code_parts, time_parts, pick_parts = [], [], [], []
     active = np.arange(n_accounts)
     for step in range(MAX_STEPS):
-        rows = cum[matrix[active], state[active]]
+        eb_in = (engaged[active] & is_eb[active]).any(axis=1)
+        multi = engaged[active].sum(axis=1) >= _MULTI_THREADED
+        which = (matrix[active] * 2 + eb_in) * 2 + multi
+        rows = cum[which, state[active]]
         u = rng.random(len(active))[:, None]
         nxt = (rows < u).sum(axis=1)
         nxt = np.minimum(nxt, end_code)
@@ -247,35 +312,24 @@ def generate_demo_events(
         active, nxt, code, when = active[seen], nxt[seen], code[seen], when[seen]
         if len(active) == 0:
             break
+        cw = np.cumsum(_contact_weights(roles[active], n_contacts[active], eb_early[active], code), axis=1)
+        pick = (cw < crng.random(len(active))[:, None] * cw[:, -1:]).sum(axis=1)
+        engaged[active, pick] = True
         clock[active] = when
         state[active] = nxt
         acc_parts.append(active.copy())
         code_parts.append(code)
         time_parts.append(when)
+        pick_parts.append(pick)
 
     acc = np.concatenate(acc_parts)
     code = np.concatenate(code_parts)
     when = np.concatenate(time_parts)
+    pick = np.concatenate(pick_parts)
     order = np.lexsort((when, acc))
-    acc, code, when = acc[order], code[order], when[order]
-
-    # buying committee
-    lo_hi = np.array([_CONTACTS[s] for s in SEGMENTS])[segment]
-    n_contacts = rng.integers(lo_hi[:, 0], lo_hi[:, 1] + 1)
-    max_c = int(lo_hi[:, 1].max())
-    roles = rng.integers(1, len(ALL_ROLES), size=(n_accounts, max_c))
-    roles[:, 0] = 0  # Champion
-    ev_stage = stage_of[code]
-    fit = np.zeros((len(STAGES), len(ALL_ROLES)), dtype=bool)
-    for si, st in enumerate(STAGES):
-        for ri, role in enumerate(ALL_ROLES):
-            fit[si, ri] = role in _STAGE_ROLES[st]
-    ev_roles = roles[acc]  # (n_events, max_c)
-    weights = np.where(fit[ev_stage[:, None], ev_roles], 4.0, 1.0)
-    weights[np.arange(max_c)[None, :] >= n_contacts[acc][:, None]] = 0.0
-    cw = np.cumsum(weights, axis=1)
-    pick = (cw < rng.random(len(acc))[:, None] * cw[:, -1:]).sum(axis=1)
-    contact_role = np.array(ALL_ROLES)[ev_roles[np.arange(len(acc)), pick]]
+    acc, code, when, pick = acc[order], code[order], when[order], pick[order]
+    ev_stage = _STAGE_OF[code]
+    contact_role = np.array(ALL_ROLES)[roles[acc, pick]]
 
     usual = np.array([CHANNELS.index(TOUCHPOINTS[n][1]) for n in NAMES])
     channel_code = np.where(rng.random(len(acc)) < 0.85, usual[code],

@@ -1,0 +1,1040 @@
+"""Buying committees: who on the customer's side is involved, when, and what it does to the outcome.
+
+B2B purchases are made by committees (a champion, an economic buyer, a technical evaluator,
+procurement, users …). A log with a ``contact`` column (the person at the account who made
+each touch) and, where present, a ``role`` column (that person's buying-committee role)
+says who was involved and when. :func:`buying_committee` turns it into:
+
+* ``accounts``: one row per account: contacts and roles over the whole journey and by
+  stage, the share of touches carried by the most active contact, the first engagement of
+  each role and, with ``at``, the committee engaged by that milestone;
+* ``roles``: one row per (cohort, role): how often and when the role engages and, with
+  ``outcomes`` and ``at``, whether accounts that had it engaged **by the milestone** win
+  more often than those that did not;
+* ``drivers``: the same comparison for every role, committee-size band and
+  "multi-threaded" (two or more contacts) by the milestone, with the difference, its
+  Newcombe 95% interval, Cohen's h, the test's p and the Benjamini–Hochberg ``q`` over
+  every row;
+* ``engagement``: per (cohort, role, stage), the share of accounts where the role makes a
+  touch in that stage and where it joins (makes its first touch) there: the data of the
+  committee map;
+* ``handover``: who engages next in the same account, role to role (the customer-side
+  counterpart of pm4py's handover of work between resources).
+
+No look-ahead. Roles that join after the milestone (procurement while contracting, users at
+onboarding) are consequences of winning, not causes: over the whole journey they "predict"
+the outcome they follow. The drivers therefore only use what was known at ``at``: an
+account is compared by the contacts and roles that made a touch at or before it first
+reached the milestone; accounts that never reach it, or reached an outcome before it, are
+left out; accounts still open are censored (they count in ``open_with`` / ``open_without``,
+never as failures). With a ``lost`` outcome the rate is won / (won + lost) among the
+closed accounts; without one it is the Kaplan–Meier probability of a win by the longest
+follow-up after the milestone, compared by the log-rank test.
+
+Definitions are in ``docs/committees.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from . import _stats as st
+from ._cohorts import resolve
+from ._display import Displayed, escape, note, section, table
+from ._encoding import ALL, require_events
+from ._engine import engine_of
+from ._log import JourneyLog
+from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_roles, outcome_times
+from ._params import invalid
+from ._stages import StageAssignment, activity_ranks, stage_assignment
+from ._typing import CohortBy
+from ._warnings import warn
+from .errors import DataQualityWarning, SchemaError, UnsupportedOperationError
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
+
+__all__ = ["BuyingCommittee", "buying_committee"]
+
+_DAY = 86_400.0
+#: committee size bands (contacts engaged by the milestone): label, lowest, highest
+SIZE_BANDS: tuple[tuple[str, int, float], ...] = (
+    ("1 contact", 1, 1),
+    ("2 contacts", 2, 2),
+    ("3–4 contacts", 3, 4),
+    ("5+ contacts", 5, np.inf),
+)
+#: the false discovery rate of the sentences of :meth:`BuyingCommittee.explain`
+ALPHA = 0.05
+_DRIVER_COLUMNS = (
+    "cohort",
+    "kind",
+    "feature",
+    "n_with",
+    "won_with",
+    "open_with",
+    "rate_with",
+    "n_without",
+    "won_without",
+    "open_without",
+    "rate_without",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "cohens_h",
+    "test",
+    "p",
+    "q",
+)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class BuyingCommittee(Displayed):
+    """The result of :func:`buying_committee`.
+
+    Attributes
+    ----------
+    accounts : pandas.DataFrame
+        One row per account (in :attr:`JourneyLog.cases` order): ``case``, ``cohort``,
+        ``contacts`` and ``roles`` (distinct, over the whole journey), ``touches`` (events
+        with a contact), ``top_contact_share`` (share of those touches made by the most
+        active contact; 1.0 is a single-threaded account), ``multi_threaded`` (two or more
+        contacts), per stage ``contacts_<stage>`` and ``roles_<stage>`` (distinct contacts
+        and roles that made a touch in it) and ``roles_by_<stage>`` (the roles that made a
+        touch in that stage or an earlier one, in the order they joined), per role
+        ``first_<role>`` (time of its first touch, NaT when it never engaged). With ``at``:
+        ``milestone`` (when the account first reached it, NaT when it did not),
+        ``contacts_at``, ``roles_at`` (the roles engaged at or before the milestone),
+        ``size_band_at``, ``multi_threaded_at``. With ``outcomes``: ``outcome`` ("won",
+        "lost" or "open": the first of the win and the loss) and ``closed`` (its time).
+    roles : pandas.DataFrame
+        One row per (cohort, role): ``accounts`` (of the cohort), ``engaged`` (accounts
+        where the role made a touch), ``share``, ``contacts_per_account`` (mean, where
+        engaged), ``touch_share`` (of the cohort's touches), ``typical_stage`` (the stage
+        where it most often joins), ``median_days_to_join`` (from the account's first
+        event) with a bootstrap 95% interval (``days_ci_low``, ``days_ci_high``). With
+        ``at``: ``reached`` (accounts that reached the milestone) and ``share_at`` (of them,
+        with the role engaged by it). With ``outcomes`` and ``at``: the driver columns of
+        that role (``rate_with`` … ``q``, as in ``drivers``).
+    drivers : pandas.DataFrame
+        Needs ``outcomes`` and ``at`` (else it raises, saying so). One row per (cohort,
+        feature): ``kind`` ("role", "size" or "threading"), ``feature``, the accounts with
+        the feature by the milestone that closed (``n_with``), won (``won_with``) or are
+        still open (``open_with``), the ``rate_with``; the same without it; ``difference``
+        (with − without) and its 95% interval ``ci_low``/``ci_high`` (Newcombe; Greenwood
+        for Kaplan–Meier rates), ``cohens_h``, ``test`` ("z", "fisher" or "log-rank"),
+        ``p`` and ``q`` (Benjamini–Hochberg over every row).
+    engagement : pandas.DataFrame
+        One row per (cohort, role, stage): ``accounts`` (of the cohort), ``engaged``
+        (accounts where the role made a touch in that stage), ``joined`` (where its first
+        touch was in that stage), ``share_engaged``, ``share_joined``.
+    handover : pandas.DataFrame
+        One row per (cohort, source role, target role): ``count`` of handovers (consecutive
+        touches of the same account made by different contacts), ``accounts`` where it
+        happens, ``median_days`` between the two touches. Empty without a role column.
+    stages : tuple of str
+        The journey stages, in order.
+    at : str or None
+        The milestone, as given; ``at_kind`` says whether it is an ``"activity"`` or a
+        ``"stage"``.
+    unassigned : int
+        Events without a contact (they count for the milestone and stage times only).
+    shared_contacts : int
+        Contacts who made touches in more than one account (each is counted once in every
+        account they touch).
+    """
+
+    accounts: pd.DataFrame
+    _roles: pd.DataFrame
+    _drivers: pd.DataFrame | None
+    engagement: pd.DataFrame
+    handover: pd.DataFrame
+    stages: tuple[str, ...]
+    at: str | None
+    at_kind: str | None
+    unassigned: int
+    shared_contacts: int
+    _summary: pd.DataFrame
+    _sentences: tuple[str, ...]
+    _has_roles: bool
+    _why_no_drivers: str = field(default="", repr=False)
+
+    @property
+    def roles(self) -> pd.DataFrame:
+        """One row per (cohort, role): engagement, timing and, with ``outcomes`` and
+        ``at``, the outcome rates by the milestone (see the class docstring)."""
+        return self._roles.copy()
+
+    @property
+    def drivers(self) -> pd.DataFrame:
+        """The outcome rate of accounts with each role, size band and multi-threading by
+        the milestone, against those without; raises without ``outcomes`` and ``at``."""
+        if self._drivers is None:
+            raise UnsupportedOperationError(self._why_no_drivers)
+        return self._drivers.copy()
+
+    @property
+    def has_drivers(self) -> bool:
+        """Whether ``drivers`` is available (``outcomes`` and ``at`` were given)."""
+        return self._drivers is not None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per cohort: accounts, median contacts and roles, share multi-threaded,
+        the median share of touches of the most active contact and, with ``at``, the same
+        by the milestone."""
+        return self._summary.copy()
+
+    @property
+    def cohorts(self) -> tuple[str, ...]:
+        """The cohort names, largest first as in ``summary``."""
+        return tuple(str(c) for c in self._summary["cohort"])
+
+    def explain(self) -> list[str]:
+        """Plain sentences: the committee per cohort and every driver with ``q`` below 0.05,
+        strongest first (e.g. "Accounts with an Economic buyer engaged by Proposal sent win
+        62% against 30% (h = +0.63, q < 0.001)")."""
+        return list(self._sentences)
+
+    def handover_graph(self, cohort: Any = None) -> nx.DiGraph:
+        """The role-to-role handover graph as a :class:`networkx.DiGraph`.
+
+        Nodes are roles (attribute ``accounts``: accounts of the cohort where the role
+        engaged); edges carry ``count``, ``accounts`` and ``median_days`` as in
+        ``handover``. ``cohort`` picks one cohort (default: the only or the largest one).
+        """
+        import networkx as nx
+
+        name = self._pick_cohort(cohort)
+        graph = nx.DiGraph(cohort=name)
+        roles = self._roles[self._roles["cohort"] == name]
+        for r in _rows(roles):
+            graph.add_node(r.role, accounts=int(r.engaged))
+        edges = self.handover[self.handover["cohort"] == name]
+        for e in _rows(edges):
+            graph.add_edge(
+                e.source,
+                e.target,
+                count=int(e.count),
+                accounts=int(e.accounts),
+                median_days=float(e.median_days),
+            )
+        return graph
+
+    def _pick_cohort(self, cohort: Any) -> str:
+        names = self.cohorts
+        if cohort is None:
+            return names[0]
+        if str(cohort) not in names:
+            raise invalid("cohort", "BuyingCommittee", f"one of {list(names)}", cohort)
+        return str(cohort)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every table as a list of records (JSON-safe), with the milestone and counts."""
+        from ._jsonsafe import records
+
+        out: dict[str, Any] = {
+            "at": self.at,
+            "at_kind": self.at_kind,
+            "stages": list(self.stages),
+            "unassigned": self.unassigned,
+            "shared_contacts": self.shared_contacts,
+            "summary": records(self._summary),
+            "roles": records(self._roles),
+            "engagement": records(self.engagement),
+            "handover": records(self.handover),
+            "explain": list(self._sentences),
+        }
+        if self._drivers is not None:
+            out["drivers"] = records(self._drivers)
+        return out
+
+    def __repr__(self) -> str:
+        at = f", at={self.at!r}" if self.at is not None else ""
+        return (
+            f"<BuyingCommittee: {len(self.accounts):,} accounts, {len(self.cohorts)} cohort(s), "
+            f"{self._roles['role'].nunique() if len(self._roles) else 0} roles{at}>"
+        )
+
+    def _title(self) -> str:
+        return "Buying committee"
+
+    def _display_svg(self) -> str | None:
+        try:
+            return self.committee_map_svg()
+        except Exception:
+            return None
+
+    def committee_map_svg(self) -> str:
+        """The committee map as SVG text: roles as lanes over the stages, when each role
+        joins and how often, one mark per cohort on the same layout."""
+        from ._committee_draw import committee_svg
+
+        return committee_svg(self)
+
+    def _display_html(self, svg: str | None) -> str:
+        parts = [note(" ".join(escape(s) for s in self._sentences[:6]))] if self._sentences else []
+        if svg:
+            parts.append(f'<div class="jm-drawing">{svg}</div>')
+        parts.append(table(self._summary))
+        if self._drivers is not None:
+            top = self._drivers.sort_values("q", kind="stable").head(10)
+            parts.append(table(top[["cohort", "feature", "rate_with", "rate_without", "cohens_h", "q"]]))
+        cols = [
+            c
+            for c in ("cohort", "role", "share", "share_at", "typical_stage", "median_days_to_join")
+            if c in self._roles.columns
+        ]
+        parts.append(table(self._roles[cols]))
+        return section("committee", self._title(), *parts)
+
+
+def buying_committee(
+    log: JourneyLog,
+    *,
+    outcomes: OutcomeSpec | None = None,
+    at: str | tuple[str, str] | None = None,
+    by: CohortBy | None = None,
+    won: str = "won",
+    lost: str | None = "lost",
+    random_state: int | None = None,
+) -> BuyingCommittee:
+    """Who on the customer's side is involved, when, and what it does to the outcome.
+
+    Parameters
+    ----------
+    log : JourneyLog
+        A log with a ``contact`` column (the person at the account who made each touch);
+        with a ``role`` column too, roles are analysed (without it, contacts alone).
+    outcomes : mapping, optional
+        Outcome name → activities (or a predicate), as in :func:`kpis`. With ``at`` it
+        gives the ``drivers``.
+    at : str or (kind, name), optional
+        The milestone: an activity (its first occurrence) or a stage (its first event).
+        The drivers compare accounts by the committee engaged at or before it, so roles
+        that join later (consequences of winning) are not mistaken for causes. A name that
+        is both an activity and a stage must be given as ``("activity", name)`` or
+        ``("stage", name)``. Without it there are no driver columns: over the whole
+        journey, roles that join after the win would look like its causes.
+    by : str, list of str or callable, optional
+        Cohorts (as in :func:`journey_map`); without it one cohort ``"(all)"``.
+    won, lost : str
+        Which outcomes are the win and the loss (as in :func:`kpis`); without a ``lost``
+        outcome the rate is the Kaplan–Meier probability of a win after the milestone.
+    random_state : int or None
+        Seeds the bootstrap intervals of the median days to join (same seed, same bytes).
+
+    Returns
+    -------
+    BuyingCommittee
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=3_000, random_state=0)
+    >>> bc = jm.buying_committee(log, outcomes=jm.datasets.DEMO_OUTCOMES, at="Proposal sent", random_state=0)
+    >>> eb = bc.roles.set_index("role").loc["Economic buyer"]
+    >>> bool(eb["rate_with"] > eb["rate_without"] and eb["q"] < 0.05)
+    True
+    """
+
+    owner = "buying_committee"
+    require_events(log, owner)
+    mapped = log.mapping.roles()
+    if "contact" not in mapped:
+        raise SchemaError(
+            f"{owner} needs a contact column: the person at the account who made each touch. "
+            "Map it when building the log, e.g. JourneyLog.from_frame(df, case=..., activity=..., "
+            "timestamp=..., contact='contact_id', role='contact_role') (role is optional: the "
+            "person's buying-committee role)."
+        )
+    has_roles = "role" in mapped
+    stages = stage_assignment(log)
+    milestone_kind, milestone = _resolve_at(log, at, stages, owner)
+    spec: dict[str, Any] | None = None
+    if outcomes is not None:
+        spec = normalize_outcomes(outcomes, owner)
+        won, lost, _ = outcome_roles(spec, won, lost, None, owner)
+    cohorts = resolve(log, by)
+    names = cohorts.names if cohorts is not None else (ALL,)
+    cohort_codes = (
+        cohorts.codes.cast(pl.UInt32)
+        if cohorts is not None
+        else pl.Series("cohort", np.zeros(log.n_cases, np.uint32))
+    )
+    engine = engine_of(log)
+    stage_rank = {s: i for i, s in enumerate(stages.order)}
+    touches = engine.committee_touches(log, activity_ranks(log, stages), stage_rank)
+    cases = (
+        log.to_polars("cases")
+        .select("case", "start", "end")
+        .with_columns(
+            pl.int_range(0, log.n_cases, dtype=pl.Int64).alias("code"),
+            pl.lit(pl.Series(names, dtype=pl.String)).gather(cohort_codes).alias("cohort"),
+        )
+    )
+    unassigned = int(touches.filter(pl.col("contact").is_null()).get_column("touches").sum())
+    people = touches.filter(pl.col("contact").is_not_null())
+    shared = _check_contacts(people, unassigned, log.n_events, owner)
+    if not has_roles:
+        people = people.with_columns(pl.lit(None, dtype=pl.String).alias("role"))
+
+    if milestone is not None:
+        cases = cases.join(
+            _milestone_times(log, touches, milestone_kind, milestone, stage_rank),
+            on="code",
+            how="left",
+            maintain_order="left",
+        )
+    if spec is not None:
+        times = outcome_times(log, spec, owner).select(
+            pl.col(won).alias("_won"),
+            (pl.col(lost) if lost else pl.lit(None, dtype=pl.Datetime("us", "UTC"))).alias("_lost"),
+        )
+        cases = pl.concat([cases, times], how="horizontal").with_columns(
+            pl.when(
+                pl.col("_won").is_not_null()
+                & (pl.col("_lost").is_null() | (pl.col("_won") <= pl.col("_lost")))
+            )
+            .then(pl.lit("won"))
+            .when(pl.col("_lost").is_not_null())
+            .then(pl.lit("lost"))
+            .otherwise(pl.lit("open"))
+            .alias("outcome"),
+            pl.min_horizontal("_won", "_lost").alias("closed"),
+        )
+
+    accounts = _accounts(cases, people, stages, has_roles, milestone is not None)
+    role_names = sorted(people.get_column("role").drop_nulls().unique().to_list()) if has_roles else []
+    rng = np.random.default_rng(random_state)
+    roles = _roles_table(accounts, people, cases, role_names, stages, rng)
+    engagement = _engagement(cases, people, role_names, stages)
+    handover = _handover(engine.committee_handovers(log, cohort_codes), names)
+
+    drivers: pd.DataFrame | None = None
+    why = ""
+    if spec is None or milestone is None:
+        why = (
+            "drivers need outcomes= and at=: buying_committee(log, outcomes=..., at='Proposal sent'). "
+            "The milestone keeps the comparison to what was known before the outcome: over the "
+            "whole journey, roles that join after the win (procurement, users) would look like its causes."
+        )
+    else:
+        drivers = _drivers(accounts, role_names, has_roles, km=lost is None)
+        if has_roles and len(drivers):
+            role_rows = drivers[drivers["kind"] == "role"].rename(columns={"feature": "role"})
+            keep = [c for c in role_rows.columns if c != "kind"]
+            roles = roles.merge(role_rows[keep], on=["cohort", "role"], how="left")
+    summary = _summary(accounts, names, milestone is not None)
+    roles = _order_cohorts(roles, summary)
+    sentences = _sentences(summary, drivers, roles, milestone, has_roles)
+    return BuyingCommittee(
+        accounts=accounts,
+        _roles=roles,
+        _drivers=drivers,
+        engagement=_order_cohorts(engagement, summary),
+        handover=_order_cohorts(handover, summary),
+        stages=tuple(stages.order),
+        at=milestone,
+        at_kind=milestone_kind,
+        unassigned=unassigned,
+        shared_contacts=shared,
+        _summary=summary,
+        _sentences=tuple(sentences),
+        _has_roles=has_roles,
+        _why_no_drivers=why,
+    )
+
+
+def _resolve_at(
+    log: JourneyLog, at: Any, stages: StageAssignment, owner: str
+) -> tuple[str | None, str | None]:
+    """``(kind, name)`` of the milestone: ``("activity", a)``, ``("stage", s)`` or (None, None)."""
+    if at is None:
+        return None, None
+    activities, stage_names = set(log.activities), set(stages.order)
+    if isinstance(at, tuple) and len(at) == 2 and at[0] in ("activity", "stage"):
+        kind, name = str(at[0]), at[1]
+        known = activities if kind == "activity" else stage_names
+        if name not in known:
+            raise invalid("at", owner, f"a {kind} of the log{_close(str(name), known)}", name)
+        return kind, str(name)
+    if not isinstance(at, str):
+        raise invalid("at", owner, "an activity or stage name, or ('activity' | 'stage', name)", at)
+    if at in activities and at in stage_names:
+        raise invalid(
+            "at",
+            owner,
+            f"an unambiguous milestone: {at!r} is both an activity and a stage; pass "
+            f"at=('activity', {at!r}) or at=('stage', {at!r})",
+            at,
+        )
+    if at in activities:
+        return "activity", at
+    if at in stage_names:
+        return "stage", at
+    every = sorted(activities | stage_names)
+    raise invalid(
+        "at",
+        owner,
+        f"an activity or a stage of the log{_close(at, every)} (stages: {list(stages.order)}; "
+        f"activities include {sorted(activities)[:8]})",
+        at,
+    )
+
+
+def _close(name: str, known: Any) -> str:
+    match = difflib.get_close_matches(name, sorted(str(k) for k in known), n=3)
+    return f"; did you mean {', '.join(repr(m) for m in match)}?" if match else ""
+
+
+def _check_contacts(people: pl.DataFrame, unassigned: int, n_events: int, owner: str) -> int:
+    """Warn about events without a contact and contacts shared by accounts; return the latter."""
+    if unassigned:
+        warn(
+            f"{owner}: {unassigned:,} of {n_events:,} events ({unassigned / max(n_events, 1):.1%}) have no "
+            "contact; they count for the milestone and stage times but not for the committee. "
+            "Fill the contact column where the person is known.",
+            DataQualityWarning,
+        )
+    per = people.group_by("contact").agg(pl.col("code").n_unique().alias("n")).filter(pl.col("n") > 1)
+    if per.height:
+        top = per.sort("n", "contact", descending=[True, False]).row(0)
+        warn(
+            f"{owner}: {per.height:,} contacts made touches in more than one account (e.g. "
+            f"{top[0]!r} in {top[1]:,} accounts: a consultant, a partner or your own staff?). Each is "
+            "counted once in every account it touches. Filter them out of the log if they are not the "
+            "customer's people.",
+            DataQualityWarning,
+        )
+    return int(per.height)
+
+
+def _milestone_times(
+    log: JourneyLog, touches: pl.DataFrame, kind: str | None, name: str, stage_rank: dict[str, int]
+) -> pl.DataFrame:
+    """``code`` and ``milestone``: when each account first reached the activity or stage."""
+    if kind == "activity":
+        first = engine_of(log).first_times(log, {"milestone": [name]})
+        return first.select(pl.col("code").cast(pl.Int64), "milestone")
+    rank = stage_rank[name]
+    return (
+        touches.filter(pl.col("srank") == rank).group_by("code").agg(pl.col("first").min().alias("milestone"))
+    )
+
+
+def _accounts(
+    cases: pl.DataFrame, people: pl.DataFrame, stages: StageAssignment, has_roles: bool, with_at: bool
+) -> pd.DataFrame:
+    """The ``accounts`` table (see :class:`BuyingCommittee`)."""
+    per_contact = people.group_by("code", "contact").agg(pl.col("touches").sum(), pl.col("first").min())
+    base = per_contact.group_by("code").agg(
+        pl.len().cast(pl.Int64).alias("contacts"),
+        pl.col("touches").sum().alias("touches"),
+        (pl.col("touches").max() / pl.col("touches").sum()).alias("top_contact_share"),
+    )
+    n_roles = (
+        people.filter(pl.col("role").is_not_null())
+        .group_by("code")
+        .agg(pl.col("role").n_unique().cast(pl.Int64).alias("roles"))
+    )
+    out = cases.join(base, on="code", how="left", maintain_order="left").join(
+        n_roles, on="code", how="left", maintain_order="left"
+    )
+    out = out.with_columns(
+        pl.col("contacts").fill_null(0),
+        pl.col("roles").fill_null(0),
+        pl.col("touches").fill_null(0),
+        (pl.col("contacts").fill_null(0) >= 2).alias("multi_threaded"),
+    )
+    per_stage = people.group_by("code", "srank").agg(
+        pl.col("contact").n_unique().cast(pl.Int64).alias("c"),
+        pl.col("role").drop_nulls().n_unique().cast(pl.Int64).alias("r"),
+    )
+    role_first = (
+        people.filter(pl.col("role").is_not_null())
+        .group_by("code", "role")
+        .agg(pl.col("first").min(), pl.col("srank").min().alias("min_srank"))
+    )
+    stage_cols = []
+    for i, stage in enumerate(stages.order):
+        sub = per_stage.filter(pl.col("srank") == i).select(
+            "code", pl.col("c").alias(f"contacts_{stage}"), pl.col("r").alias(f"roles_{stage}")
+        )
+        out = out.join(sub, on="code", how="left", maintain_order="left").with_columns(
+            pl.col(f"contacts_{stage}").fill_null(0), pl.col(f"roles_{stage}").fill_null(0)
+        )
+        stage_cols.append(stage)
+        if has_roles:
+            by = (
+                role_first.filter(pl.col("min_srank") <= i)
+                .sort("code", "first", "role")
+                .group_by("code", maintain_order=True)
+                .agg(pl.col("role").alias(f"roles_by_{stage}"))
+            )
+            out = out.join(by, on="code", how="left", maintain_order="left")
+    if has_roles:
+        wide = role_first.pivot(on="role", index="code", values="first", sort_columns=True)
+        wide = wide.rename({c: f"first_{c}" for c in wide.columns if c != "code"})
+        out = out.join(wide, on="code", how="left", maintain_order="left")
+    if with_at:
+        at = people.join(cases.select("code", "milestone"), on="code", how="inner").filter(
+            pl.col("first") <= pl.col("milestone")
+        )
+        contacts_at = at.group_by("code").agg(
+            pl.col("contact").n_unique().cast(pl.Int64).alias("contacts_at")
+        )
+        roles_at = (
+            at.filter(pl.col("role").is_not_null())
+            .group_by("code", "role")
+            .agg(pl.col("first").min())
+            .sort("code", "first", "role")
+            .group_by("code", maintain_order=True)
+            .agg(pl.col("role").alias("roles_at"))
+        )
+        out = out.join(contacts_at, on="code", how="left", maintain_order="left").join(
+            roles_at, on="code", how="left", maintain_order="left"
+        )
+        reached = pl.col("milestone").is_not_null()
+        size = pl.col("contacts_at").fill_null(0)
+        band: Any = pl.when(~reached).then(pl.lit(None, dtype=pl.String))
+        for label, lo, hi in SIZE_BANDS:
+            cond = (size >= lo) & (size <= hi) if np.isfinite(hi) else size >= lo
+            band = band.when(cond).then(pl.lit(label))
+        out = out.with_columns(
+            pl.when(reached).then(size).otherwise(None).alias("contacts_at"),
+            band.otherwise(pl.lit("0 contacts")).alias("size_band_at"),
+            pl.when(reached).then(size >= 2).otherwise(None).alias("multi_threaded_at"),
+            pl.when(reached)
+            .then(pl.col("roles_at").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+            .otherwise(None)
+            .alias("roles_at"),
+        )
+    frame = out.drop("code", *[c for c in ("_won", "_lost") if c in out.columns])
+    tail = [
+        c
+        for c in (
+            "milestone",
+            "contacts_at",
+            "roles_at",
+            "size_band_at",
+            "multi_threaded_at",
+            "outcome",
+            "closed",
+        )
+        if c in frame.columns
+    ]
+    frame = frame.select([*(c for c in frame.columns if c not in tail), *tail])
+    pdf = frame.to_pandas()
+    for col in pdf.columns:
+        if col.startswith("roles_by_") or col == "roles_at":
+            pdf[col] = [tuple(v) if v is not None else () for v in pdf[col]]
+            if col == "roles_at":
+                pdf.loc[pdf["milestone"].isna(), col] = None
+    return pdf
+
+
+def _roles_table(
+    accounts: pd.DataFrame,
+    people: pl.DataFrame,
+    cases: pl.DataFrame,
+    role_names: list[str],
+    stages: StageAssignment,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The ``roles`` table (see :class:`BuyingCommittee`)."""
+    import pandas as pd
+
+    columns = [
+        "cohort",
+        "role",
+        "accounts",
+        "engaged",
+        "share",
+        "contacts_per_account",
+        "touch_share",
+        "typical_stage",
+        "median_days_to_join",
+        "days_ci_low",
+        "days_ci_high",
+    ]
+    if not role_names:
+        return pd.DataFrame(columns=columns)
+    first = (
+        people.filter(pl.col("role").is_not_null())
+        .sort("code", "first", "srank")
+        .group_by("code", "role", maintain_order=True)
+        .agg(
+            pl.col("first").min(),
+            pl.col("srank").first().alias("join_srank"),
+            pl.col("contact").n_unique().alias("n_contacts"),
+            pl.col("touches").sum(),
+        )
+        .join(cases.select("code", "cohort", "start"), on="code", how="left")
+        .with_columns(
+            ((pl.col("first") - pl.col("start")).dt.total_microseconds() / 1e6 / _DAY).alias("days")
+        )
+    )
+    sizes = cases.group_by("cohort").agg(pl.len().alias("accounts"))
+    touch_tot = (
+        people.join(cases.select("code", "cohort"), on="code", how="left")
+        .group_by("cohort")
+        .agg(pl.col("touches").sum().alias("tot"))
+    )
+    has_at = "milestone" in accounts.columns
+    rows = []
+    for (cohort, role), g in first.partition_by("cohort", "role", as_dict=True).items():
+        n = sizes.filter(pl.col("cohort") == cohort).get_column("accounts").item()
+        tot = touch_tot.filter(pl.col("cohort") == cohort).get_column("tot")
+        days = np.sort(g.get_column("days").to_numpy())
+        lo, hi = _bootstrap_median(days, rng)
+        joins = np.bincount(g.get_column("join_srank").to_numpy(), minlength=len(stages.order))
+        rows.append(
+            {
+                "cohort": cohort,
+                "role": role,
+                "accounts": int(n),
+                "engaged": g.height,
+                "share": g.height / n,
+                "contacts_per_account": _mean(g.get_column("n_contacts")),
+                "touch_share": float(g.get_column("touches").sum() / tot.item()) if tot.len() else np.nan,
+                "typical_stage": stages.order[int(np.argmax(joins))],
+                "median_days_to_join": float(np.median(days)),
+                "days_ci_low": lo,
+                "days_ci_high": hi,
+            }
+        )
+    out = pd.DataFrame(rows, columns=columns)
+    if has_at:
+        reached = accounts[accounts["milestone"].notna()]
+        n_reached = reached.groupby("cohort").size()
+        out["reached"] = out["cohort"].map(n_reached).fillna(0).astype(int)
+        by_role = (
+            reached[["cohort", "roles_at"]]
+            .explode("roles_at")
+            .dropna()
+            .groupby(["cohort", "roles_at"])
+            .size()
+        )
+        out["share_at"] = [
+            by_role.get((c, r), 0) / max(m, 1) if m else np.nan
+            for c, r, m in zip(out["cohort"], out["role"], out["reached"], strict=True)
+        ]
+    return out.sort_values(["cohort", "role"], kind="stable").reset_index(drop=True)
+
+
+def _bootstrap_median(values: np.ndarray, rng: np.random.Generator, n_boot: int = 200) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of the median of ``values`` (NaN for fewer than 2)."""
+    n = values.size
+    if n < 2:
+        return np.nan, np.nan
+    meds = np.empty(n_boot)
+    chunk = max(1, 4_000_000 // n)
+    for i in range(0, n_boot, chunk):
+        k = min(chunk, n_boot - i)
+        idx = rng.integers(0, n, size=(k, n))
+        meds[i : i + k] = np.median(values[idx], axis=1)
+    lo, hi = np.percentile(meds, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def _engagement(
+    cases: pl.DataFrame, people: pl.DataFrame, role_names: list[str], stages: StageAssignment
+) -> pd.DataFrame:
+    """The ``engagement`` table (see :class:`BuyingCommittee`)."""
+    import pandas as pd
+
+    columns = ["cohort", "role", "stage", "accounts", "engaged", "joined", "share_engaged", "share_joined"]
+    if not role_names:
+        return pd.DataFrame(columns=columns)
+    with_cohort = people.filter(pl.col("role").is_not_null()).join(
+        cases.select("code", "cohort"), on="code", how="left"
+    )
+    engaged = with_cohort.group_by("cohort", "role", "srank").agg(pl.col("code").n_unique().alias("engaged"))
+    joined = (
+        with_cohort.sort("code", "first", "srank")
+        .group_by("code", "role", maintain_order=True)
+        .agg(pl.col("cohort").first(), pl.col("srank").first())
+        .group_by("cohort", "role", "srank")
+        .agg(pl.len().alias("joined"))
+    )
+    sizes = cases.group_by("cohort").agg(pl.len().alias("accounts"))
+    grid = (
+        sizes.select("cohort")
+        .join(pl.DataFrame({"role": role_names}), how="cross")
+        .join(
+            pl.DataFrame({"srank": list(range(len(stages.order)))}, schema={"srank": pl.Int32}), how="cross"
+        )
+    )
+    out = (
+        grid.join(sizes, on="cohort", how="left")
+        .join(engaged, on=["cohort", "role", "srank"], how="left")
+        .join(joined, on=["cohort", "role", "srank"], how="left")
+        .with_columns(
+            pl.col("engaged").fill_null(0).cast(pl.Int64), pl.col("joined").fill_null(0).cast(pl.Int64)
+        )
+        .with_columns(
+            (pl.col("engaged") / pl.col("accounts")).alias("share_engaged"),
+            (pl.col("joined") / pl.col("accounts")).alias("share_joined"),
+            pl.lit(pl.Series(list(stages.order), dtype=pl.String)).gather(pl.col("srank")).alias("stage"),
+        )
+        .sort("cohort", "role", "srank")
+    )
+    return out.select(columns).to_pandas()
+
+
+def _handover(frame: pl.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """The ``handover`` table: cohort names, days instead of seconds, most frequent first."""
+    out = frame.with_columns(
+        pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col("cohort")).alias("cohort"),
+        (pl.col("median") / _DAY).alias("median_days"),
+    ).drop("median")
+    return out.sort(
+        ["cohort", "count", "source", "target"], descending=[False, True, False, False]
+    ).to_pandas()
+
+
+def _drivers(accounts: pd.DataFrame, role_names: list[str], has_roles: bool, *, km: bool) -> pd.DataFrame:
+    """The ``drivers`` table (see :class:`BuyingCommittee`): per cohort and feature."""
+    import pandas as pd
+
+    at = accounts[accounts["milestone"].notna()]
+    # decided before the milestone: not at risk there
+    decided = at["closed"].notna() & (at["closed"] < at["milestone"])
+    at = at[~decided]
+    rows: list[dict[str, Any]] = []
+    for cohort, g in at.groupby("cohort", sort=True):
+        features: list[tuple[str, str, np.ndarray]] = []
+        roles_at = g["roles_at"].to_numpy()
+        if has_roles:
+            for role in role_names:
+                features.append(("role", role, np.array([role in r for r in roles_at], dtype=bool)))
+        for label, _, _ in SIZE_BANDS:
+            features.append(("size", label, (g["size_band_at"] == label).to_numpy()))
+        features.append(("threading", "multi-threaded", g["multi_threaded_at"].to_numpy(dtype=bool)))
+        won = (g["outcome"] == "won").to_numpy()
+        closed = (g["outcome"] != "open").to_numpy()
+        follow = ((g["closed"].fillna(g["end"]) - g["milestone"]).dt.total_seconds().to_numpy()) / _DAY
+        for kind, feature, mask in features:
+            rows.append(_driver_row(cohort, kind, feature, mask, won, closed, follow, km=km))
+    out = pd.DataFrame(rows, columns=list(_DRIVER_COLUMNS))
+    if len(out):
+        out["q"] = st.bh_qvalues(out["p"].to_numpy(dtype=float))
+    return out
+
+
+def _driver_row(
+    cohort: Any,
+    kind: str,
+    feature: str,
+    mask: np.ndarray,
+    won: np.ndarray,
+    closed: np.ndarray,
+    follow: np.ndarray,
+    *,
+    km: bool,
+) -> dict[str, Any]:
+    """One row of the drivers: the outcome rate with and without ``mask``."""
+    row: dict[str, Any] = {"cohort": cohort, "kind": kind, "feature": feature}
+    for side, m in (("with", mask), ("without", ~mask)):
+        row[f"n_{side}"] = int((m & closed).sum())
+        row[f"won_{side}"] = int((m & won).sum())
+        row[f"open_{side}"] = int((m & ~closed).sum())
+    if km:
+        r1, v1 = _km_win(follow[mask], won[mask])
+        r2, v2 = _km_win(follow[~mask], won[~mask])
+        d = r1 - r2
+        half = st.Z95 * np.sqrt(v1 + v2)
+        defined = mask.any() and (~mask).any() and won.any()
+        p = st.logrank(follow[mask], won[mask], follow[~mask], won[~mask]) if defined else np.nan
+        row.update(
+            rate_with=r1,
+            rate_without=r2,
+            difference=d,
+            ci_low=d - half,
+            ci_high=d + half,
+            cohens_h=float(st.cohens_h(np.array(r1), np.array(r2))),
+            test="log-rank",
+            p=p,
+        )
+        return row
+    x1, n1, x2, n2 = (np.array([float(row[k])]) for k in ("won_with", "n_with", "won_without", "n_without"))
+    r1 = float(x1[0] / n1[0]) if n1[0] else np.nan
+    r2 = float(x2[0] / n2[0]) if n2[0] else np.nan
+    if n1[0] and n2[0]:
+        pv, test = st.two_proportion_tests(x1, n1, x2, n2)
+        lo, hi = st.newcombe_ci(x1, n1, x2, n2)
+        row.update(ci_low=float(lo[0]), ci_high=float(hi[0]), test=str(test[0]), p=float(pv[0]))
+    else:
+        row.update(ci_low=np.nan, ci_high=np.nan, test="", p=np.nan)
+    row.update(
+        rate_with=r1,
+        rate_without=r2,
+        difference=r1 - r2,
+        cohens_h=float(st.cohens_h(np.array(r1), np.array(r2))) if n1[0] and n2[0] else np.nan,
+    )
+    return row
+
+
+def _km_win(time: np.ndarray, event: np.ndarray) -> tuple[float, float]:
+    """Kaplan–Meier probability of a win by the longest follow-up, and its Greenwood variance."""
+    if time.size == 0:
+        return np.nan, np.nan
+    order = np.argsort(time, kind="stable")
+    t, e = time[order], event[order].astype(bool)
+    _uniq, first_idx = np.unique(t, return_index=True)
+    at_risk = t.size - first_idx
+    d = np.add.reduceat(e.astype(float), first_idx)
+    keep = d > 0
+    at_risk, d = at_risk[keep], d[keep]
+    if d.size == 0:
+        return 0.0, 0.0
+    surv = float(np.prod(1 - d / at_risk))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(at_risk > d, d / (at_risk * (at_risk - d)), 0.0)
+    return 1 - surv, surv**2 * float(terms.sum())
+
+
+def _summary(accounts: pd.DataFrame, names: tuple[str, ...], with_at: bool) -> pd.DataFrame:
+    """One row per cohort, largest first."""
+    import pandas as pd
+
+    rows = []
+    for cohort, g in accounts.groupby("cohort", sort=True):
+        engaged = g[g["contacts"] > 0]
+        row: dict[str, Any] = {
+            "cohort": cohort,
+            "accounts": len(g),
+            "with_contacts": len(engaged),
+            "median_contacts": float(engaged["contacts"].median()) if len(engaged) else np.nan,
+            "median_roles": float(engaged["roles"].median()) if len(engaged) else np.nan,
+            "share_multi_threaded": float(engaged["multi_threaded"].mean()) if len(engaged) else np.nan,
+            "median_top_contact_share": float(engaged["top_contact_share"].median())
+            if len(engaged)
+            else np.nan,
+        }
+        if with_at:
+            reached = g[g["milestone"].notna()]
+            row["reached"] = len(reached)
+            row["median_contacts_at"] = float(reached["contacts_at"].median()) if len(reached) else np.nan
+            row["share_multi_threaded_at"] = (
+                float(reached["multi_threaded_at"].astype(bool).mean()) if len(reached) else np.nan
+            )
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    return out.sort_values(["accounts", "cohort"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _order_cohorts(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its cohorts in the order of ``summary`` (largest first), stable within."""
+    if not len(frame):
+        return frame.reset_index(drop=True)
+    order = {c: i for i, c in enumerate(summary["cohort"])}
+    key = frame["cohort"].map(order)
+    return frame.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if x == x else "–"
+
+
+def _q_text(q: float) -> str:
+    return "q < 0.001" if q < 0.001 else f"q = {q:.3f}"
+
+
+def _sentences(
+    summary: pd.DataFrame,
+    drivers: pd.DataFrame | None,
+    roles: pd.DataFrame,
+    milestone: str | None,
+    has_roles: bool,
+) -> list[str]:
+    """The plain sentences of :meth:`BuyingCommittee.explain`."""
+    out: list[str] = []
+    several = len(summary) > 1
+    for r in _rows(summary):
+        who = f"In {r.cohort}, accounts" if several else "Accounts"
+        if r.with_contacts == 0:
+            out.append(f"{who} have no touch with a known contact.")
+            continue
+        roles_txt = f" in {_plural(r.median_roles, 'role')}" if has_roles else ""
+        out.append(
+            f"{who} involve a median of {_plural(r.median_contacts, 'contact')}{roles_txt}; "
+            f"{_pct(r.share_multi_threaded)} are multi-threaded (two or more contacts) and the most "
+            f"active contact makes a median {_pct(r.median_top_contact_share)} of the touches."
+        )
+    if drivers is None or not len(drivers) or milestone is None:
+        return out
+    sig = drivers[(drivers["q"] < ALPHA) & ~_mirrors_threading(drivers)].copy()
+    sig["_h"] = sig["cohens_h"].abs()
+    sig = sig.sort_values(["_h", "cohort", "feature"], ascending=[False, True, True], kind="stable")
+    for r in _rows(sig):
+        where = f"In {r.cohort}, a" if several else "A"
+        if r.kind == "role":
+            subject = f"ccounts with {_article(r.feature)} {r.feature} engaged by {milestone}"
+        elif r.kind == "size":
+            subject = f"ccounts with {r.feature} engaged by {milestone}"
+        else:
+            subject = f"ccounts multi-threaded (two or more contacts) by {milestone}"
+        verb = "win" if r.test != "log-rank" else "are won (Kaplan–Meier)"
+        out.append(
+            f"{where}{subject} {verb} {_pct(r.rate_with)} against {_pct(r.rate_without)} "
+            f"(h = {r.cohens_h:+.2f}, {_q_text(r.q)})."
+        )
+    if has_roles and len(roles) and "q" in roles.columns:
+        quiet = roles[(roles["q"] >= ALPHA) | roles["q"].isna()]
+        late = quiet[quiet["share"] > 2 * quiet["share_at"].fillna(0) + 0.05]
+        for r in _rows(late):
+            where = f"In {r.cohort}, " if several else ""
+            out.append(
+                f"{where}{r.role} mostly joins after {milestone} (engaged in {_pct(r.share)} of accounts, by "
+                f"{milestone} in {_pct(r.share_at)}); engaged by {milestone}, it makes no detectable "
+                f"difference, so any link to winning over the whole journey is a consequence, not a driver."
+            )
+    return out
+
+
+def _plural(n: float, word: str) -> str:
+    return f"{n:g} {word}" + ("" if n == 1 else "s")
+
+
+def _mirrors_threading(drivers: pd.DataFrame) -> pd.Series:
+    """The "1 contact" rows that are the multi-threaded comparison turned round (same
+    accounts on the other side): one sentence says it."""
+    import pandas as pd
+
+    threading = drivers[drivers["kind"] == "threading"].set_index("cohort")
+    out = []
+    for r in _rows(drivers):
+        same = False
+        if r.kind == "size" and r.cohort in threading.index:
+            t = threading.loc[r.cohort]
+            same = (r.n_with, r.won_with, r.n_without, r.won_without) == (
+                t["n_without"],
+                t["won_without"],
+                t["n_with"],
+                t["won_with"],
+            )
+        out.append(same)
+    return pd.Series(out, index=drivers.index, dtype=bool)
+
+
+def _mean(values: pl.Series) -> float:
+    return float(values.cast(pl.Float64).to_numpy().mean()) if values.len() else np.nan
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    """The rows of ``frame`` as named tuples (typed loosely: their fields are the columns)."""
+    return list(frame.itertuples(index=False))
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
