@@ -116,6 +116,14 @@ def _outputs(
         yield f"clusterer.{rep}.cluster_stability_", other.cluster_stability_
         yield f"clusterer.{rep}.summary", other.summary()
 
+    bc = jm.buying_committee(demo, outcomes=OUT, at="Proposal sent", by="segment", random_state=0)
+    for table in ("accounts", "roles", "drivers", "engagement", "handover", "summary"):
+        yield f"committee.{table}", getattr(bc, table)
+    yield "committee.to_dict", bc.to_dict()
+    yield "committee.explain", bc.explain()
+    yield "committee.map", bc.committee_map_svg()
+    yield "committee.repr_html", bc._repr_html_()
+
     model = jm.JourneyOutcomeModel(outcomes=OUT, target="won", step="60D", random_state=0)
     model.fit(demo.filter_time(end="2024-06-01", mode="contained"))
     yield "outcome_model.predict_proba", model.predict_proba(demo, at="2025-01-01")
