@@ -9,6 +9,7 @@ import journeymine as jm
 
 EXPECTED = [
     "Attribution",
+    "BuyingCommittee",
     "CohortComparison",
     "ColumnMapping",
     "DataQualityError",
@@ -36,6 +37,7 @@ EXPECTED = [
     "UnsupportedOperationError",
     "__version__",
     "attribution",
+    "buying_committee",
     "compare_cohorts",
     "datasets",
     "discover_process_model",

@@ -36,9 +36,10 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "JourneyKPIs": lambda log: jm.kpis(log, outcomes=OUT, by="segment"),
     "Attribution": lambda log: jm.attribution(log, conversion=OUT["won"]),
     "SubwayMap": lambda log: jm.subway_map(jm.journey_map(log, by="segment")),
+    "BuyingCommittee": lambda log: jm.buying_committee(log, outcomes=OUT, at="Proposal sent", by="segment"),
 }
 #: the results that draw themselves, so their bundle holds an SVG
-DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap"}
+DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee"}
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {"ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine"}
 
@@ -49,8 +50,10 @@ def hostile() -> jm.JourneyLog:
     frame = jm.datasets.demo_b2b(n_accounts=300, random_state=0, as_frame=True)
     frame["segment"] = frame["segment"].replace({"SMB": BOLD, "Enterprise": SCRIPT})
     frame["touchpoint"] = frame["touchpoint"].replace({"Demo": SCRIPT})
+    frame["contact_role"] = frame["contact_role"].replace({"Economic buyer": SCRIPT})
     return jm.JourneyLog.from_frame(frame, case="account_id", activity="touchpoint", timestamp="timestamp",
-                                    channel="channel", case_attributes=["segment"])
+                                    channel="channel", contact="contact_id", role="contact_role",
+                                    case_attributes=["segment"])
 
 
 @pytest.fixture(scope="module")

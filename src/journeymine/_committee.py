@@ -45,7 +45,7 @@ import polars as pl
 
 from . import _stats as st
 from ._cohorts import resolve
-from ._display import Displayed, escape, note, section, table
+from ._display import Displayed, note, section, table
 from ._encoding import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
@@ -235,6 +235,10 @@ class BuyingCommittee(Displayed):
             raise invalid("cohort", "BuyingCommittee", f"one of {list(names)}", cohort)
         return str(cohort)
 
+    def to_dataframe(self) -> pd.DataFrame:
+        """The ``accounts`` table (a copy): one row per account, ready to join to a CRM export."""
+        return self.accounts.copy()
+
     def to_dict(self) -> dict[str, Any]:
         """Every table as a list of records (JSON-safe), with the milestone and counts."""
         from ._jsonsafe import records
@@ -279,7 +283,7 @@ class BuyingCommittee(Displayed):
         return committee_svg(self)
 
     def _display_html(self, svg: str | None) -> str:
-        parts = [note(" ".join(escape(s) for s in self._sentences[:6]))] if self._sentences else []
+        parts = [note(" ".join(self._sentences[:6]))] if self._sentences else []
         if svg:
             parts.append(f'<div class="jm-drawing">{svg}</div>')
         parts.append(table(self._summary))
@@ -1037,4 +1041,9 @@ def _rows(frame: pd.DataFrame) -> list[Any]:
 
 
 def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
+    """ "a" or "an" before ``word``, by its sound for the common cases ("an Economic buyer",
+    "a User", "a Unit head", "an Owner")."""
+    w = word.lower()
+    if w.startswith(("us", "uni", "ut", "eu", "one")):
+        return "a"
+    return "an" if w[:1] in "aeiou" else "a"
