@@ -33,6 +33,8 @@ def main() -> None:
         top.save(OUT / "subway_bpic2012_top_variants.svg")
         top.save(OUT / "subway_bpic2012_top_variants.png", scale=1.5)
     _report_screenshot(log)
+    roles = jm.subway_map(jm.datasets.demo_b2b(n_accounts=3_000, random_state=0), lines="roles")
+    _svg_screenshot(roles.svg, OUT / "subway_roles.png")
     for p in sorted(OUT.iterdir()):
         print(p.relative_to(OUT.parent.parent), p.stat().st_size)
 
@@ -61,6 +63,28 @@ def _report_screenshot(log: jm.JourneyLog) -> None:
             page.goto(path.as_uri() + "#journeys")
             page.screenshot(path=str(OUT / "report_journeys.png"))
             browser.close()
+
+
+def _svg_screenshot(svg: str, path: Path) -> None:
+    """An SVG as headless Chromium draws it, at twice its natural size."""
+    import re
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print(f"chromium not found: no {path.name} (make test installs it)")
+        return
+    size = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
+    width, height = (int(size.group(1)), int(size.group(2))) if size else (1200, 800)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                   "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=2)
+        page.set_content(f"<html><body style='margin:0;background:#fff'>{svg}</body></html>")
+        page.locator("svg").first.screenshot(path=str(path))
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -14,7 +15,6 @@ from hypothesis import strategies as st
 
 import journeymine as jm
 from journeymine.datasets import DEMO_OUTCOMES
-
 from real_logs import LOGS
 
 OUT = {"won": ["Signed"], "lost": ["Lost"]}
@@ -185,7 +185,7 @@ def test_drivers_need_outcomes_and_a_milestone(planted_log: jm.JourneyLog) -> No
     bc = jm.buying_committee(planted_log, outcomes=OUT)
     assert not bc.has_drivers and "share_at" not in bc.roles.columns and "rate_with" not in bc.roles.columns
     with pytest.raises(jm.UnsupportedOperationError, match=r"drivers need outcomes= and at=.*look like its causes"):
-        bc.drivers
+        _ = bc.drivers
     bc2 = jm.buying_committee(planted_log, at="Proposal")
     assert "share_at" in bc2.roles.columns and not bc2.has_drivers
 
@@ -320,7 +320,7 @@ def test_invariants(frame: pd.DataFrame) -> None:
     expected = 0
     for _, g in ev.groupby("case", sort=False):
         c = g["contact"].tolist()
-        expected += sum(a != b for a, b in zip(c, c[1:], strict=False))
+        expected += sum(a != b for a, b in itertools.pairwise(c))
     assert int(bc.handover["count"].sum()) == expected
     if bc.has_drivers and len(bc.drivers):
         d = bc.drivers.dropna(subset=["p"])

@@ -119,6 +119,7 @@ def test_event_level_access_says_how_to_get_it(demo: tuple[jm.JourneyLog, jm.Jou
         "log.filter_activities": lambda: remote.filter_activities("Demo"),
         "log.filter_variants": lambda: remote.filter_variants(top=2),
         "write_xes": lambda: jm.write_xes(remote, "never-written.xes"),
+        'subway_map(lines="roles")': lambda: jm.subway_map(remote, lines="roles"),
     }
     for operation, call in calls.items():
         with pytest.raises(jm.UnsupportedOperationError) as info:

@@ -2,7 +2,8 @@
 
 Gartner describes the B2B buying journey as "an asymmetric subway map", not a funnel. Here
 stations are touchpoints (activities) and lines are journeys: the top variants of a log,
-the representative journey of each cohort or cluster, or journeys given by hand.
+the representative journey of each cohort or cluster, the typical path of each
+buying-committee role, or journeys given by hand.
 
 This module finds the lines and the overlays (timing, drop-off, channels) and puts the
 stations in order; :mod:`journeymine._subway_layout` places them and routes the lines so
@@ -66,7 +67,7 @@ class SubwayLine:
     accounts: int
     share: float | None = None
     median_duration: float | None = None  # seconds
-    kind: str = "given"
+    kind: str = "given"  # "variant", "cohort", "cluster", "role" or "given"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe."""
@@ -315,6 +316,30 @@ def representative_lines(
     return sorted(lines, key=lambda ln: (-ln.accounts, ln.name))
 
 
+def role_lines(log: JourneyLog, owner: str) -> list[SubwayLine]:
+    """One line per buying-committee role: its representative path (:func:`representative`
+    over the role's paths, :mod:`journeymine._role_paths`), at any length, weighted by
+    accounts; ``accounts`` are the accounts where the role made a touch."""
+    from ._role_paths import role_paths
+
+    paths, engaged = role_paths(log, f'{owner}(lines="roles")')
+    lines = []
+    for role, group in paths.groupby("role", sort=True):
+        best = representative(group, min_stations=1)
+        if best is None:  # pragma: no cover - with min_stations=1 every path is long enough
+            continue
+        lines.append(
+            SubwayLine(
+                name=str(role),
+                stations=tuple(group["variant"].iloc[best]),
+                accounts=engaged[str(role)],
+                share=engaged[str(role)] / log.n_cases,
+                kind="role",
+            )
+        )
+    return sorted(lines, key=lambda ln: (-ln.accounts, ln.name))
+
+
 def variant_lines(log: JourneyLog, *, top: int, min_stations: int) -> list[SubwayLine]:
     """The ``top`` most frequent variants with at least ``min_stations`` stations."""
     from ._variants import variants
@@ -340,7 +365,7 @@ def variant_lines(log: JourneyLog, *, top: int, min_stations: int) -> list[Subwa
 def subway_map(
     source: Any,
     *,
-    lines: Mapping[str, str | Sequence[str]] | None = None,
+    lines: Mapping[str, str | Sequence[str]] | Literal["roles"] | None = None,
     top: int = 6,
     stations: str | Sequence[str] | None = None,
     positions: Mapping[str, tuple[int, int]] | None = None,
@@ -363,9 +388,18 @@ def subway_map(
         of its most frequent variants by edit distance, weighted by accounts); the
         representative journey of each cluster of a fitted clusterer (anything with
         ``representatives_``).
-    lines : mapping of str to sequence of str, optional
+    lines : mapping of str to sequence of str, or "roles", optional
         Journeys given by hand (name → stations), drawn instead of the above; the source
-        still gives the stages, timing and drop-off.
+        still gives the stages, timing and drop-off. ``"roles"`` draws one line per
+        buying-committee role (the log needs a mapped ``role`` column): the typical path
+        of the touches that role's contacts make. A role's path in an account is the
+        sequence of activities of its events whose role it is, consecutive repeats
+        collapsed; its line is the representative of those paths (the rule of cohort
+        lines, weighted by accounts), at any length, so a role whose typical path is one
+        touch is a short bar inside that station, named in the notes. Its legend gives the
+        accounts the role made a touch in. The source is then a log or a single map (its
+        accounts), not a :class:`JourneyMaps` or a clusterer; the events must be in memory
+        (not on Spark).
     top : int
         How many variants to draw for a log or a single map.
     stations : sequence of str, optional
@@ -405,6 +439,16 @@ def subway_map(
     ['SMB', 'Mid-market', 'Enterprise']
     >>> sm.svg.startswith("<svg")
     True
+
+    One line per buying-committee role (Procurement joins to sign the contract):
+
+    >>> roles = jm.subway_map(log, lines="roles")
+    >>> {ln.name: ln.stations for ln in roles.lines}["Procurement"]
+    ('Contract signed',)
+    >>> roles.summary[["line", "kind", "accounts"]].head(2)
+           line  kind  accounts
+    0  Champion  role       453
+    1      User  role       153
     """
     owner = "subway_map"
     check_int("top", owner, top, minimum=1)
@@ -415,6 +459,8 @@ def subway_map(
         stations = as_names(stations, "stations", owner, what="activities")
     if conversion is not None:
         conversion = as_names(conversion, "conversion", owner, what="activities")
+    if lines is not None and not (lines == "roles" if isinstance(lines, str) else isinstance(lines, Mapping)):
+        raise invalid("lines", owner, "a mapping of line name to a sequence of stations, or 'roles'", lines)
     log, by = _source_log(source, owner)
     drawn = _source_lines(source, log, by, lines=lines, top=top, min_stations=min_stations, owner=owner)
     return _draw(
@@ -469,18 +515,26 @@ def _source_lines(
     log: JourneyLog,
     by: Any,
     *,
-    lines: Mapping[str, str | Sequence[str]] | None,
+    lines: Mapping[str, str | Sequence[str]] | str | None,
     top: int,
     min_stations: int,
     owner: str,
 ) -> list[SubwayLine]:
-    """The lines to draw: given by hand, a clusterer's representatives, each cohort's
-    representative journey, or the top variants."""
+    """The lines to draw: each role's typical path, given by hand, a clusterer's
+    representatives, each cohort's representative journey, or the top variants."""
     from ._journeymap import JourneyMaps
 
-    if lines is not None:
-        if isinstance(lines, str) or not isinstance(lines, Mapping):
-            raise invalid("lines", owner, "a mapping of line name to a sequence of stations", lines)
+    if isinstance(lines, str):  # "roles", as subway_map checked
+        if isinstance(source, JourneyMaps) or hasattr(source, "representatives_"):
+            raise invalid(
+                "source",
+                f'{owner}(lines="roles")',
+                "a JourneyLog or a single JourneyMap (one set of accounts, say maps['SMB']), "
+                "since role lines replace the cohorts' or clusters' lines",
+                type(source).__name__,
+            )
+        drawn = role_lines(log, owner)
+    elif isinstance(lines, Mapping):
         drawn = [
             SubwayLine(name=str(k), stations=tuple(as_names(v, "lines", owner, what="stations")), accounts=0)
             for k, v in lines.items()
@@ -802,6 +856,8 @@ def _default_title(lines: list[SubwayLine]) -> str:
         return "Representative journey of each cohort"
     if kinds == {"cluster"}:
         return "Representative journey of each cluster"
+    if kinds == {"role"}:
+        return "Typical path of each buying-committee role"
     if kinds == {"variant"}:
         return f"The {len(lines)} most frequent journeys"
     return "Journeys"

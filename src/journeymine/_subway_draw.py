@@ -411,8 +411,7 @@ def _legend_rows(scene: Scene) -> list[str]:
 
 def legend_text(ln: SubwayLine) -> str:
     """A line's legend entry: name, accounts (share), median duration, stops."""
-    name = ln.name if len(ln.name) <= 60 else ln.name[:59] + "…"
-    parts = [name]
+    parts = [_short(ln.name)]
     if ln.accounts:
         share = f" ({ln.share:.0%})" if ln.share is not None else ""
         parts.append(f"{ln.accounts:,} account{'s' if ln.accounts != 1 else ''}{share}")
@@ -421,6 +420,11 @@ def legend_text(ln: SubwayLine) -> str:
     n = len(ln.stations)
     parts.append(f"{n} stop{'s' if n != 1 else ''}")
     return " · ".join(parts)
+
+
+def _short(name: str) -> str:
+    """A line's name as the legend and notes show it: at most 60 characters."""
+    return name if len(name) <= 60 else name[:59] + "…"
 
 
 def line_tip(ln: SubwayLine) -> str:
@@ -482,7 +486,9 @@ def _notes(scene: Scene, d: _Drawn) -> list[str]:
     if "loop" in kinds:
         notes.append("A small loop under a station is a repeated station.")
     if "dot" in kinds:
-        notes.append("A short bar inside a station is a journey of that one station.")
+        # named, since a bar inside a shared station is easy to miss
+        dots = [f"{_short(ln.name)} ({ln.stations[0]})" for ln in scene.lines if len(ln.stations) == 1]
+        notes.append(f"A short bar inside a station is a journey of that one station: {', '.join(dots)}.")
     missed = []
     if d.missed_times:
         missed.append(f"{d.missed_times} timing figure{'s' if d.missed_times != 1 else ''}")
