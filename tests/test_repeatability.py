@@ -89,7 +89,7 @@ def _outputs(
     yield "demo.cases", demo.cases
 
     cmp = jm.compare_cohorts(demo, by="segment", outcomes=OUT, random_state=0)
-    for table in ("transitions", "activities", "durations", "outcomes", "variants", "summary"):
+    for table in ("transitions", "activities", "durations", "outcomes", "variants", "committee", "summary"):
         yield f"compare.{table}", getattr(cmp, table)
     yield "compare.to_dict", cmp.to_dict()
     yield "compare.differential_map", cmp.differential_map(0).svg

@@ -13,7 +13,7 @@ import pytest
 import journeymine as jm
 from journeymine._cli import main
 
-SECTIONS = ["data", "kpis", "journeys", "clusters", "differences", "variants", "attribution", "methods"]
+SECTIONS = ["data", "kpis", "committee", "journeys", "clusters", "differences", "variants", "attribution", "methods"]
 EVIL = "<script>alert('x')</script>"
 
 
@@ -280,7 +280,8 @@ def test_one_finding_per_underlying_effect() -> None:
     n_listed = len(s) + int(s["related"].map(len).sum())
     assert n_listed <= (cmp.transitions["q"] < cmp.alpha).sum() + (cmp.activities["q"] < cmp.alpha).sum() \
         + (cmp.durations["q"] < cmp.alpha).sum() + (cmp.outcomes["q"] < cmp.alpha).sum() \
-        + (cmp.outcomes["q_time"] < cmp.alpha).sum() + (cmp.variants["q"] < cmp.alpha).sum()
+        + (cmp.outcomes["q_time"] < cmp.alpha).sum() + (cmp.variants["q"] < cmp.alpha).sum() \
+        + (cmp.committee["q"] < cmp.alpha).sum()
 
 
 def test_degenerate_differences_are_not_findings() -> None:

@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--case", help="case (account) id column")
         cmd.add_argument("--activity", help="activity column")
         cmd.add_argument("--timestamp", help="timestamp column")
+        cmd.add_argument("--contact", help="column of the person at the account who made each touch")
+        cmd.add_argument("--role", help="column of that person's buying-committee role")
         cmd.add_argument(
             "--case-attr",
             action="append",
@@ -109,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument(
                 "--won", default="won", metavar="NAME", help="which --outcome is a win (default: won)"
             )
+            cmd.add_argument(
+                "--committee-at", metavar="MILESTONE",
+                help="activity or stage by which buying committees are compared (needs --contact): "
+                "with --outcome, which roles engaged by then go with winning",
+            )
             cmd.add_argument("--title", help="report title")
             cmd.add_argument("--seed", type=int, default=0, help="random seed (clusters, bootstrap)")
             cmd.add_argument(
@@ -135,10 +142,11 @@ def _read(args: argparse.Namespace) -> JourneyLog:
     if fmt == "xes":
         if args.encoding != "utf8":
             raise JourneymineError("--encoding is for CSV input (an XES file declares its own encoding).")
-        given = [f"--{n}" for n in ("case", "activity", "timestamp") if getattr(args, n)]
+        given = [f"--{n}" for n in ("case", "activity", "timestamp", "contact", "role") if getattr(args, n)]
         if given:
             raise JourneymineError(
-                f"XES input names its own columns (concept:name, time:timestamp); drop {', '.join(given)}."
+                "XES input names its own columns (concept:name, time:timestamp; the attributes contact and "
+                f"org:role); drop {', '.join(given)}."
             )
         return _io.read_xes(
             args.events, case_attributes=args.case_attr, transitions=args.transitions,
@@ -153,7 +161,8 @@ def _read(args: argparse.Namespace) -> JourneyLog:
     if missing:
         raise JourneymineError(f"{fmt.upper()} input needs {', '.join(missing)} (column names).")
     kwargs: dict[str, Any] = dict(
-        case=args.case, activity=args.activity, timestamp=args.timestamp, case_attributes=args.case_attr,
+        case=args.case, activity=args.activity, timestamp=args.timestamp, contact=args.contact,
+        role=args.role, case_attributes=args.case_attr,
         tz=args.tz, dayfirst=args.dayfirst, timestamp_format=args.timestamp_format,
     )
     if fmt == "parquet":
@@ -278,6 +287,7 @@ def _run(args: argparse.Namespace) -> int:
             log,
             by="segment",
             outcomes=DEMO_OUTCOMES,
+            committee_at="Proposal sent",
             path=args.output,
             random_state=args.seed,
             title=f"Journey report: demo B2B log ({args.accounts:,} accounts)",
@@ -295,6 +305,7 @@ def _run(args: argparse.Namespace) -> int:
             by=by,
             outcomes=_outcomes(args.outcome),
             won=args.won,
+            committee_at=args.committee_at,
             path=args.output,
             title=args.title,
             random_state=args.seed,

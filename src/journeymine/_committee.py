@@ -350,15 +350,8 @@ def buying_committee(
 
     owner = "buying_committee"
     require_events(log, owner)
-    mapped = log.mapping.roles()
-    if "contact" not in mapped:
-        raise SchemaError(
-            f"{owner} needs a contact column: the person at the account who made each touch. "
-            "Map it when building the log, e.g. JourneyLog.from_frame(df, case=..., activity=..., "
-            "timestamp=..., contact='contact_id', role='contact_role') (role is optional: the "
-            "person's buying-committee role)."
-        )
-    has_roles = "role" in mapped
+    require_contacts(log, owner)
+    has_roles = "role" in log.mapping.roles()
     stages = stage_assignment(log)
     milestone_kind, milestone = _resolve_at(log, at, stages, owner)
     spec: dict[str, Any] | None = None
@@ -456,10 +449,34 @@ def buying_committee(
     )
 
 
+def require_contacts(log: JourneyLog, owner: str) -> None:
+    """Raise :class:`SchemaError` when the log maps no contact column, saying how to map one."""
+    if "contact" not in log.mapping.roles():
+        raise SchemaError(
+            f"{owner} needs a contact column: the person at the account who made each touch. "
+            "Map it when building the log, e.g. JourneyLog.from_frame(df, case=..., activity=..., "
+            "timestamp=..., contact='contact_id', role='contact_role') (role is optional: the "
+            "person's buying-committee role)."
+        )
+
+
+def resolve_milestone(log: JourneyLog, at: Any, owner: str, *, param: str) -> tuple[str, str] | None:
+    """The milestone ``param`` of another function (``committee_at`` of :func:`compare_cohorts`
+    and :func:`report`) as ``(kind, name)``, checked as ``at`` is here; None stays None. It
+    needs a contact column."""
+    if at is None:
+        return None
+    require_contacts(log, owner)
+    kind, name = _resolve_at(log, at, stage_assignment(log), owner, param)
+    return (str(kind), str(name))
+
+
 def _resolve_at(
-    log: JourneyLog, at: Any, stages: StageAssignment, owner: str
+    log: JourneyLog, at: Any, stages: StageAssignment, owner: str, param: str = "at"
 ) -> tuple[str | None, str | None]:
-    """``(kind, name)`` of the milestone: ``("activity", a)``, ``("stage", s)`` or (None, None)."""
+    """``(kind, name)`` of the milestone: ``("activity", a)``, ``("stage", s)`` or (None, None).
+
+    ``param`` is the parameter's name in the error messages (``committee_at`` elsewhere)."""
     if at is None:
         return None, None
     activities, stage_names = set(log.activities), set(stages.order)
@@ -467,16 +484,16 @@ def _resolve_at(
         kind, name = str(at[0]), at[1]
         known = activities if kind == "activity" else stage_names
         if name not in known:
-            raise invalid("at", owner, f"a {kind} of the log{_close(str(name), known)}", name)
+            raise invalid(param, owner, f"a {kind} of the log{_close(str(name), known)}", name)
         return kind, str(name)
     if not isinstance(at, str):
-        raise invalid("at", owner, "an activity or stage name, or ('activity' | 'stage', name)", at)
+        raise invalid(param, owner, "an activity or stage name, or ('activity' | 'stage', name)", at)
     if at in activities and at in stage_names:
         raise invalid(
-            "at",
+            param,
             owner,
             f"an unambiguous milestone: {at!r} is both an activity and a stage; pass "
-            f"at=('activity', {at!r}) or at=('stage', {at!r})",
+            f"{param}=('activity', {at!r}) or {param}=('stage', {at!r})",
             at,
         )
     if at in activities:
@@ -485,7 +502,7 @@ def _resolve_at(
         return "stage", at
     every = sorted(activities | stage_names)
     raise invalid(
-        "at",
+        param,
         owner,
         f"an activity or a stage of the log{_close(at, every)} (stages: {list(stages.order)}; "
         f"activities include {sorted(activities)[:8]})",

@@ -19,7 +19,12 @@ cannot make a difference on its own:
   (variants seen in fewer than 5 accounts of the two groups pooled into one category),
   with a permutation p-value (group labels shuffled among the two groups' accounts; the
   shuffled counts are drawn directly from the multivariate hypergeometric distribution
-  that shuffling induces).
+  that shuffling induces);
+* **committee** (when the log has a ``contact`` column): the share of accounts that are
+  multi-threaded (two or more contacts) and, with a ``role`` column, the share where each
+  buying-committee role engaged (as transitions), and the committee size (contacts per
+  account, as durations); over the whole journey, or by the milestone ``committee_at``
+  among the accounts that reached it.
 
 All p-values of one call are adjusted together with Benjamini–Hochberg (``q``), and the
 findings with ``q < alpha`` are ranked by effect size in :attr:`CohortComparison.summary`,
@@ -30,6 +35,8 @@ one finding per underlying effect:
   of the accounts reaching the activity in both groups ("go from A to B 2.2x as often",
   "reach B 2.2x as often" and "23% reach 'won' against 10%" say one thing): the strongest
   is listed, the others are in its ``related`` column;
+* a difference in committee size and one in the share multi-threaded are one effect when
+  they point the same way;
 * a duration difference whose estimate and both interval bounds are zero is not listed
   (ties at zero can still give a small p); a time to outcome is not listed when neither
   group's Kaplan–Meier median is defined (fewer than half reach it in both). The tests
@@ -47,6 +54,7 @@ import polars as pl
 
 from . import _stats as st
 from ._cohorts import Cohorts, resolve
+from ._committee import buying_committee, resolve_milestone
 from ._discovery import journey_tables
 from ._display import Displayed, error, escape, note, section, table
 from ._encoding import encode, require_events
@@ -90,13 +98,30 @@ class CohortComparison(Displayed):
         log-rank ``p_time`` / ``q_time``.
     variants : pandas.DataFrame
         Per comparison: ``js_distance`` and the permutation ``p``, ``q``.
+    committee : pandas.DataFrame
+        Per comparison, from :func:`buying_committee`'s accounts: ``kind``
+        ``"multi_threading"`` (feature ``"multi-threaded"``: two or more contacts) and
+        ``"role_coverage"`` (feature: the role; the role engaged) with the columns of
+        ``transitions``, and ``"committee_size"`` (feature ``"contacts"``: contacts per
+        account) with the groups' medians ``median_a``, ``median_b``, their ``difference``
+        with a bootstrap 95% CI, ``rank_biserial`` and the Mann–Whitney ``p`` (the share
+        columns NaN). Without ``committee_at`` it covers the whole journey: role coverage
+        over every account of the group, multi-threading and size over the accounts with a
+        known contact (as :attr:`BuyingCommittee.summary`); with it, what was engaged at or
+        before the milestone, over the accounts that reached it. ``q`` is adjusted with every
+        other test of the call. Empty (with these columns) when the log has no ``contact``
+        column.
+    committee_at : str or None
+        The committee milestone, as resolved (``committee_at_kind``: ``"activity"`` or
+        ``"stage"``).
     summary : pandas.DataFrame
         The significant findings (``q < alpha``), one per underlying effect, largest effect
         first, with a plain sentence each (``finding``) and the sentences of the other
         tests of the same effect (``related``, a list). ``effect`` is |Cohen's h| for shares, 1.6 × |rank-
         biserial r| for durations (so that the conventional "small, medium, large"
         thresholds line up: r .1/.3/.5 with h .2/.5/.8), half of the outcome's |h| for
-        time to outcome, and the Jensen–Shannon distance for variants.
+        time to outcome, the Jensen–Shannon distance for variants, |h| for multi-threading
+        and role coverage, and 1.6 × |rank-biserial r| for committee size.
     comparisons : tuple of (str, str)
         The (A, B) pairs compared, B ``"(rest)"`` for all other accounts.
     alpha : float
@@ -110,11 +135,14 @@ class CohortComparison(Displayed):
     durations: pd.DataFrame
     outcomes: pd.DataFrame
     variants: pd.DataFrame
+    committee: pd.DataFrame
     comparisons: tuple[tuple[str, str], ...]
     alpha: float
     _summary: pd.DataFrame
     _cohorts: Cohorts
     _log: JourneyLog | None = field(default=None, repr=False)
+    committee_at: str | None = None
+    committee_at_kind: str | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -137,6 +165,7 @@ class CohortComparison(Displayed):
             self.durations,
             self.outcomes.assign(kind="outcome"),
             self.variants.assign(kind="variants"),
+            self.committee,
         ]
         out = pd.concat([p for p in parts if len(p)], ignore_index=True)
         first = ["kind", "group_a", "group_b", "feature"]
@@ -156,12 +185,17 @@ class CohortComparison(Displayed):
             "durations": records(self.durations),
             "outcomes": records(self.outcomes),
             "variants": records(self.variants),
+            "committee": records(self.committee),
+            "committee_at": self.committee_at,
+            "committee_at_kind": self.committee_at_kind,
         }
 
     def to_latex(
         self,
         *,
-        kind: Literal["summary", "transitions", "activities", "durations", "outcomes"] = "summary",
+        kind: Literal[
+            "summary", "transitions", "activities", "durations", "outcomes", "committee"
+        ] = "summary",
         significant_only: bool = True,
     ) -> str:
         """A LaTeX table (booktabs) of one kind of finding, for papers."""
@@ -169,7 +203,7 @@ class CohortComparison(Displayed):
             "kind",
             "CohortComparison.to_latex",
             kind,
-            ("summary", "transitions", "activities", "durations", "outcomes"),
+            ("summary", "transitions", "activities", "durations", "outcomes", "committee"),
         )
         table = self._summary if kind == "summary" else getattr(self, kind)
         if kind == "summary":
@@ -246,7 +280,40 @@ class CohortComparison(Displayed):
         ].rename(columns={"feature": "transition", "share_a": "A", "share_b": "B", "cohens_h": "h"})
         shares = table(steps, formats={"A": "{:.1%}".format, "B": "{:.1%}".format, "h": "{:+.2f}".format,
                                        "q": _fmt_q})
-        return section("comparison", repr(self), f"<ol>{items}</ol>", more, shares, drawing)
+        return section("comparison", repr(self), f"<ol>{items}</ol>", more, shares, self._committee_html(),
+                       drawing)
+
+    def _committee_html(self) -> str:
+        """The ten committee tests with the smallest q (none without contacts)."""
+        import pandas as pd
+
+        if not len(self.committee):
+            return ""
+        top = self.committee.sort_values("q", kind="stable").head(10)
+        rows = top.to_dict("records")
+        by = f" by {self.committee_at}" if self.committee_at else ""
+        shown = pd.DataFrame({
+            "comparison": top["group_a"].astype(str) + " vs " + top["group_b"].astype(str),
+            f"committee{by}": top["feature"],
+            "A": [_committee_value(r, "a") for r in rows],
+            "B": [_committee_value(r, "b") for r in rows],
+            "effect": [_committee_effect(r) for r in rows],
+            "q": top["q"],
+        })
+        return table(shown, formats={"q": _fmt_q})
+
+
+def _committee_value(r: Mapping[Any, Any], side: str) -> str:
+    """A committee test's figure for one group: the share, or the median committee size."""
+    if r["kind"] == "committee_size":
+        return f"median {r[f'median_{side}']:g}"
+    return f"{r[f'share_{side}']:.1%}"
+
+
+def _committee_effect(r: Mapping[Any, Any]) -> str:
+    if r["kind"] == "committee_size":
+        return f"r = {r['rank_biserial']:+.2f}"
+    return f"h = {r['cohens_h']:+.2f}"
 
 
 def _fmt_q(q: float) -> str:
@@ -319,6 +386,7 @@ def compare_cohorts(
     min_cases: int = 30,
     min_share: float = 0.05,
     n_permutations: int = 199,
+    committee_at: str | tuple[str, str] | None = None,
     random_state: int | None = None,
 ) -> CohortComparison:
     """Compare the journeys of cohorts with effect sizes, intervals and FDR control.
@@ -345,6 +413,14 @@ def compare_cohorts(
         in one group and by 10 accounts in each.
     n_permutations : int
         Label permutations for the variant-distribution test.
+    committee_at : str or (kind, name), optional
+        The milestone of the ``committee`` table (as ``at`` of :func:`buying_committee`:
+        an activity, a stage, or ``("activity" | "stage", name)``): the committee engaged
+        at or before it, among the accounts that reached it, so that groups are compared
+        at the same point of their journeys (over the whole journey, a group that gets
+        further or wins more engages the late roles more often). Needs a ``contact``
+        column. Without it the ``committee`` table covers the whole journey, and it is
+        empty when the log has no contacts.
     random_state : int or None
         Seed of the bootstrap and permutations.
 
@@ -365,10 +441,15 @@ def compare_cohorts(
     'SMB accounts reach Security review 12.0x less often than the rest (2% vs 18%, h = -0.64, ...)'
     >>> row["related"]  # the step into it says the same thing  # doctest: +ELLIPSIS
     ['SMB accounts go from Proposal sent to Security review 12.5x less often than the rest (1% vs 16%, ...)']
+    >>> c = cmp.committee  # the log has contacts: their committees are compared too
+    >>> ent = c[(c["group_a"] == "Enterprise") & (c["feature"] == "multi-threaded")].iloc[0]
+    >>> bool(ent["share_a"] > ent["share_b"] and ent["q"] < 0.05)
+    True
     """
     owner = "compare_cohorts"
     _check_options(log, owner, alpha=alpha, min_cases=min_cases, min_share=min_share,
                    n_permutations=n_permutations)
+    milestone = resolve_milestone(log, committee_at, owner, param="committee_at")
     rng = np.random.default_rng(random_state)
     cohorts = resolve(log, by)  # a by function is called here, and only here
     groups = _Groups.of(cohorts, pairs=pairs, reference=reference, min_cases=min_cases)
@@ -376,20 +457,24 @@ def compare_cohorts(
     durations = _durations(log, groups.keys, groups.comparisons, transitions, min_share, rng)
     outcome_table = _outcomes(log, groups.keys, groups.comparisons, outcomes or {})
     variants = _variants(log, groups.keys, groups.comparisons, n_permutations, rng)
-    _adjust_together(transitions, activities, durations, outcome_table, variants)
+    committee = _committee(log, groups, milestone, rng)  # last: the other tables' draws stay the same
+    _adjust_together(transitions, activities, durations, outcome_table, variants, committee)
     summary = _summary(transitions, activities, durations, outcome_table, variants, alpha,
-                       _backstep_edges(log), outcomes or {})
+                       _backstep_edges(log), outcomes or {}, committee, _milestone_words(milestone))
     return CohortComparison(
         transitions=transitions,
         activities=activities,
         durations=durations,
         outcomes=outcome_table,
         variants=variants,
+        committee=committee,
         comparisons=tuple(groups.comparisons),
         alpha=float(alpha),
         _summary=summary,
         _cohorts=cohorts,
         _log=log,
+        committee_at=milestone[1] if milestone else None,
+        committee_at_kind=milestone[0] if milestone else None,
     )
 
 
@@ -501,6 +586,7 @@ def _adjust_together(
     durations: pd.DataFrame,
     outcomes: pd.DataFrame,
     variants: pd.DataFrame,
+    committee: pd.DataFrame,
 ) -> None:
     """One Benjamini–Hochberg adjustment over every test of the call: adds ``q`` (and the
     outcomes' ``q_time``) to the tables, in place."""
@@ -511,6 +597,7 @@ def _adjust_together(
         (outcomes, "p", "q"),
         (outcomes, "p_time", "q_time"),
         (variants, "p", "q"),
+        (committee, "p", "q"),
     ]
     parts = [(t, p, q) for t, p, q in p_columns if len(t) or t is transitions or t is activities]
     all_q = st.bh_qvalues(np.concatenate([t[p].to_numpy() for t, p, _ in parts]))
@@ -523,6 +610,70 @@ def _adjust_together(
 def _mask(keys: np.ndarray, g: str, a: str) -> np.ndarray:
     out: np.ndarray = keys != a if g == REST else keys == g
     return out
+
+
+_COMMITTEE_COLUMNS = [
+    "kind", "group_a", "group_b", "feature", "n_a", "n_b", "x_a", "x_b", "share_a", "share_b",
+    "median_a", "median_b", "difference", "ci_low", "ci_high", "cohens_h", "rank_biserial", "ratio",
+    "test", "p", "q",
+]
+#: fewest accounts in each group for the committee size test (as for durations)
+_MIN_SIZE_ACCOUNTS = 10
+
+
+def _milestone_words(milestone: tuple[str, str] | None) -> str:
+    """" by Proposal sent", " by the decision stage", or "" (whole journey)."""
+    if milestone is None:
+        return ""
+    kind, name = milestone
+    return f" by {name}" if kind == "activity" else f" by the {name} stage"
+
+
+def _committee(
+    log: JourneyLog, groups: _Groups, milestone: tuple[str, str] | None, rng: np.random.Generator
+) -> pd.DataFrame:
+    """The ``committee`` table (see :class:`CohortComparison`): empty without contacts."""
+    import pandas as pd
+    from scipy import stats
+
+    if "contact" not in log.mapping.roles():
+        return pd.DataFrame(columns=_COMMITTEE_COLUMNS)
+    bc = buying_committee(log, at=milestone)  # accounts in log.cases order, as groups.keys
+    acc = bc.accounts
+    roles = sorted(set(bc.roles["role"]))
+    if milestone is None:
+        sized = (acc["contacts"] > 0).to_numpy()  # as BuyingCommittee.summary
+        covered = np.ones(len(acc), dtype=bool)  # as BuyingCommittee.roles["share"]
+        size = acc["contacts"].to_numpy(dtype=float)
+        engaged = {r: acc[f"first_{r}"].notna().to_numpy() for r in roles}
+    else:
+        sized = covered = acc["milestone"].notna().to_numpy()
+        size = acc["contacts_at"].fillna(0).to_numpy(dtype=float)
+        by_then = acc["roles_at"].to_numpy()
+        engaged = {r: np.array([bool(v) and r in v for v in by_then], dtype=bool) for r in roles}
+    multi = size >= 2
+    parts: list[pd.DataFrame] = []
+    for a, b in groups.comparisons:
+        ma, mb = _mask(groups.keys, a, a), _mask(groups.keys, b, a)
+        sa, sb = ma & sized, mb & sized
+        if sa.any() and sb.any():
+            prop = _proportions(["multi-threaded"], np.array([float(multi[sa].sum())]), float(sa.sum()),
+                                np.array([float(multi[sb].sum())]), float(sb.sum()), a, b)
+            parts.append(pd.DataFrame(prop).assign(kind="multi_threading"))
+        if sa.sum() >= _MIN_SIZE_ACCOUNTS and sb.sum() >= _MIN_SIZE_ACCOUNTS:
+            row = _duration_row("committee_size", a, b, "contacts", size[sa], size[sb], rng, stats)
+            parts.append(pd.DataFrame([row]).drop(columns="relative"))
+        ca, cb = ma & covered, mb & covered
+        feats = [r for r in roles if engaged[r][ca | cb].any()]
+        if feats and ca.any() and cb.any():
+            x1 = np.array([float(engaged[r][ca].sum()) for r in feats])
+            x2 = np.array([float(engaged[r][cb].sum()) for r in feats])
+            prop = _proportions(feats, x1, float(ca.sum()), x2, float(cb.sum()), a, b)
+            parts.append(pd.DataFrame(prop).assign(kind="role_coverage"))
+    if not parts:
+        return pd.DataFrame(columns=_COMMITTEE_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    return out.reindex(columns=_COMMITTEE_COLUMNS)
 
 
 def _durations(
@@ -767,6 +918,8 @@ def _summary(
     alpha: float,
     backsteps: set[tuple[str, str]],
     outcome_spec: Mapping[str, Any] | None = None,
+    committee: pd.DataFrame | None = None,
+    by_milestone: str = "",
 ) -> pd.DataFrame:
     """The summary table: every significant finding as a sentence, one per effect."""
     rows = [
@@ -775,6 +928,7 @@ def _summary(
         *_duration_findings(durations, alpha),
         *_outcome_findings(outcomes, alpha, outcome_spec or {}),
         *_variant_findings(variants, alpha),
+        *_committee_findings(committee, alpha, by_milestone),
     ]
     return _one_per_effect(rows)
 
@@ -876,6 +1030,49 @@ def _variant_findings(variants: pd.DataFrame, alpha: float) -> list[dict[str, An
         )
         rows.append(_finding("variants", r, r["js_distance"], r["q"], text))
     return rows
+
+
+def _committee_findings(committee: pd.DataFrame | None, alpha: float, by: str) -> list[dict[str, Any]]:
+    """Multi-threading and role coverage as shares, committee size as medians; ``by`` is
+    " by <milestone>" or ""."""
+    if committee is None or not len(committee):
+        return []
+    rows = []
+    for r in committee[committee["q"] < alpha].to_dict("records"):
+        who = _who(r["group_a"], r["group_b"])
+        if r["kind"] == "committee_size":
+            if r["difference"] == 0 and r["ci_low"] == 0 and r["ci_high"] == 0:
+                continue  # same median and interval: a shift in the ranks only
+            text = (
+                f"{who} involve a median of {_contacts(r['median_a'])}{by}, against "
+                f"{_num(r['median_b'])} for {_than(r['group_b'])} (difference {_num(r['difference'], '+')}, "
+                f"95% CI {_num(r['ci_low'], '+')} to {_num(r['ci_high'], '+')}, "
+                f"r = {r['rank_biserial']:+.2f}, {_fmt_q(r['q'])})"
+            )
+            # the size and the share multi-threaded say one thing when they point the same way
+            rows.append(_finding("committee_size", r, 1.6 * abs(r["rank_biserial"]), r["q"], text,
+                                 _target=_SIZE, _sign=np.sign(r["rank_biserial"])))
+        elif r["kind"] == "multi_threading":
+            text = f"{who} are multi-threaded (two or more contacts){by} {_share_text(r)}"
+            rows.append(_finding(r["kind"], r, abs(r["cohens_h"]), r["q"], text,
+                                 _target=_SIZE, _sign=np.sign(r["cohens_h"])))
+        else:
+            text = f"{who} engage the {r['feature']} role{by} {_share_text(r)}"
+            rows.append(_finding(r["kind"], r, abs(r["cohens_h"]), r["q"], text))
+    return rows
+
+
+#: the effect that committee size and multi-threading both state (never an activity name)
+_SIZE = ("committee", "size")
+
+
+def _num(x: float, sign: str = "") -> str:
+    """A count or median of contacts: '3', '2.5', '+1.9' (one decimal at most)."""
+    return f"{round(float(x), 1):{sign}g}"
+
+
+def _contacts(n: float) -> str:
+    return f"{_num(n)} contact" + ("" if n == 1 else "s")
 
 
 def _km_text(seconds: float) -> str:

@@ -7,7 +7,8 @@ journeymine's own escaping code, CSS is inline, and the page has no scripts and 
 Content-Security-Policy that forbids any network request.
 
 Sections that need what the log does not have are left out, never shown as placeholders:
-KPIs and attribution need ``outcomes``; cohort differences need ``by``.
+KPIs and attribution need ``outcomes``; cohort differences need ``by``; the buying committee
+needs a ``contact`` column, and its drivers ``outcomes`` and ``committee_at``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ._params import check_int, invalid
 from ._report_sections import (
     attribution_section,
     clusters_section,
+    committee_section,
     compare_section,
     data_method,
     data_quality,
@@ -44,6 +46,7 @@ __all__ = ["report"]
 _STEPS = (
     "data quality",
     "KPIs",
+    "buying committee",
     "journey maps",
     "subway maps",
     "clusters",
@@ -123,6 +126,7 @@ def report(
     won: str = "won",
     lost: str | None = "lost",
     churned: str | None = "churned",
+    committee_at: str | tuple[str, str] | None = None,
     path: str | os.PathLike[str] | None = None,
     title: str | None = None,
     random_state: int = 0,
@@ -144,6 +148,14 @@ def report(
         an outcome when ``outcomes`` are given (the first outcome is never taken for a
         win); ``lost`` and ``churned`` are left out when the log has no outcome of that
         name.
+    committee_at : str or (kind, name), optional
+        The milestone of the buying-committee section (an activity or a stage, as ``at`` of
+        :func:`buying_committee`; the log needs a ``contact`` column): with ``outcomes``, the
+        section shows which roles, committee sizes and multi-threading **by** that milestone go
+        with winning (what joins later is a consequence of winning, not a cause), and the cohort
+        comparison compares the committees engaged by it. Without it the section shows sizes and
+        role coverage over the whole journey and says how to get the drivers. The section is
+        left out when the log has no contact column.
     path : path, optional
         Where to write the HTML; the text is returned either way. The file is written
         atomically (a temporary file renamed when complete) and never onto the log's
@@ -178,12 +190,16 @@ def report(
     >>> html = jm.report(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES)
     >>> html.startswith("<!DOCTYPE html>") and "Journey types" in html
     True
+    >>> html = jm.report(log, outcomes=jm.datasets.DEMO_OUTCOMES, committee_at="Proposal sent")
+    >>> '<section id="committee">' in html and "engaged by Proposal sent" in html
+    True
     >>> import datetime as dt
     >>> small = jm.datasets.demo_b2b(n_accounts=60, random_state=0)
     >>> "on 2025-01-31 09:30 UTC." in jm.report(small, generated=dt.datetime(2025, 1, 31, 9, 30))
     True
     """
     from ._cohorts import resolve
+    from ._committee import resolve_milestone
     from ._journeymap import journey_map
 
     owner = "report"
@@ -193,6 +209,7 @@ def report(
 
         outcomes = normalize_outcomes(outcomes, owner)
         won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
+    milestone = resolve_milestone(log, committee_at, owner, param="committee_at")  # before the work
     ctx = _front_matter(log, by=by, title=title, generated=generated, owner=owner)
     by = resolve(log, by)  # once: the sections below reuse these cohorts
     conversion = list(outcomes[won]) if outcomes else None
@@ -202,6 +219,9 @@ def report(
         bar.update("data quality")
         kpi = kpi_section(log, outcomes, by=by, won=won, lost=lost, churned=churned)
         bar.update("KPIs")
+        committee = committee_section(log, outcomes, by=by, at=milestone, won=won, lost=lost,
+                                      random_state=random_state)
+        bar.update("buying committee")
         maps = journey_map(log, by=by)
         journeys = journeys_section(log, maps, by)
         bar.update("journey maps")
@@ -209,7 +229,8 @@ def report(
         bar.update("subway maps")
         clusters = clusters_section(log, outcomes, random_state=random_state, max_clusters=max_clusters)
         bar.update("clusters")
-        compare = compare_section(log, maps, by=by, outcomes=outcomes, random_state=random_state)
+        compare = compare_section(log, maps, by=by, outcomes=outcomes, committee_at=milestone,
+                                  random_state=random_state)
         bar.update("cohort comparison")
         variants = variants_section(log)
         bar.update("variants")
@@ -219,6 +240,7 @@ def report(
             "quality": quality,
             "outcome_list": [(k, ", ".join(v)) for k, v in (outcomes or {}).items()],
             "kpis": kpi.content,
+            "committee": committee.content,
             "journeys": {**journeys.content, **subway},
             "clusters": clusters.content,
             "compare": compare.content,
@@ -226,7 +248,7 @@ def report(
             "attribution": attribution.content,
             "methods": [
                 data_method(log),
-                *(s.method for s in (kpi, journeys, clusters, compare, attribution) if s.method),
+                *(s.method for s in (kpi, committee, journeys, clusters, compare, attribution) if s.method),
             ],
         }
         ctx["sections"] = _contents(ctx)
@@ -286,6 +308,7 @@ def _contents(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
         for s in (
             {"id": "data", "title": "Data quality"},
             {"id": "kpis", "title": "KPIs"} if ctx["kpis"] else None,
+            {"id": "committee", "title": "Buying committee"} if ctx["committee"] else None,
             {"id": "journeys", "title": "Journeys"},
             {"id": "clusters", "title": "Journey types"},
             {"id": "differences", "title": "Differences"} if ctx["compare"] else None,

@@ -27,6 +27,7 @@ __all__ = [
     "Section",
     "attribution_section",
     "clusters_section",
+    "committee_section",
     "compare_section",
     "data_method",
     "data_quality",
@@ -190,6 +191,203 @@ def _kpi_method(won: str, lost: str | None, churned: str | None) -> str:
         + (f"; churn rate = {churned!r} / won" if churned else "")
         + " (definitions in docs/kpis.md)."
     )
+
+
+# -- buying committee --------------------------------------------------------------------------
+
+#: how many driver rows the report lists (the smallest q first)
+_DRIVER_ROWS = 12
+
+
+def committee_section(
+    log: JourneyLog,
+    outcomes: Mapping[str, Any] | None,
+    *,
+    by: CohortBy | None,
+    at: tuple[str, str] | None,
+    won: str,
+    lost: str | None,
+    random_state: int,
+) -> Section:
+    """Who on the customer's side is involved: the committee map, sizes per cohort, role
+    coverage by stage and, with outcomes and a milestone, the drivers; left out when the log
+    has no contact column."""
+    if "contact" not in log.mapping.roles():
+        return Section(None)
+    from ._committee import buying_committee
+
+    bc = buying_committee(
+        log, outcomes=outcomes, at=at, by=by, won=won, lost=lost, random_state=random_state
+    )
+    milestone = bc.at
+    has_roles = "role" in log.mapping.roles()
+    drivers = _drivers(bc) if bc.has_drivers else None
+    content = {
+        "sentences": bc.explain(),
+        "map": bc.committee_map_svg(),
+        "at": milestone,
+        "summary_head": _committee_head(has_roles, milestone),
+        "summary": [_committee_summary_row(r, has_roles, milestone) for r in bc.summary.to_dict("records")],
+        "stages": list(bc.stages),
+        "coverage": _coverage(bc, milestone),
+        "drivers": drivers,
+        "drivers_note": _drivers_note(bc, len(drivers), lost) if drivers is not None else "",
+        "no_drivers": _no_drivers(outcomes, milestone, drivers),
+    }
+    return Section(content, _committee_method(milestone, lost, bc.has_drivers))
+
+
+def _committee_head(has_roles: bool, milestone: str | None) -> list[str]:
+    head = ["cohort", "accounts", "with a known contact", "median contacts"]
+    if has_roles:
+        head.append("median roles")
+    head += ["multi-threaded (2+ contacts)", "top contact's share of touches (median)"]
+    if milestone is not None:
+        head += [f"reached {milestone}", f"median contacts by {milestone}", f"multi-threaded by {milestone}"]
+    return head
+
+
+def _committee_summary_row(r: Mapping[Any, Any], has_roles: bool, milestone: str | None) -> list[str]:
+    """A cohort's row of the committee summary, formatted."""
+    row = [
+        str(r["cohort"]),
+        f"{r['accounts']:,}",
+        f"{r['with_contacts']:,}",
+        _median(r["median_contacts"]),
+    ]
+    if has_roles:
+        row.append(_median(r["median_roles"]))
+    row += [_pct(r["share_multi_threaded"]), _pct(r["median_top_contact_share"])]
+    if milestone is not None:
+        row += [f"{r['reached']:,}", _median(r["median_contacts_at"]), _pct(r["share_multi_threaded_at"])]
+    return row
+
+
+def _median(x: float) -> str:
+    return "–" if x != x else f"{x:g}"
+
+
+def _coverage(bc: Any, milestone: str | None) -> list[dict[str, Any]]:
+    """Per cohort, one row per role (in the committee map's order: by the stage where it most
+    often joins): the share of accounts where it makes a touch in each stage (with a shade
+    for the eye), over the whole journey and by the milestone."""
+    eng = bc.engagement
+    if not len(eng):
+        return []
+    stage_rank = {s: i for i, s in enumerate(bc.stages)}
+    joins = eng.groupby(["role", "stage"], sort=True)["joined"].sum().reset_index()
+    top = joins.sort_values(["role", "joined"], ascending=[True, False], kind="stable")
+    top = top.drop_duplicates("role")
+    order = sorted(zip(top["stage"].map(stage_rank), top["role"], strict=True))
+    roles = bc.roles.set_index(["cohort", "role"])
+    cells = eng.set_index(["cohort", "role", "stage"])["share_engaged"]
+    out = []
+    for cohort in bc.cohorts:
+        rows = [
+            {
+                "role": str(role),
+                "cells": [_shaded(float(cells[(cohort, role, s)])) for s in bc.stages],
+                "overall": _pct(roles.loc[(cohort, role), "share"]),
+                "by_at": _pct(roles.loc[(cohort, role), "share_at"]) if milestone is not None else "",
+            }
+            for _, role in order
+            if (cohort, role) in roles.index
+        ]
+        out.append({"cohort": str(cohort), "rows": rows})
+    return out
+
+
+def _shaded(share: float) -> dict[str, str]:
+    """A coverage cell: the share as text and a background as light as the share is small."""
+    alpha = 0.0 if share != share else round(0.55 * share, 2)
+    return {"text": _pct(share), "bg": f"rgba(28,126,214,{alpha:.2f})"}
+
+
+def _drivers(bc: Any) -> list[dict[str, Any]]:
+    """The driver rows with the smallest q, formatted; left out: the rows without a test (no
+    account on one side) and the "1 contact" rows that only turn the multi-threaded comparison
+    round."""
+    from ._committee import _mirrors_threading
+
+    d = bc.drivers
+    d = d[~_mirrors_threading(d) & d["q"].notna()].assign(_h=d["cohens_h"].abs())
+    d = d.sort_values(["q", "_h", "cohort", "feature"], ascending=[True, False, True, True], kind="stable")
+    km = (d["test"] == "log-rank").any()
+    return [
+        {
+            "cohort": str(r["cohort"]),
+            "feature": str(r["feature"]),
+            "with": _rate(r["rate_with"], r["n_with"] + (r["open_with"] if km else 0)),
+            "without": _rate(r["rate_without"], r["n_without"] + (r["open_without"] if km else 0)),
+            "diff": "–" if r["difference"] != r["difference"] else (
+                f"{r['difference']:+.0%} ({r['ci_low']:+.0%} to {r['ci_high']:+.0%})"
+            ),
+            "h": "–" if r["cohens_h"] != r["cohens_h"] else f"{r['cohens_h']:+.2f}",
+            "test": str(r["test"]) or "–",
+            "q": "–" if r["q"] != r["q"] else ("< 0.001" if r["q"] < 0.001 else f"{r['q']:.3f}"),
+            "significant": bool(r["q"] < 0.05),
+        }
+        for r in d.head(_DRIVER_ROWS).to_dict("records")
+    ]
+
+
+def _rate(rate: float, n: int) -> str:
+    return f"{_pct(rate)} of {int(n):,}"
+
+
+def _drivers_note(bc: Any, shown: int, lost: str | None) -> str:
+    d = bc.drivers
+    rate = (
+        "win rate = won / (won + lost) among the accounts decided so far (open accounts left out)"
+        if lost
+        else "Kaplan–Meier probability of a win after the milestone (open accounts censored)"
+    )
+    return (
+        f"Accounts that reached {bc.at} before any outcome, compared by the committee engaged at or "
+        f"before it: with the role, size or multi-threading against without; {rate}. The {shown} "
+        f"comparisons with the smallest q of {len(d)} (Benjamini–Hochberg over all of them; bold: "
+        "q < 0.05); all in jm.buying_committee(...).drivers."
+    )
+
+
+def _no_drivers(
+    outcomes: Mapping[str, Any] | None, milestone: str | None, drivers: list[dict[str, Any]] | None
+) -> str:
+    """One sentence: how to get the drivers, and why a milestone is needed (or why there are none)."""
+    if drivers is not None:
+        return "" if drivers else f"No comparison by {milestone} could be tested: too few accounts reach it."
+    if milestone is None:
+        need = ("outcomes and " if not outcomes else "") + "a milestone: pass committee_at="
+        return (
+            f"Which roles and committee sizes go with winning needs {need}'<an activity or stage>' "
+            "(--committee-at on the command line"
+            + ("" if outcomes else ", with --outcome")
+            + "), so that accounts are compared by the committee engaged by then: over the whole journey, "
+            "roles that join after the win (procurement, users) would look like its causes."
+        )
+    return (
+        f"Which roles and committee sizes by {milestone} go with winning needs outcomes (outcomes=, or "
+        "--outcome on the command line)."
+    )
+
+
+def _committee_method(milestone: str | None, lost: str | None, drivers: bool) -> str:
+    text = (
+        "Buying committee: an account's committee is the distinct contacts (and their roles) who made a "
+        "touch; multi-threaded = two or more contacts; role coverage = the share of a cohort's accounts "
+        "where the role made a touch in the stage"
+        + (f", and by {milestone} among the accounts that reached it" if milestone else "")
+    )
+    if drivers:
+        rate = "won / (won + lost), open accounts left out" if lost else (
+            "the Kaplan–Meier probability of a win after the milestone, log-rank test"
+        )
+        text += (
+            f". Drivers: accounts that reached {milestone} before any outcome, compared by the committee "
+            f"engaged at or before it (no look-ahead); rate = {rate}; two-proportion z-test or Fisher's "
+            "exact test, Newcombe 95% intervals, Cohen's h, Benjamini–Hochberg over every driver row"
+        )
+    return text + " (definitions in docs/committees.md)."
 
 
 # -- journeys ----------------------------------------------------------------------------------
@@ -398,6 +596,7 @@ def compare_section(
     *,
     by: CohortBy | None,
     outcomes: Mapping[str, Any] | None,
+    committee_at: tuple[str, str] | None,
     random_state: int,
 ) -> Section:
     """The strongest differences between cohorts (left out with fewer than two cohorts)."""
@@ -406,7 +605,7 @@ def compare_section(
 
     if not (by is not None and isinstance(maps, JourneyMaps) and len(maps) > 1):
         return Section(None)
-    cmp = compare_cohorts(log, by=by, outcomes=outcomes, random_state=random_state)
+    cmp = compare_cohorts(log, by=by, outcomes=outcomes, committee_at=committee_at, random_state=random_state)
     top = cmp.transitions.sort_values(
         ["q", "cohens_h"], key=lambda s: s.abs() if s.name == "cohens_h" else s
     ).head(15)
@@ -419,7 +618,12 @@ def compare_section(
         "findings": _mixed_findings(cmp.summary, 15),
         "rows": [_comparison_row(r) for r in top.to_dict("records")],
     }
-    return Section(content, _COMPARE_METHOD)
+    committee = (
+        f"; committees{' by ' + cmp.committee_at if cmp.committee_at else ''}: multi-threading and role "
+        "coverage as shares (as transitions), contacts per account by Mann–Whitney (as durations)"
+        if len(cmp.committee) else ""
+    )
+    return Section(content, _COMPARE_METHOD.replace("; one Benjamini", f"{committee}; one Benjamini"))
 
 
 def _mixed_findings(summary: Any, limit: int) -> list[str]:
@@ -433,6 +637,9 @@ def _mixed_findings(summary: Any, limit: int) -> list[str]:
         "stage": 4,
         "duration": 5,
         "variants": 6,
+        "multi_threading": 7,
+        "committee_size": 8,
+        "role_coverage": 9,
     }
     kinds = sorted(summary.groupby("kind", sort=False).groups, key=lambda k: order.get(k, 9))
     queues = {k: list(summary.loc[summary["kind"] == k, "finding"]) for k in kinds}
