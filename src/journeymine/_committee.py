@@ -45,7 +45,7 @@ import polars as pl
 
 from . import _stats as st
 from ._cohorts import resolve
-from ._display import Displayed, note, section, table
+from ._display import Displayed, escape, note, section, table
 from ._encoding import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
@@ -146,7 +146,7 @@ class BuyingCommittee(Displayed):
         The journey stages, in order.
     at : str or None
         The milestone, as given; ``at_kind`` says whether it is an ``"activity"`` or a
-        ``"stage"``.
+        ``"stage"``, and ``at_stage`` which stage it is in (the committee map marks it).
     unassigned : int
         Events without a contact (they count for the milestone and stage times only).
     shared_contacts : int
@@ -168,6 +168,8 @@ class BuyingCommittee(Displayed):
     _sentences: tuple[str, ...]
     _has_roles: bool
     _why_no_drivers: str = field(default="", repr=False)
+    #: the stage of the milestone (the stage itself, or the activity's stage)
+    at_stage: str | None = None
 
     @property
     def roles(self) -> pd.DataFrame:
@@ -504,6 +506,11 @@ def buying_committee(
         _sentences=tuple(sentences),
         _has_roles=has_roles,
         _why_no_drivers=why,
+        at_stage=(
+            None
+            if milestone is None
+            else milestone if milestone_kind == "stage" else stages.activity_stage.get(milestone)
+        ),
     )
 
 

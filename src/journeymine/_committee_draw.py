@@ -103,8 +103,8 @@ def _model(committee: BuyingCommittee, at_stage: str | None) -> _Model:
         for role in names
         for c in cohorts
     }
-    if at_stage is None and committee.at_kind == "stage":
-        at_stage = committee.at
+    if at_stage is None:
+        at_stage = committee.at_stage
     return _Model(
         stages=stages,
         cohorts=cohorts,
