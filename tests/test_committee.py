@@ -97,6 +97,8 @@ def test_roles_that_join_after_the_milestone_are_not_drivers(planted_log: jm.Jou
     # by the milestone no account has Procurement: nothing to compare, no finding
     assert procurement["share_at"] == 0 and not procurement["q"] < 0.05
     assert not any("Procurement engaged by" in s for s in bc.explain())
+    (trap,) = [s for s in bc.explain() if s.startswith("Procurement mostly joins after Proposal")]
+    assert "makes no detectable difference" in trap and "win 100% against 0%: look-ahead" in trap
     # ... while over the whole journey it would look like the strongest driver of all
     acc = bc.accounts[bc.accounts["outcome"] != "open"]
     ever = acc["first_Procurement"].notna()

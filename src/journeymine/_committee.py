@@ -332,7 +332,7 @@ class BuyingCommittee(Displayed):
             text = (
                 '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                 '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-                'style-src \'unsafe-inline\'">'
+                "style-src 'unsafe-inline'\">"
                 f"<title>{escape(self._title())}</title><style>body{{font-family:Helvetica,Arial,"
                 "sans-serif;margin:24px;color:#212529}table{border-collapse:collapse;margin:12px 0;"
                 "font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #dee2e6}</style></head>"
@@ -355,7 +355,8 @@ class BuyingCommittee(Displayed):
             for c in ("cohort", "role", "share", "share_at", "typical_stage", "median_days_to_join")
             if c in self._roles.columns
         ]
-        parts.append(table(self._roles[cols]))
+        if len(self._roles):
+            parts.append(table(self._roles[cols]))
         return section("committee", self._title(), *parts)
 
 
@@ -488,9 +489,11 @@ def buying_committee(
             role_rows = drivers[drivers["kind"] == "role"].rename(columns={"feature": "role"})
             keep = [c for c in role_rows.columns if c != "kind"]
             roles = roles.merge(role_rows[keep], on=["cohort", "role"], how="left")
-    summary = _summary(accounts, names, milestone is not None)
+    summary = _summary(accounts, names, milestone is not None, has_roles)
     roles = _order_cohorts(roles, summary)
-    sentences = _sentences(summary, drivers, roles, milestone, has_roles)
+    sentences = _sentences(
+        summary, drivers, roles, milestone, has_roles, accounts if spec is not None else None
+    )
     return BuyingCommittee(
         accounts=accounts,
         _roles=roles,
@@ -509,7 +512,9 @@ def buying_committee(
         at_stage=(
             None
             if milestone is None
-            else milestone if milestone_kind == "stage" else stages.activity_stage.get(milestone)
+            else milestone
+            if milestone_kind == "stage"
+            else stages.activity_stage.get(milestone)
         ),
     )
 
@@ -987,7 +992,9 @@ def _km_win(time: np.ndarray, event: np.ndarray) -> tuple[float, float]:
     return 1 - surv, surv**2 * float(terms.sum())
 
 
-def _summary(accounts: pd.DataFrame, names: tuple[str, ...], with_at: bool) -> pd.DataFrame:
+def _summary(
+    accounts: pd.DataFrame, names: tuple[str, ...], with_at: bool, has_roles: bool = True
+) -> pd.DataFrame:
     """One row per cohort, largest first."""
     import pandas as pd
 
@@ -1014,6 +1021,8 @@ def _summary(accounts: pd.DataFrame, names: tuple[str, ...], with_at: bool) -> p
             )
         rows.append(row)
     out = pd.DataFrame(rows)
+    if not has_roles:
+        out = out.drop(columns="median_roles")
     return out.sort_values(["accounts", "cohort"], ascending=[False, True], kind="stable").reset_index(
         drop=True
     )
@@ -1042,6 +1051,7 @@ def _sentences(
     roles: pd.DataFrame,
     milestone: str | None,
     has_roles: bool,
+    accounts: pd.DataFrame | None = None,
 ) -> list[str]:
     """The plain sentences of :meth:`BuyingCommittee.explain`."""
     out: list[str] = []
@@ -1075,17 +1085,47 @@ def _sentences(
             f"{where}{subject} {verb} {_pct(r.rate_with)} against {_pct(r.rate_without)} "
             f"(h = {r.cohens_h:+.2f}, {_q_text(r.q)})."
         )
-    if has_roles and len(roles) and "q" in roles.columns:
+    if has_roles and len(roles) and "q" in roles.columns and accounts is not None:
         quiet = roles[(roles["q"] >= ALPHA) | roles["q"].isna()]
         late = quiet[quiet["share"] > 2 * quiet["share_at"].fillna(0) + 0.05]
         for r in _rows(late):
             where = f"In {r.cohort}, " if several else ""
-            out.append(
-                f"{where}{r.role} mostly joins after {milestone} (engaged in {_pct(r.share)} of accounts, by "
-                f"{milestone} in {_pct(r.share_at)}); engaged by {milestone}, it makes no detectable "
-                f"difference, so any link to winning over the whole journey is a consequence, not a driver."
+            text = (
+                f"{where}{r.role} mostly joins after {milestone} (engaged in {_pct(r.share)} of accounts, "
+                f"by {milestone} in {_pct(r.share_at)}) and, engaged by it, makes no detectable difference"
             )
+            ever = _lookahead(accounts, r.cohort, r.role)
+            if ever is not None:
+                text += (
+                    f". Counted over the whole journey instead, accounts with it win {_pct(ever[0])} against "
+                    f"{_pct(ever[1])}: look-ahead, since what joins after {milestone} follows the deal's "
+                    "progress"
+                )
+            out.append(text + ".")
     return out
+
+
+def _lookahead(accounts: pd.DataFrame, cohort: Any, role: str) -> tuple[float, float] | None:
+    """The win rates with and without ``role`` engaged at any time, over the accounts the
+    drivers compare (reached the milestone, closed after it), when they differ (p < 0.05);
+    shown only to expose look-ahead, never as a driver."""
+    col = f"first_{role}"
+    if col not in accounts.columns:
+        return None
+    g = accounts[
+        (accounts["cohort"] == cohort) & accounts["milestone"].notna() & (accounts["outcome"] != "open")
+    ]
+    g = g[~(g["closed"] < g["milestone"])]
+    ever = g[col].notna().to_numpy()
+    won = (g["outcome"] == "won").to_numpy()
+    n1, n2 = int(ever.sum()), int((~ever).sum())
+    if not n1 or not n2:
+        return None
+    x1, x2 = float((won & ever).sum()), float((won & ~ever).sum())
+    p, _ = st.two_proportion_tests(
+        np.array([x1]), np.array([float(n1)]), np.array([x2]), np.array([float(n2)])
+    )
+    return (x1 / n1, x2 / n2) if p[0] < ALPHA else None
 
 
 def _plural(n: float, word: str) -> str:
