@@ -327,6 +327,7 @@ def test_invariants(frame: pd.DataFrame) -> None:
     if bc.has_drivers and len(bc.drivers):
         d = bc.drivers.dropna(subset=["p"])
         assert ((d["q"] >= d["p"] - 1e-12) & (d["q"] <= 1)).all()
+    check_role_lists(bc)
 
 
 # -- real logs -------------------------------------------------------------------------------
@@ -350,3 +351,54 @@ def test_real_logs_with_their_resource_as_contact(name: str, shared_data: Path) 
         bc = jm.buying_committee(log2, at=log2.activities[0])
     assert len(bc.accounts) == log2.n_cases <= n_cases
     assert bc.shared_contacts > 0 and bc.summary["median_contacts"].iloc[0] >= 1
+
+
+# -- the computation: role lists, bootstrap -----------------------------------------------------
+
+
+def check_role_lists(bc: jm.BuyingCommittee) -> None:
+    """``roles_by_<stage>`` grow stage by stage to every role of the account, in the order of
+    their first touches (ties by name); ``roles_at`` holds those that touched by the milestone."""
+    acc = bc.accounts
+    roles = sorted(c.removeprefix("first_") for c in acc.columns if c.startswith("first_"))
+    if not roles:
+        return
+    by = [f"roles_by_{s}" for s in bc.stages]
+    for row in acc.to_dict("records"):
+        joined = sorted((row[f"first_{r}"], r) for r in roles if not pd.isna(row[f"first_{r}"]))
+        assert row[by[-1]] == tuple(r for _, r in joined) and len(joined) == row["roles"]
+        for early, late in itertools.pairwise(by):
+            assert all(r in row[late] for r in row[early])
+            assert [r for r in row[late] if r in row[early]] == list(row[early])
+        if "roles_at" in row:
+            if pd.isna(row["milestone"]):
+                assert row["roles_at"] is None
+            else:
+                assert row["roles_at"] == tuple(r for t, r in joined if t <= row["milestone"])
+
+
+def test_role_lists_follow_the_first_touches(demo: jm.JourneyLog, planted_log: jm.JourneyLog) -> None:
+    check_role_lists(jm.buying_committee(demo, outcomes=DEMO_OUTCOMES, at="Proposal sent", random_state=0))
+    check_role_lists(jm.buying_committee(planted_log, at="Proposal", random_state=0))
+    check_role_lists(jm.buying_committee(demo, random_state=0))
+
+
+def test_bootstrap_medians_drawn_directly_match_resampling() -> None:
+    """Above ``_RESAMPLE_MAX`` values each bootstrap median is drawn from its exact
+    distribution instead of resampling every value: the two agree (odd and even n, ties)."""
+    from scipy import stats
+
+    from journeymine._committee import _RESAMPLE_MAX, _bootstrap_median, _direct_medians
+
+    rng = np.random.default_rng(0)
+    for n in (7, 8, 1_001, 1_002):
+        values = np.sort(np.round(rng.lognormal(2.0, 1.0, n), 1))
+        direct = _direct_medians(values, np.random.default_rng(1), 4_000)
+        idx = np.random.default_rng(2).integers(0, n, size=(4_000, n))
+        resampled = np.median(values[idx], axis=1)
+        assert stats.ks_2samp(direct, resampled).pvalue > 0.01, n
+        if n % 2:
+            assert set(direct) <= set(values)
+    big = np.sort(rng.lognormal(2.0, 1.0, _RESAMPLE_MAX + 1))
+    lo, hi = _bootstrap_median(big, np.random.default_rng(3))
+    assert lo < np.median(big) < hi and (lo, hi) == _bootstrap_median(big, np.random.default_rng(3))

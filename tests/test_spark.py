@@ -22,6 +22,9 @@ import pytest
 
 import journeymine as jm
 from journeymine._clustering import _OTHER, _PACE_BUCKETS, _Baseline, _units
+from journeymine._cohorts import resolve
+from journeymine._engine import engine_of
+from journeymine._stages import activity_ranks, stage_assignment
 from journeymine._testing import local_spark
 
 try:
@@ -34,6 +37,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.slow]
 
 OUTCOMES = {"won": ["Contract signed"], "lost": ["Closed lost"], "churned": ["Churned"]}
+NO_ROLE = "(no role)"
 DEMO = dict(
     case="account", activity="touchpoint", timestamp="at", contact="contact", role="role",
     channel="channel", stage="stage", value="value", case_attributes=["segment", "product", "market"],
@@ -74,15 +78,44 @@ def demo(spark: Any, demo_file: Path) -> tuple[jm.JourneyLog, jm.JourneyLog]:
 
 
 @pytest.fixture(scope="module")
-def bpic(spark: Any, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[jm.JourneyLog, jm.JourneyLog]:
+def bpic_file(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = jm.read_xes(shared_data / "bpic2012.xes.gz").to_pm4py()
     path = tmp_path_factory.mktemp("spark") / "bpic2012.parquet"
     pl.from_pandas(frame).write_parquet(path, row_group_size=50_000)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bpic(spark: Any, bpic_file: Path) -> tuple[jm.JourneyLog, jm.JourneyLog]:
+    path = bpic_file
     roles = dict(case="case:concept:name", activity="concept:name", timestamp="time:timestamp",
                  resource="org:resource", lifecycle="lifecycle:transition", event_attributes=[])
     local = jm.read_parquet(path, **roles)  # type: ignore[arg-type]
     remote = jm.JourneyLog.from_spark(spark.read.parquet(str(path)), quantiles="exact", **roles)  # type: ignore[arg-type]
     return local, remote
+
+
+@pytest.fixture(scope="module")
+def holes(spark: Any, demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[jm.JourneyLog, jm.JourneyLog]]:
+    """The demo with 8% of its events without a contact, 2% with a blank one and 5% without
+    a role; read with the role column and without one."""
+    frame = pl.read_parquet(demo_file)
+    rng = np.random.default_rng(5)
+    u, v = pl.Series(rng.random(frame.height)), pl.Series(rng.random(frame.height))
+    frame = frame.with_columns(
+        pl.when(u < 0.08).then(None).when(u < 0.10).then(pl.lit("  ")).otherwise(pl.col("contact")).alias("contact"),
+        pl.when(v < 0.05).then(None).otherwise(pl.col("role")).alias("role"),
+    )
+    path = tmp_path_factory.mktemp("spark") / "holes.parquet"
+    frame.write_parquet(path, row_group_size=500)
+    logs = {}
+    for name, role in (("holes", {"role": "role"}), ("no role", {})):
+        kw = dict(case="account", activity="touchpoint", timestamp="at", contact="contact", stage="stage",
+                  case_attributes=["segment"], event_attributes=[], **role)
+        local = jm.read_parquet(path, **kw)  # type: ignore[arg-type]
+        remote = jm.JourneyLog.from_spark(spark.read.parquet(str(path)), quantiles="exact", **kw)  # type: ignore[arg-type]
+        logs[name] = (local, remote)
+    return logs
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -199,6 +232,56 @@ def test_clustering_features_and_labels_are_equal(demo: tuple[jm.JourneyLog, jm.
     assert jm.subway_map(b)._repr_svg_() == jm.subway_map(a)._repr_svg_()
 
 
+def _touches(log: jm.JourneyLog, ranks: np.ndarray, stage_rank: dict[str, int]) -> pl.DataFrame:
+    touches = engine_of(log).committee_touches(log, ranks, stage_rank)
+    return touches.sort("code", "contact", "role", "srank", nulls_last=True)
+
+
+def test_committee_primitives_are_equal(
+    demo: tuple[jm.JourneyLog, jm.JourneyLog], holes: dict[str, tuple[jm.JourneyLog, jm.JourneyLog]]
+) -> None:
+    for name, (local, remote) in {"demo": demo, **holes}.items():
+        stages = stage_assignment(local)
+        ranks, stage_rank = activity_ranks(local, stages), {s: i for i, s in enumerate(stages.order)}
+        a, b = _touches(local, ranks, stage_rank), _touches(remote, ranks, stage_rank)
+        assert a.schema == b.schema, name
+        assert a.equals(b), name
+        cohort = resolve(local, "segment").codes.cast(pl.UInt32)
+        ha = engine_of(local).committee_handovers(local, cohort)
+        hb = engine_of(remote).committee_handovers(remote, cohort)
+        assert ha.schema == hb.schema, name
+        same(hb.to_pandas(), ha.to_pandas())
+        if name == "no role":
+            assert a.get_column("role").null_count() == a.height and hb.height == 0
+        else:
+            assert hb.height > 0 and (name == "demo") == (NO_ROLE not in set(hb.get_column("source")))
+        # the events without a contact (null or blank) are one row per account and stage
+        assert (a.get_column("contact").null_count() > 0) == (name != "demo"), name
+
+
+def test_buying_committee_is_equal(
+    demo: tuple[jm.JourneyLog, jm.JourneyLog], holes: dict[str, tuple[jm.JourneyLog, jm.JourneyLog]]
+) -> None:
+    for name, (local, remote) in {"demo": demo, **holes}.items():
+        results = []
+        for log in (local, remote):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                results.append(
+                    jm.buying_committee(log, outcomes=OUTCOMES, at="Proposal sent", by="segment", random_state=0)
+                )
+            assert bool(caught) == (name != "demo") and all("no contact" in str(w.message) for w in caught)
+        a, b = results
+        for table in ("accounts", "roles", "drivers", "engagement", "handover", "summary"):
+            same(getattr(b, table), getattr(a, table))
+        assert b.explain() == a.explain()
+        assert (b.unassigned, b.shared_contacts, b.stages) == (a.unassigned, a.shared_contacts, a.stages)
+        assert (b.unassigned > 0) == (name != "demo")
+    # a predicate outcome needs the events: the one message, naming the function
+    with pytest.raises(jm.UnsupportedOperationError, match=r"The outcome 'won' of buying_committee, a predicate"):
+        jm.buying_committee(remote, outcomes={"won": lambda ev: ev["activity"] == "Contract signed"}, at="Demo")
+
+
 def test_filters_and_cohorts_on_spark(demo: tuple[jm.JourneyLog, jm.JourneyLog]) -> None:
     local, remote = demo
     ent_a, ent_b = local.filter_cases(segment="Enterprise"), remote.filter_cases(segment="Enterprise")
@@ -222,14 +305,32 @@ def test_approximate_quantiles_stay_within_their_rank_error(spark: Any, demo_fil
         ((pl.col("timestamp").shift(-1).over("case") - pl.col("timestamp")).dt.total_microseconds() / 1e6).alias("s"),
     ).drop_nulls("target")
     values = {k: np.sort(g.get_column("s").to_numpy()) for k, g in gaps.group_by("activity", "target")}
+    def within(v: np.ndarray, q: float, got: float, where: object) -> None:
+        n, tol = v.size, 1e-12 * abs(got)  # days from seconds: a rounding apart
+        lo, hi = np.searchsorted(v, got - tol, side="left"), np.searchsorted(v, got + tol, side="right")
+        assert hi > lo, "an approximate quantile is one of the values"
+        target = q * (n - 1)
+        assert lo - n / accuracy - 1 <= target <= hi + n / accuracy, (where, q)
+
     for row in b.itertuples():
-        v = values[(row.source, row.target)]
-        n = v.size
         for q, got in ((0.5, row.median), (0.9, row.p90)):
-            lo, hi = np.searchsorted(v, got, side="left"), np.searchsorted(v, got, side="right")
-            assert hi > lo, "an approximate quantile is one of the values"
-            target = q * (n - 1)
-            assert lo - n / accuracy - 1 <= target <= hi + n / accuracy, (row.source, row.target, q)
+            within(values[(row.source, row.target)], q, got, (row.source, row.target))
+    # buying committees: every table equal but the handover medians, which keep to the same bound
+    ca = jm.buying_committee(local, outcomes=OUTCOMES, at="Proposal sent", random_state=0)
+    cb = jm.buying_committee(approx, outcomes=OUTCOMES, at="Proposal sent", random_state=0)
+    for table in ("accounts", "roles", "drivers", "engagement", "summary"):
+        same(getattr(cb, table), getattr(ca, table))
+    same(cb.handover.drop(columns="median_days"), ca.handover.drop(columns="median_days"))
+    touches = ev.filter(pl.col("contact").is_not_null()).with_columns(
+        pl.col("contact").shift(-1).over("case").alias("next"),
+        pl.col("role").shift(-1).over("case").alias("target"),
+        ((pl.col("timestamp").shift(-1).over("case") - pl.col("timestamp")).dt.total_microseconds() / 86_400e6)
+        .alias("days"),
+    ).filter(pl.col("next").is_not_null() & (pl.col("next") != pl.col("contact")))
+    handovers = {k: np.sort(g.get_column("days").to_numpy()) for k, g in touches.group_by("role", "target")}
+    assert len(handovers) == len(cb.handover)
+    for row in cb.handover.itertuples():
+        within(handovers[(row.source, row.target)], 0.5, row.median_days, (row.source, row.target))
 
 
 def test_bad_rows_are_rejected_with_the_same_reasons(spark: Any) -> None:
@@ -288,6 +389,28 @@ def test_bad_arguments_are_named(spark: Any, demo_file: Path) -> None:
         jm.JourneyLog.from_spark(pd.DataFrame(), case="a", activity="b", timestamp="c")
     log = jm.read_parquet(demo_file, engine="spark", spark=spark, **DEMO)  # type: ignore[arg-type]
     assert log.n_cases == 600
+
+
+@pytest.mark.realdata
+def test_bpic2012_committee_with_resources_as_contacts(spark: Any, bpic_file: Path) -> None:
+    """No public log has the customer's people; BPI 2012's resources play the contacts: many
+    events without one, people shared by thousands of cases, no role column."""
+    roles = dict(case="case:concept:name", activity="concept:name", timestamp="time:timestamp",
+                 contact="org:resource", lifecycle="lifecycle:transition", event_attributes=[])
+    local = jm.read_parquet(bpic_file, **roles)  # type: ignore[arg-type]
+    remote = jm.JourneyLog.from_spark(spark.read.parquet(str(bpic_file)), **roles)  # type: ignore[arg-type]
+    outcomes = {"won": ["A_APPROVED"], "lost": ["A_DECLINED"]}
+    results = []
+    for log in (local, remote):
+        with pytest.warns(jm.DataQualityWarning) as caught:
+            results.append(jm.buying_committee(log, outcomes=outcomes, at="A_PREACCEPTED", random_state=0))
+        text = " ".join(str(w.message) for w in caught)
+        assert "18,010 of 262,200 events" in text and "have no contact" in text and "more than one account" in text
+    a, b = results
+    for table in ("accounts", "drivers", "summary"):
+        same(getattr(b, table), getattr(a, table))
+    assert b.roles.empty and b.handover.empty and b.engagement.empty
+    assert (b.unassigned, b.shared_contacts) == (a.unassigned, a.shared_contacts) and b.shared_contacts > 10
 
 
 @pytest.mark.realdata

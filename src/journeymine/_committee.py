@@ -416,9 +416,13 @@ def buying_committee(
     stages = stage_assignment(log)
     milestone_kind, milestone = _resolve_at(log, at, stages, owner)
     spec: dict[str, Any] | None = None
+    times: pl.DataFrame | None = None
     if outcomes is not None:
         spec = normalize_outcomes(outcomes, owner)
         won, lost, _ = outcome_roles(spec, won, lost, None, owner)
+        times = _outcome_times(
+            log, spec, won, lost, milestone if milestone_kind == "activity" else None, owner
+        )
     cohorts = resolve(log, by)
     names = cohorts.names if cohorts is not None else (ALL,)
     cohort_codes = (
@@ -439,22 +443,19 @@ def buying_committee(
     )
     unassigned = int(touches.filter(pl.col("contact").is_null()).get_column("touches").sum())
     people = touches.filter(pl.col("contact").is_not_null())
-    shared = _check_contacts(people, unassigned, log.n_events, owner)
+    per_contact = people.group_by("code", "contact").agg(pl.col("touches").sum(), pl.col("first").min())
+    shared = _check_contacts(per_contact, unassigned, log.n_events, owner)
     if not has_roles:
         people = people.with_columns(pl.lit(None, dtype=pl.String).alias("role"))
 
-    if milestone is not None:
+    if milestone is not None and (times is None or "milestone" not in times.columns):
         cases = cases.join(
             _milestone_times(log, touches, milestone_kind, milestone, stage_rank),
             on="code",
             how="left",
             maintain_order="left",
         )
-    if spec is not None:
-        times = outcome_times(log, spec, owner).select(
-            pl.col(won).alias("_won"),
-            (pl.col(lost) if lost else pl.lit(None, dtype=pl.Datetime("us", "UTC"))).alias("_lost"),
-        )
+    if times is not None:
         cases = pl.concat([cases, times], how="horizontal").with_columns(
             pl.when(
                 pl.col("_won").is_not_null()
@@ -468,11 +469,14 @@ def buying_committee(
             pl.min_horizontal("_won", "_lost").alias("closed"),
         )
 
-    accounts = _accounts(cases, people, stages, has_roles, milestone is not None)
-    role_names = sorted(people.get_column("role").drop_nulls().unique().to_list()) if has_roles else []
+    facts = _role_facts(people, cases)
+    role_names = sorted(facts.get_column("role").unique().to_list())
+    accounts = _accounts(
+        cases, people, per_contact, facts, role_names, stages, has_roles, milestone is not None
+    )
     rng = np.random.default_rng(random_state)
-    roles = _roles_table(accounts, people, cases, role_names, stages, rng)
-    engagement = _engagement(cases, people, role_names, stages)
+    roles = _roles_table(accounts, people, facts, cases, role_names, stages, rng)
+    engagement = _engagement(cases, people, facts, role_names, stages)
     handover = _handover(engine.committee_handovers(log, cohort_codes), names)
 
     drivers: pd.DataFrame | None = None
@@ -484,7 +488,7 @@ def buying_committee(
             "whole journey, roles that join after the win (procurement, users) would look like its causes."
         )
     else:
-        drivers = _drivers(accounts, role_names, has_roles, km=lost is None)
+        drivers = _drivers(accounts, _roles_at(facts, role_names, log.n_cases), km=lost is None)
         if has_roles and len(drivers):
             role_rows = drivers[drivers["kind"] == "role"].rename(columns={"feature": "role"})
             keep = [c for c in role_rows.columns if c != "kind"]
@@ -585,8 +589,27 @@ def _close(name: str, known: Any) -> str:
     return f"; did you mean {', '.join(repr(m) for m in match)}?" if match else ""
 
 
-def _check_contacts(people: pl.DataFrame, unassigned: int, n_events: int, owner: str) -> int:
-    """Warn about events without a contact and contacts shared by accounts; return the latter."""
+def _outcome_times(
+    log: JourneyLog, spec: dict[str, Any], won: str, lost: str | None, activity: str | None, owner: str
+) -> pl.DataFrame:
+    """Per case (in case order): ``_won`` and ``_lost`` and, with a milestone ``activity``,
+    ``milestone`` (its first time), from one pass over the events. Run before the committee
+    aggregations, so that a predicate outcome on a Spark log fails before any Spark job."""
+    key = "milestone"
+    while key in spec:
+        key += "_"
+    extra = {key: [activity]} if activity is not None else {}
+    times = outcome_times(log, {**spec, **extra}, owner)
+    return times.select(
+        *([pl.col(key).alias("milestone")] if extra else []),
+        pl.col(won).alias("_won"),
+        (pl.col(lost) if lost else pl.lit(None, dtype=pl.Datetime("us", "UTC"))).alias("_lost"),
+    )
+
+
+def _check_contacts(per_contact: pl.DataFrame, unassigned: int, n_events: int, owner: str) -> int:
+    """Warn about events without a contact and contacts shared by accounts (``per_contact``:
+    one row per account and contact); return the latter."""
     if unassigned:
         warn(
             f"{owner}: {unassigned:,} of {n_events:,} events ({unassigned / max(n_events, 1):.1%}) have no "
@@ -594,7 +617,7 @@ def _check_contacts(people: pl.DataFrame, unassigned: int, n_events: int, owner:
             "Fill the contact column where the person is known.",
             DataQualityWarning,
         )
-    per = people.group_by("contact").agg(pl.col("code").n_unique().alias("n")).filter(pl.col("n") > 1)
+    per = per_contact.group_by("contact").agg(pl.len().alias("n")).filter(pl.col("n") > 1)
     if per.height:
         top = per.sort("n", "contact", descending=[True, False]).row(0)
         warn(
@@ -620,120 +643,213 @@ def _milestone_times(
     )
 
 
+def _role_facts(people: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+    """One row per (account, role) that made a touch, what every table reads about roles:
+    ``code``, ``role``, ``first`` (its first touch), ``min_srank`` (the earliest stage it
+    touched), ``join_srank`` (the stage of its first touch; on a tie in time, the earlier
+    stage), ``n_contacts``, ``touches``, the account's ``cohort``, ``days`` (from the
+    account's first event to the role's first touch) and, with a milestone, ``at`` (the
+    role made a touch at or before it)."""
+    facts = (
+        people.filter(pl.col("role").is_not_null())
+        .group_by("code", "role")
+        .agg(
+            pl.col("first").min(),
+            pl.col("srank").min().alias("min_srank"),
+            pl.col("srank").sort_by("first", "srank").first().alias("join_srank"),
+            pl.col("contact").n_unique().alias("n_contacts"),
+            pl.col("touches").sum(),
+        )
+    )
+    # a case code is its row in ``cases``
+    code = facts.get_column("code")
+    facts = facts.with_columns(
+        cases.get_column("cohort").gather(code),
+        (
+            (pl.col("first") - cases.get_column("start").gather(code)).dt.total_microseconds() / 1e6 / _DAY
+        ).alias("days"),
+    )
+    if "milestone" in cases.columns:
+        milestone = cases.get_column("milestone").gather(code)
+        facts = facts.with_columns((pl.col("first") <= milestone).fill_null(False).alias("at"))
+    return facts
+
+
+def _roles_at(facts: pl.DataFrame, role_names: list[str], n_cases: int) -> dict[str, np.ndarray]:
+    """Per role, whether it made a touch by the milestone, per account (in case order)."""
+    out = {}
+    engaged = facts.filter(pl.col("at"))
+    for role in role_names:
+        mask = np.zeros(n_cases, dtype=bool)
+        mask[engaged.filter(pl.col("role") == role).get_column("code").to_numpy()] = True
+        out[role] = mask
+    return out
+
+
+def _per_code(n: int, codes: pl.Series, values: pl.Series, fill: Any) -> pl.Series:
+    """``values`` (one per distinct ``codes``) as a column over all ``n`` accounts, ``fill``
+    where an account has none (case codes are positions, so no join is needed)."""
+    return pl.repeat(fill, n, dtype=values.dtype, eager=True).scatter(codes, values).alias(values.name)
+
+
+def _tuple_column(n: int, codes: pl.Series, lists: pl.Series, fill: tuple[str, ...] | None) -> np.ndarray:
+    """A list per account (one per distinct ``codes``) as an object column of tuples,
+    ``fill`` where an account has none. Few lists are distinct: each becomes a tuple once."""
+    out = np.empty(n, dtype=object)
+    out.fill(fill)
+    groups = pl.DataFrame({"code": codes, "v": lists}).group_by("v").agg("code")
+    distinct = np.empty(groups.height, dtype=object)
+    for i, v in enumerate(groups.get_column("v").to_list()):
+        distinct[i] = tuple(v) if v is not None else fill
+    members = groups.get_column("code")
+    out[members.explode().to_numpy()] = np.repeat(distinct, members.list.len().to_numpy())
+    return out
+
+
+#: the first and last columns of ``accounts`` (the per-stage and per-role ones come between)
+_HEAD = (
+    "case",
+    "start",
+    "end",
+    "cohort",
+    "contacts",
+    "touches",
+    "top_contact_share",
+    "roles",
+    "multi_threaded",
+)
+_TAIL = ("milestone", "contacts_at", "roles_at", "size_band_at", "multi_threaded_at", "outcome", "closed")
+
+
 def _accounts(
-    cases: pl.DataFrame, people: pl.DataFrame, stages: StageAssignment, has_roles: bool, with_at: bool
+    cases: pl.DataFrame,
+    people: pl.DataFrame,
+    per_contact: pl.DataFrame,
+    facts: pl.DataFrame,
+    role_names: list[str],
+    stages: StageAssignment,
+    has_roles: bool,
+    with_at: bool,
 ) -> pd.DataFrame:
-    """The ``accounts`` table (see :class:`BuyingCommittee`)."""
-    per_contact = people.group_by("code", "contact").agg(pl.col("touches").sum(), pl.col("first").min())
+    """The ``accounts`` table (see :class:`BuyingCommittee`). Each per-account column is put
+    in place by case code (a code is a row of ``cases``: no join); lists of roles become
+    tuples once per distinct list, not once per account."""
+    n = cases.height
+    out = cases.with_columns(_size_columns(per_contact, facts, n)).with_columns(
+        (pl.col("contacts") >= 2).alias("multi_threaded")
+    )
+    out = out.with_columns(_stage_columns(people, stages, n))
+    lists = _role_lists(facts, stages, with_at)
+    codes = lists.get_column("code")
+    tuples: dict[str, np.ndarray] = {}
+    if has_roles:
+        for stage in stages.order:
+            name = f"roles_by_{stage}"
+            tuples[name] = _tuple_column(n, codes, lists.get_column(name), ())
+        out = out.with_columns(
+            _per_code(n, sub.get_column("code"), sub.get_column("first").alias(f"first_{role}"), None)
+            for role in role_names
+            for sub in [facts.filter(pl.col("role") == role)]
+        )
+    if with_at:
+        out = _milestone_columns(out, per_contact)
+        roles_at = _tuple_column(n, codes, lists.get_column("roles_at"), ())
+        roles_at[out.get_column("milestone").is_null().to_numpy()] = None
+        tuples["roles_at"] = roles_at
+    present = {*out.columns, *tuples}
+    by_stage = [
+        c for s in stages.order for c in (f"contacts_{s}", f"roles_{s}", f"roles_by_{s}") if c in present
+    ]
+    first = [f"first_{r}" for r in role_names] if has_roles else []
+    columns = [*_HEAD, *by_stage, *first, *(c for c in _TAIL if c in present)]
+    frame = out.select(c for c in columns if c not in tuples).to_pandas()
+    for name, values in tuples.items():
+        frame[name] = values
+    return frame[columns]
+
+
+def _size_columns(per_contact: pl.DataFrame, facts: pl.DataFrame, n: int) -> list[pl.Series]:
+    """Per account: ``contacts``, ``touches``, ``top_contact_share`` and ``roles``."""
     base = per_contact.group_by("code").agg(
         pl.len().cast(pl.Int64).alias("contacts"),
         pl.col("touches").sum().alias("touches"),
         (pl.col("touches").max() / pl.col("touches").sum()).alias("top_contact_share"),
     )
-    n_roles = (
-        people.filter(pl.col("role").is_not_null())
-        .group_by("code")
-        .agg(pl.col("role").n_unique().cast(pl.Int64).alias("roles"))
-    )
-    out = cases.join(base, on="code", how="left", maintain_order="left").join(
-        n_roles, on="code", how="left", maintain_order="left"
-    )
-    out = out.with_columns(
-        pl.col("contacts").fill_null(0),
-        pl.col("roles").fill_null(0),
-        pl.col("touches").fill_null(0),
-        (pl.col("contacts").fill_null(0) >= 2).alias("multi_threaded"),
-    )
+    n_roles = facts.group_by("code").agg(pl.len().cast(pl.Int64).alias("roles"))
+    code = base.get_column("code")
+    return [
+        _per_code(n, code, base.get_column("contacts"), 0),
+        _per_code(n, code, base.get_column("touches"), 0),
+        _per_code(n, code, base.get_column("top_contact_share"), None),
+        _per_code(n, n_roles.get_column("code"), n_roles.get_column("roles"), 0),
+    ]
+
+
+def _stage_columns(people: pl.DataFrame, stages: StageAssignment, n: int) -> list[pl.Series]:
+    """Per account and stage: ``contacts_<stage>`` and ``roles_<stage>`` (distinct, with a
+    touch in it)."""
     per_stage = people.group_by("code", "srank").agg(
         pl.col("contact").n_unique().cast(pl.Int64).alias("c"),
         pl.col("role").drop_nulls().n_unique().cast(pl.Int64).alias("r"),
     )
-    role_first = (
-        people.filter(pl.col("role").is_not_null())
-        .group_by("code", "role")
-        .agg(pl.col("first").min(), pl.col("srank").min().alias("min_srank"))
-    )
-    stage_cols = []
+    by_rank = per_stage.partition_by("srank", as_dict=True, include_key=False)
+    out: list[pl.Series] = []
     for i, stage in enumerate(stages.order):
-        sub = per_stage.filter(pl.col("srank") == i).select(
-            "code", pl.col("c").alias(f"contacts_{stage}"), pl.col("r").alias(f"roles_{stage}")
+        sub = by_rank.get((i,), per_stage.clear().drop("srank"))
+        out += [
+            _per_code(n, sub.get_column("code"), sub.get_column("c").alias(f"contacts_{stage}"), 0),
+            _per_code(n, sub.get_column("code"), sub.get_column("r").alias(f"roles_{stage}"), 0),
+        ]
+    return out
+
+
+def _role_lists(facts: pl.DataFrame, stages: StageAssignment, with_at: bool) -> pl.DataFrame:
+    """Per account with a role (``code``): the roles that made a touch by each stage
+    (``roles_by_<stage>``) and, with a milestone, by it (``roles_at``), in the order they
+    joined (ties in time by name)."""
+    return (
+        facts.select("code", "first", "role", "min_srank", *(["at"] if with_at else []))
+        .sort("code", "first", "role")
+        .group_by("code")
+        .agg(
+            *[
+                pl.col("role").filter(pl.col("min_srank") <= i).alias(f"roles_by_{s}")
+                for i, s in enumerate(stages.order)
+            ],
+            *([pl.col("role").filter(pl.col("at")).alias("roles_at")] if with_at else []),
         )
-        out = out.join(sub, on="code", how="left", maintain_order="left").with_columns(
-            pl.col(f"contacts_{stage}").fill_null(0), pl.col(f"roles_{stage}").fill_null(0)
-        )
-        stage_cols.append(stage)
-        if has_roles:
-            by = (
-                role_first.filter(pl.col("min_srank") <= i)
-                .sort("code", "first", "role")
-                .group_by("code", maintain_order=True)
-                .agg(pl.col("role").alias(f"roles_by_{stage}"))
-            )
-            out = out.join(by, on="code", how="left", maintain_order="left")
-    if has_roles:
-        wide = role_first.pivot(on="role", index="code", values="first", sort_columns=True)
-        wide = wide.rename({c: f"first_{c}" for c in wide.columns if c != "code"})
-        out = out.join(wide, on="code", how="left", maintain_order="left")
-    if with_at:
-        at = people.join(cases.select("code", "milestone"), on="code", how="inner").filter(
-            pl.col("first") <= pl.col("milestone")
-        )
-        contacts_at = at.group_by("code").agg(
-            pl.col("contact").n_unique().cast(pl.Int64).alias("contacts_at")
-        )
-        roles_at = (
-            at.filter(pl.col("role").is_not_null())
-            .group_by("code", "role")
-            .agg(pl.col("first").min())
-            .sort("code", "first", "role")
-            .group_by("code", maintain_order=True)
-            .agg(pl.col("role").alias("roles_at"))
-        )
-        out = out.join(contacts_at, on="code", how="left", maintain_order="left").join(
-            roles_at, on="code", how="left", maintain_order="left"
-        )
-        reached = pl.col("milestone").is_not_null()
-        size = pl.col("contacts_at").fill_null(0)
-        band: Any = pl.when(~reached).then(pl.lit(None, dtype=pl.String))
-        for label, lo, hi in SIZE_BANDS:
-            cond = (size >= lo) & (size <= hi) if np.isfinite(hi) else size >= lo
-            band = band.when(cond).then(pl.lit(label))
-        out = out.with_columns(
-            pl.when(reached).then(size).otherwise(None).alias("contacts_at"),
-            band.otherwise(pl.lit("0 contacts")).alias("size_band_at"),
-            pl.when(reached).then(size >= 2).otherwise(None).alias("multi_threaded_at"),
-            pl.when(reached)
-            .then(pl.col("roles_at").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-            .otherwise(None)
-            .alias("roles_at"),
-        )
-    frame = out.drop("code", *[c for c in ("_won", "_lost") if c in out.columns])
-    tail = [
-        c
-        for c in (
-            "milestone",
-            "contacts_at",
-            "roles_at",
-            "size_band_at",
-            "multi_threaded_at",
-            "outcome",
-            "closed",
-        )
-        if c in frame.columns
-    ]
-    frame = frame.select([*(c for c in frame.columns if c not in tail), *tail])
-    pdf = frame.to_pandas()
-    for col in pdf.columns:
-        if col.startswith("roles_by_") or col == "roles_at":
-            pdf[col] = [tuple(v) if v is not None else () for v in pdf[col]]
-            if col == "roles_at":
-                pdf.loc[pdf["milestone"].isna(), col] = None
-    return pdf
+    )
+
+
+def _milestone_columns(out: pl.DataFrame, per_contact: pl.DataFrame) -> pl.DataFrame:
+    """``out`` with ``contacts_at``, ``size_band_at`` and ``multi_threaded_at`` (null where
+    the account never reached the milestone)."""
+    milestone = out.get_column("milestone").gather(per_contact.get_column("code"))
+    contacts_at = (
+        per_contact.filter(pl.col("first") <= milestone)
+        .group_by("code")
+        .agg(pl.len().cast(pl.Int64).alias("contacts_at"))
+    )
+    out = out.with_columns(
+        _per_code(out.height, contacts_at.get_column("code"), contacts_at.get_column("contacts_at"), None)
+    )
+    reached = pl.col("milestone").is_not_null()
+    size = pl.col("contacts_at").fill_null(0)
+    band: Any = pl.when(~reached).then(pl.lit(None, dtype=pl.String))
+    for label, lo, hi in SIZE_BANDS:
+        cond = (size >= lo) & (size <= hi) if np.isfinite(hi) else size >= lo
+        band = band.when(cond).then(pl.lit(label))
+    return out.with_columns(
+        pl.when(reached).then(size).otherwise(None).alias("contacts_at"),
+        band.otherwise(pl.lit("0 contacts")).alias("size_band_at"),
+        pl.when(reached).then(size >= 2).otherwise(None).alias("multi_threaded_at"),
+    )
 
 
 def _roles_table(
     accounts: pd.DataFrame,
     people: pl.DataFrame,
+    facts: pl.DataFrame,
     cases: pl.DataFrame,
     role_names: list[str],
     stages: StageAssignment,
@@ -757,61 +873,73 @@ def _roles_table(
     ]
     if not role_names:
         return pd.DataFrame(columns=columns)
-    first = (
-        people.filter(pl.col("role").is_not_null())
-        .sort("code", "first", "srank")
-        .group_by("code", "role", maintain_order=True)
+    # the groups draw from ``rng`` one after another, in the order they first occur in the
+    # log (by account, then first touch): a fixed order, so the same seed gives the same bytes
+    groups = (
+        facts.group_by("cohort", "role")
         .agg(
-            pl.col("first").min(),
-            pl.col("srank").first().alias("join_srank"),
-            pl.col("contact").n_unique().alias("n_contacts"),
-            pl.col("touches").sum(),
+            pl.col("code").min().alias("_code"),
+            pl.col("first").sort_by("code").first().alias("_first"),
+            pl.col("join_srank").sort_by("code").first().alias("_srank"),
         )
-        .join(cases.select("code", "cohort", "start"), on="code", how="left")
-        .with_columns(
-            ((pl.col("first") - pl.col("start")).dt.total_microseconds() / 1e6 / _DAY).alias("days")
-        )
+        .sort("_code", "_first", "_srank", "role")
+        .with_row_index("gid")
     )
-    sizes = cases.group_by("cohort").agg(pl.len().alias("accounts"))
-    touch_tot = (
-        people.join(cases.select("code", "cohort"), on="code", how="left")
+    gid = facts.join(
+        groups.select("cohort", "role", "gid"), on=["cohort", "role"], how="left", maintain_order="left"
+    ).get_column("gid")
+    gid_np = gid.to_numpy().astype(np.int64)
+    n_groups, n_stages = groups.height, len(stages.order)
+    days_sorted = (
+        pl.DataFrame({"g": gid, "d": facts.get_column("days")}).sort("g", "d").get_column("d").to_numpy()
+    )
+    count = np.bincount(gid_np, minlength=n_groups)
+    bounds = np.concatenate([[0], np.cumsum(count)])
+    contacts = np.bincount(
+        gid_np, weights=facts.get_column("n_contacts").cast(pl.Float64).to_numpy(), minlength=n_groups
+    )
+    touches = np.bincount(
+        gid_np, weights=facts.get_column("touches").cast(pl.Float64).to_numpy(), minlength=n_groups
+    )
+    joins = np.bincount(
+        gid_np * n_stages + facts.get_column("join_srank").to_numpy(), minlength=n_groups * n_stages
+    ).reshape(n_groups, n_stages)
+    sizes = dict(cases.group_by("cohort").agg(pl.len()).iter_rows())
+    # of every touch with a contact, roles or not
+    touch_tot = dict(
+        people.with_columns(cases.get_column("cohort").gather(people.get_column("code")))
         .group_by("cohort")
-        .agg(pl.col("touches").sum().alias("tot"))
+        .agg(pl.col("touches").sum())
+        .iter_rows()
     )
     has_at = "milestone" in accounts.columns
     rows = []
-    for (cohort, role), g in first.partition_by("cohort", "role", as_dict=True).items():
-        n = sizes.filter(pl.col("cohort") == cohort).get_column("accounts").item()
-        tot = touch_tot.filter(pl.col("cohort") == cohort).get_column("tot")
-        days = np.sort(g.get_column("days").to_numpy())
-        lo, hi = _bootstrap_median(days, rng)
-        joins = np.bincount(g.get_column("join_srank").to_numpy(), minlength=len(stages.order))
+    for g, (cohort, role) in enumerate(groups.select("cohort", "role").iter_rows()):
+        n = sizes[cohort]
+        values = days_sorted[bounds[g] : bounds[g + 1]]
+        lo, hi = _bootstrap_median(values, rng)
         rows.append(
             {
                 "cohort": cohort,
                 "role": role,
                 "accounts": int(n),
-                "engaged": g.height,
-                "share": g.height / n,
-                "contacts_per_account": _mean(g.get_column("n_contacts")),
-                "touch_share": float(g.get_column("touches").sum() / tot.item()) if tot.len() else np.nan,
-                "typical_stage": stages.order[int(np.argmax(joins))],
-                "median_days_to_join": float(np.median(days)),
+                "engaged": int(count[g]),
+                "share": int(count[g]) / n,
+                "contacts_per_account": float(contacts[g] / count[g]),
+                "touch_share": int(touches[g]) / touch_tot[cohort],
+                "typical_stage": stages.order[int(np.argmax(joins[g]))],
+                "median_days_to_join": float(np.median(values)),
                 "days_ci_low": lo,
                 "days_ci_high": hi,
             }
         )
     out = pd.DataFrame(rows, columns=columns)
     if has_at:
-        reached = accounts[accounts["milestone"].notna()]
-        n_reached = reached.groupby("cohort").size()
+        n_reached = accounts.loc[accounts["milestone"].notna(), "cohort"].value_counts()
         out["reached"] = out["cohort"].map(n_reached).fillna(0).astype(int)
-        by_role = (
-            reached[["cohort", "roles_at"]]
-            .explode("roles_at")
-            .dropna()
-            .groupby(["cohort", "roles_at"])
-            .size()
+        by_role = dict(
+            ((c, r), k)
+            for c, r, k in facts.filter(pl.col("at")).group_by("cohort", "role").agg(pl.len()).iter_rows()
         )
         out["share_at"] = [
             by_role.get((c, r), 0) / max(m, 1) if m else np.nan
@@ -820,23 +948,64 @@ def _roles_table(
     return out.sort_values(["cohort", "role"], kind="stable").reset_index(drop=True)
 
 
+#: above this many values, :func:`_bootstrap_median` draws each resample's median directly
+#: (:func:`_direct_medians`) instead of resampling all the values
+_RESAMPLE_MAX = 10_000
+
+
 def _bootstrap_median(values: np.ndarray, rng: np.random.Generator, n_boot: int = 200) -> tuple[float, float]:
-    """Percentile bootstrap 95% interval of the median of ``values`` (NaN for fewer than 2)."""
+    """Percentile bootstrap 95% interval of the median of ``values`` (sorted ascending; NaN
+    for fewer than 2), from ``n_boot`` resamples.
+
+    Up to ``_RESAMPLE_MAX`` values, each resample draws all n values; above, each
+    resample's median is drawn from its exact distribution (:func:`_direct_medians`): the
+    same bootstrap, at a cost that does not grow with n.
+    """
     n = values.size
     if n < 2:
         return np.nan, np.nan
-    meds = np.empty(n_boot)
-    chunk = max(1, 4_000_000 // n)
-    for i in range(0, n_boot, chunk):
-        k = min(chunk, n_boot - i)
-        idx = rng.integers(0, n, size=(k, n))
-        meds[i : i + k] = np.median(values[idx], axis=1)
+    if n > _RESAMPLE_MAX:
+        meds = _direct_medians(values, rng, n_boot)
+    else:
+        meds = np.empty(n_boot)
+        chunk = max(1, 4_000_000 // n)
+        for i in range(0, n_boot, chunk):
+            k = min(chunk, n_boot - i)
+            idx = rng.integers(0, n, size=(k, n))
+            meds[i : i + k] = np.median(values[idx], axis=1)
     lo, hi = np.percentile(meds, [2.5, 97.5])
     return float(lo), float(hi)
 
 
+def _direct_medians(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """The medians of ``n_boot`` bootstrap resamples of the sorted ``values``, without drawing
+    the resamples.
+
+    A resample is n indices drawn uniformly from 0..n-1, which is ``floor(n * U)`` for n
+    uniforms U; floor keeps order, so the resample's k-th smallest value is
+    ``values[floor(n * U_(k))]`` with ``U_(k)`` the k-th smallest of the n uniforms. Only the
+    middle one or two order statistics are needed, and they have closed forms: ``U_(k)`` is
+    Beta(k, n - k + 1), and the next one is ``U_(k) + (1 - U_(k)) * Beta(1, n - k)`` (the
+    smallest of the n - k uniforms above it). Each median so drawn has exactly the
+    distribution of the median of a resample.
+    """
+    n = values.size
+    k = (n + 1) // 2  # the lower middle, 1-based
+    low = rng.beta(k, n - k + 1, size=n_boot)
+    if n % 2:
+        return values[np.minimum((low * n).astype(np.int64), n - 1)]
+    high = low + (1.0 - low) * rng.beta(1, n - k, size=n_boot)
+    i = np.minimum((low * n).astype(np.int64), n - 1)
+    j = np.minimum((high * n).astype(np.int64), n - 1)
+    return (values[i] + values[j]) / 2  # type: ignore[no-any-return]
+
+
 def _engagement(
-    cases: pl.DataFrame, people: pl.DataFrame, role_names: list[str], stages: StageAssignment
+    cases: pl.DataFrame,
+    people: pl.DataFrame,
+    facts: pl.DataFrame,
+    role_names: list[str],
+    stages: StageAssignment,
 ) -> pd.DataFrame:
     """The ``engagement`` table (see :class:`BuyingCommittee`)."""
     import pandas as pd
@@ -844,16 +1013,14 @@ def _engagement(
     columns = ["cohort", "role", "stage", "accounts", "engaged", "joined", "share_engaged", "share_joined"]
     if not role_names:
         return pd.DataFrame(columns=columns)
-    with_cohort = people.filter(pl.col("role").is_not_null()).join(
-        cases.select("code", "cohort"), on="code", how="left"
-    )
-    engaged = with_cohort.group_by("cohort", "role", "srank").agg(pl.col("code").n_unique().alias("engaged"))
-    joined = (
-        with_cohort.sort("code", "first", "srank")
-        .group_by("code", "role", maintain_order=True)
-        .agg(pl.col("cohort").first(), pl.col("srank").first())
+    with_role = people.filter(pl.col("role").is_not_null())
+    engaged = (
+        with_role.with_columns(cases.get_column("cohort").gather(with_role.get_column("code")))
         .group_by("cohort", "role", "srank")
-        .agg(pl.len().alias("joined"))
+        .agg(pl.col("code").n_unique().alias("engaged"))
+    )
+    joined = facts.group_by("cohort", "role", pl.col("join_srank").alias("srank")).agg(
+        pl.len().alias("joined")
     )
     sizes = cases.group_by("cohort").agg(pl.len().alias("accounts"))
     grid = (
@@ -891,21 +1058,22 @@ def _handover(frame: pl.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     ).to_pandas()
 
 
-def _drivers(accounts: pd.DataFrame, role_names: list[str], has_roles: bool, *, km: bool) -> pd.DataFrame:
-    """The ``drivers`` table (see :class:`BuyingCommittee`): per cohort and feature."""
+def _drivers(accounts: pd.DataFrame, roles_at: dict[str, np.ndarray], *, km: bool) -> pd.DataFrame:
+    """The ``drivers`` table (see :class:`BuyingCommittee`): per cohort and feature.
+    ``roles_at`` holds, per role, whether it engaged by the milestone, per account."""
     import pandas as pd
 
-    at = accounts[accounts["milestone"].notna()]
+    cols = ["cohort", "end", "milestone", "size_band_at", "multi_threaded_at", "outcome", "closed"]
+    at = accounts.loc[accounts["milestone"].notna(), cols]
     # decided before the milestone: not at risk there
     decided = at["closed"].notna() & (at["closed"] < at["milestone"])
     at = at[~decided]
     rows: list[dict[str, Any]] = []
     for cohort, g in at.groupby("cohort", sort=True):
         features: list[tuple[str, str, np.ndarray]] = []
-        roles_at = g["roles_at"].to_numpy()
-        if has_roles:
-            for role in role_names:
-                features.append(("role", role, np.array([role in r for r in roles_at], dtype=bool)))
+        rows_of = g.index.to_numpy()  # accounts' positions, as in log.cases
+        for role, engaged in roles_at.items():
+            features.append(("role", role, engaged[rows_of]))
         for label, _, _ in SIZE_BANDS:
             features.append(("size", label, (g["size_band_at"] == label).to_numpy()))
         features.append(("threading", "multi-threaded", g["multi_threaded_at"].to_numpy(dtype=bool)))
@@ -998,8 +1166,11 @@ def _summary(
     """One row per cohort, largest first."""
     import pandas as pd
 
+    cols = ["cohort", "contacts", "roles", "multi_threaded", "top_contact_share"]
+    if with_at:
+        cols += ["milestone", "contacts_at", "multi_threaded_at"]
     rows = []
-    for cohort, g in accounts.groupby("cohort", sort=True):
+    for cohort, g in accounts[cols].groupby("cohort", sort=True):
         engaged = g[g["contacts"] > 0]
         row: dict[str, Any] = {
             "cohort": cohort,

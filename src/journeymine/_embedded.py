@@ -306,7 +306,6 @@ class EmbeddedEngine:
             ev.group_by("code", "contact", "role", "srank")
             .agg(pl.col("ts").min().alias("first"), pl.len().cast(pl.Int64).alias("touches"))
             .with_columns(pl.col("code").cast(pl.Int64))
-            .sort("code", "srank", "first", "contact", "role", nulls_last=True)
         )
 
     def committee_handovers(self, log: JourneyLog, cohort: pl.Series) -> pl.DataFrame:

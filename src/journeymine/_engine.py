@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "engine_of", "require_embedded"]
 
 #: the functions that run on every engine (they call only the primitives)
-_ON_EVERY_ENGINE = "journey_map, variants, stage_durations, kpis, subway_map and JourneyClusterer.fit"
+_ON_EVERY_ENGINE = (
+    "journey_map, variants, stage_durations, kpis, subway_map, buying_committee and JourneyClusterer.fit"
+)
 
 
 class Engine(Protocol):
@@ -133,8 +135,9 @@ class Engine(Protocol):
     ) -> pl.DataFrame:
         """One row per (``code`` Int64, ``contact``, ``role`` (String, null where the event
         has none or the log has no role column), ``srank`` Int32): ``first`` (the earliest
-        time, UTC) and ``touches`` (events, Int64). Events without a contact form the rows
-        whose ``contact`` is null. An event's ``srank`` is as in :meth:`stage_visits`."""
+        time, UTC) and ``touches`` (events, Int64); in no particular order. Events without a
+        contact form the rows whose ``contact`` is null. An event's ``srank`` is as in
+        :meth:`stage_visits`."""
 
     def committee_handovers(self, log: JourneyLog, cohort: pl.Series) -> pl.DataFrame:
         """Handovers between contacts of the same account: over the events that have a

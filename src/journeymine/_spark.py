@@ -5,7 +5,8 @@ rules as the embedded engine (see :mod:`journeymine._validate`), and returns a
 :class:`SparkJourneyLog`. Its events stay in Spark (persisted, with integer ``code`` and
 ``act`` columns); its case table, one row per account, is collected to the driver. The
 public functions (:func:`journey_map`, :func:`variants`, :func:`stage_durations`,
-:func:`kpis`, :class:`JourneyClusterer`, :func:`subway_map`) accept it unchanged: they ask
+:func:`kpis`, :class:`JourneyClusterer`, :func:`subway_map`, :func:`buying_committee`) accept
+it unchanged: they ask
 the log's engine for the aggregations they need (:mod:`journeymine._engine`), and the
 engine answers with small polars frames.
 
@@ -1170,7 +1171,7 @@ class SparkEngine:
             pl.col("srank").cast(pl.Int32),
             pl.col("first").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
             pl.col("touches").cast(pl.Int64),
-        ).sort("code", "srank", "first", "contact", "role", nulls_last=True)
+        )
 
     def committee_handovers(self, log: JourneyLog, cohort: pl.Series) -> pl.DataFrame:
         F = _pyspark()
@@ -1201,17 +1202,23 @@ class SparkEngine:
             )
             .where(F.col("next_contact").isNotNull() & (F.col("next_contact") != F.col("contact")))
         )
-        steps = self._with_cohort(steps, _per_case(log, cohort=cohort.cast(pl.Int32)))
-        out = _collect(
-            steps.groupBy("cohort", "source", "target").agg(
-                F.count(F.lit(1)).alias("count"),
-                F.count_distinct("code").alias("accounts"),
-                self._q("gap", 0.5).alias("median"),
+        steps = self._with_cohort(steps, _per_case(log, cohort=cohort.cast(pl.Int32))).persist()
+        key = ["cohort", "source", "target"]
+        try:
+            # no distinct count next to the quantile (see direct_follows): accounts come from
+            # a second aggregation
+            out = _collect(
+                steps.groupBy(*key).agg(F.count(F.lit(1)).alias("count"), self._q("gap", 0.5).alias("median"))
             )
-        )
+            accounts = _collect(
+                steps.select(*key, "code").distinct().groupBy(*key).agg(F.count(F.lit(1)).alias("accounts"))
+            )
+        finally:
+            steps.unpersist()
         if out.height == 0:
             return pl.DataFrame(schema=schema)
-        return out.cast(schema).sort("cohort", "source", "target")  # type: ignore[arg-type]
+        out = out.join(accounts, on=key, how="left").select(*schema)
+        return out.cast(schema).sort(*key)  # type: ignore[arg-type]
 
     def case_items(self, log: JourneyLog) -> tuple[pl.DataFrame, pl.DataFrame]:
         F = _pyspark()
