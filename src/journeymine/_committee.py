@@ -95,6 +95,7 @@ _DRIVER_COLUMNS = (
     "test",
     "p",
     "q",
+    "horizon_days",
 )
 
 
@@ -132,8 +133,11 @@ class BuyingCommittee(Displayed):
         the feature by the milestone that closed (``n_with``), won (``won_with``) or are
         still open (``open_with``), the ``rate_with``; the same without it; ``difference``
         (with − without) and its 95% interval ``ci_low``/``ci_high`` (Newcombe; Greenwood
-        for Kaplan–Meier rates), ``cohens_h``, ``test`` ("z", "fisher" or "log-rank"),
-        ``p`` and ``q`` (Benjamini–Hochberg over every row).
+        for Kaplan–Meier rates), ``cohens_h``, ``test`` ("z", "fisher" or "log-rank"; ""
+        when one side is empty), ``p`` and ``q`` (Benjamini–Hochberg over every row), and
+        ``horizon_days`` (Kaplan–Meier rates only: both read at that many days after the
+        milestone). The accounts compared reached the milestone, have a known contact and
+        were not decided at or before it.
     engagement : pandas.DataFrame
         One row per (cohort, role, stage): ``accounts`` (of the cohort), ``engaged``
         (accounts where the role made a touch in that stage), ``joined`` (where its first
@@ -408,8 +412,31 @@ def buying_committee(
     >>> bool(eb["rate_with"] > eb["rate_without"] and eb["q"] < 0.05)
     True
     """
+    return build_committee(
+        log,
+        outcomes=outcomes,
+        at=at,
+        by=by,
+        won=won,
+        lost=lost,
+        random_state=random_state,
+        owner="buying_committee",
+    )
 
-    owner = "buying_committee"
+
+def build_committee(
+    log: JourneyLog,
+    *,
+    outcomes: OutcomeSpec | None,
+    at: Any,
+    by: CohortBy | None,
+    won: str,
+    lost: str | None,
+    random_state: int | None,
+    owner: str,
+) -> BuyingCommittee:
+    """:func:`buying_committee` for another public function (``owner`` names it in errors
+    and warnings: :func:`compare_cohorts`, :func:`report`)."""
     require_events(log, owner)
     require_contacts(log, owner)
     has_roles = "role" in log.mapping.roles()
@@ -420,6 +447,7 @@ def buying_committee(
     if outcomes is not None:
         spec = normalize_outcomes(outcomes, owner)
         won, lost, _ = outcome_roles(spec, won, lost, None, owner)
+        _check_milestone_before_outcomes(spec, milestone_kind, milestone, won, lost, owner)
         times = _outcome_times(
             log, spec, won, lost, milestone if milestone_kind == "activity" else None, owner
         )
@@ -457,16 +485,15 @@ def buying_committee(
         )
     if times is not None:
         cases = pl.concat([cases, times], how="horizontal").with_columns(
-            pl.when(
-                pl.col("_won").is_not_null()
-                & (pl.col("_lost").is_null() | (pl.col("_won") <= pl.col("_lost")))
-            )
+            # as in kpis: an account ever won is won (lost, re-engaged and won counts as
+            # won), then lost
+            pl.when(pl.col("_won").is_not_null())
             .then(pl.lit("won"))
             .when(pl.col("_lost").is_not_null())
             .then(pl.lit("lost"))
             .otherwise(pl.lit("open"))
             .alias("outcome"),
-            pl.min_horizontal("_won", "_lost").alias("closed"),
+            pl.coalesce("_won", "_lost").alias("closed"),
         )
 
     facts = _role_facts(people, cases)
@@ -483,7 +510,7 @@ def buying_committee(
     why = ""
     if spec is None or milestone is None:
         why = (
-            "drivers need outcomes= and at=: buying_committee(log, outcomes=..., at='Proposal sent'). "
+            f"drivers need outcomes= and at=: {owner}(log, outcomes=..., at='Proposal sent'). "
             "The milestone keeps the comparison to what was known before the outcome: over the "
             "whole journey, roles that join after the win (procurement, users) would look like its causes."
         )
@@ -523,6 +550,26 @@ def buying_committee(
     )
 
 
+def _check_milestone_before_outcomes(
+    spec: dict[str, Any], kind: str | None, milestone: str | None, won: str, lost: str | None, owner: str
+) -> None:
+    """An activity milestone that is itself a win or a loss compares nothing: every account
+    reaching it is decided there. Refuse it, naming an earlier milestone to use."""
+    if kind != "activity" or milestone is None:
+        return
+    for part in (won, lost):
+        acts = spec.get(part) if part is not None else None
+        if isinstance(acts, list) and milestone in acts:
+            raise invalid(
+                "at" if owner == "buying_committee" else "committee_at",
+                owner,
+                f"a milestone before the outcome: {milestone!r} is an activity of the outcome "
+                f"{part!r}, so every account that reaches it is decided there (pick an earlier "
+                "step, e.g. the proposal, or a stage)",
+                milestone,
+            )
+
+
 def require_contacts(log: JourneyLog, owner: str) -> None:
     """Raise :class:`SchemaError` when the log maps no contact column, saying how to map one."""
     if "contact" not in log.mapping.roles():
@@ -558,7 +605,7 @@ def _resolve_at(
         kind, name = str(at[0]), at[1]
         known = activities if kind == "activity" else stage_names
         if name not in known:
-            raise invalid(param, owner, f"a {kind} of the log{_close(str(name), known)}", name)
+            raise invalid(param, owner, f"{_article(kind)} {kind} of the log{_close(str(name), known)}", name)
         return kind, str(name)
     if not isinstance(at, str):
         raise invalid(param, owner, "an activity or stage name, or ('activity' | 'stage', name)", at)
@@ -586,7 +633,7 @@ def _resolve_at(
 
 def _close(name: str, known: Any) -> str:
     match = difflib.get_close_matches(name, sorted(str(k) for k in known), n=3)
-    return f"; did you mean {', '.join(repr(m) for m in match)}?" if match else ""
+    return f" (did you mean {' or '.join(repr(m) for m in match)}?)" if match else ""
 
 
 def _outcome_times(
@@ -621,7 +668,7 @@ def _check_contacts(per_contact: pl.DataFrame, unassigned: int, n_events: int, o
     if per.height:
         top = per.sort("n", "contact", descending=[True, False]).row(0)
         warn(
-            f"{owner}: {per.height:,} contacts made touches in more than one account (e.g. "
+            f"{owner}: {_plural(per.height, 'contact')} made touches in more than one account (e.g. "
             f"{top[0]!r} in {top[1]:,} accounts: a consultant, a partner or your own staff?). Each is "
             "counted once in every account it touches. Filter them out of the log if they are not the "
             "customer's people.",
@@ -1063,11 +1110,14 @@ def _drivers(accounts: pd.DataFrame, roles_at: dict[str, np.ndarray], *, km: boo
     ``roles_at`` holds, per role, whether it engaged by the milestone, per account."""
     import pandas as pd
 
-    cols = ["cohort", "end", "milestone", "size_band_at", "multi_threaded_at", "outcome", "closed"]
+    cols = ["cohort", "contacts", "milestone", "size_band_at", "multi_threaded_at", "outcome", "closed"]
     at = accounts.loc[accounts["milestone"].notna(), cols]
-    # decided before the milestone: not at risk there
-    decided = at["closed"].notna() & (at["closed"] < at["milestone"])
-    at = at[~decided]
+    # decided at or before the milestone: not at risk there (an outcome at the milestone's
+    # own time would let its contact count as engaged "by" it: look-ahead)
+    decided = at["closed"].notna() & (at["closed"] <= at["milestone"])
+    # no known contact at all: missing data, not an absent committee
+    at = at[~decided & (at["contacts"] > 0)]
+    log_end = accounts["end"].max()  # open accounts are censored here, as in kpis
     rows: list[dict[str, Any]] = []
     for cohort, g in at.groupby("cohort", sort=True):
         features: list[tuple[str, str, np.ndarray]] = []
@@ -1079,7 +1129,7 @@ def _drivers(accounts: pd.DataFrame, roles_at: dict[str, np.ndarray], *, km: boo
         features.append(("threading", "multi-threaded", g["multi_threaded_at"].to_numpy(dtype=bool)))
         won = (g["outcome"] == "won").to_numpy()
         closed = (g["outcome"] != "open").to_numpy()
-        follow = ((g["closed"].fillna(g["end"]) - g["milestone"]).dt.total_seconds().to_numpy()) / _DAY
+        follow = ((g["closed"].fillna(log_end) - g["milestone"]).dt.total_seconds().to_numpy()) / _DAY
         for kind, feature, mask in features:
             rows.append(_driver_row(cohort, kind, feature, mask, won, closed, follow, km=km))
     out = pd.DataFrame(rows, columns=list(_DRIVER_COLUMNS))
@@ -1106,11 +1156,13 @@ def _driver_row(
         row[f"won_{side}"] = int((m & won).sum())
         row[f"open_{side}"] = int((m & ~closed).sum())
     if km:
-        r1, v1 = _km_win(follow[mask], won[mask])
-        r2, v2 = _km_win(follow[~mask], won[~mask])
+        defined = bool(mask.any() and (~mask).any() and won.any())
+        # both curves are read at one time: the shorter of the two groups' follow-ups
+        horizon = float(min(follow[mask].max(), follow[~mask].max())) if defined else np.nan
+        r1, v1 = _km_win(follow[mask], won[mask], horizon)
+        r2, v2 = _km_win(follow[~mask], won[~mask], horizon)
         d = r1 - r2
         half = st.Z95 * np.sqrt(v1 + v2)
-        defined = mask.any() and (~mask).any() and won.any()
         p = st.logrank(follow[mask], won[mask], follow[~mask], won[~mask]) if defined else np.nan
         row.update(
             rate_with=r1,
@@ -1118,9 +1170,10 @@ def _driver_row(
             difference=d,
             ci_low=d - half,
             ci_high=d + half,
-            cohens_h=float(st.cohens_h(np.array(r1), np.array(r2))),
-            test="log-rank",
+            cohens_h=float(st.cohens_h(np.array(r1), np.array(r2))) if defined else np.nan,
+            test="log-rank" if defined else "",
             p=p,
+            horizon_days=horizon,
         )
         return row
     x1, n1, x2, n2 = (np.array([float(row[k])]) for k in ("won_with", "n_with", "won_without", "n_without"))
@@ -1133,6 +1186,7 @@ def _driver_row(
     else:
         row.update(ci_low=np.nan, ci_high=np.nan, test="", p=np.nan)
     row.update(
+        horizon_days=np.nan,
         rate_with=r1,
         rate_without=r2,
         difference=r1 - r2,
@@ -1141,10 +1195,12 @@ def _driver_row(
     return row
 
 
-def _km_win(time: np.ndarray, event: np.ndarray) -> tuple[float, float]:
-    """Kaplan–Meier probability of a win by the longest follow-up, and its Greenwood variance."""
-    if time.size == 0:
+def _km_win(time: np.ndarray, event: np.ndarray, horizon: float) -> tuple[float, float]:
+    """Kaplan–Meier probability of a win within ``horizon`` days after the milestone, and
+    its Greenwood variance."""
+    if time.size == 0 or horizon != horizon:
         return np.nan, np.nan
+    event = event & (time <= horizon)
     order = np.argsort(time, kind="stable")
     t, e = time[order], event[order].astype(bool)
     _uniq, first_idx = np.unique(t, return_index=True)
@@ -1241,6 +1297,10 @@ def _sentences(
     if drivers is None or not len(drivers) or milestone is None:
         return out
     sig = drivers[(drivers["q"] < ALPHA) & ~_mirrors_threading(drivers)].copy()
+    # a Kaplan–Meier row is stated only when its interval at the horizon excludes 0 (the
+    # log-rank test also reacts to timing alone)
+    km = sig["test"] == "log-rank"
+    sig = sig[~km | (sig["ci_low"] > 0) | (sig["ci_high"] < 0)]
     sig["_h"] = sig["cohens_h"].abs()
     sig = sig.sort_values(["_h", "cohort", "feature"], ascending=[False, True, True], kind="stable")
     for r in _rows(sig):
@@ -1251,20 +1311,37 @@ def _sentences(
             subject = f"ccounts with {r.feature} engaged by {milestone}"
         else:
             subject = f"ccounts multi-threaded (two or more contacts) by {milestone}"
-        verb = "win" if r.test != "log-rank" else "are won (Kaplan–Meier)"
+        verb = (
+            "win"
+            if r.test != "log-rank"
+            else f"are won within {r.horizon_days:.0f} days of it (Kaplan–Meier)"
+        )
         out.append(
             f"{where}{subject} {verb} {_pct(r.rate_with)} against {_pct(r.rate_without)} "
             f"(h = {r.cohens_h:+.2f}, {_q_text(r.q)})."
         )
     if has_roles and len(roles) and "q" in roles.columns and accounts is not None:
-        quiet = roles[(roles["q"] >= ALPHA) | roles["q"].isna()]
-        late = quiet[quiet["share"] > 2 * quiet["share_at"].fillna(0) + 0.05]
-        for r in _rows(late):
+        # tested, no difference by the milestone, and among the accounts that reached it,
+        # engaged far more often in the end than by it
+        quiet = roles[(roles["q"] >= ALPHA) | roles["p"].isna()]
+        for r in _rows(quiet):
+            shares = _late_shares(accounts, r.cohort, r.role)
+            if shares is None or not shares[0] > 2 * shares[1] + 0.05:
+                continue
             where = f"In {r.cohort}, " if several else ""
-            text = (
-                f"{where}{r.role} mostly joins after {milestone} (engaged in {_pct(r.share)} of accounts, "
-                f"by {milestone} in {_pct(r.share_at)}) and, engaged by it, makes no detectable difference"
-            )
+            if r.p == r.p:  # tested
+                text = (
+                    f"{where}{r.role} mostly joins after {milestone} (engaged in {_pct(shares[0])} of the "
+                    f"accounts that reached it, by it in {_pct(shares[1])}) and, engaged by it, makes no "
+                    "detectable difference"
+                )
+            elif shares[1] == 0:
+                text = (
+                    f"{where}{r.role} only joins after {milestone} (engaged in {_pct(shares[0])} of the "
+                    "accounts that reached it, by it in none), so it cannot drive what happens from there"
+                )
+            else:
+                continue
             ever = _lookahead(accounts, r.cohort, r.role)
             if ever is not None:
                 text += (
@@ -1276,6 +1353,20 @@ def _sentences(
     return out
 
 
+def _late_shares(accounts: pd.DataFrame, cohort: Any, role: str) -> tuple[float, float] | None:
+    """Among the cohort's accounts that reached the milestone: the share with ``role``
+    engaged at any time, and by the milestone."""
+    col = f"first_{role}"
+    if col not in accounts.columns:
+        return None
+    g = accounts[(accounts["cohort"] == cohort) & accounts["milestone"].notna()]
+    if not len(g):
+        return None
+    ever = g[col].notna()
+    by = ever & (g[col] <= g["milestone"])
+    return float(ever.mean()), float(by.mean())
+
+
 def _lookahead(accounts: pd.DataFrame, cohort: Any, role: str) -> tuple[float, float] | None:
     """The win rates with and without ``role`` engaged at any time, over the accounts the
     drivers compare (reached the milestone, closed after it), when they differ (p < 0.05);
@@ -1284,9 +1375,12 @@ def _lookahead(accounts: pd.DataFrame, cohort: Any, role: str) -> tuple[float, f
     if col not in accounts.columns:
         return None
     g = accounts[
-        (accounts["cohort"] == cohort) & accounts["milestone"].notna() & (accounts["outcome"] != "open")
+        (accounts["cohort"] == cohort)
+        & accounts["milestone"].notna()
+        & (accounts["outcome"] != "open")
+        & (accounts["contacts"] > 0)
     ]
-    g = g[~(g["closed"] < g["milestone"])]
+    g = g[~(g["closed"] <= g["milestone"])]
     ever = g[col].notna().to_numpy()
     won = (g["outcome"] == "won").to_numpy()
     n1, n2 = int(ever.sum()), int((~ever).sum())
@@ -1300,7 +1394,8 @@ def _lookahead(accounts: pd.DataFrame, cohort: Any, role: str) -> tuple[float, f
 
 
 def _plural(n: float, word: str) -> str:
-    return f"{n:g} {word}" + ("" if n == 1 else "s")
+    text = f"{int(n):,}" if float(n).is_integer() else f"{n:g}"
+    return f"{text} {word}" + ("" if n == 1 else "s")
 
 
 def _mirrors_threading(drivers: pd.DataFrame) -> pd.Series:

@@ -54,7 +54,7 @@ import polars as pl
 
 from . import _stats as st
 from ._cohorts import Cohorts, resolve
-from ._committee import buying_committee, resolve_milestone
+from ._committee import build_committee, resolve_milestone
 from ._discovery import journey_tables
 from ._display import Displayed, error, escape, note, section, table
 from ._encoding import encode, require_events
@@ -638,7 +638,11 @@ def _committee(
 
     if "contact" not in log.mapping.roles():
         return pd.DataFrame(columns=_COMMITTEE_COLUMNS)
-    bc = buying_committee(log, at=milestone)  # accounts in log.cases order, as groups.keys
+    # accounts in log.cases order, as groups.keys
+    bc = build_committee(
+        log, outcomes=None, at=milestone, by=None, won="won", lost="lost", random_state=0,
+        owner="compare_cohorts",
+    )
     acc = bc.accounts
     roles = sorted(set(bc.roles["role"]))
     if milestone is None:

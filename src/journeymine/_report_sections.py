@@ -214,10 +214,11 @@ def committee_section(
     has no contact column."""
     if "contact" not in log.mapping.roles():
         return Section(None)
-    from ._committee import buying_committee
+    from ._committee import build_committee
 
-    bc = buying_committee(
-        log, outcomes=outcomes, at=at, by=by, won=won, lost=lost, random_state=random_state
+    bc = build_committee(
+        log, outcomes=outcomes, at=at, by=by, won=won, lost=lost, random_state=random_state,
+        owner="report",
     )
     milestone = bc.at
     has_roles = "role" in log.mapping.roles()
@@ -310,7 +311,8 @@ def _drivers(bc: Any) -> list[dict[str, Any]]:
     from ._committee import _mirrors_threading
 
     d = bc.drivers
-    d = d[~_mirrors_threading(d) & d["q"].notna()].assign(_h=d["cohens_h"].abs())
+    d = d[~_mirrors_threading(d) & d["q"].notna()]
+    d = d.assign(_h=d["cohens_h"].abs())
     d = d.sort_values(["q", "_h", "cohort", "feature"], ascending=[True, False, True, True], kind="stable")
     km = (d["test"] == "log-rank").any()
     return [
