@@ -117,13 +117,10 @@ def pandas_baseline(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return ev.loc[ev[ACT] == activity].groupby(ACC)[TS].min()
 
     accounts["milestone"], won, lost = first_of(MILESTONE), first_of(WON), first_of(LOST)
-    is_won = won.reindex(accounts.index).notna() & (
-        lost.reindex(accounts.index).isna() | (won.reindex(accounts.index) <= lost.reindex(accounts.index))
-    )
-    accounts["outcome"] = np.where(
-        is_won, "won", np.where(lost.reindex(accounts.index).notna(), "lost", "open")
-    )
-    accounts["closed"] = pd.concat([won, lost], axis=1).min(axis=1).reindex(accounts.index)
+    # as kpis: ever won is won, else lost if lost, else open
+    won_at, lost_at = won.reindex(accounts.index), lost.reindex(accounts.index)
+    accounts["outcome"] = np.where(won_at.notna(), "won", np.where(lost_at.notna(), "lost", "open"))
+    accounts["closed"] = won_at.fillna(lost_at)
     # engaged by the milestone: a first touch at or before it
     milestone_of = accounts["milestone"]
     contact_at = per_contact["min"] <= milestone_of.reindex(per_contact.index.get_level_values(0)).to_numpy()
@@ -132,8 +129,13 @@ def pandas_baseline(ev: pd.DataFrame) -> dict[str, pd.DataFrame]:
         fill_value=False
     )
     accounts = accounts.join(role_at.add_prefix("at_"))
-    # win rates by the milestone: accounts that reached it undecided, closed ones only
-    undecided = accounts["milestone"].notna() & ~(accounts["closed"] < accounts["milestone"])
+    # win rates by the milestone: accounts that reached it undecided (not closed at or before
+    # it) with a known contact, closed ones only
+    undecided = (
+        accounts["milestone"].notna()
+        & ~(accounts["closed"] <= accounts["milestone"])
+        & (accounts["contacts"] > 0)
+    )
     closed = accounts[undecided & (accounts["outcome"] != "open")]
     won_flag = closed["outcome"] == "won"
     parts = []
