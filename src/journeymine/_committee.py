@@ -451,24 +451,10 @@ def build_committee(
         times = _outcome_times(
             log, spec, won, lost, milestone if milestone_kind == "activity" else None, owner
         )
-    cohorts = resolve(log, by)
-    names = cohorts.names if cohorts is not None else (ALL,)
-    cohort_codes = (
-        cohorts.codes.cast(pl.UInt32)
-        if cohorts is not None
-        else pl.Series("cohort", np.zeros(log.n_cases, np.uint32))
-    )
+    names, cohort_codes, cases = _cases(log, by)
     engine = engine_of(log)
     stage_rank = {s: i for i, s in enumerate(stages.order)}
     touches = engine.committee_touches(log, activity_ranks(log, stages), stage_rank)
-    cases = (
-        log.to_polars("cases")
-        .select("case", "start", "end")
-        .with_columns(
-            pl.int_range(0, log.n_cases, dtype=pl.Int64).alias("code"),
-            pl.lit(pl.Series(names, dtype=pl.String)).gather(cohort_codes).alias("cohort"),
-        )
-    )
     unassigned = int(touches.filter(pl.col("contact").is_null()).get_column("touches").sum())
     people = touches.filter(pl.col("contact").is_not_null())
     per_contact = people.group_by("code", "contact").agg(pl.col("touches").sum(), pl.col("first").min())
@@ -484,17 +470,7 @@ def build_committee(
             maintain_order="left",
         )
     if times is not None:
-        cases = pl.concat([cases, times], how="horizontal").with_columns(
-            # as in kpis: an account ever won is won (lost, re-engaged and won counts as
-            # won), then lost
-            pl.when(pl.col("_won").is_not_null())
-            .then(pl.lit("won"))
-            .when(pl.col("_lost").is_not_null())
-            .then(pl.lit("lost"))
-            .otherwise(pl.lit("open"))
-            .alias("outcome"),
-            pl.coalesce("_won", "_lost").alias("closed"),
-        )
+        cases = _with_outcome(cases, times)
 
     facts = _role_facts(people, cases)
     role_names = sorted(facts.get_column("role").unique().to_list())
@@ -516,10 +492,7 @@ def build_committee(
         )
     else:
         drivers = _drivers(accounts, _roles_at(facts, role_names, log.n_cases), km=lost is None)
-        if has_roles and len(drivers):
-            role_rows = drivers[drivers["kind"] == "role"].rename(columns={"feature": "role"})
-            keep = [c for c in role_rows.columns if c != "kind"]
-            roles = roles.merge(role_rows[keep], on=["cohort", "role"], how="left")
+        roles = _with_driver_columns(roles, drivers, has_roles)
     summary = _summary(accounts, names, milestone is not None, has_roles)
     roles = _order_cohorts(roles, summary)
     sentences = _sentences(
@@ -548,6 +521,50 @@ def build_committee(
             else stages.activity_stage.get(milestone)
         ),
     )
+
+
+def _cases(log: JourneyLog, by: CohortBy | None) -> tuple[tuple[str, ...], pl.Series, pl.DataFrame]:
+    """The cohort names, each case's cohort index, and the cases (``case``, ``start``,
+    ``end``, ``code``, ``cohort`` name) in :attr:`JourneyLog.cases` order."""
+    cohorts = resolve(log, by)
+    names = cohorts.names if cohorts is not None else (ALL,)
+    codes = (
+        cohorts.codes.cast(pl.UInt32)
+        if cohorts is not None
+        else pl.Series("cohort", np.zeros(log.n_cases, np.uint32))
+    )
+    cases = (
+        log.to_polars("cases")
+        .select("case", "start", "end")
+        .with_columns(
+            pl.int_range(0, log.n_cases, dtype=pl.Int64).alias("code"),
+            pl.lit(pl.Series(names, dtype=pl.String)).gather(codes).alias("cohort"),
+        )
+    )
+    return names, codes, cases
+
+
+def _with_outcome(cases: pl.DataFrame, times: pl.DataFrame) -> pl.DataFrame:
+    """``cases`` with the outcome times and ``outcome``, ``closed``: as in kpis, an account
+    ever won is won (lost, re-engaged and won counts as won), then lost, else open."""
+    return pl.concat([cases, times], how="horizontal").with_columns(
+        pl.when(pl.col("_won").is_not_null())
+        .then(pl.lit("won"))
+        .when(pl.col("_lost").is_not_null())
+        .then(pl.lit("lost"))
+        .otherwise(pl.lit("open"))
+        .alias("outcome"),
+        pl.coalesce("_won", "_lost").alias("closed"),
+    )
+
+
+def _with_driver_columns(roles: pd.DataFrame, drivers: pd.DataFrame, has_roles: bool) -> pd.DataFrame:
+    """``roles`` with the driver columns of each role's row."""
+    if not has_roles or not len(drivers):
+        return roles
+    role_rows = drivers[drivers["kind"] == "role"].rename(columns={"feature": "role"})
+    keep = [c for c in role_rows.columns if c != "kind"]
+    return roles.merge(role_rows[keep], on=["cohort", "role"], how="left")
 
 
 def _check_milestone_before_outcomes(
