@@ -16,6 +16,7 @@ EXPECTED = [
     "DataQualityWarning",
     "EmptyLogError",
     "FileFormatError",
+    "Flattening",
     "InvalidParameterError",
     "JourneyClusterer",
     "JourneyKPIs",
@@ -27,6 +28,7 @@ EXPECTED = [
     "JourneymineWarning",
     "MissingDependencyError",
     "NotFittedError",
+    "ObjectCentricLog",
     "ProcessModel",
     "ProcessModels",
     "SchemaError",
@@ -45,6 +47,7 @@ EXPECTED = [
     "journey_map",
     "kpis",
     "read_csv",
+    "read_ocel",
     "read_parquet",
     "read_xes",
     "report",
@@ -52,6 +55,7 @@ EXPECTED = [
     "subway_map",
     "variants",
     "write_csv",
+    "write_ocel",
     "write_xes",
 ]
 

@@ -23,6 +23,7 @@ from ._kpis import JourneyKPIs, kpis
 from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
+from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
 from ._report import report
 from ._stages import StageDurations, stage_durations
@@ -52,6 +53,7 @@ __all__ = [
     "DataQualityWarning",
     "EmptyLogError",
     "FileFormatError",
+    "Flattening",
     "InvalidParameterError",
     "JourneyClusterer",
     "JourneyKPIs",
@@ -63,6 +65,7 @@ __all__ = [
     "JourneymineWarning",
     "MissingDependencyError",
     "NotFittedError",
+    "ObjectCentricLog",
     "ProcessModel",
     "ProcessModels",
     "SchemaError",
@@ -81,6 +84,7 @@ __all__ = [
     "journey_map",
     "kpis",
     "read_csv",
+    "read_ocel",
     "read_parquet",
     "read_xes",
     "report",
@@ -88,5 +92,6 @@ __all__ = [
     "subway_map",
     "variants",
     "write_csv",
+    "write_ocel",
     "write_xes",
 ]

@@ -2,7 +2,8 @@
 
 Commands: ``demo`` (the journey report on the bundled demo data), ``report`` (the journey
 report of an event log), ``inspect`` (a data-quality summary), ``convert`` (to XES,
-Parquet or pm4py CSV).
+Parquet or pm4py CSV). An OCEL file (``.jsonocel``, ``.xmlocel``, or any file with
+``--object-type``) is flattened into one case per object of that type.
 
 Exit codes: 0 success; 1 nothing usable was read; 2 bad command-line usage, a file that
 cannot be read or written, a bad column or option; 3 an internal error (a bug). Every
@@ -42,9 +43,18 @@ def _parser() -> argparse.ArgumentParser:
         ("report", "write the journey report (HTML) of an event log"),
     ):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("events", help="CSV, Parquet or XES file")
+        cmd.add_argument("events", help="CSV, Parquet, XES or OCEL file")
         cmd.add_argument(
-            "--format", choices=["csv", "parquet", "xes"], help="input format (default: from the file name)"
+            "--format", choices=["csv", "parquet", "xes", "ocel"],
+            help="input format (default: from the file name; --object-type means OCEL)",
+        )
+        cmd.add_argument(
+            "--object-type", metavar="TYPE",
+            help="OCEL: the object type whose objects are the cases (e.g. account)",
+        )
+        cmd.add_argument(
+            "--via", action="append", default=[], metavar="TYPE",
+            help="OCEL: an object type through which events also reach a case (repeatable)",
         )
         cmd.add_argument("--case", help="case (account) id column")
         cmd.add_argument("--activity", help="activity column")
@@ -124,10 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _format_of(path: str, given: str | None) -> str:
+def _format_of(path: str, given: str | None, object_type: str | None = None) -> str:
     if given:
         return given
     lower = path.lower()
+    if object_type or lower.endswith(tuple(e + z for e in (".jsonocel", ".xmlocel") for z in ("", ".gz"))):
+        return "ocel"
     if lower.endswith((".xes", ".xes.gz")):
         return "xes"
     if lower.endswith((".parquet", ".pq")):
@@ -138,7 +150,11 @@ def _format_of(path: str, given: str | None) -> str:
 def _read(args: argparse.Namespace) -> JourneyLog:
     from . import _io
 
-    fmt = _format_of(args.events, args.format)
+    fmt = _format_of(args.events, args.format, args.object_type)
+    if fmt == "ocel":
+        return _read_ocel(args)
+    if args.via:
+        raise JourneymineError("--via is for OCEL input (with --object-type).")
     if fmt == "xes":
         if args.encoding != "utf8":
             raise JourneymineError("--encoding is for CSV input (an XES file declares its own encoding).")
@@ -169,6 +185,28 @@ def _read(args: argparse.Namespace) -> JourneyLog:
         return _io.read_parquet(args.events, **kwargs)
     return _io.read_csv(args.events, sep=_separator(args.sep), encoding=args.encoding,
                         max_bytes=args.max_bytes, **kwargs)
+
+
+def _read_ocel(args: argparse.Namespace) -> JourneyLog:
+    """An OCEL file flattened by ``--object-type`` (through ``--via``)."""
+    from ._ocel import read_ocel
+
+    names = ("case", "activity", "timestamp", "contact", "role", "case_attr", "timestamp_format",
+             "transitions")
+    given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n)]
+    given += ["--encoding"] if args.encoding != "utf8" else []
+    given += ["--join-transition"] if args.join_transition else []
+    if given:
+        raise JourneymineError(
+            "OCEL input names its own events, objects and times, and --object-type chooses the cases; "
+            f"drop {', '.join(given)}."
+        )
+    ocel = read_ocel(args.events, tz=args.tz, max_bytes=args.max_bytes)
+    if not args.object_type:
+        types = ", ".join(repr(t) for t in sorted(ocel.object_types))
+        raise JourneymineError(f"OCEL input needs --object-type: one of {types} (with --via for object "
+                               "types through which events reach them).")
+    return ocel.flatten(args.object_type, via=args.via or None)
 
 
 def summary_text(log: JourneyLog) -> str:
