@@ -369,18 +369,26 @@ class Flattening(Displayed):
 
     @property
     def sentence(self) -> str:
+        """The counts in one sentence."""
+
+        def n(count: int, noun: str) -> str:
+            if noun.endswith("cop"):
+                return f"{count:,} {noun}" + ("y" if count == 1 else "ies")
+            return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
         how = f" (directly or via {', '.join(self.via)})" if self.via else ""
         kept = self.n_events - self.n_dropped
         text = (
-            f"Flattening by {self.object_type}{how} gives {self.n_cases:,} cases and "
-            f"{self.n_rows:,} events from {kept:,} of the {self.n_events:,} events: "
-            + (f"{self.n_copied:,} events are copied to several cases ({self.n_copies:,} extra copies)"
+            f"Flattening by {self.object_type}{how} gives {n(self.n_cases, 'case')} and "
+            f"{n(self.n_rows, 'event')} from {kept:,} of the {n(self.n_events, 'event')}: "
+            + (f"{n(self.n_copied, 'event')} copied to several cases ({n(self.n_copies, 'extra cop')})"
                if self.n_copied else "no event is copied to several cases")
         )
         if self.n_dropped:
-            text += f", and {self.n_dropped:,} events reach no {self.object_type} and are left out"
+            text += f", and {n(self.n_dropped, 'event')} reaching no {self.object_type} left out"
         if self.n_objects > self.n_cases:
-            text += f"; {self.n_objects - self.n_cases:,} {self.object_type} objects reach no event"
+            idle = self.n_objects - self.n_cases
+            text += f"; {n(idle, self.object_type + ' object')} reach{'es' if idle == 1 else ''} no event"
         return text + "."
 
     def to_dataframe(self) -> pd.DataFrame:
