@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import tempfile
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, assert_type
 
 import pandas as pd
@@ -37,7 +39,24 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "Attribution": lambda log: jm.attribution(log, conversion=OUT["won"]),
     "SubwayMap": lambda log: jm.subway_map(jm.journey_map(log, by="segment")),
     "BuyingCommittee": lambda log: jm.buying_committee(log, outcomes=OUT, at="Proposal sent", by="segment"),
+    "ObjectCentricLog": lambda log: _hostile_ocel(),
+    "Flattening": lambda log: _hostile_ocel().flattening(SCRIPT),
 }
+
+
+def _hostile_ocel() -> jm.ObjectCentricLog:
+    """A one-event object-centric log whose object type and activity are markup."""
+    doc = {
+        "objectTypes": [{"name": SCRIPT, "attributes": []}],
+        "eventTypes": [{"name": BOLD, "attributes": []}],
+        "objects": [{"id": "o1", "type": SCRIPT}],
+        "events": [{"id": "e1", "type": BOLD, "time": "2024-01-01T00:00:00Z",
+                    "relationships": [{"objectId": "o1", "qualifier": SCRIPT}]}],
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hostile.jsonocel"
+        path.write_text(json.dumps(doc))
+        return jm.read_ocel(path)
 #: the results that draw themselves, so their bundle holds an SVG
 DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee"}
 #: public classes that are not results: the log and its parts, estimators, values, errors
