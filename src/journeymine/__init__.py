@@ -27,6 +27,7 @@ from ._outcome_model import JourneyOutcomeModel
 from ._report import report
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
+from ._tables import Column, EventSpec, IdMap, Lookup, concat, from_tables
 from ._variants import variants
 from ._version import __version__
 from .errors import (
@@ -47,11 +48,14 @@ __all__ = [
     "Attribution",
     "BuyingCommittee",
     "CohortComparison",
+    "Column",
     "ColumnMapping",
     "DataQualityError",
     "DataQualityWarning",
     "EmptyLogError",
+    "EventSpec",
     "FileFormatError",
+    "IdMap",
     "InvalidParameterError",
     "JourneyClusterer",
     "JourneyKPIs",
@@ -61,6 +65,7 @@ __all__ = [
     "JourneyOutcomeModel",
     "JourneymineError",
     "JourneymineWarning",
+    "Lookup",
     "MissingDependencyError",
     "NotFittedError",
     "ProcessModel",
@@ -75,9 +80,11 @@ __all__ = [
     "attribution",
     "buying_committee",
     "compare_cohorts",
+    "concat",
     "datasets",
     "discover_process_model",
     "errors",
+    "from_tables",
     "journey_map",
     "kpis",
     "read_csv",
