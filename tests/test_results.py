@@ -60,7 +60,10 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
 #: the results that draw themselves, so their bundle holds an SVG
 DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee"}
 #: public classes that are not results: the log and its parts, estimators, values, errors
-NOT_RESULTS = {"ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine"}
+NOT_RESULTS = {
+    "ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine",
+    "Column", "EventSpec", "IdMap", "Lookup",  # the declarations of from_tables
+}
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from ._outcome_model import JourneyOutcomeModel
 from ._report import report
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
+from ._tables import Column, EventSpec, IdMap, Lookup, concat, from_tables
 from ._variants import variants
 from ._version import __version__
 from .errors import (
@@ -48,12 +49,15 @@ __all__ = [
     "Attribution",
     "BuyingCommittee",
     "CohortComparison",
+    "Column",
     "ColumnMapping",
     "DataQualityError",
     "DataQualityWarning",
     "EmptyLogError",
+    "EventSpec",
     "FileFormatError",
     "Flattening",
+    "IdMap",
     "InvalidParameterError",
     "JourneyClusterer",
     "JourneyKPIs",
@@ -63,6 +67,7 @@ __all__ = [
     "JourneyOutcomeModel",
     "JourneymineError",
     "JourneymineWarning",
+    "Lookup",
     "MissingDependencyError",
     "NotFittedError",
     "ObjectCentricLog",
@@ -78,9 +83,11 @@ __all__ = [
     "attribution",
     "buying_committee",
     "compare_cohorts",
+    "concat",
     "datasets",
     "discover_process_model",
     "errors",
+    "from_tables",
     "journey_map",
     "kpis",
     "read_csv",

@@ -16,7 +16,14 @@ from ._frames import to_polars_frame
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
 from ._params import as_names, check_choice, invalid
 from ._typing import CohortBy, FrameLike, OnInvalid, TimeLike
-from ._validate import MISSING_COHORT, build, check_build_options, resolve_mapping, role_columns
+from ._validate import (
+    MISSING_COHORT,
+    build,
+    check_build_options,
+    resolve_mapping,
+    role_columns,
+    source_counts,
+)
 from ._warnings import warn
 from .errors import JourneymineWarning, SchemaError
 
@@ -85,6 +92,7 @@ class JourneyLog:
         "_mapping",
         "_rejected",
         "_source",
+        "_sources",
         "_stage_order",
     )
     _cache: dict[str, Any]
@@ -96,6 +104,7 @@ class JourneyLog:
     _mapping: ColumnMapping
     _rejected: pl.DataFrame
     _source: str
+    _sources: pl.DataFrame | None
     _stage_order: tuple[str, ...] | None
 
     def __init__(self) -> None:
@@ -118,6 +127,7 @@ class JourneyLog:
         stage_order: Sequence[str] | None,
         source: str,
         engine: Engine = EMBEDDED,
+        sources: pl.DataFrame | None = None,
     ) -> JourneyLog:
         self = object.__new__(cls)
         setter = object.__setattr__
@@ -129,6 +139,7 @@ class JourneyLog:
         setter(self, "_event_attributes", tuple(event_attributes))
         setter(self, "_stage_order", tuple(stage_order) if stage_order is not None else None)
         setter(self, "_source", source)
+        setter(self, "_sources", sources)
         setter(self, "_engine", engine)
         setter(self, "_cache", {})
         return self
@@ -459,6 +470,38 @@ class JourneyLog:
         Only the log built from the input has them; filtered sub-logs have none.
         """
         return self._pandas("rejected", self._rejected)
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        """Where the input rows went, one row per input table.
+
+        Columns: ``source`` (the table's name: the path or frame read, or the name of
+        an :class:`EventSpec`), ``first_row`` (the ``row`` in :attr:`events` and
+        :attr:`rejected` of the table's first row: rows of several tables are numbered
+        one after the other), ``rows`` (read), ``events``, ``no timestamp`` (rows of a
+        table given to :func:`from_tables` whose timestamp is empty: no event, and
+        nothing wrong), ``unmapped id`` (rows whose case could not be found), one
+        column per reason of :attr:`rejected` (``missing case id`` …
+        ``duplicate event``), and ``unmapped examples`` (a few of those ids). Every
+        row read is counted once: ``rows`` is ``events + no timestamp + unmapped id``
+        plus the reasons. A log read from one table has one row; a filtered log
+        describes its own events (it holds no rejected rows).
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> log = jm.datasets.demo_b2b(n_accounts=20, random_state=0)
+        >>> log.sources[["rows", "events", "duplicate event"]].to_dict("records") == [
+        ...     {"rows": log.n_events, "events": log.n_events, "duplicate event": 0}]
+        True
+        """
+        if self._sources is None:
+            self._cache.setdefault("sources", source_counts(
+                self._source, first_row=0, rows=self.n_events + self.n_rejected,
+                events=self.n_events, rejected=self._rejected,
+            ))
+            return self._pandas("sources_pd", self._cache["sources"])
+        return self._pandas("sources_pd", self._sources)
 
     def to_polars(self, table: Literal["events", "cases", "rejected"] = "events") -> pl.DataFrame:
         """Return one of the log's tables as a polars DataFrame (no copy).

@@ -37,6 +37,15 @@ REASONS: tuple[str, ...] = (
     "duplicate event",
 )
 MISSING_COHORT = "(missing)"
+#: What :func:`journeymine.from_tables` says of a row whose case cannot be found (its id is
+#: missing, not in the mapping table, or mapped to no case): a reason of ``log.rejected``
+UNMAPPED = "unmapped id"
+#: The columns of ``log.sources``: per input table, where its rows went. ``rows`` equals
+#: ``events + no timestamp + unmapped id +`` the validation reasons.
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "source", "first_row", "rows", "events", "no timestamp", UNMAPPED, *REASONS,
+    "unmapped examples",
+)
 #: characters XML 1.0 cannot carry, even escaped (C0 controls but tab, LF and CR; U+FFFE,
 #: U+FFFF): an id or name holding one makes its row unusable, attribute text has them
 #: replaced by U+FFFD, so that every drawing and export of a log is valid XML
@@ -242,6 +251,7 @@ def build(
     on_invalid: Literal["reject", "raise"] = "reject",
     stage_order: Sequence[str] | None = None,
     owned: bool = False,
+    report: bool = True,
 ) -> Built:
     """Validate ``frame`` and split it into events, cases and rejected rows.
 
@@ -249,6 +259,11 @@ def build(
     dropped from it once they are no longer needed, so that the input and the sorted
     copy are not both held whole. Otherwise a shallow copy is used and the caller's
     frame is left as it was.
+
+    ``report=False`` is for a caller that builds one log from several frames and reports
+    the rejected rows of all of them once (:func:`journeymine.from_tables`): no warning
+    or error about rejected rows, and no :class:`EmptyLogError` when none is usable (the
+    events and cases are then empty).
     """
     extra = _check_columns(frame, mapping, case_attributes, event_attributes)
     _check_id_dtypes(frame, mapping)
@@ -332,9 +347,9 @@ def build(
         frame.drop_in_place(col)
     events = _gather(work, ordered)
     del work, ordered
-    if n_bad and events.height:
+    if n_bad and events.height and report:
         _report_rejected(rejected, rows_read, on_invalid)
-    if events.height == 0:
+    if events.height == 0 and report:
         err = EmptyLogError(
             f"None of the {rows_read:,} input rows is usable ({_reason_counts(rejected)}); "
             "see the rejected rows on this error's .rejected attribute."
@@ -343,6 +358,32 @@ def build(
         raise err
     events, cases = _split_cases(events, case_attributes, on_invalid)
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
+
+
+def source_counts(
+    source: str,
+    *,
+    first_row: int,
+    rows: int,
+    events: int,
+    rejected: pl.DataFrame,
+    no_timestamp: int = 0,
+    unmapped_examples: Sequence[str | None] = (),
+) -> pl.DataFrame:
+    """One row of ``log.sources`` (:data:`SOURCE_COLUMNS`): the rows read from one input,
+    how many became events, had no timestamp, and were rejected, by reason (``rejected``
+    holds that input's rejected rows, with their ``reason``)."""
+    reasons = rejected.get_column("reason") if rejected.height else pl.Series([], dtype=pl.String)
+    counts = {r: int((reasons == r).sum()) for r in (UNMAPPED, *REASONS)}
+    return pl.DataFrame(
+        {
+            "source": [source], "first_row": [first_row], "rows": [rows], "events": [events],
+            "no timestamp": [no_timestamp], **{r: [n] for r, n in counts.items()},
+            "unmapped examples": [list(unmapped_examples)],
+        },
+        schema={**{c: pl.Int64 for c in SOURCE_COLUMNS}, "source": pl.String,
+                "unmapped examples": pl.List(pl.String)},
+    )
 
 
 def _is_text(dtype: pl.DataType) -> bool:
@@ -601,7 +642,7 @@ def _split_cases(
         (pl.col("case") != pl.col("case").shift(1)).fill_null(True).alias("f")
     ).to_series()
     firsts = new_case.arg_true()
-    lasts = pl.concat([firsts.slice(1) - 1, pl.Series([n - 1], dtype=firsts.dtype)])
+    lasts = pl.concat([firsts.slice(1) - 1, pl.Series([n - 1], dtype=firsts.dtype)]) if n else firsts
     cases = pl.DataFrame({
         "case": events.get_column("case").gather(firsts),
         "n_events": (lasts - firsts + 1).cast(pl.Int64),
