@@ -25,11 +25,13 @@ from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._outcome_model import JourneyOutcomeModel
 from ._report import report
+from ._sql import read_sql
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
 from ._variants import variants
 from ._version import __version__
 from .errors import (
+    DatabaseError,
     DataQualityError,
     DataQualityWarning,
     EmptyLogError,
@@ -50,6 +52,7 @@ __all__ = [
     "ColumnMapping",
     "DataQualityError",
     "DataQualityWarning",
+    "DatabaseError",
     "EmptyLogError",
     "FileFormatError",
     "InvalidParameterError",
@@ -82,6 +85,7 @@ __all__ = [
     "kpis",
     "read_csv",
     "read_parquet",
+    "read_sql",
     "read_xes",
     "report",
     "stage_durations",

@@ -42,7 +42,13 @@ def _parser() -> argparse.ArgumentParser:
         ("report", "write the journey report (HTML) of an event log"),
     ):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("events", help="CSV, Parquet or XES file")
+        cmd.add_argument("events", nargs="?", help="CSV, Parquet or XES file (or --sql and --db)")
+        cmd.add_argument("--sql", metavar="QUERY", help="read the events of this SQL query or table (--db)")
+        cmd.add_argument(
+            "--db", metavar="URI",
+            help="the database of --sql: postgresql://user@host/db, sqlite:///file.db or "
+            "duckdb:///file.duckdb (keep a password in ~/.pgpass or $PGPASSWORD, not on the command line)",
+        )
         cmd.add_argument(
             "--format", choices=["csv", "parquet", "xes"], help="input format (default: from the file name)"
         )
@@ -138,6 +144,10 @@ def _format_of(path: str, given: str | None) -> str:
 def _read(args: argparse.Namespace) -> JourneyLog:
     from . import _io
 
+    if args.sql is not None or args.db is not None:
+        return _read_sql(args)
+    if args.events is None:
+        raise JourneymineError("Give an events file, or --sql QUERY and --db URI.")
     fmt = _format_of(args.events, args.format)
     if fmt == "xes":
         if args.encoding != "utf8":
@@ -169,6 +179,28 @@ def _read(args: argparse.Namespace) -> JourneyLog:
         return _io.read_parquet(args.events, **kwargs)
     return _io.read_csv(args.events, sep=_separator(args.sep), encoding=args.encoding,
                         max_bytes=args.max_bytes, **kwargs)
+
+
+def _read_sql(args: argparse.Namespace) -> JourneyLog:
+    from ._sql import read_sql
+
+    if args.sql is None or args.db is None:
+        raise JourneymineError("--sql QUERY and --db URI go together: give both.")
+    if args.events is not None or args.format is not None:
+        raise JourneymineError("--sql reads from --db: drop the events file and --format.")
+    file_only = [f"--{n.replace('_', '-')}" for n in ("transitions", "join_transition", "max_bytes")
+                 if getattr(args, n)] + (["--sep"] if args.sep != "," else []) + (
+                 ["--encoding"] if args.encoding != "utf8" else [])
+    if file_only:
+        raise JourneymineError(f"{', '.join(file_only)} are for files, not --sql.")
+    missing = [f"--{n}" for n in ("case", "activity", "timestamp") if not getattr(args, n)]
+    if missing:
+        raise JourneymineError(f"--sql needs {', '.join(missing)} (column names).")
+    return read_sql(
+        args.sql, args.db, case=args.case, activity=args.activity, timestamp=args.timestamp,
+        contact=args.contact, role=args.role, case_attributes=args.case_attr, tz=args.tz,
+        dayfirst=args.dayfirst, timestamp_format=args.timestamp_format,
+    )
 
 
 def summary_text(log: JourneyLog) -> str:
