@@ -256,9 +256,16 @@ def test_report_and_inspect_read_sql(tmp_path: Path, capsys: pytest.CaptureFixtu
     (["--sql", "touches"], "--sql QUERY and --db URI go together"),
     (["events.csv", "--sql", "touches", "--db", "sqlite:///x.db"], "drop the events file"),
     (["--sql", "touches", "--db", "sqlite:///x.db", "--sep", ";"], "--sep are for files"),
-    ([], "Give an events file, or --sql QUERY and --db URI"),
 ])
 def test_sql_option_errors(extra: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", *extra, "--case", "a", "--activity", "b", "--timestamp", "c"]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_no_events_file_nor_sql_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["inspect", "--case", "a", "--activity", "b", "--timestamp", "c"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "give an events file, or --sql QUERY and --db URI" in err

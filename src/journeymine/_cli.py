@@ -146,8 +146,6 @@ def _read(args: argparse.Namespace) -> JourneyLog:
 
     if args.sql is not None or args.db is not None:
         return _read_sql(args)
-    if args.events is None:
-        raise JourneymineError("Give an events file, or --sql QUERY and --db URI.")
     fmt = _format_of(args.events, args.format)
     if fmt == "xes":
         if args.encoding != "utf8":
@@ -245,7 +243,10 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "events", "") is None and args.sql is None and args.db is None:
+        parser.error(f"{args.command}: give an events file, or --sql QUERY and --db URI")
     caught: list[warnings.WarningMessage] = []
     error: BaseException | None = None
     try:
