@@ -11,13 +11,14 @@ PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check -c $(CON
 STAMP := $(VENV)/.journeymine-installed
 BROWSER_STAMP := $(VENV)/.journeymine-browser
 SPARK_STAMP := $(VENV)/.journeymine-spark
+POSTGRES_STAMP := $(VENV)/.journeymine-postgres
 
 .PHONY: demo test setup lint typecheck bench lock clean
 
 demo: setup
 	$(PY) -m journeymine demo -o report.html
 
-test: setup $(BROWSER_STAMP) $(SPARK_STAMP)
+test: setup $(BROWSER_STAMP) $(SPARK_STAMP) $(POSTGRES_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache --no-logo
@@ -44,6 +45,11 @@ $(SPARK_STAMP): pyproject.toml $(CONSTRAINTS) scripts/setup-system.sh | $(STAMP)
 	bash scripts/setup-system.sh --java
 	$(PIP_INSTALL) -e '.[dev,spark]'
 	touch $(SPARK_STAMP)
+
+# read_sql's tests start a throwaway PostgreSQL cluster (journeymine._testing.throwaway_postgres)
+$(POSTGRES_STAMP): scripts/setup-system.sh | $(STAMP)
+	bash scripts/setup-system.sh --postgres
+	touch $(POSTGRES_STAMP)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

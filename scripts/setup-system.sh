@@ -5,7 +5,11 @@
 #              and libatomic1, which playwright's bundled node driver links against
 #              (`ldd .venv/lib/python3*/site-packages/playwright/driver/node`; libstdc++6 and
 #              libgcc-s1, its other libraries, come with every Debian);
-#   --java     a Java runtime (default-jre-headless: 17 on bookworm, 21 on trixie) for pyspark.
+#   --java     a Java runtime (default-jre-headless: 17 on bookworm, 21 on trixie) for pyspark;
+#   --postgres PostgreSQL's server (postgresql: 15 on bookworm, 17 on trixie), which read_sql's
+#              tests and bench_sources start as a throwaway cluster of their own (initdb and
+#              pg_ctl from /usr/lib/postgresql/<version>/bin, as `nobody` when run as root
+#              through runuser, part of util-linux); the cluster the package makes is not used.
 # Each need is probed by what is used (a command, a library, a Python module), so a machine
 # that has it some other way is left alone. Runs as root (or through sudo).
 set -euo pipefail
@@ -23,6 +27,10 @@ for flag in "$@"; do
       has_lib libatomic.so.1 || need+=(libatomic1)
       ;;
     --java) command -v java >/dev/null 2>&1 || need+=(default-jre-headless) ;;
+    --postgres)
+      command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+        || need+=(postgresql)
+      ;;
     *) echo "setup-system.sh: unknown option $flag" >&2; exit 2 ;;
   esac
 done

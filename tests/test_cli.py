@@ -228,3 +228,44 @@ def test_max_bytes_bounds_a_compressed_input(tmp_path: Path, capsys: pytest.Capt
     assert main(["inspect", str(src), "--case", "a", "--activity", "b", "--timestamp", "c", "--max-bytes", "100"]) == 2
     _one_line_error(capsys, "events.csv.gz")
     assert main(["inspect", str(src), "--case", "a", "--activity", "b", "--timestamp", "c"]) == 0
+
+
+def test_report_and_inspect_read_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import duckdb
+
+    frame = jm.datasets.demo_b2b(40, random_state=0, as_frame=True)
+    db = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.register("frame", frame)
+        con.execute("CREATE TABLE touches AS SELECT * FROM frame")
+    args = ["--db", f"duckdb:///{db}", "--case", "account_id", "--activity", "touchpoint",
+            "--timestamp", "timestamp", "--case-attr", "segment"]
+    assert main(["inspect", "--sql", "touches", *args]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("<JourneyLog: 40 cases")
+    assert f"source: duckdb:///{db}, table touches" in out
+    report = tmp_path / "report.html"
+    query = "SELECT * FROM touches WHERE segment <> 'Public sector'"
+    assert main(["report", "--sql", query, *args, "--by", "segment", "-o", str(report)]) == 0
+    assert report.read_text().startswith("<!DOCTYPE html>")
+    assert "Public sector" not in jm.read_sql(query, f"duckdb:///{db}", case="account_id", activity="touchpoint",
+                                             timestamp="timestamp", case_attributes="segment").cases["segment"].tolist()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--sql", "touches"], "--sql QUERY and --db URI go together"),
+    (["events.csv", "--sql", "touches", "--db", "sqlite:///x.db"], "drop the events file"),
+    (["--sql", "touches", "--db", "sqlite:///x.db", "--sep", ";"], "--sep are for files"),
+])
+def test_sql_option_errors(extra: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", *extra, "--case", "a", "--activity", "b", "--timestamp", "c"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_no_events_file_nor_sql_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["inspect", "--case", "a", "--activity", "b", "--timestamp", "c"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "give an events file, or --sql QUERY and --db URI" in err

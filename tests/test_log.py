@@ -377,7 +377,7 @@ def test_constructors_take_the_same_role_keywords() -> None:
 
     from journeymine._validate import ROLE_KEYWORDS
 
-    constructors = [jm.JourneyLog.from_frame, jm.read_csv, jm.read_parquet, jm.JourneyLog.from_spark]
+    constructors = [jm.JourneyLog.from_frame, jm.read_csv, jm.read_parquet, jm.read_sql, jm.JourneyLog.from_spark]
     roles = [f.name for f in dataclasses.fields(jm.ColumnMapping)]
     assert list(ROLE_KEYWORDS) == roles
     reference = inspect.signature(jm.JourneyLog.from_frame).parameters

@@ -26,12 +26,14 @@ from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
 from ._report import report
+from ._sql import read_sql
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
 from ._tables import Column, EventSpec, IdMap, Lookup, concat, from_tables
 from ._variants import variants
 from ._version import __version__
 from .errors import (
+    DatabaseError,
     DataQualityError,
     DataQualityWarning,
     EmptyLogError,
@@ -53,6 +55,7 @@ __all__ = [
     "ColumnMapping",
     "DataQualityError",
     "DataQualityWarning",
+    "DatabaseError",
     "EmptyLogError",
     "EventSpec",
     "FileFormatError",
@@ -93,6 +96,7 @@ __all__ = [
     "read_csv",
     "read_ocel",
     "read_parquet",
+    "read_sql",
     "read_xes",
     "report",
     "stage_durations",

@@ -43,7 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         ("report", "write the journey report (HTML) of an event log"),
     ):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("events", help="CSV, Parquet, XES or OCEL file")
+        cmd.add_argument("events", nargs="?", help="CSV, Parquet, XES or OCEL file (or --sql and --db)")
+        cmd.add_argument("--sql", metavar="QUERY", help="read the events of this SQL query or table (--db)")
+        cmd.add_argument(
+            "--db", metavar="URI",
+            help="the database of --sql: postgresql://user@host/db, sqlite:///file.db or "
+            "duckdb:///file.duckdb (keep a password in ~/.pgpass or $PGPASSWORD, not on the command line)",
+        )
         cmd.add_argument(
             "--format", choices=["csv", "parquet", "xes", "ocel"],
             help="input format (default: from the file name; --object-type means OCEL)",
@@ -150,6 +156,8 @@ def _format_of(path: str, given: str | None, object_type: str | None = None) -> 
 def _read(args: argparse.Namespace) -> JourneyLog:
     from . import _io
 
+    if args.sql is not None or args.db is not None:
+        return _read_sql(args)
     fmt = _format_of(args.events, args.format, args.object_type)
     if fmt == "ocel":
         return _read_ocel(args)
@@ -209,6 +217,28 @@ def _read_ocel(args: argparse.Namespace) -> JourneyLog:
     return ocel.flatten(args.object_type, via=args.via or None)
 
 
+def _read_sql(args: argparse.Namespace) -> JourneyLog:
+    from ._sql import read_sql
+
+    if args.sql is None or args.db is None:
+        raise JourneymineError("--sql QUERY and --db URI go together: give both.")
+    if args.events is not None or args.format is not None:
+        raise JourneymineError("--sql reads from --db: drop the events file and --format.")
+    file_only = [f"--{n.replace('_', '-')}" for n in ("transitions", "join_transition", "max_bytes")
+                 if getattr(args, n)] + (["--sep"] if args.sep != "," else []) + (
+                 ["--encoding"] if args.encoding != "utf8" else [])
+    if file_only:
+        raise JourneymineError(f"{', '.join(file_only)} are for files, not --sql.")
+    missing = [f"--{n}" for n in ("case", "activity", "timestamp") if not getattr(args, n)]
+    if missing:
+        raise JourneymineError(f"--sql needs {', '.join(missing)} (column names).")
+    return read_sql(
+        args.sql, args.db, case=args.case, activity=args.activity, timestamp=args.timestamp,
+        contact=args.contact, role=args.role, case_attributes=args.case_attr, tz=args.tz,
+        dayfirst=args.dayfirst, timestamp_format=args.timestamp_format,
+    )
+
+
 def summary_text(log: JourneyLog) -> str:
     """A plain-text data-quality summary of a log."""
     lines = [repr(log), f"source: {log.source}"]
@@ -251,7 +281,10 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "events", "") is None and args.sql is None and args.db is None:
+        parser.error(f"{args.command}: give an events file, or --sql QUERY and --db URI")
     caught: list[warnings.WarningMessage] = []
     error: BaseException | None = None
     try:

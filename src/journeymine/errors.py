@@ -14,6 +14,9 @@ working for callers who do not know journeymine::
         │                                                  ``on_invalid="raise"`` was asked
         ├── EmptyLogError            (also ValueError)    nothing usable is left to analyse
         ├── FileFormatError          (also ValueError)    a file cannot be parsed as its format
+        ├── DatabaseError            (also ValueError)    a database refused the connection or
+        │                                                  the query (its message inside, never
+        │                                                  a password)
         ├── NotFittedError           (also AttributeError) an estimator is used before ``fit``
         ├── MissingDependencyError   (also ImportError)   an optional extra is not installed
         └── UnsupportedOperationError (also NotImplementedError) the log's engine cannot do
@@ -31,6 +34,7 @@ from __future__ import annotations
 __all__ = [
     "DataQualityError",
     "DataQualityWarning",
+    "DatabaseError",
     "EmptyLogError",
     "FileFormatError",
     "InvalidParameterError",
@@ -65,6 +69,11 @@ class EmptyLogError(JourneymineError, ValueError):
 
 class FileFormatError(JourneymineError, ValueError):
     """A file could not be parsed as the format it was read as."""
+
+
+class DatabaseError(JourneymineError, ValueError):
+    """A database could not be reached or could not run the query: the message is the
+    database's own, with any password in a connection URI replaced by ``***``."""
 
 
 class NotFittedError(JourneymineError, AttributeError):
