@@ -1,6 +1,6 @@
 """Reading events from SQL databases: :func:`read_sql`.
 
-The engine, and why (``docs/sources-sql.md`` has the measurements):
+The engine, and why (``docs/sources.md`` has the measurements):
 
 * **PostgreSQL through ADBC** (``adbc-driver-postgresql``, libpq inside the wheel). The
   driver runs the query as ``COPY (...) TO STDOUT (FORMAT binary)`` and decodes the binary
