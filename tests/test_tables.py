@@ -381,3 +381,19 @@ def test_crm_builder_has_the_hand_built_events_but_orders_same_day_ties_otherwis
     assert a.sort(key).equals(b.sort(key))
     assert hand.to_polars("cases").sort("case").equals(built.to_polars("cases").sort("case"))
     assert not a.equals(b)  # the order of same-day events differs
+
+
+def test_plain_frame_mappings_never_share_a_table() -> None:
+    # three mappings given as plain frames: each via reads its own table, every time (the
+    # wrappers made for them must not share a cache entry)
+    t = "2024-01-01"
+    frames = {v: pd.DataFrame({v: [v.upper()[0]], "account": [f"ACC-{v.upper()[0]}"]}) for v in ("a_id", "b_id", "c_id")}
+    events = [
+        jm.EventSpec(pd.DataFrame({v: [v.upper()[0]], "at": [t]}), name=v, timestamp="at", activity=f"touch {v}",
+                     via=v)
+        for v in frames
+    ]
+    for _ in range(5):
+        log = jm.from_tables(events, case="account", mappings=frames)
+        pairs = sorted(zip(log.events["case"], log.events["activity"], strict=True))
+        assert pairs == [("ACC-A", "touch a_id"), ("ACC-B", "touch b_id"), ("ACC-C", "touch c_id")]

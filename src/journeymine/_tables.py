@@ -779,15 +779,17 @@ def _id_tables(
     if not isinstance(mappings, Mapping):
         raise invalid("mappings", owner, "a dict of via column to jm.IdMap(...) or frame", mappings)
     used = {s.via for s in specs if s.via is not None}
-    seen: dict[int, pl.DataFrame] = {}
+    # one IdMap given under several via names is read once; the cache holds the IdMap
+    # itself, so its id cannot be reused by another object while the cache lives
+    seen: dict[int, tuple[IdMap, pl.DataFrame]] = {}
     out: dict[str, pl.DataFrame] = {}
     for via, table in mappings.items():
         if via not in used:
             continue
         idmap = table if isinstance(table, IdMap) else IdMap(table, id=via, case=case)
         if id(idmap) not in seen:
-            seen[id(idmap)] = _id_table(idmap, via, case)
-        out[via] = seen[id(idmap)]
+            seen[id(idmap)] = (idmap, _id_table(idmap, via, case))
+        out[via] = seen[id(idmap)][1]
     return out
 
 
