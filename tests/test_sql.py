@@ -277,3 +277,19 @@ def test_the_command_line_never_prints_the_password(postgres: str, capsys: pytes
     assert main(["inspect", "--sql", "touches", "--db", postgres, *args]) == 0
     out = capsys.readouterr().out
     assert "source: postgresql://jm:***@127.0.0.1:" in out and "jm-test-password" not in out
+
+
+def test_cli_never_writes_onto_the_database_it_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    from journeymine._cli import main
+
+    db = tmp_path / "crm.db"
+    with sqlite3.connect(db) as con:
+        con.execute("create table ev (account text, touch text, ts text)")
+        con.execute("insert into ev values ('A', 'Demo', '2024-01-01 10:00:00')")
+    before = db.read_bytes()
+    code = main(["convert", "--sql", "ev", "--db", f"sqlite:///{db}", "--case", "account", "--activity",
+                 "touch", "--timestamp", "ts", "--to", "parquet", "-o", str(db)])
+    assert code == 2 and db.read_bytes() == before
+    assert "input" in capsys.readouterr().err

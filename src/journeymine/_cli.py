@@ -338,13 +338,25 @@ def _outcomes(specs: Sequence[str]) -> dict[str, list[str]] | None:
     return out or None
 
 
+def _inputs(args: argparse.Namespace) -> list[Any]:
+    """What an output must never overwrite: the events file, and the database file of a
+    ``sqlite:///`` or ``duckdb:///`` URI given with ``--db``."""
+    out: list[Any] = [getattr(args, "events", None)]
+    db = getattr(args, "db", None)
+    for scheme in ("sqlite", "duckdb"):
+        if isinstance(db, str) and db.startswith(f"{scheme}:///"):
+            from urllib.parse import unquote
+
+            out.append(unquote(db.partition("://")[2][1:].partition("?")[0]))
+    return out
+
+
 def _run(args: argparse.Namespace) -> int:
     from ._output import check_output_path
     from ._report import report
 
     if getattr(args, "output", None) is not None:  # fail fast, before any work
-        check_output_path(args.output, owner=f"journeymine {args.command}",
-                          inputs=[getattr(args, "events", None)])
+        check_output_path(args.output, owner=f"journeymine {args.command}", inputs=_inputs(args))
     if getattr(args, "excel_safe", False) and args.to != "pm4py-csv":
         raise JourneymineError("--excel-safe is for --to pm4py-csv (XES and Parquet keep values as written).")
     if args.command == "demo":
@@ -393,7 +405,7 @@ def _run(args: argparse.Namespace) -> int:
         from ._pm4py import pm4py_layout
 
         frame = pm4py_layout(log)
-        write_atomic(out, frame.write_parquet, owner="journeymine convert", inputs=[args.events])
+        write_atomic(out, frame.write_parquet, owner="journeymine convert", inputs=_inputs(args))
     else:
         from ._export import write_csv
 
