@@ -293,3 +293,13 @@ def test_cli_never_writes_onto_the_database_it_reads(tmp_path: Path, capsys: pyt
                  "touch", "--timestamp", "ts", "--to", "parquet", "-o", str(db)])
     assert code == 2 and db.read_bytes() == before
     assert "input" in capsys.readouterr().err
+
+
+def test_a_keyword_connection_string_is_never_echoed() -> None:
+    with pytest.raises(jm.InvalidParameterError) as err:
+        jm.read_sql("ev", "host=localhost port=1 user=jm password=S3cretPW dbname=crm",
+                    case="a", activity="b", timestamp="c")
+    assert "S3cretPW" not in str(err.value) and "not shown" in str(err.value)
+    from journeymine._sql import redact
+
+    assert "S3cret" not in redact("postgresql://jm@h/db?sslpassword=S3cret&x=1")

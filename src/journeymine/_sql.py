@@ -223,7 +223,7 @@ def redact(uri: str) -> str:
     user, at, host = authority.rpartition("@")
     if at and ":" in user:
         authority = f"{user.partition(':')[0]}:***@{host}"
-    tail = re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", tail)
+    tail = re.sub(r"(?i)([?&][a-z_]*password=)[^&]*", r"\1***", tail)
     return f"{scheme}{sep}{authority}{tail}"
 
 
@@ -233,7 +233,7 @@ def _secrets(uri: str) -> tuple[str, ...]:
     found = [uri]
     if parts.password:
         found += [parts.password, unquote(parts.password)]
-    found += [unquote(m) for m in re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)]
+    found += [unquote(m) for m in re.findall(r"(?i)(?:^|&)[a-z_]*password=([^&]*)", parts.query)]
     # longest first, so that a password inside the URI is replaced with the URI
     return tuple(sorted({s for s in found if s}, key=len, reverse=True))
 
@@ -308,9 +308,11 @@ def _connect(uri: str) -> _Database:
         except Exception as exc:
             raise _database_error(exc, f"Could not open {where}", secrets) from None
         return _Database(conn, "duckdb", where, secrets)
+    # not a URI we know: never echo it (a libpq keyword string holds password=... in clear)
+    shown = repr(where) if "://" in uri else "a string that is not such a URI (not shown: it may hold a password)"
     raise InvalidParameterError(
         f"The 'connection' parameter of read_sql must be a URI starting with one of "
-        f"{', '.join(_SCHEMES)}, or an open connection. Got {where!r}. For another database, "
+        f"{', '.join(_SCHEMES)}, or an open connection. Got {shown}. For another database, "
         "pass a connection: a SQLAlchemy engine (sqlalchemy.create_engine(uri)), an ADBC or a "
         "DB-API connection."
     )
