@@ -452,3 +452,18 @@ def test_cli_report_of_an_ocel_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "OCEL input needs --object-type: one of 'account', 'contact', 'opportunity'" in capsys.readouterr().err
     assert main(["inspect", str(path), "--object-type", "account", "--case", "x"]) == 2
     assert "drop --case" in capsys.readouterr().err
+
+
+def test_flatten_types_boolean_object_attributes(tmp_path: Path) -> None:
+    doc = {
+        "objectTypes": [{"name": "account", "attributes": [{"name": "vip", "type": "boolean"}]}],
+        "eventTypes": [{"name": "Demo", "attributes": []}],
+        "objects": [{"id": "A1", "type": "account",
+                     "attributes": [{"name": "vip", "time": "1970-01-01T00:00:00Z", "value": "true"}]},
+                    {"id": "A2", "type": "account",
+                     "attributes": [{"name": "vip", "time": "1970-01-01T00:00:00Z", "value": "false"}]}],
+        "events": [{"id": f"e{i}", "type": "Demo", "time": "2024-01-01T00:00:00Z",
+                    "relationships": [{"objectId": a, "qualifier": ""}]} for i, a in enumerate(["A1", "A2"])],
+    }
+    log = jm.read_ocel(_json_log(tmp_path, doc)).flatten("account")
+    assert log.cases.set_index("case")["vip"].to_dict() == {"A1": True, "A2": False}

@@ -486,7 +486,7 @@ def _flat_frame(
         typed = {a: _object_dtype(ocel, a) for a in names}
         pivot = pivot.select(
             pl.col("object_id").alias("case"),
-            *(pl.col(a).cast(typed[a], strict=False) if typed[a] != _S else pl.col(a) for a in names),
+            *(_as_dtype(a, typed[a]) for a in names),
         )
         wide = wide.join(pivot, on="case", how="left")
     taken = set(event_attrs) | RESERVED_CASE_COLUMNS | RESERVED_EVENT_COLUMNS
@@ -497,6 +497,21 @@ def _flat_frame(
         "case", "activity", "timestamp", *event_attrs, *case_attrs
     )
     return frame, case_attrs, event_attrs
+
+
+def _as_dtype(column: str, dtype: Any) -> pl.Expr:
+    """The text column as ``dtype`` (booleans read as ``_typed`` reads them; polars cannot
+    cast text to Boolean)."""
+    if dtype == _S:
+        return pl.col(column)
+    if dtype == pl.Boolean:
+        return (
+            pl.col(column)
+            .str.to_lowercase()
+            .replace_strict({"true": True, "false": False, "1": True, "0": False}, default=None,
+                            return_dtype=pl.Boolean)
+        )
+    return pl.col(column).cast(dtype, strict=False)
 
 
 def _object_dtype(ocel: ObjectCentricLog, attribute: str) -> Any:

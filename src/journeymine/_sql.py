@@ -309,7 +309,9 @@ def _connect(uri: str) -> _Database:
             raise _database_error(exc, f"Could not open {where}", secrets) from None
         return _Database(conn, "duckdb", where, secrets)
     # not a URI we know: never echo it (a libpq keyword string holds password=... in clear)
-    shown = repr(where) if "://" in uri else "a string that is not such a URI (not shown: it may hold a password)"
+    shown = (
+        repr(where) if "://" in uri else "a string that is not such a URI (not shown: it may hold a password)"
+    )
     raise InvalidParameterError(
         f"The 'connection' parameter of read_sql must be a URI starting with one of "
         f"{', '.join(_SCHEMES)}, or an open connection. Got {shown}. For another database, "
