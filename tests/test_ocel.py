@@ -467,3 +467,12 @@ def test_flatten_types_boolean_object_attributes(tmp_path: Path) -> None:
     }
     log = jm.read_ocel(_json_log(tmp_path, doc)).flatten("account")
     assert log.cases.set_index("case")["vip"].to_dict() == {"A1": True, "A2": False}
+
+
+@pytest.mark.parametrize("extra", [["--format", "csv"], ["--sep", ";"], ["--monthfirst"]])
+def test_cli_refuses_options_that_would_be_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    path = _json_log(tmp_path, _crm())
+    code = main(["inspect", str(path), "--object-type", "account", *extra])
+    assert code == 2 and ("OCEL" in capsys.readouterr().err)

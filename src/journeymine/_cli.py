@@ -157,12 +157,14 @@ def _read(args: argparse.Namespace) -> JourneyLog:
     from . import _io
 
     if args.sql is not None or args.db is not None:
+        if args.object_type or args.via:
+            raise JourneymineError("--object-type and --via are for OCEL input, not --sql.")
         return _read_sql(args)
     fmt = _format_of(args.events, args.format, args.object_type)
     if fmt == "ocel":
         return _read_ocel(args)
-    if args.via:
-        raise JourneymineError("--via is for OCEL input (with --object-type).")
+    if args.object_type or args.via:
+        raise JourneymineError(f"--object-type and --via are for OCEL input, not --format {fmt}.")
     if fmt == "xes":
         if args.encoding != "utf8":
             raise JourneymineError("--encoding is for CSV input (an XES file declares its own encoding).")
@@ -203,6 +205,8 @@ def _read_ocel(args: argparse.Namespace) -> JourneyLog:
              "transitions")
     given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n)]
     given += ["--encoding"] if args.encoding != "utf8" else []
+    given += ["--sep"] if args.sep != "," else []
+    given += ["--dayfirst/--monthfirst"] if args.dayfirst is not None else []
     given += ["--join-transition"] if args.join_transition else []
     if given:
         raise JourneymineError(
