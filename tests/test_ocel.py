@@ -476,3 +476,22 @@ def test_cli_refuses_options_that_would_be_ignored(
     path = _json_log(tmp_path, _crm())
     code = main(["inspect", str(path), "--object-type", "account", *extra])
     assert code == 2 and ("OCEL" in capsys.readouterr().err)
+
+
+def test_flatten_says_when_validation_sets_rows_aside(tmp_path: Path) -> None:
+    doc = {
+        "objectTypes": [{"name": "account", "attributes": []}],
+        "eventTypes": [{"name": "Demo", "attributes": []}],
+        "objects": [{"id": "A1", "type": "account"}],
+        "events": [{"id": "e1", "type": "Demo", "time": "2024-01-01T00:00:00Z",
+                    "relationships": [{"objectId": "A1", "qualifier": ""}]},
+                   {"id": "e2", "type": "Demo", "time": None,
+                    "relationships": [{"objectId": "A1", "qualifier": ""}]}],
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ocel = jm.read_ocel(_json_log(tmp_path, doc))
+        log = ocel.flatten("account")
+    text = " ".join(str(w.message) for w in caught)
+    assert log.n_events == 1 and log.n_rejected == 1
+    assert "1 were set aside by validation" in text and "holds 1 events" in text

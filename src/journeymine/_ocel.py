@@ -310,8 +310,15 @@ class ObjectCentricLog(Displayed):
             frame, case="case", activity="activity", timestamp="timestamp",
             case_attributes=case_attrs, event_attributes=event_attrs,
         )
-        if report.n_copied or report.n_dropped:
-            warn(report.sentence, JourneymineWarning)
+        if report.n_copied or report.n_dropped or log.n_rejected:
+            text = report.sentence
+            if log.n_rejected:  # validation's own warning gives the reasons
+                text += (
+                    f" Of those {report.n_rows:,} rows, {log.n_rejected:,} were set aside by "
+                    f"validation (no usable time, or a repeat), so the log holds {log.n_events:,} "
+                    "events: see log.rejected."
+                )
+            warn(text, JourneymineWarning)
         how = f" via {', '.join(via_types)}" if via_types else ""
         return log._with_source(f"{self.source} (flattened by {object_type}{how})")
 
@@ -338,7 +345,8 @@ class Flattening(Displayed):
 
     @property
     def n_rows(self) -> int:
-        """Events in the flattened log (copies included)."""
+        """Rows handed to the flattened log (copies included), before validation: an event
+        without a usable time is one of them and is set aside in ``log.rejected``."""
         return int(self.per_event.get_column("n_cases").sum())
 
     @property
