@@ -358,6 +358,9 @@ def test_bad_rows_are_rejected_with_the_same_reasons(spark: Any) -> None:
     assert got == want
     assert {r for r, *_ in got} == set(jm._validate.REASONS)  # every reason is exercised
     same(remote.cases, local.cases)
+    # log.sources counts the same rows and reasons, the Spark log's counted in Spark
+    counts = ["rows", "events", "no timestamp", "unmapped id", *jm._validate.REASONS]
+    assert remote.sources[counts].to_dict("records") == local.sources[counts].to_dict("records")
     with pytest.raises(jm.DataQualityError, match="cannot be used") as err:
         jm.JourneyLog.from_spark(spark.createDataFrame(raw.astype(object).where(raw.notna(), None)),
                                  case="id", activity="act", timestamp="ts", on_invalid="raise")

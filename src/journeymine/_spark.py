@@ -651,6 +651,18 @@ class SparkJourneyLog(JourneyLog):
         return sum(self._rejected_counts.values())
 
     @property
+    def sources(self) -> Any:  # a pandas DataFrame
+        """As :attr:`JourneyLog.sources`, with the reasons counted in Spark."""
+        from ._validate import source_counts
+
+        if "sources" not in self._cache:
+            self._cache["sources"] = source_counts(
+                self._source, first_row=0, rows=self.n_events + self.n_rejected, events=self.n_events,
+                rejected=pl.DataFrame(), reason_counts=self._rejected_counts,
+            )
+        return self._cache["sources"].to_pandas()
+
+    @property
     def n_events(self) -> int:
         return self._n_events
 

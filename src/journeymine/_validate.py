@@ -369,12 +369,17 @@ def source_counts(
     rejected: pl.DataFrame,
     no_timestamp: int = 0,
     unmapped_examples: Sequence[str | None] = (),
+    reason_counts: Mapping[str, int] | None = None,
 ) -> pl.DataFrame:
     """One row of ``log.sources`` (:data:`SOURCE_COLUMNS`): the rows read from one input,
     how many became events, had no timestamp, and were rejected, by reason (``rejected``
-    holds that input's rejected rows, with their ``reason``)."""
-    reasons = rejected.get_column("reason") if rejected.height else pl.Series([], dtype=pl.String)
-    counts = {r: int((reasons == r).sum()) for r in (UNMAPPED, *REASONS)}
+    holds that input's rejected rows, with their ``reason``; or ``reason_counts`` gives the
+    counts, for a log whose rejected rows are not in memory)."""
+    if reason_counts is not None:
+        counts = {r: int(reason_counts.get(r, 0)) for r in (UNMAPPED, *REASONS)}
+    else:
+        reasons = rejected.get_column("reason") if rejected.height else pl.Series([], dtype=pl.String)
+        counts = {r: int((reasons == r).sum()) for r in (UNMAPPED, *REASONS)}
     return pl.DataFrame(
         {
             "source": [source], "first_row": [first_row], "rows": [rows], "events": [events],
