@@ -495,3 +495,20 @@ def test_flatten_says_when_validation_sets_rows_aside(tmp_path: Path) -> None:
     text = " ".join(str(w.message) for w in caught)
     assert log.n_events == 1 and log.n_rejected == 1
     assert "1 were set aside by validation" in text and "holds 1 events" in text
+
+
+def test_sqlite_repeated_row_of_an_event_type_table_is_counted(tmp_path: Path) -> None:
+    path = _write_sqlite(tmp_path / "repeat.sqlite")
+    with sqlite3.connect(path) as con:
+        con.executescript("""
+            DROP TABLE "event_Visit";
+            CREATE TABLE "event_Visit" (ocel_id TEXT, ocel_time TIMESTAMP, page TEXT);
+            INSERT INTO "event_Visit" VALUES ('e1', '2024-01-01 10:00:00', '/pricing'),
+                ('e2', '2024-01-02 10:00:00', 'b'), ('e2', '2024-05-02 10:00:00', 'c');
+        """)
+    with pytest.warns(jm.DataQualityWarning):
+        ocel = jm.read_ocel(path)
+    problems = ocel.problems.set_index("problem")["count"].to_dict()
+    assert problems["repeated row in an event type table (first kept)"] == 1
+    e2 = ocel.events.set_index("event_id").loc["e2"]
+    assert str(e2["timestamp"])[:10] == "2024-01-02" and e2["page"] == "b"  # one row, the first

@@ -427,7 +427,14 @@ def _sqlite_parts(db: _Sqlite) -> Parts:
     times: list[pl.DataFrame] = []
     e_vals: list[pl.DataFrame] = []
     for t in e_tables:
-        # a type table row counts for the event of that id *and* that type
+        # a type table row counts for the event of that id *and* that type; an event holds
+        # one row: a repeated one is counted, and the first is kept for its time and values
+        repeated = t.filter(pl.col("ocel_id").is_duplicated() & ~pl.col("ocel_id").is_first_distinct())
+        if repeated.height:
+            problems.append({"problem": "repeated row in an event type table (first kept)",
+                             "count": repeated.height,
+                             "examples": ", ".join(map(repr, repeated.get_column("ocel_id").head(3)))})
+            t = t.filter(pl.col("ocel_id").is_first_distinct())
         times.append(t.select(event_id="ocel_id", activity="type", time="ocel_time"))
         attrs = [c for c in t.columns if c not in _NOT_ATTRIBUTES]
         if attrs:
