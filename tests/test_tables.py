@@ -397,3 +397,19 @@ def test_plain_frame_mappings_never_share_a_table() -> None:
         log = jm.from_tables(events, case="account", mappings=frames)
         pairs = sorted(zip(log.events["case"], log.events["activity"], strict=True))
         assert pairs == [("ACC-A", "touch a_id"), ("ACC-B", "touch b_id"), ("ACC-C", "touch c_id")]
+
+
+def test_concat_counts_a_filtered_input_where_its_rows_are() -> None:
+    t = pd.Timestamp("2024-01-01", tz="UTC")
+    frame = pd.DataFrame({"c": ["A", "A", "A", "B", "B", "B"], "a": list("xyzxyz"),
+                          "t": [t + pd.Timedelta(days=i) for i in range(6)]})
+    full = jm.JourneyLog.from_frame(frame, case="c", activity="a", timestamp="t")
+    only_b = full.filter_cases(lambda cases: cases["case"] == "B")  # rows 3-5 keep their numbers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jm.DataQualityWarning)
+        both = jm.concat([full, only_b])
+    s = both.sources
+    assert both.n_events == 6 and both.n_rejected == 3
+    assert s["events"].tolist() == [6, 0] and s["duplicate event"].tolist() == [0, 3]
+    assert (s["rows"] == s["events"] + s["duplicate event"]).all()
+    assert both.rejected["source"].nunique() == 1

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from ._frames import to_polars_frame
@@ -588,10 +589,18 @@ def _count_repeats(sources: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
     """``sources`` with the events at ``rows`` moved from ``events`` to ``duplicate event``."""
     if rows.len() == 0:
         return sources
-    starts = sources.get_column("first_row")
-    ends = starts + sources.get_column("rows")
-    hits = pl.Series([int(((rows >= a) & (rows < b)).sum()) for a, b in zip(starts, ends, strict=True)])
+    which = _source_of(rows, sources)
+    hits = pl.Series(np.bincount(which, minlength=sources.height).astype(np.int64))
     return sources.with_columns(pl.col("events") - hits, pl.col(_DUPLICATE) + hits)
+
+
+def _source_of(rows: pl.Series, sources: pl.DataFrame) -> np.ndarray:
+    """The source (its position in ``sources``) of each input row number: the last source
+    whose ``first_row`` is at or before it. One rule for every count, so a filtered input,
+    whose kept rows keep their numbers, is counted where its rows are attributed."""
+    starts = sources.get_column("first_row").to_numpy()
+    which = np.searchsorted(starts, rows.to_numpy(), side="right") - 1
+    return np.clip(which, 0, None)
 
 
 def _finish(
@@ -909,9 +918,8 @@ def _stack(logs: Sequence[JourneyLog]) -> tuple[list[pl.DataFrame], pl.DataFrame
 
 def _repeats_rejected(repeats: pl.DataFrame, sources: pl.DataFrame) -> pl.DataFrame:
     """Events of a later log that repeat an earlier one, as rejected rows with their source."""
-    starts = sources.get_column("first_row").to_list()
     names = sources.get_column("source").to_list()
-    which = [names[max(i for i, s in enumerate(starts) if s <= r)] for r in repeats.get_column("row")]
+    which = [names[i] for i in _source_of(repeats.get_column("row"), sources)]
     repeated = repeats.select("row", pl.lit(_DUPLICATE).alias("reason"), pl.all().exclude("row"))
     return _with_source(repeated, pl.lit(pl.Series(which, dtype=pl.String)))
 
