@@ -303,3 +303,16 @@ def test_a_keyword_connection_string_is_never_echoed() -> None:
     from journeymine._sql import redact
 
     assert "S3cret" not in redact("postgresql://jm@h/db?sslpassword=S3cret&x=1")
+
+
+def test_a_duckdb_uri_reads_only_its_own_file(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    db = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table ev as select 'A' as account, 'Demo' as touch, timestamp '2024-01-01' as ts")
+    leak = tmp_path / "leak.csv"
+    with pytest.raises(jm.DatabaseError):
+        jm.read_sql(f"copy (select 1) to '{leak}'", f"duckdb:///{db}", case="account", activity="touch",
+                    timestamp="ts")
+    assert not leak.exists()
+    assert jm.read_sql("ev", f"duckdb:///{db}", case="account", activity="touch", timestamp="ts").n_events == 1

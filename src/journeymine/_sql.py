@@ -304,7 +304,8 @@ def _connect(uri: str) -> _Database:
             return _Database(conn, "other", where, secrets)
         duckdb = _driver("duckdb", "duckdb", "DuckDB")
         try:
-            conn = duckdb.connect(str(path), read_only=True)
+            # read-only, and no file or network access from the query (COPY ... TO, read_csv)
+            conn = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
         except Exception as exc:
             raise _database_error(exc, f"Could not open {where}", secrets) from None
         return _Database(conn, "duckdb", where, secrets)
