@@ -8,6 +8,7 @@ import json
 import sqlite3
 import warnings
 from collections import defaultdict
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -263,7 +264,7 @@ def test_sqlite_quotes_hostile_type_table_names(tmp_path: Path) -> None:
     with pytest.warns(jm.DataQualityWarning, match="event type without its table"):
         ocel = jm.read_ocel(path)
     assert ocel.n_events == 2 and ocel.events["timestamp"].isna().all()
-    with sqlite3.connect(path) as con:
+    with closing(sqlite3.connect(path)) as con, con:
         assert con.execute("SELECT count(*) FROM event").fetchone()[0] == 2
 
 
@@ -499,7 +500,7 @@ def test_flatten_says_when_validation_sets_rows_aside(tmp_path: Path) -> None:
 
 def test_sqlite_repeated_row_of_an_event_type_table_is_counted(tmp_path: Path) -> None:
     path = _write_sqlite(tmp_path / "repeat.sqlite")
-    with sqlite3.connect(path) as con:
+    with closing(sqlite3.connect(path)) as con, con:
         con.executescript("""
             DROP TABLE "event_Visit";
             CREATE TABLE "event_Visit" (ocel_id TEXT, ocel_time TIMESTAMP, page TEXT);

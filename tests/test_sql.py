@@ -7,6 +7,7 @@ import csv
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         duck.execute(f"CREATE TABLE touches ({', '.join(f'{c} {t}' for c, t in zip(COLUMNS, DUCK_TYPES, strict=True))})")
         values = ", ".join(f"CAST(${i} AS {t})" for i, t in enumerate(DUCK_TYPES, start=1))
         duck.executemany(f"INSERT INTO touches VALUES ({values})", ROWS)
-    with sqlite3.connect(paths["sqlite"]) as lite:
+    with closing(sqlite3.connect(paths["sqlite"])) as lite, lite:
         lite.execute("CREATE TABLE touches (acc_text TEXT, acc_num INTEGER, touch TEXT, at_tz TEXT, "
                      "at_naive TEXT, on_day TEXT, segment TEXT, amount REAL)")
         lite.executemany("INSERT INTO touches VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
@@ -154,7 +155,7 @@ def test_connection_objects_give_the_same_log(postgres: str, files: dict[str, Pa
     expected = jm.read_csv(files["csv"], **options)
     engine = sqlalchemy.create_engine(f"sqlite:///{files['sqlite']}")
     with pg.connect(postgres) as adbc, duckdb.connect(str(files["duckdb"]), read_only=True) as duck, \
-            sqlite3.connect(files["sqlite"]) as lite:
+            closing(sqlite3.connect(files["sqlite"])) as lite:
         for conn in (adbc, duck, lite, engine):
             _assert_same(jm.read_sql("touches", conn, **options), expected, "acc_text")
         # a connection passed in is left open
@@ -174,7 +175,7 @@ def test_small_batches_give_the_same_log(files: dict[str, Path], batch_size: int
 def test_sqlite_values_typed_one_by_one_become_text_ids(tmp_path: Path) -> None:
     # SQLite types values, not columns: an untyped column holding 1, '0001' and 'NA'
     path = tmp_path / "mixed.sqlite"
-    with sqlite3.connect(path) as lite:
+    with closing(sqlite3.connect(path)) as lite, lite:
         lite.execute("CREATE TABLE t (account, touch TEXT, at TEXT)")
         lite.executemany("INSERT INTO t VALUES (?, ?, ?)",
                          [(1, "a", "2024-01-01"), ("0001", "a", "2024-01-02"), ("NA", "a", "2024-01-03"),
@@ -285,7 +286,7 @@ def test_cli_never_writes_onto_the_database_it_reads(tmp_path: Path, capsys: pyt
     from journeymine._cli import main
 
     db = tmp_path / "crm.db"
-    with sqlite3.connect(db) as con:
+    with closing(sqlite3.connect(db)) as con, con:
         con.execute("create table ev (account text, touch text, ts text)")
         con.execute("insert into ev values ('A', 'Demo', '2024-01-01 10:00:00')")
     before = db.read_bytes()

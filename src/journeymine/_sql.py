@@ -139,9 +139,10 @@ def read_sql(
     Examples
     --------
     >>> import sqlite3, tempfile, pathlib
+    >>> from contextlib import closing
     >>> import journeymine as jm
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "crm.db"
-    >>> with sqlite3.connect(path) as db:
+    >>> with closing(sqlite3.connect(path)) as db, db:
     ...     _ = db.execute("CREATE TABLE touches (account TEXT, touch TEXT, at TEXT)")
     ...     _ = db.executemany("INSERT INTO touches VALUES (?, ?, ?)",
     ...                        [("0001", "Webinar", "2024-01-02"), ("0001", "Demo", "2024-01-09")])
