@@ -317,3 +317,29 @@ def test_a_duckdb_uri_reads_only_its_own_file(tmp_path: Path) -> None:
                     timestamp="ts")
     assert not leak.exists()
     assert jm.read_sql("ev", f"duckdb:///{db}", case="account", activity="touch", timestamp="ts").n_events == 1
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 100])
+def test_sqlite_mixed_id_values_do_not_depend_on_the_batch_size(tmp_path: Path, batch_size: int) -> None:
+    # an untyped SQLite column holding a real, an integer and text: as a CSV export writes them
+    db = tmp_path / "mixed.db"
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("CREATE TABLE t (account, touch TEXT, at TEXT, amount)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [
+            (7.0, "a", "2024-01-01", 10), (1, "b", "2024-01-02", 2.5), ("NA", "c", "2024-01-03", None),
+            ("0001", "d", "2024-01-04", 4)])
+    log = jm.read_sql("t", f"sqlite:///{db}", case="account", activity="touch", timestamp="at",
+                      value="amount", batch_size=batch_size)
+    assert sorted(log.cases["case"]) == ["0001", "1", "7.0", "NA"]
+    assert sorted(log.events["value"].dropna().tolist()) == [2.5, 4.0, 10.0]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_sqlite_integers_and_reals_in_one_id_column(tmp_path: Path, batch_size: int) -> None:
+    db = tmp_path / "nums.db"
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("CREATE TABLE t (account, touch TEXT, at TEXT)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?)", [(7.0, "a", "2024-01-01"), (1, "b", "2024-01-02")])
+    log = jm.read_sql("t", f"sqlite:///{db}", case="account", activity="touch", timestamp="at",
+                      batch_size=batch_size)
+    assert sorted(log.cases["case"]) == ["1", "7.0"]

@@ -202,7 +202,7 @@ class _Database:
     message may show."""
 
     connection: Any
-    kind: Literal["adbc", "duckdb", "other"]
+    kind: Literal["adbc", "duckdb", "sqlite", "other"]
     location: str
     secrets: tuple[str, ...]
 
@@ -256,7 +256,11 @@ def _opened(connection: Any) -> Iterator[_Database]:
             db.connection.close()
 
 
-def _kind(connection: Any) -> Literal["adbc", "duckdb", "other"]:
+def _kind(connection: Any) -> Literal["adbc", "duckdb", "sqlite", "other"]:
+    import sqlite3
+
+    if isinstance(connection, sqlite3.Connection):
+        return "sqlite"
     module = type(connection).__module__
     if module.startswith("adbc_driver"):
         return "adbc"
@@ -302,7 +306,7 @@ def _connect(uri: str) -> _Database:
                 conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
             except sqlite3.Error as exc:
                 raise _database_error(exc, f"Could not open {where}", secrets) from None
-            return _Database(conn, "other", where, secrets)
+            return _Database(conn, "sqlite", where, secrets)
         duckdb = _driver("duckdb", "duckdb", "DuckDB")
         try:
             # read-only, and no file or network access from the query (COPY ... TO, read_csv)
@@ -352,7 +356,9 @@ def _fetch(db: _Database, query: str, *, batch_size: int, keep: list[str] | None
            table: str | None) -> pl.DataFrame:
     """The result of ``query`` as one polars frame, read batch by batch."""
     try:
-        if db.kind == "other":
+        if db.kind == "sqlite":
+            frames = _sqlite_frames(db.connection, query, batch_size, keep)
+        elif db.kind == "other":
             batches = pl.read_database(query, db.connection, iter_batches=True, batch_size=batch_size)
             frames = [b if keep is None else b.select([c for c in b.columns if c in set(keep)])
                       for b in batches]
@@ -376,6 +382,49 @@ def _fetch(db: _Database, query: str, *, batch_size: int, keep: list[str] | None
             f"The batches of the {what} on {db.location} disagree on column types ({exc}); cast the "
             "columns in the query (e.g. CAST(account_id AS TEXT))."
         ) from None
+
+
+def _sqlite_frames(
+    connection: Any, query: str, batch_size: int, keep: list[str] | None
+) -> list[pl.DataFrame]:
+    """The result of ``query`` on a SQLite connection, batch by batch. SQLite types values,
+    not columns, so a column may hold integers, reals and text at once: a batch column that
+    mixes kinds of value is text (each value as Python writes it: ``7``, ``7.0``, ``NA``, as
+    a CSV export writes them), a column that is text in any batch is text in all by the
+    same rule, and a column of one kind keeps its type; so the values do not depend on the
+    batch size. (A number role such as ``value`` reads such text as numbers again.)"""
+    cursor = connection.execute(query)
+    try:
+        names = [d[0] for d in cursor.description or ()]
+        wanted = [i for i, n in enumerate(names) if keep is None or n in set(keep)]
+        frames = []
+        while rows := cursor.fetchmany(batch_size):
+            columns = {}
+            for i in wanted:
+                values = [r[i] for r in rows]
+                kinds = {type(v) for v in values if v is not None}
+                if len(kinds - {bool}) > 1:  # int and float, or numbers and text
+                    values = [None if v is None else str(v) for v in values]
+                columns[names[i]] = pl.Series(names[i], values, strict=False)
+            frames.append(pl.DataFrame(columns))
+    finally:
+        cursor.close()
+    # a column that is text in one batch, or whose batches disagree (integers in one, reals
+    # in another), is text in all, each value written as above
+    dtypes: dict[str, set[Any]] = {}
+    for f in frames:
+        for c, t in f.schema.items():
+            if t != pl.Null:
+                dtypes.setdefault(c, set()).add(t)
+    text = {c for c, ts in dtypes.items() if pl.String in ts or len(ts) > 1}
+    return [
+        f.with_columns(
+            pl.col(c).cast(pl.String)  # as str() writes them: 7 -> "7", 7.0 -> "7.0"
+            for c in f.columns
+            if c in text and f.schema[c] != pl.String
+        )
+        for f in frames
+    ]
 
 
 def _arrow_frames(db: _Database, query: str, batch_size: int, keep: list[str] | None) -> list[pl.DataFrame]:
