@@ -36,7 +36,6 @@ Definitions are in ``docs/committees.md``.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +47,10 @@ from ._cohorts import resolve
 from ._display import Displayed, escape, note, section, table
 from ._encoding import ALL, require_events
 from ._engine import engine_of
+from ._format import percent, q_text
 from ._log import JourneyLog
 from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_roles, outcome_times
-from ._params import invalid
+from ._params import close_matches, invalid
 from ._stages import StageAssignment, activity_ranks, stage_assignment
 from ._typing import CohortBy
 from ._warnings import warn
@@ -170,7 +170,6 @@ class BuyingCommittee(Displayed):
     shared_contacts: int
     _summary: pd.DataFrame
     _sentences: tuple[str, ...]
-    _has_roles: bool
     _why_no_drivers: str = field(default="", repr=False)
     #: the stage of the milestone (the stage itself, or the activity's stage)
     at_stage: str | None = None
@@ -434,20 +433,22 @@ def build_committee(
     lost: str | None,
     random_state: int | None,
     owner: str,
+    param: str = "at",
 ) -> BuyingCommittee:
     """:func:`buying_committee` for another public function (``owner`` names it in errors
-    and warnings: :func:`compare_cohorts`, :func:`report`)."""
+    and warnings: :func:`compare_cohorts`, :func:`report`; ``param`` is its name for the
+    milestone, e.g. ``committee_at``)."""
     require_events(log, owner)
     require_contacts(log, owner)
     has_roles = "role" in log.mapping.roles()
     stages = stage_assignment(log)
-    milestone_kind, milestone = _resolve_at(log, at, stages, owner)
+    milestone_kind, milestone = _resolve_at(log, at, stages, owner, param)
     spec: dict[str, Any] | None = None
     times: pl.DataFrame | None = None
     if outcomes is not None:
         spec = normalize_outcomes(outcomes, owner)
         won, lost, _ = outcome_roles(spec, won, lost, None, owner)
-        _check_milestone_before_outcomes(spec, milestone_kind, milestone, won, lost, owner)
+        _check_milestone_before_outcomes(spec, milestone_kind, milestone, won, lost, owner, param)
         times = _outcome_times(
             log, spec, won, lost, milestone if milestone_kind == "activity" else None, owner
         )
@@ -511,7 +512,6 @@ def build_committee(
         shared_contacts=shared,
         _summary=summary,
         _sentences=tuple(sentences),
-        _has_roles=has_roles,
         _why_no_drivers=why,
         at_stage=(
             None
@@ -568,7 +568,13 @@ def _with_driver_columns(roles: pd.DataFrame, drivers: pd.DataFrame, has_roles: 
 
 
 def _check_milestone_before_outcomes(
-    spec: dict[str, Any], kind: str | None, milestone: str | None, won: str, lost: str | None, owner: str
+    spec: dict[str, Any],
+    kind: str | None,
+    milestone: str | None,
+    won: str,
+    lost: str | None,
+    owner: str,
+    param: str,
 ) -> None:
     """An activity milestone that is itself a win or a loss compares nothing: every account
     reaching it is decided there. Refuse it, naming an earlier milestone to use."""
@@ -578,7 +584,7 @@ def _check_milestone_before_outcomes(
         acts = spec.get(part) if part is not None else None
         if isinstance(acts, list) and milestone in acts:
             raise invalid(
-                "at" if owner == "buying_committee" else "committee_at",
+                param,
                 owner,
                 f"a milestone before the outcome: {milestone!r} is an activity of the outcome "
                 f"{part!r}, so every account that reaches it is decided there (pick an earlier "
@@ -649,7 +655,7 @@ def _resolve_at(
 
 
 def _close(name: str, known: Any) -> str:
-    match = difflib.get_close_matches(name, sorted(str(k) for k in known), n=3)
+    match = close_matches(name, known)
     return f" (did you mean {' or '.join(repr(m) for m in match)}?)" if match else ""
 
 
@@ -1281,14 +1287,6 @@ def _order_cohorts(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
-def _pct(x: float) -> str:
-    return f"{x:.0%}" if x == x else "–"
-
-
-def _q_text(q: float) -> str:
-    return "q < 0.001" if q < 0.001 else f"q = {q:.3f}"
-
-
 def _sentences(
     summary: pd.DataFrame,
     drivers: pd.DataFrame | None,
@@ -1308,8 +1306,8 @@ def _sentences(
         roles_txt = f" in {_plural(r.median_roles, 'role')}" if has_roles else ""
         out.append(
             f"{who} involve a median of {_plural(r.median_contacts, 'contact')}{roles_txt}; "
-            f"{_pct(r.share_multi_threaded)} are multi-threaded (two or more contacts) and the most "
-            f"active contact makes a median {_pct(r.median_top_contact_share)} of the touches."
+            f"{percent(r.share_multi_threaded)} are multi-threaded (two or more contacts) and the most "
+            f"active contact makes a median {percent(r.median_top_contact_share)} of the touches."
         )
     if drivers is None or not len(drivers) or milestone is None:
         return out
@@ -1334,8 +1332,8 @@ def _sentences(
             else f"are won within {r.horizon_days:.0f} days of it (Kaplan–Meier)"
         )
         out.append(
-            f"{where}{subject} {verb} {_pct(r.rate_with)} against {_pct(r.rate_without)} "
-            f"(h = {r.cohens_h:+.2f}, {_q_text(r.q)})."
+            f"{where}{subject} {verb} {percent(r.rate_with)} against {percent(r.rate_without)} "
+            f"(h = {r.cohens_h:+.2f}, {q_text(r.q)})."
         )
     if has_roles and len(roles) and "q" in roles.columns and accounts is not None:
         # tested, no difference by the milestone, and among the accounts that reached it,
@@ -1348,13 +1346,13 @@ def _sentences(
             where = f"In {r.cohort}, " if several else ""
             if r.p == r.p:  # tested
                 text = (
-                    f"{where}{r.role} mostly joins after {milestone} (engaged in {_pct(shares[0])} of the "
-                    f"accounts that reached it, by it in {_pct(shares[1])}) and, engaged by it, makes no "
+                    f"{where}{r.role} mostly joins after {milestone} (engaged in {percent(shares[0])} of the "
+                    f"accounts that reached it, by it in {percent(shares[1])}) and, engaged by it, makes no "
                     "detectable difference"
                 )
             elif shares[1] == 0:
                 text = (
-                    f"{where}{r.role} only joins after {milestone} (engaged in {_pct(shares[0])} of the "
+                    f"{where}{r.role} only joins after {milestone} (engaged in {percent(shares[0])} of the "
                     "accounts that reached it, by it in none), so it cannot drive what happens from there"
                 )
             else:
@@ -1362,9 +1360,9 @@ def _sentences(
             ever = _lookahead(accounts, r.cohort, r.role)
             if ever is not None:
                 text += (
-                    f". Counted over the whole journey instead, accounts with it win {_pct(ever[0])} against "
-                    f"{_pct(ever[1])}: look-ahead, since what joins after {milestone} follows the deal's "
-                    "progress"
+                    ". Counted over the whole journey instead, accounts with it win "
+                    f"{percent(ever[0])} against {percent(ever[1])}: look-ahead, since what joins after "
+                    f"{milestone} follows the deal's progress"
                 )
             out.append(text + ".")
     return out
@@ -1434,10 +1432,6 @@ def _mirrors_threading(drivers: pd.DataFrame) -> pd.Series:
             )
         out.append(same)
     return pd.Series(out, index=drivers.index, dtype=bool)
-
-
-def _mean(values: pl.Series) -> float:
-    return float(values.cast(pl.Float64).to_numpy().mean()) if values.len() else np.nan
 
 
 def _rows(frame: pd.DataFrame) -> list[Any]:

@@ -59,7 +59,7 @@ from ._discovery import journey_tables
 from ._display import Displayed, error, escape, note, section, table
 from ._encoding import encode, require_events
 from ._engine import require_embedded
-from ._format import duration
+from ._format import duration, q_text
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._typing import CohortBy
@@ -279,7 +279,7 @@ class CohortComparison(Displayed):
             ["comparison", "feature", "share_a", "share_b", "cohens_h", "q"]
         ].rename(columns={"feature": "transition", "share_a": "A", "share_b": "B", "cohens_h": "h"})
         shares = table(steps, formats={"A": "{:.1%}".format, "B": "{:.1%}".format, "h": "{:+.2f}".format,
-                                       "q": _fmt_q})
+                                       "q": q_text})
         return section("comparison", repr(self), f"<ol>{items}</ol>", more, shares, self._committee_html(),
                        drawing)
 
@@ -300,7 +300,7 @@ class CohortComparison(Displayed):
             "effect": [_committee_effect(r) for r in rows],
             "q": top["q"],
         })
-        return table(shown, formats={"q": _fmt_q})
+        return table(shown, formats={"q": q_text})
 
 
 def _committee_value(r: Mapping[Any, Any], side: str) -> str:
@@ -314,12 +314,6 @@ def _committee_effect(r: Mapping[Any, Any]) -> str:
     if r["kind"] == "committee_size":
         return f"r = {r['rank_biserial']:+.2f}"
     return f"h = {r['cohens_h']:+.2f}"
-
-
-def _fmt_q(q: float) -> str:
-    if q != q:  # NaN
-        return "–"
-    return "q < 0.001" if q < 0.001 else f"q = {q:.3f}"
 
 
 def _groups(keys: np.ndarray, names: list[str], pairs: Any, reference: str | None) -> list[tuple[str, str]]:
@@ -642,6 +636,7 @@ def _committee(
     bc = build_committee(
         log, outcomes=None, at=milestone, by=None, won="won", lost="lost", random_state=0,
         owner="compare_cohorts",
+        param="committee_at",
     )
     acc = bc.accounts
     roles = sorted(set(bc.roles["role"]))
@@ -950,7 +945,7 @@ def _share_text(r: Mapping[Any, Any]) -> str:
     """'3.1x as often as the rest (23% vs 7%, h = +0.45, q < 0.001)'."""
     return (
         f"{_times(r['share_a'], r['share_b'], _than(r['group_b']))} "
-        f"({r['share_a']:.0%} vs {r['share_b']:.0%}, h = {r['cohens_h']:+.2f}, {_fmt_q(r['q'])})"
+        f"({r['share_a']:.0%} vs {r['share_b']:.0%}, h = {r['cohens_h']:+.2f}, {q_text(r['q'])})"
     )
 
 
@@ -989,7 +984,7 @@ def _duration_findings(durations: pd.DataFrame, alpha: float) -> list[dict[str, 
             f"{_who(r['group_a'], r['group_b'])} take a median {duration(r['median_a'])} "
             f"{what}, against {duration(r['median_b'])} for {_than(r['group_b'])} "
             f"(difference {duration(r['difference'])}, 95% CI {duration(r['ci_low'])} to "
-            f"{duration(r['ci_high'])}, {_fmt_q(r['q'])})"
+            f"{duration(r['ci_high'])}, {q_text(r['q'])})"
         )
         # rank-biserial r on Cohen's h scale (conventional thresholds .1/.3/.5 vs .2/.5/.8)
         rows.append(_finding(r["kind"], r, 1.6 * abs(r["rank_biserial"]), r["q"], text))
@@ -1006,7 +1001,7 @@ def _outcome_findings(outcomes: pd.DataFrame, alpha: float, spec: Mapping[str, A
             text = (
                 f"{r['share_a']:.0%} of {_who(r['group_a'], r['group_b'])} reach "
                 f"'{r['feature']}' against {r['share_b']:.0%} of {_than(r['group_b'])} "
-                f"(h = {r['cohens_h']:+.2f}, {_fmt_q(r['q'])})"
+                f"(h = {r['cohens_h']:+.2f}, {q_text(r['q'])})"
             )
             rows.append(_finding("outcome", r, abs(r["cohens_h"]), r["q"], text, _target=single,
                                  _shares=(r["share_a"], r["share_b"]), _sign=np.sign(r["cohens_h"])))
@@ -1016,7 +1011,7 @@ def _outcome_findings(outcomes: pd.DataFrame, alpha: float, spec: Mapping[str, A
                 f"Median time to '{r['feature']}' (Kaplan–Meier, open accounts censored): "
                 f"{_km_text(r['km_median_a'])} for {_who(r['group_a'], r['group_b'])} vs "
                 f"{_km_text(r['km_median_b'])} for {_than(r['group_b'])} "
-                f"(log-rank {_fmt_q(r['q_time'])})"
+                f"(log-rank {q_text(r['q_time'])})"
             )
             rows.append(_finding("time_to_outcome", r, abs(r["cohens_h"]) / 2, r["q_time"], text))
     return rows
@@ -1030,7 +1025,7 @@ def _variant_findings(variants: pd.DataFrame, alpha: float) -> list[dict[str, An
         text = (
             f"The journeys of {_who(r['group_a'], r['group_b'])} follow other variants "
             f"than those of {_than(r['group_b'])} (Jensen–Shannon distance "
-            f"{r['js_distance']:.2f}, permutation {_fmt_q(r['q'])})"
+            f"{r['js_distance']:.2f}, permutation {q_text(r['q'])})"
         )
         rows.append(_finding("variants", r, r["js_distance"], r["q"], text))
     return rows
@@ -1051,7 +1046,7 @@ def _committee_findings(committee: pd.DataFrame | None, alpha: float, by: str) -
                 f"{who} involve a median of {_contacts(r['median_a'])}{by}, against "
                 f"{_num(r['median_b'])} for {_than(r['group_b'])} (difference {_num(r['difference'], '+')}, "
                 f"95% CI {_num(r['ci_low'], '+')} to {_num(r['ci_high'], '+')}, "
-                f"r = {r['rank_biserial']:+.2f}, {_fmt_q(r['q'])})"
+                f"r = {r['rank_biserial']:+.2f}, {q_text(r['q'])})"
             )
             # the size and the share multi-threaded say one thing when they point the same way
             rows.append(_finding("committee_size", r, 1.6 * abs(r["rank_biserial"]), r["q"], text,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["count", "duration"]
+__all__ = ["count", "duration", "percent", "q_text"]
 
 
 def duration(seconds: float | None) -> str:
@@ -44,3 +44,29 @@ def count(n: float) -> str:
     if abs(n) < 1_000_000:
         return f"{n / 1000:.1f}k"
     return f"{n / 1_000_000:.1f}M"
+
+
+def percent(share: float) -> str:
+    """A share as a whole percentage, NaN as "–".
+
+    Examples
+    --------
+    >>> from journeymine._format import percent
+    >>> percent(0.625), percent(float("nan"))
+    ('62%', '–')
+    """
+    return "–" if share != share else f"{share:.0%}"
+
+
+def q_text(q: float) -> str:
+    """A Benjamini–Hochberg q-value as the sentences write it, NaN as "–".
+
+    Examples
+    --------
+    >>> from journeymine._format import q_text
+    >>> q_text(0.0004), q_text(0.0312)
+    ('q < 0.001', 'q = 0.031')
+    """
+    if q != q:
+        return "–"
+    return "q < 0.001" if q < 0.001 else f"q = {q:.3f}"

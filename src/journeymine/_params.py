@@ -65,3 +65,16 @@ def as_names(value: Any, name: str, owner: str, *, what: str = "column names") -
     if bad:
         raise invalid(name, owner, f"a str or a list of {what} (str)", value)
     return out
+
+
+def close_matches(name: str, known: Iterable[Any], n: int = 3) -> list[str]:
+    """The names in ``known`` closest to ``name`` (for "did you mean" in error messages).
+
+    Examples
+    --------
+    >>> close_matches("Proposl", ["Proposal", "Demo"])
+    ['Proposal']
+    """
+    import difflib
+
+    return difflib.get_close_matches(str(name), sorted(str(k) for k in known), n=n)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._format import count as fmt_count
-from ._format import duration
+from ._format import duration, percent
 from ._typing import CohortBy
 from .errors import InvalidParameterError
 
@@ -44,10 +44,6 @@ class Section:
 
     content: Any
     method: str | None = None
-
-
-def _pct(x: float) -> str:
-    return "–" if x != x else f"{x:.0%}"
 
 
 # -- data quality ------------------------------------------------------------------------------
@@ -163,7 +159,7 @@ def _kpi_rows(wide: pd.DataFrame, labels: dict[str, tuple[str, str]]) -> list[di
     for col, (label, fmt) in labels.items():
         if col not in wide.columns:
             continue
-        vals = [("–" if v != v else (_pct(v) if fmt == "pct" else fmt.format(v))) for v in wide[col]]
+        vals = [("–" if v != v else (percent(v) if fmt == "pct" else fmt.format(v))) for v in wide[col]]
         kpi_rows.append({"label": label, "cells": vals})
     return kpi_rows
 
@@ -219,6 +215,7 @@ def committee_section(
     bc = build_committee(
         log, outcomes=outcomes, at=at, by=by, won=won, lost=lost, random_state=random_state,
         owner="report",
+        param="committee_at",
     )
     milestone = bc.at
     has_roles = "role" in log.mapping.roles()
@@ -258,9 +255,9 @@ def _committee_summary_row(r: Mapping[Any, Any], has_roles: bool, milestone: str
     ]
     if has_roles:
         row.append(_median(r["median_roles"]))
-    row += [_pct(r["share_multi_threaded"]), _pct(r["median_top_contact_share"])]
+    row += [percent(r["share_multi_threaded"]), percent(r["median_top_contact_share"])]
     if milestone is not None:
-        row += [f"{r['reached']:,}", _median(r["median_contacts_at"]), _pct(r["share_multi_threaded_at"])]
+        row += [f"{r['reached']:,}", _median(r["median_contacts_at"]), percent(r["share_multi_threaded_at"])]
     return row
 
 
@@ -288,8 +285,8 @@ def _coverage(bc: Any, milestone: str | None) -> list[dict[str, Any]]:
             {
                 "role": str(role),
                 "cells": [_shaded(float(cells[(cohort, role, s)])) for s in bc.stages],
-                "overall": _pct(roles.loc[(cohort, role), "share"]),
-                "by_at": _pct(roles.loc[(cohort, role), "share_at"]) if milestone is not None else "",
+                "overall": percent(roles.loc[(cohort, role), "share"]),
+                "by_at": percent(roles.loc[(cohort, role), "share_at"]) if milestone is not None else "",
             }
             for _, role in order
             if (cohort, role) in roles.index
@@ -301,7 +298,7 @@ def _coverage(bc: Any, milestone: str | None) -> list[dict[str, Any]]:
 def _shaded(share: float) -> dict[str, str]:
     """A coverage cell: the share as text and a background as light as the share is small."""
     alpha = 0.0 if share != share else round(0.55 * share, 2)
-    return {"text": _pct(share), "bg": f"rgba(28,126,214,{alpha:.2f})"}
+    return {"text": percent(share), "bg": f"rgba(28,126,214,{alpha:.2f})"}
 
 
 def _drivers(bc: Any) -> list[dict[str, Any]]:
@@ -334,7 +331,7 @@ def _drivers(bc: Any) -> list[dict[str, Any]]:
 
 
 def _rate(rate: float, n: int) -> str:
-    return f"{_pct(rate)} of {int(n):,}"
+    return f"{percent(rate)} of {int(n):,}"
 
 
 def _drivers_note(bc: Any, shown: int, lost: str | None) -> str:
@@ -441,10 +438,10 @@ def _journey_summary(key: Any, m: JourneyMap) -> list[str]:
         f"{m.n_cases:,}",
         f"{m.n_events:,}",
         f"{len(m.edges):,}",
-        _pct(nl["backstep_share"]),
+        percent(nl["backstep_share"]),
         f"{nl['mean_backsteps']:.2f}",
-        _pct(nl["rework_share"]),
-        _pct(nl["self_loop_share"]),
+        percent(nl["rework_share"]),
+        percent(nl["self_loop_share"]),
     ]
 
 
@@ -505,12 +502,12 @@ def _cluster_cards(est: JourneyClusterer, outcomes: Mapping[str, Any] | None) ->
         mine = rules[
             (rules["cluster"] == c) & (rules["difference"] > 0) & (rules["cohens_h"].abs() >= 0.2)
         ]
-        outs = [f"{_pct(row[f'{o}_share'])} {o}" for o in (outcomes or {}) if f"{o}_share" in row]
+        outs = [f"{percent(row[f'{o}_share'])} {o}" for o in (outcomes or {}) if f"{o}_share" in row]
         cards.append(
             {
                 "cluster": c,
                 "accounts": f"{row['accounts']:,}",
-                "share": _pct(row["share"]),
+                "share": percent(row["share"]),
                 "journey": " → ".join(map(str, reps[c])),
                 "duration": duration(row["median_days"] * 86_400.0),
                 "outcomes": outs,
@@ -659,8 +656,8 @@ def _comparison_row(r: Mapping[Any, Any]) -> dict[str, Any]:
         "a": r["group_a"],
         "b": "rest" if r["group_b"] == "(rest)" else r["group_b"],
         "feature": r["feature"],
-        "sa": _pct(r["share_a"]),
-        "sb": _pct(r["share_b"]),
+        "sa": percent(r["share_a"]),
+        "sb": percent(r["share_b"]),
         "diff": f"{r['difference']:+.1%} ({r['ci_low']:+.1%} to {r['ci_high']:+.1%})",
         "h": f"{r['cohens_h']:+.2f}",
         "test": r["test"],
@@ -685,7 +682,7 @@ def variants_section(log: JourneyLog) -> list[dict[str, Any]]:
         {
             "rank": int(r["rank"]),
             "cases": f"{r['cases']:,}",
-            "share": _pct(r["share"]),
+            "share": percent(r["share"]),
             "duration": duration(r["median_duration"]),
             "journey": " → ".join(r["variant"]),
             "examples": [
@@ -744,7 +741,7 @@ def attribution_section(log: JourneyLog, conversion: list[str] | None) -> Sectio
         "rows": [
             {
                 "touch": t,
-                "cells": [_pct(x) for x in wide.loc[t]],
+                "cells": [percent(x) for x in wide.loc[t]],
                 "assisted": f"{int(assisted.get(t, 0)):,}",
             }
             for t in wide.index

@@ -40,6 +40,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import polars as pl
 
+from ._embedded import NO_ROLE
 from ._engine import Engine
 from ._log import JourneyLog
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
@@ -1202,7 +1203,7 @@ class SparkEngine:
                 "ts",
                 "row",
                 F.col("contact").cast("string").alias("contact"),
-                F.coalesce(F.col("role").cast("string"), F.lit("(no role)")).alias("source"),
+                F.coalesce(F.col("role").cast("string"), F.lit(NO_ROLE)).alias("source"),
             )
             .select(
                 "code",

@@ -25,7 +25,6 @@ aside by the usual duplicate rule.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
@@ -36,7 +35,7 @@ import polars as pl
 from ._frames import to_polars_frame
 from ._log import JourneyLog
 from ._mapping import OPTIONAL_ROLES, RESERVED_CASE_COLUMNS, ColumnMapping
-from ._params import as_names, check_choice, invalid
+from ._params import as_names, check_choice, close_matches, invalid
 from ._timestamps import UTC_US
 from ._typing import FrameLike, OnInvalid, TimeLike
 from ._validate import (
@@ -282,7 +281,7 @@ def _lookups(value: Any, name: str, owner: str) -> tuple[Lookup, ...]:
 def _require(columns: Sequence[str], col: str, part: str, where: str) -> None:
     if col in columns:
         return
-    close = difflib.get_close_matches(col, list(columns), n=3)
+    close = close_matches(col, columns)
     hint = f" Close matches: {', '.join(map(repr, close))}." if close else ""
     shown = ", ".join(map(repr, columns[:30])) + (" …" if len(columns) > 30 else "")
     raise SchemaError(f"Column {col!r} ({part}) not found in {where}.{hint} Available columns: {shown}.")

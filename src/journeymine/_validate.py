@@ -14,7 +14,6 @@ Every row read ends up in exactly one of ``events`` and ``rejected``.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from typing import Any, Literal
 import polars as pl
 
 from ._mapping import OPTIONAL_ROLES, RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS, ColumnMapping
+from ._params import close_matches
 from ._timestamps import UTC_US, parse_timestamps
 from ._warnings import warn
 from .errors import DataQualityError, DataQualityWarning, EmptyLogError, SchemaError
@@ -136,7 +136,7 @@ def resolve_mapping(
 
 
 def _suggest(name: str, available: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(available), n=1)
+    close = close_matches(name, available, n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
