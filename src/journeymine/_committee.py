@@ -217,6 +217,14 @@ class BuyingCommittee(Displayed):
         Nodes are roles (attribute ``accounts``: accounts of the cohort where the role
         engaged); edges carry ``count``, ``accounts`` and ``median_days`` as in
         ``handover``. ``cohort`` picks one cohort (default: the only or the largest one).
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> bc = jm.buying_committee(jm.datasets.demo_b2b(n_accounts=300, random_state=0), random_state=0)
+        >>> g = bc.handover_graph()
+        >>> g.has_edge("Champion", "User") and g["Champion"]["User"]["count"] > 0
+        True
         """
         import networkx as nx
 

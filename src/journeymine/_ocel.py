@@ -215,7 +215,22 @@ class ObjectCentricLog(Displayed):
         }
 
     def save(self, path: PathLike) -> Path:
-        """Write the log as OCEL 2.0 JSON (see :func:`write_ocel`)."""
+        """Write the log as OCEL 2.0 JSON (see :func:`write_ocel`).
+
+        Examples
+        --------
+        >>> import json, tempfile, pathlib
+        >>> import journeymine as jm
+        >>> doc = {"objectTypes": [{"name": "account"}], "eventTypes": [{"name": "Demo"}],
+        ...        "objects": [{"id": "A1", "type": "account"}],
+        ...        "events": [{"id": "e1", "type": "Demo", "time": "2024-01-02T10:00:00Z",
+        ...                    "relationships": [{"objectId": "A1", "qualifier": ""}]}]}
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "in.jsonocel").write_text(json.dumps(doc))
+        >>> ocel = jm.read_ocel(folder / "in.jsonocel")
+        >>> ocel.save(folder / "out.jsonocel").name
+        'out.jsonocel'
+        """
         return write_ocel(self, path)
 
     def __repr__(self) -> str:
@@ -240,7 +255,22 @@ class ObjectCentricLog(Displayed):
     # -- flattening -------------------------------------------------------------------------
     def flattening(self, object_type: str, *, via: str | Sequence[str] | None = None) -> Flattening:
         """What :meth:`flatten` with these options copies and leaves out, without building
-        the log: a :class:`Flattening` with one summary row and one row per event."""
+        the log: a :class:`Flattening` with one summary row and one row per event.
+
+        Examples
+        --------
+        >>> import json, tempfile, pathlib
+        >>> import journeymine as jm
+        >>> doc = {"objectTypes": [{"name": "account"}], "eventTypes": [{"name": "Demo"}],
+        ...        "objects": [{"id": "A1", "type": "account"}],
+        ...        "events": [{"id": "e1", "type": "Demo", "time": "2024-01-02T10:00:00Z",
+        ...                    "relationships": [{"objectId": "A1", "qualifier": ""}]}]}
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "in.jsonocel").write_text(json.dumps(doc))
+        >>> ocel = jm.read_ocel(folder / "in.jsonocel")
+        >>> ocel.flattening("account").n_rows
+        1
+        """
         cases, _ = _case_events(self, object_type, via, "ObjectCentricLog.flattening")
         return _flattening_of(self, cases, object_type, via)
 
@@ -763,6 +793,20 @@ def write_ocel(ocel: ObjectCentricLog, path: PathLike) -> Path:
     -------
     pathlib.Path
         The path written.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> import journeymine as jm
+    >>> doc = {"objectTypes": [{"name": "account"}], "eventTypes": [{"name": "Demo"}],
+    ...        "objects": [{"id": "A1", "type": "account"}],
+    ...        "events": [{"id": "e1", "type": "Demo", "time": "2024-01-02T10:00:00Z",
+    ...                    "relationships": [{"objectId": "A1", "qualifier": ""}]}]}
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "in.jsonocel").write_text(json.dumps(doc))
+    >>> ocel = jm.read_ocel(folder / "in.jsonocel")
+    >>> jm.read_ocel(jm.write_ocel(ocel, folder / "out.jsonocel")).n_events
+    1
     """
     if not isinstance(ocel, ObjectCentricLog):
         raise invalid("ocel", "write_ocel", "an ObjectCentricLog (from read_ocel)", type(ocel).__name__)
