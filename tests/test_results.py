@@ -41,6 +41,7 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "BuyingCommittee": lambda log: jm.buying_committee(log, outcomes=OUT, at="Proposal sent", by="segment"),
     "ObjectCentricLog": lambda log: _hostile_ocel(),
     "Flattening": lambda log: _hostile_ocel().flattening(SCRIPT),
+    "Funnel": lambda log: jm.funnel(log, [SCRIPT, "Proposal sent", "Contract signed"], window="60D", by="segment"),
 }
 
 
@@ -58,11 +59,12 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
         path.write_text(json.dumps(doc))
         return jm.read_ocel(path)
 #: the results that draw themselves, so their bundle holds an SVG
-DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee"}
+DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel"}
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {
     "ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine",
     "Column", "EventSpec", "IdMap", "Lookup",  # the declarations of from_tables
+    "Period",  # a by= value (jm.period)
 }
 
 

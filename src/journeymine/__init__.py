@@ -14,9 +14,11 @@ from __future__ import annotations
 from . import datasets, errors
 from ._attribution import Attribution, attribution
 from ._clustering import JourneyClusterer
+from ._cohorts import Period, period
 from ._committee import BuyingCommittee, buying_committee
 from ._compare import CohortComparison, compare_cohorts
 from ._export import write_csv
+from ._funnel import Funnel, funnel
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._kpis import JourneyKPIs, kpis
@@ -60,6 +62,7 @@ __all__ = [
     "EventSpec",
     "FileFormatError",
     "Flattening",
+    "Funnel",
     "IdMap",
     "InvalidParameterError",
     "JourneyClusterer",
@@ -74,6 +77,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "ObjectCentricLog",
+    "Period",
     "ProcessModel",
     "ProcessModels",
     "SchemaError",
@@ -91,8 +95,10 @@ __all__ = [
     "discover_process_model",
     "errors",
     "from_tables",
+    "funnel",
     "journey_map",
     "kpis",
+    "period",
     "read_csv",
     "read_ocel",
     "read_parquet",

@@ -27,10 +27,175 @@ from ._typing import CohortBy
 if TYPE_CHECKING:
     from ._log import JourneyLog
 
-__all__ = ["ALL", "Cohorts", "describe", "resolve"]
+__all__ = ["ALL", "PERIOD_NAMES", "Cohorts", "Period", "describe", "period", "period_from_name", "resolve"]
 
 #: the cohort name of a log analysed without ``by=``
 ALL = "(all)"
+
+
+#: period letters and their names (``first_touch_quarter`` …)
+PERIOD_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+_ALIASES = {
+    **{v: k for k, v in PERIOD_NAMES.items()},
+    "A": "Y", "YS": "Y", "YE": "Y", "AS": "Y", "QS": "Q", "QE": "Q", "MS": "M", "ME": "M",
+    "W-MON": "W",
+}
+_TRUNCATE = {"D": "1d", "W": "1w", "M": "1mo", "Q": "1q", "Y": "1y"}
+_EDGES = ("first_touch", "last_touch")
+
+
+class Period:
+    """Calendar-period cohorts: each account's cohort is the period of its first touch (or
+    of its last touch, or of its first event of an activity). Built by :func:`period`.
+
+    Used as ``by=`` in any function, it gives every period from the first to the last as a
+    cohort, **empty periods included** (results show them with 0 accounts; they are never
+    dropped), named so that they sort in time: ``2024-01-05`` (day), ``2024-W01`` (ISO
+    week, Monday first), ``2024-01`` (month), ``2024-Q1`` (quarter), ``2024`` (year).
+    Periods are calendar periods in UTC.
+    """
+
+    __slots__ = ("freq", "of")
+
+    def __init__(self, freq: str = "Q", *, of: str = "first_touch") -> None:
+        from ._params import invalid
+
+        key = None
+        if isinstance(freq, str):
+            key = freq if freq in PERIOD_NAMES else _ALIASES.get(freq, _ALIASES.get(freq.upper()))
+        if key not in PERIOD_NAMES:
+            raise invalid(
+                "freq", "period", f"one of {sorted(PERIOD_NAMES)} (day, ISO week, month, quarter, year)", freq
+            )
+        if not isinstance(of, str) or not of:
+            raise invalid("of", "period", "'first_touch', 'last_touch' or an activity name", of)
+        self.freq: str = key
+        self.of: str = of
+
+    @property
+    def name(self) -> str:
+        """What the cohorts are, e.g. ``first_touch_quarter``."""
+        unit = PERIOD_NAMES[self.freq]
+        if self.of in _EDGES:
+            return f"{self.of}_{unit}"
+        return f"{unit} of first {self.of}"
+
+    def labels(self, times: pl.Expr) -> pl.Expr:
+        """The period name of each time (a polars expression)."""
+        if self.freq == "Q":
+            return pl.format("{}-Q{}", times.dt.year(), times.dt.quarter())
+        fmt = {"D": "%Y-%m-%d", "W": "%G-W%V", "M": "%Y-%m", "Y": "%Y"}[self.freq]
+        return times.dt.strftime(fmt)
+
+    def keys(self, log: JourneyLog) -> tuple[pl.Series, list[str]]:
+        """Each case's period (text, ``(missing)`` for an account without the activity)
+        and every period name from the first to the last, in time order."""
+        from ._validate import MISSING_COHORT
+
+        cases = log.to_polars("cases")
+        if self.of in _EDGES:
+            times = cases.get_column("start" if self.of == "first_touch" else "end")
+        else:
+            from ._params import close_matches, invalid
+
+            if self.of not in log.activities:
+                near = close_matches(self.of, log.activities)
+                hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+                raise invalid("of", "period", f"'first_touch', 'last_touch' or an activity of the log{hint}",
+                              self.of)
+            first = (
+                log.to_polars("events")
+                .filter(pl.col("activity") == self.of)
+                .group_by("case", maintain_order=True)
+                .agg(pl.col("timestamp").min().alias("t"))
+            )
+            times = cases.select("case").join(first, on="case", how="left").get_column("t")
+        frame = pl.DataFrame({"t": times})
+        label = self.labels(pl.col("t")).fill_null(MISSING_COHORT).alias("cohort")
+        keys = frame.select(label).get_column("cohort")
+        present = times.drop_nulls()
+        names: list[str] = []
+        if present.len():
+            lo = present.min()
+            hi = present.max()
+            every = pl.datetime_range(
+                pl.lit(lo).dt.truncate(_TRUNCATE[self.freq]),
+                pl.lit(hi).dt.truncate(_TRUNCATE[self.freq]),
+                _TRUNCATE[self.freq],
+                eager=True,
+            )
+            names = pl.DataFrame({"t": every}).select(self.labels(pl.col("t"))).to_series().to_list()
+        if present.len() < times.len():
+            names.insert(0, MISSING_COHORT)
+        return keys, names
+
+    def __call__(self, cases: Any) -> Any:
+        """Keys from a case table with ``start`` and ``end`` (as ``by`` functions are called);
+        ``resolve`` uses :meth:`keys` instead, which also knows the empty periods."""
+        import pandas as pd
+
+        if self.of not in _EDGES:
+            from ._params import invalid
+
+            raise invalid("by", "period", "resolved on a log (pass it as by=)", self)
+        column = "start" if self.of == "first_touch" else "end"
+        times = pl.from_pandas(pd.DataFrame({"t": cases[column]})).get_column("t")
+        return pl.DataFrame({"t": times}).select(self.labels(pl.col("t"))).to_series().to_list()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Period) and (self.freq, self.of) == (other.freq, other.of)
+
+    def __hash__(self) -> int:
+        return hash(("Period", self.freq, self.of))
+
+    def __repr__(self) -> str:
+        of = "" if self.of == "first_touch" else f", of={self.of!r}"
+        return f"jm.period({self.freq!r}{of})"
+
+
+def period(freq: str = "Q", *, of: str = "first_touch") -> Period:
+    """Cohorts by calendar period, for ``by=``: drift over time.
+
+    Parameters
+    ----------
+    freq : {"D", "W", "M", "Q", "Y"}
+        Day, ISO week (Monday first), month, quarter or year (calendar periods, in UTC).
+        ``"day"``, ``"week"``, ``"month"``, ``"quarter"``, ``"year"`` also work.
+    of : str
+        Whose period: ``"first_touch"`` (the account's first event, the default),
+        ``"last_touch"``, or an activity (the account's first event of it, e.g. the
+        quarter it signed; accounts without it form the ``(missing)`` cohort).
+
+    Returns
+    -------
+    Period
+        A valid ``by=``: every period from the first to the last is a cohort, the empty
+        ones included, named so that they sort in time (``2024-Q1``). ``by=
+        "first_touch_quarter"`` (or ``_day``, ``_week``, ``_month``, ``_year``, and
+        ``last_touch_…``) is the same, unless the log has a case attribute of that name.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+    >>> maps = jm.journey_map(log, by=jm.period("Y"))
+    >>> list(maps)
+    ['2023', '2024']
+    >>> jm.period("Q", of="Contract signed").name
+    'quarter of first Contract signed'
+    """
+    return Period(freq, of=of)
+
+
+def period_from_name(name: str) -> Period | None:
+    """The :class:`Period` a ``by`` name such as ``first_touch_quarter`` stands for, or None."""
+    for edge in _EDGES:
+        prefix = edge + "_"
+        if name.startswith(prefix):
+            unit = name[len(prefix):]
+            if unit in _ALIASES and unit.islower():
+                return Period(_ALIASES[unit], of=edge)
+    return None
 
 
 def describe(by: CohortBy) -> str | tuple[str, ...]:
@@ -38,6 +203,8 @@ def describe(by: CohortBy) -> str | tuple[str, ...]:
     or ``"<function name>"``."""
     if isinstance(by, Cohorts):
         return by.by
+    if isinstance(by, Period):
+        return by.name
     if isinstance(by, str):
         return by
     if callable(by):
@@ -61,12 +228,23 @@ class Cohorts:
     cases : polars.Series
         The case ids of the log they were resolved on, so that they are never applied to
         another log's cases.
+    in_time : bool
+        The names are periods in time order (:func:`period`): results keep that order
+        (instead of largest first) and show the empty periods.
     """
 
     codes: pl.Series
     names: tuple[str, ...]
     by: str | tuple[str, ...]
     cases: pl.Series
+    in_time: bool = False
+
+    def order(self, sizes: dict[str, int]) -> list[str]:
+        """The cohorts in the order results list them: time order for periods, else
+        largest first (ties by name). ``sizes`` maps a cohort to its accounts."""
+        if self.in_time:
+            return [n for n in self.names if n in sizes]
+        return sorted(sizes, key=lambda k: (-sizes[k], str(k)))
 
     @property
     def n_cases(self) -> int:
@@ -136,8 +314,14 @@ def resolve(log: JourneyLog, by: CohortBy | None) -> Cohorts | None:
     if isinstance(by, Cohorts):
         by.check(log)
         return by
-    keys = log.cohort_keys(by)
-    names = sorted(keys.unique().to_list())
+    if isinstance(by, str) and by not in log.case_attributes:
+        by = period_from_name(by) or by
+    in_time = isinstance(by, Period)
+    if isinstance(by, Period):
+        keys, names = by.keys(log)
+    else:
+        keys = log.cohort_keys(by)
+        names = sorted(keys.unique().to_list())
     codes = keys.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias("cohort")
     cases = log.to_polars("cases").get_column("case")
-    return Cohorts(codes=codes, names=tuple(names), by=describe(by), cases=cases)
+    return Cohorts(codes=codes, names=tuple(names), by=describe(by), cases=cases, in_time=in_time)

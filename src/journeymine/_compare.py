@@ -45,6 +45,7 @@ one finding per underlying effect:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -324,10 +325,13 @@ def _groups(keys: np.ndarray, names: list[str], pairs: Any, reference: str | Non
         return [(c, reference) for c in names if c != reference]
     if pairs == "vs-rest":
         return [(c, REST) for c in names]
+    if pairs == "consecutive":
+        return [(b, a) for a, b in itertools.pairwise(names)]
     if pairs == "all":
         return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     if isinstance(pairs, str) or not isinstance(pairs, Sequence):
-        raise invalid("pairs", owner, "'vs-rest', 'all' or a list of (cohort, cohort) pairs", pairs)
+        raise invalid("pairs", owner, "'vs-rest', 'all', 'consecutive' or a list of (cohort, cohort) pairs",
+                      pairs)
     out = []
     for pair in pairs:
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
@@ -374,7 +378,7 @@ def compare_cohorts(
     *,
     by: CohortBy,
     reference: str | None = None,
-    pairs: Literal["vs-rest", "all"] | Sequence[tuple[str, str]] = "vs-rest",
+    pairs: Literal["vs-rest", "all", "consecutive"] | Sequence[tuple[str, str]] = "vs-rest",
     outcomes: Mapping[str, Sequence[str]] | None = None,
     alpha: float = 0.05,
     min_cases: int = 30,
@@ -392,8 +396,10 @@ def compare_cohorts(
         The cohorts (case attributes, or a function of :attr:`JourneyLog.cases`).
     reference : str, optional
         Compare every other cohort with this one (instead of ``pairs``).
-    pairs : "vs-rest", "all" or list of (cohort, cohort)
-        Each cohort against all other accounts, every pair, or the pairs given.
+    pairs : "vs-rest", "all", "consecutive" or list of (cohort, cohort)
+        Each cohort against all other accounts, every pair, each cohort against the one
+        before it (drift: with ``by=jm.period("Q")``, each quarter against the previous
+        quarter that has accounts; other cohorts are in name order), or the pairs given.
     outcomes : mapping of str to list of str, optional
         Outcome name to the activities that mean it, e.g. ``{"won": ["Contract signed"]}``:
         adds conversion and time-to-outcome comparisons.
@@ -501,7 +507,10 @@ class _Groups:
 
         keys = cohorts.keys
         sizes = pd.Series(keys).value_counts()
-        names = sorted(sizes.index, key=lambda k: (-sizes[k], k))
+        if cohorts.in_time:  # periods in time order (the empty ones have no accounts to compare)
+            names = [n for n in cohorts.names if n in sizes.index]
+        else:
+            names = sorted(sizes.index, key=lambda k: (-sizes[k], k))
         if len(names) < 2:
             raise invalid("by", "compare_cohorts", "a split into at least two cohorts", f"one cohort {names}")
         groups = cls(keys=keys, sizes=sizes, comparisons=_groups(keys, names, pairs, reference))

@@ -624,7 +624,9 @@ def journey_map(
         cohort ``"(missing)"``.
     min_cases : int
         Cohorts with fewer accounts are not mapped; they are listed in
-        :attr:`JourneyMaps.excluded` and named in a warning.
+        :attr:`JourneyMaps.excluded` and named in a warning. Period cohorts
+        (``by=jm.period("Q")``) are kept in time order, and an empty period is listed
+        there with 0 accounts.
     stage_order : sequence of str, optional
         Journey order of the ``stage`` column's values, if the log does not declare one.
         Without a stage column, stages are derived from the activities' typical positions
@@ -664,9 +666,11 @@ def journey_map(
     maps = _build(log, cohorts, stages=stages)
     if cohorts is None:
         return maps[ALL]
-    ordered = sorted(maps.items(), key=lambda kv: (-kv[1].n_cases, str(kv[0])))
-    kept = {k: m for k, m in ordered if m.n_cases >= min_cases}
-    excluded = {k: m.n_cases for k, m in ordered if m.n_cases < min_cases}
+    sizes = {k: m.n_cases for k, m in maps.items()}
+    sizes.update({k: 0 for k in cohorts.names if k not in maps} if cohorts.in_time else {})
+    ordered = [(k, sizes[k]) for k in cohorts.order(sizes)]
+    kept = {k: maps[k] for k, n in ordered if n >= min_cases}
+    excluded = {k: n for k, n in ordered if n < min_cases}
     if excluded:
         listed = ", ".join(f"{k!r} ({n})" for k, n in list(excluded.items())[:10])
         warn(

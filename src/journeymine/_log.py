@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import polars as pl
 
 from ._base import restore_slots
+from ._cohorts import Period, period_from_name
 from ._embedded import EMBEDDED
 from ._encoding import filter_variants
 from ._engine import require_embedded
@@ -828,6 +829,10 @@ class JourneyLog:
         ['Enterprise | EMEA', 'SMB | NA']
         """
         owner = "cohorts"
+        if isinstance(by, str) and by not in self._case_attributes:
+            by = period_from_name(by) or by
+        if isinstance(by, Period):
+            return by.keys(self)[0]
         if callable(by):
             got = by(self.cases)
             values = [MISSING_COHORT if _is_missing(v) else str(v) for v in list(got)]

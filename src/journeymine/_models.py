@@ -857,6 +857,9 @@ def discover_process_model(
     excluded = {str(k): int(n) for k, n in sizes.filter(pl.col("n") < min_cases).sort(
         ["n", keys.name], descending=[True, False]).iter_rows()}
     logs = log.cohorts(cohorts, min_cases=min_cases)  # the keys resolved above, not by again
+    logs = {k: logs[k] for k in cohorts.order({k: sub.n_cases for k, sub in logs.items()})}
+    if cohorts.in_time:  # empty periods are shown, with 0 accounts
+        excluded = {k: excluded.get(k, 0) for k in cohorts.names if k not in logs}
     pm4py = require_pm4py(owner)
     models = {
         str(key): _discover(pm4py, sub, miner, value, str(key))

@@ -25,6 +25,7 @@ __all__ = [
     "cohens_h",
     "jensen_shannon",
     "km_curve",
+    "km_incidence_at",
     "km_median",
     "km_quantile",
     "logrank",
@@ -238,3 +239,54 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):  # a row of zeros gives NaN
         out: np.ndarray = distance.jensenshannon(p, q, base=2, axis=-1)
     return out
+
+
+# by hand: one sorted pass per group (the funnel calls it per step and cohort)
+def km_incidence_at(time: np.ndarray, event: np.ndarray, horizon: float) -> tuple[float, float, float, float]:
+    """Kaplan–Meier probability that the event happened by ``horizon``, with a 95% interval.
+
+    Returns ``(estimate, low, high, variance)``: the interval is the log–log interval of
+    the survival curve (Kalbfleisch & Prentice), the variance Greenwood's (for
+    differences between groups). Without events the estimate is 0 and the interval
+    reaches up to the Wilson bound for 0 of the accounts at risk; NaN for no accounts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> est, lo, hi, var = km_incidence_at(np.array([1.0, 2, 3, 4, 5]), np.array([1, 1, 0, 1, 1]), 4.0)
+    >>> round(est, 2)
+    0.7
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event).astype(bool)
+    n = t.size
+    if n == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    ev = np.sort(t[e & (t <= horizon)])
+    if ev.size == 0:
+        hi = _wilson_high(0, n)
+        return 0.0, 0.0, hi, 0.0
+    times, d = np.unique(ev, return_counts=True)
+    t_sorted = np.sort(t)
+    at_risk = n - np.searchsorted(t_sorted, times, side="left")
+    factor = 1.0 - d / at_risk
+    surv = float(np.prod(factor))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = d / (at_risk * (at_risk - d))
+    green = float(np.sum(terms[np.isfinite(terms)]))
+    var = surv * surv * green
+    if surv <= 0.0:
+        return 1.0, 1.0 - _wilson_high(0, int(at_risk[-1])), 1.0, 0.0
+    if surv >= 1.0:  # pragma: no cover - events happened, so the curve dropped
+        return 0.0, 0.0, _wilson_high(0, n), 0.0
+    log_s = math.log(surv)
+    se = math.sqrt(green) / abs(log_s)
+    s_low = surv ** math.exp(Z95 * se)
+    s_high = surv ** math.exp(-Z95 * se)
+    return 1.0 - surv, 1.0 - s_high, 1.0 - s_low, var
+
+
+def _wilson_high(x: int, n: int) -> float:
+    if n <= 0:
+        return 1.0
+    return float(wilson(np.array([float(x)]), np.array([float(n)]))[1][0])

@@ -313,6 +313,8 @@ def representative_lines(
                 kind="cohort",
             )
         )
+    if cohorts is not None and cohorts.in_time:  # periods stay in time order
+        return sorted(lines, key=lambda ln: cohorts.names.index(ln.name))
     return sorted(lines, key=lambda ln: (-ln.accounts, ln.name))
 
 
