@@ -41,6 +41,8 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "BuyingCommittee": lambda log: jm.buying_committee(log, outcomes=OUT, at="Proposal sent", by="segment"),
     "ObjectCentricLog": lambda log: _hostile_ocel(),
     "Flattening": lambda log: _hostile_ocel().flattening(SCRIPT),
+    "Retention": lambda log: jm.retention(log, by="segment", period="Q"),
+    "DottedChart": lambda log: jm.dotted_chart(log, by="segment"),
 }
 
 
@@ -58,7 +60,7 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
         path.write_text(json.dumps(doc))
         return jm.read_ocel(path)
 #: the results that draw themselves, so their bundle holds an SVG
-DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee"}
+DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Retention", "DottedChart"}
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {
     "ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine",

@@ -16,6 +16,7 @@ from ._attribution import Attribution, attribution
 from ._clustering import JourneyClusterer
 from ._committee import BuyingCommittee, buying_committee
 from ._compare import CohortComparison, compare_cohorts
+from ._dotted import DottedChart, dotted_chart
 from ._export import write_csv
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
@@ -26,6 +27,7 @@ from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
 from ._report import report
+from ._retention import Retention, retention
 from ._sql import read_sql
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
@@ -56,6 +58,7 @@ __all__ = [
     "DataQualityError",
     "DataQualityWarning",
     "DatabaseError",
+    "DottedChart",
     "EmptyLogError",
     "EventSpec",
     "FileFormatError",
@@ -76,6 +79,7 @@ __all__ = [
     "ObjectCentricLog",
     "ProcessModel",
     "ProcessModels",
+    "Retention",
     "SchemaError",
     "StageDurations",
     "SubwayLine",
@@ -89,6 +93,7 @@ __all__ = [
     "concat",
     "datasets",
     "discover_process_model",
+    "dotted_chart",
     "errors",
     "from_tables",
     "journey_map",
@@ -99,6 +104,7 @@ __all__ = [
     "read_sql",
     "read_xes",
     "report",
+    "retention",
     "stage_durations",
     "subway_map",
     "variants",
