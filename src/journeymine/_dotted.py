@@ -516,6 +516,12 @@ def _x_out(frame: pl.DataFrame, time: str, columns: tuple[str, ...] = ("x",)) ->
     return frame.with_columns(pl.col(c).cast(pl.Int64).cast(pl.Datetime("us", "UTC")) for c in columns)
 
 
+def _ordinal(n: int) -> str:
+    """``2nd``, ``3rd``, ``11th``, ``21st``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _caption(
     mode: str,
     n_accounts: int,
@@ -531,7 +537,8 @@ def _caption(
 ) -> str:
     order = f"sorted by {sort}{' (descending)' if descending else ''}, ties by case id"
     sampled = (
-        f"every {step}th account in sort order drawn ({n_drawn:,} of {n_accounts:,} accounts); "
+        f"every {_ordinal(step)} account of each band in sort order drawn, from the first "
+        f"({n_drawn:,} of {n_accounts:,} accounts); "
         if step and step > 1
         else ""
     )

@@ -517,7 +517,7 @@ class Retention(Displayed):
         start = "first event" if self.start is None else " or ".join(self.start)
         active = "any event" if self.active is None else ", ".join(self.active)
         w = int(self._summary["without_start"].sum())
-        lost = f"; {w:,} accounts without a start event left out" if w else ""
+        lost = f"; {w:,} account{'s' if w != 1 else ''} without a start event left out" if w else ""
         unit = PERIODS[self.period]
         if (kind or self.kind) == "lifecycle":
             what = (
