@@ -354,6 +354,7 @@ def lifecycle_svg(panels: list[LifePanel], *, title: str, caption: str) -> str:
     x0 = _M + text_width(f"-{max([*tops, 0]):,}", _SMALL) + 10
     width = max(x0 + n * bw + _M, 640.0)
     body, y = _header(title, caption, width)
+    y += 10  # the legend's swatches reach 10 px above its baseline
     lx = _M
     legend = ['<g class="legend">']
     for name, fill in _LIFE:
