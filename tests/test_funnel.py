@@ -143,7 +143,7 @@ def test_period_cohorts_keep_empty_periods():
     f = jm.funnel(_log(ev), ["a", "b"], window="7D", by=jm.period("Q"))
     assert list(dict.fromkeys(f.steps["cohort"])) == ["2024-Q1", "2024-Q2", "2024-Q3"]
     assert f.steps.set_index(["cohort", "step"]).loc[("2024-Q2", 1), "entered"] == 0
-    assert "no accounts entered" in f.svg()
+    assert "no accounts entered" in f.svg
 
 
 def test_km_incidence_matches_scipy():
@@ -210,7 +210,7 @@ def test_a_name_that_is_both_activity_and_stage_is_an_error():
 def test_result_contract_and_escaping():
     ev = [("A", "<script>x</script>", 0), ("A", "b", 1), ("B", "<script>x</script>", 3)]
     f = jm.funnel(_log(ev, seg={"A": "<b>", "B": "<b>"}), ["<script>x</script>", "b"], window="7D", by="seg")
-    svg = f.svg()
+    svg = f.svg
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "&lt;b&gt;" in svg
     html = f._repr_html_()
     assert "<script>x" not in html
@@ -227,7 +227,7 @@ def test_same_bytes_twice():
     log = jm.datasets.demo_b2b(n_accounts=400, random_state=1)
     a = jm.funnel(log, ["Demo request", "Demo", "Contract signed"], window="90D", by="segment")
     b = jm.funnel(log, ["Demo request", "Demo", "Contract signed"], window="90D", by="segment")
-    assert a.svg() == b.svg()
+    assert a.svg == b.svg
     pd.testing.assert_frame_equal(a.steps, b.steps)
 
 

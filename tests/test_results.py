@@ -42,6 +42,8 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "ObjectCentricLog": lambda log: _hostile_ocel(),
     "Flattening": lambda log: _hostile_ocel().flattening(SCRIPT),
     "Funnel": lambda log: jm.funnel(log, [SCRIPT, "Proposal sent", "Contract signed"], window="60D", by="segment"),
+    "Retention": lambda log: jm.retention(log, by="segment", period="Q"),
+    "DottedChart": lambda log: jm.dotted_chart(log, by="segment"),
 }
 
 
@@ -59,7 +61,7 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
         path.write_text(json.dumps(doc))
         return jm.read_ocel(path)
 #: the results that draw themselves, so their bundle holds an SVG
-DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel"}
+DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel", "Retention", "DottedChart"}
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {
     "ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine",

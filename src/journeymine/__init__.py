@@ -17,6 +17,7 @@ from ._clustering import JourneyClusterer
 from ._cohorts import Period, period
 from ._committee import BuyingCommittee, buying_committee
 from ._compare import CohortComparison, compare_cohorts
+from ._dotted import DottedChart, dotted_chart
 from ._export import write_csv
 from ._funnel import Funnel, funnel
 from ._io import read_csv, read_parquet, read_xes, write_xes
@@ -28,6 +29,7 @@ from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
 from ._report import report
+from ._retention import Retention, retention
 from ._sql import read_sql
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
@@ -58,6 +60,7 @@ __all__ = [
     "DataQualityError",
     "DataQualityWarning",
     "DatabaseError",
+    "DottedChart",
     "EmptyLogError",
     "EventSpec",
     "FileFormatError",
@@ -80,6 +83,7 @@ __all__ = [
     "Period",
     "ProcessModel",
     "ProcessModels",
+    "Retention",
     "SchemaError",
     "StageDurations",
     "SubwayLine",
@@ -93,6 +97,7 @@ __all__ = [
     "concat",
     "datasets",
     "discover_process_model",
+    "dotted_chart",
     "errors",
     "from_tables",
     "funnel",
@@ -105,6 +110,7 @@ __all__ = [
     "read_sql",
     "read_xes",
     "report",
+    "retention",
     "stage_durations",
     "subway_map",
     "variants",

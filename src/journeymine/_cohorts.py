@@ -22,24 +22,18 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import polars as pl
 
+from ._periods import PERIODS, period_label, resolve_period
 from ._typing import CohortBy
 
 if TYPE_CHECKING:
     from ._log import JourneyLog
 
-__all__ = ["ALL", "PERIOD_NAMES", "Cohorts", "Period", "describe", "period", "period_from_name", "resolve"]
+__all__ = ["ALL", "Cohorts", "Period", "describe", "period", "period_from_name", "resolve"]
 
 #: the cohort name of a log analysed without ``by=``
 ALL = "(all)"
 
 
-#: period letters and their names (``first_touch_quarter`` …)
-PERIOD_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
-_ALIASES = {
-    **{v: k for k, v in PERIOD_NAMES.items()},
-    "A": "Y", "YS": "Y", "YE": "Y", "AS": "Y", "QS": "Q", "QE": "Q", "MS": "M", "ME": "M",
-    "W-MON": "W",
-}
 _TRUNCATE = {"D": "1d", "W": "1w", "M": "1mo", "Q": "1q", "Y": "1y"}
 _EDGES = ("first_touch", "last_touch")
 
@@ -60,13 +54,7 @@ class Period:
     def __init__(self, freq: str = "Q", *, of: str = "first_touch") -> None:
         from ._params import invalid
 
-        key = None
-        if isinstance(freq, str):
-            key = freq if freq in PERIOD_NAMES else _ALIASES.get(freq, _ALIASES.get(freq.upper()))
-        if key not in PERIOD_NAMES:
-            raise invalid(
-                "freq", "period", f"one of {sorted(PERIOD_NAMES)} (day, ISO week, month, quarter, year)", freq
-            )
+        key = resolve_period(freq, "period", "freq")
         if not isinstance(of, str) or not of:
             raise invalid("of", "period", "'first_touch', 'last_touch' or an activity name", of)
         self.freq: str = key
@@ -75,17 +63,14 @@ class Period:
     @property
     def name(self) -> str:
         """What the cohorts are, e.g. ``first_touch_quarter``."""
-        unit = PERIOD_NAMES[self.freq]
+        unit = PERIODS[self.freq]
         if self.of in _EDGES:
             return f"{self.of}_{unit}"
         return f"{unit} of first {self.of}"
 
     def labels(self, times: pl.Expr) -> pl.Expr:
         """The period name of each time (a polars expression)."""
-        if self.freq == "Q":
-            return pl.format("{}-Q{}", times.dt.year(), times.dt.quarter())
-        fmt = {"D": "%Y-%m-%d", "W": "%G-W%V", "M": "%Y-%m", "Y": "%Y"}[self.freq]
-        return times.dt.strftime(fmt)
+        return period_label(times, self.freq)
 
     def keys(self, log: JourneyLog) -> tuple[pl.Series, list[str]]:
         """Each case's period (text, ``(missing)`` for an account without the activity)
@@ -193,8 +178,9 @@ def period_from_name(name: str) -> Period | None:
         prefix = edge + "_"
         if name.startswith(prefix):
             unit = name[len(prefix):]
-            if unit in _ALIASES and unit.islower():
-                return Period(_ALIASES[unit], of=edge)
+            for code, word in PERIODS.items():
+                if unit == word:
+                    return Period(code, of=edge)
     return None
 
 

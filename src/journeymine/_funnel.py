@@ -209,6 +209,7 @@ class Funnel(Displayed):
         sig = c[c["q"] <= self.alpha].sort_values(["q", "step", "group_a"], kind="stable")
         return [str(s) for s in sig["finding"]]
 
+    @property
     def svg(self) -> str:
         """The funnel chart: one panel per cohort, bars in % of the accounts entering the
         first step, each split into converted, still open and dropped."""
@@ -249,24 +250,20 @@ class Funnel(Displayed):
         return f"{self.order} order · {window}{at} · bars: % of the accounts entering step 1"
 
     def save(self, path: str | os.PathLike[str], *, scale: float = 1.0) -> Path:
-        """Write the chart: ``.svg``, ``.png`` (needs cairosvg) or ``.html`` (chart and tables)."""
-        from pathlib import Path
+        """Write the chart: ``.svg``, ``.png`` (needs cairosvg) or ``.html`` (chart and
+        tables), atomically."""
+        from ._output import save_drawing
 
-        p = Path(path)
-        fmt = p.suffix.lower().lstrip(".")
-        check_choice("suffix", "Funnel.save", fmt, ("svg", "png", "html"))
-        if fmt == "svg":
-            p.write_text(self.svg(), encoding="utf-8")
-        elif fmt == "html":
-            p.write_text(self._repr_html_(), encoding="utf-8")
-        else:
-            from ._funnel_draw import svg_to_png
+        return save_drawing(self, path, "Funnel.save", scale)
 
-            p.write_bytes(svg_to_png(self.svg(), scale=scale))
-        return p
+    def to_png(self, *, scale: float = 1.0) -> bytes:
+        """The chart as PNG bytes (rendered by cairosvg)."""
+        from ._output import svg_to_png
+
+        return svg_to_png(self.svg, scale=scale)
 
     def _display_svg(self) -> str | None:
-        return self.svg()
+        return self.svg
 
     def _display_html(self, svg: str | None) -> str:
         shown = self.steps[

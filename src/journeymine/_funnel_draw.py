@@ -21,7 +21,7 @@ from ._textsize import text_width
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MAX_PANELS", "fit", "funnel_svg", "svg_to_png"]
+__all__ = ["MAX_PANELS", "fit", "funnel_svg"]
 
 _INK, _GREY, _FAINT = "#212529", "#5c636a", "#dee2e6"
 _CONV, _OPEN, _DROP = "#0072B2", "#9ecae1", "#f4c7c3"
@@ -283,18 +283,3 @@ def _wrap(text: str, width: float, size: float, lines: int = 2) -> list[str]:
             break
     out.append(current)
     return [fit(line, width, size) for line in out[:lines]]
-
-
-def svg_to_png(svg: str, *, scale: float = 1.0) -> bytes:
-    """PNG bytes of an SVG (cairosvg)."""
-    from .errors import MissingDependencyError
-
-    try:
-        import cairosvg
-    except (ImportError, OSError) as exc:
-        raise MissingDependencyError(
-            "PNG output needs cairosvg and the Cairo library: pip install cairosvg "
-            "(Cairo comes with Graphviz on Debian/Ubuntu)."
-        ) from exc
-    out: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
-    return out

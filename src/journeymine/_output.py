@@ -20,10 +20,11 @@ import secrets
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, MissingDependencyError
 
-__all__ = ["check_output_path", "write_atomic"]
+__all__ = ["check_output_path", "save_drawing", "svg_to_png", "write_atomic"]
 
 
 def check_output_path(path: str | os.PathLike[str], *, owner: str, inputs: Iterable[object] = ()) -> Path:
@@ -97,3 +98,31 @@ def write_atomic(
         tmp.unlink(missing_ok=True)
         raise
     return p
+
+
+def svg_to_png(svg: str, *, scale: float = 1.0) -> bytes:
+    """PNG bytes of ``svg`` through cairosvg (MissingDependencyError without it)."""
+    try:
+        import cairosvg
+    except (ImportError, OSError) as exc:
+        raise MissingDependencyError(
+            "PNG output needs cairosvg and the Cairo library: pip install cairosvg "
+            "(Cairo comes with Graphviz on Debian/Ubuntu)."
+        ) from exc
+    out: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
+    return out
+
+
+def save_drawing(result: Any, path: str | os.PathLike[str], owner: str, scale: float) -> Path:
+    """Write ``result``'s drawing to ``.svg`` (its ``svg``), ``.png`` (its ``to_png``) or
+    ``.html`` (its notebook HTML), atomically (:func:`write_atomic`)."""
+    from ._params import check_choice
+
+    p = Path(path)
+    fmt = p.suffix.lower().lstrip(".")
+    check_choice("suffix", owner, fmt, ("svg", "png", "html"))
+    if fmt == "png":
+        data = result.to_png(scale=scale)
+        return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner=owner)
+    text = result.svg if fmt == "svg" else result._repr_html_()
+    return write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"), owner=owner)

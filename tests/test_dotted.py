@@ -1,0 +1,169 @@
+"""jm.dotted_chart: row order, colours, density and sampling, bad input, drawing, real logs."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import journeymine as jm
+from real_logs import LOGS
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def tiny() -> jm.JourneyLog:
+    frame = pd.DataFrame(
+        [
+            ("B", "Visit", "2024-01-01", "Web", "SMB"), ("B", "Demo", "2024-01-10", "Call", "SMB"),
+            ("A", "Visit", "2024-01-01", "Web", "Ent"), ("A", "Demo", "2024-03-01", "Web", "Ent"),
+            ("A", "Won", "2024-03-02", "Call", "Ent"),
+            ("C", "Visit", "2024-02-01", None, "SMB"),
+        ],
+        columns=["case", "activity", "ts", "channel", "segment"],
+    )  # fmt: skip
+    return jm.JourneyLog.from_frame(
+        frame,
+        case="case",
+        activity="activity",
+        timestamp="ts",
+        channel="channel",
+        case_attributes=["segment"],
+    )
+
+
+def _row_cases(d: jm.DottedChart) -> list[str]:
+    f = d.to_dataframe()
+    return list(f.sort_values("row", kind="stable").drop_duplicates("row")["case"])
+
+
+def test_row_orders(tiny: jm.JourneyLog) -> None:
+    assert _row_cases(jm.dotted_chart(tiny)) == ["A", "B", "C"]  # start tie A/B: by case id
+    assert _row_cases(jm.dotted_chart(tiny, sort="end")) == ["B", "C", "A"]
+    assert _row_cases(jm.dotted_chart(tiny, sort="duration", descending=True)) == ["A", "B", "C"]
+    assert _row_cases(jm.dotted_chart(tiny, sort="events")) == ["C", "B", "A"]
+    assert _row_cases(jm.dotted_chart(tiny, sort="segment")) == ["A", "B", "C"]
+    d = jm.dotted_chart(tiny, by="segment")
+    assert d.bands == (("Ent", 0, 1), ("SMB", 1, 2))
+    assert _row_cases(d) == ["A", "B", "C"]
+
+
+def test_dots_every_event(tiny: jm.JourneyLog) -> None:
+    d = jm.dotted_chart(tiny)
+    f = d.to_dataframe()
+    assert d.mode == "dots" and f["events"].sum() == tiny.n_events
+    assert str(f["x"].dtype).startswith("datetime64")
+    rel = jm.dotted_chart(tiny, time="relative").to_dataframe()
+    assert rel["x"].min() == 0 and rel.loc[rel["case"] == "A", "x"].max() == pytest.approx(61.0)
+
+
+def test_colours(tiny: jm.JourneyLog) -> None:
+    d = jm.dotted_chart(tiny, color="channel")
+    assert d.legend == ("Web", "Call", "(none)")  # by events, ties by name
+    assert jm.dotted_chart(tiny, color="segment").legend == ("Ent", "SMB")
+    top = jm.dotted_chart(tiny, top_colors=1)
+    assert top.legend == ("Visit", "other")
+    assert set(top.to_dataframe()["category"]) == {"Visit", "other"}
+
+
+def test_density_counts_every_event() -> None:
+    log = jm.datasets.demo_b2b(n_accounts=900, random_state=0)
+    d = jm.dotted_chart(log, by="segment", max_accounts=100)
+    cells = d.to_dataframe()
+    s = d.summary.iloc[0]
+    assert d.mode == "density" and s["mode"] == "density"
+    assert cells["events"].sum() == log.n_events
+    assert (cells["category_events"] <= cells["events"]).all()
+    per_band = cells.drop_duplicates(["cohort", "row"]).groupby("cohort")["accounts"].sum()
+    counts = log.to_polars("cases").get_column("segment").value_counts()
+    for seg, n in counts.iter_rows():
+        assert per_band[seg] <= n
+    assert f"{log.n_cases:,} accounts in {d.n_rows:,} rows of {s['accounts_per_row']:,}" in d.caption
+    assert "every event counted" in d.caption
+    assert d.n_rows <= 400
+
+
+def test_sample(tiny: jm.JourneyLog) -> None:
+    d = jm.dotted_chart(tiny, sample=2)
+    assert _row_cases(d) == ["A", "C"]  # every 2nd account in sort order, from the first
+    assert d.summary.loc[0, "drawn_accounts"] == 2 and d.summary.loc[0, "sample_every"] == 2
+    assert "every 2nd account of each band in sort order drawn, from the first (2 of 3 accounts)" in d.caption
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"sort": "strat"}, r"'start'"),
+        ({"sort": "segmnt"}, r"'segment'"),
+        ({"color": "chanel"}, r"'channel'"),
+        ({"color": 3}, r"'color' parameter"),
+        ({"time": "calendar"}, r"'time' parameter"),
+        ({"top_colors": 0}, r"'top_colors' parameter"),
+        ({"top_colors": 9}, r"from 1 to 8"),
+        ({"max_accounts": 0}, r"'max_accounts' parameter"),
+        ({"sample": 0}, r"'sample' parameter"),
+        ({"descending": "yes"}, r"'descending' parameter"),
+    ],
+)
+def test_bad_input(tiny: jm.JourneyLog, kw: dict[str, object], match: str) -> None:
+    with pytest.raises(jm.InvalidParameterError, match=match):
+        jm.dotted_chart(tiny, **kw)  # type: ignore[arg-type]
+
+
+def test_svg_escaped_deterministic_png(tmp_path: Path) -> None:
+    frame = jm.datasets.demo_b2b(n_accounts=150, random_state=0, as_frame=True)
+    frame["segment"] = frame["segment"].replace({"SMB": SCRIPT})
+    frame["touchpoint"] = frame["touchpoint"].replace({"Demo": SCRIPT})
+    log = jm.JourneyLog.from_frame(
+        frame, case="account_id", activity="touchpoint", timestamp="timestamp", case_attributes=["segment"]
+    )
+    for kw in ({}, {"max_accounts": 20}):
+        d = jm.dotted_chart(log, by="segment", **kw)  # type: ignore[arg-type]
+        svg = d.svg
+        assert SCRIPT not in svg and "&lt;script&gt;" in svg and SCRIPT not in d._repr_html_()
+        assert svg == jm.dotted_chart(log, by="segment", **kw).svg  # type: ignore[arg-type]
+        assert 'role="img"' in svg and "viewBox" in svg
+    assert d.save(tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+    assert d.to_png()[:4] == b"\x89PNG"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 400), st.sampled_from("abcd")), min_size=1, max_size=80
+    ),
+    cap=st.integers(1, 40),
+    sample=st.sampled_from([None, 1, 3]),
+)
+def test_every_event_counted(rows: list[tuple[int, int, str]], cap: int, sample: int | None) -> None:
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "case": [f"k{c:02d}" for c, _, _ in rows],
+            "activity": [a for _, _, a in rows],
+            "ts": [base + pd.Timedelta(hours=d) for _, d, _ in rows],
+        }
+    ).drop_duplicates()
+    log = jm.JourneyLog.from_frame(frame, case="case", activity="activity", timestamp="ts")
+    d = jm.dotted_chart(log, max_accounts=cap, sample=sample)
+    s = d.summary.iloc[0]
+    assert d.to_dataframe()["events"].sum() == s["drawn_events"]
+    if sample in (None, 1):
+        assert s["drawn_events"] == log.n_events and s["drawn_accounts"] == log.n_cases
+    assert d.mode == ("dots" if s["drawn_accounts"] <= cap else "density")
+
+
+def test_fines_density(shared_data: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jm.DataQualityWarning)
+        log = LOGS["road_traffic_fines"][0](shared_data)
+    d = jm.dotted_chart(log)
+    svg = d.svg
+    assert d.mode == "density" and d.to_dataframe()["events"].sum() == log.n_events
+    assert svg.count("<rect") + svg.count("<circle") < 50_000
+    assert "150,370 accounts in" in d.caption
