@@ -25,6 +25,7 @@ from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
+from ._paths import JourneyPaths, paths
 from ._report import report
 from ._sql import read_sql
 from ._stages import StageDurations, stage_durations
@@ -68,6 +69,7 @@ __all__ = [
     "JourneyMap",
     "JourneyMaps",
     "JourneyOutcomeModel",
+    "JourneyPaths",
     "JourneymineError",
     "JourneymineWarning",
     "Lookup",
@@ -93,6 +95,7 @@ __all__ = [
     "from_tables",
     "journey_map",
     "kpis",
+    "paths",
     "read_csv",
     "read_ocel",
     "read_parquet",
