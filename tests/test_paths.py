@@ -164,6 +164,13 @@ def test_other_groups_rare_activities_with_exact_counts() -> None:
     assert node_counts(q)[-1] == {"V": 5, "X": 2, "other (2 activities)": 2}
 
 
+def test_special_node_names_never_clash_with_activities() -> None:
+    log = log_of({"a": [S, "D", "x"], "b": ["D", "y"], "c": ["other (1 activity)", "D"]})
+    p = jm.paths(log, "D", before=1, after=1, top=1)
+    assert node_counts(p)[-1] == {S: 1, f"{S} (node)": 1, "other (1 activity) (node)": 1}
+    assert p.layout[0] == ((S, "activity"), ("other (1 activity) (node)", "other"), (f"{S} (node)", "start"))
+
+
 def test_paths_table_adds_up(small: jm.JourneyLog) -> None:
     p = jm.paths(small, "D", before=2, after=2, top_paths=1)
     t = p.paths

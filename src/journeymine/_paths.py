@@ -447,7 +447,8 @@ def paths(
     n_act = len(acts)
     # codes: real activities 0..n_act-1, the anchor (merged) n_act, then the special nodes
     anchor_code, start_code, end_code, other_code = n_act, n_act + 1, n_act + 2, n_act + 3
-    labels = [*acts, anchor_label, START, END]
+    taken = {*acts, anchor_label}
+    labels = [*acts, anchor_label, _unique(START, taken), _unique(END, taken)]
 
     frame = enc.frame
     code = frame.get_column("code").to_numpy()
@@ -489,7 +490,9 @@ def paths(
         col = raw[:, i]
         grouped[:, i] = np.where(kept[i][col], col, other_code)
     other_label = {
-        i: f"other ({len(m)} activit{'y' if len(m) == 1 else 'ies'})" for i, m in grouped_members.items() if m
+        i: _unique(f"other ({len(m)} activit{'y' if len(m) == 1 else 'ies'})", taken)
+        for i, m in grouped_members.items()
+        if m
     }
 
     layout = _layout(raw, grouped, positions, kept, labels, other_label, anchor_code, start_code, end_code)
@@ -586,6 +589,13 @@ def _check(
     ):
         raise invalid("min_share", _OWNER, "a number in [0, 1) or None", min_share)
     return names
+
+
+def _unique(label: str, taken: set[str]) -> str:
+    """``label``, with " (node)" added until no activity of the log has that name."""
+    while label in taken:
+        label += " (node)"
+    return label
 
 
 def _anchor_rows(code: np.ndarray, is_anchor: np.ndarray, occurrence: str) -> np.ndarray:
@@ -794,9 +804,9 @@ def _paths_table(
         before = [labels[c] for c in seq[:zero] if c != start_code]
         after = [labels[c] for c in seq[zero + 1 :] if c != end_code]
         if zero and seq[0] == start_code:
-            before.insert(0, START)
+            before.insert(0, labels[start_code])
         if zero < len(seq) - 1 and seq[-1] == end_code:
-            after.append(END)
+            after.append(labels[end_code])
         rows.append(
             (
                 int(r["cohort"]),

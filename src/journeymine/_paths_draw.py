@@ -390,11 +390,13 @@ def _label_lines(name: str, n: int, room: float, height: float, *, bold: bool) -
     count = f" · {n:,}"
     fit = int(height // (_SMALL * 1.15))
     if fit >= 2:
-        lines = _wrap(name, room, fit - 1, bold=bold)
+        lines = _wrap(name, room, fit, bold=bold)
         last = lines[-1] + count
         if text_width(last, _SMALL, bold=bold) <= room:
             return [*lines[:-1], last]
-        return [*lines, f"{n:,}"] if len(lines) < fit else [*lines[:-1], _cut(lines[-1], room, count, bold)]
+        if len(lines) < fit:
+            return [*lines, f"{n:,}"]
+        return [*_wrap(name, room, fit - 1, bold=bold), f"{n:,}"]
     return [_cut(name, room, count, bold)]
 
 
