@@ -261,9 +261,16 @@ def naive_windows(
     top=st.integers(1, 4),
     occurrence=st.sampled_from(["first", "last", "every"]),
     collapse=st.booleans(),
+    min_share=st.sampled_from([None, 0.1, 0.3]),
 )
 def test_counts_add_up_on_random_logs(
-    journeys: list[list[str]], before: int, after: int, top: int, occurrence: str, collapse: bool
+    journeys: list[list[str]],
+    before: int,
+    after: int,
+    top: int,
+    occurrence: str,
+    collapse: bool,
+    min_share: float | None,
 ) -> None:
     if before == after == 0:
         before = 1
@@ -280,6 +287,7 @@ def test_counts_add_up_on_random_logs(
         top=top,
         occurrence=occurrence,  # type: ignore[arg-type]
         collapse_repeats=collapse,
+        min_share=min_share,
         by="group",
     )
     unit = p.unit
@@ -308,6 +316,8 @@ def test_counts_add_up_on_random_logs(
         for a in shown:
             if not a.startswith("other ("):
                 assert total[(pos, a)] == naive[a]
+                if min_share is not None and pos != 0 and a not in (S, E):
+                    assert naive[a] >= min_share * len(windows)
         assert len([a for a in shown if a not in (S, E) and not a.startswith("other (")]) <= max(top, 1)
 
 
