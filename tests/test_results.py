@@ -39,6 +39,7 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "Attribution": lambda log: jm.attribution(log, conversion=OUT["won"]),
     "SubwayMap": lambda log: jm.subway_map(jm.journey_map(log, by="segment")),
     "BuyingCommittee": lambda log: jm.buying_committee(log, outcomes=OUT, at="Proposal sent", by="segment"),
+    "JourneyPaths": lambda log: jm.paths(log, SCRIPT, by="segment"),
     "ObjectCentricLog": lambda log: _hostile_ocel(),
     "Flattening": lambda log: _hostile_ocel().flattening(SCRIPT),
     "Funnel": lambda log: jm.funnel(log, [SCRIPT, "Proposal sent", "Contract signed"], window="60D", by="segment"),
@@ -61,7 +62,9 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
         path.write_text(json.dumps(doc))
         return jm.read_ocel(path)
 #: the results that draw themselves, so their bundle holds an SVG
-DRAWN = {"JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel", "Retention", "DottedChart"}
+DRAWN = {
+    "JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel", "Retention", "DottedChart", "JourneyPaths",
+}
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {
     "ColumnMapping", "JourneyLog", "TimeSpan", "JourneyClusterer", "JourneyOutcomeModel", "SubwayLine",

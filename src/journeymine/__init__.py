@@ -28,6 +28,7 @@ from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
+from ._paths import JourneyPaths, paths
 from ._report import report
 from ._retention import Retention, retention
 from ._sql import read_sql
@@ -74,6 +75,7 @@ __all__ = [
     "JourneyMap",
     "JourneyMaps",
     "JourneyOutcomeModel",
+    "JourneyPaths",
     "JourneymineError",
     "JourneymineWarning",
     "Lookup",
@@ -103,6 +105,7 @@ __all__ = [
     "funnel",
     "journey_map",
     "kpis",
+    "paths",
     "period",
     "read_csv",
     "read_ocel",
