@@ -167,3 +167,49 @@ def test_fines_density(shared_data: Path) -> None:
     assert d.mode == "density" and d.to_dataframe()["events"].sum() == log.n_events
     assert svg.count("<rect") + svg.count("<circle") < 50_000
     assert "150,370 accounts in" in d.caption
+
+
+def _decode_marks(svg: str):
+    """The marks image of a dotted chart as an RGBA array (PNG decoded with zlib)."""
+    import base64
+    import re
+    import struct
+    import zlib
+
+    import numpy as np
+
+    data = base64.b64decode(re.search(r'href="data:image/png;base64,([^"]+)"', svg).group(1))
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = struct.unpack(">II", data[16:24])
+    idat = data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8]
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(h, 1 + 4 * w)
+    assert not raw[:, 0].any()  # filter byte 0 on every line
+    return raw[:, 1:].reshape(h, w, 4)
+
+
+def test_marks_are_one_embedded_png_with_every_dot():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"case": ["a", "a", "b"], "activity": ["x", "y", "x"],
+                          "timestamp": ["2024-01-01", "2024-06-01", "2024-12-31"]})
+    log = jm.JourneyLog.from_frame(frame, case="case", activity="activity", timestamp="timestamp")
+    chart = jm.dotted_chart(log)
+    svg = chart.svg
+    assert svg.count("<image") == 1 and "<circle" not in svg.split('class="legend"')[1].split("</g>", 1)[1]
+    img = _decode_marks(svg)
+    assert img.shape[1] == 1800  # twice the 900-point plot
+    painted = img[..., 3] > 0
+    # three dots, in two rows: the top row has two blobs (left and middle), the bottom one at the right
+    top, bottom = painted[: img.shape[0] // 2], painted[img.shape[0] // 2 :]
+    assert top.any() and bottom.any()
+    assert np.flatnonzero(bottom.any(axis=0)).min() > 1700
+    assert np.flatnonzero(top.any(axis=0)).min() < 100
+
+
+def test_density_marks_count_every_cell():
+    log = jm.datasets.demo_b2b(n_accounts=3000, random_state=0)
+    chart = jm.dotted_chart(log, max_accounts=500)
+    assert chart.mode == "density" and len(chart.svg) < 400_000
+    img = _decode_marks(chart.svg)
+    assert (img[..., 3] > 0).mean() > 0.05

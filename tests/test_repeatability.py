@@ -178,6 +178,29 @@ def _outputs(
         yield "journey_map.pdf", pdf
     yield "subway.png", jm.subway_map(demo, top=3).to_png()
     yield "report", jm.report(demo, by="segment", outcomes=OUT, random_state=0)
+    yield "report.views", jm.report(demo, by=jm.period("Q"), outcomes=OUT, funnel=["Demo request", "Demo", WON[0]],
+                                    funnel_window="90D", paths_around="Demo", retention_period="M", random_state=0)
+
+    steps = ["Demo request", "Demo", "Proposal sent", WON[0]]
+    fun = jm.funnel(demo, steps, window="60D", by="segment", lost=OUT["lost"], at="2024-06-30")
+    for kind in ("steps", "comparisons", "accounts", "curves"):
+        yield f"funnel.{kind}", fun.to_dataframe(kind)  # type: ignore[arg-type]
+    yield "funnel.svg", fun.svg
+    yield "funnel.any", jm.funnel(demo, steps, order="any").steps
+    pth = jm.paths(demo, "Proposal sent", by="segment", occurrence="every")
+    for kind in ("links", "nodes", "paths", "summary"):
+        yield f"paths.{kind}", pth.to_dataframe(kind)  # type: ignore[arg-type]
+    yield "paths.svg", pth.svg
+    ret = jm.retention(demo, period="M", by="segment")
+    yield "retention", ret.to_dataframe()
+    yield "retention.curves", ret.curves()
+    yield "retention.svg", ret.svg
+    yield "retention.lifecycle", jm.retention(demo, period="Q", kind="lifecycle").svg
+    dots = jm.dotted_chart(demo, by="segment", max_accounts=300)
+    yield "dotted.cells", dots.to_dataframe()
+    yield "dotted.svg", dots.svg
+    yield "dotted.png", dots.to_png()
+    yield "period.maps", jm.journey_map(demo, by=jm.period("Q")).to_dataframe()
 
     if real is None:
         return

@@ -132,12 +132,32 @@ def _parser() -> argparse.ArgumentParser:
                 help="activity or stage by which buying committees are compared (needs --contact): "
                 "with --outcome, which roles engaged by then go with winning",
             )
+            cmd.add_argument(
+                "--funnel", action="append", default=[], metavar="STEP",
+                help="a funnel step: an activity or a stage, or several activities joined by '|' "
+                "(repeatable, in funnel order; at least two)",
+            )
+            cmd.add_argument(
+                "--funnel-window", metavar="DURATION",
+                help="time allowed from one funnel step to the next, e.g. 90D (default: no limit)",
+            )
+            cmd.add_argument("--paths-around", metavar="ACTIVITY", help="show the paths into and out of it")
+            cmd.add_argument(
+                "--retention-period", choices=["D", "W", "M", "Q", "Y"],
+                help="add retention by start cohort and the lifecycle, per day/week/month/quarter/year",
+            )
             cmd.add_argument("--title", help="report title")
             cmd.add_argument("--seed", type=int, default=0, help="random seed (clusters, bootstrap)")
             cmd.add_argument(
                 "-o", "--output", default="report.html", help="report file (default report.html)"
             )
     return parser
+
+
+def _step(text: str) -> str | list[str]:
+    """A --funnel step: "A|B" is a step reached by either activity."""
+    parts = [p.strip() for p in text.split("|")]
+    return parts if len(parts) > 1 else text
 
 
 def _format_of(path: str, given: str | None, object_type: str | None = None) -> str:
@@ -375,6 +395,10 @@ def _run(args: argparse.Namespace) -> int:
             by="segment",
             outcomes=DEMO_OUTCOMES,
             committee_at="Proposal sent",
+            funnel=["Demo request", "Demo", "Proposal sent", "Contract signed"],
+            funnel_window="90D",
+            paths_around="Proposal sent",
+            retention_period="Q",
             path=args.output,
             random_state=args.seed,
             title=f"Journey report: demo B2B log ({args.accounts:,} accounts)",
@@ -393,6 +417,10 @@ def _run(args: argparse.Namespace) -> int:
             outcomes=_outcomes(args.outcome),
             won=args.won,
             committee_at=args.committee_at,
+            funnel=[_step(s) for s in args.funnel] or None,
+            funnel_window=args.funnel_window,
+            paths_around=args.paths_around,
+            retention_period=args.retention_period,
             path=args.output,
             title=args.title,
             random_state=args.seed,

@@ -37,6 +37,7 @@ from ._report_sections import (
     subway_section,
     variants_section,
 )
+from ._report_views import funnel_section, paths_section, time_section
 from ._typing import CohortBy
 from ._version import __version__
 from .errors import JourneymineWarning
@@ -53,6 +54,8 @@ _STEPS = (
     "cohort comparison",
     "variants",
     "attribution",
+    "funnel and paths",
+    "over time",
     "rendering",
 )
 
@@ -113,6 +116,10 @@ def _generated_at(generated: object, owner: str) -> str | None:
 def _by_label(by: CohortBy | None) -> str:
     if by is None:
         return ""
+    from ._cohorts import Period
+
+    if isinstance(by, Period):
+        return by.name.replace("_", " ")
     if callable(by):
         return getattr(by, "__name__", "cohort")
     return by if isinstance(by, str) else " × ".join(by)
@@ -127,6 +134,10 @@ def report(
     lost: str | None = "lost",
     churned: str | None = "churned",
     committee_at: str | tuple[str, str] | None = None,
+    funnel: Sequence[Any] | None = None,
+    funnel_window: Any = None,
+    paths_around: str | Sequence[str] | None = None,
+    retention_period: str | None = None,
     path: str | os.PathLike[str] | None = None,
     title: str | None = None,
     random_state: int = 0,
@@ -156,6 +167,19 @@ def report(
         comparison compares the committees engaged by it. Without it the section shows sizes and
         role coverage over the whole journey and says how to get the drivers. The section is
         left out when the log has no contact column.
+    funnel : list of steps, optional
+        A "Funnel" section: the steps as :func:`funnel` takes them, per cohort, with
+        ``funnel_window`` (e.g. ``"90D"``; default no limit) and the ``lost`` outcome's
+        activities as drop-offs. Open accounts are censored, never counted as drop-offs.
+    funnel_window : str, timedelta or list, optional
+    paths_around : str, optional
+        A "Paths" section: what happens before and after this activity (:func:`paths`),
+        one Sankey per cohort on one layout.
+    retention_period : {"D", "W", "M", "Q", "Y"}, optional
+        Adds retention by start cohort and the lifecycle of active accounts to the "Over
+        time" section (:func:`retention`); the section always has the dotted chart. With
+        period cohorts (``by=jm.period("Q")`` or ``by="first_touch_quarter"``) the
+        comparison compares each period with the one before (drift).
     path : path, optional
         Where to write the HTML; the text is returned either way. The file is written
         atomically (a temporary file renamed when complete) and never onto the log's
@@ -210,6 +234,7 @@ def report(
         outcomes = normalize_outcomes(outcomes, owner)
         won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
     milestone = resolve_milestone(log, committee_at, owner, param="committee_at")  # before the work
+    _check_views(log, funnel, funnel_window, paths_around, retention_period, owner)
     ctx = _front_matter(log, by=by, title=title, generated=generated, owner=owner)
     by = resolve(log, by)  # once: the sections below reuse these cohorts
     conversion = list(outcomes[won]) if outcomes else None
@@ -236,6 +261,12 @@ def report(
         bar.update("variants")
         attribution = attribution_section(log, conversion)
         bar.update("attribution")
+        funnel_part = funnel_section(log, funnel, window=funnel_window, by=by,
+                                     lost=list(outcomes[lost]) if outcomes and lost else None)
+        paths_part = paths_section(log, paths_around, by=by)
+        bar.update("funnel and paths")
+        over_time = time_section(log, by=by, period=retention_period)
+        bar.update("over time")
         ctx |= {
             "quality": quality,
             "outcome_list": [(k, ", ".join(v)) for k, v in (outcomes or {}).items()],
@@ -246,9 +277,13 @@ def report(
             "compare": compare.content,
             "variants": variants,
             "attribution": attribution.content,
+            "funnel": funnel_part.content,
+            "paths": paths_part.content,
+            "over_time": over_time.content,
             "methods": [
                 data_method(log),
-                *(s.method for s in (kpi, committee, journeys, clusters, compare, attribution) if s.method),
+                *(s.method for s in (kpi, committee, journeys, clusters, compare, attribution, funnel_part,
+                                     paths_part, over_time) if s.method),
             ],
         }
         ctx["sections"] = _contents(ctx)
@@ -280,6 +315,30 @@ def _check_options(
     check_int("max_clusters", owner, max_clusters, minimum=2)
 
 
+def _check_views(
+    log: JourneyLog, funnel: Any, window: Any, around: Any, period: Any, owner: str
+) -> None:
+    """Fail before the work on a bad funnel, window, paths anchor or retention period."""
+    from ._funnel import _resolve_steps, _windows
+    from ._params import close_matches
+    from ._periods import resolve_period
+
+    if funnel is not None:
+        steps = _resolve_steps(log, funnel, owner)
+        _windows(window, len(steps) - 1, owner, log)
+    elif window is not None:
+        raise invalid("funnel_window", owner, "given only with funnel=[...] (the steps)", window)
+    if around is not None:
+        names = [around] if isinstance(around, str) or not isinstance(around, Sequence) else list(around)
+        for a in names:
+            if a not in log.activities:
+                near = close_matches(str(a), log.activities)
+                hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+                raise invalid("paths_around", owner, f"an activity of the log{hint}", a)
+    if period is not None:
+        resolve_period(period, owner, "retention_period")
+
+
 def _front_matter(
     log: JourneyLog, *, by: CohortBy | None, title: str | None, generated: object, owner: str
 ) -> dict[str, Any]:
@@ -309,11 +368,14 @@ def _contents(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
             {"id": "data", "title": "Data quality"},
             {"id": "kpis", "title": "KPIs"} if ctx["kpis"] else None,
             {"id": "committee", "title": "Buying committee"} if ctx["committee"] else None,
+            {"id": "funnel", "title": "Funnel"} if ctx["funnel"] else None,
             {"id": "journeys", "title": "Journeys"},
+            {"id": "paths", "title": "Paths"} if ctx["paths"] else None,
             {"id": "clusters", "title": "Journey types"},
             {"id": "differences", "title": "Differences"} if ctx["compare"] else None,
             {"id": "variants", "title": "Variants"},
             {"id": "attribution", "title": "Attribution"} if ctx["attribution"] else None,
+            {"id": "time", "title": "Over time"},
             {"id": "methods", "title": "Methods"},
         )
         if s

@@ -604,15 +604,18 @@ def compare_section(
 
     if not (by is not None and isinstance(maps, JourneyMaps) and len(maps) > 1):
         return Section(None)
-    cmp = compare_cohorts(log, by=by, outcomes=outcomes, committee_at=committee_at, random_state=random_state)
+    drift = bool(getattr(by, "in_time", False))  # period cohorts: each period against the one before
+    cmp = compare_cohorts(log, by=by, outcomes=outcomes, committee_at=committee_at, random_state=random_state,
+                          pairs="consecutive" if drift else "vs-rest")
     top = cmp.transitions.sort_values(
         ["q", "cohens_h"], key=lambda s: s.abs() if s.name == "cohens_h" else s
     ).head(15)
+    pairing = "each period against the one before it: drift" if drift else "each cohort against the rest"
     content = {
         "alpha": cmp.alpha,
         "note": (
-            f"{len(cmp.to_dataframe()):,} tests over {len(cmp.comparisons)} comparisons (each cohort "
-            f"against the rest), Benjamini–Hochberg q < {cmp.alpha}; the largest effects first."
+            f"{len(cmp.to_dataframe()):,} tests over {len(cmp.comparisons)} comparisons ({pairing}), "
+            f"Benjamini–Hochberg q < {cmp.alpha}; the largest effects first."
         ),
         "findings": _mixed_findings(cmp.summary, 15),
         "rows": [_comparison_row(r) for r in top.to_dict("records")],
