@@ -140,7 +140,7 @@ def test_cohorts_compared_with_fdr():
 
 def test_period_cohorts_keep_empty_periods():
     ev = [("A", "a", 0), ("A", "b", 1), ("B", "a", 70), ("B", "b", 72), ("C", "a", 250)]
-    f = jm.funnel(_log(ev), ["a", "b"], window="7D", by=jm.period("Q"))
+    f = jm.funnel(_log(ev), ["a", "b"], window="7D", by=jm.period("Q"), min_cases=1)
     assert list(dict.fromkeys(f.steps["cohort"])) == ["2024-Q1", "2024-Q2", "2024-Q3"]
     assert f.steps.set_index(["cohort", "step"]).loc[("2024-Q2", 1), "entered"] == 0
     assert "no accounts entered" in f.svg
@@ -301,3 +301,33 @@ def test_equals_the_pandas_reference(shared_data):
         ref = pandas_funnel(ev, steps, window=pd.Timedelta(window), lost=lost)
         f = jm.funnel(log, steps, window=window, lost=lost)
         assert check_equal(f.steps, ref), (f.steps, ref)
+
+
+def test_small_cohorts_warn_and_late_at_warns():
+    ev = [("A", "a", 0), ("A", "b", 1), ("B", "a", 3), ("C", "a", 5), ("C", "b", 9)]
+    log = _log(ev, seg={"A": "x", "B": "y", "C": "y"})
+    with pytest.warns(jm.JourneymineWarning, match="fewer than min_cases=30"):
+        jm.funnel(log, ["a", "b"], window="7D", by="seg")
+    with pytest.warns(jm.JourneymineWarning, match="after the log's last event"):
+        f = jm.funnel(log, ["a", "b"], window="7D", at=T0 + 40 * DAY)
+    assert _row(f, 1).open == 0 and _row(f, 1).dropped == 1
+
+
+def test_curve_of_a_funnel_with_cohorts_needs_the_cohort():
+    log = _log(seg={c: "x" if c < "D" else "y" for c in "ABCDEFG"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = jm.funnel(log, ["a", "b"], window="30D", by="seg")
+    with pytest.raises(jm.InvalidParameterError, match="this funnel has cohorts"):
+        f.curve(1)
+    assert list(f.curve(1, "x")["days"]) == [2.0, 5.0]
+
+
+def test_consecutive_periods_leave_out_accounts_without_the_activity():
+    ev = [("A", "a", 0), ("A", "b", 1), ("B", "a", 100), ("B", "b", 101), ("C", "a", 200), ("D", "a", 5)]
+    log = _log(ev)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = jm.funnel(log, ["a", "b"], window="7D", by=jm.period("Q", of="b"), pairs="consecutive")
+    assert "(missing)" not in set(f.comparisons["group_a"]) | set(f.comparisons["group_b"])
+    assert list(zip(f.comparisons["group_a"], f.comparisons["group_b"], strict=True)) == [("2024-Q2", "2024-Q1")]

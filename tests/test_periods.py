@@ -114,3 +114,11 @@ def test_repr_and_equality():
     assert repr(jm.period("Q")) == "jm.period('Q')"
     assert jm.period("quarter") == jm.period("Q") and hash(jm.period("Q")) == hash(jm.period("Q"))
     assert jm.period("M", of="Contract signed").name == "month of first Contract signed"
+
+
+def test_consecutive_pairs_of_non_period_cohorts_are_in_name_order():
+    log = jm.datasets.demo_b2b(n_accounts=400, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jm.JourneymineWarning)
+        cmp = jm.compare_cohorts(log, by="segment", pairs="consecutive", n_permutations=9, random_state=0)
+    assert cmp.comparisons == (("Mid-market", "Enterprise"), ("SMB", "Mid-market"))

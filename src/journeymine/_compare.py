@@ -64,6 +64,7 @@ from ._format import duration, q_text
 from ._log import JourneyLog
 from ._params import check_choice, check_int, invalid
 from ._typing import CohortBy
+from ._validate import MISSING_COHORT
 from ._warnings import warn
 from .errors import JourneymineWarning, MissingDependencyError
 
@@ -509,6 +510,10 @@ class _Groups:
         sizes = pd.Series(keys).value_counts()
         if cohorts.in_time:  # periods in time order (the empty ones have no accounts to compare)
             names = [n for n in cohorts.names if n in sizes.index]
+            if pairs == "consecutive":  # accounts without the period's activity are no period
+                names = [n for n in names if n != MISSING_COHORT]
+        elif pairs == "consecutive":
+            names = sorted(sizes.index)
         else:
             names = sorted(sizes.index, key=lambda k: (-sizes[k], k))
         if len(names) < 2:

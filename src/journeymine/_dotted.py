@@ -1,6 +1,6 @@
 """The dotted chart: every event as a dot on time (x) and its account (y).
 
-The rules (also in ``docs/retention.md``)
+The rules (also in ``docs/funnels.md``)
 -----------------------------------------
 * **Rows** are accounts, in the order of ``sort``: ``"start"`` (first event), ``"end"``
   (last event), ``"duration"`` (last − first event), ``"events"`` (number of events), or a

@@ -52,9 +52,12 @@ from ._encoding import encode, require_events
 from ._engine import require_embedded
 from ._format import duration, percent, q_text
 from ._log import JourneyLog
-from ._params import check_choice, close_matches, invalid
+from ._params import check_choice, check_int, close_matches, invalid
 from ._stages import stage_assignment
 from ._typing import CohortBy, TimeLike
+from ._validate import MISSING_COHORT
+from ._warnings import warn
+from .errors import JourneymineWarning
 
 if TYPE_CHECKING:
     import os
@@ -172,7 +175,8 @@ class Funnel(Displayed):
         k = self._step_index(step, "Funnel.curve")
         name = ALL if cohort is None and self.by is None else cohort
         if name not in self._cohort_names:
-            raise invalid("cohort", "Funnel.curve", f"one of {list(self._cohort_names)}", cohort)
+            need = "given: this funnel has cohorts, " if cohort is None else ""
+            raise invalid("cohort", "Funnel.curve", f"{need}one of {list(self._cohort_names)[:12]}", cohort)
         part = self._curves.filter((pl.col("step") == k) & (pl.col("cohort") == name))
         return part.select("days", "conversion", "at_risk").to_pandas()
 
@@ -247,7 +251,11 @@ class Funnel(Displayed):
         windows = sorted({_window_text(w) for w in self.windows})
         window = f"window {windows[0]}" if len(windows) == 1 else "a window per step"
         at = "" if self.at is None else f" · observed to {self.at:%Y-%m-%d}"
-        return f"{self.order} order · {window}{at} · bars: % of the accounts entering step 1"
+        return (
+            f"{self.order} order · {window}{at} · bars: % of the accounts entering step 1 · arrows: "
+            "Kaplan–Meier conversion to the next step within the window (open accounts censored), its 95% CI "
+            "and the median time of those who converted"
+        )
 
     def save(self, path: str | os.PathLike[str], *, scale: float = 1.0) -> Path:
         """Write the chart: ``.svg``, ``.png`` (needs cairosvg) or ``.html`` (chart and
@@ -479,6 +487,7 @@ def funnel(
     reference: str | None = None,
     pairs: Literal["vs-rest", "all", "consecutive"] | Sequence[tuple[str, str]] = "vs-rest",
     alpha: float = 0.05,
+    min_cases: int = 30,
 ) -> Funnel:
     """Count a funnel, with open accounts censored (never counted as drop-offs).
 
@@ -516,6 +525,9 @@ def funnel(
         against the rest; ``"consecutive"`` for periods).
     alpha : float
         False discovery rate for :attr:`Funnel.findings`.
+    min_cases : int
+        A compared cohort with fewer accounts entering the funnel gets a warning that its
+        tests have little power.
 
     Returns
     -------
@@ -555,6 +567,7 @@ def funnel(
     require_embedded(log, owner)
     require_events(log, owner)
     check_choice("order", owner, order, ("strict", "any"))
+    check_int("min_cases", owner, min_cases, minimum=1)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise invalid("alpha", owner, "a number between 0 and 1", alpha)
     spec = _resolve_steps(log, steps, owner)
@@ -578,7 +591,7 @@ def funnel(
         pl.Series("_c", cohort_of).gather(accounts.sort("code", "step").get_column("code"))
     )
     steps_table, curves = _steps_table(accounts, spec, windows, names)
-    comparisons = _compare(accounts, spec, windows, names, cohorts, reference, pairs, alpha)
+    comparisons = _compare(accounts, spec, windows, names, cohorts, reference, pairs, alpha, min_cases)
     cases = log.to_polars("cases").get_column("case")
     shown = pl.DataFrame(
         {
@@ -643,6 +656,13 @@ def _end(log: JourneyLog, at: Any, owner: str) -> Any:
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     if stamp < log.time_span.start:
         raise invalid("at", owner, f"a time after the log's first event ({log.time_span.start})", at)
+    if stamp > last:
+        warn(
+            f"{owner}: at={stamp} is after the log's last event ({last}): the accounts are taken as seen "
+            "until then, so a window that closed in between without an event counts as a drop-off. Leave "
+            "at=None if the log was extracted at its last event.",
+            JourneymineWarning,
+        )
     return stamp
 
 
@@ -885,6 +905,7 @@ def _compare(
     reference: str | None,
     pairs: Any,
     alpha: float,
+    min_cases: int,
 ) -> pd.DataFrame:
     import pandas as pd
 
@@ -911,11 +932,20 @@ def _compare(
     if cohorts is None:
         return pd.DataFrame(columns=columns)
     sizes = accounts.filter(pl.col("step") == 1).group_by("_c").len()
-    present = {names[c] for c, n in sizes.iter_rows() if n > 0}
-    ordered = [n for n in names if n in present] if cohorts.in_time else sorted(present)
+    present = {names[c]: n for c, n in sizes.iter_rows() if n > 0}
+    ordered = _in_order(cohorts, present)
     if len(ordered) < 2:
         return pd.DataFrame(columns=columns)
     comparisons = _groups(np.asarray([]), ordered, pairs, reference)
+    named = sorted({g for pair in comparisons for g in pair if g != REST and present[g] < min_cases})
+    if named:
+        listed = ", ".join(f"{g!r} ({present[g]})" for g in named[:8])
+        warn(
+            f"{len(named)} cohort(s) have fewer than min_cases={min_cases} accounts entering the funnel: "
+            f"{listed}{' …' if len(named) > 8 else ''}. Their tests have little power, so a real difference "
+            "may not show as significant.",
+            JourneymineWarning,
+        )
     index = {n: i for i, n in enumerate(names)}
     rows = []
     km = accounts.filter(pl.col("km_t").is_not_null())
@@ -966,6 +996,14 @@ def _compare(
     out["q"] = q
     out["finding"] = [_sentence(r, windows[int(r["step"]) - 1]) for r in _records(out)]
     return out
+
+
+def _in_order(cohorts: Cohorts, present: Mapping[str, int]) -> list[str]:
+    """The cohorts with accounts, in the order pairs are formed: periods in time order
+    (without ``(missing)``, which is no period), other cohorts by name."""
+    if cohorts.in_time:
+        return [n for n in cohorts.names if n in present and n != MISSING_COHORT]
+    return sorted(present)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

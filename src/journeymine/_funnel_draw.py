@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_PANELS", "fit", "funnel_svg"]
 
 _INK, _GREY, _FAINT = "#212529", "#5c636a", "#dee2e6"
-_CONV, _OPEN, _DROP = "#0072B2", "#9ecae1", "#f4c7c3"
+_CONV, _OPEN, _DROP, _LAST = "#0072B2", "#9ecae1", "#f4c7c3", "#0b3d66"
 _UP, _DOWN = "#1b6e3a", "#a61e1e"
 _M = 20.0
 _TITLE, _BODY, _SMALL = 16.0, 12.0, 11.0
@@ -94,7 +94,40 @@ def funnel_svg(
     width = max(560.0, plot_w + 2 * _M + 40)
     x0 = (width - plot_w) / 2
     panel_h = _BAR_H + 84.0
-    top = _M + 74.0 + (16.0 if left_out else 0.0)
+    head = [
+        f'<text x="{_M}" y="{_M + 14}" font-size="{_TITLE}" font-weight="bold" fill="{_INK}">'
+        f"{_esc(fit(title, width - 2 * _M, _TITLE))}<title>{_esc(title)}</title></text>",
+    ]
+    y = _M + 14
+    for line in _wrap(subtitle, width - 2 * _M, _SMALL, lines=3) if subtitle else []:
+        y += 16
+        head.append(f'<text x="{_M}" y="{y:.1f}" font-size="{_SMALL}" fill="{_GREY}">{_esc(line)}</text>')
+    y += 22
+    lx = _M
+    for label, fill in (
+        ("went on to the next step", _CONV),
+        ("still open (window not over)", "url(#jm-open)"),
+        ("dropped", _DROP),
+        ("reached the last step", _LAST),
+    ):
+        w = 17 + text_width(label, _SMALL) + 18
+        if lx + w > width - _M:
+            lx, y = _M, y + 18
+        head.append(
+            f'<rect x="{lx:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{fill}" stroke="{_GREY}" '
+            'stroke-width="0.5"/>'
+        )
+        head.append(
+            f'<text x="{lx + 17:.1f}" y="{y:.1f}" font-size="{_SMALL}" fill="{_GREY}">{_esc(label)}</text>'
+        )
+        lx += w
+    if left_out:
+        y += 20
+        head.append(
+            f'<text x="{_M}" y="{y:.1f}" font-size="{_SMALL}" fill="{_GREY}" class="left-out">'
+            f"{_esc(fit(left_out, width - 2 * _M, _SMALL))}<title>{_esc(left_out)}</title></text>"
+        )
+    top = y + 16
     height = top + panel_h * len(cohorts) + _M
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -105,33 +138,8 @@ def funnel_svg(
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
         f'<rect width="3" height="6" fill="{_OPEN}"/></pattern></defs>',
         '<rect width="100%" height="100%" fill="#ffffff"/>',
-        f'<text x="{_M}" y="{_M + 14}" font-size="{_TITLE}" font-weight="bold" fill="{_INK}">'
-        f"{_esc(fit(title, width - 2 * _M, _TITLE))}</text>",
+        *head,
     ]
-    out.append(
-        f'<text x="{_M}" y="{_M + 32}" font-size="{_SMALL}" fill="{_GREY}">'
-        f"{_esc(fit(subtitle, width - 2 * _M, _SMALL))}</text>"
-    )
-    lx = _M
-    ly = _M + 52
-    for label, fill in (
-        ("went on to the next step", _CONV),
-        ("still open (window not over)", "url(#jm-open)"),
-        ("dropped", _DROP),
-    ):
-        out.append(
-            f'<rect x="{lx:.1f}" y="{ly - 10:.1f}" width="12" height="12" fill="{fill}" stroke="{_GREY}" '
-            'stroke-width="0.5"/>'
-        )
-        out.append(
-            f'<text x="{lx + 17:.1f}" y="{ly:.1f}" font-size="{_SMALL}" fill="{_GREY}">{_esc(label)}</text>'
-        )
-        lx += 17 + text_width(label, _SMALL) + 18
-    if left_out:
-        out.append(
-            f'<text x="{_M}" y="{_M + 72:.1f}" font-size="{_SMALL}" fill="{_GREY}" class="left-out">'
-            f"{_esc(fit(left_out, width - 2 * _M, _SMALL))}<title>{_esc(left_out)}</title></text>"
-        )
     for i, cohort in enumerate(cohorts):
         part = steps[steps["cohort"] == cohort].sort_values("step")
         out.append(
@@ -205,7 +213,7 @@ def _bar(r: dict[str, Any], x: float, base: float, start: float, *, last: bool) 
         f"{r.get('name', '')}: {_count(entered)} accounts entered ({_pct(entered / start)} of the first step)"
     )
     if last:
-        parts = [(entered, _CONV, "reached the last step")]
+        parts = [(entered, _LAST, "reached the last step")]
     else:
         parts = [
             (float(r["converted"]), _CONV, "went on to the next step"),

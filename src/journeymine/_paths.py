@@ -421,7 +421,7 @@ def paths(
     Notes
     -----
     The rules (anchor, repeats, start and end nodes, grouping, cohorts) are in the module
-    docstring and in ``docs/paths.md``. Every count is exact: at every position the nodes'
+    docstring and in ``docs/funnels.md``. Every count is exact: at every position the nodes'
     counts add up to the anchor count, and the links into a node add up to its count.
 
     Examples

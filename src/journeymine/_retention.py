@@ -1,6 +1,6 @@
 """Retention by start cohort, and the lifecycle (growth accounting) of active accounts.
 
-The rules (also in ``docs/retention.md``)
+The rules (also in ``docs/funnels.md``)
 -----------------------------------------
 * **Periods** are calendar periods in UTC: days, ISO weeks (Monday to Sunday), months,
   quarters, years. Every event falls in one period.
@@ -65,6 +65,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Retention", "retention"]
 
+#: start periods (heatmap rows and columns) and lifecycle periods drawn at most: the latest
+MAX_DRAWN_PERIODS = 60
 #: the summary's retention columns: periods since the start
 SUMMARY_AT = (1, 3, 6, 12)
 #: the cohort name of the curve pooled over every cohort
@@ -455,9 +457,18 @@ class Retention(Displayed):
             "" if self.by is None else f" by {self.by if isinstance(self.by, str) else ', '.join(self.by)}"
         )
         unit = PERIODS[self.period]
+        caption = self._caption(kind)
         if kind == "lifecycle":
             life = self._lifecycle
             lpanels = []
+            every = list(dict.fromkeys(life["calendar_period"]))
+            if len(every) > MAX_DRAWN_PERIODS:
+                kept = set(every[-MAX_DRAWN_PERIODS:])
+                caption += (
+                    f" Only the last {MAX_DRAWN_PERIODS} of {len(every):,} {unit}s are drawn (every one "
+                    "is in lifecycle())."
+                )
+                life = life[life["calendar_period"].isin(kept)]
             for name in names:
                 sub = life[life["cohort"] == name]
                 lpanels.append(
@@ -471,12 +482,19 @@ class Retention(Displayed):
             return lifecycle_svg(
                 lpanels,
                 title=f"Lifecycle of active accounts per {unit}{title_by}",
-                caption=self._caption(kind),
+                caption=caption,
             )
         panels = []
+        left_out = 0
         for name in names:
             shares = self.matrix(name)
             act = self.matrix(name, counts=True)
+            if len(shares) > MAX_DRAWN_PERIODS:  # the latest start periods, their first periods since
+                left_out = max(left_out, len(shares) - MAX_DRAWN_PERIODS)
+                rows = shares.index[-MAX_DRAWN_PERIODS:]
+                cols = [c for c in shares.columns if c != "accounts"][:MAX_DRAWN_PERIODS]
+                shares = shares.loc[rows, ["accounts", *cols]]
+                act = act.loc[rows, [c for c in act.columns if c in cols]]
             sizes = shares.pop("accounts").fillna(0).to_numpy(dtype=np.int64)
             censored = (
                 self._cells[self._cells["cohort"] == name]
@@ -494,11 +512,16 @@ class Retention(Displayed):
                     reached=act.notna().to_numpy(),
                 )
             )
+        if left_out:
+            caption += (
+                f" Only the last {MAX_DRAWN_PERIODS} start {unit}s are drawn ({left_out:,} earlier ones "
+                "are in matrix() and to_dataframe())."
+            )
         return heatmap_svg(
             panels,
             title=f"{self.mode.capitalize()} retention by start {unit}{title_by}",
             unit=unit,
-            caption=self._caption(kind),
+            caption=caption,
         )
 
     @property
@@ -574,7 +597,7 @@ def retention(
 
     Notes
     -----
-    The rules, in short (all of them in the module docstring and ``docs/retention.md``):
+    The rules, in short (all of them in the module docstring and ``docs/funnels.md``):
     rows are the calendar periods of the start (empty ones kept), columns the periods
     since the start; period 0 is 100 % when the start event counts as activity; activity
     before the start period does not count. A cell whose calendar period had not ended by
