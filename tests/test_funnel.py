@@ -331,3 +331,34 @@ def test_consecutive_periods_leave_out_accounts_without_the_activity():
         f = jm.funnel(log, ["a", "b"], window="7D", by=jm.period("Q", of="b"), pairs="consecutive")
     assert "(missing)" not in set(f.comparisons["group_a"]) | set(f.comparisons["group_b"])
     assert list(zip(f.comparisons["group_a"], f.comparisons["group_b"], strict=True)) == [("2024-Q2", "2024-Q1")]
+
+
+def test_a_group_not_followed_for_the_window_is_not_estimated_nor_tested():
+    rows = [(f"q1_{i}", "a", 10) for i in range(40)] + [(f"q1_{i}", "b", 30) for i in range(40)]
+    rows += [(f"q2_{i}", "a", 180 - (1 + i % 6)) for i in range(40)] + [("z", "z", 180)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = jm.funnel(_log(rows), ["a", "b"], window="30D", by=jm.period("Q"), pairs="consecutive")
+    q2 = f.steps[(f.steps["cohort"] == "2024-Q2") & (f.steps["step"] == 1)].iloc[0]
+    assert q2.open == 40 and math.isnan(q2.conversion) and q2.followed_days == 6.0
+    c = f.comparisons.iloc[0]
+    assert c["test"] == "not followed long enough" and math.isnan(c["p"]) and f.findings == []
+    q1 = f.steps[(f.steps["cohort"] == "2024-Q1") & (f.steps["step"] == 1)].iloc[0]
+    assert q1.conversion == 1.0  # every account converted: known, though followed 20 days
+
+
+def test_any_order_refuses_steps_that_share_an_activity():
+    with pytest.raises(jm.InvalidParameterError, match="both contain 'a'"):
+        jm.funnel(_log(), ["a", ["a", "b"]], order="any")
+    assert _row(jm.funnel(_log(), ["a", ["a", "b"]], window="30D"), 1).converted == 2  # strict: a later event
+
+
+def test_period_cohorts_of_a_past_funnel_do_not_look_past_at():
+    ev = [("A", "a", 0), ("A", "b", 200), ("B", "a", 1), ("B", "b", 2), ("C", "a", 250)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = jm.funnel(_log(ev), ["a", "b"], by=jm.period("Q", of="b"), at=T0 + 30 * DAY, min_cases=1)
+    # on day 30, A has not done "b" yet: it is (missing), not the quarter of its later "b"
+    acc = f.to_dataframe("accounts")
+    assert dict(zip(acc["case"], acc["cohort"], strict=False))["A"] == "(missing)"
+    assert set(f.steps["cohort"]) == {"(missing)", "2024-Q1"}

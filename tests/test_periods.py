@@ -122,3 +122,11 @@ def test_consecutive_pairs_of_non_period_cohorts_are_in_name_order():
         warnings.simplefilter("ignore", jm.JourneymineWarning)
         cmp = jm.compare_cohorts(log, by="segment", pairs="consecutive", n_permutations=9, random_state=0)
     assert cmp.comparisons == (("Mid-market", "Enterprise"), ("SMB", "Mid-market"))
+
+
+def test_kpis_show_an_empty_period():
+    k = jm.kpis(_log(), outcomes={"won": ["c"]}, by=jm.period("Q"))
+    wide = k.to_dataframe(wide=True)
+    assert list(dict.fromkeys(k.table["cohort"])) == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1"]
+    assert wide.loc["2024-Q2", "accounts"] == 0 and wide.loc["2024-Q4", "won"] == 0
+    assert wide.loc["2024-Q1", "accounts"] == 2

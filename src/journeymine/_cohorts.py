@@ -72,13 +72,29 @@ class Period:
         """The period name of each time (a polars expression)."""
         return period_label(times, self.freq)
 
-    def keys(self, log: JourneyLog) -> tuple[pl.Series, list[str]]:
+    def keys(self, log: JourneyLog, until: Any = None) -> tuple[pl.Series, list[str]]:
         """Each case's period (text, ``(missing)`` for an account without the activity)
-        and every period name from the first to the last, in time order."""
+        and every period name from the first to the last, in time order.
+
+        ``until`` (a UTC timestamp): only the events up to it are seen, so that a funnel
+        seen on a past day does not sort its accounts by what they did later; an account
+        with no event by then is ``(missing)``."""
         from ._validate import MISSING_COHORT
 
         cases = log.to_polars("cases")
-        if self.of in _EDGES:
+        if until is not None:
+            from ._params import invalid
+
+            if self.of not in _EDGES and self.of not in log.activities:
+                expected = "'first_touch', 'last_touch' or an activity of the log"
+                raise invalid("of", "period", expected, self.of)
+            seen = log.to_polars("events").filter(pl.col("timestamp") <= until)
+            if self.of not in _EDGES:
+                seen = seen.filter(pl.col("activity") == self.of)
+            agg = pl.col("timestamp").max() if self.of == "last_touch" else pl.col("timestamp").min()
+            per_case = seen.group_by("case", maintain_order=True).agg(agg.alias("t"))
+            times = cases.select("case").join(per_case, on="case", how="left").get_column("t")
+        elif self.of in _EDGES:
             times = cases.get_column("start" if self.of == "first_touch" else "end")
         else:
             from ._params import close_matches, invalid
@@ -271,21 +287,22 @@ class Cohorts:
 
 
 @overload
-def resolve(log: JourneyLog, by: None) -> None: ...
+def resolve(log: JourneyLog, by: None, until: Any = ...) -> None: ...
 
 
 @overload
-def resolve(log: JourneyLog, by: CohortBy) -> Cohorts: ...
+def resolve(log: JourneyLog, by: CohortBy, until: Any = ...) -> Cohorts: ...
 
 
 @overload
-def resolve(log: JourneyLog, by: CohortBy | None) -> Cohorts | None: ...
+def resolve(log: JourneyLog, by: CohortBy | None, until: Any = ...) -> Cohorts | None: ...
 
 
-def resolve(log: JourneyLog, by: CohortBy | None) -> Cohorts | None:
+def resolve(log: JourneyLog, by: CohortBy | None, until: Any = None) -> Cohorts | None:
     """Resolve ``by`` on ``log`` once (None stays None: the whole log is one cohort).
 
-    Calls a ``by`` function exactly once; a :class:`Cohorts` is returned as it is.
+    Calls a ``by`` function exactly once; a :class:`Cohorts` is returned as it is. Period
+    cohorts see only the events up to ``until`` when it is given (:meth:`Period.keys`).
 
     Examples
     --------
@@ -304,7 +321,7 @@ def resolve(log: JourneyLog, by: CohortBy | None) -> Cohorts | None:
         by = period_from_name(by) or by
     in_time = isinstance(by, Period)
     if isinstance(by, Period):
-        keys, names = by.keys(log)
+        keys, names = by.keys(log, until)
     else:
         keys = log.cohort_keys(by)
         names = sorted(keys.unique().to_list())

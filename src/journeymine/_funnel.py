@@ -353,7 +353,7 @@ def timestamp_resolution(log: JourneyLog) -> tuple[int, str]:
     return found
 
 
-def _parse_window(value: Any, owner: str, resolution: tuple[int, str]) -> float | None:
+def _parse_window(value: Any, owner: str, resolution: tuple[int, str], param: str = "window") -> float | None:
     """One window in seconds (None: no limit)."""
     import datetime as dt
 
@@ -363,7 +363,7 @@ def _parse_window(value: Any, owner: str, resolution: tuple[int, str]) -> float 
         return None
     if isinstance(value, bool) or isinstance(value, (int, float, np.number)):
         raise invalid(
-            "window",
+            param,
             owner,
             "a duration with its unit, e.g. '30D', '12h' or datetime.timedelta (a bare number has no unit)",
             value,
@@ -377,15 +377,13 @@ def _parse_window(value: Any, owner: str, resolution: tuple[int, str]) -> float 
     except (ValueError, TypeError):
         td = None
     if td is None or pd.isna(td):
-        raise invalid("window", owner, "a duration such as '30D', '2W', '12h' or a datetime.timedelta", value)
+        raise invalid(param, owner, "a duration such as '30D', '2W', '12h' or a datetime.timedelta", value)
     us = td.value // 1_000
     if us <= 0:
-        raise invalid(
-            "window", owner, "a positive duration (a window of zero or less can never be met)", value
-        )
+        raise invalid(param, owner, "a positive duration (a window of zero or less can never be met)", value)
     if us < resolution[0]:
         raise invalid(
-            "window",
+            param,
             owner,
             f"a duration of at least {resolution[1]}: every timestamp of this log is a whole "
             f"{resolution[1].removeprefix('1 ')}, so a shorter window cannot tell steps apart",
@@ -394,34 +392,36 @@ def _parse_window(value: Any, owner: str, resolution: tuple[int, str]) -> float 
     return us / _US
 
 
-def _windows(window: Any, n: int, owner: str, log: JourneyLog) -> tuple[float | None, ...]:
+def _windows(
+    window: Any, n: int, owner: str, log: JourneyLog, param: str = "window"
+) -> tuple[float | None, ...]:
     if window is None:
         return (None,) * n
     resolution = timestamp_resolution(log)
     if isinstance(window, (list, tuple)):
         if len(window) != n:
             raise invalid(
-                "window",
+                param,
                 owner,
                 f"one window per step transition ({n} for {n + 1} steps), or one window for all",
                 f"{len(window)} windows",
             )
-        return tuple(_parse_window(w, owner, resolution) for w in window)
-    w = _parse_window(window, owner, resolution)
+        return tuple(_parse_window(w, owner, resolution, param) for w in window)
+    w = _parse_window(window, owner, resolution, param)
     return (w,) * n
 
 
-def _resolve_steps(log: JourneyLog, steps: Any, owner: str) -> list[_Step]:
+def _resolve_steps(log: JourneyLog, steps: Any, owner: str, param: str = "steps") -> list[_Step]:
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or len(steps) < 2:
         raise invalid(
-            "steps", owner, "a list of at least two steps (activities, sets of activities or stages)", steps
+            param, owner, "a list of at least two steps (activities, sets of activities or stages)", steps
         )
     activities = set(log.activities)
     stages = stage_assignment(log)
     stage_names = set(stages.order)
 
     def unknown(name: Any, known: Any, what: str) -> Any:
-        return invalid("steps", owner, f"{what} of the log{_did_you_mean(name, known)}", name)
+        return invalid(param, owner, f"{what} of the log{_did_you_mean(name, known)}", name)
 
     def of_stage(name: str) -> tuple[str, ...]:
         return tuple(sorted(a for a, s in stages.activity_stage.items() if s == name))
@@ -441,7 +441,7 @@ def _resolve_steps(log: JourneyLog, steps: Any, owner: str) -> list[_Step]:
         elif isinstance(spec, str):
             if spec in activities and spec in stage_names:
                 raise invalid(
-                    "steps",
+                    param,
                     owner,
                     f"an unambiguous step: {spec!r} is both an activity and a stage; "
                     f"pass ('activity', {spec!r}) or ('stage', {spec!r})",
@@ -462,7 +462,7 @@ def _resolve_steps(log: JourneyLog, steps: Any, owner: str) -> list[_Step]:
             out.append(_Step(" | ".join(acts), acts, "activities"))
         else:
             raise invalid(
-                "steps",
+                param,
                 owner,
                 "each step an activity or stage name, a non-empty set of activities, or "
                 "('activity' | 'stage', name)",
@@ -471,7 +471,7 @@ def _resolve_steps(log: JourneyLog, steps: Any, owner: str) -> list[_Step]:
     names = [s.name for s in out]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
-        raise invalid("steps", owner, "steps that differ from each other", f"{dup[0]!r} given twice")
+        raise invalid(param, owner, "steps that differ from each other", f"{dup[0]!r} given twice")
     return out
 
 
@@ -571,10 +571,12 @@ def funnel(
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise invalid("alpha", owner, "a number between 0 and 1", alpha)
     spec = _resolve_steps(log, steps, owner)
+    if order == "any":
+        _check_disjoint(spec, owner)
     windows = _windows(window, len(spec) - 1, owner, log)
     lost_acts = _lost(log, lost, owner)
     end = _end(log, at, owner)
-    cohorts = resolve(log, by)
+    cohorts = resolve(log, by, until=None if at is None else end)  # period cohorts: no look past at
     enc = encode(log)
     code_of = {a: i for i, a in enumerate(enc.activities)}
     frame = enc.frame.with_row_index("pos").with_columns(pl.col("ts").dt.epoch("us").alias("t"))
@@ -591,6 +593,12 @@ def funnel(
         pl.Series("_c", cohort_of).gather(accounts.sort("code", "step").get_column("code"))
     )
     steps_table, curves = _steps_table(accounts, spec, windows, names)
+    drawn = list(names)
+    if at is not None and cohorts is not None and cohorts.in_time and MISSING_COHORT in names:
+        unseen = steps_table[(steps_table["cohort"] == MISSING_COHORT) & (steps_table["step"] == 1)]
+        if int(unseen["entered"].sum()) == 0:  # accounts not seen by at: no period, no funnel
+            steps_table = steps_table[steps_table["cohort"] != MISSING_COHORT].reset_index(drop=True)
+            drawn.remove(MISSING_COHORT)
     comparisons = _compare(accounts, spec, windows, names, cohorts, reference, pairs, alpha, min_cases)
     cases = log.to_polars("cases").get_column("case")
     shown = pl.DataFrame(
@@ -620,8 +628,24 @@ def funnel(
         resolution=timestamp_resolution(log)[1],
         _accounts=shown,
         _curves=curves,
-        _cohort_names=tuple(names),
+        _cohort_names=tuple(drawn),
     )
+
+
+def _check_disjoint(spec: list[_Step], owner: str, param: str = "steps") -> None:
+    """In any order, one event would reach two steps that share an activity."""
+    for i, a in enumerate(spec):
+        for b in spec[i + 1 :]:
+            shared = sorted(set(a.activities) & set(b.activities))
+            if shared:
+                raise invalid(
+                    param,
+                    owner,
+                    f"steps without shared activities with order='any': {a.name!r} and {b.name!r} both "
+                    f"contain {shared[0]!r}, so one event would reach both (use order='strict', where each "
+                    "step is a later event, or make the steps disjoint)",
+                    [a.name, b.name],
+                )
 
 
 def _did_you_mean(name: Any, known: Any) -> str:
@@ -836,7 +860,7 @@ def _steps_table(
                 e = part.get_column("km_e").to_numpy().astype(bool)
                 w = windows[k - 1]
                 horizon = float(t.max()) if w is None else w
-                est, lo, hi, _var = st.km_incidence_at(t, e, horizon)
+                est, lo, hi, _var, followed = _km_at(t, e, horizon)
                 days = part.filter(pl.col("km_e")).get_column("days").to_numpy()
                 q = np.quantile(days, [0.25, 0.5, 0.75, 0.9]) if days.size else [math.nan] * 4
                 row.update(
@@ -844,6 +868,7 @@ def _steps_table(
                         "conversion": est,
                         "ci_low": lo,
                         "ci_high": hi,
+                        "followed_days": followed,
                         "converted_share": conv / entered if entered else math.nan,
                         "closed_rate": conv / (conv + drop) if conv + drop else math.nan,
                         "p25_days": float(q[0]),
@@ -874,6 +899,7 @@ def _steps_table(
                             "conversion",
                             "ci_low",
                             "ci_high",
+                            "followed_days",
                             "converted_share",
                             "closed_rate",
                             "p25_days",
@@ -954,18 +980,22 @@ def _compare(
         c = part.get_column("_c").to_numpy()
         t = part.get_column("km_t").to_numpy().astype(float) / _US
         e = part.get_column("km_e").to_numpy().astype(bool)
+        closed = part.get_column("status").to_numpy() != "open"
         w = windows[k - 1]
-        horizon = float(t.max()) if (w is None and t.size) else (w or 0.0)
         for a, b in comparisons:
             ma = c == index[a]
             mb = (c != index[a]) if b == REST else (c == index[b])
             if not ma.any() or not mb.any():
                 continue
-            ea, _, _, va = st.km_incidence_at(t[ma], e[ma], horizon)
-            eb, _, _, vb = st.km_incidence_at(t[mb], e[mb], horizon)
-            se = math.sqrt(va + vb)
-            half = st.Z95 * se
-            p, test = _z_p(ea - eb, va, vb, e[ma], e[mb])
+            # no window: both groups at the follow-up they share
+            horizon = w if w is not None else float(min(t[ma].max(), t[mb].max()))
+            ea, _, _, va, _ = _km_at(t[ma], e[ma], horizon)
+            eb, _, _, vb, _ = _km_at(t[mb], e[mb], horizon)
+            if ea != ea or eb != eb:  # a group not followed for the whole window: nothing to test
+                p, test, half = math.nan, "not followed long enough", math.nan
+            else:
+                p, test = _z_p(ea - eb, va, vb, e[ma & closed], e[mb & closed])
+                half = st.Z95 * math.sqrt(va + vb) if va > 0 and vb > 0 else math.nan
             rows.append(
                 {
                     "step": k,
@@ -998,6 +1028,19 @@ def _compare(
     return out
 
 
+def _km_at(t: np.ndarray, e: np.ndarray, horizon: float) -> tuple[float, float, float, float, float]:
+    """Kaplan–Meier conversion by ``horizon`` (seconds) with its interval and Greenwood
+    variance, and the follow-up in days: NaN when no account of the group was followed that
+    long and the curve had not reached 100% (the data say nothing about conversion by then)."""
+    if t.size == 0:
+        return math.nan, math.nan, math.nan, math.nan, math.nan
+    followed = float(t.max())
+    est, lo, hi, var = st.km_incidence_at(t, e, horizon)
+    if followed < horizon and est < 1.0:
+        return math.nan, math.nan, math.nan, math.nan, followed / 86_400
+    return est, lo, hi, var, min(followed, horizon) / 86_400
+
+
 def _in_order(cohorts: Cohorts, present: Mapping[str, int]) -> list[str]:
     """The cohorts with accounts, in the order pairs are formed: periods in time order
     (without ``(missing)``, which is no period), other cohorts by name."""
@@ -1013,14 +1056,17 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _z_p(diff: float, va: float, vb: float, ea: np.ndarray, eb: np.ndarray) -> tuple[float, str]:
     """Two-sided p of the difference of two Kaplan–Meier conversions, and the test's name.
 
-    The z-test on Greenwood's variances, unless a group's curve has none (no account or
-    every account converted: Greenwood's variance is then 0, which would make a group of 3
-    look certain); then the two-proportion test of converted accounts (Fisher's exact
-    where counts are small)."""
+    The z-test on Greenwood's variances, unless a group's curve has none (every account
+    converted, or none did: Greenwood's variance is then 0, which would make a group of 3
+    look certain); then the two-proportion test of converted against dropped accounts,
+    the open ones left out (``ea``/``eb`` are the closed accounts' conversions; Fisher's
+    exact where counts are small), and the interval is NaN."""
     from scipy.stats import norm
 
     if va > 0 and vb > 0:
         return float(2 * norm.sf(abs(diff) / math.sqrt(va + vb))), "KM difference"
+    if ea.size == 0 or eb.size == 0:
+        return math.nan, "no closed accounts"
     x = (
         np.array([float(ea.sum())]),
         np.array([float(ea.size)]),

@@ -29,6 +29,7 @@ Definitions (also in ``docs/kpis.md``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -203,7 +204,9 @@ def kpis(
             dwell=dwell,
         )
     table = pd.DataFrame(rows)
-    if by is not None:
+    if cohorts is not None and cohorts.in_time:
+        table = _periods_in_time(table, cohorts.names)
+    elif by is not None:
         table = _largest_cohort_first(table)
     return JourneyKPIs(table=table)
 
@@ -481,6 +484,27 @@ def _dwell(key: Any, dwell: pd.DataFrame) -> list[dict[str, Any]]:
         _row(key, f"dwell_{r['stage']}_days", r["median"] / _DAY, "days", r["accounts"])
         for r in dwell[dwell["cohort"] == key].to_dict("records")
     ]
+
+
+def _periods_in_time(table: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """Period cohorts in time order, an empty period shown with 0 accounts (its other KPIs
+    NaN, n 0) rather than dropped."""
+    import pandas as pd
+
+    template = table[table["cohort"] == table["cohort"].iloc[0]]
+    counts = {"accounts", "won", "lost", "open", "churned"}
+    empty = []
+    for name in names:
+        if name in set(table["cohort"]):
+            continue
+        rows = template.assign(cohort=name, ci_low=math.nan, ci_high=math.nan, n=0)
+        rows["value"] = [0.0 if k in counts else math.nan for k in rows["kpi"]]
+        empty.append(rows)
+    table = pd.concat([table, *empty], ignore_index=True) if empty else table
+    table["cohort"] = pd.Categorical(table["cohort"], categories=list(names), ordered=True)
+    table = table.sort_values("cohort", kind="stable").reset_index(drop=True)
+    table["cohort"] = table["cohort"].astype(object)
+    return table
 
 
 def _largest_cohort_first(table: pd.DataFrame) -> pd.DataFrame:

@@ -116,11 +116,13 @@ def svg_to_png(svg: str, *, scale: float = 1.0) -> bytes:
 def save_drawing(result: Any, path: str | os.PathLike[str], owner: str, scale: float) -> Path:
     """Write ``result``'s drawing to ``.svg`` (its ``svg``), ``.png`` (its ``to_png``) or
     ``.html`` (its notebook HTML), atomically (:func:`write_atomic`)."""
-    from ._params import check_choice
 
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")
-    check_choice("suffix", owner, fmt, ("svg", "png", "html"))
+    if fmt not in ("svg", "png", "html"):
+        from ._params import invalid
+
+        raise invalid("path", owner, "a file name with the suffix .svg, .png or .html", str(path))
     if fmt == "png":
         data = result.to_png(scale=scale)
         return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner=owner)

@@ -324,8 +324,8 @@ def _check_views(
     from ._periods import resolve_period
 
     if funnel is not None:
-        steps = _resolve_steps(log, funnel, owner)
-        _windows(window, len(steps) - 1, owner, log)
+        steps = _resolve_steps(log, funnel, owner, param="funnel")
+        _windows(window, len(steps) - 1, owner, log, param="funnel_window")
     elif window is not None:
         raise invalid("funnel_window", owner, "given only with funnel=[...] (the steps)", window)
     if around is not None:

@@ -35,7 +35,9 @@ def funnel_section(
         return Section(None)
     from ._funnel import funnel
 
-    f = funnel(log, list(steps), window=window, by=by, lost=list(lost) if lost else None)
+    drift = by is not None and by.in_time  # period cohorts: each period against the one before
+    f = funnel(log, list(steps), window=window, by=by, lost=list(lost) if lost else None,
+               pairs="consecutive" if drift else "vs-rest")
     whole = f if by is None else funnel(log, list(steps), window=window, lost=list(lost) if lost else None)
     rows = []
     for r in whole.steps.to_dict("records"):
@@ -123,13 +125,10 @@ def time_section(
         from ._retention import retention
 
         r = retention(log, period=period)
-        life = retention(log, period=period, kind="lifecycle")
         per = retention(log, period=period, by=by) if by is not None else r
         content["retention"] = {
             "heatmap": r.svg,
-            "caption": r._caption(),
-            "lifecycle": life.svg,
-            "lifecycle_caption": life._caption(),
+            "lifecycle": r.draw(kind="lifecycle"),
             "summary_head": _retention_head(per.summary),
             "summary": _retention_rows(per.summary),
         }
