@@ -362,3 +362,23 @@ def test_period_cohorts_of_a_past_funnel_do_not_look_past_at():
     acc = f.to_dataframe("accounts")
     assert dict(zip(acc["case"], acc["cohort"], strict=False))["A"] == "(missing)"
     assert set(f.steps["cohort"]) == {"(missing)", "2024-Q1"}
+
+
+def test_a_lost_account_does_not_make_a_short_follow_up_look_long():
+    # entered 10 days before the end; half lose on day 2, the rest are open: the 30-day
+    # conversion is unknown, though the lost accounts are known never to convert
+    rows = [(f"x{i}", "a", 90) for i in range(10)] + [(f"x{i}", "L", 92) for i in range(5)]
+    rows += [("y", "a", 0), ("y", "b", 1), ("z", "z", 100)]
+    f = jm.funnel(_log(rows), ["a", "b"], window="30D", lost="L")
+    r = _row(f, 1)
+    # y converted after a day: watched 1 day, so the longest watch is still 10 days
+    assert (r.converted, r.dropped, r.open) == (1, 5, 5)
+    assert math.isnan(r.conversion) and r.followed_days == 10.0
+    assert "not known yet" in f.svg
+
+
+def test_with_no_open_account_the_conversion_is_known():
+    rows = [(f"c{i}", "a", 0) for i in range(4)] + [(f"c{i}", "b", 1) for i in range(2)]
+    rows += [("c2", "L", 2), ("c3", "L", 3), ("z", "z", 100)]
+    r = _row(jm.funnel(_log(rows), ["a", "b"], window="30D", lost="L"), 1)
+    assert (r.converted, r.dropped, r.open) == (2, 2, 0) and r.conversion == pytest.approx(0.5)

@@ -22,6 +22,9 @@ Rules (also in ``docs/funnels.md``):
   within the window, time counted from reaching the step; open accounts are censored at
   the end of the log (or ``at``), so it uses what is known of them without counting them
   as failures. Its 95% interval is the log–log interval with Greenwood's variance.
+  When no account that could still convert was watched for the whole window (all entered
+  recently) and some are open, the conversion is not known yet: NaN, with ``followed_days``
+  (the longest watch) saying how far the data reach; such a group is not tested.
   ``converted_share`` (converted / entered) is the naive figure other tools show;
   ``closed_rate`` (converted / (converted + dropped)) leaves the open accounts out.
 * With ``by``, each cohort's conversion of each step is compared with the rest (or as
@@ -780,13 +783,23 @@ def _walk(
             .otherwise(follow)
             .alias("km_t"),
             (pl.col("status") == "converted").alias("km_e"),
+            # how long the account was watched while it could still convert: a lost account
+            # only until its lost event, so that it does not make a short follow-up look long
+            pl.when(pl.col("status") == "converted")
+            .then(pl.col("dt"))
+            .when((pl.col("status") == "dropped") & closed)
+            .then(never)
+            .when(pl.col("status") == "dropped")
+            .then(pl.col("l_t") - pl.col("t") if lost_events is not None else never)
+            .otherwise(follow)
+            .alias("km_f"),
             pl.when(pl.col("status") == "converted")
             .then(pl.col("dt") / _DAY_US)
             .otherwise(None)
             .alias("days"),
             pl.lit(k, dtype=pl.Int32).alias("step"),
         )
-        rows.append(hit.select("code", "step", "t", "status", "days", "km_t", "km_e"))
+        rows.append(hit.select("code", "step", "t", "status", "days", "km_t", "km_e", "km_f"))
         reached = hit.filter(pl.col("status") == "converted").select(
             "code", pl.col("n_pos").alias("pos"), pl.col("n_t").alias("t")
         )
@@ -798,9 +811,17 @@ def _walk(
         pl.lit(None, dtype=pl.Float64).alias("days"),
         pl.lit(None, dtype=pl.Int64).alias("km_t"),
         pl.lit(None, dtype=pl.Boolean).alias("km_e"),
+        pl.lit(None, dtype=pl.Int64).alias("km_f"),
     )
     rows.append(last.with_columns(pl.col("t").cast(pl.Int64)))
-    out = pl.concat([r.with_columns(pl.col("t").cast(pl.Int64), pl.col("km_t").cast(pl.Int64)) for r in rows])
+    out = pl.concat(
+        [
+            r.with_columns(
+                pl.col("t").cast(pl.Int64), pl.col("km_t").cast(pl.Int64), pl.col("km_f").cast(pl.Int64)
+            )
+            for r in rows
+        ]
+    )
     return out
 
 
@@ -859,8 +880,10 @@ def _steps_table(
                 t = part.get_column("km_t").to_numpy().astype(float) / _US
                 e = part.get_column("km_e").to_numpy().astype(bool)
                 w = windows[k - 1]
-                horizon = float(t.max()) if w is None else w
-                est, lo, hi, _var, followed = _km_at(t, e, horizon)
+                f = part.get_column("km_f").to_numpy().astype(float) / _US
+                horizon = float(f.max()) if w is None else w  # no window: the longest follow-up
+                open_ = part.get_column("status").to_numpy() == "open"
+                est, lo, hi, _var, followed = _km_at(t, e, f, horizon, open_)
                 days = part.filter(pl.col("km_e")).get_column("days").to_numpy()
                 q = np.quantile(days, [0.25, 0.5, 0.75, 0.9]) if days.size else [math.nan] * 4
                 row.update(
@@ -981,6 +1004,7 @@ def _compare(
         t = part.get_column("km_t").to_numpy().astype(float) / _US
         e = part.get_column("km_e").to_numpy().astype(bool)
         closed = part.get_column("status").to_numpy() != "open"
+        f = part.get_column("km_f").to_numpy().astype(float) / _US
         w = windows[k - 1]
         for a, b in comparisons:
             ma = c == index[a]
@@ -988,9 +1012,9 @@ def _compare(
             if not ma.any() or not mb.any():
                 continue
             # no window: both groups at the follow-up they share
-            horizon = w if w is not None else float(min(t[ma].max(), t[mb].max()))
-            ea, _, _, va, _ = _km_at(t[ma], e[ma], horizon)
-            eb, _, _, vb, _ = _km_at(t[mb], e[mb], horizon)
+            horizon = w if w is not None else float(min(f[ma].max(), f[mb].max()))
+            ea, _, _, va, _ = _km_at(t[ma], e[ma], f[ma], horizon, ~closed[ma])
+            eb, _, _, vb, _ = _km_at(t[mb], e[mb], f[mb], horizon, ~closed[mb])
             if ea != ea or eb != eb:  # a group not followed for the whole window: nothing to test
                 p, test, half = math.nan, "not followed long enough", math.nan
             else:
@@ -1028,15 +1052,19 @@ def _compare(
     return out
 
 
-def _km_at(t: np.ndarray, e: np.ndarray, horizon: float) -> tuple[float, float, float, float, float]:
+def _km_at(
+    t: np.ndarray, e: np.ndarray, f: np.ndarray, horizon: float, open_: np.ndarray
+) -> tuple[float, float, float, float, float]:
     """Kaplan–Meier conversion by ``horizon`` (seconds) with its interval and Greenwood
-    variance, and the follow-up in days: NaN when no account of the group was followed that
-    long and the curve had not reached 100% (the data say nothing about conversion by then)."""
+    variance, and the follow-up in days: NaN when no account of the group was watched that
+    long while it could still convert (``f``: a lost account only until its lost event) and
+    the curve had not reached 100% (the data say nothing about conversion by then), unless
+    no account is open (``open_``): then every account's fate by the horizon is known."""
     if t.size == 0:
         return math.nan, math.nan, math.nan, math.nan, math.nan
-    followed = float(t.max())
+    followed = float(f.max())
     est, lo, hi, var = st.km_incidence_at(t, e, horizon)
-    if followed < horizon and est < 1.0:
+    if followed < horizon and est < 1.0 and open_.any():
         return math.nan, math.nan, math.nan, math.nan, followed / 86_400
     return est, lo, hi, var, min(followed, horizon) / 86_400
 

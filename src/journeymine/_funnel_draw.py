@@ -14,6 +14,7 @@ same bytes.
 from __future__ import annotations
 
 import html
+import math
 from typing import TYPE_CHECKING, Any
 
 from ._textsize import text_width
@@ -246,7 +247,9 @@ def _between(r: dict[str, Any], x: float, base: float, window: str, flag: str | 
     conv = r["conversion"]
     lines = [
         (f"{_pct(conv)} →", _BODY, "bold", _INK),
-        (f"CI {_pct(r['ci_low'])}–{_pct(r['ci_high'])}", _SMALL, "normal", _GREY),
+        (f"CI {_pct(r['ci_low'])}–{_pct(r['ci_high'])}", _SMALL, "normal", _GREY)
+        if conv == conv
+        else (f"only {_days(r.get('followed_days', float('nan')))} seen", _SMALL, "normal", _GREY),
         (f"within {window}" if window != "no limit" else "no time limit", _SMALL, "normal", _GREY),
         (f"median {_days(r['median_days'])}", _SMALL, "normal", _GREY),
     ]
@@ -259,6 +262,11 @@ def _between(r: dict[str, Any], x: float, base: float, window: str, flag: str | 
         f"Time to convert: median {_days(r['median_days'])}, p25 {_days(r['p25_days'])}, "
         f"p75 {_days(r['p75_days'])}, p90 {_days(r['p90_days'])}."
     )
+    if conv != conv:
+        tip += (
+            " No account was watched for the whole window (the longest: "
+            f"{_days(r.get('followed_days', math.nan))}), so the conversion within it is not known yet."
+        )
     if flag:
         up = flag.startswith("▲")
         vs, q = flag.split("|", 1)
