@@ -153,6 +153,10 @@ def test_event_level_access_says_how_to_get_it(demo: tuple[jm.JourneyLog, jm.Jou
         "log.filter_variants": lambda: remote.filter_variants(top=2),
         "write_xes": lambda: jm.write_xes(remote, "never-written.xes"),
         'subway_map(lines="roles")': lambda: jm.subway_map(remote, lines="roles"),
+        "funnel": lambda: jm.funnel(remote, ["Demo request", "Demo"], window="30D"),
+        "paths": lambda: jm.paths(remote, "Demo"),
+        "retention": lambda: jm.retention(remote),
+        "dotted_chart": lambda: jm.dotted_chart(remote),
     }
     for operation, call in calls.items():
         with pytest.raises(jm.UnsupportedOperationError) as info:
