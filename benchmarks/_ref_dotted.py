@@ -12,13 +12,17 @@ above ``max_accounts`` accounts). Fair-baseline notes:
   occurrence; journeymine: sorted by start, the same order up to ties), colour =
   activity; PNG would add Cairo's rasterisation to both;
 * pm4py draws every event whatever the size (its SVG grows with the events; Graphviz
-  runs out of time on large logs): give ``timeout`` to stop it, reported as ``inf``.
+  runs out of time on large logs): give ``timeout`` to stop it, reported as ``inf``
+  (its shell and ``neato`` are stopped with it: they run in the timed process's group);
+* pm4py calls ``neato`` through ``os.system`` without checking it: both sides check that
+  an SVG was written (an error otherwise, never a time).
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -46,41 +50,70 @@ def pm4py_frame(path_or_frame: Any) -> Any:
     )
 
 
-def _pm4py_run(frame: Any, out: str, queue: Any) -> None:
+def _pm4py_run(frame: Any, out: str, queue: Any, own_group: bool = False) -> None:
     import pm4py
 
+    if own_group:  # so that a timeout also stops the shell and neato pm4py starts
+        os.setsid()
     start = time.perf_counter()
     pm4py.save_vis_dotted_chart(frame, out)
     queue.put(time.perf_counter() - start)
 
 
-def pm4py_dotted(path_or_frame: Any, *, timeout: float | None = None) -> float:
+def _check_svg(out: str) -> None:
+    # pm4py runs neato through os.system and does not look at its exit status: an empty
+    # or missing file is a failure, not a time
+    path = Path(out)
+    size = path.stat().st_size if path.exists() else 0
+    head = tail = b""
+    if size:
+        with open(path, "rb") as fh:
+            head = fh.read(1000)
+            fh.seek(max(size - 100, 0))
+            tail = fh.read()
+    if b"<svg" not in head or b"</svg>" not in tail:
+        raise RuntimeError(f"no complete SVG written to {out} ({size} bytes)")
+
+
+def pm4py_dotted(path_or_frame: Any, *, timeout: float | None = None, out: str | os.PathLike[str] | None = None) -> float:
     """Seconds pm4py takes to write its default dotted chart as SVG (``inf`` past
-    ``timeout``; the frame is prepared first and not timed)."""
+    ``timeout``; the frame is prepared first and not timed). ``out``: keep the SVG there
+    (default: a temporary file)."""
     frame = pm4py_frame(path_or_frame)
     with tempfile.TemporaryDirectory() as folder:
-        out = str(Path(folder) / "pm4py_dotted.svg")
+        target = str(out) if out is not None else str(Path(folder) / "pm4py_dotted.svg")
         if timeout is None:
             queue: Any = mp.Queue()
-            _pm4py_run(frame, out, queue)
-            return float(queue.get())
+            _pm4py_run(frame, target, queue)
+            seconds = float(queue.get())
+            _check_svg(target)
+            return seconds
         ctx = mp.get_context("fork")
         queue = ctx.Queue()
-        proc = ctx.Process(target=_pm4py_run, args=(frame, out, queue))
+        proc = ctx.Process(target=_pm4py_run, args=(frame, target, queue, True))
         proc.start()
         proc.join(timeout)
         if proc.is_alive():
-            proc.kill()
+            # the whole process group: pm4py's child, its shell and neato
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.join()
             return float("inf")
-        return float(queue.get())
+        if proc.exitcode != 0:
+            raise RuntimeError(f"pm4py's dotted chart failed (exit code {proc.exitcode})")
+        seconds = float(queue.get(timeout=60))
+        _check_svg(target)
+        return seconds
 
 
-def jm_dotted(log: Any, **options: Any) -> float:
-    """Seconds journeymine takes to compute and write its dotted chart as SVG."""
+def jm_dotted(log: Any, *, out: str | os.PathLike[str] | None = None, **options: Any) -> float:
+    """Seconds journeymine takes to compute and write its dotted chart as SVG (``out``:
+    keep the SVG there)."""
     import journeymine as jm
 
     with tempfile.TemporaryDirectory() as folder:
+        target = Path(out) if out is not None else Path(folder) / "jm_dotted.svg"
         start = time.perf_counter()
-        jm.dotted_chart(log, **options).save(Path(folder) / "jm_dotted.svg")
-        return time.perf_counter() - start
+        jm.dotted_chart(log, **options).save(target)
+        seconds = time.perf_counter() - start
+        _check_svg(str(target))
+        return seconds
