@@ -414,20 +414,40 @@ def _windows(
     return (w,) * n
 
 
+def _stage_names(log: JourneyLog) -> set[str]:
+    """The log's stage names, without working out each activity's stage: the values of its
+    stage column (and its declared order), or the names derived stages can take."""
+    from ._stages import DERIVED_STAGES
+
+    if "stage" not in log.mapping.roles():
+        cached = [v for k, v in log._cache.items() if k.startswith("stages:")]
+        return set(cached[0].order) if cached else set(DERIVED_STAGES)
+    values = log.to_polars("events").get_column("stage").drop_nulls().unique().to_list()
+    return {str(v) for v in values} | set(log.stage_order or ())
+
+
 def _resolve_steps(log: JourneyLog, steps: Any, owner: str, param: str = "steps") -> list[_Step]:
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or len(steps) < 2:
         raise invalid(
             param, owner, "a list of at least two steps (activities, sets of activities or stages)", steps
         )
     activities = set(log.activities)
-    stages = stage_assignment(log)
-    stage_names = set(stages.order)
+    stage_names = _stage_names(log)
+    assigned: list[Any] = []
+
+    def stages() -> Any:
+        if not assigned:  # the stage assignment reads the whole log: only when a step may be a stage
+            assigned.append(stage_assignment(log))
+        return assigned[0]
+
+    def is_stage(name: Any) -> bool:
+        return name in stage_names and name in stages().order
+
+    def of_stage(name: str) -> tuple[str, ...]:
+        return tuple(sorted(a for a, s in stages().activity_stage.items() if s == name))
 
     def unknown(name: Any, known: Any, what: str) -> Any:
         return invalid(param, owner, f"{what} of the log{_did_you_mean(name, known)}", name)
-
-    def of_stage(name: str) -> tuple[str, ...]:
-        return tuple(sorted(a for a, s in stages.activity_stage.items() if s == name))
 
     out: list[_Step] = []
     for spec in steps:
@@ -438,11 +458,11 @@ def _resolve_steps(log: JourneyLog, steps: Any, owner: str, param: str = "steps"
                     raise unknown(name, activities, "an activity")
                 out.append(_Step(str(name), (str(name),), "activity"))
             else:
-                if name not in stage_names:
-                    raise unknown(name, stage_names, "a stage")
+                if not is_stage(name):
+                    raise unknown(name, stages().order, "a stage")
                 out.append(_Step(str(name), of_stage(str(name)), "stage"))
         elif isinstance(spec, str):
-            if spec in activities and spec in stage_names:
+            if spec in activities and is_stage(spec):
                 raise invalid(
                     param,
                     owner,
@@ -452,10 +472,10 @@ def _resolve_steps(log: JourneyLog, steps: Any, owner: str, param: str = "steps"
                 )
             if spec in activities:
                 out.append(_Step(spec, (spec,), "activity"))
-            elif spec in stage_names:
+            elif is_stage(spec):
                 out.append(_Step(spec, of_stage(spec), "stage"))
             else:
-                raise unknown(spec, activities | stage_names, "an activity or a stage")
+                raise unknown(spec, activities | set(stages().order), "an activity or a stage")
         elif isinstance(spec, (set, frozenset, list, tuple)) and spec:
             names = [str(a) for a in spec]
             for a in names:
