@@ -173,11 +173,82 @@ def test_empty_cohort_is_kept(tiny: jm.JourneyLog) -> None:
     r = jm.retention(tiny, by=cohorts)
     assert r.cohorts == ("early", "late", "zzz empty")
     s = r.summary.set_index("cohort")
-    assert s.loc["zzz empty", "accounts"] == 0
-    assert r.matrix("zzz empty")["accounts"].tolist() == [0, 0, 0, 0, 0]
+    assert s.loc["zzz empty", ["accounts", "start_periods"]].tolist() == [0, 0]
+    assert r.matrix("zzz empty").empty and r.matrix("zzz empty", counts=True).empty  # no start: no row
     assert r.svg.count('class="panel"') == 3
     assert r.draw(kind="lifecycle").count('class="panel"') == 3
     assert (r.lifecycle().query("cohort == 'zzz empty'")["active"] == 0).all()
+
+
+def test_each_cohort_has_its_own_rows_and_columns(tiny: jm.JourneyLog) -> None:
+    """Rows from the cohort's own first to its own last start, empty ones between kept;
+    columns as far as its rows reach; no cell for another cohort's start periods."""
+    cases = tiny.to_polars("cases").get_column("case")  # A, B (Jan) | C (Mar), D (May)
+    codes = pl.Series("cohort", [0, 0, 1, 1], dtype=pl.UInt32)
+    r = jm.retention(tiny, by=Cohorts(codes=codes, names=("early", "late"), by="made up", cases=cases))
+    early, late = r.matrix("early"), r.matrix("late")
+    assert list(early.index) == ["2024-01"] and list(early.columns) == ["accounts", 0, 1, 2, 3, 4]
+    assert early.loc["2024-01"].tolist()[:5] == [2, 1.0, 0.5, 0.5, 0.5]
+    assert list(late.index) == ["2024-03", "2024-04", "2024-05"]  # April: empty, kept
+    assert late["accounts"].tolist() == [1, 0, 1] and list(late.columns) == ["accounts", 0, 1, 2]
+    cells = r.to_dataframe()
+    assert len(cells) == 5 + (3 + 2 + 1)  # each row reaches May
+    assert cells.groupby("cohort")["start_period"].unique().map(list).to_dict() == {
+        "early": ["2024-01"],
+        "late": ["2024-03", "2024-04", "2024-05"],
+    }
+    s = r.summary.set_index("cohort")
+    assert s["start_periods"].tolist() == [1, 3] and s["empty_start_periods"].tolist() == [0, 1]
+    # the same numbers as the cells of the cohorts' rows without by
+    whole = jm.retention(tiny).to_dataframe().set_index(["start_period", "period_index"])
+    mine = cells.set_index(["start_period", "period_index"])
+    assert (whole.loc[mine.index, "active"].to_numpy() == mine["active"].to_numpy()).all()
+    assert r.svg.count('class="panel"') == 2
+
+
+def test_period_cohorts_stay_sparse() -> None:
+    """Daily retention by week of first touch: each weekly cohort has at most 7 start days,
+    not every start day of the log (which made 36M cells at 2,000 accounts)."""
+    log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+    r = jm.retention(log, by=jm.period("W"), period="D")
+    cells = r.to_dataframe()
+    rows = cells.drop_duplicates(["cohort", "start_period"])
+    assert rows.groupby("cohort").size().max() <= 7
+    last_day = pd.Timestamp(log.time_span.end).strftime("%Y-%m-%d")
+    reach = (pd.Timestamp(last_day) - pd.to_datetime(rows["start_period"])).dt.days + 1
+    assert len(cells) == int(reach.sum())  # every row as far as it reaches, nothing more
+    assert int(r.summary["accounts"].sum()) == log.n_cases
+    assert cells.loc[cells["period_index"] == 0, "active"].sum() == log.n_cases
+    # by the same weeks with weekly retention: one start row per (non-empty) cohort
+    w = jm.retention(log, by=jm.period("W"), period="W")
+    assert (w.summary["start_periods"] == (w.summary["accounts"] > 0)).all()
+
+
+def test_starts_before_1970_count() -> None:
+    """Day and week ordinals before 1970 are negative: still a start, not 'without start'."""
+    log = _log([("A", "x", "1969-12-30"), ("A", "x", "1970-01-02"), ("B", "x", "1970-01-01")])
+    r = jm.retention(log, period="D")
+    assert r.summary.loc[0, ["accounts", "without_start"]].tolist() == [2, 0]
+    m = r.matrix(counts=True)
+    assert list(m.index) == ["1969-12-30", "1969-12-31", "1970-01-01"]
+    assert m.loc["1969-12-30", [0, 3]].tolist() == [1, 1]
+    assert jm.retention(log, period="W").summary.loc[0, "accounts"] == 2
+
+
+def test_not_a_log() -> None:
+    frame = pd.DataFrame({"case": ["a"], "activity": ["x"], "ts": ["2024-01-01"]})
+    with pytest.raises(
+        jm.InvalidParameterError, match=r"'log' parameter of retention.*a JourneyLog.*DataFrame"
+    ):
+        jm.retention(frame)  # type: ignore[arg-type]
+
+
+def test_one_call_draws_heatmap_and_lifecycle(tiny: jm.JourneyLog) -> None:
+    """The report needs one retention(...) call: draw(kind=...) gives either drawing."""
+    r = jm.retention(tiny, period="M")
+    life = jm.retention(tiny, period="M", kind="lifecycle")
+    assert r.draw(kind="lifecycle") == life.svg and r._caption("lifecycle") == life._caption()
+    assert life.draw(kind="retention") == r.svg and life._caption("retention") == r._caption()
 
 
 def test_svg_escaped_and_deterministic() -> None:
@@ -209,6 +280,17 @@ def test_many_periods_readable() -> None:
     # every reached cell has a title with its counts: row r (of 60) reaches 61 - r months
     assert panel.count("</title></rect>") == sum(61 - r for r in range(60))
     assert svg.count(">2020-01<") == 1 and svg.count(">2020-02<") == 0  # thinned row labels
+
+
+def test_few_rows_reaching_far_are_cut_at_120_columns() -> None:
+    """One start day reaching 201 days: the heatmap draws the first 120 and says so."""
+    log = _log([("A", "x", "2024-01-01"), ("A", "x", "2024-07-19"), ("B", "x", "2024-01-01")])
+    r = jm.retention(log, period="D")
+    assert r.matrix().shape == (1, 1 + 201)
+    svg = r.svg
+    panel = svg.split('<g class="legend">')[0]
+    assert panel.count("</title></rect>") == 120
+    assert "Only the first 120 days since the start are drawn (81 later ones" in svg
 
 
 def test_save_png_svg_html(tmp_path: Path, tiny: jm.JourneyLog) -> None:

@@ -14,8 +14,12 @@ The rules (also in ``docs/funnels.md``)
 * **Matrix**: rows are start cohorts (the calendar period of the start), columns the
   periods since the start (0, 1, 2, ...). Period 0 is the start period: it is 100 % by
   construction when the start event counts as activity (``active=None`` or ``active``
-  holding the start activities), and below 100 % otherwise. Every calendar period between
-  the first and the last start is a row, an empty one (0 accounts) included.
+  holding the start activities), and below 100 % otherwise. Per cohort, every calendar
+  period between *its own* first and last start is a row, an empty one (0 accounts)
+  included, and each row's columns run as far as its periods are reached by ``end``; a
+  cohort without any start has no row (its summary says 0 accounts). Without ``by`` (or
+  when every cohort starts in the first and the last start period of the log) that is every
+  period between the log's first and last start.
 * **Share**: ``classic`` retention counts the accounts active in period *n* exactly;
   ``rolling`` (unbounded) retention counts those active in period *n* or any later
   observed period.
@@ -54,6 +58,7 @@ from ._cohorts import ALL, resolve
 from ._display import Displayed, note, section, table
 from ._encoding import encode, require_events
 from ._engine import require_embedded
+from ._log import JourneyLog
 from ._output import save_drawing, svg_to_png
 from ._params import as_names, check_choice, close_matches, invalid
 from ._periods import PERIODS, period_labels, period_ordinal, period_start, resolve_period
@@ -67,6 +72,8 @@ __all__ = ["Retention", "retention"]
 
 #: start periods (heatmap rows and columns) and lifecycle periods drawn at most: the latest
 MAX_DRAWN_PERIODS = 60
+#: heatmap columns (periods since the start) drawn at most: the first
+MAX_DRAWN_INDEXES = 2 * MAX_DRAWN_PERIODS
 #: the summary's retention columns: periods since the start
 SUMMARY_AT = (1, 3, 6, 12)
 #: the cohort name of the curve pooled over every cohort
@@ -76,7 +83,9 @@ POOLED = "(pooled)"
 # -- the computation -------------------------------------------------------------------
 
 
-def _activity_codes(log: Any, value: Any, name: str, owner: str) -> tuple[tuple[str, ...], list[int]] | None:
+def _activity_codes(
+    log: JourneyLog, value: Any, name: str, owner: str
+) -> tuple[tuple[str, ...], list[int]] | None:
     """The activities named by ``value`` (None stays None) and their codes."""
     if value is None:
         return None
@@ -96,13 +105,13 @@ def _activity_codes(log: Any, value: Any, name: str, owner: str) -> tuple[tuple[
     return uniq, [acts.index(a) for a in uniq]
 
 
-def _observation_end(log: Any, end: TimeLike | None, owner: str) -> dt.datetime:
+def _observation_end(log: JourneyLog, end: TimeLike | None, owner: str) -> dt.datetime:
     """The end of observation: ``end`` or the log's last event; never before that event."""
     import pandas as pd
 
     last = log.time_span.end
     if end is None:
-        return last.to_pydatetime()  # type: ignore[no-any-return]
+        return last.to_pydatetime()
     try:
         ts = pd.Timestamp(end)
     except (TypeError, ValueError) as exc:
@@ -124,16 +133,31 @@ def _observation_end(log: Any, end: TimeLike | None, owner: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class _Counts:
-    """Everything counted, as arrays indexed [cohort, start row, period index]."""
+    """Everything counted, sparsely: each cohort's start rows run from its own first to
+    its own last start period, and each row's cells as far as it reaches by ``end``.
 
-    first: int  # ordinal of the first start period (row 0)
+    Rows are numbered cohort by cohort, in time; cells row by row, by period index.
+    """
+
+    first: int  # ordinal of the first start period over every cohort
     end_ordinal: int  # ordinal of the period holding ``end``
     end_complete: bool  # that period had ended by ``end``
-    sizes: np.ndarray  # [C, R] accounts per start row
-    active: np.ndarray  # [C, R, K] accounts active (classic)
-    rolling: np.ndarray  # [C, R, K] accounts active then or later
+    row_cohort: np.ndarray  # [R] the cohort of each start row
+    row_start: np.ndarray  # [R] the period ordinal of each start row
+    sizes: np.ndarray  # [R] accounts per start row
+    cell_base: np.ndarray  # [R] the first cell of each row
+    reach: np.ndarray  # [R] the cells of each row: periods 0 .. reach - 1 since its start
+    active: np.ndarray  # [T] accounts active (classic) per cell
+    rolling: np.ndarray  # [T] accounts active then or later per cell
     without_start: np.ndarray  # [C] accounts without a start event
     life: np.ndarray  # [C, P, 4] new, returning, resurrecting, dormant per calendar period
+
+
+def _exclusive_cumsum(a: np.ndarray) -> np.ndarray:
+    """[0, a0, a0 + a1, ...]: where each run of ``a`` begins."""
+    out = np.zeros(a.size, dtype=np.int64)
+    np.cumsum(a[:-1], out=out[1:])
+    return out
 
 
 def _count(
@@ -146,16 +170,19 @@ def _count(
     active_codes: list[int] | None,
     end: dt.datetime,
 ) -> _Counts:
-    """Count on the encoded events (sorted by case then time): one pass, no loop per account."""
+    """Count on the encoded events (sorted by case then time): one pass, no loop per
+    account, and no array of cohorts x every start period x every period index."""
     f = frame.select("code", "act", period_ordinal(pl.col("ts"), period).alias("p"))
     end_ordinal = int(pl.select(period_ordinal(pl.lit(end).dt.replace_time_zone("UTC"), period)).item())
     end_complete = period_start(end_ordinal + 1, period) <= end
-    # the start period of every account (-1: no start event)
+    # the start period of every account that has a start event
     st = f if start_codes is None else f.filter(pl.col("act").is_in(start_codes))
     st = st.filter(pl.col("code").is_first_distinct())
-    start_p = np.full(n_cases, -1, dtype=np.int64)
-    start_p[st.get_column("code").to_numpy()] = st.get_column("p").to_numpy()
-    has_start = start_p >= 0
+    started = st.get_column("code").to_numpy()
+    start_p = np.zeros(n_cases, dtype=np.int64)
+    start_p[started] = st.get_column("p").to_numpy()
+    has_start = np.zeros(n_cases, dtype=bool)  # not start_p >= 0: days before 1970 are negative
+    has_start[started] = True
     # distinct (account, period) pairs of activity: periods never decrease within a case
     ac = f if active_codes is None else f.filter(pl.col("act").is_in(active_codes))
     ac = ac.select("code", "p").filter(
@@ -166,29 +193,39 @@ def _count(
     code = ac.get_column("code").to_numpy().astype(np.int64)
     p = ac.get_column("p").to_numpy().astype(np.int64)
     sp = start_p[code]
-    keep = (sp >= 0) & (p >= sp) & (p <= end_ordinal)
+    keep = has_start[code] & (p >= sp) & (p <= end_ordinal)
     code, p, sp = code[keep], p[keep], sp[keep]
-    first = int(start_p[has_start].min()) if has_start.any() else end_ordinal
-    last_start = int(start_p[has_start].max()) if has_start.any() else first - 1
-    n_rows = max(last_start - first + 1, 0)
-    n_cols = max(end_ordinal - first + 1, 0)
     c_all = cohort.astype(np.int64)
-    sizes = np.bincount(
-        c_all[has_start] * n_rows + (start_p[has_start] - first), minlength=n_cohorts * n_rows
-    ).reshape(n_cohorts, n_rows)
+    first = int(start_p[has_start].min()) if has_start.any() else end_ordinal
+    # each cohort's own first and last start period (no rows for a cohort without starts)
+    c_st, p_st = c_all[has_start], start_p[has_start]
+    c_first = np.full(n_cohorts, end_ordinal + 1, dtype=np.int64)
+    c_last = np.full(n_cohorts, first - 1, dtype=np.int64)
+    np.minimum.at(c_first, c_st, p_st)
+    np.maximum.at(c_last, c_st, p_st)
+    n_rows = np.maximum(c_last - c_first + 1, 0)
+    row_base = _exclusive_cumsum(n_rows)
+    total_rows = int(n_rows.sum())
+    row_cohort = np.repeat(np.arange(n_cohorts, dtype=np.int64), n_rows)
+    row_start = c_first[row_cohort] + np.arange(total_rows, dtype=np.int64) - row_base[row_cohort]
+    reach = end_ordinal - row_start + 1
+    cell_base = _exclusive_cumsum(reach)
+    total_cells = int(reach.sum())
+    sizes = np.bincount(row_base[c_st] + p_st - c_first[c_st], minlength=total_rows).astype(np.int64)
     without = np.bincount(c_all[~has_start], minlength=n_cohorts)
     c = c_all[code]
-    row, idx = sp - first, p - sp
-    flat = (c * n_rows + row) * n_cols + idx
-    size3 = n_cohorts * n_rows * n_cols
-    active = np.bincount(flat, minlength=size3).reshape(n_cohorts, n_rows, n_cols)
-    # rolling: each account's last active period index, counted back to every earlier index
+    flat = cell_base[row_base[c] + sp - c_first[c]] + (p - sp)
+    active = np.bincount(flat, minlength=total_cells).astype(np.int64)
+    # rolling: each account's last active period index, counted back to every earlier
+    # index of its row (a suffix sum within each row)
     new_code = np.ones(code.size, dtype=bool)
     new_code[1:] = code[1:] != code[:-1]
     last_of = np.ones(code.size, dtype=bool)
     last_of[:-1] = new_code[1:]
-    lasts = np.bincount(flat[last_of], minlength=size3).reshape(n_cohorts, n_rows, n_cols)
-    rolling = np.flip(np.cumsum(np.flip(lasts, axis=2), axis=2), axis=2)
+    lasts = np.bincount(flat[last_of], minlength=total_cells).astype(np.int64)
+    suffix = np.zeros(total_cells + 1, dtype=np.int64)
+    suffix[:-1] = np.cumsum(lasts[::-1])[::-1]
+    rolling = suffix[:-1] - np.repeat(suffix[cell_base + reach], reach)
     # lifecycle over the calendar periods first .. end_ordinal
     prev_p = np.empty_like(p)
     prev_p[1:] = p[:-1]
@@ -198,7 +235,7 @@ def _count(
     gap_after = last_of | (next_p != p + 1)
     dormant_at = p + 1
     lapse = gap_after & (dormant_at <= end_ordinal)
-    n_cal = n_cols
+    n_cal = max(end_ordinal - first + 1, 0)
     life = np.zeros((n_cohorts, n_cal, 4), dtype=np.int64)
     if n_cal:
         life[..., :3] = np.bincount(
@@ -207,31 +244,43 @@ def _count(
         life[..., 3] = np.bincount(
             c[lapse] * n_cal + (dormant_at[lapse] - first), minlength=n_cohorts * n_cal
         ).reshape(n_cohorts, n_cal)
-    return _Counts(first, end_ordinal, end_complete, sizes, active, rolling, without, life)
+    return _Counts(
+        first,
+        end_ordinal,
+        end_complete,
+        row_cohort,
+        row_start,
+        sizes,
+        cell_base,
+        reach,
+        active,
+        rolling,
+        without,
+        life,
+    )
 
 
 def _tidy(counts: _Counts, names: Sequence[str], period: str, mode: str) -> pl.DataFrame:
-    """The tidy cells: every (cohort, start row, index) whose calendar period is reached."""
-    n_c, n_r = counts.sizes.shape
-    n_k = counts.active.shape[2]
-    c, r, k = np.meshgrid(np.arange(n_c), np.arange(n_r), np.arange(n_k), indexing="ij")
-    cal = r + k  # calendar period, relative to the first start
-    reached = (counts.first + cal) <= counts.end_ordinal
-    c, r, k, cal = c[reached], r[reached], k[reached], cal[reached]
-    values = (counts.active if mode == "classic" else counts.rolling)[c, r, k]
-    accounts = counts.sizes[c, r]
-    censored = (counts.first + cal == counts.end_ordinal) & (not counts.end_complete)
+    """The tidy cells: every (cohort, start row, index) whose calendar period is reached,
+    cohort by cohort, row by row."""
+    row = np.repeat(np.arange(counts.reach.size, dtype=np.int64), counts.reach)
+    k = np.arange(row.size, dtype=np.int64) - counts.cell_base[row]
+    start = counts.row_start[row]
+    cal = start + k
+    values = counts.active if mode == "classic" else counts.rolling
+    accounts = counts.sizes[row]
+    censored = (cal == counts.end_ordinal) & (not counts.end_complete)
     labels = pl.Series(period_labels(counts.first, counts.end_ordinal, period), dtype=pl.String)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(censored | (accounts == 0), np.nan, values / np.maximum(accounts, 1))
     out = pl.DataFrame(
         {
-            "cohort": pl.Series(list(names), dtype=pl.String).gather(c),
-            "start_period": labels.gather(r),
-            "period_index": k.astype(np.int64),
-            "calendar_period": labels.gather(cal),
-            "accounts": accounts.astype(np.int64),
-            "active": values.astype(np.int64),
+            "cohort": pl.Series(list(names), dtype=pl.String).gather(counts.row_cohort[row]),
+            "start_period": labels.gather(start - counts.first),
+            "period_index": k,
+            "calendar_period": labels.gather(cal - counts.first),
+            "accounts": accounts,
+            "active": values,
             "share": share,
             "censored": censored,
         }
@@ -265,25 +314,28 @@ def _curves(cells: pl.DataFrame, pooled: bool) -> pl.DataFrame:
     return cur.join(rank, on="cohort").sort("rank", "period_index").drop("rank")
 
 
-def _summary(
-    cells: pl.DataFrame, curves: pl.DataFrame, counts: _Counts, names: Sequence[str]
-) -> pl.DataFrame:
+def _summary(curves: pl.DataFrame, counts: _Counts, names: Sequence[str]) -> pl.DataFrame:
+    n = len(names)
+    accounts = np.bincount(counts.row_cohort, weights=counts.sizes, minlength=n).astype(np.int64)
+    n_rows = np.bincount(counts.row_cohort, minlength=n)
+    empty = np.bincount(counts.row_cohort[counts.sizes == 0], minlength=n)
+    at = curves.filter(pl.col("period_index").is_in(SUMMARY_AT))
+    read = {
+        (c, int(k)): (int(a), float(s))
+        for c, k, a, s in at.select("cohort", "period_index", "at_risk", "share").iter_rows()
+    }
     rows = []
     for i, name in enumerate(names):
-        sizes = counts.sizes[i]
         row: dict[str, Any] = {
             "cohort": name,
-            "accounts": int(sizes.sum()),
+            "accounts": int(accounts[i]),
             "without_start": int(counts.without_start[i]),
-            "start_periods": int(sizes.size),
-            "empty_start_periods": int((sizes == 0).sum()),
+            "start_periods": int(n_rows[i]),
+            "empty_start_periods": int(empty[i]),
         }
-        cur = curves.filter(pl.col("cohort") == name)
         for k in SUMMARY_AT:
-            hit = cur.filter(pl.col("period_index") == k)
-            at_risk = int(hit.get_column("at_risk").sum()) if hit.height else 0
-            share = float(hit.get_column("share")[0]) if hit.height and at_risk else float("nan")
-            row[f"retention_{k}"] = share
+            at_risk, share = read.get((name, k), (0, float("nan")))
+            row[f"retention_{k}"] = share if at_risk else float("nan")
             row[f"at_risk_{k}"] = at_risk
         rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
@@ -360,13 +412,15 @@ class Retention(Displayed):
         return self._cells.copy()
 
     def matrix(self, cohort: Any = None, *, counts: bool = False) -> pd.DataFrame:
-        """The wide matrix of one cohort: rows start periods, columns period indexes;
-        shares (NaN where censored or not reached), or active counts with ``counts=True``
-        (censored cells of the partial period hold the accounts active so far)."""
+        """The wide matrix of one cohort: rows its start periods (from its own first to its
+        own last start, empty ones included; none for a cohort without starts), columns
+        period indexes; shares (NaN where censored or not reached), or active counts with
+        ``counts=True`` (censored cells of the partial period hold the accounts active so
+        far)."""
         name = self._cohort(cohort, "Retention.matrix")
         sub = self._cells[self._cells["cohort"] == name]
-        rows = list(dict.fromkeys(self._cells["start_period"]))
-        cols = list(range(int(self._cells["period_index"].max()) + 1)) if len(self._cells) else []
+        rows = list(dict.fromkeys(sub["start_period"]))
+        cols = list(range(int(sub["period_index"].max()) + 1)) if len(sub) else []
         value = "active" if counts else "share"
         m: pd.DataFrame = sub.pivot(index="start_period", columns="period_index", values=value)
         m = m.reindex(index=rows, columns=cols)
@@ -485,16 +539,20 @@ class Retention(Displayed):
                 caption=caption,
             )
         panels = []
-        left_out = 0
+        left_out = cut = 0
         for name in names:
             shares = self.matrix(name)
             act = self.matrix(name, counts=True)
-            if len(shares) > MAX_DRAWN_PERIODS:  # the latest start periods, their first periods since
-                left_out = max(left_out, len(shares) - MAX_DRAWN_PERIODS)
-                rows = shares.index[-MAX_DRAWN_PERIODS:]
-                cols = [c for c in shares.columns if c != "accounts"][:MAX_DRAWN_PERIODS]
+            rows, cols = shares.index, [c for c in shares.columns if c != "accounts"]
+            if len(rows) > MAX_DRAWN_PERIODS:  # the latest start periods, their first periods since
+                left_out = max(left_out, len(rows) - MAX_DRAWN_PERIODS)
+                rows, cols = rows[-MAX_DRAWN_PERIODS:], cols[:MAX_DRAWN_PERIODS]
+            if len(cols) > MAX_DRAWN_INDEXES:  # few start rows that reach far
+                cols = cols[:MAX_DRAWN_INDEXES]
+                cut = max(cut, int(act.loc[rows].notna().to_numpy().sum(axis=1).max()) - len(cols))
+            if len(rows) < len(shares) or len(cols) < len(shares.columns) - 1:
                 shares = shares.loc[rows, ["accounts", *cols]]
-                act = act.loc[rows, [c for c in act.columns if c in cols]]
+                act = act.loc[rows, cols]
             sizes = shares.pop("accounts").fillna(0).to_numpy(dtype=np.int64)
             censored = (
                 self._cells[self._cells["cohort"] == name]
@@ -516,6 +574,11 @@ class Retention(Displayed):
             caption += (
                 f" Only the last {MAX_DRAWN_PERIODS} start {unit}s are drawn ({left_out:,} earlier ones "
                 "are in matrix() and to_dataframe())."
+            )
+        if cut:
+            caption += (
+                f" Only the first {MAX_DRAWN_INDEXES} {unit}s since the start are drawn ({cut:,} later "
+                "ones are in matrix() and to_dataframe())."
             )
         return heatmap_svg(
             panels,
@@ -554,7 +617,7 @@ class Retention(Displayed):
 
 
 def retention(
-    log: Any,
+    log: JourneyLog,
     *,
     start: str | Sequence[str] | None = None,
     active: str | Sequence[str] | None = None,
@@ -598,12 +661,12 @@ def retention(
     Notes
     -----
     The rules, in short (all of them in the module docstring and ``docs/funnels.md``):
-    rows are the calendar periods of the start (empty ones kept), columns the periods
-    since the start; period 0 is 100 % when the start event counts as activity; activity
-    before the start period does not count. A cell whose calendar period had not ended by
-    ``end`` is censored (share NaN, hatched), never 0 %. Curves and summary average the
-    uncensored cells, weighted by accounts at risk. Lifecycle: new + returning +
-    resurrecting = active; dormant = active in the previous period − returning.
+    rows are the calendar periods of the start, from each cohort's own first to its own last
+    start (empty ones kept), columns the periods since the start; period 0 is 100 % when the
+    start event counts as activity; activity before the start period does not count. A cell
+    whose calendar period had not ended by ``end`` is censored (share NaN, hatched), never
+    0 %. Curves and summary average the uncensored cells, weighted by accounts at risk.
+    Lifecycle: new + returning + resurrecting = active; dormant = active in the previous period − returning.
 
     Examples
     --------
@@ -622,6 +685,8 @@ def retention(
     True
     """
     owner = "retention"
+    if not isinstance(log, JourneyLog):
+        raise invalid("log", owner, "a JourneyLog", type(log).__name__)
     require_embedded(log, owner)
     require_events(log, owner)
     per = resolve_period(period, owner)
@@ -660,5 +725,5 @@ def retention(
         _cells=cells.to_pandas(),
         _lifecycle=_lifecycle(counts, names, per).to_pandas(),
         _curves=curves.to_pandas(),
-        _summary=_summary(cells, curves, counts, names).to_pandas(),
+        _summary=_summary(curves, counts, names).to_pandas(),
     )
