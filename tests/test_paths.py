@@ -211,7 +211,7 @@ def test_cohorts_share_one_layout_and_an_empty_cohort_stays(small: jm.JourneyLog
     svg = p.svg
     assert svg.count('<g class="panel"') == 3 and "no accounts in this cohort" in svg
     assert p.draw("zempty").count('<g class="panel"') == 1
-    with pytest.raises(jm.InvalidParameterError, match=r"'cohort' parameter of JourneyPaths.svg"):
+    with pytest.raises(jm.InvalidParameterError, match=r"'cohort' parameter of JourneyPaths\.draw"):
         p.draw("nope")
 
 
@@ -333,6 +333,12 @@ def test_unknown_activity_suggests_close_matches(demo: jm.JourneyLog) -> None:
         jm.paths(demo, [])
     with pytest.raises(jm.InvalidParameterError, match=r"'around'"):
         jm.paths(demo, 3)  # type: ignore[arg-type]
+
+
+def test_not_a_log() -> None:
+    frame = pd.DataFrame({"case": ["a"], "activity": ["x"], "ts": ["2024-01-01"]})
+    with pytest.raises(jm.InvalidParameterError, match=r"'log' parameter of paths.*a JourneyLog.*DataFrame"):
+        jm.paths(frame, "x")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

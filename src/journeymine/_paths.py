@@ -249,7 +249,7 @@ class JourneyPaths(Displayed):
         elif str(cohort) in self.cohorts:
             names = [str(cohort)]
         else:
-            raise invalid("cohort", "JourneyPaths.svg", f"one of {list(self.cohorts)}", cohort)
+            raise invalid("cohort", "JourneyPaths.draw", f"one of {list(self.cohorts)}", cohort)
         count = self.unit
         summary = {str(r["cohort"]): r for r in self._summary.to_dict("records")}
         panels = []
@@ -552,6 +552,8 @@ def _check(
     top_paths: Any,
 ) -> list[str]:
     """Validate the options; return the anchor's activities (in label order)."""
+    if not isinstance(log, JourneyLog):
+        raise invalid("log", _OWNER, "a JourneyLog", type(log).__name__)
     require_embedded(log, _OWNER)
     require_events(log, _OWNER)
     if isinstance(around, str):
