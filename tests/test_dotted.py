@@ -5,12 +5,16 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import journeymine as jm
+from journeymine._cohorts import Cohorts
+from journeymine._dotted import _rows_per_bin
 from real_logs import LOGS
 
 SCRIPT = "<script>alert(1)</script>"
@@ -88,11 +92,97 @@ def test_density_counts_every_event() -> None:
     assert d.n_rows <= 400
 
 
+def _banded(sizes: list[int]) -> tuple[jm.JourneyLog, Cohorts]:
+    """A log with one band per size (band i has sizes[i] accounts, two events each)."""
+    cases = [f"c{i:05d}" for i in range(sum(sizes))]
+    frame = pd.DataFrame(
+        {
+            "case": [c for c in cases for _ in range(2)],
+            "activity": ["a", "b"] * len(cases),
+            "ts": [
+                pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)
+                for i in range(len(cases))
+                for d in (i % 7, 9)
+            ],
+        }
+    )
+    log = jm.JourneyLog.from_frame(frame, case="case", activity="activity", timestamp="ts")
+    codes = np.repeat(np.arange(len(sizes)), sizes)
+    order = log.to_polars("cases").get_column("case")
+    cohorts = Cohorts(
+        codes=pl.Series("cohort", codes[[cases.index(c) for c in order]], dtype=pl.UInt32),
+        names=tuple(f"b{i:03d}" for i in range(len(sizes))),
+        by="made up",
+        cases=order,
+    )
+    return log, cohorts
+
+
+def test_more_bands_than_rows_draws_the_largest() -> None:
+    """440 bands (the first ten of two accounts, an empty one): the 400 largest drawn, one
+    row each; the 40 smaller left out, and the caption says so."""
+    sizes = [2] * 10 + [1] * 430 + [0]
+    log, cohorts = _banded(sizes)
+    d = jm.dotted_chart(log, by=cohorts, max_accounts=100)
+    s = d.summary.iloc[0]
+    assert d.mode == "density" and d.n_rows == 400 and s["accounts_per_row"] == 2
+    drawn = [b for b in d.bands if b[2]]
+    assert len(drawn) == 400 and {b[0] for b in drawn} == {f"b{i:03d}" for i in range(400)}
+    assert ("b440", 400, 0) in d.bands  # the empty band stays, as an empty band
+    assert s["drawn_accounts"] == 410 and s["drawn_events"] == 820
+    assert d.to_dataframe()["events"].sum() == 820 and set(d.to_dataframe()["cohort"]) == {
+        b[0] for b in drawn
+    }
+    assert (
+        "440 cohort bands are more than the 400 rows: the 400 largest are drawn, one row each; "
+        "40 smaller ones (40 accounts, 80 events) are left out."
+    ) in d.caption
+    assert "every event of the drawn bands counted" in d.caption
+
+
+def test_many_bands_fit_in_the_row_limit() -> None:
+    """300 one-account bands and one of 5,000: at most 400 rows, the big band binned."""
+    log, cohorts = _banded([5_000] + [1] * 300)
+    d = jm.dotted_chart(log, by=cohorts)
+    s = d.summary.iloc[0]
+    assert d.n_rows <= 400 and s["drawn_accounts"] == 5_300 and s["drawn_events"] == log.n_events
+    assert s["accounts_per_row"] == 50 and d.n_rows == 400  # the 100 rows the small bands leave
+    assert [b[2] for b in d.bands] == [100] + [1] * 300
+    assert "left out" not in d.caption and "every event counted" in d.caption
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 3_000), min_size=1, max_size=60).filter(lambda x: sum(x) > 0),
+    limit=st.integers(1, 80),
+)
+def test_rows_per_bin_is_the_fewest_that_fit(sizes: list[int], limit: int) -> None:
+    arr = np.array(sizes, dtype=np.int64)
+    per, left = _rows_per_bin(arr, limit)
+    kept = np.where(left, 0, arr)
+    rows = int(((kept + per - 1) // per).sum())
+    assert rows <= limit and ((kept > 0) <= ((kept + per - 1) // per > 0)).all()
+    n_bands = int((arr > 0).sum())
+    assert int(left.sum()) == max(n_bands - limit, 0)
+    if left.any():  # every band kept is at least as large as every band left out
+        assert kept[~left & (arr > 0)].min() >= arr[left].max()
+    if per > 1:  # one fewer account per row would not fit
+        assert int(((kept + per - 2) // (per - 1)).sum()) > limit
+
+
 def test_sample(tiny: jm.JourneyLog) -> None:
     d = jm.dotted_chart(tiny, sample=2)
     assert _row_cases(d) == ["A", "C"]  # every 2nd account in sort order, from the first
     assert d.summary.loc[0, "drawn_accounts"] == 2 and d.summary.loc[0, "sample_every"] == 2
     assert "every 2nd account of each band in sort order drawn, from the first (2 of 3 accounts)" in d.caption
+
+
+def test_not_a_log() -> None:
+    frame = pd.DataFrame({"case": ["a"], "activity": ["x"], "ts": ["2024-01-01"]})
+    with pytest.raises(
+        jm.InvalidParameterError, match=r"'log' parameter of dotted_chart.*a JourneyLog.*DataFrame"
+    ):
+        jm.dotted_chart(frame)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -191,8 +281,13 @@ def test_marks_are_one_embedded_png_with_every_dot():
     import numpy as np
     import pandas as pd
 
-    frame = pd.DataFrame({"case": ["a", "a", "b"], "activity": ["x", "y", "x"],
-                          "timestamp": ["2024-01-01", "2024-06-01", "2024-12-31"]})
+    frame = pd.DataFrame(
+        {
+            "case": ["a", "a", "b"],
+            "activity": ["x", "y", "x"],
+            "timestamp": ["2024-01-01", "2024-06-01", "2024-12-31"],
+        }
+    )
     log = jm.JourneyLog.from_frame(frame, case="case", activity="activity", timestamp="timestamp")
     chart = jm.dotted_chart(log)
     svg = chart.svg

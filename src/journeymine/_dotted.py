@@ -17,10 +17,13 @@ The rules (also in ``docs/funnels.md``)
   dot per event (events of one account falling on the same pixel column with the same
   colour are one dot: nothing visible is lost). Above that, or when the dots would exceed
   50,000 SVG elements, the **density view**: accounts are binned into at most 400 row
-  bins of equal size (consecutive accounts in sort order, never across a cohort band)
-  and time into 120 column bins; each cell takes the colour of its most frequent
+  bins of equal size (consecutive accounts in sort order, never across a cohort band;
+  the fewest accounts per row that fit, a non-empty band taking at least one row) and
+  time into 120 column bins. With more non-empty bands than 400 rows, the 400 largest
+  (ties: the earlier band) are drawn, one row each, and the caption says how many bands,
+  accounts and events are left out. Each cell takes the colour of its most frequent
   category (ties: the earlier in the legend) and an opacity growing with the log of its
-  event count. Every event is counted. ``sample=k`` instead keeps every k-th account of
+  event count. Every event (of the drawn bands) is counted. ``sample=k`` instead keeps every k-th account of
   each band in sort order (the 1st, the (k+1)-th, ...), deterministic, and draws those.
   The caption and :attr:`DottedChart.summary` always say which view is drawn.
 """
@@ -41,6 +44,7 @@ from ._cohorts import ALL, resolve
 from ._display import Displayed, note, section, table
 from ._encoding import encode, require_events
 from ._engine import require_embedded
+from ._log import JourneyLog
 from ._output import save_drawing, svg_to_png
 from ._params import check_choice, check_int, close_matches, invalid
 from ._typing import CohortBy
@@ -85,7 +89,7 @@ def _sort_key(cases: pl.DataFrame, sort: Any, owner: str) -> pl.Series:
     return cases.get_column(sort)
 
 
-def _categories(log: Any, frame: pl.DataFrame, color: Any, owner: str) -> tuple[str, pl.Series]:
+def _categories(log: JourneyLog, frame: pl.DataFrame, color: Any, owner: str) -> tuple[str, pl.Series]:
     """What ``color`` names, and each event's category (text, missing as ``(none)``)."""
     events = log.to_polars("events")
     cases = log.to_polars("cases")
@@ -273,6 +277,41 @@ class DottedChart(Displayed):
         return svg_to_png(self.svg, scale=scale)
 
 
+def _rows_per_bin(sizes: np.ndarray, limit: int) -> tuple[int, np.ndarray]:
+    """The fewest accounts per density row so that the bands take at most ``limit`` rows
+    (``ceil(size / per_row)`` each: a non-empty band smaller than one row still gets one),
+    and which bands are left out: when there are more non-empty bands than ``limit``, all
+    but the ``limit`` largest (ties: the earlier band kept).
+
+    No search over candidates: with ``B`` non-empty bands, a band of ``s`` accounts takes
+    ``1 + #{m >= 1 : s / m > per_row}`` rows, so the bands fit in ``limit`` rows exactly when
+    at most ``limit - B`` of the values ``s / m`` exceed ``per_row``: the answer is the
+    ceiling of the ``(limit - B + 1)``-th largest of them (only ``m <= limit - B + 1`` can
+    matter, so at most ``B * (limit - B + 1) <= (limit + 1)**2 / 4`` values).
+
+    >>> _rows_per_bin(np.array([1000, 10, 0, 1]), 4)  # the big band gets the one spare row
+    (500, array([False, False, False, False]))
+    >>> _rows_per_bin(np.array([1000, 10, 0, 1]), 5)[0], _rows_per_bin(np.array([1000, 10, 1]), 400)[0]
+    (334, 3)
+    >>> _rows_per_bin(np.array([5, 9, 9, 2]), 2)
+    (9, array([ True, False, False,  True]))
+    """
+    left = np.zeros(sizes.size, dtype=bool)
+    nonempty = np.flatnonzero(sizes > 0)
+    if nonempty.size > limit:
+        by_size = nonempty[np.argsort(-sizes[nonempty], kind="stable")]
+        left[by_size[limit:]] = True
+    s = sizes[(sizes > 0) & ~left].astype(np.int64)
+    if not s.size:
+        return 1, left
+    spare = limit - s.size  # rows beyond one per band
+    m = np.arange(1, spare + 2, dtype=np.int64)
+    values = (s[:, None] / m[None, :]).ravel()
+    at = values.size - (spare + 1)
+    band, j = divmod(int(np.argpartition(values, at)[at]), m.size)
+    return max(1, int(-(-s[band] // m[j]))), left
+
+
 def _order(cases: pl.DataFrame, key: pl.Series, cohort: np.ndarray, descending: bool) -> np.ndarray:
     """Each case's row position: by cohort, then key (nulls last), then case id."""
     t = pl.DataFrame(
@@ -285,7 +324,7 @@ def _order(cases: pl.DataFrame, key: pl.Series, cohort: np.ndarray, descending: 
 
 
 def dotted_chart(
-    log: Any,
+    log: JourneyLog,
     *,
     by: CohortBy | None = None,
     time: Literal["absolute", "relative"] = "absolute",
@@ -336,6 +375,8 @@ def dotted_chart(
     np.int64(60)
     """
     owner = "dotted_chart"
+    if not isinstance(log, JourneyLog):
+        raise invalid("log", owner, "a JourneyLog", type(log).__name__)
     require_embedded(log, owner)
     require_events(log, owner)
     time = check_choice("time", owner, time, ("absolute", "relative"))  # type: ignore[assignment]
@@ -400,6 +441,7 @@ def dotted_chart(
         ).select("cohort", "row", "case", "x", "category", "events", "px", "category_index")
         return _x_out(out, time).to_pandas()
 
+    left: tuple[int, ...] | None = None  # bands, bands left out, their accounts and events
     drawn = dots() if cap is not None and n_drawn <= cap else None
     if drawn is not None:
         mode, n_rows, per_row = "dots", n_drawn, 1
@@ -411,9 +453,15 @@ def dotted_chart(
         )
     else:
         mode = "density"
-        per_row = max(1, math.ceil(n_drawn / DENSITY_ROWS))
-        while int(((drawn_size + per_row - 1) // per_row).sum()) > DENSITY_ROWS and per_row < n_drawn:
-            per_row += 1
+        per_row, left_out = _rows_per_bin(drawn_size, DENSITY_ROWS)
+        if left_out.any():  # more bands than rows: the largest bands are drawn, one row each
+            before = int(ev_keep.sum())
+            keep_case = keep_case & ~left_out[cohort]
+            ev_keep = keep_case[code]
+            left = (int((band_size > 0).sum()), int(left_out.sum()), int(drawn_size[left_out].sum()))
+            left = (*left, before - int(ev_keep.sum()))
+            drawn_size = np.where(left_out, 0, drawn_size)
+            n_drawn = int(drawn_size.sum())
         bins = (drawn_size + per_row - 1) // per_row
         bin_first = np.concatenate([[0], np.cumsum(bins)[:-1]])
         n_rows = int(bins.sum())
@@ -466,10 +514,14 @@ def dotted_chart(
             "level",
         )
         drawn = _x_out(cells, time, columns=("x_from", "x_to")).to_pandas()
-        bands = tuple((n, int(f), int(s)) for n, f, s in zip(names, bin_first, bins, strict=True))
+        bands = tuple(
+            (n, int(f), int(s))
+            for n, f, s, gone in zip(names, bin_first, bins, left_out, strict=True)
+            if not gone
+        )
     n_accounts, n_events = cases.height, int(code.size)
     caption = _caption(
-        mode, n_accounts, n_events, n_drawn, n_rows, per_row, step, sort, descending, color, time
+        mode, n_accounts, n_events, n_drawn, n_rows, per_row, step, sort, descending, color, time, left
     )
     summary = pl.DataFrame(
         {
@@ -534,6 +586,7 @@ def _caption(
     descending: bool,
     color: str,
     time: str,
+    left: tuple[int, ...] | None = None,
 ) -> str:
     order = f"sorted by {sort}{' (descending)' if descending else ''}, ties by case id"
     sampled = (
@@ -549,8 +602,17 @@ def _caption(
             "the same pixel with the same colour drawn as one)"
         )
     else:
+        counted = "every event counted" if left is None else "every event of the drawn bands counted"
         body = (
-            f"{n_drawn:,} accounts in {n_rows:,} rows of {per_row:,} ({order}); every event counted: "
+            f"{n_drawn:,} accounts in {n_rows:,} rows of {per_row:,} ({order}); {counted}: "
             f"colour = the most frequent {color} in the cell, opacity = events (log scale)"
         )
-    return f"{sampled}{body}. {n_events:,} events in the log; x: {axis}; colour: {color}."
+    bands = ""
+    if left is not None:
+        n_bands, n_left, left_accounts, left_events = left
+        bands = (
+            f" {n_bands:,} cohort bands are more than the {DENSITY_ROWS} rows: the {n_bands - n_left:,} "
+            f"largest are drawn, one row each; {n_left:,} smaller ones ({left_accounts:,} accounts, "
+            f"{left_events:,} events) are left out."
+        )
+    return f"{sampled}{body}. {n_events:,} events in the log; x: {axis}; colour: {color}.{bands}"
