@@ -119,7 +119,7 @@ def time_section(
     content: dict[str, Any] = {"dotted": chart.svg, "dotted_caption": chart.caption, "retention": None}
     method = (
         "Dotted chart: one row per account (sorted by first event), a dot per event coloured by touchpoint; "
-        f"above {2_000:,} accounts a density view where every event is counted. "
+        f"above {2_000:,} accounts a density view where every event of the drawn cohorts is counted. "
     )
     if period:
         from ._retention import retention
