@@ -86,8 +86,8 @@ def wrap(text: str, width: float, size: float) -> list[str]:
 
     Examples
     --------
-    >>> wrap("went on to the next step", 60, 11)
-    ['went on to', 'the next step']
+    >>> wrap("went on to the next step", 80, 11)
+    ['went on to', 'the next', 'step']
     """
     lines: list[str] = []
     current = ""
