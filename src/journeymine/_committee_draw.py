@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._textsize import char_em, text_width
+from ._textsize import char_em, svg_text, text_width
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,31 +224,9 @@ def _wrap(text: str, width: float, size: float, *, bold: bool = False, lines: in
     return [_fit(t, width, size, bold=bold) for t in out]
 
 
-def _text(
-    x: float,
-    y: float,
-    text: str,
-    *,
-    size: float,
-    cls: str,
-    anchor: str = "start",
-    bold: bool = False,
-    fill: str = _INK,
-    halo: bool = False,
-) -> str:
+def _text(x: float, y: float, text: str, *, size: float, cls: str, fill: str = _INK, **kw: Any) -> str:
     """One ``<text>`` (escaped), over a white halo when ``halo``."""
-    common = f'x="{x:.1f}" y="{y:.1f}" font-size="{size:g}"'
-    if anchor != "start":
-        common += f' text-anchor="{anchor}"'
-    if bold:
-        common += ' font-weight="bold"'
-    t = _esc(text)
-    under = ""
-    if halo:
-        under = (
-            f'<text {common} fill="none" stroke="#ffffff" stroke-width="3" stroke-linejoin="round">{t}</text>'
-        )
-    return f'{under}<text class="{cls}" {common} fill="{fill}">{t}</text>'
+    return svg_text(x, y, text, size=size, cls=cls, fill=fill, **kw)
 
 
 def _lines(

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._textsize import text_width
+from ._textsize import text_width, wrap
 
 __all__ = ["dotted_svg"]
 
@@ -55,17 +55,6 @@ def _text(
     )
 
 
-def _wrap(text: str, width: float, size: float) -> list[str]:
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        trial = f"{current} {word}".strip()
-        if current and text_width(trial, size) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = trial
-    return [*lines, current] if current else lines
 
 
 def _short(name: str, width: float, size: float) -> str:
@@ -109,7 +98,7 @@ def dotted_svg(
     width = x0 + _PLOT_W + _M
     body = [_text(_M, _M + 15, title, size=15, bold=True)]
     y = _M + 21
-    for line in _wrap(caption, width - 2 * _M, 10):
+    for line in wrap(caption, width - 2 * _M, 10):
         y += 14
         body.append(_text(_M, y, line, size=10, fill=_GREY))
     y += 20

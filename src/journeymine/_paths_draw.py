@@ -31,8 +31,9 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from ._textsize import char_em, text_width
+from ._textsize import char_em, svg_text, text_width
 
 __all__ = ["Panel", "fixed_size", "sankey_svg"]
 
@@ -85,31 +86,9 @@ def _shorten(text: str, width: float, size: float, *, bold: bool = False) -> str
     return text  # pragma: no cover - the text was wider than the room
 
 
-def _text(
-    x: float,
-    y: float,
-    text: str,
-    *,
-    size: float,
-    cls: str,
-    anchor: str = "start",
-    bold: bool = False,
-    fill: str = _INK,
-    halo: bool = False,
-) -> str:
+def _text(x: float, y: float, text: str, *, size: float, cls: str, fill: str = _INK, **kw: Any) -> str:
     """One ``<text>`` (escaped), over a white halo when ``halo``."""
-    common = f'x="{x:.1f}" y="{y:.1f}" font-size="{size:g}"'
-    if anchor != "start":
-        common += f' text-anchor="{anchor}"'
-    if bold:
-        common += ' font-weight="bold"'
-    t = _esc(text)
-    under = ""
-    if halo:
-        under = (
-            f'<text {common} fill="none" stroke="#ffffff" stroke-width="3" stroke-linejoin="round">{t}</text>'
-        )
-    return f'{under}<text class="{cls}" {common} fill="{fill}">{t}</text>'
+    return svg_text(x, y, text, size=size, cls=cls, fill=fill, **kw)
 
 
 def _pct(x: float) -> str:

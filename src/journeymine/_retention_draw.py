@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._textsize import text_width
+from ._textsize import text_width, wrap
 
 __all__ = ["HeatPanel", "LifePanel", "heatmap_svg", "lifecycle_svg"]
 
@@ -76,17 +76,6 @@ def _text(
     )
 
 
-def _wrap(text: str, width: float, size: float) -> list[str]:
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        trial = f"{current} {word}".strip()
-        if current and text_width(trial, size) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = trial
-    return [*lines, current] if current else lines
 
 
 def _hatch_defs() -> str:
@@ -115,7 +104,7 @@ def _svg(width: float, height: float, label: str, body: list[str], cls: str) -> 
 def _header(title: str, caption: str, width: float) -> tuple[list[str], float]:
     out = [_text(_M, _M + _TITLE, title, size=_TITLE, bold=True)]
     y = _M + _TITLE + 6
-    for line in _wrap(caption, width - 2 * _M, _SMALL):
+    for line in wrap(caption, width - 2 * _M, _SMALL):
         y += _SMALL + 4
         out.append(_text(_M, y, line, size=_SMALL, fill=_GREY))
     return out, y + 14

@@ -25,7 +25,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["ASCENT", "DESCENT", "char_em", "text_box", "text_width"]
+__all__ = ["ASCENT", "DESCENT", "char_em", "svg_text", "text_box", "text_width", "wrap"]
 
 ASCENT, DESCENT = 0.92, 0.26
 _WIDE_LATIN = frozenset("MWmw%@#&+<=>~^…→←↘")
@@ -78,3 +78,59 @@ def text_box(
     else:
         x0 = x
     return (x0, y - ASCENT * size, x0 + width, y + step * (len(lines) - 1) + DESCENT * size)
+
+
+def wrap(text: str, width: float, size: float) -> list[str]:
+    """``text`` split at spaces into lines no wider than ``width`` points at font ``size``
+    (a single word wider than that stays whole on its line).
+
+    Examples
+    --------
+    >>> wrap("went on to the next step", 80, 11)
+    ['went on to', 'the next', 'step']
+    """
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        trial = f"{current} {word}".strip()
+        if current and text_width(trial, size) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = trial
+    return [*lines, current] if current else lines
+
+
+def svg_text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    size: float,
+    cls: str,
+    anchor: str = "start",
+    bold: bool = False,
+    fill: str = "#212529",
+    halo: bool = False,
+) -> str:
+    """One SVG ``<text>`` element, its text escaped, over a white halo when ``halo``.
+
+    Examples
+    --------
+    >>> svg_text(1, 2, "<b>", size=10, cls="label")
+    '<text class="label" x="1.0" y="2.0" font-size="10" fill="#212529">&lt;b&gt;</text>'
+    """
+    import html
+
+    common = f'x="{x:.1f}" y="{y:.1f}" font-size="{size:g}"'
+    if anchor != "start":
+        common += f' text-anchor="{anchor}"'
+    if bold:
+        common += ' font-weight="bold"'
+    t = html.escape(str(text), quote=True)
+    under = ""
+    if halo:
+        under = (
+            f'<text {common} fill="none" stroke="#ffffff" stroke-width="3" stroke-linejoin="round">{t}</text>'
+        )
+    return f'{under}<text class="{cls}" {common} fill="{fill}">{t}</text>'
