@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._textsize import char_em, svg_text, text_width
+from ._textsize import shorten, svg_text, text_width
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,17 +191,6 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _fit(text: str, width: float, size: float, *, bold: bool = False) -> str:
-    """``text``, cut and ended with "…" where it is wider than ``width``."""
-    if text_width(text, size, bold=bold) <= width:
-        return text
-    room = width / (size * (1.1 if bold else 1.0)) - char_em("…")
-    used = 0.0
-    for i, ch in enumerate(text):
-        used += char_em(ch)
-        if used > room:
-            return text[:i].rstrip() + "…"
-    return text  # pragma: no cover - the text was wider than the room
 
 
 def _wrap(text: str, width: float, size: float, *, bold: bool = False, lines: int = 2) -> list[str]:
@@ -219,9 +208,9 @@ def _wrap(text: str, width: float, size: float, *, bold: bool = False, lines: in
             cur = w
     out.append(cur)
     if len(out) > lines:
-        rest = _fit(" ".join(out[lines - 1 :]), width, size, bold=bold)
+        rest = shorten(" ".join(out[lines - 1 :]), width, size, bold=bold)
         out = [*out[: lines - 1], rest]
-    return [_fit(t, width, size, bold=bold) for t in out]
+    return [shorten(t, width, size, bold=bold) for t in out]
 
 
 def _text(x: float, y: float, text: str, *, size: float, cls: str, fill: str = _INK, **kw: Any) -> str:
@@ -479,7 +468,7 @@ def _lane(m: _Model, f: _Frame, role: str, top: float) -> str:
 
 
 def _cohort_label(m: _Model, f: _Frame, cohort: str, colour: str, cy: float) -> str:
-    name = _fit(cohort, f.name_w, _SMALL)
+    name = shorten(cohort, f.name_w, _SMALL)
     x = f.cohort_x + 12
     count = f.cohort_x + 12 + f.name_w + 8 + f.count_w
     tip = f"{cohort}: {m.accounts[cohort]:,} accounts"
@@ -556,7 +545,7 @@ def _figures(m: _Model, f: _Frame, role: str, cohort: str, t: _Track, colour: st
             )
         elif key == "days":
             text = "–" if t.days != t.days else f"day {t.days:,.0f}"
-            out.append(_text(x, base, _fit(text, w - 4, _SMALL), size=_SMALL, cls="figure"))
+            out.append(_text(x, base, shorten(text, w - 4, _SMALL), size=_SMALL, cls="figure"))
         elif key == "at":
             out.append(_text(x, base, _pct(t.share_at), size=_SMALL, cls="figure"))
         elif key == "lift" and t.lift is not None:
@@ -567,7 +556,7 @@ def _figures(m: _Model, f: _Frame, role: str, cohort: str, t: _Track, colour: st
 def _badge(m: _Model, x: float, cy: float, w: float, who: str, lift: tuple[float, float, float, str]) -> str:
     rw, ro, q, test = lift
     ink, bg = (_UP, _UP_BG) if rw >= ro else (_DOWN, _DOWN_BG)
-    text = _fit(f"{_pct(rw)} vs {_pct(ro)}", w - 12, _TINY, bold=True)
+    text = shorten(f"{_pct(rw)} vs {_pct(ro)}", w - 12, _TINY, bold=True)
     bw, h = text_width(text, _TINY, bold=True) + 12, 16.0
     km = " (Kaplan–Meier)" if test == "log-rank" else ""
     qt = "q < 0.001" if q < 0.001 else f"q = {q:.3f}"
@@ -584,7 +573,7 @@ def _badge(m: _Model, x: float, cy: float, w: float, who: str, lift: tuple[float
 def _panel_headers(f: _Frame) -> str:
     out = ['<g class="figure-heads">']
     for _key, head, x, w in f.panel:
-        shown = [_fit(t, w - 4, _TINY) for t in head]
+        shown = [shorten(t, w - 4, _TINY) for t in head]
         out.append(
             _lines(
                 x, f.header_y + 2, " ".join(head), shown, size=_TINY, cls="figure-head", step=13, fill=_GREY
@@ -605,7 +594,7 @@ def _milestone(m: _Model, f: _Frame, bottom: float) -> str:
     text = f"by {m.at}"
     right, left = f.col_x(len(m.stages)) - x - 6, x - f.plot_x - 6
     on_right = right >= 80 or right >= left
-    shown = _fit(text, right if on_right else left, _SMALL, bold=True)
+    shown = shorten(text, right if on_right else left, _SMALL, bold=True)
     label = _text(
         x + 5 if on_right else x - 5,
         top + 9,

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._textsize import char_em, svg_text, text_width
+from ._textsize import shorten, svg_text, text_width
 
 __all__ = ["Panel", "fixed_size", "sankey_svg"]
 
@@ -73,17 +73,6 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _shorten(text: str, width: float, size: float, *, bold: bool = False) -> str:
-    """``text``, cut and ended with "…" where it is wider than ``width``."""
-    if text_width(text, size, bold=bold) <= width:
-        return text
-    room = width / (size * (1.1 if bold else 1.0)) - char_em("…")
-    used = 0.0
-    for i, ch in enumerate(text):
-        used += char_em(ch)
-        if used > room:
-            return text[:i].rstrip() + "…"
-    return text  # pragma: no cover - the text was wider than the room
 
 
 def _text(x: float, y: float, text: str, *, size: float, cls: str, fill: str = _INK, **kw: Any) -> str:
@@ -195,7 +184,7 @@ def _panel(
     name_attr = f' data-cohort="{_esc(panel.name)}"' if panel.name is not None else ""
     out = [f'<g class="panel"{name_attr}>']
     heading = _heading(panel, anchor, unit)
-    shown = _shorten(heading, g.width - 2 * _M, _HEAD, bold=True)
+    shown = shorten(heading, g.width - 2 * _M, _HEAD, bold=True)
     head = _text(_M, top + 14, shown, size=_HEAD, cls="panel-title", bold=True)
     out.append(f"<g><title>{_esc(heading)}</title>{head}</g>" if shown != heading else head)
     if panel.anchors == 0:
@@ -214,7 +203,7 @@ def _panel(
     for i, p in enumerate(positions):
         # centred over the column; the first starts at its node, not in the margin
         cx, where = (g.xs[i], "start") if i == 0 else (g.xs[i] + _NODE_W / 2, "middle")
-        label = _shorten(_step(p, anchor), g.col_gap - 12, _SMALL, bold=p == 0)
+        label = shorten(_step(p, anchor), g.col_gap - 12, _SMALL, bold=p == 0)
         out.append(
             _text(
                 cx,
@@ -394,11 +383,11 @@ def _wrap(text: str, room: float, max_lines: int, *, bold: bool) -> list[str]:
     lines.append(cur)
     if len(lines) > max_lines:
         lines = [*lines[: max_lines - 1], " ".join(lines[max_lines - 1 :])]
-    return [_shorten(t, room, _SMALL, bold=bold) for t in lines]
+    return [shorten(t, room, _SMALL, bold=bold) for t in lines]
 
 
 def _cut(name: str, room: float, count: str, bold: bool) -> str:
-    return _shorten(name, room - text_width(count, _SMALL, bold=bold), _SMALL, bold=bold) + count
+    return shorten(name, room - text_width(count, _SMALL, bold=bold), _SMALL, bold=bold) + count
 
 
 def sankey_svg(
@@ -433,7 +422,7 @@ def sankey_svg(
         _text(
             _M,
             _M + 16,
-            _shorten(title, g.width - 2 * _M, _TITLE, bold=True),
+            shorten(title, g.width - 2 * _M, _TITLE, bold=True),
             size=_TITLE,
             cls="title",
             bold=True,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["ASCENT", "DESCENT", "char_em", "svg_text", "text_box", "text_width", "wrap"]
+__all__ = ["ASCENT", "DESCENT", "char_em", "shorten", "svg_text", "text_box", "text_width", "wrap"]
 
 ASCENT, DESCENT = 0.92, 0.26
 _WIDE_LATIN = frozenset("MWmw%@#&+<=>~^…→←↘")
@@ -134,3 +134,23 @@ def svg_text(
             f'<text {common} fill="none" stroke="#ffffff" stroke-width="3" stroke-linejoin="round">{t}</text>'
         )
     return f'{under}<text class="{cls}" {common} fill="{fill}">{t}</text>'
+
+
+def shorten(text: str, width: float, size: float, *, bold: bool = False) -> str:
+    """``text``, cut and ended with "…" where it is wider than ``width`` points at font
+    ``size``.
+
+    Examples
+    --------
+    >>> shorten("Contract signed", 40, 10)
+    'Cont…'
+    """
+    if text_width(text, size, bold=bold) <= width:
+        return text
+    room = width / (size * (1.1 if bold else 1.0)) - char_em("…")
+    used = 0.0
+    for i, ch in enumerate(text):
+        used += char_em(ch)
+        if used > room:
+            return text[:i].rstrip() + "…"
+    return text  # pragma: no cover - the text was wider than the room
