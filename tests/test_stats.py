@@ -201,6 +201,91 @@ def test_bootstrap_cap_widens_the_interval_of_a_capped_group() -> None:
     assert hi_cap - lo_cap > hi - lo  # conservative: never narrower than the uncapped one
 
 
+def test_median_diff_ci_is_exact_for_constant_groups_and_matches_statpsych() -> None:
+    a, b = np.full(30, 5.0), np.full(40, 2.0)
+    assert st.median_diff_ci(a, b, np.random.default_rng(0)) == (3.0, 3.0, 3.0)  # coarse: bootstrap
+    # statpsych's ci.median(.05, y) on its documented example: SE 4.292277
+    y = np.sort([30.2, 20.4, 15.1, 10.2, 10.5, 60.8, 20.8, 25.0, 20.7, 30.9, 10.8, 5.1,
+                 50.9, 40.0, 20.9, 10.8, 0, 20.5, 50.8])
+    assert st.median_se(y) == pytest.approx(4.292277, abs=1e-6)
+    x = np.sort(np.random.default_rng(1).exponential(size=80))
+    z = np.sort(np.random.default_rng(2).exponential(size=60))
+    est, lo, hi = st.median_diff_ci(x, z, np.random.default_rng(0))
+    assert est == float(np.median(x) - np.median(z)) and lo < est < hi
+    assert not st.coarse(x) and st.coarse(np.sort(np.floor(x)))
+    assert hi - est == pytest.approx(st.Z95 * np.hypot(st.median_se(x), st.median_se(z)))
+
+
+@pytest.mark.parametrize(
+    ("shape", "n_a", "n_b"),
+    [("lognormal", 10, 10), ("lognormal", 40, 2_000), ("days", 60, 60), ("exponential", 300, 30)],
+)
+def test_median_diff_ci_covers_the_true_difference(shape: str, n_a: int, n_b: int) -> None:
+    """The 95% interval covers the true difference of medians in about 95% of samples:
+    skewed, tied (whole days) and very unequal groups (full study: bench_compare.py)."""
+    rng = np.random.default_rng(3)
+    draw = {
+        "lognormal": lambda n, m: rng.lognormal(np.log(m), 1.0, n),
+        "days": lambda n, m: np.floor(rng.exponential(m / np.log(2), n)),
+        "exponential": lambda n, m: rng.exponential(m / np.log(2), n),
+    }[shape]
+    # whole days: the median of floor(X) is ceil(m) - 1 for X of median m, so 3 - 2 = 1 too
+    m_a, m_b = (3.3, 2.2) if shape == "days" else (3.0, 2.0)
+    true = 1.0
+    covered = 0
+    reps = 400
+    for _ in range(reps):
+        a, b = np.sort(draw(n_a, m_a)), np.sort(draw(n_b, m_b))
+        _, lo, hi = st.median_diff_ci(a, b, rng)
+        covered += lo <= true <= hi
+    assert 0.92 * reps <= covered <= reps  # 400 draws: 0.95 ± 0.011
+
+
+@given(
+    hs.lists(hs.integers(0, 6), min_size=9, max_size=60),
+    hs.lists(hs.integers(0, 6), min_size=9, max_size=60),
+)
+@settings(max_examples=150, deadline=None)
+def test_mann_whitney_sorted_equals_scipy(a: list[int], b: list[int]) -> None:
+    """Ties everywhere: U and the p-value are scipy's, to the last bit."""
+    from scipy import stats
+
+    x, y = np.array(a, float), np.array(b, float)
+    both = np.r_[x, y]
+    order = np.argsort(both, kind="stable")
+    in_a = np.r_[np.ones(x.size, bool), np.zeros(y.size, bool)][order]
+    u1, p = st.mann_whitney_sorted(both[order], in_a)
+    ref = stats.mannwhitneyu(x, y, alternative="two-sided")
+    assert u1 == float(ref.statistic)
+    assert (p == float(ref.pvalue)) or (np.isnan(p) and np.isnan(ref.pvalue))
+
+
+def test_fisher_exact_matches_scipy_on_many_tables() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    n1, n2 = rng.integers(1, 400, 300), rng.integers(1, 5_000, 300)
+    x1, x2 = rng.binomial(n1, 0.02), rng.binomial(n2, 0.03)
+    tables = [(0, 1, 0, 1), (1, 1, 0, 1), (0, 5, 5, 5), (3, 3, 0, 0), (0, 0, 0, 0)]
+    x1 = np.r_[x1, [t[0] for t in tables]]
+    n1 = np.r_[n1, [t[1] for t in tables]]
+    x2 = np.r_[x2, [t[2] for t in tables]]
+    n2 = np.r_[n2, [t[3] for t in tables]]
+    p = st.fisher_exact(x1, n1, x2, n2)
+    ref = [stats.fisher_exact([[a, b - a], [c, d - c]]).pvalue for a, b, c, d in zip(x1, n1, x2, n2, strict=True)]
+    assert p == pytest.approx(ref, rel=1e-9, abs=1e-300)
+
+
+def test_fisher_exact_chunks_give_the_same_p_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables summed in several chunks (the memory bound) give the same p-values."""
+    rng = np.random.default_rng(6)
+    n1, n2 = rng.integers(50, 400, 40), rng.integers(50, 400, 40)
+    x1, x2 = rng.binomial(n1, 0.3), rng.binomial(n2, 0.35)
+    whole = st.fisher_exact(x1, n1, x2, n2)
+    monkeypatch.setattr(st, "_FISHER_CHUNK", 300)
+    assert st.fisher_exact(x1, n1, x2, n2).tolist() == whole.tolist()
+
+
 # -- time to event -----------------------------------------------------------------------
 
 

@@ -10,8 +10,10 @@ cannot make a difference on its own:
   expected count is below 5;
 * **durations**: for the steps taken by enough accounts in both groups (one value per
   account: its median time for that step), and for the time spent in each stage, the
-  Mann–Whitney U test, the rank-biserial effect size and the median difference with a
-  percentile bootstrap interval;
+  Mann–Whitney U test, the rank-biserial effect size and the median difference with Price
+  and Bonett's distribution-free 95% interval (each median's standard error from the
+  order statistics around it), or a percentile bootstrap where a group's values are
+  discrete around the median (whole days, counts), where that interval covers too rarely;
 * **outcomes** (when ``outcomes=`` maps names to activities): the share reaching each
   outcome (as above) and the time to it from the first touch, with accounts that have not
   reached it censored at the end of the log; Kaplan–Meier medians and the log-rank test;
@@ -90,7 +92,8 @@ class CohortComparison(Displayed):
         ``ratio``, ``test`` ("z" or "fisher"), ``p``, ``q``.
     durations : pandas.DataFrame
         Per comparison and step (``kind="duration"``) or stage (``kind="stage"``): the
-        groups' medians (seconds), ``difference`` of medians with a bootstrap 95% CI,
+        groups' medians (seconds), ``difference`` of medians with a 95% CI (Price and
+        Bonett's distribution-free interval; a percentile bootstrap for discrete values),
         ``relative`` (difference / median of B), ``rank_biserial`` (the Mann–Whitney effect
         size, −1 to 1: how much more often A's time exceeds B's than the reverse),
         ``test`` ("mann-whitney"), ``p``, ``q``.
@@ -106,7 +109,7 @@ class CohortComparison(Displayed):
         ``"role_coverage"`` (feature: the role; the role engaged) with the columns of
         ``transitions``, and ``"committee_size"`` (feature ``"contacts"``: contacts per
         account) with the groups' medians ``median_a``, ``median_b``, their ``difference``
-        with a bootstrap 95% CI, ``rank_biserial`` and the Mann–Whitney ``p`` (the share
+        with a 95% CI (as durations), ``rank_biserial`` and the Mann–Whitney ``p`` (the share
         columns NaN). Without ``committee_at`` it covers the whole journey: role coverage
         over every account of the group, multi-threading and size over the accounts with a
         known contact (as :attr:`BuyingCommittee.summary`); with it, what was engaged at or
@@ -423,7 +426,7 @@ def compare_cohorts(
         column. Without it the ``committee`` table covers the whole journey, and it is
         empty when the log has no contacts.
     random_state : int or None
-        Seed of the bootstrap and permutations.
+        Seed of the permutations and of the bootstrap (used for discrete durations).
 
     Returns
     -------
@@ -625,8 +628,6 @@ _COMMITTEE_COLUMNS = [
     "median_a", "median_b", "difference", "ci_low", "ci_high", "cohens_h", "rank_biserial", "ratio",
     "test", "p", "q",
 ]
-#: fewest accounts in each group for the committee size test (as for durations)
-_MIN_SIZE_ACCOUNTS = 10
 
 
 def _milestone_words(milestone: tuple[str, str] | None) -> str:
@@ -642,7 +643,6 @@ def _committee(
 ) -> pd.DataFrame:
     """The ``committee`` table (see :class:`CohortComparison`): empty without contacts."""
     import pandas as pd
-    from scipy import stats
 
     if "contact" not in log.mapping.roles():
         return pd.DataFrame(columns=_COMMITTEE_COLUMNS)
@@ -665,6 +665,8 @@ def _committee(
         by_then = acc["roles_at"].to_numpy()
         engaged = {r: np.array([bool(v) and r in v for v in by_then], dtype=bool) for r in roles}
     multi = size >= 2
+    size_order = np.argsort(size, kind="stable")
+    size_sorted = size[size_order]
     parts: list[pd.DataFrame] = []
     for a, b in groups.comparisons:
         ma, mb = _mask(groups.keys, a, a), _mask(groups.keys, b, a)
@@ -673,8 +675,9 @@ def _committee(
             prop = _proportions(["multi-threaded"], np.array([float(multi[sa].sum())]), float(sa.sum()),
                                 np.array([float(multi[sb].sum())]), float(sb.sum()), a, b)
             parts.append(pd.DataFrame(prop).assign(kind="multi_threading"))
-        if sa.sum() >= _MIN_SIZE_ACCOUNTS and sb.sum() >= _MIN_SIZE_ACCOUNTS:
-            row = _duration_row("committee_size", a, b, "contacts", size[sa], size[sb], rng, stats)
+        row = _duration_row("committee_size", a, b, "contacts", size_sorted, sa[size_order],
+                            sb[size_order], rng)
+        if row is not None:
             parts.append(pd.DataFrame([row]).drop(columns="relative"))
         ca, cb = ma & covered, mb & covered
         feats = [r for r in roles if engaged[r][ca | cb].any()]
@@ -697,8 +700,14 @@ def _durations(
     min_share: float,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
+    """The ``durations`` table: each chosen step and every stage, per comparison.
+
+    The values of each step (and stage) are sorted once, with their accounts' cohorts
+    alongside; a comparison takes its two groups out of that order by a mask, so every row
+    works on sorted data (medians, Price–Bonett interval, Mann–Whitney ranks) without
+    sorting again: 1,061 rows on 100,000 accounts take 0.4 s instead of 10 s.
+    """
     import pandas as pd
-    from scipy import stats
 
     from ._stages import stage_durations
 
@@ -719,17 +728,19 @@ def _durations(
         )
     )
     # one value per account and step (its median), so that an account looping through a
-    # step many times counts once: the tests assume independent observations. In account
-    # order: the bootstrap draws positions, so the same seed must see the same array
-    steps = steps.group_by("code", "feature", maintain_order=True).agg(pl.col("sec").median())
+    # step many times counts once: the tests assume independent observations
+    steps = steps.group_by("code", "feature").agg(pl.col("sec").median()).sort("feature", "sec", "code")
     step_code = steps.get_column("code").to_numpy()
     step_feat = steps.get_column("feature").to_numpy()
     step_sec = steps.get_column("sec").to_numpy()
-    order = np.argsort(step_feat, kind="stable")
-    feat_sorted = step_feat[order]
     per_stage = stage_durations(log).per_account
     case_pos = {c: i for i, c in enumerate(log.to_polars("cases").get_column("case").to_list())}
-    stage_code = per_stage["case"].map(case_pos).to_numpy()
+    stage_sorted = []
+    for stage_name, group in per_stage.groupby("stage", sort=False):
+        sec = group["seconds"].to_numpy()
+        order = np.argsort(sec, kind="stable")
+        codes = group["case"].map(case_pos).to_numpy()[order]
+        stage_sorted.append((str(stage_name), sec[order], codes))
     rows = []
     for a, b in comparisons:
         ma, mb = _mask(keys, a, a), _mask(keys, b, a)
@@ -740,22 +751,17 @@ def _durations(
         for src, tgt in zip(chosen["source"], chosen["target"], strict=True):
             key = f"{src}{_SEP}{tgt}"
             lo, hi = (
-                np.searchsorted(feat_sorted, key, side="left"),
-                np.searchsorted(feat_sorted, key, side="right"),
+                np.searchsorted(step_feat, key, side="left"),
+                np.searchsorted(step_feat, key, side="right"),
             )
-            idx = order[lo:hi]
-            codes = step_code[idx]
-            xa, xb = step_sec[idx][ma[codes]], step_sec[idx][mb[codes]]
-            if xa.size < 10 or xb.size < 10:
-                continue
-            row = _duration_row("duration", a, b, f"{src} → {tgt}", xa, xb, rng, stats)
-            rows.append({**row, "source": src, "target": tgt})
-        for stage_name, group in per_stage.groupby("stage", sort=False):
-            codes = stage_code[group.index.to_numpy()]
-            sec = group["seconds"].to_numpy()
-            xa, xb = sec[ma[codes]], sec[mb[codes]]
-            if xa.size >= 10 and xb.size >= 10:
-                rows.append(_duration_row("stage", a, b, str(stage_name), xa, xb, rng, stats))
+            row = _duration_row("duration", a, b, f"{src} → {tgt}", step_sec[lo:hi],
+                                ma[step_code[lo:hi]], mb[step_code[lo:hi]], rng)
+            if row is not None:
+                rows.append({**row, "source": src, "target": tgt})
+        for stage_name, sec, codes in stage_sorted:
+            row = _duration_row("stage", a, b, stage_name, sec, ma[codes], mb[codes], rng)
+            if row is not None:
+                rows.append(row)
     cols = [
         "kind",
         "group_a",
@@ -778,13 +784,29 @@ def _durations(
     return pd.DataFrame(rows, columns=cols)
 
 
+#: fewest accounts in each group for a duration (or committee size) test
+_MIN_DURATION_ACCOUNTS = 10
+
+
 def _duration_row(
-    kind: str, a: str, b: str, feat: str, xa: np.ndarray, xb: np.ndarray, rng: np.random.Generator, stats: Any
-) -> dict[str, Any]:
-    est, lo, hi = st.bootstrap_median_diff(xa, xb, rng)
-    res = stats.mannwhitneyu(xa, xb, alternative="two-sided")
-    p = float(res.pvalue)
-    rank_biserial = 2 * float(res.statistic) / (xa.size * xb.size) - 1
+    kind: str,
+    a: str,
+    b: str,
+    feat: str,
+    values: np.ndarray,
+    in_a: np.ndarray,
+    in_b: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, Any] | None:
+    """One row of the durations table from sorted ``values`` and the two groups' masks (None:
+    a group has fewer than 10 values)."""
+    xa, xb = values[in_a], values[in_b]
+    if xa.size < _MIN_DURATION_ACCOUNTS or xb.size < _MIN_DURATION_ACCOUNTS:
+        return None
+    est, lo, hi = st.median_diff_ci(xa, xb, rng)
+    both = in_a | in_b
+    u1, p = st.mann_whitney_sorted(values[both], in_a[both])
+    rank_biserial = 2 * u1 / (xa.size * xb.size) - 1
     mb = float(np.median(xb))
     return {
         "kind": kind,
