@@ -1054,7 +1054,7 @@ def _bootstrap_median(values: np.ndarray, rng: np.random.Generator, n_boot: int 
             # the values are sorted, so a resample's middle values are those at its middle
             # indices: partitioning the indices gives np.median(values[idx], axis=1) bit for
             # bit (the same one or two values, averaged as np.mean does) without gathering
-            # the resampled values (12 ms against 72 ms for 200 resamples of 10,000 values)
+            # the resampled values (16 ms against 72 ms for 200 resamples of 10,000 values)
             part = np.partition(idx, [lo, hi] if lo != hi else lo, axis=1)
             if lo == hi:
                 meds[i : i + k] = values[part[:, lo]]
