@@ -1358,14 +1358,9 @@ def _sentences(
         # tested, no difference by the milestone, and among the accounts that reached it,
         # engaged far more often in the end than by it
         quiet = roles[(roles["q"] >= ALPHA) | roles["p"].isna()]
-        # the accounts that reached the milestone, split by cohort once rather than
-        # filtered out of every account per role (0.3 s on 100,000 accounts, 97 roles)
-        firsts = [c for c in accounts.columns if c.startswith("first_")]
-        cols = ["cohort", "milestone", "outcome", "contacts", "closed", *firsts]
-        reached = accounts.loc[accounts["milestone"].notna(), cols]
-        by_cohort = dict(iter(reached.groupby("cohort", sort=False)))
+        by_cohort = _reached_by_cohort(accounts)
         for r in _rows(quiet):
-            shares = _late_shares(by_cohort.get(r.cohort, reached.iloc[:0]), r.role)
+            shares = _late_shares(by_cohort.get(r.cohort, {}), r.role)
             if shares is None or not shares[0] > 2 * shares[1] + 0.05:
                 continue
             where = f"In {r.cohort}, " if several else ""
@@ -1382,7 +1377,7 @@ def _sentences(
                 )
             else:
                 continue
-            ever = _lookahead(by_cohort.get(r.cohort, reached.iloc[:0]), r.role)
+            ever = _lookahead(by_cohort.get(r.cohort, {}), r.role)
             if ever is not None:
                 text += (
                     ". Counted over the whole journey instead, accounts with it win "
@@ -1393,29 +1388,54 @@ def _sentences(
     return out
 
 
-def _late_shares(reached: pd.DataFrame, role: str) -> tuple[float, float] | None:
-    """Among a cohort's accounts that reached the milestone (``reached``): the share with
-    ``role`` engaged at any time, and by the milestone."""
+def _reached_by_cohort(accounts: pd.DataFrame) -> dict[Any, dict[str, np.ndarray]]:
+    """The accounts that reached the milestone, per cohort: their ``milestone``, ``closed``,
+    ``outcome``, ``contacts`` and ``first_<role>`` columns as numpy arrays (times in UTC,
+    NaT where missing). Split once rather than filtered out of every account per role
+    (0.3 s on 100,000 accounts and 97 roles)."""
+    firsts = [c for c in accounts.columns if c.startswith("first_")]
+    reached = accounts[accounts["milestone"].notna()]
+    columns: dict[str, np.ndarray] = {
+        "outcome": reached["outcome"].to_numpy(dtype=object),
+        "contacts": reached["contacts"].to_numpy(),
+    }
+    for c in ["milestone", "closed", *firsts]:
+        times = reached[c]
+        if getattr(times.dtype, "tz", None) is not None:
+            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+        columns[c] = times.to_numpy()
+    cohort = reached["cohort"].to_numpy(dtype=object)
+    out: dict[Any, dict[str, np.ndarray]] = {}
+    for name in dict.fromkeys(cohort.tolist()):
+        rows = cohort == name
+        out[name] = {c: v[rows] for c, v in columns.items()}
+    return out
+
+
+def _late_shares(reached: dict[str, np.ndarray], role: str) -> tuple[float, float] | None:
+    """Among a cohort's accounts that reached the milestone (``reached``, from
+    :func:`_reached_by_cohort`): the share with ``role`` engaged at any time, and by the
+    milestone."""
     col = f"first_{role}"
-    if col not in reached.columns or not len(reached):
+    if col not in reached or not reached[col].size:
         return None
-    ever = reached[col].notna()
-    by = ever & (reached[col] <= reached["milestone"])
+    ever = ~np.isnat(reached[col])
+    by = ever & (reached[col] <= reached["milestone"])  # NaT compares False
     return float(ever.mean()), float(by.mean())
 
 
-def _lookahead(reached: pd.DataFrame, role: str) -> tuple[float, float] | None:
+def _lookahead(reached: dict[str, np.ndarray], role: str) -> tuple[float, float] | None:
     """The win rates with and without ``role`` engaged at any time, over the accounts the
     drivers compare (of a cohort's accounts that reached the milestone, ``reached``: those
     closed after it), when they differ (p < 0.05); shown only to expose look-ahead, never
     as a driver."""
     col = f"first_{role}"
-    if col not in reached.columns:
+    if col not in reached:
         return None
-    g = reached[(reached["outcome"] != "open") & (reached["contacts"] > 0)]
-    g = g[~(g["closed"] <= g["milestone"])]
-    ever = g[col].notna().to_numpy()
-    won = (g["outcome"] == "won").to_numpy()
+    outcome = reached["outcome"]
+    keep = (outcome != "open") & (reached["contacts"] > 0) & ~(reached["closed"] <= reached["milestone"])
+    ever = ~np.isnat(reached[col][keep])
+    won = outcome[keep] == "won"
     n1, n2 = int(ever.sum()), int((~ever).sum())
     if not n1 or not n2:
         return None
