@@ -404,6 +404,19 @@ def test_bootstrap_medians_drawn_directly_match_resampling() -> None:
     assert lo < np.median(big) < hi and (lo, hi) == _bootstrap_median(big, np.random.default_rng(3))
 
 
+@pytest.mark.parametrize("n", [2, 3, 8, 9, 500, 1_001, 4_096, 9_999, 10_000])
+def test_bootstrap_median_equals_resampling_the_values(n: int) -> None:
+    """The middle indices of each resample give np.median of the resampled values, bit for
+    bit (odd and even n, ties; every size up to ``_RESAMPLE_MAX``)."""
+    from journeymine._committee import _bootstrap_median
+
+    values = np.sort(np.round(np.random.default_rng(n).lognormal(2.0, 1.0, n), 1))
+    rng = np.random.default_rng(7)
+    meds = np.median(values[rng.integers(0, n, size=(200, n))], axis=1)
+    lo, hi = np.percentile(meds, [2.5, 97.5])
+    assert _bootstrap_median(values, np.random.default_rng(7)) == (float(lo), float(hi))
+
+
 # -- regressions from the second read ------------------------------------------------------
 
 

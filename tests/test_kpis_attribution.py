@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -143,3 +144,76 @@ def test_attribution_on_demo_channels_and_errors() -> None:
                                      event_attributes=[])
     with pytest.raises(jm.SchemaError, match="needs a channel column"):
         jm.attribution(plain, conversion=["Conv"], by="channel")
+
+
+# -- the vectorised models against the loops they replaced (bit for bit) ---------------------
+
+
+def _loop_heuristic(paths: list[list[str]], lags: list[list[float]], model: str, half_life: float) -> dict[str, float]:
+    credit: dict[str, float] = {}
+    for path, lag in zip(paths, lags, strict=True):
+        n = len(path)
+        if model == "first_touch":
+            w = [1.0] + [0.0] * (n - 1)
+        elif model == "last_touch":
+            w = [0.0] * (n - 1) + [1.0]
+        elif model == "linear":
+            w = [1.0 / n] * n
+        elif model == "time_decay":
+            raw = [2.0 ** (-(x - min(lag)) / half_life) for x in lag]
+            w = [r / sum(raw) for r in raw]
+        else:
+            w = [1.0] if n == 1 else [0.5, 0.5] if n == 2 else [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4]
+        for t, x in zip(path, w, strict=True):
+            credit[t] = credit.get(t, 0.0) + x
+    return credit
+
+
+def _loop_markov_counts(paths: list[list[str]], converted: list[bool], order: int) -> dict[tuple[object, object], int]:
+    counts: dict[tuple[object, object], int] = {}
+    for path, conv in zip(paths, converted, strict=True):
+        states: list[object] = [("(start)",)]
+        states += [tuple(path[max(0, i - order + 1) : i + 1]) for i in range(len(path))]
+        states.append("(conversion)" if conv else "(null)")
+        for a, b in itertools.pairwise(states):
+            counts[(a, b)] = counts.get((a, b), 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_attribution_equals_the_loops(seed: int) -> None:
+    from journeymine import _attribution as at
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for case in range(rng.integers(1, 60)):
+        acts = list(rng.choice(["A", "B", "C", "D", "Conv"], size=rng.integers(1, 9), p=[.3, .25, .2, .1, .15]))
+        days = np.sort(rng.integers(0, 6, size=len(acts)))  # ties in time
+        rows += [(str(case), a, T0 + int(d) * DAY + int(rng.integers(0, 3)) * pd.Timedelta(hours=5))
+                 for a, d in zip(acts, days, strict=True)]
+    df = pd.DataFrame(rows, columns=["case", "activity", "ts"]).drop_duplicates()
+    if not (df["activity"] == "Conv").any():
+        return
+    log = jm.JourneyLog.from_frame(df, case="case", activity="activity", timestamp="ts")
+    p = at._paths(log, ["Conv"], "activity")
+    paths = [[p.names[c] for c in p.code[p.path == i]] for i in range(p.n_paths)]
+    lags = [p.lag[p.path == i].tolist() for i in range(p.n_paths)]
+    conv = p.touches(converted_only=True)
+    keep = [i for i in range(p.n_paths) if p.converted[i] and paths[i]]
+    for model in ("first_touch", "last_touch", "linear", "time_decay", "position_based"):
+        got = at._heuristic(conv, model, 3_600.0 * (seed + 1))
+        want = _loop_heuristic([paths[i] for i in keep], [lags[i] for i in keep], model, 3_600.0 * (seed + 1))
+        assert {t: got[t] for t in want} == want and all(got[t] == 0.0 for t in set(got) - set(want))
+    shapley: dict[str, float] = {}
+    for i in keep:
+        for t in dict.fromkeys(paths[i]):
+            shapley[t] = shapley.get(t, 0.0) + 1.0 / len(set(paths[i]))
+    got = at._shapley(conv)
+    assert {t: got[t] for t in shapley} == shapley
+    for order in (1, 2, 3):
+        assert at._markov_counts(p, order) == _loop_markov_counts(paths, p.converted.tolist(), order)
+    assisted = at._assisted(conv).set_index("touch")
+    for t in p.names:
+        assert assisted.loc[t, "last_touch_conversions"] == sum(paths[i][-1] == t for i in keep)
+        assert assisted.loc[t, "assisted_conversions"] == sum(
+            t in set(paths[i][:-1]) - {paths[i][-1]} for i in keep)

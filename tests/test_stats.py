@@ -326,6 +326,33 @@ def test_kaplan_meier_equals_the_textbook_loop(rows: list[tuple[int, bool]]) -> 
     assert (np.diff(surv) <= 0).all() and ((surv >= 0) & (surv <= 1)).all()
 
 
+def scipy_km(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's Kaplan–Meier curve at its event times (what km_curve returned before)."""
+    e = event.astype(bool)
+    sf = stats.ecdf(stats.CensoredData(uncensored=time[e], right=time[~e])).sf
+    at_event = np.isin(sf.quantiles, time[e])
+    return sf.quantiles[at_event], sf.probabilities[at_event]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hs.lists(
+        hs.tuples(hs.one_of(hs.integers(0, 15).map(float), hs.floats(0, 1e7, allow_nan=False)), hs.booleans()),
+        max_size=300,
+    )
+)
+def test_kaplan_meier_equals_scipys_ecdf(rows: list[tuple[float, bool]]) -> None:
+    # small integers give ties (between events, censorings and both); floats give long curves
+    time = np.array([t for t, _ in rows], dtype=float)
+    event = np.array([e for _, e in rows], dtype=bool)
+    times, surv = st.km_curve(time, event)
+    want_t, want_s = scipy_km(time, event)
+    assert times.tolist() == want_t.tolist()
+    np.testing.assert_allclose(surv, want_s, rtol=0, atol=1e-12)
+    quantiles = st.km_quantiles(time, event, (0.5, 0.25, 0.75))
+    assert quantiles == pytest.approx([st.km_quantile(time, event, q) for q in (0.5, 0.25, 0.75)], nan_ok=True)
+
+
 def test_logrank_on_the_6mp_remission_data() -> None:
     # Kleinbaum & Klein: log-rank χ² = 16.79 (1 df) for 6-MP against placebo
     p = st.logrank(MP_TIME, MP_EVENT, PLACEBO_TIME, PLACEBO_EVENT)

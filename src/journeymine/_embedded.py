@@ -263,9 +263,17 @@ class EmbeddedEngine:
         }
         wanted = pl.concat(list(codes.values())).unique() if codes else pl.Series([], dtype=pl.UInt32)
         hits = enc.frame.filter(pl.col("act").is_in(wanted.implode()))
-        first = hits.group_by("code").agg(
-            pl.col("ts").filter(pl.col("act").is_in(acts.implode())).min().alias(name)
-            for name, acts in codes.items()
+        # each outcome's times as a column first, then plain minima: a filter inside the
+        # aggregation is evaluated group by group (78 ms against 3 ms on 100,000 accounts)
+        marked = hits.select(
+            "code",
+            *(
+                pl.when(pl.col("act").is_in(acts.implode())).then(pl.col("ts")).alias(f"_t{i}")
+                for i, acts in enumerate(codes.values())
+            ),
+        )
+        first = marked.group_by("code").agg(
+            pl.col(f"_t{i}").min().alias(name) for i, name in enumerate(codes)
         )
         return first.with_columns(pl.col("code").cast(pl.Int64))
 
@@ -276,24 +284,30 @@ class EmbeddedEngine:
         joined = ev.join(
             per_case.select("code", "won", "_close"), on="code", how="left", maintain_order="left"
         )
-        return joined.group_by("code", maintain_order=True).agg(
-            (pl.col("timestamp") < pl.col("won")).sum().alias("touches_before"),
+        # the conditions as columns first, then plain aggregations: filters inside the
+        # aggregation are evaluated group by group (0.19-0.27 s against 0.06 s on 100,000
+        # accounts)
+        before = pl.col("timestamp") < pl.col("won")
+        has_contact, has_value = "contact" in ev.columns, "value" in ev.columns
+        sale = pl.col("activity").is_in(pl.Series(sales, dtype=pl.String).implode()) & (
+            pl.col("timestamp") <= pl.col("_close")
+        )
+        marked = joined.select(
+            "code",
+            before.alias("_before"),
+            *([pl.when(before).then(pl.col("contact")).alias("_contact")] if has_contact else []),
+            pl.when(sale).then(pl.col("timestamp")).alias("_sales"),
+            pl.col("activity").is_in(pl.Series(buys, dtype=pl.String).implode()).alias("_buy"),
+            *([pl.col("value")] if has_value else []),
+        )
+        return marked.group_by("code", maintain_order=True).agg(
+            pl.col("_before").sum().alias("touches_before"),
             (
-                pl.col("contact").filter(pl.col("timestamp") < pl.col("won")).drop_nulls().n_unique()
-                if "contact" in ev.columns
-                else pl.lit(None, dtype=pl.UInt32)
+                pl.col("_contact").drop_nulls().n_unique() if has_contact else pl.lit(None, dtype=pl.UInt32)
             ).alias("contacts_before"),
-            pl.col("timestamp")
-            .filter(
-                pl.col("activity").is_in(pl.Series(sales, dtype=pl.String).implode())
-                & (pl.col("timestamp") <= pl.col("_close"))
-            )
-            .min()
-            .alias("_sales"),
-            pl.col("activity").is_in(pl.Series(buys, dtype=pl.String).implode()).sum().alias("purchases"),
-            (pl.col("value").sum() if "value" in ev.columns else pl.lit(None, dtype=pl.Float64)).alias(
-                "revenue"
-            ),
+            pl.col("_sales").min(),
+            pl.col("_buy").sum().alias("purchases"),
+            (pl.col("value").sum() if has_value else pl.lit(None, dtype=pl.Float64)).alias("revenue"),
             pl.len().alias("events"),
         )
 

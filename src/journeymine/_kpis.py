@@ -363,14 +363,9 @@ def _conversion(
 
 def _time_to_purchase(key: Any, n: int, t_won: np.ndarray, is_won: np.ndarray) -> list[dict[str, Any]]:
     """Kaplan–Meier median and quartiles of the time to the win, and the median among won."""
-    rows = [
-        _row(key, label, st.km_quantile(t_won, is_won, q) / _DAY, "days", n)
-        for q, label in (
-            (0.5, "time_to_purchase_days"),
-            (0.25, "time_to_purchase_p25_days"),
-            (0.75, "time_to_purchase_p75_days"),
-        )
-    ]
+    labels = ("time_to_purchase_days", "time_to_purchase_p25_days", "time_to_purchase_p75_days")
+    quantiles = st.km_quantiles(t_won, is_won, (0.5, 0.25, 0.75))  # one curve for the three
+    rows = [_row(key, label, q / _DAY, "days", n) for q, label in zip(quantiles, labels, strict=True)]
     among = t_won[is_won] / _DAY
     rows.append(
         _row(

@@ -5,9 +5,10 @@
   (Newcombe 1998, method 10, from Wilson intervals), Cohen's h;
 * multiple testing: Benjamini–Hochberg q-values (scipy);
 * durations: Mann–Whitney U on pre-sorted groups (scipy's asymptotic test, to the last
-  ulp), the difference of medians with Price and Bonett's distribution-free interval;
-* time to event: Kaplan–Meier curve (scipy) and quantiles, the two-group log-rank test
-  (scipy);
+  ulp), the difference of medians with Price and Bonett's distribution-free interval (a
+  percentile bootstrap where the values are discrete);
+* time to event: Kaplan–Meier curve (by hand, as scipy's ecdf computes it) and quantiles,
+  the two-group log-rank test (scipy);
 * distributions: Jensen–Shannon distance (scipy).
 
 What scipy does well is delegated to it; what is kept here carries the measured reason
@@ -31,6 +32,7 @@ __all__ = [
     "km_incidence_at",
     "km_median",
     "km_quantile",
+    "km_quantiles",
     "logrank",
     "mann_whitney_sorted",
     "median_diff_ci",
@@ -342,7 +344,9 @@ def mann_whitney_sorted(union: np.ndarray, in_a: np.ndarray) -> tuple[float, flo
     return u1, min(max(p, 0.0), 1.0)
 
 
-# scipy's ecdf: equal to 1 ulp; 0.13 ms on 100 accounts, 6.6 ms on 100,000 (0.02 / 3.8 by hand)
+# by hand, as scipy's ecdf computes it (bit for bit: the same running product of (n - d) / n
+# with censoring, 1 - (events so far) / n without): scipy's fixed cost per call dominates the
+# small cohorts (0.13 ms on 100 accounts against 0.02 by hand; 6.6 ms on 100,000 against 3.8)
 def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan–Meier curve: the distinct event times and the survival just after each.
 
@@ -353,14 +357,24 @@ def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarra
     >>> t.tolist(), s.round(2).tolist()
     ([1.0, 2.0, 4.0, 5.0], [0.8, 0.6, 0.3, 0.0])
     """
-    from scipy import stats
-
     t = np.asarray(time, dtype=float)
     e = np.asarray(event).astype(bool)
-    sf = stats.ecdf(stats.CensoredData(uncensored=t[e], right=t[~e])).sf
-    # scipy's steps include the censoring times, where the curve does not drop
-    at_event = np.isin(sf.quantiles, t[e])
-    return sf.quantiles[at_event], sf.probabilities[at_event]
+    if t.size == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(t, kind="stable")
+    t, e = t[order], e[order]
+    first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])  # first of each distinct time
+    times = t[first]
+    if e.all():  # no censoring: the empirical distribution, exact at the half
+        counts = np.diff(np.r_[first, t.size])
+        surv: np.ndarray = 1 - np.cumsum(counts) / t.size
+        return times, surv
+    at_risk = t.size - first
+    deaths = np.add.reduceat(e.astype(np.int64), first)
+    # censoring-only times multiply by exactly 1.0, so they are dropped after the product
+    surv = np.cumprod((at_risk - deaths) / at_risk)
+    step = deaths > 0
+    return times[step], surv[step]
 
 
 def km_quantile(time: np.ndarray, event: np.ndarray, q: float = 0.5) -> float:
@@ -372,9 +386,17 @@ def km_quantile(time: np.ndarray, event: np.ndarray, q: float = 0.5) -> float:
     >>> km_quantile(np.array([1.0, 2, 3, 4, 5]), np.array([1, 1, 0, 1, 1]))  # S: .8, .6, .6, .3
     4.0
     """
+    return km_quantiles(time, event, (q,))[0]
+
+
+def km_quantiles(time: np.ndarray, event: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """:func:`km_quantile` for several ``qs`` from one curve."""
     times, surv = km_curve(time, event)
-    hit = np.flatnonzero(surv <= 1 - q)
-    return float(times[hit[0]]) if hit.size else float("nan")
+    out = []
+    for q in qs:
+        hit = np.flatnonzero(surv <= 1 - q)
+        out.append(float(times[hit[0]]) if hit.size else float("nan"))
+    return out
 
 
 def km_median(time: np.ndarray, event: np.ndarray) -> float:
