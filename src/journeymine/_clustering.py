@@ -48,6 +48,7 @@ import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -191,18 +192,19 @@ def _markov_counts(
     """Start (U×A), transition incl. end (U×A(A+1)) and pace (U×P) count matrices."""
     from scipy import sparse
 
-    rows_s, cols_s, rows_t, cols_t = [], [], [], []
-    end = n_sym
-    for u, seq in enumerate(units.variants):
-        rows_s.append(u)
-        cols_s.append(seq[0])
-        nxt = [*seq[1:], end]
-        for a, b in zip(seq, nxt, strict=True):
-            rows_t.append(u)
-            cols_t.append(a * (n_sym + 1) + b)
+    # the entries in the order of a loop over units and steps (the matrices sum duplicates)
     n_u = len(units.variants)
-    start = sparse.csr_matrix((np.ones(len(rows_s)), (rows_s, cols_s)), shape=(n_u, n_sym))
-    trans = sparse.csr_matrix((np.ones(len(rows_t)), (rows_t, cols_t)), shape=(n_u, n_sym * (n_sym + 1)))
+    lengths = np.fromiter((len(v) for v in units.variants), dtype=np.int64, count=n_u)
+    flat = np.fromiter(chain.from_iterable(units.variants), dtype=np.int64, count=int(lengths.sum()))
+    ends = np.cumsum(lengths)
+    nxt = np.empty_like(flat)
+    nxt[:-1] = flat[1:]
+    nxt[ends - 1] = n_sym  # the end state
+    rows_t = np.repeat(np.arange(n_u), lengths)
+    start = sparse.csr_matrix((np.ones(n_u), (np.arange(n_u), flat[ends - lengths])), shape=(n_u, n_sym))
+    trans = sparse.csr_matrix(
+        (np.ones(flat.size), (rows_t, flat * (n_sym + 1) + nxt)), shape=(n_u, n_sym * (n_sym + 1))
+    )
     pace = sparse.csr_matrix((np.ones(n_u), (np.arange(n_u), units.pace)), shape=(n_u, _PACE_BUCKETS + 1))
     return start, trans, pace
 
@@ -235,8 +237,8 @@ class _MarkovMixture:
 #   rows make them fast: numpy takes ~500 µs for the maximum over the short axis of a
 #   14,000 × 6 array, ~50 µs for the same over 6 rows, and a broadcast over the short axis
 #   runs its inner loop 6 elements at a time;
-# * sums are taken in numpy's order for the old layout (_pairwise_rows over components,
-#   a cumulative sum over units), and the BLAS products on a units × components copy.
+# * sums are taken in numpy's order for the old layout (_pairwise_rows over components),
+#   and the BLAS products on a units × components copy.
 # On the 100,000-account log (a 20,000-account sample, ~2,000 EM iterations) _em went from
 # ~5.2 s to ~2.6 s. tests/test_clustering_em.py holds the old code and checks the equality.
 def _loglik_many(models: Sequence[_MarkovMixture], start: Any, trans: Any, units: _Units) -> np.ndarray:
@@ -319,9 +321,9 @@ def _m_step_many(
     wr = np.ascontiguousarray(wr_t.T)
     start_all = np.asarray(start.T @ wr)
     trans_all = np.asarray(trans.T @ wr)
-    # numpy sums the columns of a U × K array (K > 1) one row after the other: the last
-    # element of a cumulative sum; one column it sums pairwise
-    w_all = np.cumsum(wr_t, axis=1)[:, -1] if k > 1 else None
+    # numpy sums the columns of a U × K array (K > 1) one row after the other, whatever
+    # their number, and faster per column when they are many; one column it sums pairwise
+    w_all = wr.sum(axis=0) if k > 1 else None
     out = []
     for r in range(runs):
         cols = slice(r * k, (r + 1) * k)
