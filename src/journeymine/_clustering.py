@@ -241,20 +241,51 @@ class _MarkovMixture:
 #   and the BLAS products on a units × components copy.
 # On the 100,000-account log (a 20,000-account sample, ~2,000 EM iterations) _em went from
 # ~5.2 s to ~2.6 s. tests/test_clustering_em.py holds the old code and checks the equality.
-def _loglik_many(models: Sequence[_MarkovMixture], start: Any, trans: Any, units: _Units) -> np.ndarray:
-    """Per-account log-likelihood of each unit under each component of each model (R × K × U)."""
+def _transposed(x: np.ndarray) -> np.ndarray:
+    """A C-ordered copy of ``x.T``, 256 units at a time: a units × R·K array of 8 runs
+    (5 MB at k = 6) transposed whole took ~2 ms, in blocks that stay in the cache ~0.45 ms."""
+    rows, cols = x.shape
+    out = np.empty((cols, rows), dtype=x.dtype)
+    if rows >= cols:
+        for i in range(0, rows, 256):
+            out[:, i : i + 256] = x[i : i + 256].T
+    else:
+        for i in range(0, cols, 256):
+            out[i : i + 256] = x[:, i : i + 256].T
+    return out
+
+
+def _loglik_many(
+    models: Sequence[_MarkovMixture], start: Any, trans: Any, units: _Units
+) -> np.ndarray:
+    """Per-account log-likelihood of each unit under each component of each model
+    (R × K × U)."""
     k = models[0].log_w.size
     log_start = np.concatenate([m.log_start for m in models])
     log_trans = np.concatenate([m.log_trans.reshape(k, -1) for m in models])
-    seq = np.asarray(start @ log_start.T + trans @ log_trans.T)
-    # Gaussian pace: the unit's summed log-density, spread over its accounts
+    seq = _transposed(np.asarray(start @ log_start.T + trans @ log_trans.T))
+    # Gaussian pace: the unit's summed log-density, spread over its accounts,
+    #   -0.5 * n * log(2π var) - (s2 - 2 mu s1 + n mu²) / (2 var),
+    # a model at a time and into buffers: the expression with its temporaries took ~1.1 ms
+    # on 6 × 14,000 arrays, the same operations in place ~0.3 ms (and R·K × U temporaries
+    # fall out of the cache)
     n, s1, s2 = units.pace_n, units.pace_s, units.pace_sq
-    mu = np.concatenate([m.mu for m in models])[:, None]
-    var = np.concatenate([m.var for m in models])[:, None]
-    log_w = np.concatenate([m.log_w for m in models])[:, None]
-    gauss = -0.5 * n * np.log(2 * np.pi * var) - (s2 - 2 * mu * s1 + n * mu**2) / (2 * var)
-    out: np.ndarray = np.ascontiguousarray(seq.T) + gauss / units.counts + log_w
-    return out.reshape(len(models), k, -1)
+    half_n = -0.5 * n
+    out = np.empty((len(models), k, n.size))
+    work = np.empty((k, n.size))
+    for r, m in enumerate(models):
+        mu, var = m.mu[:, None], m.var[:, None]
+        gauss, rest = out[r], work
+        np.multiply(half_n, np.log(2 * np.pi * var), out=gauss)
+        np.multiply(2 * mu, s1, out=rest)
+        np.subtract(s2, rest, out=rest)
+        np.add(rest, np.multiply(n, mu**2), out=rest)
+        np.divide(rest, 2 * var, out=rest)
+        np.subtract(gauss, rest, out=gauss)
+        np.divide(gauss, units.counts, out=gauss)
+        np.add(seq[r * k : (r + 1) * k], gauss, out=gauss)
+        np.add(gauss, m.log_w[:, None], out=gauss)
+    return out
 
 
 def _pairwise_rows(rows: Sequence[np.ndarray]) -> np.ndarray:
@@ -287,13 +318,14 @@ def _pairwise_rows(rows: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _logsumexp_many(x: np.ndarray) -> np.ndarray:
-    """log Σ exp over the components of an R × K × U array (R × U)."""
-    m = x[:, 0]
-    for j in range(1, x.shape[1]):
-        m = np.maximum(m, x[:, j])
-    e = np.exp(x - m[:, None])
-    out: np.ndarray = m + np.log(_pairwise_rows([e[:, j] for j in range(x.shape[1])]))
+def _logsumexp_t(x: np.ndarray, work: np.ndarray) -> np.ndarray:
+    """log Σ exp over the components of a K × U array (one value per unit); ``work`` is a
+    K × U buffer."""
+    m = x[0]
+    for row in x[1:]:
+        m = np.maximum(m, row)
+    np.exp(np.subtract(x, m, out=work), out=work)
+    out: np.ndarray = m + np.log(_pairwise_rows(list(work)))
     return out
 
 
@@ -318,7 +350,7 @@ def _m_step_many(
     """The M-step of each run from its responsibilities (``resp``: R × K × U)."""
     runs, k, n_u = resp.shape
     wr_t = resp.reshape(runs * k, n_u) * units.counts
-    wr = np.ascontiguousarray(wr_t.T)
+    wr = _transposed(wr_t)
     start_all = np.asarray(start.T @ wr)
     trans_all = np.asarray(trans.T @ wr)
     # numpy sums the columns of a U × K array (K > 1) one row after the other, whatever
@@ -382,20 +414,22 @@ def _em_many(
     active = list(range(len(models)))
     for _it in range(max_iter):
         logp = _loglik_many([current[r] for r in active], start, trans, units)
-        norm = _logsumexp_many(logp)
-        going = []
+        resp = np.empty_like(logp)
+        work = np.empty_like(logp[0])
+        going: list[int] = []
         for i, r in enumerate(active):
-            ll = float((units.counts * norm[i]).sum())
+            norm = _logsumexp_t(logp[i], work)
+            ll = float((units.counts * norm).sum())
             if ll - prev[r] < tol * max(abs(ll), 1.0):
                 done[r] = (current[r], ll)
             else:
+                into = resp[len(going)]
+                np.exp(np.subtract(logp[i], norm, out=into), out=into)
                 going.append(i)
                 prev[r] = ll
         if not going:
             break
-        if len(going) < len(active):
-            logp, norm = logp[going], norm[going]
-        stepped = _m_step_many(np.exp(logp - norm[:, None]), units, start, trans, n_sym, alpha)
+        stepped = _m_step_many(resp[: len(going)], units, start, trans, n_sym, alpha)
         active = [active[i] for i in going]
         for r, model in zip(active, stepped, strict=True):
             current[r] = model
