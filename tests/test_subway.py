@@ -221,3 +221,18 @@ def test_cluster_lines_are_the_representatives(demo: jm.JourneyLog) -> None:
     sm = jm.subway_map(est, timing=True, dropoff=True)
     assert [ln.stations for ln in sm.lines] == [tuple(v) for v in est.representatives_["variant"]]
     assert [ln.kind for ln in sm.lines] == ["cluster"] * 3
+
+
+def test_edit_distances_of_all_pairs_at_once_equal_the_pairwise_loop() -> None:
+    import numpy as np
+
+    from journeymine._subway import _levenshtein, _levenshtein_pairs
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, alphabet = int(rng.integers(0, 9)), int(rng.integers(1, 5))
+        seqs = [list(rng.integers(0, alphabet, size=int(rng.integers(0, 12)))) for _ in range(n)]
+        ref = np.zeros((n, n))
+        for i, j in itertools.combinations(range(n), 2):
+            ref[i, j] = ref[j, i] = _levenshtein(seqs[i], seqs[j])
+        assert np.array_equal(_levenshtein_pairs(seqs), ref)
