@@ -458,9 +458,9 @@ def compare_cohorts(
     cohorts = resolve(log, by)  # a by function is called here, and only here
     groups = _Groups.of(cohorts, pairs=pairs, reference=reference, min_cases=min_cases)
     transitions, activities = _shares(log, cohorts, groups)
-    durations = _durations(log, groups.keys, groups.comparisons, transitions, min_share, rng)
-    outcome_table = _outcomes(log, groups.keys, groups.comparisons, outcomes or {})
-    variants = _variants(log, groups.keys, groups.comparisons, n_permutations, rng)
+    durations = _durations(log, groups, transitions, min_share, rng)
+    outcome_table = _outcomes(log, groups, outcomes or {})
+    variants = _variants(log, groups, n_permutations, rng)
     committee = _committee(log, groups, milestone, rng)  # last: the other tables' draws stay the same
     _adjust_together(transitions, activities, durations, outcome_table, variants, committee)
     summary = _summary(transitions, activities, durations, outcome_table, variants, alpha,
@@ -503,6 +503,9 @@ class _Groups:
     keys: np.ndarray
     sizes: pd.Series
     comparisons: list[tuple[str, str]]
+    codes: np.ndarray  # each account's cohort as an index into ``names`` (integer compares)
+    names: tuple[str, ...]
+    _masks: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def of(cls, cohorts: Cohorts, *, pairs: Any, reference: str | None, min_cases: int) -> _Groups:
@@ -521,9 +524,19 @@ class _Groups:
             names = sorted(sizes.index, key=lambda k: (-sizes[k], k))
         if len(names) < 2:
             raise invalid("by", "compare_cohorts", "a split into at least two cohorts", f"one cohort {names}")
-        groups = cls(keys=keys, sizes=sizes, comparisons=_groups(keys, names, pairs, reference))
+        groups = cls(keys=keys, sizes=sizes, comparisons=_groups(keys, names, pairs, reference),
+                     codes=cohorts.codes.to_numpy(), names=tuple(cohorts.names))
         groups.warn_small(min_cases)
         return groups
+
+    def mask(self, g: str, a: str) -> np.ndarray:
+        """The accounts of group ``g`` in the comparison of ``a`` (computed once; read-only)."""
+        key = (g, a)
+        if key not in self._masks:
+            out = self.codes != self.names.index(a) if g == REST else self.codes == self.names.index(g)
+            out.flags.writeable = False
+            self._masks[key] = out
+        return self._masks[key]
 
     def size(self, g: str, a: str) -> int:
         """Accounts in group ``g`` of the comparison of ``a`` (the rest: all but ``a``'s)."""
@@ -618,11 +631,6 @@ def _adjust_together(
         start += len(t)
 
 
-def _mask(keys: np.ndarray, g: str, a: str) -> np.ndarray:
-    out: np.ndarray = keys != a if g == REST else keys == g
-    return out
-
-
 _COMMITTEE_COLUMNS = [
     "kind", "group_a", "group_b", "feature", "n_a", "n_b", "x_a", "x_b", "share_a", "share_b",
     "median_a", "median_b", "difference", "ci_low", "ci_high", "cohens_h", "rank_biserial", "ratio",
@@ -669,7 +677,7 @@ def _committee(
     size_sorted = size[size_order]
     parts: list[pd.DataFrame] = []
     for a, b in groups.comparisons:
-        ma, mb = _mask(groups.keys, a, a), _mask(groups.keys, b, a)
+        ma, mb = groups.mask(a, a), groups.mask(b, a)
         sa, sb = ma & sized, mb & sized
         if sa.any() and sb.any():
             prop = _proportions(["multi-threaded"], np.array([float(multi[sa].sum())]), float(sa.sum()),
@@ -694,8 +702,7 @@ def _committee(
 
 def _durations(
     log: JourneyLog,
-    keys: np.ndarray,
-    comparisons: list[tuple[str, str]],
+    groups: _Groups,
     transitions: pd.DataFrame,
     min_share: float,
     rng: np.random.Generator,
@@ -742,8 +749,8 @@ def _durations(
         codes = group["case"].map(case_pos).to_numpy()[order]
         stage_sorted.append((str(stage_name), sec[order], codes))
     rows = []
-    for a, b in comparisons:
-        ma, mb = _mask(keys, a, a), _mask(keys, b, a)
+    for a, b in groups.comparisons:
+        ma, mb = groups.mask(a, a), groups.mask(b, a)
         t = transitions[(transitions["group_a"] == a) & (transitions["group_b"] == b)]
         chosen = t[
             (np.maximum(t["share_a"], t["share_b"]) >= min_share) & (t["x_a"] >= 10) & (t["x_b"] >= 10)
@@ -829,8 +836,7 @@ def _duration_row(
 
 def _outcomes(
     log: JourneyLog,
-    keys: np.ndarray,
-    comparisons: list[tuple[str, str]],
+    groups: _Groups,
     outcomes: Mapping[str, Sequence[str]],
 ) -> pd.DataFrame:
     import pandas as pd
@@ -847,8 +853,12 @@ def _outcomes(
         at = times.get_column(name)
         reached = at.is_not_null().to_numpy()
         time = ((at.fill_null(horizon) - start).dt.total_microseconds() / 1e6).to_numpy()
-        for a, b in comparisons:
-            ma, mb = _mask(keys, a, a), _mask(keys, b, a)
+        # sorted once by time: every group below is a masked, still sorted, subset
+        order = np.argsort(time, kind="stable")
+        t_sorted, e_sorted = time[order], reached[order]
+        for a, b in groups.comparisons:
+            ma, mb = groups.mask(a, a), groups.mask(b, a)
+            sa, sb = ma[order], mb[order]
             prop = _proportions(
                 [name],
                 np.array([reached[ma].sum()], float),
@@ -859,17 +869,17 @@ def _outcomes(
                 b,
             )
             row = {k: (v[0] if isinstance(v, (list, np.ndarray)) else v) for k, v in prop.items()}
-            row["km_median_a"] = st.km_median(time[ma], reached[ma])
-            row["km_median_b"] = st.km_median(time[mb], reached[mb])
-            row["p_time"] = st.logrank(time[ma], reached[ma], time[mb], reached[mb])
+            row["km_median_a"] = st.km_quantiles(t_sorted[sa], e_sorted[sa], (0.5,), presorted=True)[0]
+            row["km_median_b"] = st.km_quantiles(t_sorted[sb], e_sorted[sb], (0.5,), presorted=True)[0]
+            both = sa | sb
+            row["p_time"] = st.logrank_sorted(t_sorted[both], e_sorted[both], sa[both])
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _variants(
     log: JourneyLog,
-    keys: np.ndarray,
-    comparisons: list[tuple[str, str]],
+    groups: _Groups,
     n_perm: int,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
@@ -881,23 +891,27 @@ def _variants(
     vid = (
         pl.DataFrame({"v": lists}).select(pl.col("v").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
     )
+    n_var = int(vid.max()) + 1 if vid.size else 0
+    by_cohort = np.zeros((len(groups.names), n_var), dtype=np.int64)
+    np.add.at(by_cohort, (groups.codes, vid), 1)
+    everyone = np.bincount(vid, minlength=n_var)
     rows = []
-    for a, b in comparisons:
-        ma, mb = _mask(keys, a, a), _mask(keys, b, a)
-        members = np.flatnonzero(ma | mb)
-        in_a = ma[members]
+    for a, b in groups.comparisons:
+        # accounts per variant in each group, from the cohorts' counts (no pass over accounts)
+        count_a = by_cohort[groups.names.index(a)]
+        count_b = everyone - count_a if b == REST else by_cohort[groups.names.index(b)]
         # variants seen in fewer than 5 accounts of the two groups are pooled into one
-        # "rare" category: thousands of singletons would only add noise to the distance
-        _, v, total = np.unique(vid[members], return_inverse=True, return_counts=True)
-        rare = total < 5
-        cat = np.where(rare[v], -1, v)
-        _, cat = np.unique(cat, return_inverse=True)
-        colours = np.bincount(cat)
-        ca_obs = np.bincount(cat[in_a], minlength=colours.size).astype(float)
+        # "rare" category (first, as before): thousands of singletons would only add noise
+        total = count_a + count_b
+        rare = (total > 0) & (total < 5)
+        keep = total >= 5
+        colours = np.r_[[total[rare].sum()] if rare.any() else [], total[keep]].astype(np.int64)
+        ca_obs = np.r_[[count_a[rare].sum()] if rare.any() else [], count_a[keep]].astype(float)
+        n_in_a = int(count_a.sum())
         obs = float(st.jensen_shannon(ca_obs[None], (colours - ca_obs)[None])[0])
         if n_perm and colours.size > 1:
             # shuffling the labels draws group A's counts from a multivariate hypergeometric
-            ca = rng.multivariate_hypergeometric(colours, int(in_a.sum()), size=n_perm).astype(float)
+            ca = rng.multivariate_hypergeometric(colours, n_in_a, size=n_perm).astype(float)
             null = st.jensen_shannon(ca, colours[None].astype(float) - ca)
             p = float((1 + np.count_nonzero(null >= obs - 1e-12)) / (1 + n_perm))
         else:
@@ -907,8 +921,8 @@ def _variants(
                 "group_a": a,
                 "group_b": b,
                 "feature": "variant distribution",
-                "n_a": int(in_a.sum()),
-                "n_b": int((~in_a).sum()),
+                "n_a": n_in_a,
+                "n_b": int(count_b.sum()),
                 "categories": int(colours.size),
                 "js_distance": obs,
                 "test": "permutation",

@@ -34,6 +34,7 @@ __all__ = [
     "km_quantile",
     "km_quantiles",
     "logrank",
+    "logrank_sorted",
     "mann_whitney_sorted",
     "median_diff_ci",
     "median_se",
@@ -347,8 +348,13 @@ def mann_whitney_sorted(union: np.ndarray, in_a: np.ndarray) -> tuple[float, flo
 # by hand, as scipy's ecdf computes it (bit for bit: the same running product of (n - d) / n
 # with censoring, 1 - (events so far) / n without): scipy's fixed cost per call dominates the
 # small cohorts (0.13 ms on 100 accounts against 0.02 by hand; 6.6 ms on 100,000 against 3.8)
-def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def km_curve(
+    time: np.ndarray, event: np.ndarray, *, presorted: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan–Meier curve: the distinct event times and the survival just after each.
+
+    ``presorted``: ``time`` is already in ascending order (the sort is skipped; the curve
+    is the same).
 
     Examples
     --------
@@ -361,8 +367,9 @@ def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarra
     e = np.asarray(event).astype(bool)
     if t.size == 0:
         return np.zeros(0), np.zeros(0)
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
+    if not presorted:
+        order = np.argsort(t, kind="stable")
+        t, e = t[order], e[order]
     first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])  # first of each distinct time
     times = t[first]
     if e.all():  # no censoring: the empirical distribution, exact at the half
@@ -389,9 +396,11 @@ def km_quantile(time: np.ndarray, event: np.ndarray, q: float = 0.5) -> float:
     return km_quantiles(time, event, (q,))[0]
 
 
-def km_quantiles(time: np.ndarray, event: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """:func:`km_quantile` for several ``qs`` from one curve."""
-    times, surv = km_curve(time, event)
+def km_quantiles(
+    time: np.ndarray, event: np.ndarray, qs: tuple[float, ...], *, presorted: bool = False
+) -> list[float]:
+    """:func:`km_quantile` for several ``qs`` from one curve (``presorted`` as :func:`km_curve`)."""
+    times, surv = km_curve(time, event, presorted=presorted)
     out = []
     for q in qs:
         hit = np.flatnonzero(surv <= 1 - q)
@@ -427,6 +436,51 @@ def logrank(t1: np.ndarray, e1: np.ndarray, t2: np.ndarray, e2: np.ndarray) -> f
     y = stats.CensoredData(uncensored=t2[e2], right=t2[~e2])
     with np.errstate(divide="ignore", invalid="ignore"):  # zero variance gives NaN
         return float(stats.logrank(x, y).pvalue)
+
+
+# scipy's logrank runs ecdf twice per call (8 ms on 100,000 accounts); compare_cohorts calls
+# it once per comparison and outcome on times it has sorted once: the same sums, in scipy's order
+def logrank_sorted(time: np.ndarray, event: np.ndarray, in_a: np.ndarray) -> float:
+    """:func:`logrank` of group A against B from their union sorted by time.
+
+    ``time`` ascending, ``event`` True where the time is an event (else censored), ``in_a``
+    True for group A's accounts. The sums are scipy's (``scipy.stats.logrank``), term for
+    term.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([1.0, 2, 2, 3, 4, 4, 5, 6, 8, 10])
+    >>> e = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 0], bool)
+    >>> a = np.array([1, 1, 0, 1, 0, 1, 1, 0, 0, 0], bool)
+    >>> p = logrank_sorted(t, e, a)
+    >>> p == logrank(t[a], e[a], t[~a], e[~a])
+    True
+    """
+    from scipy import special
+
+    e = np.asarray(event, dtype=bool)
+    a = np.asarray(in_a, dtype=bool)
+    n = time.size
+    if n == 0 or not a.any() or a.all() or not e.any():
+        return float("nan")
+    first = np.flatnonzero(np.r_[True, time[1:] != time[:-1]])
+    at_risk = n - first
+    deaths = np.add.reduceat(e.astype(np.int64), first)
+    a_int = a.astype(np.int64)
+    a_left = int(a_int.sum()) - np.r_[0, np.cumsum(a_int)][first]  # A's accounts at risk
+    step = deaths > 0
+    at_risk_xy, deaths_xy, at_risk_x = at_risk[step], deaths[step], a_left[step]
+    at_risk_y = at_risk_xy - at_risk_x
+    num = at_risk_x * at_risk_y * deaths_xy * (at_risk_xy - deaths_xy)
+    den = at_risk_xy**2 * (at_risk_xy - 1)
+    i = at_risk_xy > 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sum_var = np.sum(num[i] / den[i])
+        n_died_x = int(np.count_nonzero(e & a))
+        sum_exp_deaths_x = np.sum(at_risk_x * (deaths_xy / at_risk_xy))
+        statistic = (n_died_x - sum_exp_deaths_x) / np.sqrt(sum_var)
+    return float(special.ndtr(-np.abs(statistic)) * 2)
 
 
 # scipy's jensenshannon: equal to 1 ulp; 0.2 ms on 199 permutations × 30 variants (0.1 by hand)
