@@ -145,7 +145,6 @@ def fisher_exact(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray)
     >>> bool(np.isclose(p[0], stats.fisher_exact([[8, 2], [1, 11]]).pvalue, rtol=1e-12))
     True
     """
-    from scipy import special
 
     x1, n1, x2, n2 = (np.asarray(a, dtype=np.int64) for a in (x1, n1, x2, n2))
     total = n1 + n2
@@ -164,22 +163,29 @@ def fisher_exact(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray)
         k = lo[idx][table] + (np.arange(table.size) - first[table])
         big_k, n_draw, pop = succ[idx][table], n1[idx][table], total[idx][table]
 
-        def logpmf(kk: np.ndarray, kk_succ: np.ndarray, draws: np.ndarray, popn: np.ndarray) -> np.ndarray:
-            out_: np.ndarray = (
-                special.gammaln(kk_succ + 1) - special.gammaln(kk + 1) - special.gammaln(kk_succ - kk + 1)
-                + special.gammaln(popn - kk_succ + 1) - special.gammaln(draws - kk + 1)
-                - special.gammaln(popn - kk_succ - draws + kk + 1)
-                - special.gammaln(popn + 1) + special.gammaln(draws + 1) + special.gammaln(popn - draws + 1)
-            )
-            return out_
-
-        lp = logpmf(k, big_k, n_draw, pop)
-        observed = logpmf(x1[idx], succ[idx], n1[idx], total[idx])
+        lp = _hypergeom_logpmf(k, big_k, n_draw, pop)
+        observed = _hypergeom_logpmf(x1[idx], succ[idx], n1[idx], total[idx])
         # scipy: a table counts when pmf <= pmf(observed) * (1 + 1e-14)
         keep = lp <= observed[table] + math.log1p(1e-14)
         sums = np.bincount(table, weights=np.where(keep, np.exp(lp), 0.0), minlength=idx.size)
         out[idx] = np.minimum(sums, 1.0)
         start = stop
+    return out
+
+
+def _hypergeom_logpmf(
+    k: np.ndarray, successes: np.ndarray, draws: np.ndarray, population: np.ndarray
+) -> np.ndarray:
+    """log P(k successes in ``draws`` from ``population`` holding ``successes``), in log-gamma terms."""
+    from scipy import special
+
+    out: np.ndarray = (
+        special.gammaln(successes + 1) - special.gammaln(k + 1) - special.gammaln(successes - k + 1)
+        + special.gammaln(population - successes + 1) - special.gammaln(draws - k + 1)
+        - special.gammaln(population - successes - draws + k + 1)
+        - special.gammaln(population + 1) + special.gammaln(draws + 1)
+        + special.gammaln(population - draws + 1)
+    )
     return out
 
 
@@ -227,12 +233,17 @@ def median_se(sorted_x: np.ndarray) -> float:
     from scipy import special
 
     n = int(sorted_x.size)
-    c = max(int(np.round(n / 2 - math.sqrt(n))), 1)
+    c = _median_band(n)
     tail = float(special.bdtr(c - 1, n, 0.5))
     z0 = float(special.ndtri(1.0 - tail))
     if not z0 > 0:  # n < 3: the band is the whole sample, with no coverage to rescale
         return float("nan")
     return float(sorted_x[n - c] - sorted_x[c - 1]) / (2 * z0)
+
+
+def _median_band(n: int) -> int:
+    """c of the median's order-statistic band x(c)…x(n−c+1): round(n/2 − √n), at least 1."""
+    return max(int(np.round(n / 2 - math.sqrt(n))), 1)
 
 
 def median_diff_ci(
@@ -276,7 +287,7 @@ def coarse(sorted_x: np.ndarray) -> bool:
     (True, False)
     """
     n = int(sorted_x.size)
-    c = max(int(np.round(n / 2 - math.sqrt(n))), 1)
+    c = _median_band(n)
     band = sorted_x[c - 1 : n - c + 1]
     if band.size < 2:
         return True

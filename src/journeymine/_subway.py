@@ -240,20 +240,10 @@ class SubwayMap(Displayed):
 # ------------------------------------------------------------------------------------------
 # lines from the supported sources
 # ------------------------------------------------------------------------------------------
-def _levenshtein(a: Sequence[int], b: Sequence[int]) -> int:
-    """The edit distance of two sequences (the reference for :func:`_levenshtein_pairs`)."""
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
-
-
 def _levenshtein_pairs(seqs: Sequence[Sequence[int]]) -> np.ndarray:
-    """The edit distances of all pairs of ``seqs`` (n × n), the same integers as
-    :func:`_levenshtein` pair by pair.
+    """The edit distances of all pairs of ``seqs`` (n × n), the same integers as the
+    textbook cell-by-cell dynamic programme pair by pair (kept in tests/test_subway.py as
+    the reference).
 
     The dynamic programme runs for every pair at once, a row at a time: with
     t[j] = min(D[i-1][j] + 1, D[i-1][j-1] + (a_i ≠ b_j)) and t[0] = i, the row is
