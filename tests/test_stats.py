@@ -169,6 +169,46 @@ def test_bh_qvalues_are_monotone_at_least_p_and_at_most_1(values: list[float]) -
     assert st.bh_qvalues(p[perm]) == pytest.approx(q[perm])  # order of input does not matter
 
 
+@settings(max_examples=200, deadline=None)
+@given(hs.lists(hs.one_of(hs.floats(0, 1), hs.just(0.05), hs.just(1.0), hs.just(0.0)), min_size=1, max_size=80))
+def test_bh_equals_scipy_to_the_bit(values: list[float]) -> None:
+    # written out by hand so that comparing cohorts need not import scipy.stats (0.7 s)
+    p = np.array(values)
+    assert np.array_equal(st.bh_qvalues(p), stats.false_discovery_control(p, method="bh"))
+
+
+def test_jensen_shannon_and_normal_tail_equal_scipy_to_the_bit() -> None:
+    from scipy.spatial import distance
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        p = rng.integers(0, 20, (int(rng.integers(1, 40)), int(rng.integers(1, 25)))).astype(float)
+        q = rng.integers(0, 20, p.shape).astype(float)
+        p[0] = 0  # a row of zeros: NaN in both
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = distance.jensenshannon(p, q, base=2, axis=-1)
+        assert np.array_equal(st.jensen_shannon(p, q), want, equal_nan=True)
+    x1, x2 = rng.integers(5, 50, 500), rng.integers(5, 50, 500)
+    p, _ = st.two_proportion_tests(x1, np.full(500, 60), x2, np.full(500, 70))
+    pooled = (x1 + x2) / 130
+    z = (x1 / 60 - x2 / 70) / np.sqrt(pooled * (1 - pooled) * (1 / 60 + 1 / 70))
+    assert np.array_equal(p, np.minimum(2 * stats.norm.sf(np.abs(z)), 1.0))
+
+
+def test_comparing_cohorts_does_not_import_scipy_stats() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, journeymine as jm\n"
+        "log = jm.datasets.demo_b2b(300, random_state=0)\n"
+        "jm.compare_cohorts(log, by='segment', outcomes=jm.datasets.DEMO_OUTCOMES, random_state=0)\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
 # -- durations ---------------------------------------------------------------------------
 
 

@@ -446,6 +446,92 @@ def build_committee(
     """:func:`buying_committee` for another public function (``owner`` names it in errors
     and warnings: :func:`compare_cohorts`, :func:`report`; ``param`` is its name for the
     milestone, e.g. ``committee_at``)."""
+    prep = _prepare(log, outcomes, at, by, won, lost, owner, param)
+    spec, won, lost, stages, has_roles = prep.spec, prep.won, prep.lost, prep.stages, prep.has_roles
+    milestone_kind, milestone, names = prep.milestone_kind, prep.milestone, prep.names
+    cases, people, facts, role_names = prep.cases, prep.people, prep.facts, prep.role_names
+    accounts = prep.accounts
+    engine = engine_of(log)
+    rng = np.random.default_rng(random_state)
+    roles = _roles_table(accounts, people, facts, cases, role_names, stages, rng)
+    engagement = _engagement(cases, people, facts, role_names, stages)
+    handover = _handover(engine.committee_handovers(log, prep.cohort_codes), names)
+
+    drivers: pd.DataFrame | None = None
+    why = ""
+    if spec is None or milestone is None:
+        why = (
+            f"drivers need outcomes= and at=: {owner}(log, outcomes=..., at='Proposal sent'). "
+            "The milestone keeps the comparison to what was known before the outcome: over the "
+            "whole journey, roles that join after the win (procurement, users) would look like its causes."
+        )
+    else:
+        drivers = _drivers(accounts, _roles_at(facts, role_names, log.n_cases), km=lost is None)
+        roles = _with_driver_columns(roles, drivers, has_roles)
+    summary = _summary(accounts, names, milestone is not None, has_roles)
+    roles = _order_cohorts(roles, summary)
+    sentences = _sentences(
+        summary, drivers, roles, milestone, has_roles, accounts if spec is not None else None
+    )
+    return BuyingCommittee(
+        accounts=accounts,
+        _roles=roles,
+        _drivers=drivers,
+        engagement=_order_cohorts(engagement, summary),
+        handover=_order_cohorts(handover, summary),
+        stages=tuple(stages.order),
+        at=milestone,
+        at_kind=milestone_kind,
+        unassigned=prep.unassigned,
+        shared_contacts=prep.shared,
+        _summary=summary,
+        _sentences=tuple(sentences),
+        _why_no_drivers=why,
+        at_stage=(
+            None
+            if milestone is None
+            else milestone
+            if milestone_kind == "stage"
+            else stages.activity_stage.get(milestone)
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What every committee table reads: the accounts and the role facts (see
+    :func:`_prepare`)."""
+
+    spec: dict[str, Any] | None
+    won: str
+    lost: str | None
+    stages: StageAssignment
+    has_roles: bool
+    milestone_kind: str | None
+    milestone: str | None
+    names: tuple[str, ...]
+    cohort_codes: pl.Series
+    cases: pl.DataFrame
+    people: pl.DataFrame
+    facts: pl.DataFrame
+    role_names: list[str]
+    accounts: pd.DataFrame
+    unassigned: int
+    shared: int
+
+
+def _prepare(
+    log: JourneyLog,
+    outcomes: OutcomeSpec | None,
+    at: Any,
+    by: CohortBy | None,
+    won: str,
+    lost: str | None,
+    owner: str,
+    param: str,
+) -> _Prepared:
+    """The checks, the touches and the ``accounts`` table of :func:`build_committee`, and no
+    more: :func:`committee_accounts` (for compare_cohorts) stops here."""
     require_events(log, owner)
     require_contacts(log, owner)
     has_roles = "role" in log.mapping.roles()
@@ -486,49 +572,19 @@ def build_committee(
     accounts = _accounts(
         cases, people, per_contact, facts, role_names, stages, has_roles, milestone is not None
     )
-    rng = np.random.default_rng(random_state)
-    roles = _roles_table(accounts, people, facts, cases, role_names, stages, rng)
-    engagement = _engagement(cases, people, facts, role_names, stages)
-    handover = _handover(engine.committee_handovers(log, cohort_codes), names)
+    return _Prepared(
+        spec=spec, won=won, lost=lost, stages=stages, has_roles=has_roles, milestone_kind=milestone_kind,
+        milestone=milestone, names=names, cohort_codes=cohort_codes, cases=cases, people=people, facts=facts,
+        role_names=role_names, accounts=accounts, unassigned=unassigned, shared=shared,
+    )
 
-    drivers: pd.DataFrame | None = None
-    why = ""
-    if spec is None or milestone is None:
-        why = (
-            f"drivers need outcomes= and at=: {owner}(log, outcomes=..., at='Proposal sent'). "
-            "The milestone keeps the comparison to what was known before the outcome: over the "
-            "whole journey, roles that join after the win (procurement, users) would look like its causes."
-        )
-    else:
-        drivers = _drivers(accounts, _roles_at(facts, role_names, log.n_cases), km=lost is None)
-        roles = _with_driver_columns(roles, drivers, has_roles)
-    summary = _summary(accounts, names, milestone is not None, has_roles)
-    roles = _order_cohorts(roles, summary)
-    sentences = _sentences(
-        summary, drivers, roles, milestone, has_roles, accounts if spec is not None else None
-    )
-    return BuyingCommittee(
-        accounts=accounts,
-        _roles=roles,
-        _drivers=drivers,
-        engagement=_order_cohorts(engagement, summary),
-        handover=_order_cohorts(handover, summary),
-        stages=tuple(stages.order),
-        at=milestone,
-        at_kind=milestone_kind,
-        unassigned=unassigned,
-        shared_contacts=shared,
-        _summary=summary,
-        _sentences=tuple(sentences),
-        _why_no_drivers=why,
-        at_stage=(
-            None
-            if milestone is None
-            else milestone
-            if milestone_kind == "stage"
-            else stages.activity_stage.get(milestone)
-        ),
-    )
+
+def committee_accounts(log: JourneyLog, *, at: Any, owner: str, param: str) -> tuple[pd.DataFrame, list[str]]:
+    """The ``accounts`` table of :func:`build_committee` (no outcomes, no cohorts: accounts in
+    :attr:`JourneyLog.cases` order) and the roles that made a touch, without the roles,
+    engagement and handover tables and their bootstraps: what compare_cohorts reads."""
+    prep = _prepare(log, None, at, None, "won", "lost", owner, param)
+    return prep.accounts, prep.role_names
 
 
 def _cases(log: JourneyLog, by: CohortBy | None) -> tuple[tuple[str, ...], pl.Series, pl.DataFrame]:

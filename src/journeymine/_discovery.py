@@ -75,6 +75,27 @@ def journey_tables(
     cohort, names = cohort_codes(log, by)
     n_act = len(log.activities)
     ranks = np.zeros(n_act, dtype=np.int32) if stage_rank is None else np.asarray(stage_rank, np.int32)
+    # the tables of a log are kept on it (a JourneyLog is immutable, Tables are polars frames):
+    # the report and compare_cohorts ask for the same cohorts' tables several times. The key
+    # is what the tables depend on: the cohorts' names, the stage ranks and, compared in
+    # full, every case's cohort (so a by function giving the same names is never confused)
+    memos: dict[tuple[tuple[str, ...], bytes], list[tuple[pl.Series, Tables]]]
+    memos = log._cache.setdefault("journey_tables", {})
+    memo = memos.setdefault((tuple(names), ranks.tobytes()), [])
+    for codes, tables in memo:
+        if codes.equals(cohort):
+            return tables
+    tables = _tables(log, cohort, names, ranks)
+    memo[:] = [*memo[-(_MEMO_PER_KEY - 1):], (cohort, tables)]
+    return tables
+
+
+#: cohort codings kept per key (names and ranks) by :func:`journey_tables`
+_MEMO_PER_KEY = 4
+
+
+def _tables(log: JourneyLog, cohort: pl.Series, names: list[str], ranks: np.ndarray) -> Tables:
+    """:func:`journey_tables` computed (no memo)."""
     edges, nodes, starts, ends, sizes = engine_of(log).direct_follows(log, cohort, ranks)
     enc_activities = log.activities
     cohort_name = pl.Series(names, dtype=pl.String)

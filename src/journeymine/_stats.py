@@ -106,7 +106,7 @@ def two_proportion_tests(
     >>> list(test), bool(p[0] < 0.001), bool(p[1] > 0.4)
     (['z', 'fisher'], True, True)
     """
-    from scipy import stats
+    from scipy import special
 
     x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
     pooled = (x1 + x2) / np.maximum(n1 + n2, 1)
@@ -115,7 +115,7 @@ def two_proportion_tests(
     se = np.sqrt(pooled * (1 - pooled) * (1 / np.maximum(n1, 1) + 1 / np.maximum(n2, 1)))
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = np.where(se > 0, (x1 / np.maximum(n1, 1) - x2 / np.maximum(n2, 1)) / se, 0.0)
-    p = 2 * stats.norm.sf(np.abs(zval))
+    p = 2 * special.ndtr(-np.abs(zval))  # scipy.stats.norm.sf, without importing scipy.stats (0.7 s)
     test = np.where(use_z, "z", "fisher").astype(object)
     small = np.flatnonzero(~use_z)
     if small.size:
@@ -189,7 +189,7 @@ def _hypergeom_logpmf(
     return out
 
 
-# scipy's false_discovery_control: equal to 1 ulp; 0.26 ms on 3,000 p-values (0.07 ms by hand)
+# scipy's false_discovery_control, step for step (:func:`_bh`)
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (q-values), NaN kept as NaN.
 
@@ -199,14 +199,29 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
     >>> [round(float(q), 3) for q in bh_qvalues(np.array([0.01, 0.04, 0.03, 0.5]))]
     [0.04, 0.053, 0.053, 0.5]
     """
-    from scipy import stats
-
     p = np.asarray(p, dtype=float)
     q = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    if ok.any():  # scipy rejects NaN, so only the defined p-values are adjusted
-        q[ok] = stats.false_discovery_control(p[ok], method="bh")
+    if ok.any():  # only the defined p-values are adjusted
+        q[ok] = _bh(p[ok])
     return q
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """``scipy.stats.false_discovery_control(p, method="bh")`` step for step (the same
+    bits, tested), without importing scipy.stats: that import took 0.7 s of a first
+    comparison."""
+    m = p.size
+    if m <= 1:
+        return p.copy()
+    order = np.argsort(p)
+    ps = p[order]
+    ps *= m / np.arange(1, m + 1, dtype=ps.dtype)
+    np.minimum.accumulate(ps[::-1], out=ps[::-1])
+    out = np.empty_like(ps)
+    out[order] = ps
+    clipped: np.ndarray = np.clip(out, 0.0, 1.0)
+    return clipped
 
 
 # Price & Bonett (2002): a distribution-free interval from order statistics, replacing a
@@ -507,10 +522,19 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     >>> jensen_shannon(np.array([[1.0, 0], [2, 2]]), np.array([[0.0, 1], [1, 1]])).tolist()
     [1.0, 0.0]
     """
-    from scipy.spatial import distance
+    from scipy import special
 
+    # scipy.spatial.distance.jensenshannon(p, q, base=2, axis=-1) step for step (the same
+    # bits, tested), without importing scipy.spatial
     with np.errstate(divide="ignore", invalid="ignore"):  # a row of zeros gives NaN
-        out: np.ndarray = distance.jensenshannon(p, q, base=2, axis=-1)
+        p = np.asarray(p)
+        q = np.asarray(q)
+        p = p / np.sum(p, axis=-1, keepdims=True)
+        q = q / np.sum(q, axis=-1, keepdims=True)
+        m = (p + q) / 2.0
+        js = np.sum(special.rel_entr(p, m), axis=-1) + np.sum(special.rel_entr(q, m), axis=-1)
+        js /= np.log(2)
+        out: np.ndarray = np.sqrt(js / 2.0)
     return out
 
 
