@@ -517,3 +517,22 @@ def test_report_with_no_testable_driver() -> None:
     log = _log(_frame(rows, ["account", "activity", "time", "contact", "role"]))
     html = jm.report(log, outcomes={"won": ["Signed"]}, lost=None, committee_at="Proposal", generated=False)
     assert "Buying committee" in html and "could be tested" in html
+
+
+@pytest.mark.parametrize("at", [None, "Proposal sent", "decision"])
+def test_committee_arrays_equal_the_accounts_table(demo: jm.JourneyLog, at: str | None) -> None:
+    # what compare_cohorts reads, computed without the accounts table, is that table's values
+    from journeymine._committee import build_committee, committee_arrays
+
+    bc = build_committee(demo, outcomes=None, at=at, by=None, won="won", lost="lost", random_state=0,
+                         owner="compare_cohorts", param="committee_at")
+    acc, roles = bc.accounts, sorted(set(bc.roles["role"]))
+    sized, size, engaged = committee_arrays(demo, at=at, owner="compare_cohorts", param="committee_at")
+    if at is None:
+        want_sized, want_size = (acc["contacts"] > 0).to_numpy(), acc["contacts"].to_numpy(float)
+        want = {r: acc[f"first_{r}"].notna().to_numpy() for r in roles}
+    else:
+        want_sized, want_size = acc["milestone"].notna().to_numpy(), acc["contacts_at"].fillna(0).to_numpy(float)
+        want = {r: np.array([bool(v) and r in v for v in acc["roles_at"]]) for r in roles}
+    assert 0 < sized.sum() and np.array_equal(sized, want_sized) and np.array_equal(size, want_size)
+    assert list(engaged) == roles and all(np.array_equal(engaged[r], want[r]) for r in roles)

@@ -157,3 +157,36 @@ def test_polars_tables_equal_per_cohort_tables_on_demo() -> None:
         alone = journey_tables(sub).edges.drop("cohort").sort("source", "target")
         together = t.edges.filter(pl.col("cohort") == key).drop("cohort").sort("source", "target")
         assert alone.equals(together)
+
+
+def test_journey_tables_are_kept_on_the_log_and_never_confused() -> None:
+    log = jm.datasets.demo_b2b(300, random_state=0)
+    first = journey_tables(log, by="segment")
+    assert journey_tables(log, by="segment") is first  # computed once per log
+    # a by function with the same cohort names but other members gets its own tables
+    segments = log.cases["segment"].to_numpy()
+    flipped = journey_tables(log, by=lambda cases: segments[::-1])
+    assert flipped is not first
+    assert not flipped.sizes.equals(first.sizes)
+    fresh = journey_tables(jm.datasets.demo_b2b(300, random_state=0), by=lambda cases: segments[::-1])
+    assert fresh.sizes.equals(flipped.sizes) and fresh.edges.equals(flipped.edges)
+    # stage ranks are part of the key: back-steps differ, counts do not
+    ranked = journey_tables(log, by="segment", stage_rank=list(range(len(log.activities))))
+    assert ranked is not first and ranked.edges.drop("backstep").equals(first.edges.drop("backstep"))
+    # a filtered log is another log, with its own tables
+    first_100 = set(log.cases["case"].iloc[:100])
+    sub = log.filter_cases(lambda cases: cases["case"].isin(first_100))
+    assert journey_tables(sub, by="segment").sizes.get_column("n_cases").sum() == 100
+
+
+def test_variant_table_is_variants_with_activity_codes() -> None:
+    from journeymine._variants import variant_table
+
+    log = jm.datasets.demo_b2b(300, random_state=0)
+    v = jm.variants(log, by="segment", examples=2)
+    t = variant_table(log, by="segment", examples=2)
+    names = log.activities
+    assert [tuple(names[i] for i in seq) for seq in t.get_column("variant").to_list()] == list(v["variant"])
+    assert t.drop("variant").to_pandas().drop(columns="examples").equals(
+        v.drop(columns=["variant", "examples"]))
+    assert [list(e) for e in t.get_column("examples").to_list()] == list(v["examples"])

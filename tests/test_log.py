@@ -418,3 +418,12 @@ def test_a_log_survives_pickle_and_copy_without_its_caches() -> None:
         with pytest.raises(AttributeError, match="immutable"):
             twin.x = 1  # type: ignore[attr-defined]
     assert not pickle.loads(pickle.dumps(log))._cache  # derived data is not pickled
+
+
+def test_filter_cases_with_a_list_or_a_series_says_what_it_takes() -> None:
+    log = jm.datasets.demo_b2b(50, random_state=0)
+    ids = log.cases["case"].iloc[:5].tolist()
+    for where in (ids, log.cases["case"].isin(ids)):
+        with pytest.raises(jm.errors.InvalidParameterError, match=r"filter_cases.*isin\(ids\)"):
+            log.filter_cases(where)
+    assert log.filter_cases(lambda cases: cases["case"].isin(ids)).n_cases == 5

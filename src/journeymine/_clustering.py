@@ -48,6 +48,7 @@ import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -630,22 +631,27 @@ def _representatives(log: JourneyLog, labels: pd.Series, k: int) -> pd.DataFrame
     """Per cluster, the journey that stands for it (see ``representatives_``)."""
     import pandas as pd
 
-    from ._subway import representative
-    from ._variants import variants
+    from ._subway import gather_lists, representative_at
+    from ._variants import variant_table
 
     ids = {name: c for c, name in enumerate(_cluster_names(k))}
-    v = variants(log, by=_cohorts_of(labels, k), examples=20)
+    v = variant_table(log, by=_cohorts_of(labels, k), examples=20)
+    acts = log.activities
     rows = []
-    for key, group in v.groupby("cohort", sort=False):
+    for (key,), group in v.partition_by("cohort", as_dict=True, maintain_order=True).items():
         # the same rule as the cluster's subway line and the report's card
-        at = representative(group)
+        seqs = group.get_column("variant")
+        at = representative_at(
+            group.get_column("length").to_numpy(), group.get_column("cases").to_numpy(),
+            partial(gather_lists, seqs),
+        )
         if at is None:  # pragma: no cover - min_stations=1: every cohort has a journey
             continue
-        best = group.iloc[at]
+        best = group.row(at, named=True)
         rows.append(
             {
                 "cluster": ids[str(key)],
-                "variant": best["variant"],
+                "variant": tuple(acts[i] for i in best["variant"]),
                 "length": int(best["length"]),
                 "accounts": int(best["cases"]),
                 "cases": list(best["examples"]),

@@ -451,6 +451,8 @@ def build_committee(
     milestone_kind, milestone, names = prep.milestone_kind, prep.milestone, prep.names
     cases, people, facts, role_names = prep.cases, prep.people, prep.facts, prep.role_names
     accounts = prep.accounts
+    if accounts is None:  # pragma: no cover - with_accounts is True here
+        raise RuntimeError("committee accounts were not built")
     engine = engine_of(log)
     rng = np.random.default_rng(random_state)
     roles = _roles_table(accounts, people, facts, cases, role_names, stages, rng)
@@ -515,7 +517,8 @@ class _Prepared:
     people: pl.DataFrame
     facts: pl.DataFrame
     role_names: list[str]
-    accounts: pd.DataFrame
+    per_contact: pl.DataFrame
+    accounts: pd.DataFrame | None
     unassigned: int
     shared: int
 
@@ -529,6 +532,8 @@ def _prepare(
     lost: str | None,
     owner: str,
     param: str,
+    *,
+    with_accounts: bool = True,
 ) -> _Prepared:
     """The checks, the touches and the ``accounts`` table of :func:`build_committee`, and no
     more: :func:`committee_accounts` (for compare_cohorts) stops here."""
@@ -569,22 +574,48 @@ def _prepare(
 
     facts = _role_facts(people, cases)
     role_names = sorted(facts.get_column("role").unique().to_list())
-    accounts = _accounts(
-        cases, people, per_contact, facts, role_names, stages, has_roles, milestone is not None
+    accounts = (
+        _accounts(cases, people, per_contact, facts, role_names, stages, has_roles, milestone is not None)
+        if with_accounts
+        else None
     )
     return _Prepared(
         spec=spec, won=won, lost=lost, stages=stages, has_roles=has_roles, milestone_kind=milestone_kind,
         milestone=milestone, names=names, cohort_codes=cohort_codes, cases=cases, people=people, facts=facts,
-        role_names=role_names, accounts=accounts, unassigned=unassigned, shared=shared,
+        role_names=role_names, per_contact=per_contact, accounts=accounts, unassigned=unassigned,
+        shared=shared,
     )
 
 
-def committee_accounts(log: JourneyLog, *, at: Any, owner: str, param: str) -> tuple[pd.DataFrame, list[str]]:
-    """The ``accounts`` table of :func:`build_committee` (no outcomes, no cohorts: accounts in
-    :attr:`JourneyLog.cases` order) and the roles that made a touch, without the roles,
-    engagement and handover tables and their bootstraps: what compare_cohorts reads."""
-    prep = _prepare(log, None, at, None, "won", "lost", owner, param)
-    return prep.accounts, prep.role_names
+def committee_arrays(
+    log: JourneyLog, *, at: Any, owner: str, param: str
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Per account (in :attr:`JourneyLog.cases` order), what compare_cohorts reads of the
+    committee: whether it counts for the size (``sized``), its committee size, and per
+    role whether the role made a touch — over the whole journey, or by the milestone
+    ``at`` among the accounts that reached it. The same values as the ``accounts`` table
+    of :func:`build_committee` (``contacts``/``first_<role>``, or ``milestone``,
+    ``contacts_at`` and ``roles_at``), without building it or the other tables."""
+    prep = _prepare(log, None, at, None, "won", "lost", owner, param, with_accounts=False)
+    n = log.n_cases
+    per_contact, facts = prep.per_contact, prep.facts
+    if prep.milestone is None:
+        counted = per_contact
+        sized = np.zeros(n, dtype=bool)
+        sized[per_contact.get_column("code").to_numpy()] = True
+        engaged_facts = facts
+    else:
+        reached = prep.cases.get_column("milestone")
+        sized = reached.is_not_null().to_numpy()
+        counted = per_contact.filter(pl.col("first") <= reached.gather(per_contact.get_column("code")))
+        engaged_facts = facts.filter(pl.col("at"))
+    size = np.bincount(counted.get_column("code").to_numpy(), minlength=n).astype(float)
+    engaged = {}
+    for role in sorted(prep.role_names):
+        mask = np.zeros(n, dtype=bool)
+        mask[engaged_facts.filter(pl.col("role") == role).get_column("code").to_numpy()] = True
+        engaged[role] = mask
+    return sized, size, engaged
 
 
 def _cases(log: JourneyLog, by: CohortBy | None) -> tuple[tuple[str, ...], pl.Series, pl.DataFrame]:

@@ -57,7 +57,7 @@ import polars as pl
 
 from . import _stats as st
 from ._cohorts import Cohorts, resolve
-from ._committee import committee_accounts, resolve_milestone
+from ._committee import committee_arrays, resolve_milestone
 from ._discovery import journey_tables
 from ._display import Displayed, error, escape, note, section, table
 from ._encoding import encode, require_events
@@ -659,20 +659,12 @@ def _committee(
 
     if "contact" not in log.mapping.roles():
         return pd.DataFrame(columns=_COMMITTEE_COLUMNS)
-    # accounts in log.cases order, as groups.keys
-    # the accounts table alone: the roles, engagement and handover tables are not read here
-    acc, role_names = committee_accounts(log, at=milestone, owner="compare_cohorts", param="committee_at")
-    roles = sorted(role_names)
-    if milestone is None:
-        sized = (acc["contacts"] > 0).to_numpy()  # as BuyingCommittee.summary
-        covered = np.ones(len(acc), dtype=bool)  # as BuyingCommittee.roles["share"]
-        size = acc["contacts"].to_numpy(dtype=float)
-        engaged = {r: acc[f"first_{r}"].notna().to_numpy() for r in roles}
-    else:
-        sized = covered = acc["milestone"].notna().to_numpy()
-        size = acc["contacts_at"].fillna(0).to_numpy(dtype=float)
-        by_then = acc["roles_at"].to_numpy()
-        engaged = {r: np.array([bool(v) and r in v for v in by_then], dtype=bool) for r in roles}
+    # the committee's per-account values alone: its tables and bootstraps are not read here
+    sized, size, engaged = committee_arrays(log, at=milestone, owner="compare_cohorts", param="committee_at")
+    # without a milestone every account counts for role coverage (as BuyingCommittee.roles'
+    # share); with one, the accounts that reached it (as the sizes)
+    covered = sized if milestone is not None else np.ones(len(size), dtype=bool)
+    roles = list(engaged)
     multi = size >= 2
     size_order = np.argsort(size, kind="stable")
     size_sorted = size[size_order]

@@ -646,8 +646,15 @@ class JourneyLog:
                 raise invalid("where", "JourneyLog.filter_cases",
                               f"a function returning {self.n_cases} booleans (one per case)",
                               f"{len(mask)} values")
-        elif where is not None:
+        elif isinstance(where, Mapping):
             conditions.update(where)
+        elif where is not None:
+            raise invalid(
+                "where", "JourneyLog.filter_cases",
+                "a mapping {attribute: value(s)} or a function of log.cases returning one boolean per case "
+                "(e.g. lambda cases: cases['case'].isin(ids))",
+                type(where).__name__,
+            )
         conditions.update(equals)
         for name, wanted in conditions.items():
             self._require_case_attribute(name, "JourneyLog.filter_cases")

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +34,7 @@ from .errors import MissingDependencyError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
 
     from ._log import JourneyLog
     from ._stages import StageAssignment
@@ -300,41 +302,70 @@ def representative(group: pd.DataFrame, *, min_stations: int = 1, candidates: in
     journey (and at least ``min_stations`` long): a journey of typical length, whatever
     its length is, so a cohort of single touches is drawn as one station. None when no
     variant is long enough."""
-    lengths = np.repeat(group["length"].to_numpy(), group["cases"].to_numpy())
-    typical = max(min_stations, int(np.median(lengths)))
-    long_enough = np.flatnonzero(group["length"].to_numpy() >= typical)[:candidates]
+    column = group["variant"]
+    return representative_at(
+        group["length"].to_numpy(), group["cases"].to_numpy(), lambda at: list(column.iloc[at]),
+        min_stations=min_stations, candidates=candidates,
+    )
+
+
+def gather_lists(lists: pl.Series, at: np.ndarray) -> list[Any]:
+    """The lists of ``lists`` at positions ``at``, as Python lists (``variants_at`` of
+    :func:`representative_at` on a polars column)."""
+    out: list[Any] = lists.gather(at).to_list()
+    return out
+
+
+def representative_at(
+    lengths: np.ndarray,
+    cases: np.ndarray,
+    variants_at: Callable[[np.ndarray], Sequence[Sequence[Any]]],
+    *,
+    min_stations: int = 1,
+    candidates: int = 60,
+) -> int | None:
+    """:func:`representative` on a cohort's variant ``lengths`` and ``cases`` (most frequent
+    first); ``variants_at(positions)`` gives the sequences of those variants (names or
+    codes: only equality is compared), so only the candidates are read."""
+    typical = max(min_stations, int(np.median(np.repeat(lengths, cases))))
+    long_enough = np.flatnonzero(lengths >= typical)[:candidates]
     if not long_enough.size:
         return None
-    pool = group.iloc[long_enough]
-    return int(long_enough[medoid(list(pool["variant"]), list(pool["cases"]))])
+    return int(long_enough[medoid(variants_at(long_enough), list(cases[long_enough]))])
 
 
 def representative_lines(
     log: JourneyLog, by: Any, *, min_stations: int = 1, candidates: int = 60, only: set[str] | None = None
 ) -> list[SubwayLine]:
     """One line per cohort: its representative journey (:func:`representative`)."""
-    from ._variants import variants
+    from ._variants import variant_table
 
     cohorts = resolve(log, by)  # once: a by function is not called again below
-    v = variants(log, by=cohorts, examples=0)
-    if cohorts is None:
-        v.insert(0, "cohort", "All accounts")
+    # variants as activity codes: names only for the chosen journey of each cohort
+    v = variant_table(log, by=cohorts, examples=0)
+    acts = log.activities
     cases = log.cases
     all_keys = cohorts.keys if cohorts is not None else None
     lines = []
-    for key, group in v.groupby("cohort", sort=False):
+    for (name,), group in v.partition_by("cohort", as_dict=True, maintain_order=True).items():
+        key = "All accounts" if cohorts is None else name
         if only is not None and str(key) not in only:
             continue
-        best = representative(group, min_stations=min_stations, candidates=candidates)
+        seqs = group.get_column("variant")
+        n_cases = group.get_column("cases").to_numpy()
+        best = representative_at(
+            group.get_column("length").to_numpy(), n_cases, partial(gather_lists, seqs),
+            min_stations=min_stations, candidates=candidates,
+        )
         if best is None:
             continue
-        total = int(group["cases"].sum())
+        total = int(n_cases.sum())
         keys = (all_keys == key) if all_keys is not None else np.ones(len(cases), bool)
         dur = (cases["end"] - cases["start"])[keys].dt.total_seconds()
         lines.append(
             SubwayLine(
                 name=str(key),
-                stations=tuple(group["variant"].iloc[best]),
+                stations=tuple(acts[i] for i in seqs[best].to_list()),
                 accounts=total,
                 share=total / log.n_cases,
                 median_duration=float(dur.median()),

@@ -23,7 +23,7 @@ from ._typing import CohortBy
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["variants"]
+__all__ = ["variant_table", "variants"]
 
 
 def variants(
@@ -71,6 +71,24 @@ def variants(
     check_int("top", owner, top, minimum=1, allow_none=True)
     check_int("examples", owner, examples, minimum=0)
     require_events(log, owner)
+    out = variant_table(log, by=by, top=top, examples=examples)
+    act_names = log.activities
+    variant_col = [tuple(map(act_names.__getitem__, seq)) for seq in out.get_column("variant").to_list()]
+    result = out.drop("variant").to_pandas()
+    result.insert(2, "variant", _object_array(variant_col))
+    result["examples"] = [list(e) for e in result["examples"]]
+    if by is None:
+        result = result.drop(columns="cohort")
+    return result
+
+
+def variant_table(
+    log: JourneyLog, *, by: CohortBy | None = None, top: int | None = None, examples: int = 3
+) -> pl.DataFrame:
+    """:func:`variants` as a polars frame, each ``variant`` a list of activity codes (positions
+    in :attr:`JourneyLog.activities`) and ``cohort`` always present: for the functions that
+    read a few variants of many (representative journeys), without a tuple of names per
+    variant. Arguments are checked by the caller."""
     cohort, names = cohort_codes(log, by)
     cases = log.to_polars("cases")
     seconds = (cases.get_column("end") - cases.get_column("start")).dt.total_microseconds() / 1e6
@@ -86,14 +104,13 @@ def variants(
     ).with_columns(pl.col("share").cum_sum().over("cohort").alias("cumulative_share"))
     if top is not None:
         grouped = grouped.filter(pl.col("rank") <= top)
-    act_names = log.activities
-    variant_col = [tuple(act_names[i] for i in seq) for seq in grouped.get_column("variant").to_list()]
-    out = grouped.with_columns(
+    return grouped.with_columns(
         pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col("cohort")).alias("cohort"),
         pl.col("variant").list.len().cast(pl.Int64).alias("length"),
     ).select(
         "cohort",
         pl.col("rank").cast(pl.Int64),
+        "variant",
         "length",
         pl.col("cases").cast(pl.Int64),
         "share",
@@ -102,12 +119,6 @@ def variants(
         "p90_duration",
         "examples",
     )
-    result = out.to_pandas()
-    result.insert(2, "variant", _object_array(variant_col))
-    result["examples"] = [list(e) for e in result["examples"]]
-    if by is None:
-        result = result.drop(columns="cohort")
-    return result
 
 
 def _case_ids(codes: pl.Series, case_ids: pl.Series, examples: int) -> pl.Series:
