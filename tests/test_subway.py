@@ -247,3 +247,18 @@ def test_edit_distances_of_all_pairs_at_once_equal_the_pairwise_loop() -> None:
         for i, j in itertools.combinations(range(n), 2):
             ref[i, j] = ref[j, i] = _levenshtein(seqs[i], seqs[j])
         assert np.array_equal(_levenshtein_pairs(seqs), ref)
+
+
+def test_edit_distances_of_long_journeys_equal_the_pairwise_loop() -> None:
+    # past 64 tokens the bit-parallel algorithm spans several words; codes past 255 too
+    import numpy as np
+
+    from journeymine._subway import _levenshtein_pairs
+
+    rng = np.random.default_rng(1)
+    for alphabet in (3, 40, 5000):
+        seqs = [[int(x) for x in rng.integers(0, alphabet, size=int(rng.integers(0, 260)))] for _ in range(6)]
+        ref = np.zeros((6, 6))
+        for i, j in itertools.combinations(range(6), 2):
+            ref[i, j] = ref[j, i] = _levenshtein(seqs[i], seqs[j])
+        assert np.array_equal(_levenshtein_pairs(seqs), ref)
