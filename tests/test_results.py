@@ -44,6 +44,7 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "Flattening": lambda log: _hostile_ocel().flattening(SCRIPT),
     "Funnel": lambda log: jm.funnel(log, [SCRIPT, "Proposal sent", "Contract signed"], window="60D", by="segment"),
     "Retention": lambda log: jm.retention(log, by="segment", period="Q"),
+    "RevenueJourney": lambda log: jm.revenue(log, by="segment", churned="Churned"),
     "DottedChart": lambda log: jm.dotted_chart(log, by="segment"),
 }
 
@@ -64,6 +65,7 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
 #: the results that draw themselves, so their bundle holds an SVG
 DRAWN = {
     "JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel", "Retention", "DottedChart", "JourneyPaths",
+    "RevenueJourney",
 }
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {

@@ -31,6 +31,7 @@ from ._outcome_model import JourneyOutcomeModel
 from ._paths import JourneyPaths, paths
 from ._report import report
 from ._retention import Retention, retention
+from ._revenue import RevenueJourney, revenue
 from ._sql import read_sql
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
@@ -86,6 +87,7 @@ __all__ = [
     "ProcessModel",
     "ProcessModels",
     "Retention",
+    "RevenueJourney",
     "SchemaError",
     "StageDurations",
     "SubwayLine",
@@ -114,6 +116,7 @@ __all__ = [
     "read_xes",
     "report",
     "retention",
+    "revenue",
     "stage_durations",
     "subway_map",
     "variants",
