@@ -70,3 +70,52 @@ def test_bad_arguments(bad: object) -> None:
         jm.datasets.demo_b2b(n_accounts=bad)  # type: ignore[arg-type]
     with pytest.raises(jm.InvalidParameterError, match="'random_state' parameter"):
         jm.datasets.demo_b2b(10, random_state="seed")  # type: ignore[arg-type]
+
+
+# -- version 2: money and voice (issue 25) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def v2() -> pd.DataFrame:
+    return jm.datasets.demo_b2b(3_000, random_state=5, as_frame=True, version=2)
+
+
+def test_version_2_keeps_version_1s_journeys(v2: pd.DataFrame) -> None:
+    v1 = jm.datasets.demo_b2b(3_000, random_state=5, as_frame=True)
+    added = v2["touchpoint"].isin(["NPS survey", "Expansion", "Contraction"])
+    same = ["account_id", "contact_id", "contact_role", "touchpoint", "channel", "stage", "timestamp"]
+    pd.testing.assert_frame_equal(v2.loc[~added, same].reset_index(drop=True), v1[same])
+    assert v2.groupby("account_id")["timestamp"].apply(lambda t: t.is_monotonic_increasing).all()
+    assert v2["timestamp"].max() < pd.Timestamp("2023-01-01", tz="UTC") + pd.Timedelta(days=1_095)
+    assert set(v2["team"]) == {"Marketing", "SDR", "AE", "CSM"}
+    pd.testing.assert_frame_equal(v2, jm.datasets.demo_b2b(3_000, random_state=5, as_frame=True, version=2))
+
+
+def test_version_2_plants_its_effects(v2: pd.DataFrame) -> None:
+    deals = v2[v2["deal_type"] == "new"]
+    acc = v2.groupby("account_id")
+    reviewed = acc["touchpoint"].apply(lambda t: "Security review" in set(t))
+    per = deals.assign(reviewed=deals["account_id"].map(reviewed)).groupby(["segment", "reviewed"])["value"].median()
+    assert per["Enterprise", True] > 1.15 * per["Enterprise", False]  # x1.3 planted
+    # surveys: churned relationships answer lower, and promoters churn less
+    nps = v2[v2["touchpoint"] == "NPS survey"]
+    churned = acc["touchpoint"].apply(lambda t: "Churned" in set(t))
+    first = nps.groupby("account_id")["nps"].first()
+    churn_rate = churned.reindex(first.index).groupby(pd.cut(first, [-1, 6, 8, 10])).mean()
+    assert churn_rate.iloc[0] > 2 * churn_rate.iloc[2]
+    assert nps["nps"].between(0, 10).all() and (nps["nps"] % 1 == 0).all()
+    kinds = v2.loc[v2["value"].notna(), "deal_type"]
+    assert set(kinds) == {"new", "renewal", "expansion", "contraction"}
+    exp = v2[v2["deal_type"] == "expansion"]
+    assert (exp["deal_product"] != exp["product"]).all()  # a cross-sell: another product
+
+
+def test_demo_spend_matches_the_log() -> None:
+    spend = jm.datasets.demo_spend(1_000, random_state=2)
+    log = jm.datasets.demo_b2b(1_000, random_state=2, version=2)
+    assert list(spend.columns) == ["channel", "month", "spend"] and (spend["spend"] > 0).all()
+    assert "Podcast" in set(spend["channel"]) and "Podcast" not in set(log.events["channel"])
+    assert spend["month"].min() == "2023-01" and spend["month"].max() == "2025-12"
+    pd.testing.assert_frame_equal(spend, jm.datasets.demo_spend(1_000, random_state=2))
+    with pytest.raises(jm.InvalidParameterError, match="version"):
+        jm.datasets.demo_b2b(10, version=3)

@@ -33,6 +33,7 @@ EXPECTED = [
     "JourneyPaths",
     "JourneymineError",
     "JourneymineWarning",
+    "LifetimeValue",
     "Lookup",
     "MissingDependencyError",
     "NotFittedError",
@@ -61,6 +62,7 @@ EXPECTED = [
     "funnel",
     "journey_map",
     "kpis",
+    "lifetime_value",
     "paths",
     "period",
     "read_csv",
@@ -88,7 +90,7 @@ def test_all_is_pinned_and_sorted() -> None:
 
 
 def test_datasets_surface() -> None:
-    assert jm.datasets.__all__ == ["DEMO_OUTCOMES", "DEMO_STAGE_ORDER", "demo_b2b"]
+    assert jm.datasets.__all__ == ["DEMO_OUTCOMES", "DEMO_STAGE_ORDER", "demo_b2b", "demo_spend"]
 
 
 def test_errors_derive_from_base_and_builtins() -> None:

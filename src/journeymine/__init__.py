@@ -23,6 +23,7 @@ from ._funnel import Funnel, funnel
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._kpis import JourneyKPIs, kpis
+from ._lifetime import LifetimeValue, lifetime_value
 from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
@@ -79,6 +80,7 @@ __all__ = [
     "JourneyPaths",
     "JourneymineError",
     "JourneymineWarning",
+    "LifetimeValue",
     "Lookup",
     "MissingDependencyError",
     "NotFittedError",
@@ -107,6 +109,7 @@ __all__ = [
     "funnel",
     "journey_map",
     "kpis",
+    "lifetime_value",
     "paths",
     "period",
     "read_csv",

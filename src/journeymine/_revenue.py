@@ -130,42 +130,15 @@ def revenue(
     {'new': 135, 'renewal': 69}
     """
     owner = "revenue"
-    require_events(log, owner)
-    require_embedded(log, owner)
-    if "value" not in log.mapping.roles():
-        raise SchemaError(
-            f"{owner} needs a value column (the amount of each deal, renewal or expansion): map it when "
-            "reading the log, e.g. jm.read_csv(path, ..., value='amount')."
-        )
-    code = resolve_period(period, owner)
-    if code not in ("M", "Q", "Y"):
-        raise invalid(
-            "period",
-            owner,
-            "'M' (month), 'Q' (quarter) or 'Y' (year): recurring revenue is "
-            "reported per month, quarter or year",
-            period,
-        )
-    churn_acts = _churn_activities(log, churned, owner)
-    kind_col = _attribute(log, kind, "kind", owner, events_only=True)
-    product_col = _attribute(log, product, "product", owner, events_only=False)
+    code = _period(log, period, owner)
+    prep = _prepare(log, churned, kind, product, owner, "RevenueJourney")
+    timeline, problems, rules = prep.timeline, prep.problems, prep.rules
+    churn_acts, kind_col, product_col = prep.churned, prep.kind_column, prep.product_column
     cohorts = resolve(log, by)
     names = cohorts.names if cohorts is not None else (ALL,)
     cohort_of = (
         cohorts.codes.to_numpy().astype(np.int64) if cohorts is not None else np.zeros(log.n_cases, np.int64)
     )
-
-    events, problems = _value_events(log, churn_acts, kind_col, product_col, owner)
-    timeline, problems, rules = _timeline(events, problems, kind_col is not None, product_col is not None)
-    if problems.height:
-        reasons = problems.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
-        top = "; ".join(f"{n:,} {r}" for r, n in reasons.iter_rows())
-        warn(
-            f"{owner}: {problems.height:,} value event{'s' if problems.height != 1 else ''} set aside or "
-            f"adjusted ({top}). They are listed with their rows in RevenueJourney.problems; fix them at "
-            "the source, or filter them out, to have them counted.",
-            DataQualityWarning,
-        )
     _, end = log.time_span
     end_us = int(end.timestamp() * _US) + 1  # the closing snapshot holds every event of the log
     first_us = int(timeline.get_column("us").to_numpy().min()) if timeline.height else end_us - 1
@@ -199,6 +172,60 @@ def revenue(
         _events=shown_events.to_pandas(),
         _problems=problems.to_pandas(),
     )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The typed value and churn events of a log (see :func:`_prepare`)."""
+
+    timeline: pl.DataFrame
+    problems: pl.DataFrame
+    rules: str
+    churned: list[str]
+    kind_column: str | None
+    product_column: str | None
+
+
+def _prepare(
+    log: JourneyLog, churned: Any, kind: str | None, product: str | None, owner: str, result: str
+) -> _Prepared:
+    """Check the log and the options, type the value events, compute the recurring revenue
+    after each, and warn once about the rows set aside (``result`` names where they are)."""
+    require_events(log, owner)
+    require_embedded(log, owner)
+    if "value" not in log.mapping.roles():
+        raise SchemaError(
+            f"{owner} needs a value column (the amount of each deal, renewal or expansion): map it when "
+            "reading the log, e.g. jm.read_csv(path, ..., value='amount')."
+        )
+    churn_acts = _churn_activities(log, churned, owner)
+    kind_col = _attribute(log, kind, "kind", owner, events_only=True)
+    product_col = _attribute(log, product, "product", owner, events_only=False)
+    events, problems = _value_events(log, churn_acts, kind_col, product_col, owner)
+    timeline, problems, rules = _timeline(events, problems, kind_col is not None, product_col is not None)
+    if problems.height:
+        reasons = problems.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
+        top = "; ".join(f"{n:,} {r}" for r, n in reasons.iter_rows())
+        warn(
+            f"{owner}: {problems.height:,} value event{'s' if problems.height != 1 else ''} set aside or "
+            f"adjusted ({top}). They are listed with their rows in {result}.problems; fix them at "
+            "the source, or filter them out, to have them counted.",
+            DataQualityWarning,
+        )
+    return _Prepared(timeline, problems, rules, churn_acts, kind_col, product_col)
+
+
+def _period(log: JourneyLog, period: Any, owner: str) -> str:
+    code = resolve_period(period, owner)
+    if code not in ("M", "Q", "Y"):
+        raise invalid(
+            "period",
+            owner,
+            "'M' (month), 'Q' (quarter) or 'Y' (year): recurring revenue is reported per month, quarter "
+            "or year",
+            period,
+        )
+    return code
 
 
 # -- checks ------------------------------------------------------------------------------------

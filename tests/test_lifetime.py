@@ -1,0 +1,76 @@
+"""Lifetime value: hand-computed on a tiny log with censoring; bad input; the demo's
+planted differences; seeded intervals."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import journeymine as jm
+from journeymine import _lifetime
+
+ROWS = [
+    ("A", "Contract signed", "2024-01-01", 120.0, "X"),
+    ("A", "Churned", "2024-07-01", None, "X"),  # 181 days: churns in month 6
+    ("B", "Contract signed", "2024-01-01", 240.0, "X"),
+    ("B", "Visit", "2025-01-01", None, "X"),  # the log's end: B is censored, running
+]
+
+
+def _log() -> jm.JourneyLog:
+    df = pd.DataFrame(ROWS, columns=["case", "activity", "time", "value", "segment"])
+    return jm.JourneyLog.from_frame(
+        df, case="case", activity="activity", timestamp="time", value="value", case_attributes=["segment"]
+    )
+
+
+def test_lifetime_value_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_lifetime, "_MIN_AT_RISK", 1)  # two relationships make the curve
+    lv = jm.lifetime_value(_log(), churned="Churned", horizon=1, n_boot=0)
+    s = lv.summary.iloc[0]
+    assert (s["relationships"], s["churned"], s["accounts"]) == (2, 1, 2)
+    # S = 1 for months 0-5, 1/2 from month 6 (A churns at 5.9 months, B is censored at 12);
+    # mean recurring revenue 180 for months 0-5 (both), 240 from month 6 (B alone)
+    assert s["clv"] == pytest.approx((6 * 180 * 1 + 6 * 240 * 0.5) / 12)
+    assert s["survival_12m"] == pytest.approx(0.5) and s["arr_at_start"] == pytest.approx(180)
+    acc = lv.accounts.set_index("case")
+    assert acc.loc["A", "earned"] == pytest.approx(120 * 182 / 365.25)  # 2024 is a leap year
+    assert acc.loc["B", "earned"] == pytest.approx(240 * 366 / 365.25)
+    assert not acc.loc["A", "running"] and acc.loc["A", "expected_future"] == 0
+    # B: running at month 12, S(12 + m) / S(12) = 1 over the next 12 months: a year of 240
+    assert acc.loc["B", "expected_future"] == pytest.approx(240)
+    assert acc.loc["B", "lifetime_value"] == pytest.approx(acc.loc["B", "earned"] + 240)
+    c = lv.curves
+    assert c["at_risk"].tolist()[:8] == [2, 2, 2, 2, 2, 2, 1, 1]
+
+
+def test_few_relationships_use_one_mean_and_no_tail() -> None:
+    lv = jm.lifetime_value(_log(), churned="Churned", horizon=1, n_boot=0)
+    # under 10 relationships at every month: the mean over all observed months (19 of them)
+    mean = (6 * 360 + 7 * 240) / 19
+    assert lv.summary.iloc[0]["clv"] == pytest.approx((6 * 1 + 6 * 0.5) * mean / 12)
+    assert lv.summary.iloc[0]["observed_months"] == 0
+
+
+def test_bad_options() -> None:
+    log = _log()
+    for bad in ({"horizon": 0}, {"horizon": 21}, {"n_boot": -1}, {"horizon": 2.5}):
+        with pytest.raises(jm.InvalidParameterError):
+            jm.lifetime_value(log, **bad)  # type: ignore[arg-type]
+    with pytest.raises(jm.InvalidParameterError, match="churned"):
+        jm.lifetime_value(log, churned="Nope")
+
+
+def test_the_demo_segments_and_the_seeded_interval() -> None:
+    log = jm.datasets.demo_b2b(1_500, random_state=3, version=2)
+    kw = {"by": "segment", "churned": "Churned", "kind": "deal_type", "product": "deal_product"}
+    a = jm.lifetime_value(log, random_state=1, **kw)
+    b = jm.lifetime_value(log, random_state=1, **kw)
+    pd.testing.assert_frame_equal(a.summary, b.summary)
+    s = a.summary.set_index("cohort")
+    # Enterprise deals are ~15x SMB's (the demo's medians 120k and 8k)
+    assert s.loc["Enterprise", "clv_low"] > 5 * s.loc["SMB", "clv_high"]
+    assert (s["survival_12m"] < 1).all() and (s["churned"] > 0).all()
+    html = a._repr_html_()
+    assert "Enterprise" in html and "LifetimeValue" in repr(a)
+    assert a.to_dict()["horizon"] == 5
