@@ -74,3 +74,11 @@ def test_the_demo_segments_and_the_seeded_interval() -> None:
     html = a._repr_html_()
     assert "Enterprise" in html and "LifetimeValue" in repr(a)
     assert a.to_dict()["horizon"] == 5
+
+
+def test_no_churn_at_all_keeps_everyone() -> None:
+    df = pd.DataFrame(ROWS[2:], columns=["case", "activity", "time", "value", "segment"])
+    log = jm.JourneyLog.from_frame(df, case="case", activity="activity", timestamp="time", value="value")
+    lv = jm.lifetime_value(log, horizon=1, n_boot=0)
+    assert lv.summary.iloc[0]["survival_12m"] == 1.0
+    assert lv.summary.iloc[0]["clv"] == pytest.approx(240)  # a year of 240, surely

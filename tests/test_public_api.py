@@ -8,6 +8,7 @@ import sys
 import journeymine as jm
 
 EXPECTED = [
+    "AcquisitionCost",
     "Attribution",
     "BuyingCommittee",
     "CohortComparison",
@@ -50,6 +51,7 @@ EXPECTED = [
     "TimeSpan",
     "UnsupportedOperationError",
     "__version__",
+    "acquisition_cost",
     "attribution",
     "buying_committee",
     "compare_cohorts",

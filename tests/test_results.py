@@ -45,6 +45,9 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "Funnel": lambda log: jm.funnel(log, [SCRIPT, "Proposal sent", "Contract signed"], window="60D", by="segment"),
     "Retention": lambda log: jm.retention(log, by="segment", period="Q"),
     "RevenueJourney": lambda log: jm.revenue(log, by="segment", churned="Churned"),
+    "AcquisitionCost": lambda log: jm.acquisition_cost(
+        log, costs=jm.datasets.demo_spend(300, random_state=0).assign(channel=lambda d: d["channel"].replace(
+            {"Web": SCRIPT})), conversion="Contract signed", by="segment", churned="Churned"),
     "LifetimeValue": lambda log: jm.lifetime_value(log, by="segment", churned="Churned", n_boot=20, random_state=0),
     "DottedChart": lambda log: jm.dotted_chart(log, by="segment"),
 }

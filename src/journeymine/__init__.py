@@ -12,6 +12,7 @@ measure the journeys in it.
 from __future__ import annotations
 
 from . import datasets, errors
+from ._acquisition import AcquisitionCost, acquisition_cost
 from ._attribution import Attribution, attribution
 from ._clustering import JourneyClusterer
 from ._cohorts import Period, period
@@ -55,6 +56,7 @@ from .errors import (
 )
 
 __all__ = [
+    "AcquisitionCost",
     "Attribution",
     "BuyingCommittee",
     "CohortComparison",
@@ -97,6 +99,7 @@ __all__ = [
     "TimeSpan",
     "UnsupportedOperationError",
     "__version__",
+    "acquisition_cost",
     "attribution",
     "buying_committee",
     "compare_cohorts",

@@ -113,6 +113,9 @@ class _Paths:
     lag: np.ndarray  # seconds before the conversion (0.0 on paths that never convert)
     converted: np.ndarray  # per path
     names: list[str]  # the touches, sorted
+    at: np.ndarray | None = None  # each touch's time (µs since 1970, UTC)
+    cases: np.ndarray | None = None  # each path's case id (the converted without a touch last)
+    converted_at: np.ndarray | None = None  # each path's first conversion (µs; -1: none)
 
     @property
     def n_paths(self) -> int:
@@ -123,7 +126,10 @@ class _Paths:
         if not converted_only:
             return self
         keep = self.converted[self.path]
-        return _Paths(self.path[keep], self.code[keep], self.lag[keep], self.converted, self.names)
+        return _Paths(
+            self.path[keep], self.code[keep], self.lag[keep], self.converted, self.names,
+            None if self.at is None else self.at[keep], self.cases, self.converted_at,
+        )
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The first row of each non-empty path, its number of touches, and each touch's
@@ -155,21 +161,31 @@ def _paths(log: JourneyLog, conversion: Sequence[str], by: str) -> _Paths:
     g = before.group_by("case", maintain_order=True).agg(
         pl.col("touch"),
         ((pl.col("at") - pl.col("timestamp")).dt.total_microseconds() / 1e6).fill_null(0.0).alias("lag"),
+        pl.col("timestamp").dt.epoch("us").alias("when"),
         pl.col("at").is_not_null().first().alias("converted"),
+        pl.col("at").first().dt.epoch("us").fill_null(-1).alias("converted_at"),
     )
-    converted_no_touch = first.join(g.select("case"), on="case", how="anti").height
-    rows = g.with_row_index("path").select("path", "touch", "lag").explode("touch", "lag")
+    no_touch = first.join(g.select("case"), on="case", how="anti").sort("at", "case")
+    converted_no_touch = no_touch.height
+    rows = g.with_row_index("path").select("path", "touch", "lag", "when").explode("touch", "lag", "when")
     names = sorted(rows.get_column("touch").unique().to_list())
     code = rows.get_column("touch").cast(pl.Enum(names)).to_physical()
     conv_flags = g.get_column("converted").to_numpy().astype(bool)
     if converted_no_touch:
         conv_flags = np.concatenate([conv_flags, np.ones(converted_no_touch, bool)])
+    cases = np.concatenate([g.get_column("case").to_numpy(), no_touch.get_column("case").to_numpy()])
+    conv_at = np.concatenate([
+        g.get_column("converted_at").to_numpy(), no_touch.get_column("at").dt.epoch("us").to_numpy()
+    ]).astype(np.int64)
     return _Paths(
         path=rows.get_column("path").to_numpy().astype(np.int64),
         code=code.to_numpy().astype(np.int64),
         lag=rows.get_column("lag").to_numpy().astype(np.float64),
         converted=conv_flags,
         names=names,
+        at=rows.get_column("when").to_numpy().astype(np.int64),
+        cases=cases,
+        converted_at=conv_at,
     )
 
 
@@ -180,6 +196,14 @@ def _paths(log: JourneyLog, conversion: Sequence[str], by: str) -> _Paths:
 # paths of 100,000 accounts on the synthetic log: little to gain from weights).
 def _heuristic(p: _Paths, model: str, half_life: float) -> dict[str, float]:
     """Credit per touch of a position or time model, over the converting paths ``p``."""
+    w = touch_weights(p, model, half_life)
+    credit = np.bincount(p.code, weights=w, minlength=len(p.names))
+    return dict(zip(p.names, credit.tolist(), strict=True))
+
+
+def touch_weights(p: _Paths, model: str, half_life: float) -> np.ndarray:
+    """Each touch's share of its path's conversion under a position or time model (the
+    weights of one path sum to 1), over the converting paths ``p``."""
     starts, lengths, pos = p.bounds()
     n = np.repeat(lengths, lengths)
     if model == "first_touch":
@@ -194,8 +218,8 @@ def _heuristic(p: _Paths, model: str, half_life: float) -> dict[str, float]:
         ends = (pos == 0) | (pos == n - 1)
         middle = 0.2 / np.maximum(n - 2, 1)
         w = np.where(n == 1, 1.0, np.where(n == 2, 0.5, np.where(ends, 0.4, middle)))
-    credit = np.bincount(p.code, weights=w, minlength=len(p.names))
-    return dict(zip(p.names, credit.tolist(), strict=True))
+    out: np.ndarray = np.asarray(w, dtype=np.float64)
+    return out
 
 
 def _time_decay(lag: np.ndarray, starts: np.ndarray, lengths: np.ndarray, half_life: float) -> np.ndarray:

@@ -234,7 +234,7 @@ def _clv(
     """The lifetime value over ``months`` of one set of relationships, with the monthly
     survival, the mean recurring revenue by month and the relationships at risk."""
     surv = np.ones(months + 1)
-    if months_alive.size:
+    if months_alive.size and churned.any():  # without a churn the curve stays at 1
         t, s = st.km_curve(months_alive, churned.astype(float))
         idx = np.searchsorted(t, np.arange(months + 1), side="right") - 1
         surv = np.where(idx >= 0, s[np.maximum(idx, 0)], 1.0)
