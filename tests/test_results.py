@@ -48,6 +48,9 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "AcquisitionCost": lambda log: jm.acquisition_cost(
         log, costs=jm.datasets.demo_spend(300, random_state=0).assign(channel=lambda d: d["channel"].replace(
             {"Web": SCRIPT})), conversion="Contract signed", by="segment", churned="Churned"),
+    "Voice": lambda log: jm.voice(log, by="segment", churned="Churned", scores=pd.DataFrame({
+        "case": log.cases["case"].iloc[:60], "timestamp": log.cases["end"].iloc[:60], "score": range(60)}).assign(
+        score=lambda d: d["score"] % 11)),
     "LifetimeValue": lambda log: jm.lifetime_value(log, by="segment", churned="Churned", n_boot=20, random_state=0),
     "DottedChart": lambda log: jm.dotted_chart(log, by="segment"),
 }

@@ -40,6 +40,7 @@ from ._subway import SubwayLine, SubwayMap, subway_map
 from ._tables import Column, EventSpec, IdMap, Lookup, concat, from_tables
 from ._variants import variants
 from ._version import __version__
+from ._voice import Voice, voice
 from .errors import (
     DatabaseError,
     DataQualityError,
@@ -98,6 +99,7 @@ __all__ = [
     "SubwayMap",
     "TimeSpan",
     "UnsupportedOperationError",
+    "Voice",
     "__version__",
     "acquisition_cost",
     "attribution",
@@ -126,6 +128,7 @@ __all__ = [
     "stage_durations",
     "subway_map",
     "variants",
+    "voice",
     "write_csv",
     "write_ocel",
     "write_xes",
