@@ -220,7 +220,7 @@ def _frame_scores(scores: Any, ev: pl.DataFrame, owner: str) -> pl.DataFrame:
     missing = [c for c in ("timestamp", "score") if c not in frame.columns] + (
         [] if who else ["case or contact"]
     )
-    if missing:
+    if missing or who is None:
         raise SchemaError(
             f"{owner}: scores needs the columns case (or contact), timestamp and score; missing "
             f"{missing} (it has {frame.columns})."
