@@ -82,3 +82,45 @@ def test_no_churn_at_all_keeps_everyone() -> None:
     lv = jm.lifetime_value(log, horizon=1, n_boot=0)
     assert lv.summary.iloc[0]["survival_12m"] == 1.0
     assert lv.summary.iloc[0]["clv"] == pytest.approx(240)  # a year of 240, surely
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[jm.JourneyLog, jm.JourneyOutcomeModel]:
+    log = jm.datasets.demo_b2b(1_200, random_state=2, version=2)
+    m = jm.JourneyOutcomeModel(outcomes={"churned": ["Churned"], "won": ["Contract signed"]}, target="churned",
+                               horizon="180D", random_state=0)
+    return log, m.fit(log.filter_time(end="2024-12-31", mode="contained"))
+
+
+def test_value_at_risk_stakes(fitted: tuple[jm.JourneyLog, jm.JourneyOutcomeModel]) -> None:
+    log, m = fitted
+    kw = {"churned": "Churned", "kind": "deal_type", "product": "deal_product"}
+    risk = jm.value_at_risk(m, log, at="2025-01-01", by="segment", **kw)
+    assert risk["expected"].tolist() == pytest.approx((risk["probability"] * risk["stake"]).tolist())
+    assert risk["expected"].is_monotonic_decreasing and risk["case"].is_unique
+    # the stake is the recurring revenue after the account's last event before the cut-off
+    ev = jm.revenue(log, **kw).events
+    ev = ev[ev["timestamp"] < pd.Timestamp("2025-01-01", tz="UTC")]
+    last = ev.groupby("case")["arr_after"].last()
+    got = risk.set_index("case")["stake"]
+    common = got.index.intersection(last.index)
+    assert len(common) > 50
+    assert got[common].tolist() == pytest.approx(last[common].tolist())
+    assert (got[~got.index.isin(last.index)] == 0).all()  # never paid before: nothing at risk
+    given = pd.Series(1000.0, index=risk["case"])
+    fixed = jm.value_at_risk(m, log, at="2025-01-01", stake=given)
+    assert fixed["expected"].tolist() == pytest.approx((fixed["probability"] * 1000).tolist())
+    deal = jm.value_at_risk(m, log, at="2025-01-01", stake="deal", by="segment", **kw)
+    assert deal.groupby("cohort")["stake"].nunique().eq(1).all()  # one median deal per cohort
+
+
+def test_value_at_risk_bad_input(fitted: tuple[jm.JourneyLog, jm.JourneyOutcomeModel]) -> None:
+    log, m = fitted
+    with pytest.raises(jm.InvalidParameterError, match="fitted JourneyOutcomeModel"):
+        jm.value_at_risk(object(), log, at="2025-01-01")
+    other = jm.JourneyOutcomeModel(outcomes={"renewed": ["Renewal"]}, target="renewed", horizon="180D",
+                                   random_state=0).fit(log.filter_time(end="2024-12-31", mode="contained"))
+    with pytest.raises(jm.InvalidParameterError, match="stake"):
+        jm.value_at_risk(other, log, at="2025-01-01")
+    with pytest.raises(jm.InvalidParameterError, match="stake"):
+        jm.value_at_risk(m, log, at="2025-01-01", stake="gold")

@@ -78,6 +78,7 @@ EXPECTED = [
     "revenue",
     "stage_durations",
     "subway_map",
+    "value_at_risk",
     "variants",
     "voice",
     "write_csv",

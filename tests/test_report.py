@@ -330,3 +330,29 @@ def test_kpi_figures_in_the_html_are_the_ones_kpis_computes(demo_report: Path) -
     data = html[html.index('<section id="data">'):]
     assert f'<b>{log.n_cases:,}</b><span>accounts</span>' in data
     assert f'<b>{log.n_events:,}</b><span>events</span>' in data
+
+
+def test_value_and_voice_section_on_the_demos_second_version() -> None:
+    log = jm.datasets.demo_b2b(600, random_state=0, version=2)
+    frame = jm.datasets.demo_b2b(600, random_state=0, version=2, as_frame=True)
+    frame["segment"] = frame["segment"].replace({"SMB": "<b>SMB</b>"})
+    hostile = jm.JourneyLog.from_frame(frame, case="account_id", activity="touchpoint", timestamp="timestamp",
+                                       contact="contact_id", role="contact_role", channel="channel", stage="stage",
+                                       value="value", resource="team", case_attributes=["segment", "product", "market"],
+                                       stage_order=jm.datasets.DEMO_STAGE_ORDER)
+    spend = jm.datasets.demo_spend(600, random_state=0)
+    html = jm.report(hostile, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES, value_kind="deal_type",
+                     value_product="deal_product", score="nps", spend=spend, generated=False)
+    section = html[html.index('<section id="value">'):html.index('<section id="time">')]
+    for title in ("Recurring revenue", "Lifetime value", "Acquisition cost", "Voice of the customer"):
+        assert f"<h3>{title}</h3>" in section
+    assert "<b>SMB</b>" not in section and "&lt;b&gt;SMB&lt;/b&gt;" in section
+    assert "Podcast" in section and "promoter" in section
+    assert '<a href="#value">Value and voice</a>' in html or 'href="#value"' in html
+    # without a value column and a score, no section
+    plain = jm.JourneyLog.from_frame(frame.drop(columns="value"), case="account_id", activity="touchpoint",
+                                     timestamp="timestamp")
+    assert '<section id="value">' not in jm.report(plain, generated=False)
+    with pytest.raises(jm.SchemaError, match="score='stars'"):
+        jm.report(log, score="stars")
+    assert log.n_cases == 600

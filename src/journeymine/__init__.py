@@ -24,7 +24,7 @@ from ._funnel import Funnel, funnel
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._kpis import JourneyKPIs, kpis
-from ._lifetime import LifetimeValue, lifetime_value
+from ._lifetime import LifetimeValue, lifetime_value, value_at_risk
 from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
@@ -127,6 +127,7 @@ __all__ = [
     "revenue",
     "stage_durations",
     "subway_map",
+    "value_at_risk",
     "variants",
     "voice",
     "write_csv",

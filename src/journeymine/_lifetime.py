@@ -44,7 +44,7 @@ from ._typing import CohortBy
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LifetimeValue", "lifetime_value"]
+__all__ = ["LifetimeValue", "lifetime_value", "value_at_risk"]
 
 _US = 1_000_000
 _MONTH_US = 365.25 / 12 * 86_400 * _US
@@ -434,3 +434,124 @@ class LifetimeValue(Displayed):
         if len(self._problems):
             parts.append(note(f"{len(self._problems):,} value events set aside or adjusted: see .problems."))
         return section("lifetime", repr(self), *parts)
+
+
+def value_at_risk(
+    model: Any,
+    log: JourneyLog,
+    *,
+    at: Any,
+    stake: str | pd.Series | None = None,
+    by: CohortBy | None = None,
+    churned: str | list[str] | None = None,
+    kind: str | None = None,
+    product: str | None = None,
+) -> pd.DataFrame:
+    """Open accounts ranked by probability × value: revenue at risk, or the opportunity.
+
+    Parameters
+    ----------
+    model : JourneyOutcomeModel
+        Fitted; its target is what is at stake (``churned``: losing the revenue; ``won``:
+        winning a deal).
+    log : JourneyLog
+        The accounts to score (those open at ``at``, as :meth:`JourneyOutcomeModel.predict_proba`).
+    at : timestamp
+        The cut-off: what is known then.
+    stake : {"recurring", "deal"} or pandas.Series, optional
+        What each account brings or loses: ``"recurring"``, its recurring revenue at ``at``
+        (renewal and churn risk; :func:`revenue`'s rules); ``"deal"``, the median first deal
+        of the accounts of its cohort won before ``at`` (a prospect's opportunity); or a
+        Series of amounts per case (a CRM's pipeline values). Default: ``"recurring"`` for a
+        model whose target is named ``churned``, ``"deal"`` for ``won``; any other target
+        must say.
+    by : str, list of str or callable, optional
+        Cohorts: ``"deal"`` values per cohort, and the ``cohort`` column.
+    churned, kind, product
+        As for :func:`revenue` (used to compute the stakes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per account open at ``at``, largest ``expected`` first: ``case``,
+        ``cohort``, ``probability``, ``stake`` and ``expected`` (probability × stake). Summed
+        per cohort, ``expected`` is the size of the renewal prize (or of the pipeline).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=1_500, random_state=0, version=2)
+    >>> m = jm.JourneyOutcomeModel(outcomes={"churned": ["Churned"]}, target="churned", horizon="180D",
+    ...                            random_state=0).fit(log.filter_time(end="2024-12-31", mode="contained"))
+    >>> risk = jm.value_at_risk(m, log, at="2025-01-01", churned="Churned", kind="deal_type",
+    ...                         product="deal_product", by="segment")
+    >>> list(risk.columns)
+    ['case', 'cohort', 'probability', 'stake', 'expected']
+    >>> bool(risk["expected"].is_monotonic_decreasing)
+    True
+    """
+    import pandas as pd
+
+    owner = "value_at_risk"
+    if not hasattr(model, "predict_proba") or not hasattr(model, "_params"):
+        raise invalid("model", owner, "a fitted JourneyOutcomeModel", type(model).__name__)
+    target = str(model._params["target"]) if hasattr(model, "_params") else ""
+    if stake is None:
+        stake = {"churned": "recurring", "won": "deal"}.get(target)
+        if stake is None:
+            raise invalid(
+                "stake",
+                owner,
+                f"'recurring', 'deal' or a Series of amounts (the target {target!r} does not say which)",
+                None,
+            )
+    p = model.predict_proba(log, at=at)
+    cases = list(p.index)
+    cohorts = resolve(log, by)
+    names = cohorts.names if cohorts is not None else (ALL,)
+    codes = (
+        cohorts.codes.to_numpy().astype(np.int64) if cohorts is not None else np.zeros(log.n_cases, np.int64)
+    )
+    case_ids = log.to_polars("cases").get_column("case").to_list()
+    cohort_of_case = dict(zip(case_ids, np.asarray(names, dtype=object)[codes].tolist(), strict=True))
+    stamp = pd.Timestamp(at)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    at_us = int(stamp.value // 1_000)
+    if isinstance(stake, pd.Series):
+        amounts = stake.reindex(cases).astype(float).to_numpy()
+    elif stake in ("recurring", "deal"):
+        prep = _prepare(log, churned, kind, product, owner, "the revenue")
+        tl = prep.timeline
+        if stake == "recurring":
+            from ._revenue import _Snapshots
+
+            snap = _Snapshots(tl, log.n_cases).at(at_us)
+            pos = {c: i for i, c in enumerate(case_ids)}
+            amounts = np.array([snap[pos[c]] for c in cases])
+        else:
+            first = (
+                tl.filter((pl.col("kind") == "new") & (pl.col("us") < at_us))
+                .group_by("code")
+                .agg(pl.col("value").first())
+            )
+            deal = pd.Series(
+                first.get_column("value").to_numpy(),
+                index=np.asarray(names, dtype=object)[codes[first.get_column("code").to_numpy()]],
+            )
+            median = deal.groupby(level=0).median()
+            overall = float(deal.median()) if len(deal) else math.nan
+            amounts = np.array([float(median.get(cohort_of_case[c], overall)) for c in cases])
+    else:
+        raise invalid("stake", owner, "'recurring', 'deal' or a Series of amounts per case", stake)
+    out = pd.DataFrame(
+        {
+            "case": cases,
+            "cohort": [cohort_of_case.get(c) for c in cases],
+            "probability": p.to_numpy(),
+            "stake": amounts,
+        }
+    )
+    out["expected"] = out["probability"] * out["stake"]
+    return out.sort_values(["expected", "case"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )

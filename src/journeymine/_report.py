@@ -35,6 +35,7 @@ from ._report_sections import (
     journeys_section,
     kpi_section,
     subway_section,
+    value_section,
     variants_section,
 )
 from ._report_views import funnel_section, paths_section, time_section
@@ -54,6 +55,7 @@ _STEPS = (
     "cohort comparison",
     "variants",
     "attribution",
+    "value and voice",
     "funnel and paths",
     "over time",
     "rendering",
@@ -143,6 +145,10 @@ def report(
     random_state: int = 0,
     max_clusters: int = 6,
     generated: dt.datetime | Literal[False] | None = None,
+    value_kind: str | None = None,
+    value_product: str | None = None,
+    score: str | None = None,
+    spend: Any = None,
 ) -> str:
     """Write the journey report: one self-contained HTML file.
 
@@ -195,6 +201,19 @@ def report(
         ``SOURCE_DATE_EPOCH`` (seconds since 1970-01-01 UTC) when it is set, as
         reproducible builds do, else the current time. False: no time is written. With
         a fixed time the same log and ``random_state`` give the same bytes.
+    value_kind, value_product : str, optional
+        With a ``value`` column, a "Value and voice" section shows the revenue waterfall,
+        revenue retention and lifetime value per cohort (:func:`revenue`,
+        :func:`lifetime_value`; the ``churned`` outcome ends relationships): the event
+        attributes of the value events' kinds and products, as ``kind`` and ``product``
+        there (docs/value.md).
+    score : str, optional
+        An event attribute of survey scores (NPS 0–10): NPS by cohort, churn by score band
+        and the pain points join the section (:func:`voice`).
+    spend : DataFrame, optional
+        Marketing spend (``channel``, ``month``, ``spend``): acquisition cost by channel and
+        cohort and CLV:CAC join the section (:func:`acquisition_cost`, linear attribution of
+        the ``won`` outcome).
 
     Returns
     -------
@@ -235,6 +254,7 @@ def report(
         won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
     milestone = resolve_milestone(log, committee_at, owner, param="committee_at")  # before the work
     _check_views(log, funnel, funnel_window, paths_around, retention_period, owner)
+    _check_value(log, value_kind, value_product, score, spend, owner)
     ctx = _front_matter(log, by=by, title=title, generated=generated, owner=owner)
     by = resolve(log, by)  # once: the sections below reuse these cohorts
     conversion = list(outcomes[won]) if outcomes else None
@@ -261,6 +281,9 @@ def report(
         bar.update("variants")
         attribution = attribution_section(log, conversion)
         bar.update("attribution")
+        value = value_section(log, outcomes, by=by, churned=churned, won=won, kind=value_kind,
+                              product=value_product, score=score, spend=spend, random_state=random_state)
+        bar.update("value and voice")
         funnel_part = funnel_section(log, funnel, window=funnel_window, by=by,
                                      lost=list(outcomes[lost]) if outcomes and lost else None)
         paths_part = paths_section(log, paths_around, by=by)
@@ -277,13 +300,14 @@ def report(
             "compare": compare.content,
             "variants": variants,
             "attribution": attribution.content,
+            "value": value.content,
             "funnel": funnel_part.content,
             "paths": paths_part.content,
             "over_time": over_time.content,
             "methods": [
                 data_method(log),
-                *(s.method for s in (kpi, committee, journeys, clusters, compare, attribution, funnel_part,
-                                     paths_part, over_time) if s.method),
+                *(s.method for s in (kpi, committee, journeys, clusters, compare, attribution, value,
+                                     funnel_part, paths_part, over_time) if s.method),
             ],
         }
         ctx["sections"] = _contents(ctx)
@@ -313,6 +337,24 @@ def _check_options(
     if path is not None:  # before the work: a path that cannot be written fails fast
         check_output_path(path, owner=owner, inputs=[log.source])
     check_int("max_clusters", owner, max_clusters, minimum=2)
+
+
+def _check_value(log: JourneyLog, kind: Any, product: Any, score: Any, spend: Any, owner: str) -> None:
+    """Fail before the work on value and voice options that name no column of the log."""
+    from .errors import SchemaError
+
+    for param, name, events_only in (("value_kind", kind, True), ("value_product", product, False),
+                                     ("score", score, True)):
+        if name is None:
+            continue
+        known = [*log.event_attributes, *([] if events_only else log.case_attributes)]
+        if not isinstance(name, str) or name not in known:
+            raise SchemaError(
+                f"{owner}: {param}={name!r} is not a column of the log ({known or 'it has no extra columns'}); "
+                f"keep it when reading the log (event_attributes=[{name!r}])."
+            )
+    if spend is not None and not hasattr(spend, "columns"):
+        raise invalid("spend", owner, "a pandas or polars DataFrame of channel, month and spend", type(spend).__name__)
 
 
 def _check_views(
@@ -375,6 +417,7 @@ def _contents(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
             {"id": "differences", "title": "Differences"} if ctx["compare"] else None,
             {"id": "variants", "title": "Variants"},
             {"id": "attribution", "title": "Attribution"} if ctx["attribution"] else None,
+            {"id": "value", "title": "Value and voice"} if ctx["value"] else None,
             {"id": "time", "title": "Over time"},
             {"id": "methods", "title": "Methods"},
         )

@@ -34,6 +34,7 @@ __all__ = [
     "journeys_section",
     "kpi_section",
     "subway_section",
+    "value_section",
     "variants_section",
 ]
 
@@ -751,3 +752,219 @@ def attribution_section(log: JourneyLog, conversion: list[str] | None) -> Sectio
         ],
     }
     return Section(content, _ATTRIBUTION_METHOD)
+
+
+# -- value and voice (issue 25) ----------------------------------------------------------------
+
+_VALUE_METHOD = (
+    "Value: recurring revenue per account from the value events (new and renewal set it, expansion adds, "
+    "contraction takes off, a churn activity ends it), compared at calendar period starts (UTC); the "
+    "waterfall's movements add up to the closing revenue; NRR and GRR over the trailing twelve months. "
+    "Lifetime value: Kaplan–Meier survival of the customer relationship (censored at the log's end, an "
+    "exponential tail past the observed tenures) × the mean recurring revenue by tenure, five years, with a "
+    "seeded bootstrap interval. Acquisition cost: spend per channel and month shared among the acquired "
+    "accounts' touches by linear attribution; unexplained spend listed. Voice: each response placed after "
+    "the account's last journey event; churn by the band of the first response (Kaplan–Meier, log-rank). "
+    "See docs/value.md."
+)
+
+
+def _money(v: float) -> str:
+    if v != v:  # NaN
+        return "–"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:,.2f}M"
+    if a >= 1e4:
+        return f"{v / 1e3:,.0f}k"
+    return f"{v:,.0f}"
+
+
+def _pct(v: float) -> str:
+    return "–" if v != v else percent(v)
+
+
+def value_section(
+    log: JourneyLog,
+    outcomes: Mapping[str, Any] | None,
+    *,
+    by: CohortBy | None,
+    churned: str | None,
+    won: str,
+    kind: str | None,
+    product: str | None,
+    score: str | None,
+    spend: Any,
+    random_state: int,
+) -> Section:
+    """Revenue (waterfall, NRR), lifetime value, acquisition cost (with ``spend``) and the
+    voice of the customer (with ``score``); left out when the log has no value column and no
+    score."""
+    has_value = "value" in log.mapping.roles()
+    if not has_value and score is None:
+        return Section(None)
+    from ._acquisition import acquisition_cost
+    from ._lifetime import lifetime_value
+    from ._revenue import revenue
+    from ._voice import voice
+
+    churn_acts = list(outcomes[churned]) if outcomes and churned and churned in outcomes else None
+    kw: dict[str, Any] = {"churned": churn_acts, "kind": kind, "product": product}
+    content: dict[str, Any] = {"revenue": None, "lifetime": None, "acquisition": None, "voice": None}
+    if has_value:
+        whole = revenue(log, period="Q", **kw)
+        per = revenue(log, period="Q", by=by, **kw) if by is not None else whole
+        s = per.summary
+        churn_text = " or ".join(churn_acts) if churn_acts else "no churn activity (outcomes without churned)"
+        content["revenue"] = {
+            "svg": whole.draw(),
+            "note": (
+                f"Recurring revenue per quarter; {whole.rules}; churn: {churn_text}."
+                + (
+                    f" {len(whole.problems):,} value events set aside or adjusted."
+                    if len(whole.problems)
+                    else ""
+                )
+            ),
+            "head": [
+                "cohort",
+                "recurring now",
+                "paying",
+                "new",
+                "reactivation",
+                "expansion",
+                "contraction",
+                "churned",
+                "GRR 12m",
+                "NRR 12m",
+            ],
+            "rows": [
+                [
+                    r["cohort"],
+                    _money(r["recurring_now"]),
+                    f"{r['paying_now']:,}",
+                    _money(r["new"]),
+                    _money(r["reactivation"]),
+                    _money(r["expansion"]),
+                    _money(r["contraction"]),
+                    _money(r["churned"]),
+                    _pct(r["grr_12m"]),
+                    _pct(r["nrr_12m"]),
+                ]
+                for r in s.to_dict("records")
+            ],
+        }
+        lv = lifetime_value(log, by=by, random_state=random_state, **kw)
+        content["lifetime"] = {
+            "head": [
+                "cohort",
+                "relationships",
+                "churned",
+                "survival 12m",
+                "observed months",
+                "revenue at start",
+                "earned per account",
+                "CLV (5 years)",
+                "95% interval",
+            ],
+            "rows": [
+                [
+                    r["cohort"],
+                    f"{r['relationships']:,}",
+                    f"{r['churned']:,}",
+                    _pct(r["survival_12m"]),
+                    f"{r['observed_months']}",
+                    _money(r["arr_at_start"]),
+                    _money(r["earned_per_account"]),
+                    _money(r["clv"]),
+                    f"{_money(r['clv_low'])} – {_money(r['clv_high'])}",
+                ]
+                for r in lv.summary.to_dict("records")
+            ],
+        }
+        conversion = list(outcomes[won]) if outcomes and won in outcomes else None
+        if spend is not None and conversion and "channel" in log.mapping.roles():
+            cac = acquisition_cost(
+                log, costs=spend, conversion=conversion, by=by, random_state=random_state, **kw
+            )
+            total = float(cac.by_channel["spend"].sum())
+            lost = float(cac.unexplained["spend"].sum())
+            content["acquisition"] = {
+                "note": (
+                    f"{_money(total)} of spend; {_money(lost)} ({_pct(lost / total) if total else '–'}) "
+                    "explained by no acquired account's touch (channels absent from the log, or months whose "
+                    "touched accounts have not converted)."
+                ),
+                "channels": [
+                    [
+                        r["channel"],
+                        _money(r["spend"]),
+                        _money(r["allocated"]),
+                        _money(r["unexplained"]),
+                        f"{r['conversions']:,.1f}",
+                        _money(r["cac"]),
+                    ]
+                    for r in cac.by_channel.to_dict("records")
+                ],
+                "cohorts": [
+                    [
+                        r["cohort"],
+                        f"{r['acquired']:,}",
+                        _money(r["cac"]),
+                        "–"
+                        if r["median_payback_months"] != r["median_payback_months"]
+                        else f"{r['median_payback_months']:.1f}",
+                        _money(r["clv"]),
+                        "–" if r["clv_to_cac"] != r["clv_to_cac"] else f"{r['clv_to_cac']:.1f}",
+                    ]
+                    for r in cac.summary.to_dict("records")
+                ],
+            }
+    if score is not None:
+        v = voice(
+            log,
+            score=score,
+            by=by,
+            churned=churn_acts,
+            success=list(outcomes[won]) if outcomes and won in outcomes else None,
+        )
+        bands = [f"{b}s" for b in v.churn_by_band["band"]]
+        content["voice"] = {
+            "note": repr(v).strip("<>"),
+            "head": ["cohort", "responses", "mean score", *bands, *(["NPS"] if v.scale == "nps" else [])],
+            "rows": [
+                [
+                    r["cohort"],
+                    f"{r['responses']:,}",
+                    f"{r['mean_score']:.1f}",
+                    *[_pct(r[b]) for b in bands],
+                    *([f"{r['nps']:+.0f}"] if v.scale == "nps" else []),
+                ]
+                for r in v.by_cohort().to_dict("records")
+            ],
+            "churn": [
+                [
+                    r["band"],
+                    f"{r['accounts']:,}",
+                    f"{r['churned']:,}",
+                    _pct(r["churn_12m"]),
+                    f"{_pct(r['churn_12m_low'])} – {_pct(r['churn_12m_high'])}",
+                ]
+                for r in v.churn_by_band.to_dict("records")
+            ],
+            "logrank": "–" if v.logrank_p != v.logrank_p else f"{v.logrank_p:.2g}",
+            "pains": [
+                [
+                    f"{r['rank']}",
+                    r["station"],
+                    f"{r['accounts']:,}",
+                    f"{r['responses']:,}",
+                    "–" if r["mean_score"] != r["mean_score"] else f"{r['mean_score']:.1f}",
+                    _pct(r["drop_off"]),
+                    _pct(r["rework"]),
+                    "–" if r["dwell_days"] != r["dwell_days"] else f"{r['dwell_days']:.0f}",
+                ]
+                for r in v.pain_points.head(8).to_dict("records")
+            ],
+        }
+    return Section(content, _VALUE_METHOD)

@@ -60,8 +60,8 @@ _BANDS = ((0, 7), (7, 9), (9, 11))  # detractor 0-6, passive 7-8, promoter 9-10 
 _BAND_P = {True: (0.6, 0.3, 0.1), False: (0.15, 0.35, 0.5)}  # churns: yes / no
 _RENEWAL_FACTOR = (0.9, 1.0, 1.10)
 _SPEND = {  # channel: (fixed per month, per touch)
-    "Paid social": (48_000.0, 1_800.0),
-    "Event": (72_000.0, 7_200.0),
+    "Paid social": (24_000.0, 900.0),
+    "Event": (30_000.0, 2_400.0),
     "Web": (24_000.0, 320.0),
     "Email": (8_000.0, 120.0),
     "Partner": (16_000.0, 2_400.0),
