@@ -350,11 +350,14 @@ def _check_value(log: JourneyLog, kind: Any, product: Any, score: Any, spend: An
         known = [*log.event_attributes, *([] if events_only else log.case_attributes)]
         if not isinstance(name, str) or name not in known:
             raise SchemaError(
-                f"{owner}: {param}={name!r} is not a column of the log ({known or 'it has no extra columns'}); "
+                f"{owner}: {param}={name!r} is not a column of the log "
+                f"({known or 'it has no extra columns'}); "
                 f"keep it when reading the log (event_attributes=[{name!r}])."
             )
     if spend is not None and not hasattr(spend, "columns"):
-        raise invalid("spend", owner, "a pandas or polars DataFrame of channel, month and spend", type(spend).__name__)
+        raise invalid(
+            "spend", owner, "a pandas or polars DataFrame of channel, month and spend", type(spend).__name__
+        )
 
 
 def _check_views(
