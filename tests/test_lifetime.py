@@ -89,7 +89,7 @@ def fitted() -> tuple[jm.JourneyLog, jm.JourneyOutcomeModel]:
     log = jm.datasets.demo_b2b(1_200, random_state=2, version=2)
     m = jm.JourneyOutcomeModel(outcomes={"churned": ["Churned"], "won": ["Contract signed"]}, target="churned",
                                horizon="180D", random_state=0)
-    return log, m.fit(log.filter_time(end="2024-12-31", mode="contained"))
+    return log, m.fit(log.filter_time(end="2024-12-31", mode="events"))
 
 
 def test_value_at_risk_stakes(fitted: tuple[jm.JourneyLog, jm.JourneyOutcomeModel]) -> None:
@@ -119,7 +119,7 @@ def test_value_at_risk_bad_input(fitted: tuple[jm.JourneyLog, jm.JourneyOutcomeM
     with pytest.raises(jm.InvalidParameterError, match="fitted JourneyOutcomeModel"):
         jm.value_at_risk(object(), log, at="2025-01-01")
     other = jm.JourneyOutcomeModel(outcomes={"renewed": ["Renewal"]}, target="renewed", horizon="180D",
-                                   random_state=0).fit(log.filter_time(end="2024-12-31", mode="contained"))
+                                   random_state=0).fit(log.filter_time(end="2024-12-31", mode="events"))
     with pytest.raises(jm.InvalidParameterError, match="stake"):
         jm.value_at_risk(other, log, at="2025-01-01")
     with pytest.raises(jm.InvalidParameterError, match="stake"):

@@ -96,6 +96,8 @@ def test_scores_from_a_frame_by_contact_or_case() -> None:
     assert v.problems["row"].tolist() == [2]
     by_case = pd.DataFrame({"case": ["A"], "timestamp": ["2024-03-01"], "score": [1.5]})
     v2 = jm.voice(log, scores=by_case, scale=(1, 4))
+    early = jm.voice(log, scores=by_case.assign(timestamp="2023-06-01"), scale=(1, 4))
+    assert early.responses[["station", "stage"]].values.tolist() == [["(before the journey)"] * 2]
     assert v2.responses["station"].tolist() == ["QBR"] and v2.responses["band"].tolist() == ["low"]
 
 

@@ -482,7 +482,7 @@ def value_at_risk(
     >>> import journeymine as jm
     >>> log = jm.datasets.demo_b2b(n_accounts=1_500, random_state=0, version=2)
     >>> m = jm.JourneyOutcomeModel(outcomes={"churned": ["Churned"]}, target="churned", horizon="180D",
-    ...                            random_state=0).fit(log.filter_time(end="2024-12-31", mode="contained"))
+    ...                            random_state=0).fit(log.filter_time(end="2024-12-31", mode="events"))
     >>> risk = jm.value_at_risk(m, log, at="2025-01-01", churned="Churned", kind="deal_type",
     ...                         product="deal_product", by="segment")
     >>> list(risk.columns)

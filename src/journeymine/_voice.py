@@ -14,7 +14,8 @@ The rules (docs/value.md has them with examples):
   low, mid, high).
 * **Station**: a response reflects the journey so far, so its station is the account's
   last event before it that is not itself a survey (an event with a score); its stage is
-  that event's stage.
+  that event's stage. A response earlier than all of its account's events has the
+  station and stage "(before the journey)".
 * **Churn by band**: each account's band is that of its first response; from then, the
   Kaplan–Meier probability of a ``churned`` activity within 12 months, censored at the
   log's end, and the log-rank test of detractors (or the lowest band) against promoters
@@ -337,10 +338,12 @@ def _place(
         allow_exact_matches=False,
         check_sortedness=False,  # both sorted by (code, time) above
     )
+    before_journey = "(before the journey)"  # a response earlier than every journey event of its account
+    placed = placed.with_columns(pl.col("station").fill_null(pl.lit(before_journey)))
     return (
         placed.with_columns(
             pl.col("station")
-            .replace_strict(activity_stage, default=None, return_dtype=pl.String)
+            .replace_strict(activity_stage, default=before_journey, return_dtype=pl.String)
             .alias("stage"),
             band_of(pl.col("score"), kind, lo, hi).alias("band"),
         )
