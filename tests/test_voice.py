@@ -127,3 +127,18 @@ def test_the_demo_plants_promoters_renewing_more() -> None:
     assert v.logrank_p < 1e-6
     assert set(v.by_cohort()["cohort"]) == {"Enterprise", "Mid-market", "SMB"}
     assert "<table" in v._repr_html_() and v.to_dict()["scale"] == "nps"
+
+
+def test_the_voice_on_the_subway_map() -> None:
+    log = jm.datasets.demo_b2b(1_000, random_state=0, version=2)
+    v = jm.voice(log, score="nps", churned="Churned")
+    sm = jm.subway_map(jm.journey_map(log, by="segment"), scores=v)
+    svg = sm.svg
+    assert "Voice (NPS after the station)" in svg and 'class="channel"' in svg
+    tips = [t for t in svg.split("<title>") if "responses after it" in t]
+    assert tips and all("NPS " in t for t in tips)
+    assert sm.audit().empty
+    with pytest.raises(jm.InvalidParameterError, match="channels"):
+        jm.subway_map(log, scores=v, channels=True)
+    with pytest.raises(jm.InvalidParameterError, match="voice"):
+        jm.subway_map(log, scores=v.by_station())

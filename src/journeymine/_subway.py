@@ -413,6 +413,7 @@ def subway_map(
     timing: bool = False,
     dropoff: bool = False,
     channels: bool = False,
+    scores: Any = None,
     min_stations: int = 2,
     max_stations: int = 40,
     max_lines: int = 12,
@@ -457,6 +458,12 @@ def subway_map(
     channels : bool
         A coloured tag at each station for the channel most of its events came through
         (needs a mapped ``channel`` column), with a channel legend.
+    scores : Voice, optional
+        The voice of the customer along the lines (:func:`voice`): a tag at each station
+        coloured by the responses given after it (NPS below 0, 0 to 30, above 30; for other
+        scales the band of the mean score), with the figure and the number of responses in
+        its tooltip; stations with fewer than 5 responses have none. Instead of
+        ``channels`` (one tag per station).
     min_stations : int
         Top variants with fewer stations are not drawn as lines (single touches are not
         journeys). A cohort's or cluster's line is its representative journey whatever
@@ -501,6 +508,10 @@ def subway_map(
         conversion = as_names(conversion, "conversion", owner, what="activities")
     if lines is not None and not (lines == "roles" if isinstance(lines, str) else isinstance(lines, Mapping)):
         raise invalid("lines", owner, "a mapping of line name to a sequence of stations, or 'roles'", lines)
+    if scores is not None and not hasattr(scores, "by_station"):
+        raise invalid("scores", owner, "the result of jm.voice(...)", type(scores).__name__)
+    if scores is not None and channels:
+        raise invalid("scores", owner, "given without channels=True (each station has one tag)", "scores")
     log, by = _source_log(source, owner)
     drawn = _source_lines(source, log, by, lines=lines, top=top, min_stations=min_stations, owner=owner)
     return _draw(
@@ -512,10 +523,47 @@ def subway_map(
         timing=timing,
         dropoff=dropoff,
         channels=channels,
+        scores=scores,
         max_stations=max_stations,
         max_lines=max_lines,
         title=title,
     )
+
+
+#: the voice tags' colours: below, around and above (Okabe–Ito vermilion, orange, green)
+_VOICE_COLOURS = ("#D55E00", "#E69F00", "#009E73")
+_MIN_VOICE_RESPONSES = 5
+
+
+def _voice_tags(
+    scores: Any, order: Sequence[str]
+) -> tuple[dict[str, str], dict[str, str], dict[str, str], str]:
+    """Per station with enough responses: its tag's category and tooltip, the categories'
+    colours, and the legend title."""
+    table = scores.by_station().set_index("station")
+    if scores.scale == "nps":
+        cats = ("NPS below 0", "NPS 0 to 30", "NPS above 30")
+        title = "Voice (NPS after the station)"
+    else:
+        low, high = float(scores.low), float(scores.high)
+        cats = ("low mean score", "mid mean score", "high mean score")
+        title = f"Voice (mean score after the station, {low:g}-{high:g})"
+    of, tip = {}, {}
+    for s in order:
+        if s not in table.index or int(table.loc[s, "responses"]) < _MIN_VOICE_RESPONSES:
+            continue
+        n = int(table.loc[s, "responses"])
+        if scores.scale == "nps":
+            v = float(table.loc[s, "nps"])
+            of[s] = cats[0] if v < 0 else cats[1] if v <= 30 else cats[2]
+            tip[s] = f"{s}: NPS {v:+.0f} from {n:,} responses after it"
+        else:
+            m = float(table.loc[s, "mean_score"])
+            third = (high - low) / 3
+            of[s] = cats[0] if m < low + third else cats[1] if m < low + 2 * third else cats[2]
+            tip[s] = f"{s}: mean score {m:.1f} from {n:,} responses after it"
+    colours = {c: _VOICE_COLOURS[i] for i, c in enumerate(cats) if c in set(of.values())}
+    return of, tip, colours, title
 
 
 def _source_log(source: Any, owner: str) -> tuple[JourneyLog, Any]:
@@ -608,6 +656,7 @@ def _draw(
     max_stations: int,
     max_lines: int,
     title: str | None,
+    scores: Any = None,
 ) -> SubwayMap:
     from ._stages import stage_assignment
 
@@ -624,6 +673,10 @@ def _draw(
     channel_of = _main_channels(log, order) if channels else {}
     channel_names = sorted({channel_of[s] for s in order if s in channel_of})
     channel_colour = {c: CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)] for i, c in enumerate(channel_names)}
+    tag_tip: dict[str, str] = {}
+    tag_title = "Main channel"
+    if scores is not None:
+        channel_of, tag_tip, channel_colour, tag_title = _voice_tags(scores, order)
     title_text = title or _default_title(drawn)
     shown, note = _dropoff(order, ends, drops, conversion) if dropoff else ({}, None)
     scene = Scene(
@@ -641,6 +694,8 @@ def _draw(
         info=_station_info(order, drawn, stages.activity_stage, ends, drops, conversion),
         channel_of=channel_of,
         channel_colour=channel_colour,
+        tag_title=tag_title,
+        tag_tip=tag_tip,
     )
     svg, centres = render(scene)
     return SubwayMap(

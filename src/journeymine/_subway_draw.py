@@ -81,6 +81,9 @@ class Scene:
     info: dict[str, str] = field(default_factory=dict)  # station tooltips
     channel_of: dict[str, str] = field(default_factory=dict)
     channel_colour: dict[str, str] = field(default_factory=dict)
+    # the station tags' legend title and tooltips (main channel, or the voice of the customer)
+    tag_title: str = "Main channel"
+    tag_tip: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -352,7 +355,8 @@ def _svg_station(scene: Scene, d: _Drawn, s: str) -> str:
         parts.append(
             f'<rect class="channel" data-channel="{esc(c)}" x="{tx:.1f}" y="{ty:.1f}" '
             'width="9" height="9" rx="2" '
-            f'fill="{scene.channel_colour[c]}"><title>{esc(f"{s}: mostly {c}")}</title></rect>'
+            f'fill="{scene.channel_colour[c]}">'
+            f'<title>{esc(scene.tag_tip.get(s, f"{s}: mostly {c}"))}</title></rect>'
         )
     if s in d.drops:
         parts.append(_dropoff(d.drops[s]))
@@ -435,7 +439,8 @@ def line_tip(ln: SubwayLine) -> str:
 def _channel_legend_width(scene: Scene) -> float:
     if not scene.channel_colour:
         return 0.0
-    return 100.0 + sum(14.0 + text_width(c, 11.0) + 16.0 for c in scene.channel_colour)
+    title = max(90.0, text_width(scene.tag_title, 11.0) + 14.0)
+    return 10.0 + title + sum(14.0 + text_width(c, 11.0) + 16.0 for c in scene.channel_colour)
 
 
 def _svg_legend(
@@ -457,9 +462,10 @@ def _svg_legend(
     if scene.channel_colour:
         x = _MARGIN
         out.append(
-            f'<text x="{x:.0f}" y="{channel_y + 9:.1f}" font-size="11" fill="#495057">Main channel</text>'
+            f'<text x="{x:.0f}" y="{channel_y + 9:.1f}" font-size="11" fill="#495057">'
+            f"{html.escape(scene.tag_title)}</text>"
         )
-        x += 90.0
+        x += max(90.0, text_width(scene.tag_title, 11.0) + 14.0)
         for c, colour in scene.channel_colour.items():
             out.append(
                 f'<rect class="legend-swatch" x="{x:.1f}" y="{channel_y:.1f}" width="10" height="10" rx="2" '
