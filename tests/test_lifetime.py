@@ -124,3 +124,22 @@ def test_value_at_risk_bad_input(fitted: tuple[jm.JourneyLog, jm.JourneyOutcomeM
         jm.value_at_risk(other, log, at="2025-01-01")
     with pytest.raises(jm.InvalidParameterError, match="stake"):
         jm.value_at_risk(m, log, at="2025-01-01", stake="gold")
+
+
+def test_the_batched_bootstrap_is_the_value_of_each_resample() -> None:
+    import numpy as np
+
+    from journeymine._lifetime import _clv, _clv_weighted
+
+    rng = np.random.default_rng(0)
+    for n in (3, 40, 400):
+        months_alive = np.round(rng.exponential(20, n), 1)
+        churned = rng.random(n) < 0.4
+        arr = rng.uniform(10, 100, (n, 61))
+        for i in range(n):  # running until its end
+            arr[i, int(months_alive[i]) + 1 :] = np.nan
+        picks = rng.integers(0, n, (5, n))
+        w = np.stack([np.bincount(p, minlength=n) for p in picks]).astype(float)
+        got = _clv_weighted(months_alive, churned, arr, 60, w)
+        want = [_clv(months_alive[p], churned[p], arr[p], 60)[0] for p in picks]
+        assert got == pytest.approx(want, rel=1e-10)

@@ -223,3 +223,14 @@ def test_names_in_the_drawing_are_escaped() -> None:
     rows = [(c, a, t, v, "<b>&x") for c, a, t, v, _ in HAND if v is None or v >= 0]
     svg = jm.revenue(_log(rows), by="segment").draw()
     assert "<b>&x" not in svg and "&lt;b&gt;&amp;x" in svg
+
+
+def test_the_typed_events_are_kept_on_the_log_and_still_warned_about() -> None:
+    log = _log(HAND)
+    for _ in range(2):  # the second call reads the log's memo, and still says what was set aside
+        with pytest.warns(jm.DataQualityWarning, match="negative value"):
+            rv = jm.revenue(log, churned="Churned")
+        assert len(rv.problems) == 1
+    with pytest.warns(jm.DataQualityWarning):
+        other = jm.revenue(log)  # other options: typed again (no churn: A never churns)
+    assert other.waterfall["churned"].sum() == 0

@@ -384,9 +384,11 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "excel_safe", False) and args.to != "pm4py-csv":
         raise JourneymineError("--excel-safe is for --to pm4py-csv (XES and Parquet keep values as written).")
     if args.command == "demo":
-        from .datasets import DEMO_OUTCOMES, demo_b2b
+        from .datasets import DEMO_OUTCOMES, demo_b2b, demo_spend
 
-        log = demo_b2b(n_accounts=args.accounts, random_state=args.seed)
+        # the demo's version 2: the same journeys with money, surveys and spend, so that the
+        # report shows every section ("Value and voice" included)
+        log = demo_b2b(n_accounts=args.accounts, random_state=args.seed, version=2)
         print(summary_text(log))
         if args.summary:
             return 0
@@ -402,6 +404,10 @@ def _run(args: argparse.Namespace) -> int:
             path=args.output,
             random_state=args.seed,
             title=f"Journey report: demo B2B log ({args.accounts:,} accounts)",
+            value_kind="deal_type",
+            value_product="deal_product",
+            score="nps",
+            spend=demo_spend(n_accounts=args.accounts, random_state=args.seed),
         )
         print(f"wrote the journey report to {Path(args.output).resolve()}")
         return 0

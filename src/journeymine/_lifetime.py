@@ -125,10 +125,7 @@ def lifetime_value(
         est = _clv(rel["months"][mine], rel["churned"][mine], arr[mine], months)
         lo = hi = math.nan
         if n_boot and mine.size >= 2:
-            draws = [
-                _clv(rel["months"][pick], rel["churned"][pick], arr[pick], months)[0]
-                for pick in (mine[rng.integers(0, mine.size, mine.size)] for _ in range(n_boot))
-            ]
+            draws = _bootstrap_clv(rel["months"][mine], rel["churned"][mine], arr[mine], months, n_boot, rng)
             lo, hi = (float(v) for v in np.percentile(draws, [2.5, 97.5]))
         clv, surv, mean_arr, at_risk = est
         survival[c] = surv
@@ -257,6 +254,71 @@ def _clv(
         mean[:] = float(total.sum() / at_risk.sum()) if at_risk.sum() else 0.0
     clv = float((surv[:months] * mean[:months]).sum() / 12)
     return clv, surv, mean, at_risk
+
+
+#: most resample weights held at once (resamples × relationships), to bound memory
+_BOOT_CELLS = 4_000_000
+
+
+def _bootstrap_clv(
+    months_alive: np.ndarray, churned: np.ndarray, arr: np.ndarray, months: int, n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """:func:`_clv` of ``n_boot`` resamples of the relationships (with replacement), as
+    weights: every resample's Kaplan–Meier curve and mean revenue by month at once (a
+    resample is a count per relationship), in blocks of at most :data:`_BOOT_CELLS`."""
+    n = months_alive.size
+    picks = rng.integers(0, n, size=(n_boot, n))
+    block = max(1, _BOOT_CELLS // max(n, 1))
+    return np.concatenate([
+        _clv_weighted(months_alive, churned, arr, months, _counts(picks[i : i + block], n))
+        for i in range(0, n_boot, block)
+    ])
+
+
+def _counts(picks: np.ndarray, n: int) -> np.ndarray:
+    rows = picks.shape[0]
+    flat = (np.arange(rows)[:, None] * n + picks).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
+
+
+def _clv_weighted(
+    months_alive: np.ndarray, churned: np.ndarray, arr: np.ndarray, months: int, w: np.ndarray
+) -> np.ndarray:
+    """:func:`_clv` for each row of weights ``w`` (resamples × relationships): the same rules
+    (Kaplan–Meier with ties, the mean revenue by month, the reliable months, the tail)."""
+    rows = w.shape[0]
+    order = np.argsort(months_alive, kind="stable")
+    t, e, ws = months_alive[order], churned[order].astype(float), w[:, order]
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if t.size else np.zeros(0, np.int64)
+    at_risk_t = np.cumsum(ws[:, ::-1], axis=1)[:, ::-1][:, starts]
+    deaths = np.add.reduceat(ws * e, starts, axis=1) if t.size else np.zeros((rows, 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(at_risk_t > 0, (at_risk_t - deaths) / at_risk_t, 1.0)
+    curve = np.cumprod(factor, axis=1)
+    idx = np.searchsorted(t[starts], np.arange(months + 1), side="right") - 1
+    surv = np.where(idx >= 0, curve[:, np.maximum(idx, 0)] if curve.shape[1] else 1.0, 1.0)
+    seen = ~np.isnan(arr)
+    at_risk = w @ seen.astype(float)
+    total = w @ np.where(seen, arr, 0.0)
+    mean = np.divide(total, at_risk, out=np.zeros_like(total), where=at_risk > 0)
+    reliable = at_risk >= _MIN_AT_RISK
+    out = np.empty(rows)
+    for r in range(rows):  # the tail: one scalar rule per resample
+        rel = np.flatnonzero(reliable[r])
+        m, s = mean[r], surv[r]
+        if rel.size:
+            last = int(rel[-1])
+            m[last + 1 :] = m[last]
+            if last < months:
+                back = max(last - 12, 0)
+                ratio = s[last] / s[back] if s[back] > 0 and last > back else 1.0
+                hazard = 1.0 - ratio ** (1.0 / (last - back)) if last > back else 0.0
+                s[last + 1 :] = s[last] * (1.0 - hazard) ** np.arange(1, months - last + 1)
+        else:
+            m[:] = float(total[r].sum() / at_risk[r].sum()) if at_risk[r].sum() else 0.0
+        out[r] = float((s[:months] * m[:months]).sum() / 12)
+    return out
 
 
 def _earned(tl: pl.DataFrame, end_us: int, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -201,8 +201,14 @@ def _prepare(
     churn_acts = _churn_activities(log, churned, owner)
     kind_col = _attribute(log, kind, "kind", owner, events_only=True)
     product_col = _attribute(log, product, "product", owner, events_only=False)
-    events, problems = _value_events(log, churn_acts, kind_col, product_col, owner)
-    timeline, problems, rules = _timeline(events, problems, kind_col is not None, product_col is not None)
+    # kept on the log (immutable; polars frames): revenue, lifetime value and acquisition
+    # cost of one report type the same events once
+    memo: dict[tuple[Any, ...], tuple[pl.DataFrame, pl.DataFrame, str]] = log._cache.setdefault("revenue", {})
+    key = (tuple(churn_acts), kind_col, product_col)
+    if key not in memo:
+        events, problems = _value_events(log, churn_acts, kind_col, product_col, owner)
+        memo[key] = _timeline(events, problems, kind_col is not None, product_col is not None)
+    timeline, problems, rules = memo[key]
     if problems.height:
         reasons = problems.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
         top = "; ".join(f"{n:,} {r}" for r, n in reasons.iter_rows())
