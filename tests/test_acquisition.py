@@ -119,3 +119,25 @@ def test_without_values_payback_is_nan() -> None:
         cac = jm.acquisition_cost(log, costs=COSTS, conversion="Contract signed")
     assert np.isnan(cac.accounts["payback_months"]).all() and np.isnan(cac.summary["clv_to_cac"]).all()
     assert "AcquisitionCost" in repr(cac) and "<table" in cac._repr_html_()
+
+
+def test_spend_keyed_by_campaign() -> None:
+    rows = [(c, a, t, v, ch, camp) for (c, a, t, v, ch), camp in zip(ROWS, ["Q1-webinars", "Q1-expo", None,
+                                                                           "Q1-webinars", None, "Q1-expo"],
+                                                                  strict=True)]
+    df = pd.DataFrame(rows, columns=["case", "activity", "time", "value", "channel", "campaign"])
+    log = jm.JourneyLog.from_frame(df, case="case", activity="activity", timestamp="time", value="value",
+                                   channel="channel", event_attributes=["campaign"])
+    costs = pd.DataFrame({"campaign": ["Q1-webinars", "Q1-expo", "Q1-radio"], "period": ["2024"] * 3,
+                          "spend": [90.0, 40.0, 10.0]})
+    cac = jm.acquisition_cost(log, costs=costs, conversion="Contract signed", touch="campaign", period="Y")
+    acc = cac.accounts.set_index("case")
+    # linear: P's two touches (webinars, expo) get 1/2 each, Q's one (webinars) 1; so
+    # webinars' 90 over 1.5 credits is 60 per credit, expo's 40 over 0.5 is 80
+    assert acc.loc["Q", "acquisition_cost"] == pytest.approx(60)
+    assert acc.loc["P", "acquisition_cost"] == pytest.approx(0.5 * 60 + 0.5 * 80)
+    assert cac.unexplained["reason"].tolist() == ["the campaign never occurs in the log"]
+    with pytest.raises(jm.InvalidParameterError, match="touch"):
+        jm.acquisition_cost(log, costs=costs, conversion="Contract signed", touch="utm_source")
+    with pytest.raises(jm.SchemaError, match="missing \\['channel'\\]"):
+        jm.acquisition_cost(log, costs=costs, conversion="Contract signed")

@@ -121,9 +121,11 @@ def test_bad_input() -> None:
 
 def test_the_demo_plants_promoters_renewing_more() -> None:
     log = jm.datasets.demo_b2b(1_500, random_state=4, version=2)
-    v = jm.voice(log, score="nps", churned="Churned", success=["Contract signed", "Renewal"], by="segment")
+    v = jm.voice(log, score="nps", churned="Churned", success=["Contract signed", "Renewal"], by="segment",
+                 renewal="Renewal")
     c = v.churn_by_band.set_index("band")
     assert c.loc["detractor", "churn_12m_low"] > c.loc["promoter", "churn_12m_high"]
+    assert c.loc["promoter", "renewal_12m"] > c.loc["detractor", "renewal_12m"] + 0.1  # and renew more
     assert v.logrank_p < 1e-6
     assert set(v.by_cohort()["cohort"]) == {"Enterprise", "Mid-market", "SMB"}
     assert "<table" in v._repr_html_() and v.to_dict()["scale"] == "nps"

@@ -66,6 +66,7 @@ def acquisition_cost(
     kind: str | None = None,
     product: str | None = None,
     margin: float = 1.0,
+    touch: str = "channel",
     half_life: float = 7 * 86_400.0,
     order: int = 1,
     horizon: int = 5,
@@ -78,9 +79,9 @@ def acquisition_cost(
     log : JourneyLog
         A log with a ``channel`` column (and a ``value`` column for payback and CLV:CAC).
     costs : pandas or polars DataFrame
-        One row per spend: ``channel``, ``period`` (or ``month``: a calendar period name such
-        as ``2024-03``, ``2024-Q1``, ``2024``, or any timestamp in it) and ``spend``. Rows of
-        the same channel and period are added up (campaigns).
+        One row per spend: the ``touch`` column (``channel`` by default), ``period`` (or
+        ``month``: a calendar period name such as ``2024-03``, ``2024-Q1``, ``2024``, or any
+        timestamp in it) and ``spend``. Rows of the same touch and period are added up.
     conversion : str or list of str
         The activities that acquire an account (e.g. ``"Contract signed"``).
     model : str
@@ -96,6 +97,10 @@ def acquisition_cost(
         ``value`` column payback and CLV:CAC are NaN.
     margin : float
         Gross margin applied to revenue for payback and CLV:CAC (0 < margin ≤ 1).
+    touch : str
+        What spend is keyed by and credit goes to: ``"channel"`` (the mapped channel column)
+        or any event attribute of the log, e.g. ``"campaign"`` (the costs frame then has a
+        ``campaign`` column).
     half_life, order
         Of the ``time_decay`` and ``markov`` models.
 
@@ -119,10 +124,17 @@ def acquisition_cost(
     owner = "acquisition_cost"
     require_events(log, owner)
     require_embedded(log, owner)
-    if "channel" not in log.mapping.roles():
+    if not isinstance(touch, str) or (touch != "channel" and touch not in log.event_attributes):
+        raise invalid(
+            "touch",
+            owner,
+            f"'channel' or an event attribute of the log ({list(log.event_attributes)})",
+            touch,
+        )
+    if touch == "channel" and "channel" not in log.mapping.roles():
         raise SchemaError(
             f"{owner} shares spend among channels: map the log's channel column when reading it "
-            "(channel='your_column')."
+            "(channel='your_column'), or key the spend by another event attribute (touch='campaign')."
         )
     conversion = as_names(conversion, "conversion", owner, what="activities")
     if not any(a in set(log.activities) for a in conversion):
@@ -136,7 +148,7 @@ def acquisition_cost(
     code = None if period is None else resolve_period(period, owner)
     if code is not None and code not in ("M", "Q", "Y"):
         raise invalid("period", owner, "'M', 'Q', 'Y' or None (the whole log)", period)
-    spend, problems = _spend(costs, code, owner)
+    spend, problems = _spend(costs, code, owner, touch)
     if len(problems):
         warn(
             f"{owner}: {len(problems):,} spend row{'s' if len(problems) != 1 else ''} could not be used "
@@ -144,11 +156,11 @@ def acquisition_cost(
             DataQualityWarning,
         )
 
-    paths = _paths(log, conversion, "channel")
+    paths = _paths(log, conversion, touch)
     conv = paths.touches(converted_only=True)
     weights = _weights(paths, conv, model, float(half_life), int(order))
     names = paths.names
-    touch = pl.DataFrame(
+    touches = pl.DataFrame(
         {
             "path": conv.path,
             "channel": np.asarray(names, dtype=object)[conv.code].tolist() if conv.code.size else [],
@@ -157,16 +169,16 @@ def acquisition_cost(
         },
         schema={"path": pl.Int64, "channel": pl.String, "credit": pl.Float64, "us": pl.Int64},
     )
-    touch = touch.with_columns(_period_of(pl.col("us"), code).alias("period"))
+    touches = touches.with_columns(_period_of(pl.col("us"), code).alias("period"))
     # spend per unit of credit in each channel-period
-    credit = touch.group_by("channel", "period").agg(pl.col("credit").sum().alias("credit"))
+    credit = touches.group_by("channel", "period").agg(pl.col("credit").sum().alias("credit"))
     matched = spend.join(credit, on=["channel", "period"], how="left")
     in_log = set(names)
     matched = matched.with_columns(
         pl.when(~pl.col("channel").is_in(list(in_log)))
-        .then(pl.lit("the channel never occurs in the log"))
+        .then(pl.lit(f"the {touch} never occurs in the log"))
         .when(pl.col("credit").is_null() | (pl.col("credit") <= 0))
-        .then(pl.lit("no acquired account was touched through this channel in this period"))
+        .then(pl.lit(f"no acquired account was touched through this {touch} in this period"))
         .otherwise(None)
         .alias("reason")
     )
@@ -176,15 +188,15 @@ def acquisition_cost(
     rate = matched.filter(pl.col("reason").is_null()).select(
         "channel", "period", (pl.col("spend") / pl.col("credit")).alias("per_credit")
     )
-    touch = touch.join(rate, on=["channel", "period"], how="left").with_columns(
+    touches = touches.join(rate, on=["channel", "period"], how="left").with_columns(
         (pl.col("credit") * pl.col("per_credit").fill_null(0.0)).alias("cost")
     )
     # per acquired account
     cases = paths.cases if paths.cases is not None else np.zeros(0, dtype=object)
     conv_paths = np.flatnonzero(paths.converted)
     per_path = np.bincount(
-        touch.get_column("path").to_numpy(),
-        weights=touch.get_column("cost").to_numpy(),
+        touches.get_column("path").to_numpy(),
+        weights=touches.get_column("cost").to_numpy(),
         minlength=paths.n_paths,
     )
     cohorts = resolve(log, by)
@@ -209,7 +221,7 @@ def acquisition_cost(
     accounts["recurring_at_start"] = lv["start"] if lv is not None else math.nan
     monthly = accounts["recurring_at_start"] * margin / 12
     accounts["payback_months"] = np.where(monthly > 0, accounts["acquisition_cost"] / monthly, math.nan)
-    by_channel = _by_channel(touch, spend, unexplained)
+    by_channel = _by_channel(touches, spend, unexplained)
     by_cohort = _by_cohort(accounts, cohort_names, lv["clv"] if lv is not None else None, margin)
     return AcquisitionCost(
         model=model,
@@ -232,8 +244,11 @@ def _period_of(us: pl.Expr, code: str | None) -> pl.Expr:
     return period_label(us.cast(pl.Datetime("us", "UTC")), code)
 
 
-def _spend(costs: Any, code: str | None, owner: str) -> tuple[pl.DataFrame, pd.DataFrame]:
-    """The spend per (channel, period) and the rows that could not be used."""
+def _spend(
+    costs: Any, code: str | None, owner: str, touch: str = "channel"
+) -> tuple[pl.DataFrame, pd.DataFrame]:
+    """The spend per (channel, period) and the rows that could not be used (the ``touch``
+    column of ``costs`` is read as the channel)."""
     import pandas as pd
 
     if isinstance(costs, pl.DataFrame):
@@ -248,17 +263,21 @@ def _spend(costs: Any, code: str | None, owner: str) -> tuple[pl.DataFrame, pd.D
             type(costs).__name__,
         )
     when = "period" if "period" in frame.columns else "month" if "month" in frame.columns else None
-    missing = [c for c in ("channel", "spend") if c not in frame.columns] + ([] if when else ["period"])
+    missing = [c for c in (touch, "spend") if c not in frame.columns] + ([] if when else ["period"])
     if missing:
         raise SchemaError(
-            f"{owner}: costs needs the columns channel, period (or month) and spend; missing {missing} "
+            f"{owner}: costs needs the columns {touch}, period (or month) and spend; missing {missing} "
             f"(it has {list(frame.columns)})."
         )
     frame = frame.reset_index(drop=True)
+    if touch != "channel":
+        frame = frame.drop(columns=[c for c in ("channel",) if c in frame.columns]).rename(
+            columns={touch: "channel"}
+        )
     spend = pd.to_numeric(frame["spend"], errors="coerce")
     stamp = _period_start(frame[when])
     reason = pd.Series(None, index=frame.index, dtype=object)
-    reason[frame["channel"].isna()] = "no channel"
+    reason[frame["channel"].isna()] = f"no {touch}"
     reason[reason.isna() & ~np.isfinite(spend.to_numpy(dtype=float, na_value=np.nan))] = (
         "spend is not a number"
     )

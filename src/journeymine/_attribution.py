@@ -146,7 +146,8 @@ class _Paths:
 def _paths(log: JourneyLog, conversion: Sequence[str], by: str) -> _Paths:
     """Touches per account up to the first conversion, their seconds before it, converted?"""
     ev = log.to_polars("events")
-    touch = "activity" if by == "activity" else "channel"
+    # a touch is the activity, the channel, or (for acquisition_cost) any event attribute
+    touch = by
     conv = pl.col("activity").is_in(pl.Series(list(conversion), dtype=pl.String).implode())
     ev = ev.select(
         "case",

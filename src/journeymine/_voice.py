@@ -19,7 +19,8 @@ The rules (docs/value.md has them with examples):
 * **Churn by band**: each account's band is that of its first response; from then, the
   Kaplan–Meier probability of a ``churned`` activity within 12 months, censored at the
   log's end, and the log-rank test of detractors (or the lowest band) against promoters
-  (the highest).
+  (the highest); with ``renewal`` activities, the probability of a renewal within 12
+  months too.
 * **Pain points** per station (surveys left out of the journey): mean score of the
   responses given there, the share of the accounts reaching it whose journey ends there
   without a ``success`` activity (``drop_off``; without ``success`` every last station is a
@@ -71,6 +72,7 @@ def voice(
     by: CohortBy | None = None,
     churned: str | Sequence[str] | None = None,
     success: str | Sequence[str] | None = None,
+    renewal: str | Sequence[str] | None = None,
     min_responses: int = 5,
 ) -> Voice:
     """Survey scores on the journey: by station, stage and cohort, churn by band, pain points.
@@ -93,6 +95,9 @@ def voice(
         The activities of a good outcome (a signed contract, a renewal): a journey that ends
         at a station without one is a drop-off there. Without them every journey's last
         station counts as its drop-off.
+    renewal : str or list of str, optional
+        Renewal activities: ``churn_by_band`` then also gives each band's Kaplan–Meier
+        probability of a renewal within 12 months of its first response.
     min_responses : int
         Stations with fewer responses are ranked as pain points without their score.
 
@@ -120,6 +125,7 @@ def voice(
         )
     churn_acts = _churn(log, churned, owner)
     success_acts = _churn(log, success, owner, param="success")
+    renewal_acts = _churn(log, renewal, owner, param="renewal")
     cohorts = resolve(log, by)
     names = cohorts.names if cohorts is not None else (ALL,)
     cohort_of = (
@@ -157,7 +163,7 @@ def voice(
         )
     )
     _, end = log.time_span
-    churn_table, p = _churn_by_band(responses, journey, churn_acts, end, kind)
+    churn_table, p = _churn_by_band(responses, journey, churn_acts, end, kind, renewal_acts)
     pains = _pain_points(journey, responses, min_responses, kind, success_acts)
     return Voice(
         scale=kind,
@@ -352,48 +358,65 @@ def _place(
     )
 
 
+def _time_to(first: pl.DataFrame, journey: pl.DataFrame, acts: list[str], end: Any) -> pl.DataFrame:
+    """Per account (``code``, ``band``): days from its first response to the first of
+    ``acts`` after it (``days``, ``event``), censored at the log's end."""
+    if acts:
+        hits = journey.filter(pl.col("activity").is_in(acts)).select("code", pl.col("timestamp").alias("tc"))
+        after = first.join(hits, on="code", how="left").filter(
+            pl.col("tc").is_null() | (pl.col("tc") > pl.col("t0"))
+        )
+        first = first.join(after.group_by("code").agg(pl.col("tc").min()), on="code", how="left")
+    else:
+        first = first.with_columns(pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("tc"))
+    end_t = pl.lit(end).cast(pl.Datetime("us", "UTC"))
+    return first.with_columns(
+        ((pl.coalesce("tc", end_t) - pl.col("t0")).dt.total_seconds() / _DAY).alias("days"),
+        pl.col("tc").is_not_null().alias("event"),
+    )
+
+
 def _churn_by_band(
-    responses: pl.DataFrame, journey: pl.DataFrame, churn_acts: list[str], end: Any, kind: str
+    responses: pl.DataFrame,
+    journey: pl.DataFrame,
+    churn_acts: list[str],
+    end: Any,
+    kind: str,
+    renewal_acts: list[str] | None = None,
 ) -> tuple[pd.DataFrame, float]:
     import pandas as pd
 
     bands = _bands(kind)
     first = responses.group_by("code").agg(pl.col("timestamp").min().alias("t0"), pl.col("band").first())
-    if churn_acts:
-        churn = journey.filter(pl.col("activity").is_in(churn_acts)).select(
-            "code", pl.col("timestamp").alias("tc")
-        )
-        after = first.join(churn, on="code", how="left").filter(
-            pl.col("tc").is_null() | (pl.col("tc") > pl.col("t0"))
-        )
-        when = after.group_by("code").agg(pl.col("tc").min())
-        first = first.join(when, on="code", how="left")
-    else:
-        first = first.with_columns(pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("tc"))
-    end_t = pl.lit(end).cast(pl.Datetime("us", "UTC"))
-    first = first.with_columns(
-        ((pl.coalesce("tc", end_t) - pl.col("t0")).dt.total_seconds() / _DAY).alias("days"),
-        pl.col("tc").is_not_null().alias("event"),
-    )
+    churn = _time_to(first, journey, churn_acts, end)
+    renew = _time_to(first, journey, renewal_acts, end) if renewal_acts else None
     rows, groups = [], {}
     for b in bands:
-        sub = first.filter(pl.col("band") == b)
-        t, e = (
-            sub.get_column("days").to_numpy().astype(float),
-            sub.get_column("event").to_numpy().astype(float),
-        )
+        sub = churn.filter(pl.col("band") == b)
+        t = sub.get_column("days").to_numpy().astype(float)
+        e = sub.get_column("event").to_numpy().astype(float)
         groups[b] = (t, e)
         est, low, high, _ = st.km_incidence_at(t, e, _YEAR_DAYS) if t.size else (math.nan,) * 4
-        rows.append(
-            {
-                "band": b,
-                "accounts": int(t.size),
-                "churned": int(e.sum()),
-                "churn_12m": est,
-                "churn_12m_low": low,
-                "churn_12m_high": high,
+        row = {
+            "band": b,
+            "accounts": int(t.size),
+            "churned": int(e.sum()),
+            "churn_12m": est,
+            "churn_12m_low": low,
+            "churn_12m_high": high,
+        }
+        if renew is not None:
+            r = renew.filter(pl.col("band") == b)
+            rt = r.get_column("days").to_numpy().astype(float)
+            re_ = r.get_column("event").to_numpy().astype(float)
+            rest, rlow, rhigh, _ = st.km_incidence_at(rt, re_, _YEAR_DAYS) if rt.size else (math.nan,) * 4
+            row |= {
+                "renewed": int(re_.sum()),
+                "renewal_12m": rest,
+                "renewal_12m_low": rlow,
+                "renewal_12m_high": rhigh,
             }
-        )
+        rows.append(row)
     p = math.nan
     if churn_acts and groups[bands[0]][0].size and groups[bands[2]][0].size:
         p = st.logrank(*groups[bands[0]], *groups[bands[2]])
@@ -537,7 +560,8 @@ class Voice(Displayed):
     @property
     def churn_by_band(self) -> pd.DataFrame:
         """Per band of the first response: accounts, churned, and the Kaplan–Meier churn
-        within 12 months with its 95% interval."""
+        within 12 months with its 95% interval; with ``renewal``, the same for a renewal
+        (``renewed``, ``renewal_12m`` and its interval)."""
         return self._churn.copy()
 
     @property

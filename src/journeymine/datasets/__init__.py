@@ -64,7 +64,8 @@ def demo_b2b(
         with money and voice added (issue 25): a seller-side ``team`` (the log's resource),
         deal values that depend on the journey, NPS surveys (``nps``) whose scores relate to
         churn, renewals at a new value, expansions and contractions typed in ``deal_type``
-        with their ``deal_product``; :func:`demo_spend` gives its marketing spend.
+        with their ``deal_product`` and ``deal_unit`` (the business unit that bought);
+        :func:`demo_spend` gives its marketing spend.
 
     Returns
     -------
@@ -82,7 +83,7 @@ def demo_b2b(
     (200, ('segment', 'product', 'market'))
     >>> v2 = jm.datasets.demo_b2b(n_accounts=200, random_state=7, version=2)
     >>> v2.mapping.resource, v2.event_attributes
-    ('team', ('deal_type', 'deal_product', 'nps'))
+    ('team', ('deal_type', 'deal_product', 'deal_unit', 'nps'))
     """
     check_int("n_accounts", "demo_b2b", n_accounts, minimum=1)
     if random_state is not None and (
@@ -96,7 +97,9 @@ def demo_b2b(
     if as_frame:
         return frame
     extra: dict[str, object] = (
-        {"resource": "team", "event_attributes": ["deal_type", "deal_product", "nps"]} if version == 2 else {}
+        {"resource": "team", "event_attributes": ["deal_type", "deal_product", "deal_unit", "nps"]}
+        if version == 2
+        else {}
     )
     source = f"journeymine.datasets.demo_b2b(n_accounts={n_accounts}, random_state={random_state}" + (
         ", version=2)" if version == 2 else ")"

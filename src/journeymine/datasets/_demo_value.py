@@ -12,10 +12,11 @@ touchpoints, times, contacts and channels) and adds, from a stream of its own:
   before it, × 0.8 after a Free trial, × 1.2 when three or more contacts had made touches,
   × a log-normal factor (σ = 0.3).
 * **NPS surveys** ("NPS survey", score 0–10 in ``nps``) 45 days after each signing and then
-  every 180 days while the customer stays. Scores relate to churn: in a relationship that
-  ends in "Churned", a survey is a detractor (0–6) with probability 0.6, a passive (7–8)
-  0.3, a promoter (9–10) 0.1; in one that does not, 0.15, 0.35 and 0.5. Promoters renew
-  more, by construction.
+  every 180 days while the customer stays. Scores relate to the relationship's fate: in one
+  that ends in "Churned", a survey is a detractor (0–6) with probability 0.6, a passive
+  (7–8) 0.3, a promoter (9–10) 0.1; in one that renews and stays, 0.1, 0.3 and 0.6; in one
+  that stays without a renewal, 0.2, 0.4 and 0.4. Promoters churn less and renew more, by
+  construction.
 * **Renewals at a new value**: the previous contract value × 1.10 after a promoter's last
   score, × 1.0 after a passive's, × 0.9 after a detractor's (× 1.0 with no survey yet),
   × a log-normal factor (σ = 0.05).
@@ -24,7 +25,10 @@ touchpoints, times, contacts and channels) and adds, from a stream of its own:
   (Enterprise), 0.35 (Mid-market) or 0.15 (SMB), 90 days or more after signing; one that
   churns downgrades first ("Contraction", 30% of its contract) with probability 0.3.
   ``deal_type`` says which each value event is (new, renewal, expansion, contraction) and
-  ``deal_product`` its product (the account's ``product`` for its own deals).
+  ``deal_product`` its product (the account's ``product`` for its own deals) and
+  ``deal_unit`` the business unit that bought it ("BU 1" signs the first deal; an expansion
+  comes from a second unit, "BU 2", with probability 0.6 in Enterprise, 0.3 in Mid-market,
+  0.05 in SMB).
 * **Marketing spend** (:func:`demo_spend`): per month and channel, a fixed amount plus an
   amount per awareness or consideration touch of that channel that month, × a log-normal
   factor; and a "Podcast" channel that has spend and no touches, as real budgets do.
@@ -56,8 +60,12 @@ TEAMS: dict[str, str] = {
     "Contraction": "CSM",
 }
 _EXPANSION_P = {"Enterprise": 0.5, "Mid-market": 0.35, "SMB": 0.15}
+#: the share of expansions bought by another business unit of the account ("BU 2")
+_OTHER_UNIT_P = {"Enterprise": 0.6, "Mid-market": 0.3, "SMB": 0.05}
 _BANDS = ((0, 7), (7, 9), (9, 11))  # detractor 0-6, passive 7-8, promoter 9-10 (upper bound excluded)
-_BAND_P = {True: (0.6, 0.3, 0.1), False: (0.15, 0.35, 0.5)}  # churns: yes / no
+#: survey bands (detractor, passive, promoter) by the relationship's fate: it churns; it
+#: stays and renews; it stays without a renewal (yet)
+_BAND_P = {"churns": (0.6, 0.3, 0.1), "renews": (0.1, 0.3, 0.6), "stays": (0.2, 0.4, 0.4)}
 _RENEWAL_FACTOR = (0.9, 1.0, 1.10)
 _SPEND = {  # channel: (fixed per month, per touch)
     "Paid social": (24_000.0, 900.0),
@@ -86,6 +94,7 @@ def add_value_and_voice(
         value=frame["value"].to_numpy(dtype=float).copy(),
         deal_type=np.full(len(frame), None, dtype=object),
         deal_product=np.full(len(frame), None, dtype=object),
+        deal_unit=np.full(len(frame), None, dtype=object),
     )
     added: list[dict[str, object]] = []
     signed = frame["touchpoint"].to_numpy() == "Contract signed"
@@ -96,6 +105,7 @@ def add_value_and_voice(
     frame["value"] = cols.value
     frame["deal_type"] = cols.deal_type
     frame["deal_product"] = cols.deal_product
+    frame["deal_unit"] = cols.deal_unit
     frame["nps"] = np.nan
     out = pd.concat([frame, pd.DataFrame(added, columns=frame.columns)], ignore_index=True)
     out["timestamp"] = out["timestamp"].astype(frame["timestamp"].dtype)  # version 1's unit (µs)
@@ -110,9 +120,11 @@ class _Columns:
     value: np.ndarray
     deal_type: np.ndarray
     deal_product: np.ndarray
+    deal_unit: np.ndarray
 
     def set(self, row: int, value: float, deal_type: str, product: str) -> None:
         self.value[row], self.deal_type[row], self.deal_product[row] = value, deal_type, product
+        self.deal_unit[row] = "BU 1"  # the first business unit signs and renews
 
 
 def _account(
@@ -146,6 +158,8 @@ def _account(
         end_idx = next((j for j in range(i + 1, len(rows)) if touches[j] == "Churned"), None)
         churns = end_idx is not None
         until = times[end_idx] if end_idx is not None else log_end
+        renews = "Renewal" in touches[i + 1 : end_idx if end_idx is not None else len(rows)]
+        fate = "churns" if churns else "renews" if renews else "stays"
         factor = (1.3 if "Security review" in seen else 1.0) * (0.8 if "Free trial" in seen else 1.0)
         factor *= 1.2 if n_contacts >= 3 else 1.0
         deal = round(_DEAL_MEDIAN[seg] * factor * float(rng.lognormal(0.0, 0.3)), 2)
@@ -155,7 +169,7 @@ def _account(
         surveys: list[tuple[pd.Timestamp, float]] = []
         t = times[i] + 45 * _DAY
         while t < until - _DAY and t < log_end:
-            lo, hi = _BANDS[int(rng.choice(3, p=_BAND_P[churns]))]
+            lo, hi = _BANDS[int(rng.choice(3, p=_BAND_P[fate]))]
             score = float(rng.integers(lo, hi))
             when = t + pd.Timedelta(hours=int(rng.integers(8, 18)))
             if when >= until or when >= log_end:
@@ -177,6 +191,8 @@ def _account(
         if not churns and span > 120 and rng.random() < _EXPANSION_P[seg]:
             when = times[i] + pd.Timedelta(days=float(rng.uniform(90, span - 10)))
             amount = round(deal * 0.5 * float(rng.lognormal(0.0, 0.2)), 2)
+            product = str(rng.choice(others))
+            unit = "BU 2" if rng.random() < _OTHER_UNIT_P[seg] else "BU 1"  # another business unit buys
             added.append(
                 _event(
                     champion,
@@ -184,7 +200,8 @@ def _account(
                     when,
                     value=amount,
                     deal_type="expansion",
-                    deal_product=str(rng.choice(others)),
+                    deal_product=product,
+                    deal_unit=unit,
                 )
             )
         if churns and span > 60 and rng.random() < 0.3:
@@ -197,6 +214,7 @@ def _account(
                     value=round(contract * 0.3, 2),
                     deal_type="contraction",
                     deal_product=main,
+                    deal_unit="BU 1",
                 )
             )
         i = last if end_idx is None else end_idx
@@ -211,6 +229,7 @@ def _event(
     value: float = np.nan,
     deal_type: str | None = None,
     deal_product: str | None = None,
+    deal_unit: str | None = None,
     nps: float = np.nan,
 ) -> dict[str, object]:
     stage = "retention"
@@ -224,6 +243,7 @@ def _event(
         "team": TEAMS[touchpoint],
         "deal_type": deal_type,
         "deal_product": deal_product,
+        "deal_unit": deal_unit,
         "nps": nps,
     }
 
