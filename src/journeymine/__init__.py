@@ -31,6 +31,7 @@ from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
 from ._paths import JourneyPaths, paths
+from ._positions import Positions, positions
 from ._report import report
 from ._retention import Retention, retention
 from ._revenue import RevenueJourney, revenue
@@ -89,6 +90,7 @@ __all__ = [
     "NotFittedError",
     "ObjectCentricLog",
     "Period",
+    "Positions",
     "ProcessModel",
     "ProcessModels",
     "Retention",
@@ -117,6 +119,7 @@ __all__ = [
     "lifetime_value",
     "paths",
     "period",
+    "positions",
     "read_csv",
     "read_ocel",
     "read_parquet",
