@@ -217,3 +217,15 @@ def test_vectorised_attribution_equals_the_loops(seed: int) -> None:
         assert assisted.loc[t, "last_touch_conversions"] == sum(paths[i][-1] == t for i in keep)
         assert assisted.loc[t, "assisted_conversions"] == sum(
             t in set(paths[i][:-1]) - {paths[i][-1]} for i in keep)
+
+
+def test_attribution_by_any_event_attribute() -> None:
+    log = jm.datasets.demo_b2b(400, random_state=0, version=2)
+    a = jm.attribution(log, conversion="Contract signed", by="team", models=["linear", "markov"])
+    linear = a.credits[a.credits["model"] == "linear"].set_index("touch")
+    assert set(linear.index) <= {"Marketing", "SDR", "AE", "CSM", "(missing)"}
+    assert linear["share"].sum() == pytest.approx(1.0)
+    with pytest.raises(jm.InvalidParameterError, match="event attribute"):
+        jm.attribution(log, conversion="Contract signed", by="campaign")
+    same = jm.attribution(log, conversion="Contract signed", by="resource", models=["linear"])
+    assert same.credits["share"].tolist() == linear["share"].tolist()  # "team" is read as the resource

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from ._attribution import MODELS, _markov_removal, _paths, _shapley, touch_weights
+from ._attribution import MODELS, _markov_removal, _paths, _shapley, touch_column, touch_weights
 from ._cohorts import resolve
 from ._display import Displayed, note, section, table
 from ._encoding import ALL, require_events
@@ -124,13 +124,6 @@ def acquisition_cost(
     owner = "acquisition_cost"
     require_events(log, owner)
     require_embedded(log, owner)
-    if not isinstance(touch, str) or (touch != "channel" and touch not in log.event_attributes):
-        raise invalid(
-            "touch",
-            owner,
-            f"'channel' or an event attribute of the log ({list(log.event_attributes)})",
-            touch,
-        )
     if touch == "channel" and "channel" not in log.mapping.roles():
         raise SchemaError(
             f"{owner} shares spend among channels: map the log's channel column when reading it "
@@ -148,7 +141,9 @@ def acquisition_cost(
     code = None if period is None else resolve_period(period, owner)
     if code is not None and code not in ("M", "Q", "Y"):
         raise invalid("period", owner, "'M', 'Q', 'Y' or None (the whole log)", period)
-    spend, problems = _spend(costs, code, owner, touch)
+    costs_column = touch  # the costs frame's column; the events' may be a role (team -> resource)
+    touch = touch_column(log, touch, owner, param="touch")
+    spend, problems = _spend(costs, code, owner, costs_column)
     if len(problems):
         warn(
             f"{owner}: {len(problems):,} spend row{'s' if len(problems) != 1 else ''} could not be used "
@@ -176,9 +171,9 @@ def acquisition_cost(
     in_log = set(names)
     matched = matched.with_columns(
         pl.when(~pl.col("channel").is_in(list(in_log)))
-        .then(pl.lit(f"the {touch} never occurs in the log"))
+        .then(pl.lit(f"the {costs_column} never occurs in the log"))
         .when(pl.col("credit").is_null() | (pl.col("credit") <= 0))
-        .then(pl.lit(f"no acquired account was touched through this {touch} in this period"))
+        .then(pl.lit(f"no acquired account was touched through this {costs_column} in this period"))
         .otherwise(None)
         .alias("reason")
     )

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -314,7 +314,7 @@ def attribution(
     log: JourneyLog,
     *,
     conversion: str | Sequence[str],
-    by: Literal["activity", "channel"] = "activity",
+    by: str = "activity",
     models: str | Sequence[str] = MODELS,
     half_life: float = 7 * 86_400.0,
     order: int = 1,
@@ -326,8 +326,10 @@ def attribution(
     log : JourneyLog
     conversion : str or sequence of str
         The activities that are a conversion (e.g. ``"Contract signed"``).
-    by : {"activity", "channel"}
-        What a touch is: the activity, or the mapped ``channel`` column.
+    by : str
+        What a touch is: ``"activity"``, ``"channel"`` (the mapped channel column), or any
+        event attribute of the log (e.g. ``"campaign"``, ``"content"``); a touch whose
+        value is missing counts as ``"(missing)"``.
     models : str or sequence of str
         Any of "first_touch", "last_touch", "linear", "time_decay", "position_based",
         "markov", "shapley" (definitions in the module docs and ``docs/attribution.md``).
@@ -355,6 +357,8 @@ def attribution(
     import pandas as pd
 
     owner = "attribution"
+    require_events(log, owner)
+    by = touch_column(log, by, owner)
     conversion, models = _check_options(log, conversion, by, models, half_life, order, owner)
     paths = _paths(log, conversion, by)
     conv_paths = paths.touches(converted_only=True)
@@ -388,7 +392,6 @@ def _check_options(
     """The conversion activities and model names, checked against the log and :data:`MODELS`."""
     require_events(log, owner)
     require_embedded(log, owner)
-    check_choice("by", owner, by, ("activity", "channel"))
     check_int("order", owner, order, minimum=1)
     conversion = as_names(conversion, "conversion", owner, what="activities")
     if not conversion:
@@ -410,6 +413,24 @@ def _check_options(
     if isinstance(half_life, bool) or not isinstance(half_life, (int, float)) or half_life <= 0:
         raise invalid("half_life", owner, "a positive number of seconds", half_life)
     return conversion, models
+
+
+def touch_column(log: JourneyLog, by: Any, owner: str, param: str = "by") -> str:
+    """The events column a touch is read from: ``"activity"``, a mapped role (``"channel"``,
+    ``"resource"``, ``"contact"``, ``"role"``, ``"stage"``) or its source column's name (the
+    column read as ``resource``, e.g. ``"team"``), or an event attribute."""
+    roles = {r: c for r, c in log.mapping.roles().items() if r not in ("case", "timestamp", "value")}
+    if isinstance(by, str):
+        # "channel" without a channel column is the caller's error to explain (it says how to map one)
+        if by in ("activity", "channel") or by in log.event_attributes or by in roles:
+            return by
+        for role, column in roles.items():
+            if column == by:
+                return role
+    usable = ["activity", *(r for r in roles if r != "activity"), *log.event_attributes]
+    raise invalid(
+        param, owner, f"'activity', a mapped column or an event attribute of the log ({usable})", by
+    )
 
 
 def _shapley(conv: _Paths) -> dict[str, float]:

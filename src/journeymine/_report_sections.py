@@ -730,7 +730,7 @@ def attribution_section(log: JourneyLog, conversion: list[str] | None) -> Sectio
     from ._attribution import attribution
 
     unit = "channel" if "channel" in log.events.columns else "activity"
-    att = attribution(log, conversion=conversion, by=unit)  # type: ignore[arg-type]
+    att = attribution(log, conversion=conversion, by=unit)
     wide = att.to_dataframe(wide=True)
     assisted = att.assisted.set_index("touch")["assisted_conversions"]
     content = {
