@@ -356,3 +356,15 @@ def test_value_and_voice_section_on_the_demos_second_version() -> None:
     with pytest.raises(jm.SchemaError, match="score='stars'"):
         jm.report(log, score="stars")
     assert log.n_cases == 600
+
+
+def test_accounts_to_act_on_section() -> None:
+    frame = jm.datasets.demo_b2b(400, random_state=0, as_frame=True)
+    frame.loc[frame["account_id"] == frame["account_id"].iloc[0], "account_id"] = "<i>ACC</i>"
+    log = jm.JourneyLog.from_frame(frame, case="account_id", activity="touchpoint", timestamp="timestamp",
+                                   stage="stage", case_attributes=["segment"], stage_order=jm.datasets.DEMO_STAGE_ORDER)
+    html = jm.report(log, by="segment", outcomes=jm.datasets.DEMO_OUTCOMES, generated=False)
+    section = html[html.index('<section id="act">'):html.index("</section>", html.index('<section id="act">'))]
+    assert "likeliest next steps" in section and "stalled" in section
+    assert "<i>ACC</i>" not in html
+    assert 'href="#act"' in html

@@ -34,6 +34,7 @@ from ._report_sections import (
     data_quality,
     journeys_section,
     kpi_section,
+    positions_section,
     subway_section,
     value_section,
     variants_section,
@@ -48,6 +49,7 @@ __all__ = ["report"]
 _STEPS = (
     "data quality",
     "KPIs",
+    "accounts to act on",
     "buying committee",
     "journey maps",
     "subway maps",
@@ -264,6 +266,8 @@ def report(
         bar.update("data quality")
         kpi = kpi_section(log, outcomes, by=by, won=won, lost=lost, churned=churned)
         bar.update("KPIs")
+        acting = positions_section(log, outcomes, by=by, lost=lost, churned=churned)
+        bar.update("accounts to act on")
         committee = committee_section(log, outcomes, by=by, at=milestone, won=won, lost=lost,
                                       random_state=random_state)
         bar.update("buying committee")
@@ -294,6 +298,7 @@ def report(
             "quality": quality,
             "outcome_list": [(k, ", ".join(v)) for k, v in (outcomes or {}).items()],
             "kpis": kpi.content,
+            "positions": acting.content,
             "committee": committee.content,
             "journeys": {**journeys.content, **subway},
             "clusters": clusters.content,
@@ -306,7 +311,7 @@ def report(
             "over_time": over_time.content,
             "methods": [
                 data_method(log),
-                *(s.method for s in (kpi, committee, journeys, clusters, compare, attribution, value,
+                *(s.method for s in (kpi, acting, committee, journeys, clusters, compare, attribution, value,
                                      funnel_part, paths_part, over_time) if s.method),
             ],
         }
@@ -412,6 +417,7 @@ def _contents(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
         for s in (
             {"id": "data", "title": "Data quality"},
             {"id": "kpis", "title": "KPIs"} if ctx["kpis"] else None,
+            {"id": "act", "title": "Accounts to act on"} if ctx["positions"] else None,
             {"id": "committee", "title": "Buying committee"} if ctx["committee"] else None,
             {"id": "funnel", "title": "Funnel"} if ctx["funnel"] else None,
             {"id": "journeys", "title": "Journeys"},

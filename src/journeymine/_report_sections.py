@@ -33,6 +33,7 @@ __all__ = [
     "data_quality",
     "journeys_section",
     "kpi_section",
+    "positions_section",
     "subway_section",
     "value_section",
     "variants_section",
@@ -968,3 +969,50 @@ def value_section(
             ],
         }
     return Section(content, _VALUE_METHOD)
+
+
+# -- accounts to act on (issue 26) ---------------------------------------------------------------
+
+_POSITIONS_METHOD = (
+    "Accounts to act on: each open account's stage at the log's end (from its last event; open: not ended "
+    "by the lost or churned outcome, and an event within the last year), the days since it entered that "
+    "stage against the Kaplan–Meier 90th percentile of the cohort's visits of the stage (visits still "
+    "going on censored), and the likeliest next touchpoints from the cohort's moves (a first-order "
+    "model). See docs/positions.md."
+)
+
+
+def positions_section(
+    log: JourneyLog, outcomes: Mapping[str, Any] | None, *, by: CohortBy | None, lost: str | None,
+    churned: str | None,
+) -> Section:
+    """The open accounts most overdue in their stage, with their likeliest next steps."""
+    from ._positions import positions
+
+    ended = [a for k in (lost, churned) if outcomes and k and k in outcomes for a in outcomes[k]]
+    pos = positions(log, by=by, ended=ended or None)
+    t = pos.table
+    if not len(t):
+        return Section(None)
+    s = pos.summary
+
+    def days(v: Any) -> str:
+        return "–" if v is None or v != v else f"{v:.0f}"
+
+    rows = []
+    for r in t.head(15).to_dict("records"):
+        nxt = [f"{r[f'next_{i}']} ({percent(r[f'next_{i}_share'])})" for i in range(1, 4)
+               if r.get(f"next_{i}") is not None and r.get(f"next_{i}") == r.get(f"next_{i}")]
+        verdict = "yes" if r["stalled"] is True else "no" if r["stalled"] is False else "–"
+        rows.append([r["case"], r["cohort"], r["stage"], r["last_touchpoint"], days(r["days_in_stage"]),
+                     days(r["p90_days"]), verdict, ", ".join(nxt)])
+    return Section(
+        {
+            "note": pos.rule + ".",
+            "summary": [[r["cohort"], f"{r['open']:,}", f"{r['stalled']:,}", "–" if r["stalled_share"] != r[
+                "stalled_share"] else percent(r["stalled_share"]), f"{r['closed']:,}", f"{r['dormant']:,}"]
+                for r in s.to_dict("records")],
+            "rows": rows,
+        },
+        _POSITIONS_METHOD,
+    )
