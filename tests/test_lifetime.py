@@ -3,6 +3,7 @@ planted differences; seeded intervals."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -37,9 +38,12 @@ def test_lifetime_value_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     assert acc.loc["A", "earned"] == pytest.approx(120 * 182 / 365.25)  # 2024 is a leap year
     assert acc.loc["B", "earned"] == pytest.approx(240 * 366 / 365.25)
     assert not acc.loc["A", "running"] and acc.loc["A", "expected_future"] == 0
-    # B: running at month 12, S(12 + m) / S(12) = 1 over the next 12 months: a year of 240
-    assert acc.loc["B", "expected_future"] == pytest.approx(240)
-    assert acc.loc["B", "lifetime_value"] == pytest.approx(acc.loc["B", "earned"] + 240)
+    # B: running at month 12, the last observed month; past it survival falls at the hazard of
+    # the observed year, 1 - (S(12) / S(0))^(1/12) = 1 - 0.5^(1/12) a month
+    h = 1 - 0.5 ** (1 / 12)
+    future = 240 * sum((1 - h) ** m for m in range(12)) / 12
+    assert acc.loc["B", "expected_future"] == pytest.approx(future)
+    assert acc.loc["B", "lifetime_value"] == pytest.approx(acc.loc["B", "earned"] + future)
     c = lv.curves
     assert c["at_risk"].tolist()[:8] == [2, 2, 2, 2, 2, 2, 1, 1]
 
@@ -143,3 +147,26 @@ def test_the_batched_bootstrap_is_the_value_of_each_resample() -> None:
         got = _clv_weighted(months_alive, churned, arr, 60, w)
         want = [_clv(months_alive[p], churned[p], arr[p], 60)[0] for p in picks]
         assert got == pytest.approx(want, rel=1e-10)
+
+
+def test_expected_future_past_the_horizon_keeps_falling() -> None:
+    # a relationship older than the horizon: its future still churns at the tail's hazard
+    from journeymine._lifetime import _survival
+
+    s = _survival(np.array([1.0, 0.9, 0.81]), 0.1, 5)
+    assert s.tolist() == pytest.approx([1.0, 0.9, 0.81, 0.729, 0.6561, 0.59049])
+    log = jm.datasets.demo_b2b(1_000, random_state=0, version=2)
+    lv = jm.lifetime_value(log, churned="Churned", kind="deal_type", product="deal_product", horizon=1,
+                           n_boot=0)
+    acc = lv.accounts[lv.accounts["running"] & (lv.accounts["recurring_now"] > 0)]
+    old = acc[acc["tenure_months"] >= 12]
+    assert len(old) > 10 and (old["expected_future"] < old["recurring_now"]).all()
+
+
+def test_a_cohort_without_revenue_is_nan_not_zero() -> None:
+    rows = [*ROWS, ("C", "Visit", "2024-06-01", None, "Y")]
+    df = pd.DataFrame(rows, columns=["case", "activity", "time", "value", "segment"])
+    log = jm.JourneyLog.from_frame(df, case="case", activity="activity", timestamp="time", value="value",
+                                   case_attributes=["segment"])
+    s = jm.lifetime_value(log, by="segment", churned="Churned", n_boot=0).summary.set_index("cohort")
+    assert s.loc["Y", "relationships"] == 0 and np.isnan(s.loc["Y", "clv"]) and np.isnan(s.loc["Y", "survival_12m"])

@@ -144,3 +144,30 @@ def test_the_voice_on_the_subway_map() -> None:
         jm.subway_map(log, scores=v, channels=True)
     with pytest.raises(jm.InvalidParameterError, match="voice"):
         jm.subway_map(log, scores=v.by_station())
+
+
+def test_exit_scores_on_churn_events_and_churn_at_the_response() -> None:
+    rows = []
+    for i in range(6):
+        rows += [(f"d{i}", "Signed", "2024-01-01", None, "retention"),
+                 (f"d{i}", "Churned", "2024-03-01 12:00", 2, "retention")]   # the exit score on the churn
+    for i in range(6):
+        rows += [(f"p{i}", "Signed", "2024-01-01", None, "retention"),
+                 (f"p{i}", "Survey", "2024-02-01", 10, "retention"),
+                 (f"p{i}", "QBR", "2024-09-01", None, "retention")]
+    df = pd.DataFrame(rows, columns=["case", "activity", "time", "nps", "stage"])
+    log = jm.JourneyLog.from_frame(df, case="case", activity="activity", timestamp="time", stage="stage",
+                                   event_attributes=["nps"])
+    v = jm.voice(log, score="nps", churned="Churned")
+    c = v.churn_by_band.set_index("band")
+    assert c.loc["detractor", "churned"] == 6 and c.loc["detractor", "churn_12m"] == pytest.approx(1.0)
+    assert c.loc["promoter", "churned"] == 0 and v.logrank_p < 0.01
+    assert set(v.responses[v.responses["band"] == "detractor"]["station"]) == {"Signed"}
+
+
+def test_scores_after_the_log_end_are_kept_and_censored_at_once() -> None:
+    log = _log()
+    late = pd.DataFrame({"case": ["A", "B"], "timestamp": ["2024-02-01", "2030-01-01"], "score": [8, 9]})
+    v = jm.voice(log, scores=late, churned="Churned")
+    assert v.responses["case"].tolist() == ["A", "B"]
+    assert (v.churn_by_band["churn_12m"].dropna() >= 0).all()

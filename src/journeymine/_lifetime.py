@@ -118,17 +118,21 @@ def lifetime_value(
     rng = np.random.default_rng(random_state)
     rows: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
-    survival: dict[int, np.ndarray] = {}
+    survival: dict[int, tuple[np.ndarray, float]] = {}
     rel_cohort = cohort_of[rel["code"]]
     for c, name in enumerate(names):
         mine = np.flatnonzero(rel_cohort == c)
+        if not mine.size:  # a cohort without revenue: nothing to estimate
+            rows.append(_empty_row(name, int(((cohort_of == c) & (booked > 0)).sum())))
+            survival[c] = (np.ones(months + 1), 0.0)
+            continue
         est = _clv(rel["months"][mine], rel["churned"][mine], arr[mine], months)
         lo = hi = math.nan
         if n_boot and mine.size >= 2:
             draws = _bootstrap_clv(rel["months"][mine], rel["churned"][mine], arr[mine], months, n_boot, rng)
             lo, hi = (float(v) for v in np.percentile(draws, [2.5, 97.5]))
-        clv, surv, mean_arr, at_risk = est
-        survival[c] = surv
+        clv, surv, mean_arr, at_risk, hazard = est
+        survival[c] = (surv, hazard)
         accounts = np.flatnonzero((cohort_of == c) & (booked > 0))
         median = (
             st.km_quantiles(rel["months"][mine], rel["churned"][mine], (0.5,))[0] if mine.size else math.nan
@@ -227,9 +231,10 @@ def _arr_by_tenure(tl: pl.DataFrame, rel: dict[str, np.ndarray], months: int) ->
 
 def _clv(
     months_alive: np.ndarray, churned: np.ndarray, arr: np.ndarray, months: int
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float]:
     """The lifetime value over ``months`` of one set of relationships, with the monthly
-    survival, the mean recurring revenue by month and the relationships at risk."""
+    survival, the mean recurring revenue by month, the relationships at risk and the
+    monthly hazard of the tail (0 without one), which extends the survival further."""
     surv = np.ones(months + 1)
     if months_alive.size and churned.any():  # without a churn the curve stays at 1
         t, s = st.km_curve(months_alive, churned.astype(float))
@@ -240,20 +245,38 @@ def _clv(
     total = np.where(seen, arr, 0.0).sum(axis=0) if arr.size else np.zeros(months + 1)
     mean = np.divide(total, at_risk, out=np.zeros(months + 1), where=at_risk > 0)
     reliable = np.flatnonzero(at_risk >= _MIN_AT_RISK)
+    hazard = 0.0
     if reliable.size:
         last = int(reliable[-1])
         mean[last + 1 :] = mean[last]
         # past the observed tenures: the monthly hazard of the last twelve observed months,
         # constant (an exponential tail), instead of a flat curve that would never churn
+        back = max(last - 12, 0)
+        ratio = surv[last] / surv[back] if surv[back] > 0 and last > back else 1.0
+        hazard = 1.0 - ratio ** (1.0 / (last - back)) if last > back else 0.0
         if last < months:
-            back = max(last - 12, 0)
-            ratio = surv[last] / surv[back] if surv[back] > 0 and last > back else 1.0
-            hazard = 1.0 - ratio ** (1.0 / (last - back)) if last > back else 0.0
             surv[last + 1 :] = surv[last] * (1.0 - hazard) ** np.arange(1, months - last + 1)
     else:  # too few relationships for a curve: their mean recurring revenue throughout
         mean[:] = float(total.sum() / at_risk.sum()) if at_risk.sum() else 0.0
     clv = float((surv[:months] * mean[:months]).sum() / 12)
-    return clv, surv, mean, at_risk
+    return clv, surv, mean, at_risk, hazard
+
+
+def _empty_row(name: str, accounts: int) -> dict[str, Any]:
+    return {
+        "cohort": name, "relationships": 0, "churned": 0, "accounts": accounts,
+        "median_lifetime_months": math.nan, "survival_12m": math.nan, "observed_months": 0,
+        "arr_at_start": math.nan, "earned_per_account": math.nan, "clv": math.nan, "clv_low": math.nan,
+        "clv_high": math.nan,
+    }
+
+
+def _survival(surv: np.ndarray, hazard: float, upto: int) -> np.ndarray:
+    """``surv`` (months 0..len-1) continued to month ``upto`` with the tail's hazard."""
+    if upto < surv.size:
+        return surv
+    extra = surv[-1] * (1.0 - hazard) ** np.arange(1, upto - surv.size + 2)
+    return np.concatenate([surv, extra])
 
 
 #: most resample weights held at once (resamples × relationships), to bound memory
@@ -351,7 +374,7 @@ def _accounts(
     earned: np.ndarray,
     booked: np.ndarray,
     months: int,
-    survival: dict[int, np.ndarray],
+    survival: dict[int, tuple[np.ndarray, float]],
 ) -> pd.DataFrame:
     """Per account with revenue: earned, booked, recurring now, tenure of its running
     relationship and its expected future value."""
@@ -376,10 +399,11 @@ def _accounts(
     for i, c in enumerate(code):
         if not running[i] or arr_now[i] <= 0:
             continue
-        s = survival[int(cohort_of[c])]
-        tau = min(int(tenure[i]), s.size - 1)
-        ahead = np.minimum(np.arange(tau, tau + months), s.size - 1)
-        future[i] = arr_now[i] * float((s[ahead] / max(s[tau], 1e-12)).sum()) / 12
+        curve, hazard = survival[int(cohort_of[c])]
+        tau = int(tenure[i])
+        # the survival past the horizon's months, for a relationship already that old
+        s = _survival(curve, hazard, tau + months)
+        future[i] = arr_now[i] * float((s[tau : tau + months] / max(s[tau], 1e-12)).sum()) / 12
     out = pd.DataFrame(
         {
             "case": case_ids[code],

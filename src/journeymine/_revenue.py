@@ -71,6 +71,8 @@ _SETS = {"new", "renewal"}
 MOVES_UP: tuple[str, ...] = ("new", "reactivation", "expansion")
 MOVES_DOWN: tuple[str, ...] = ("contraction", "churned")
 _US = 1_000_000
+#: relative size below which a remainder of recurring revenue is rounding, not revenue
+_EPS = 1e-9
 
 
 def revenue(
@@ -298,6 +300,8 @@ def _value_events(
         .then(pl.lit("value is not a finite number"))
         .when(values & (pl.col("value") < 0))
         .then(pl.lit("negative value (give a contraction as the positive amount of the decrease)"))
+        .when(values & (pl.col("value") == 0))
+        .then(pl.lit("zero value: not counted (a placeholder? a lost customer is a churn activity)"))
     )
     if kind_col is not None:
         normal = pl.col("kind").str.strip_chars().str.to_lowercase()
@@ -320,6 +324,12 @@ def _value_events(
     problems = frame.filter(pl.col("reason").is_not_null()).select(
         "case", "timestamp", "activity", "value", "row", "reason"
     )
+    # a churn event that carries a value stays a churn; its value is listed, not counted
+    valued_churn = frame.filter(pl.col("churn") & pl.col("value").is_not_null()).select(
+        "case", "timestamp", "activity", "value", "row",
+        pl.lit("a value on a churn event is not revenue (the churn is kept)").alias("reason"),
+    )
+    problems = pl.concat([problems, valued_churn]).sort("row")
     kept = frame.filter(pl.col("reason").is_null()).drop("reason")
     if not kept.filter(~pl.col("churn")).height:
         raise SchemaError(
@@ -426,10 +436,15 @@ def _recurring(
             now = before + v
         else:  # contraction
             now = before - v
-            if now < 0:
+            # what is left after taking off an amount equal to the product's, up to rounding
+            # (100.1 + 200.2 - 200.2 - 100.1 leaves -2.8e-14), is nothing
+            if abs(now) <= _EPS * max(abs(before), abs(v), 1.0):
+                now = 0.0
+            elif now < 0:
                 now, floored[i] = 0.0, True
         amounts[key] = now
-        total += now - before
+        # summed afresh (few products per account): no drift from adding and taking off
+        total = math.fsum(amounts.values())
         after[i] = total
     return after, floored
 
@@ -449,7 +464,7 @@ class _Snapshots:
         counts = np.bincount(self.code, minlength=n_cases)
         self.start = np.zeros(n_cases + 1, dtype=np.int64)
         np.cumsum(counts, out=self.start[1:])
-        paid = ~timeline.get_column("churn").to_numpy()
+        paid = self.arr > 0  # a deal of 0 is no revenue yet: the first real revenue is new
         first = np.full(n_cases, np.iinfo(np.int64).max)
         np.minimum.at(first, self.code[paid], self.us[paid])
         self.first_paid = first
@@ -560,9 +575,9 @@ def _accounts(
         timeline.group_by("code")
         .agg(
             pl.col("case").first(),
-            pl.col("timestamp").filter(~pl.col("churn")).min().alias("first_revenue"),
+            pl.col("timestamp").filter(pl.col("arr_after") > 0).min().alias("first_revenue"),
             *[pl.col("value").filter(pl.col("kind") == k).sum().alias(k) for k in KINDS],
-            (pl.col("rel").max() + 1).alias("relationships"),
+            pl.col("rel").filter(~pl.col("churn")).n_unique().alias("relationships"),
             pl.col("timestamp").filter(pl.col("churn")).max().alias("last_churn"),
         )
         .sort("code")

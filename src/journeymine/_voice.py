@@ -141,13 +141,20 @@ def voice(
                 f"Keep the column when reading the log (event_attributes=[{score!r}])."
             )
         raw = ev.filter(pl.col(score).is_not_null()).select(
+            "activity",
             "case",
             "timestamp",
             "row",
             pl.col(score).cast(pl.Float64, strict=False).alias("score"),
             pl.col(score).cast(pl.String).alias("given"),
         )
-        survey_rows = set(raw.get_column("row").to_list())
+        # the surveys leave the journey; an outcome event that carries a score (a churn with
+        # an exit score) stays in it, as the outcome it is
+        outcome_acts = {*churn_acts, *success_acts, *renewal_acts}
+        survey_rows = set(
+            raw.filter(~pl.col("activity").is_in(list(outcome_acts))).get_column("row").to_list()
+        )
+        raw = raw.drop("activity")
     else:
         raw = _frame_scores(scores, ev, owner)
         survey_rows = set()
@@ -260,7 +267,7 @@ def _frame_scores(scores: Any, ev: pl.DataFrame, owner: str) -> pl.DataFrame:
 def _check_scores(
     raw: pl.DataFrame, cases: pl.DataFrame, lo: float, hi: float, owner: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    known = raw.join(cases, on="case", how="left").get_column("code").is_not_null()
+    known = raw.join(cases, on="case", how="left", maintain_order="left").get_column("code").is_not_null()
     reason = (
         pl.when(pl.col("score").is_null())
         .then(pl.lit("not a number"))
@@ -332,8 +339,11 @@ def _place(
     raw: pl.DataFrame, journey: pl.DataFrame, activity_stage: dict[str, str], kind: str, lo: float, hi: float
 ) -> pl.DataFrame:
     """Each response with its ``station`` (the last journey event before it) and stage."""
-    before = journey.select("code", pl.col("timestamp").alias("t"), pl.col("activity").alias("station")).sort(
-        "code", "t"
+    # events at one instant in input order: the last of them is the station
+    before = (
+        journey.select("code", pl.col("timestamp").alias("t"), pl.col("activity").alias("station"), "row")
+        .sort("code", "t", "row")
+        .drop("row")
     )
     placed = raw.sort("code", "timestamp").join_asof(
         before,
@@ -344,13 +354,18 @@ def _place(
         allow_exact_matches=False,
         check_sortedness=False,  # both sorted by (code, time) above
     )
-    before_journey = "(before the journey)"  # a response earlier than every journey event of its account
-    placed = placed.with_columns(pl.col("station").fill_null(pl.lit(before_journey)))
+    before_journey = "(before the journey)"  # no journey event strictly before the response
+    placed = placed.with_columns(
+        pl.col("station").replace_strict(activity_stage, default=None, return_dtype=pl.String).alias("stage")
+    ).with_columns(
+        pl.when(pl.col("station").is_null())
+        .then(pl.lit(before_journey))
+        .otherwise(pl.col("stage"))
+        .alias("stage"),
+        pl.col("station").fill_null(pl.lit(before_journey)),
+    )
     return (
         placed.with_columns(
-            pl.col("station")
-            .replace_strict(activity_stage, default=before_journey, return_dtype=pl.String)
-            .alias("stage"),
             band_of(pl.col("score"), kind, lo, hi).alias("band"),
         )
         .select("case", "code", "timestamp", "score", "band", "station", "stage", "row")
@@ -364,14 +379,17 @@ def _time_to(first: pl.DataFrame, journey: pl.DataFrame, acts: list[str], end: A
     if acts:
         hits = journey.filter(pl.col("activity").is_in(acts)).select("code", pl.col("timestamp").alias("tc"))
         after = first.join(hits, on="code", how="left").filter(
-            pl.col("tc").is_null() | (pl.col("tc") > pl.col("t0"))
+            pl.col("tc").is_null() | (pl.col("tc") >= pl.col("t0"))  # an exit survey's churn counts
         )
         first = first.join(after.group_by("code").agg(pl.col("tc").min()), on="code", how="left")
     else:
         first = first.with_columns(pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("tc"))
     end_t = pl.lit(end).cast(pl.Datetime("us", "UTC"))
     return first.with_columns(
-        ((pl.coalesce("tc", end_t) - pl.col("t0")).dt.total_seconds() / _DAY).alias("days"),
+        # a response after the log's last event is censored at once (0 days), never negative
+        ((pl.coalesce("tc", end_t) - pl.col("t0")).dt.total_seconds() / _DAY)
+        .clip(lower_bound=0)
+        .alias("days"),
         pl.col("tc").is_not_null().alias("event"),
     )
 
