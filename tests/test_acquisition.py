@@ -102,7 +102,7 @@ def test_bad_input() -> None:
     bad = COSTS.assign(month=["2024-01", "someday", "2024-Q1", "2024", "2024-01"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cac = jm.acquisition_cost(log, costs=bad, conversion="Contract signed", period="Q")
+        cac = jm.acquisition_cost(log, costs=bad, conversion="Contract signed", period="Y")
     assert any("not a date or a period name" in str(w.message) for w in caught)
     assert set(cac.problems["row"]) == {1, 4}
     no_channel = jm.JourneyLog.from_frame(pd.DataFrame(ROWS, columns=["case", "activity", "time", "value", "ch"]),
@@ -141,3 +141,12 @@ def test_spend_keyed_by_campaign() -> None:
         jm.acquisition_cost(log, costs=costs, conversion="Contract signed", touch="utm_source")
     with pytest.raises(jm.SchemaError, match="missing \\['channel'\\]"):
         jm.acquisition_cost(log, costs=costs, conversion="Contract signed")
+
+
+def test_quarterly_spend_is_not_spread_over_months_by_guess() -> None:
+    costs = pd.DataFrame({"channel": ["Web", "Event"], "period": ["2024-Q1", "2024-Q1"], "spend": [900.0, 300.0]})
+    with pytest.raises(jm.InvalidParameterError, match="per quarter \\('2024-Q1', 2 rows\\): pass period='Q'"):
+        jm.acquisition_cost(_log(), costs=costs, conversion="Contract signed")  # period="M" by default
+    cac = jm.acquisition_cost(_log(), costs=costs, conversion="Contract signed", period="Q")
+    total = cac.by_channel["allocated"].sum() + cac.unexplained["spend"].sum()
+    assert total == pytest.approx(1200)

@@ -170,3 +170,18 @@ def test_a_cohort_without_revenue_is_nan_not_zero() -> None:
                                    case_attributes=["segment"])
     s = jm.lifetime_value(log, by="segment", churned="Churned", n_boot=0).summary.set_index("cohort")
     assert s.loc["Y", "relationships"] == 0 and np.isnan(s.loc["Y", "clv"]) and np.isnan(s.loc["Y", "survival_12m"])
+
+
+def test_value_at_risk_stake_keyed_by_numbers(fitted: tuple[jm.JourneyLog, jm.JourneyOutcomeModel]) -> None:
+    import warnings
+
+    log, m = fitted
+    cases = jm.value_at_risk(m, log, at="2025-01-01", stake=pd.Series(1.0, index=log.cases["case"]))["case"]
+    with pytest.raises(jm.InvalidParameterError, match="none of its"):
+        jm.value_at_risk(m, log, at="2025-01-01", stake=pd.Series(1.0, index=range(len(cases))))
+    partial = pd.Series(5.0, index=list(cases[:10]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        risk = jm.value_at_risk(m, log, at="2025-01-01", stake=partial)
+    assert any("have no amount in stake" in str(w.message) for w in caught)
+    assert risk["stake"].notna().sum() == 10

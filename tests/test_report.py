@@ -368,3 +368,13 @@ def test_accounts_to_act_on_section() -> None:
     assert "likeliest next steps" in section and "stalled" in section
     assert "<i>ACC</i>" not in html
     assert 'href="#act"' in html
+
+
+def test_a_value_column_without_values_leaves_the_section_out() -> None:
+    log = jm.datasets.demo_b2b(200, random_state=0).filter_time(end="2023-01-20", mode="events")
+    html = jm.report(log, generated=False)
+    assert '<section id="value">' not in html
+    spend = jm.datasets.demo_spend(200, random_state=0)
+    plain = jm.datasets.demo_b2b(300, random_state=0)
+    html = jm.report(plain, spend=spend, generated=False)  # no outcomes: no won to allocate to
+    assert "The spend is not allocated" in html

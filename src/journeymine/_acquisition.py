@@ -259,7 +259,7 @@ def _spend(
         )
     when = "period" if "period" in frame.columns else "month" if "month" in frame.columns else None
     missing = [c for c in (touch, "spend") if c not in frame.columns] + ([] if when else ["period"])
-    if missing:
+    if missing or when is None:
         raise SchemaError(
             f"{owner}: costs needs the columns {touch}, period (or month) and spend; missing {missing} "
             f"(it has {list(frame.columns)})."
@@ -271,6 +271,7 @@ def _spend(
         )
     spend = pd.to_numeric(frame["spend"], errors="coerce")
     stamp = _period_start(frame[when])
+    _check_granularity(frame[when], code, when, owner)
     reason = pd.Series(None, index=frame.index, dtype=object)
     reason[frame["channel"].isna()] = f"no {touch}"
     reason[reason.isna() & ~np.isfinite(spend.to_numpy(dtype=float, na_value=np.nan))] = (
@@ -290,6 +291,30 @@ def _spend(
     )
     good = good.with_columns(_period_of(pl.col("us"), code).alias("period"))
     return good.group_by("channel", "period").agg(pl.col("spend").sum()).sort("channel", "period"), problems
+
+
+_GRAIN = {"M": 0, "Q": 1, "Y": 2}
+
+
+def _check_granularity(values: pd.Series, code: str | None, column: str, owner: str) -> None:
+    """Spend given per quarter or year cannot be matched to months (nor per year to
+    quarters) without guessing how it was spent within: an error that says what to do."""
+    if code is None:
+        return
+    text = values.astype(str).str.strip()
+    grains = {"Q": text.str.fullmatch(r"\d{4}-Q[1-4]"), "Y": text.str.fullmatch(r"\d{4}")}
+    coarse = [(g, text[m]) for g, m in grains.items() if m.any() and _GRAIN[g] > _GRAIN[code]]
+    if coarse:
+        grain, examples = coarse[-1]
+        unit = {"Q": "quarter", "Y": "year"}[grain]
+        raise invalid(
+            "period",
+            owner,
+            f"no finer than the costs' {column} column, which gives spend per {unit} "
+            f"({', '.join(map(repr, examples.unique()[:3]))}, {int(examples.size):,} rows): pass "
+            f"period={grain!r} (or None), or give the spend per month",
+            code,
+        )
 
 
 def _period_start(values: pd.Series) -> pd.Series:
@@ -350,7 +375,9 @@ def _value(
 ) -> dict[str, Any] | None:
     """Each acquired account's recurring revenue at the start of its first relationship,
     and the lifetime value per cohort; None without a value column."""
-    if "value" not in log.mapping.roles():
+    if "value" not in log.mapping.roles() or not bool(
+        log.to_polars("events").get_column("value").is_not_null().any()
+    ):
         return None
     lv = lifetime_value(
         log,

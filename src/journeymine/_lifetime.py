@@ -40,6 +40,8 @@ from ._log import JourneyLog
 from ._params import check_int, invalid
 from ._revenue import _prepare
 from ._typing import CohortBy
+from ._warnings import warn
+from .errors import DataQualityWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -264,9 +266,17 @@ def _clv(
 
 def _empty_row(name: str, accounts: int) -> dict[str, Any]:
     return {
-        "cohort": name, "relationships": 0, "churned": 0, "accounts": accounts,
-        "median_lifetime_months": math.nan, "survival_12m": math.nan, "observed_months": 0,
-        "arr_at_start": math.nan, "earned_per_account": math.nan, "clv": math.nan, "clv_low": math.nan,
+        "cohort": name,
+        "relationships": 0,
+        "churned": 0,
+        "accounts": accounts,
+        "median_lifetime_months": math.nan,
+        "survival_12m": math.nan,
+        "observed_months": 0,
+        "arr_at_start": math.nan,
+        "earned_per_account": math.nan,
+        "clv": math.nan,
+        "clv_low": math.nan,
         "clv_high": math.nan,
     }
 
@@ -284,7 +294,11 @@ _BOOT_CELLS = 4_000_000
 
 
 def _bootstrap_clv(
-    months_alive: np.ndarray, churned: np.ndarray, arr: np.ndarray, months: int, n_boot: int,
+    months_alive: np.ndarray,
+    churned: np.ndarray,
+    arr: np.ndarray,
+    months: int,
+    n_boot: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """:func:`_clv` of ``n_boot`` resamples of the relationships (with replacement), as
@@ -293,10 +307,12 @@ def _bootstrap_clv(
     n = months_alive.size
     picks = rng.integers(0, n, size=(n_boot, n))
     block = max(1, _BOOT_CELLS // max(n, 1))
-    return np.concatenate([
-        _clv_weighted(months_alive, churned, arr, months, _counts(picks[i : i + block], n))
-        for i in range(0, n_boot, block)
-    ])
+    return np.concatenate(
+        [
+            _clv_weighted(months_alive, churned, arr, months, _counts(picks[i : i + block], n))
+            for i in range(0, n_boot, block)
+        ]
+    )
 
 
 def _counts(picks: np.ndarray, n: int) -> np.ndarray:
@@ -604,7 +620,29 @@ def value_at_risk(
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     at_us = int(stamp.value // 1_000)
     if isinstance(stake, pd.Series):
-        amounts = stake.reindex(cases).astype(float).to_numpy()
+        # the log's case ids are text: a Series keyed by the source's numbers matches them
+        given = pd.Series(stake.to_numpy(), index=[str(i) for i in stake.index])
+        if given.index.duplicated().any():
+            raise invalid(
+                "stake", owner, "a Series with one amount per case (its index has repeats)", "stake"
+            )
+        amounts = given.reindex(cases).astype(float).to_numpy()
+        missing = int(np.isnan(amounts).sum())
+        if missing == len(cases) and len(cases):
+            raise invalid(
+                "stake",
+                owner,
+                f"a Series indexed by the log's case ids (e.g. {cases[:3]}); none of its {len(given):,} ids "
+                "is one",
+                "stake",
+            )
+        if missing:
+            warn(
+                f"{owner}: {missing:,} of {len(cases):,} open accounts have no amount in stake (e.g. "
+                f"{[c for c, a in zip(cases, amounts, strict=True) if np.isnan(a)][:3]}); their expected "
+                "value is NaN.",
+                DataQualityWarning,
+            )
     elif stake in ("recurring", "deal"):
         prep = _prepare(log, churned, kind, product, owner, "the revenue")
         tl = prep.timeline

@@ -801,7 +801,9 @@ def value_section(
     """Revenue (waterfall, NRR), lifetime value, acquisition cost (with ``spend``) and the
     voice of the customer (with ``score``); left out when the log has no value column and no
     score."""
-    has_value = "value" in log.mapping.roles()
+    has_value = "value" in log.mapping.roles() and bool(
+        log.to_polars("events").get_column("value").is_not_null().any()
+    )
     if not has_value and score is None:
         return Section(None)
     from ._acquisition import acquisition_cost
@@ -884,6 +886,11 @@ def value_section(
             ],
         }
         conversion = list(outcomes[won]) if outcomes and won in outcomes else None
+        if spend is not None and not (conversion and "channel" in log.mapping.roles()):
+            content["acquisition"] = {
+                "note": "The spend is not allocated: that needs a won outcome and a channel column.",
+                "channels": [], "cohorts": [],
+            }
         if spend is not None and conversion and "channel" in log.mapping.roles():
             cac = acquisition_cost(
                 log, costs=spend, conversion=conversion, by=by, random_state=random_state, **kw
