@@ -33,7 +33,7 @@ from _harness import _peak_rss_mb, write_json
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("data_quality", "kpi_section", "committee_section", "journeys_section", "subway_section",
             "clusters_section", "compare_section", "variants_section", "attribution_section",
-            "funnel_section", "paths_section", "time_section", "value_section")
+            "funnel_section", "paths_section", "time_section", "value_section", "positions_section")
 
 
 #: logs that only the working tree can build (the demo's version 2 came with issue 25)
