@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,22 +278,7 @@ def _life_panel(
     zero = y + top * scale
     n = len(p.periods)
     right = x0 + n * bw
-    for t in _ticks(max(top, down)):
-        for sign in (1, -1) if t else (1,):
-            if (sign == 1 and t > top) or (sign == -1 and t > down):
-                continue
-            ty = zero - sign * t * scale
-            out.append(
-                f'<line x1="{x0:.1f}" x2="{right:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{_FAINT}" '
-                'stroke-width="1"/>'
-            )
-            out.append(
-                _text(x0 - 6, ty + 3.5, f"{-t if sign < 0 else t:,}", size=_SMALL, anchor="end", fill=_GREY)
-            )
-    out.append(
-        f'<line x1="{x0:.1f}" x2="{right:.1f}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="{_INK}" '
-        'stroke-width="1"/>'
-    )
+    out.extend(diverging_axis(x0, right, zero, scale, top, down, lambda v: f"{v:,}"))
     w = max(bw * 0.78, 1.0)
     for i in range(n):
         x = x0 + i * bw + (bw - w) / 2
@@ -333,6 +319,31 @@ def _life_panel(
         )
     out.append("</g>")
     return out, bottom + 30
+
+
+def diverging_axis(
+    x0: float, right: float, zero: float, scale: float, top: float, down: float, label: Callable[[int], str]
+) -> list[str]:
+    """Gridlines and their labels above and below a zero line (``label`` writes a tick's
+    value; below zero it gets the negative), and the zero line: the frame of bars that go
+    both ways (the lifecycle chart, the revenue waterfall)."""
+    out = []
+    for t in _ticks(max(top, down)):
+        for sign in (1, -1) if t else (1,):
+            if (sign == 1 and t > top) or (sign == -1 and t > down):
+                continue
+            ty = zero - sign * t * scale
+            out.append(
+                f'<line x1="{x0:.1f}" x2="{right:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{_FAINT}" '
+                'stroke-width="1"/>'
+            )
+            text = label(-t if sign < 0 else t)
+            out.append(_text(x0 - 6, ty + 3.5, text, size=_SMALL, anchor="end", fill=_GREY))
+    out.append(
+        f'<line x1="{x0:.1f}" x2="{right:.1f}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="{_INK}" '
+        'stroke-width="1"/>'
+    )
+    return out
 
 
 def lifecycle_svg(panels: list[LifePanel], *, title: str, caption: str) -> str:

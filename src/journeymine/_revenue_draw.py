@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._retention_draw import (
-    _FAINT,
     _GREY,
     _HATCH_ID,
     _INK,
@@ -27,6 +26,7 @@ from ._retention_draw import (
     _svg,
     _text,
     _ticks,
+    diverging_axis,
 )
 from ._textsize import text_width
 
@@ -125,22 +125,7 @@ def _panel(
     scale = plot_h / max(top + down, 1.0)
     zero = y + top * scale
     right = x0 + n * bw
-    for t in _ticks(max(top, down)):
-        for sign in (1, -1) if t else (1,):
-            if (sign == 1 and t > top) or (sign == -1 and t > down):
-                continue
-            ty = zero - sign * t * scale
-            out.append(
-                f'<line x1="{x0:.1f}" x2="{right:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="{_FAINT}" '
-                'stroke-width="1"/>'
-            )
-            out.append(
-                _text(x0 - 6, ty + 3.5, _money(-t if sign < 0 else t), size=_SMALL, anchor="end", fill=_GREY)
-            )
-    out.append(
-        f'<line x1="{x0:.1f}" x2="{right:.1f}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="{_INK}" '
-        'stroke-width="1"/>'
-    )
+    out.extend(diverging_axis(x0, right, zero, scale, top, down, _money))
     w = max(bw * 0.72, 1.0)
     bottom = zero + down * scale
     for i in range(n):
