@@ -48,6 +48,7 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "AcquisitionCost": lambda log: jm.acquisition_cost(
         log, costs=jm.datasets.demo_spend(300, random_state=0).assign(channel=lambda d: d["channel"].replace(
             {"Web": SCRIPT})), conversion="Contract signed", by="segment", churned="Churned"),
+    "Handoffs": lambda log: jm.handoffs(log, team="role", by="segment", lost="Closed lost"),
     "Positions": lambda log: jm.positions(log, by="segment", ended=["Closed lost", "Churned"]),
     "Voice": lambda log: jm.voice(log, by="segment", churned="Churned", scores=pd.DataFrame({
         "case": log.cases["case"].iloc[:60], "timestamp": log.cases["end"].iloc[:60], "score": range(60)}).assign(
@@ -73,7 +74,7 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
 #: the results that draw themselves, so their bundle holds an SVG
 DRAWN = {
     "JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel", "Retention", "DottedChart", "JourneyPaths",
-    "RevenueJourney",
+    "RevenueJourney", "Handoffs",
 }
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {

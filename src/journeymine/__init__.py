@@ -21,6 +21,7 @@ from ._compare import CohortComparison, compare_cohorts
 from ._dotted import DottedChart, dotted_chart
 from ._export import write_csv
 from ._funnel import Funnel, funnel
+from ._handoffs import Handoffs, handoffs
 from ._io import read_csv, read_parquet, read_xes, write_xes
 from ._journeymap import JourneyMap, JourneyMaps, journey_map
 from ._kpis import JourneyKPIs, kpis
@@ -73,6 +74,7 @@ __all__ = [
     "FileFormatError",
     "Flattening",
     "Funnel",
+    "Handoffs",
     "IdMap",
     "InvalidParameterError",
     "JourneyClusterer",
@@ -114,6 +116,7 @@ __all__ = [
     "errors",
     "from_tables",
     "funnel",
+    "handoffs",
     "journey_map",
     "kpis",
     "lifetime_value",

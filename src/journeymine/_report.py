@@ -32,6 +32,7 @@ from ._report_sections import (
     compare_section,
     data_method,
     data_quality,
+    handoffs_section,
     journeys_section,
     kpi_section,
     positions_section,
@@ -51,6 +52,7 @@ _STEPS = (
     "KPIs",
     "accounts to act on",
     "buying committee",
+    "handoffs",
     "journey maps",
     "subway maps",
     "clusters",
@@ -271,6 +273,8 @@ def report(
         committee = committee_section(log, outcomes, by=by, at=milestone, won=won, lost=lost,
                                       random_state=random_state)
         bar.update("buying committee")
+        handing = handoffs_section(log, outcomes, lost=lost)
+        bar.update("handoffs")
         maps = journey_map(log, by=by)
         journeys = journeys_section(log, maps, by)
         bar.update("journey maps")
@@ -299,6 +303,7 @@ def report(
             "outcome_list": [(k, ", ".join(v)) for k, v in (outcomes or {}).items()],
             "kpis": kpi.content,
             "positions": acting.content,
+            "handoffs": handing.content,
             "committee": committee.content,
             "journeys": {**journeys.content, **subway},
             "clusters": clusters.content,
@@ -311,8 +316,8 @@ def report(
             "over_time": over_time.content,
             "methods": [
                 data_method(log),
-                *(s.method for s in (kpi, acting, committee, journeys, clusters, compare, attribution, value,
-                                     funnel_part, paths_part, over_time) if s.method),
+                *(s.method for s in (kpi, acting, committee, handing, journeys, clusters, compare,
+                                     attribution, value, funnel_part, paths_part, over_time) if s.method),
             ],
         }
         ctx["sections"] = _contents(ctx)
@@ -419,6 +424,7 @@ def _contents(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
             {"id": "kpis", "title": "KPIs"} if ctx["kpis"] else None,
             {"id": "act", "title": "Accounts to act on"} if ctx["positions"] else None,
             {"id": "committee", "title": "Buying committee"} if ctx["committee"] else None,
+            {"id": "handoffs", "title": "Handoffs"} if ctx["handoffs"] else None,
             {"id": "funnel", "title": "Funnel"} if ctx["funnel"] else None,
             {"id": "journeys", "title": "Journeys"},
             {"id": "paths", "title": "Paths"} if ctx["paths"] else None,

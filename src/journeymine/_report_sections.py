@@ -31,6 +31,7 @@ __all__ = [
     "compare_section",
     "data_method",
     "data_quality",
+    "handoffs_section",
     "journeys_section",
     "kpi_section",
     "positions_section",
@@ -1023,3 +1024,41 @@ def positions_section(
         },
         _POSITIONS_METHOD,
     )
+
+
+# -- handoffs (issue 26) -----------------------------------------------------------------------
+
+_HANDOFFS_METHOD = (
+    "Handoffs: consecutive touches of an account by different teams (the resource column); lag between "
+    "them; accounts lost within 90 days after each kind of handoff (Kaplan–Meier, open accounts censored). "
+    "See docs/handoffs.md."
+)
+
+
+def handoffs_section(log: JourneyLog, outcomes: Mapping[str, Any] | None, *, lost: str | None) -> Section:
+    """The swimlane of teams and the handoffs between them; left out without a resource column."""
+    if "resource" not in log.mapping.roles():
+        return Section(None)
+    from ._handoffs import handoffs
+
+    lost_acts = list(outcomes[lost]) if outcomes and lost and lost in outcomes else None
+    h = handoffs(log, lost=lost_acts)
+    s = h.summary
+    if not len(s):
+        return Section(None)
+
+    def pct(v: Any) -> str:
+        return "–" if v is None or v != v else percent(v)
+
+    rows = []
+    for r in s.head(12).to_dict("records"):
+        lag = f"{r['median_lag_days']:.1f}"
+        row = [r["from"], r["to"], f"{int(r['count']):,}", f"{int(r['accounts']):,}", lag]
+        if lost_acts:
+            row += [pct(r.get("lost_share")), f"{pct(r.get('lost_low'))} – {pct(r.get('lost_high'))}"]
+        rows.append(row)
+    head = ["from", "to", "handoffs", "accounts", "median lag (days)",
+            *(["lost within 90 days", "95% interval"] if lost_acts else [])]
+    return Section({"svg": h.draw(), "head": head, "rows": rows,
+                    "note": f"{h.untouched:,} events without a team left out." if h.untouched else ""},
+                   _HANDOFFS_METHOD)
