@@ -48,6 +48,7 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
     "AcquisitionCost": lambda log: jm.acquisition_cost(
         log, costs=jm.datasets.demo_spend(300, random_state=0).assign(channel=lambda d: d["channel"].replace(
             {"Web": SCRIPT})), conversion="Contract signed", by="segment", churned="Churned"),
+    "TouchMix": lambda log: jm.touch_mix(log, dim="role", by="segment"),
     "Handoffs": lambda log: jm.handoffs(log, team="role", by="segment", lost="Closed lost"),
     "Positions": lambda log: jm.positions(log, by="segment", ended=["Closed lost", "Churned"]),
     "Voice": lambda log: jm.voice(log, by="segment", churned="Churned", scores=pd.DataFrame({

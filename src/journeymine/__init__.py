@@ -40,6 +40,7 @@ from ._sql import read_sql
 from ._stages import StageDurations, stage_durations
 from ._subway import SubwayLine, SubwayMap, subway_map
 from ._tables import Column, EventSpec, IdMap, Lookup, concat, from_tables
+from ._touchmix import TouchMix, touch_mix
 from ._variants import variants
 from ._version import __version__
 from ._voice import Voice, voice
@@ -102,6 +103,7 @@ __all__ = [
     "SubwayLine",
     "SubwayMap",
     "TimeSpan",
+    "TouchMix",
     "UnsupportedOperationError",
     "Voice",
     "__version__",
@@ -133,6 +135,7 @@ __all__ = [
     "revenue",
     "stage_durations",
     "subway_map",
+    "touch_mix",
     "value_at_risk",
     "variants",
     "voice",
