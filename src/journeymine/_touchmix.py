@@ -162,7 +162,8 @@ def _column(log: JourneyLog, name: Any, param: str, owner: str) -> str:
     ]
     raise SchemaError(
         f"{owner}: {param}={name!r} is not a column of the log's events ({usable}); map it when reading "
-        f"the log (e.g. channel='your_column') or keep it as an event attribute (event_attributes=[{name!r}])."
+        f"the log (e.g. channel='your_column') or keep it as an event attribute "
+        f"(event_attributes=[{name!r}])."
     )
 
 
