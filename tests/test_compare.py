@@ -151,3 +151,27 @@ def test_receipt_channels(shared_data) -> None:  # type: ignore[no-untyped-def]
         cmp = jm.compare_cohorts(log, by="channel", random_state=0)
     assert {a for a, _ in cmp.comparisons} == set(log.cases["channel"])
     assert (cmp.transitions["q"] >= cmp.transitions["p"] - 1e-12).all()
+
+
+def test_until_a_milestone_outcome_cohorts_cannot_find_the_outcome() -> None:
+    # won and lost accounts take the same path up to the proposal; only what follows differs
+    rows = []
+    for i in range(60):
+        outcome = "Signed" if i % 2 else "Lost"
+        for k, act in enumerate(["Webinar", "Demo", "Proposal", outcome]):
+            rows.append((f"a{i}", act, pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * k + i % 5)))
+    rows += [("never", "Webinar", pd.Timestamp("2024-01-01")), ("never", "Demo", pd.Timestamp("2024-01-09"))]
+    log = jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["c", "a", "t"]), case="c", activity="a", timestamp="t")
+    by = jm.by_outcome({"won": ["Signed"], "lost": ["Lost"]})
+    whole = jm.compare_cohorts(log, by=by, pairs=[("won", "lost")], random_state=0, n_permutations=99)
+    assert whole.summary["finding"].str.contains("Signed|Lost").any()  # the outcome "found" itself
+    with pytest.warns(jm.JourneymineWarning, match="1 of 61 accounts never reach 'Proposal'"):
+        cut = jm.compare_cohorts(log, by=by, until="Proposal", pairs=[("won", "lost")], random_state=0,
+                                 n_permutations=99)
+    assert cut.left_out == 1 and cut.until == "Proposal" and "until Proposal" in repr(cut)
+    assert len(cut.summary) == 0
+    assert not {"Signed", "Lost", "Proposal"} & (set(cut.transitions["source"]) | set(cut.transitions["target"]))
+    with pytest.raises(jm.InvalidParameterError, match="without outcomes"):
+        jm.compare_cohorts(log, by=by, until="Proposal", outcomes={"won": ["Signed"]})
+    with pytest.raises(jm.InvalidParameterError, match="until"):
+        jm.compare_cohorts(log, by=by, until="Webinar")  # everybody starts there: nothing before it

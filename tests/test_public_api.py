@@ -58,6 +58,7 @@ EXPECTED = [
     "acquisition_cost",
     "attribution",
     "buying_committee",
+    "by_outcome",
     "compare_cohorts",
     "concat",
     "datasets",

@@ -31,6 +31,7 @@ from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
 from ._outcome_model import JourneyOutcomeModel
+from ._outcomes import by_outcome
 from ._paths import JourneyPaths, paths
 from ._positions import Positions, positions
 from ._report import report
@@ -110,6 +111,7 @@ __all__ = [
     "acquisition_cost",
     "attribution",
     "buying_committee",
+    "by_outcome",
     "compare_cohorts",
     "concat",
     "datasets",

@@ -207,6 +207,8 @@ def describe(by: CohortBy) -> str | tuple[str, ...]:
         return by.by
     if isinstance(by, Period):
         return by.name
+    if hasattr(by, "resolve_keys"):
+        return str(getattr(by, "name", type(by).__name__))
     if isinstance(by, str):
         return by
     if callable(by):
@@ -322,6 +324,8 @@ def resolve(log: JourneyLog, by: CohortBy | None, until: Any = None) -> Cohorts 
     in_time = isinstance(by, Period)
     if isinstance(by, Period):
         keys, names = by.keys(log, until)
+    elif hasattr(by, "resolve_keys"):  # cohorts that read the events (jm.by_outcome)
+        keys, names = by.resolve_keys(log)
     else:
         keys = log.cohort_keys(by)
         names = sorted(keys.unique().to_list())

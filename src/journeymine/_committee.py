@@ -699,13 +699,16 @@ def require_contacts(log: JourneyLog, owner: str) -> None:
         )
 
 
-def resolve_milestone(log: JourneyLog, at: Any, owner: str, *, param: str) -> tuple[str, str] | None:
+def resolve_milestone(
+    log: JourneyLog, at: Any, owner: str, *, param: str, contacts: bool = True
+) -> tuple[str, str] | None:
     """The milestone ``param`` of another function (``committee_at`` of :func:`compare_cohorts`
-    and :func:`report`) as ``(kind, name)``, checked as ``at`` is here; None stays None. It
-    needs a contact column."""
+    and :func:`report`; ``until``) as ``(kind, name)``, checked as ``at`` is here; None stays
+    None. A committee milestone needs a contact column (``contacts=False``: any log)."""
     if at is None:
         return None
-    require_contacts(log, owner)
+    if contacts:
+        require_contacts(log, owner)
     kind, name = _resolve_at(log, at, stage_assignment(log), owner, param)
     return (str(kind), str(name))
 

@@ -120,6 +120,10 @@ class CohortComparison(Displayed):
     committee_at : str or None
         The committee milestone, as resolved (``committee_at_kind``: ``"activity"`` or
         ``"stage"``).
+    until : str or None
+        The milestone the journeys were cut at (``until_kind``: ``"activity"`` or
+        ``"stage"``), and ``left_out`` the accounts that never reach it (or reach it with
+        their first event) and are not compared.
     summary : pandas.DataFrame
         The significant findings (``q < alpha``), one per underlying effect, largest effect
         first, with a plain sentence each (``finding``) and the sentences of the other
@@ -149,6 +153,9 @@ class CohortComparison(Displayed):
     _log: JourneyLog | None = field(default=None, repr=False)
     committee_at: str | None = None
     committee_at_kind: str | None = None
+    until: str | None = None
+    until_kind: str | None = None
+    left_out: int = 0
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -267,7 +274,9 @@ class CohortComparison(Displayed):
     def __repr__(self) -> str:
         return (
             f"<CohortComparison: {len(self.comparisons)} comparison(s), "
-            f"{len(self.to_dataframe()):,} tests, {len(self._summary):,} significant at q < {self.alpha}>"
+            f"{len(self.to_dataframe()):,} tests, {len(self._summary):,} significant at q < {self.alpha}"
+            + (f", journeys until {self.until}" if self.until else "")
+            + ">"
         )
 
     def _display_html(self, svg: str | None) -> str:
@@ -390,6 +399,7 @@ def compare_cohorts(
     min_share: float = 0.05,
     n_permutations: int = 199,
     committee_at: str | tuple[str, str] | None = None,
+    until: str | tuple[str, str] | None = None,
     random_state: int | None = None,
 ) -> CohortComparison:
     """Compare the journeys of cohorts with effect sizes, intervals and FDR control.
@@ -426,6 +436,13 @@ def compare_cohorts(
         further or wins more engages the late roles more often). Needs a ``contact``
         column. Without it the ``committee`` table covers the whole journey, and it is
         empty when the log has no contacts.
+    until : str or (kind, name), optional
+        Compare the journeys only up to a milestone (an activity or a stage, as
+        ``committee_at``): each account's events before it first reaches it. Accounts that
+        never reach it (or reach it with their first event) are left out and counted, never
+        taken for failures. With cohorts formed by the outcome (``by=jm.by_outcome(...)``)
+        this compares what was known before the outcome, so no finding can be the outcome
+        itself. Not with ``outcomes`` (they happen after the milestone).
     random_state : int or None
         Seed of the permutations and of the bootstrap (used for discrete durations).
 
@@ -455,6 +472,15 @@ def compare_cohorts(
     _check_options(log, owner, alpha=alpha, min_cases=min_cases, min_share=min_share,
                    n_permutations=n_permutations)
     milestone = resolve_milestone(log, committee_at, owner, param="committee_at")
+    cut: tuple[str, str] | None = None
+    left_out = 0
+    if until is not None:
+        if outcomes:
+            raise invalid("until", owner, "given without outcomes (they happen after the milestone: compare "
+                          "them with kpis, or score accounts with positions)", until)
+        cut = resolve_milestone(log, until, owner, param="until", contacts=False)
+        if cut is not None:
+            log, by, left_out = _until(log, by, cut, owner)
     rng = np.random.default_rng(random_state)
     cohorts = resolve(log, by)  # a by function is called here, and only here
     groups = _Groups.of(cohorts, pairs=pairs, reference=reference, min_cases=min_cases)
@@ -480,7 +506,60 @@ def compare_cohorts(
         _log=log,
         committee_at=milestone[1] if milestone else None,
         committee_at_kind=milestone[0] if milestone else None,
+        until=cut[1] if cut else None,
+        until_kind=cut[0] if cut else None,
+        left_out=left_out,
     )
+
+
+def _until(log: JourneyLog, by: Any, cut: tuple[str, str], owner: str) -> tuple[JourneyLog, Any, int]:
+    """The log cut at the milestone: each account's events before it first reaches it; the
+    accounts that never do (or do with their first event) left out and counted. Returns the
+    cut log, its cohorts (resolved on the whole log, as a function of the kept cases) and
+    how many accounts were left out. Cohorts by outcome (``jm.by_outcome``) are read from
+    the events from the milestone on: the outcome that follows the cut, never one before it."""
+    import pandas as pd
+
+    kind, name = cut
+    ev = log.to_polars("events")
+    if kind == "activity":
+        hit = ev.filter(pl.col("activity") == name)
+    else:
+        stage_of = stage_assignment(log).activity_stage
+        stage = pl.col("activity").replace_strict(stage_of, default=None, return_dtype=pl.String)
+        hit = ev.filter(stage == name)
+    first = hit.group_by("case").agg(pl.col("timestamp").min().alias("_cut"))
+    joined = ev.join(first, on="case", how="inner")
+    before = joined.filter(pl.col("timestamp") < pl.col("_cut")).drop("_cut")
+    kept = before.get_column("case").unique()
+    left_out = log.n_cases - kept.len()
+    if not kept.len():
+        raise invalid(
+            "until", owner, f"a milestone reached after a first event ({name!r}: never)", name
+        )
+    if left_out:
+        warn(
+            f"{owner}: {left_out:,} of {log.n_cases:,} accounts never reach {name!r} (or reach it with their "
+            "first event) and are left out of the comparison; they are not counted as failures.",
+            JourneymineWarning,
+        )
+    keys: pd.Series | None
+    if hasattr(by, "resolve_keys"):
+        later = log._with(joined.filter(pl.col("timestamp") >= pl.col("_cut")).drop("_cut"))
+        outcome_keys, _ = by.resolve_keys(later)
+        keys = pd.Series(outcome_keys.to_numpy(), index=later.to_polars("cases").get_column("case").to_list())
+        name_by = str(getattr(by, "name", "outcome"))
+    else:
+        cohorts = resolve(log, by)
+        keys = pd.Series(cohorts.keys, index=cohorts.cases.to_list()) if cohorts is not None else None
+        name_by = str(cohorts.by) if cohorts is not None else "cohort"
+    cut_log = log._with(before)
+
+    def cohort_of(cases: pd.DataFrame) -> Any:
+        return keys.reindex(cases["case"]).to_numpy() if keys is not None else None
+
+    cohort_of.__name__ = name_by
+    return cut_log, (cohort_of if keys is not None else None), left_out
 
 
 def _check_options(

@@ -24,7 +24,7 @@ from .errors import SchemaError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["OutcomeSpec", "normalize_outcomes", "outcome_roles", "outcome_times"]
+__all__ = ["ByOutcome", "OutcomeSpec", "by_outcome", "normalize_outcomes", "outcome_roles", "outcome_times"]
 
 #: outcome name → activities, or a predicate over the events frame
 OutcomeSpec = Mapping[str, Sequence[str] | Callable[["pd.DataFrame"], Any]]
@@ -136,3 +136,60 @@ def _check_known(owner: str, name: str, acts: list[str], log: JourneyLog) -> Non
             f"Known activities include: {list(log.activities[:10])}."
         )
 
+
+
+class ByOutcome:
+    """Cohorts by outcome (``by=jm.by_outcome(outcomes)``): each account's first outcome in
+    the order of ``outcomes`` that it ever reaches (``{"won": ..., "lost": ...}``: won if it
+    ever won, else lost if it ever lost), else ``"open"``. Read the events, so they are
+    resolved on the log they are used with. Compare such cohorts with ``until=`` a milestone
+    before the outcome: over the whole journey the outcome itself would be the finding."""
+
+    def __init__(self, outcomes: OutcomeSpec, *, open_name: str = "open") -> None:
+        self.outcomes = normalize_outcomes(outcomes, "by_outcome")
+        if open_name in self.outcomes:
+            raise invalid("open_name", "by_outcome", "a name that is not an outcome's", open_name)
+        self.open_name = str(open_name)
+        self.name = "outcome"
+
+    def resolve_keys(self, log: JourneyLog) -> tuple[pl.Series, list[str]]:
+        times = outcome_times(log, self.outcomes, "by_outcome")
+        key = pl.lit(self.open_name)
+        for name in reversed(list(self.outcomes)):  # the first outcome in the mapping wins
+            key = pl.when(pl.col(name).is_not_null()).then(pl.lit(name)).otherwise(key)
+        keys = times.select(key.alias("cohort")).get_column("cohort")
+        return keys, sorted(keys.unique().to_list())
+
+    def __call__(self, cases: Any) -> Any:
+        raise invalid(
+            "by", "by_outcome", "passed to a journeymine function (it reads the events), not called", self
+        )
+
+    def __repr__(self) -> str:
+        return f"by_outcome({list(self.outcomes)})"
+
+
+def by_outcome(outcomes: OutcomeSpec, *, open_name: str = "open") -> ByOutcome:
+    """Cohorts by outcome, for ``by=``: each account's first outcome (in the order given)
+    that it ever reaches, else ``open_name``.
+
+    Parameters
+    ----------
+    outcomes : mapping
+        Outcome name → activities, e.g. ``{"won": ["Contract signed"], "lost": ["Closed lost"]}``.
+    open_name : str
+        The cohort of the accounts that reach none.
+
+    Returns
+    -------
+    ByOutcome
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+    >>> maps = jm.journey_map(log, by=jm.by_outcome({"won": ["Contract signed"], "lost": ["Closed lost"]}))
+    >>> sorted(maps.keys())
+    ['lost', 'open', 'won']
+    """
+    return ByOutcome(outcomes, open_name=open_name)
