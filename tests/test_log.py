@@ -427,3 +427,27 @@ def test_filter_cases_with_a_list_or_a_series_says_what_it_takes() -> None:
         with pytest.raises(jm.errors.InvalidParameterError, match=r"filter_cases.*isin\(ids\)"):
             log.filter_cases(where)
     assert log.filter_cases(lambda cases: cases["case"].isin(ids)).n_cases == 5
+
+
+def test_split_episodes_by_hand() -> None:
+    df = pd.DataFrame({
+        "c": ["A"] * 6 + ["B"] * 2,
+        "a": ["Visit", "Signed", "Use", "Renewal", "Use", "Visit", "Visit", "Demo"],
+        "t": ["2024-01-01", "2024-01-10", "2024-02-01", "2024-12-01", "2024-12-05", "2026-01-01",
+              "2024-01-01", "2024-01-02"],
+        "seg": ["X"] * 6 + ["Y"] * 2,
+    })
+    log = jm.JourneyLog.from_frame(df, case="c", activity="a", timestamp="t", case_attributes=["seg"])
+    ep = log.split_episodes(on="Renewal", gap="365D", customer="Signed")
+    c = ep.cases.set_index("case")
+    # A: new business, a renewal cycle, then back after more than a year of silence
+    assert list(c.index) == ["A#1", "A#2", "A#3", "B#1"]
+    assert c["n_events"].tolist() == [3, 2, 1, 2] and ep.n_events == log.n_events
+    assert c["existing_customer"].tolist() == [False, True, True, False]
+    assert c.loc["A#3", "account"] == "A" and c.loc["A#3", "episode"] == 3 and c.loc["A#3", "seg"] == "X"
+    with pytest.raises(jm.InvalidParameterError, match="gap="):
+        log.split_episodes()
+    with pytest.raises(jm.InvalidParameterError, match="on"):
+        log.split_episodes(on="Renewl")
+    with pytest.raises(jm.InvalidParameterError, match="gap"):
+        log.split_episodes(gap="never")

@@ -15,7 +15,7 @@ from ._encoding import filter_variants
 from ._engine import require_embedded
 from ._frames import to_polars_frame
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
-from ._params import as_names, check_choice, invalid
+from ._params import as_names, check_choice, close_matches, invalid
 from ._typing import CohortBy, FrameLike, OnInvalid, TimeLike
 from ._validate import (
     MISSING_COHORT,
@@ -742,6 +742,106 @@ class JourneyLog:
         hit = hits.filter(pl.col("n") >= need).get_column("case")
         mask = self._cases.get_column("case").is_in(hit.implode())
         return self._subset_cases(~mask if how == "none" else mask)
+
+    def split_episodes(
+        self,
+        on: str | Iterable[str] | None = None,
+        *,
+        gap: Any = None,
+        customer: str | Iterable[str] | None = None,
+    ) -> JourneyLog:
+        """Split each account's journey into episodes: new business, renewal cycles,
+        re-engagement after a churn or after a silence.
+
+        An episode starts at an account's first event, at every event of an ``on`` activity
+        (e.g. ``["Renewal", "Re-engaged"]``) and after every silence longer than ``gap``. Each
+        episode becomes a case ``"<account>#<n>"`` (n from 1) with the account's attributes
+        and three more: ``account`` (the account's id), ``episode`` (n) and, with ``customer``
+        activities (e.g. ``"Contract signed"``), ``existing_customer`` (the account reached
+        one before the episode started). Every analysis then runs per episode, e.g.
+        ``jm.journey_map(episodes, by="existing_customer")``.
+
+        Parameters
+        ----------
+        on : str or list of str, optional
+            Activities that start a new episode.
+        gap : str or Timedelta, optional
+            A silence longer than this starts a new episode.
+        customer : str or list of str, optional
+            Activities that make the account a customer (for ``existing_customer``).
+
+        Returns
+        -------
+        JourneyLog
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+        >>> ep = log.split_episodes(on=["Renewal", "Re-engaged"], gap="365D", customer="Contract signed")
+        >>> ep.n_events == log.n_events, ep.n_cases > log.n_cases
+        (True, True)
+        >>> sorted(ep.case_attributes)[:3]
+        ['account', 'episode', 'existing_customer']
+        """
+        import pandas as pd
+
+        owner = "JourneyLog.split_episodes"
+        require_embedded(self, "log.split_episodes")
+        if on is None and gap is None:
+            raise invalid("on", owner, "activities that start an episode, or gap= (or both)", on)
+        known = set(self.activities)
+        starts = [] if on is None else [on] if isinstance(on, str) else list(on)
+        wanted = [] if customer is None else [customer] if isinstance(customer, str) else list(customer)
+        for param, acts in (("on", starts), ("customer", wanted)):
+            unknown = [a for a in acts if a not in known]
+            if unknown:
+                hint = close_matches(unknown[0], self.activities)
+                raise invalid(param, owner, f"activities of the log{hint}", unknown[0])
+        silence = None
+        if gap is not None:
+            try:
+                silence = pd.Timedelta(gap)
+            except (TypeError, ValueError) as exc:
+                raise invalid("gap", owner, "a duration such as '180D'", gap) from exc
+            if silence <= pd.Timedelta(0):
+                raise invalid("gap", owner, "a positive duration", gap)
+        ev = self._events.sort("case", "timestamp", "row")
+        first = pl.int_range(0, pl.len()).over("case") == 0
+        new = pl.col("activity").is_in(starts) & ~first
+        if silence is not None:
+            quiet = (pl.col("timestamp") - pl.col("timestamp").shift(1).over("case")) > silence
+            new = new | quiet.fill_null(False)
+        ev = ev.with_columns((new.cast(pl.Int64).cum_sum().over("case") + 1).alias("_episode"))
+        if wanted:
+            reached = pl.col("activity").is_in(wanted).cum_max().over("case")  # so far, this event too
+            ev = ev.with_columns(reached.alias("_reached"))
+            ev = ev.with_columns(
+                pl.col("_reached").shift(1).over("case").fill_null(False).alias("_before")
+            )
+        per = ev.group_by("case", "_episode", maintain_order=True).agg(
+            *([pl.col("_before").first().alias("existing_customer")] if wanted else [])
+        )
+        events = ev.with_columns(pl.format("{}#{}", pl.col("case"), pl.col("_episode")).alias("_new_case"))
+        attrs = self._cases.select("case", *self._case_attributes)
+        episodes = per.join(attrs, on="case", how="left").with_columns(
+            pl.format("{}#{}", pl.col("case"), pl.col("_episode")).alias("_new_case"),
+            pl.col("case").alias("account"),
+            pl.col("_episode").alias("episode"),
+        )
+        optional = ("resource", "contact", "role", "channel", "stage", "lifecycle", "value")
+        roles = [c for c in optional if c in ev.columns]
+        frame = events.drop("case").rename({"_new_case": "case"}).join(
+            episodes.drop("case").rename({"_new_case": "case"}).drop("_episode"), on="case", how="left"
+        )
+        new_attrs = [*self._case_attributes, "account", "episode", *(["existing_customer"] if wanted else [])]
+        out = frame.select("case", "activity", "timestamp", *roles, *self._event_attributes, *new_attrs)
+        mapped: dict[str, Any] = {r: r for r in roles}
+        return JourneyLog.from_frame(
+            out.to_pandas(), case="case", activity="activity", timestamp="timestamp",
+            case_attributes=new_attrs, event_attributes=list(self._event_attributes),
+            stage_order=self._stage_order, duplicates="keep", **mapped,
+        )._with_source(f"{self.source} split into episodes")
 
     def filter_variants(
         self,
