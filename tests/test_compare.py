@@ -175,3 +175,17 @@ def test_until_a_milestone_outcome_cohorts_cannot_find_the_outcome() -> None:
         jm.compare_cohorts(log, by=by, until="Proposal", outcomes={"won": ["Signed"]})
     with pytest.raises(jm.InvalidParameterError, match="until"):
         jm.compare_cohorts(log, by=by, until="Webinar")  # everybody starts there: nothing before it
+
+
+def test_until_with_an_outcome_no_account_reaches_after_the_milestone() -> None:
+    rows = [(f"a{i}", act, pd.Timestamp("2024-01-01") + pd.Timedelta(days=k))
+            for i in range(40) for k, act in enumerate(["Visit", "Demo", "Proposal"] + (["Won"] if i < 20 else []))]
+    rows += [("b", "Won", pd.Timestamp("2023-06-01")), ("b", "Visit", pd.Timestamp("2023-07-01")),
+             ("b", "Demo", pd.Timestamp("2023-07-02"))]
+    log = jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["c", "a", "t"]), case="c", activity="a", timestamp="t")
+    by = jm.by_outcome({"won": ["Won"]})
+    with pytest.warns(jm.JourneymineWarning, match="1 of 41 accounts never reach 'Proposal'"):
+        cmp = jm.compare_cohorts(log, by=by, until="Proposal", random_state=0, n_permutations=19, min_cases=10)
+    assert set(cmp.comparisons) == {("open", "(rest)"), ("won", "(rest)")}
+    # b won before it ever reached the proposal, and never does: left out, not "won"
+    assert cmp.left_out == 1

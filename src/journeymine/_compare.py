@@ -545,8 +545,9 @@ def _until(log: JourneyLog, by: Any, cut: tuple[str, str], owner: str) -> tuple[
         )
     keys: pd.Series | None
     if hasattr(by, "resolve_keys"):
+        by.resolve_keys(log)  # the outcomes checked against the whole log
         later = log._with(joined.filter(pl.col("timestamp") >= pl.col("_cut")).drop("_cut"))
-        outcome_keys, _ = by.resolve_keys(later)
+        outcome_keys, _ = by.resolve_keys(later, check=False)
         keys = pd.Series(outcome_keys.to_numpy(), index=later.to_polars("cases").get_column("case").to_list())
         name_by = str(getattr(by, "name", "outcome"))
     else:

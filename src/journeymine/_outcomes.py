@@ -152,8 +152,25 @@ class ByOutcome:
         self.open_name = str(open_name)
         self.name = "outcome"
 
-    def resolve_keys(self, log: JourneyLog) -> tuple[pl.Series, list[str]]:
-        times = outcome_times(log, self.outcomes, "by_outcome")
+    def resolve_keys(self, log: JourneyLog, *, check: bool = True) -> tuple[pl.Series, list[str]]:
+        """Each case's outcome cohort and the cohort names; ``check=False`` takes outcomes
+        whose activities the log (a part of one) lacks as never reached."""
+        if check:
+            times = outcome_times(log, self.outcomes, "by_outcome")
+        else:
+            present = set(log.activities)
+            lists = {k: [a for a in v if a in present] for k, v in self.outcomes.items() if not callable(v)}
+            known = {k: v for k, v in lists.items() if v}
+            never = pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+            times = log.to_polars("cases").select(
+                "case", pl.int_range(0, pl.len(), dtype=pl.Int64).alias("code"),
+                *(never.alias(k) for k in self.outcomes if k not in known),
+            )
+            if known:
+                first = engine_of(log).first_times(log, known).select("code", *known)
+                times = times.join(first, on="code", how="left", maintain_order="left")
+            else:
+                times = times.with_columns(never.alias(k) for k in known)
         key = pl.lit(self.open_name)
         for name in reversed(list(self.outcomes)):  # the first outcome in the mapping wins
             key = pl.when(pl.col(name).is_not_null()).then(pl.lit(name)).otherwise(key)
