@@ -280,3 +280,23 @@ def test_variants_and_filter_variants(demo: jm.JourneyLog) -> None:
         demo.filter_variants(["Demo"])
     with pytest.raises(jm.InvalidParameterError, match="'top' parameter of variants must be an int >= 1"):
         jm.variants(demo, top=0)
+
+
+def test_declared_loops_are_not_back_steps() -> None:
+    log = jm.datasets.demo_b2b(1_000, random_state=0)
+    plain = jm.journey_map(log)
+    # a pair that is no back-step changes nothing, through the per-account pass
+    same = jm.journey_map(log, loops=[("awareness", "decision")])
+    assert same.nonlinearity["backstep_accounts"] == plain.nonlinearity["backstep_accounts"]
+    assert same.nonlinearity["backsteps"] == plain.nonlinearity["backsteps"] and same.nonlinearity["loop_steps"] == 0
+    looped = jm.journey_map(log, loops=[("advocacy", "retention"), ("Churned", "Re-engaged")])
+    e = looped.edges.set_index(["source", "target"])
+    assert not e.loc[("Referral", "Product usage"), "backstep"]  # advocacy -> retention: a loop now
+    assert plain.edges.set_index(["source", "target"]).loc[("Referral", "Product usage"), "backstep"]
+    n = looped.nonlinearity
+    assert n["backsteps"] + n["loop_steps"] == plain.nonlinearity["backsteps"] and n["loop_steps"] > 0
+    assert n["backstep_accounts"] < plain.nonlinearity["backstep_accounts"]
+    with pytest.raises(jm.InvalidParameterError, match="loops"):
+        jm.journey_map(log, loops=[("advocacy", "nowhere")])
+    with pytest.raises(jm.InvalidParameterError, match="loops"):
+        jm.journey_map(log, loops="advocacy")

@@ -531,10 +531,69 @@ class JourneyMaps(CohortResults[JourneyMap]):
         return f"<JourneyMaps: {len(self._items)} cohorts ({keys}{more}){ex}>"
 
 
-def _build(log: JourneyLog, cohorts: Cohorts | None, *, stages: StageAssignment) -> dict[Any, JourneyMap]:
-    """Compute the map of every cohort of ``log`` in one pass."""
+def _loops(loops: Any, stages: StageAssignment, activities: set[str], owner: str) -> set[tuple[str, str]]:
+    """The declared loops as (source activity, target activity) pairs that are back-steps."""
+    if loops is None:
+        return set()
+    pairs = list(loops) if not isinstance(loops, str) else None
+    if pairs is None or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
+        raise invalid("loops", owner, "a list of (from, to) pairs of stages or activities", loops)
+    out: set[tuple[str, str]] = set()
+    by_stage: dict[str, list[str]] = {}
+    for a, st in stages.activity_stage.items():
+        by_stage.setdefault(st, []).append(a)
+    rank = {st: i for i, st in enumerate(stages.order)}
+    for a, b in pairs:
+        srcs = by_stage.get(str(a)) if str(a) in rank else [str(a)] if str(a) in activities else None
+        tgts = by_stage.get(str(b)) if str(b) in rank else [str(b)] if str(b) in activities else None
+        if not srcs or not tgts:
+            bad = a if not srcs else b
+            expected = f"pairs of stages ({list(stages.order)}) or activities of the log"
+            raise invalid("loops", owner, expected, bad)
+        out.update((x, y) for x in srcs for y in tgts)
+    return out
+
+
+def _loop_counts(
+    log: JourneyLog, cohorts: Cohorts | None, t: Any, loops: set[tuple[str, str]]
+) -> dict[str, tuple[int, int]]:
+    """Per cohort: accounts with a back-step that is not a declared loop, and such steps (a
+    pass over the events: which accounts took which step is not in the tables)."""
+    from ._engine import require_embedded
+
+    require_embedded(log, "journey_map(loops=...)")
+    back = {(r["source"], r["target"]) for r in t.edges.filter(pl.col("backstep")).iter_rows(named=True)}
+    real = back - loops
+    names = cohorts.names if cohorts is not None else (ALL,)
+    codes = cohorts.codes if cohorts is not None else pl.Series("cohort", [0] * log.n_cases, dtype=pl.UInt32)
+    cohort = pl.lit(pl.Series(names, dtype=pl.String)).gather(codes).alias("cohort")
+    cases = log.to_polars("cases").select("case", cohort)
+    steps = (
+        log.to_polars("events")
+        .select("case", "activity", "timestamp", "row")
+        .sort("case", "timestamp", "row")
+        .with_columns(pl.col("activity").shift(-1).over("case").alias("next"))
+        .filter(pl.col("next").is_not_null())
+    )
+    pairs = pl.DataFrame({"activity": [a for a, _ in real], "next": [b for _, b in real]},
+                         schema={"activity": pl.String, "next": pl.String})
+    hit = steps.join(pairs, on=["activity", "next"], how="inner").join(cases, on="case", how="left")
+    per = hit.group_by("cohort").agg(pl.col("case").n_unique().alias("n"), pl.len().alias("steps"))
+    return {c: (int(n), int(k)) for c, n, k in per.iter_rows()}
+
+
+def _build(
+    log: JourneyLog,
+    cohorts: Cohorts | None,
+    *,
+    stages: StageAssignment,
+    loops: set[tuple[str, str]] | None = None,
+) -> dict[Any, JourneyMap]:
+    """Compute the map of every cohort of ``log`` in one pass (declared ``loops``: back-step
+    pairs that are not counted as back-steps)."""
     ranks = activity_ranks(log, stages)
     t = journey_tables(log, cohorts, stage_rank=ranks)
+    loop_counts = _loop_counts(log, cohorts, t, loops) if loops else None
     order = {a: i for i, a in enumerate(stages.activity_order())}
     parts = {name: {} for name in ("nodes", "edges", "starts", "ends")}  # type: dict[str, dict[Any, pl.DataFrame]]
     for name in parts:
@@ -567,16 +626,24 @@ def _build(log: JourneyLog, cohorts: Cohorts | None, *, stages: StageAssignment)
             .with_columns((pl.col("cases") / n).alias("share"))
             .select("source", "target", "count", "cases", "share", *_TIME_COLUMNS, "self_loop", "backstep")
         )
+        back_cases, back_steps, loop_steps = int(row["backstep_cases"]), int(row["backsteps"]), 0
+        if loop_counts is not None:
+            keys = pl.Series([f"{a}\x1f{b}" for a, b in sorted(loops or ())], dtype=pl.String)
+            is_loop = pl.concat_str(["source", "target"], separator="\x1f").is_in(keys.implode())
+            loop_steps = int(edges.filter(pl.col("backstep") & is_loop).get_column("count").sum())
+            edges = edges.with_columns((pl.col("backstep") & ~is_loop).alias("backstep"))
+            back_cases, back_steps = loop_counts.get(key, (0, 0))
         nonlin = {
             "accounts": n,
-            "backstep_accounts": int(row["backstep_cases"]),
-            "backstep_share": row["backstep_cases"] / n,
-            "backsteps": int(row["backsteps"]),
-            "mean_backsteps": row["backsteps"] / n,
+            "backstep_accounts": back_cases,
+            "backstep_share": back_cases / n,
+            "backsteps": back_steps,
+            "mean_backsteps": back_steps / n,
             "rework_accounts": int(row["rework_cases"]),
             "rework_share": row["rework_cases"] / n,
             "self_loop_accounts": int(row["self_loop_cases"]),
             "self_loop_share": row["self_loop_cases"] / n,
+            **({"loop_steps": loop_steps} if loop_counts is not None else {}),
         }
         out[key] = JourneyMap(
             nodes=nodes.to_pandas(),
@@ -596,13 +663,23 @@ def _build(log: JourneyLog, cohorts: Cohorts | None, *, stages: StageAssignment)
 
 @overload
 def journey_map(
-    log: JourneyLog, *, by: None = None, min_cases: int = ..., stage_order: Sequence[str] | None = ...
+    log: JourneyLog,
+    *,
+    by: None = None,
+    min_cases: int = ...,
+    stage_order: Sequence[str] | None = ...,
+    loops: Sequence[tuple[str, str]] | None = ...,
 ) -> JourneyMap: ...
 
 
 @overload
 def journey_map(
-    log: JourneyLog, *, by: CohortBy, min_cases: int = ..., stage_order: Sequence[str] | None = ...
+    log: JourneyLog,
+    *,
+    by: CohortBy,
+    min_cases: int = ...,
+    stage_order: Sequence[str] | None = ...,
+    loops: Sequence[tuple[str, str]] | None = ...,
 ) -> JourneyMaps: ...
 
 
@@ -612,6 +689,7 @@ def journey_map(
     by: CohortBy | None = None,
     min_cases: int = 1,
     stage_order: Sequence[str] | None = None,
+    loops: Sequence[tuple[str, str]] | None = None,
 ) -> JourneyMap | JourneyMaps:
     """Discover the journey map of a log, or of each of its cohorts in one pass.
 
@@ -631,6 +709,12 @@ def journey_map(
         Journey order of the ``stage`` column's values, if the log does not declare one.
         Without a stage column, stages are derived from the activities' typical positions
         (``docs/journeys.md`` has the rule).
+    loops : list of (str, str), optional
+        Declared loops: (from, to) pairs of stages or activities whose back-steps are part of
+        the relationship, not a step back from a decision (e.g. ``[("advocacy",
+        "retention")]``: a referral, then usage again; ``[("Churned", "Re-engaged")]``).
+        Their edges have ``backstep`` False and they are not counted in ``nonlinearity``'s
+        back-steps; ``nonlinearity["loop_steps"]`` counts them.
 
     Returns
     -------
@@ -662,8 +746,9 @@ def journey_map(
     check_int("min_cases", owner, min_cases, minimum=1)
     require_events(log, owner)
     stages = stage_assignment(log, stage_order)
+    declared = _loops(loops, stages, set(log.activities), owner)
     cohorts = resolve(log, by)  # a by function is called here, and only here
-    maps = _build(log, cohorts, stages=stages)
+    maps = _build(log, cohorts, stages=stages, loops=declared)
     if cohorts is None:
         return maps[ALL]
     sizes = {k: m.n_cases for k, m in maps.items()}
