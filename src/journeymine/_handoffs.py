@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["Handoffs", "handoffs"]
 
 _DAY_S = 86_400.0
+#: most lanes in the swimlane view
+MAX_LANES = 12
 
 
 def handoffs(
@@ -348,9 +350,16 @@ class Handoffs(Displayed):
 
         name = self._cohort(cohort)
         t = self._touches[self._touches["cohort"] == name]
+        # at most MAX_LANES lanes: the teams with the most touches (the tables keep them all)
+        volume = t.groupby("team")["touches"].sum().sort_values(ascending=False, kind="stable")
+        shown = set(volume.index[:MAX_LANES])
+        t = t[t["team"].isin(shown)]
         h = self.summary
-        h = h[h["cohort"] == name]
+        h = h[(h["cohort"] == name) & h["from"].isin(shown) & h["to"].isin(shown)]
+        more = len(volume) - len(shown)
         return swimlane_svg(
+            note=f"{more:,} teams with fewer touches are not drawn (they are in .touches and .summary)."
+            if more else "",
             teams=_team_order(t, self._stage_order),
             stages=[s for s in self._stage_order if s in set(t["stage"])],
             touches={(r["team"], r["stage"]): int(r["touches"]) for r in t.to_dict("records") if r["stage"]},

@@ -34,6 +34,7 @@ def swimlane_svg(
     touches: dict[tuple[str, str], int],
     handoffs: Sequence[tuple[str, str, int, float]],
     title: str,
+    note: str = "",
 ) -> str:
     """The swimlane SVG: ``touches[(team, stage)]``, ``handoffs`` as (from, to, count,
     median lag in days), most frequent first."""
@@ -41,7 +42,7 @@ def swimlane_svg(
     x0 = _M + label_w
     top = _M + 46
     width = x0 + max(len(stages), 1) * _COL_W + _M
-    height = top + max(len(teams), 1) * _LANE_H + 48
+    height = top + max(len(teams), 1) * _LANE_H + (62 if note else 48)
     peak = max(touches.values(), default=1)
     lane = {t: i for i, t in enumerate(teams)}
     col = {s: i for i, s in enumerate(stages)}
@@ -120,5 +121,9 @@ def swimlane_svg(
         f'<text x="{_M:.0f}" y="{height - 9:.0f}" font-size="10" fill="{_GREY}">drawn at the stage where '
         "the receiving team touches most; hover for the figures.</text>"
     )
+    if note:
+        out.append(
+            f'<text x="{_M:.0f}" y="{height - 36:.0f}" font-size="10" fill="{_GREY}">{_esc(note)}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
