@@ -51,6 +51,11 @@ def test_temporal_split_beats_base_rate_and_explains(demo: jm.JourneyLog) -> Non
     assert r["auc"] > 0.75 and r["brier"] < r["brier_base_rate"]
     assert {"predicted", "observed", "n"} <= set(r["calibration"].columns)
     ex = m.explain(5)
+    assert list(ex.columns) == ["feature", "importance", "direction"] and m.learner_ == "blend"
+    assert ex["importance"].is_monotonic_decreasing and (ex["importance"] > 0).all()
+    logistic = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", learner="logistic",
+                                      random_state=0).fit(train)
+    ex = logistic.explain(5)
     assert list(ex.columns) == ["feature", "coefficient", "odds_ratio_per_sd", "direction"]
     assert ex["coefficient"].abs().is_monotonic_decreasing
     p = m.predict_proba(demo, at="2025-01-01")
@@ -101,3 +106,182 @@ def test_bpic2012_halfway_beats_recency_frequency(shared_data) -> None:  # type:
     m = jm.JourneyOutcomeModel(outcomes=outs, target="approved", horizon=None, random_state=0)
     r = m.fit(train, at="halfway").evaluate(later, at="halfway")
     assert r["auc"] > r["auc_baseline"] + 0.03 and r["auc"] > 0.85
+
+
+# -- issue 27: learners chosen on time-ordered folds, calibration, reasons ----------------------
+
+
+def test_auto_chooses_on_time_ordered_folds_and_reports_it(demo: jm.JourneyLog) -> None:
+    m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(demo)
+    sel = m.selection_
+    assert list(sel["learner"]) == ["blend", "boosting", "logistic", "baseline"]
+    assert sel["chosen"].sum() == 1 and sel.loc[sel["chosen"], "learner"].item() == m.learner_
+    assert (sel["folds"] == 2).all() and (sel["holdout_examples"] > 0).all()
+    # the validation shown is the last fold: later cut-offs than any of its training examples
+    assert m.validation_ is not None and 0 < m.validation_["n"] < m.n_examples_
+    asked = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", learner="logistic",
+                                   random_state=0).fit(demo)
+    assert asked.learner_ == "logistic" and list(asked.selection_["learner"]) == ["logistic", "baseline"]
+
+
+def test_auto_keeps_the_blend_unless_another_learner_is_clearly_better() -> None:
+    from journeymine._outcome_model import _choose
+
+    assert _choose({"blend": [0.80, 0.82], "boosting": [0.83, 0.81], "baseline": [0.79, 0.80]}) == "blend"
+    # better on both folds but by less than 0.01 on average: noise
+    assert _choose({"blend": [0.80, 0.82], "logistic": [0.805, 0.83]}) == "blend"
+    # better on both folds and by more: the best of such learners; the baseline is never chosen
+    assert _choose({"blend": [0.80, 0.82], "logistic": [0.82, 0.83], "baseline": [0.84, 0.85]}) == "logistic"
+    assert _choose({"blend": [0.80, 0.82], "boosting": [0.83, 0.84], "logistic": [0.82, 0.83]}) == "boosting"
+    assert _choose({"blend": [0.80, 0.82], "baseline": [0.90, 0.90]}) == "blend"
+
+
+def test_time_folds_never_train_on_labels_from_the_hold_out() -> None:
+    import numpy as np
+
+    from journeymine._outcome_model import _time_folds
+
+    day = 86_400 * 10**9
+    cut = np.repeat(np.arange(20) * 30 * day, 50)  # 20 monthly cut-offs, 50 examples each
+    y = np.tile(np.r_[np.ones(10, dtype=int), np.zeros(40, dtype=int)], 20)
+    folds, why = _time_folds(cut, y, 0.25, "90D")
+    assert why is None and len(folds) == 2
+    for train, hold in folds:
+        assert cut[train].max() + 90 * day <= cut[hold].min()  # label windows end before the hold-out
+        assert not (train & hold).any()
+    assert cut[folds[0][1]].max() < cut[folds[1][1]].min()  # the second fold is later
+    _, why = _time_folds(cut, np.zeros(len(cut), dtype=int), 0.25, "90D")
+    assert why is not None and "0 examples with the outcome" in why
+
+
+def test_calibration_and_the_evaluation_result(demo: jm.JourneyLog) -> None:
+    import numpy as np
+
+    train = demo.filter_time(end="2024-06-01", mode="contained")
+    raw = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", calibration=None,
+                                 random_state=0).fit(train)
+    iso = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", calibration="isotonic",
+                                 random_state=0).fit(train)
+    assert raw.calibrator_ is None and raw.validation_ is not None and not raw.validation_["calibrated"]
+    # kept only when it helped the last hold-out; either way the result says which
+    a, b = raw.evaluate(demo, at="2024-09-01"), iso.evaluate(demo, at="2024-09-01")
+    assert a["learner"] == b["learner"] and b["calibrated"] == (iso.calibrator_ is not None)
+    assert iso.validation_ is not None and iso.validation_["calibrated"] == (iso.calibrator_ is not None)
+    pa, pb = raw.predict_proba(demo, at="2024-09-01"), iso.predict_proba(demo, at="2024-09-01")
+    if iso.calibrator_ is None:
+        pd.testing.assert_series_equal(pa, pb)
+    else:  # calibration maps probabilities monotonically (isotonic's steps tie some, so AUC may fall)
+        order = np.argsort(pa.to_numpy(), kind="stable")
+        assert (np.diff(pb.to_numpy()[order]) >= -1e-12).all()
+    assert isinstance(b, jm.OutcomeEvaluation) and "auc" in b
+    assert b.summary["scorer"].tolist()[1:] == ["recency/frequency baseline", "base rate"]
+    assert b.calibration["n"].sum() == b["n"]
+    svg = b.draw()
+    assert svg.startswith("<svg") and "Reliability: won" in svg
+    with pytest.raises(KeyError, match="No 'nope' in the evaluation"):
+        b["nope"]
+
+
+@pytest.mark.parametrize("kind", ["sigmoid", "isotonic"])
+def test_calibrators_are_monotone_and_fix_a_miscalibrated_score(kind: str) -> None:
+    import numpy as np
+
+    from journeymine._outcome_model import _Calibrator
+
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.01, 0.6, 4_000)
+    y = (rng.uniform(size=truth.size) < truth).astype(int)
+    p = truth**2  # ranks right, too low
+    c = _Calibrator(kind).fit(p, y)
+    q = c.transform(p)
+    order = np.argsort(p)
+    assert (np.diff(q[order]) >= -1e-12).all()
+    assert np.mean((q - y) ** 2) < np.mean((p - y) ** 2) - 0.01
+
+
+def test_reasons_are_the_score_moves_of_single_features(demo: jm.JourneyLog) -> None:
+    import numpy as np
+
+    m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(
+        demo.filter_time(end="2024-06-01", mode="contained"))
+    r = m.reasons(demo, at="2024-09-01", top=2)
+    assert list(r.columns) == ["case", "probability", "rank", "feature", "value", "typical", "effect", "text"]
+    assert all(("raises by" in t) == (e > 0) for t, e in zip(r["text"], r["effect"], strict=False))
+    assert r.groupby("case")["rank"].max().le(2).all()
+    # ranked by the size of the effect within each account
+    firsts = r[r["rank"] == 1].set_index("case")["effect"].abs()
+    seconds = r[r["rank"] == 2].set_index("case")["effect"].abs()
+    assert (firsts.loc[seconds.index] >= seconds).all()
+    # recompute one effect by hand: the feature alone set to its typical training value
+    row = r.iloc[0]
+    x, _ = m._aligned(demo, pd.Timestamp("2024-09-01", tz="UTC"))
+    X = x.to_numpy()
+    i = list(x.index.get_level_values("case")).index(row["case"])
+    j = m.feature_names_.index(row["feature"])
+    moved = X[i:i + 1].copy()
+    moved[0, j] = m._reference[j]
+    assert row["effect"] == pytest.approx(m._score(X[i:i + 1])[0] - m._score(moved)[0])
+    assert row["probability"] == pytest.approx(m.predict_proba(demo, at="2024-09-01").loc[row["case"]])
+    assert np.isfinite(r["value"]).all()
+    with pytest.raises(jm.InvalidParameterError, match="'top' parameter"):
+        m.reasons(demo, at="2024-09-01", top=0)
+
+
+def test_list_of_calendar_cutoffs_scores_each_open_account_at_each(demo: jm.JourneyLog) -> None:
+    m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(
+        demo.filter_time(end="2024-06-01", mode="contained"))
+    dates = ["2024-09-01", "2024-12-01"]
+    p = m.predict_proba(demo, at=dates)
+    assert p.index.names == ["case", "cutoff"]
+    for d in dates:
+        one = m.predict_proba(demo, at=d)
+        got = p.xs(pd.Timestamp(d, tz="UTC"), level="cutoff")
+        pd.testing.assert_series_equal(got.sort_index(), one.sort_index(), check_names=False)
+    with pytest.raises(jm.InvalidParameterError, match="'at' parameter"):
+        m.predict_proba(demo, at=[])
+
+
+def test_bad_learner_settings_are_errors(demo: jm.JourneyLog) -> None:
+    for params, name in (({"learner": "forest"}, "learner"), ({"calibration": "platt"}, "calibration"),
+                         ({"validation": 0.9}, "validation"), ({"index_events": -1}, "index_events"),
+                         ({"encoding": ("last",)}, "encoding"), ({"encoding": "aggregate, last"}, "encoding"),
+                         ({"encoding": ("aggregate", "index"), "index_events": 0}, "index_events")):
+        with pytest.raises(jm.InvalidParameterError, match=f"'{name}' parameter"):
+            jm.JourneyOutcomeModel(outcomes=OUT, **params).fit(demo)
+
+
+def test_too_few_examples_for_folds_fits_uncalibrated_and_says_why() -> None:
+    small = jm.datasets.demo_b2b(n_accounts=120, random_state=1)
+    m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(small)
+    assert m.learner_ == "blend" and m.calibrator_ is None and m.validation_ is None
+    note = m.selection_["note"].item()
+    assert note.startswith("no time-ordered hold-out: the time-ordered") and "uncalibrated" in note
+    assert m.selection_["folds"].item() == 0
+
+
+def test_reason_text_says_what_the_account_shows() -> None:
+    from journeymine._outcome_model import reason_text
+
+    assert reason_text("recency_days", 12.0, 80.4, 0.0834) == (
+        "12 days since the last event (typically 80): raises by 8.3 pts")
+    assert reason_text("last: Demo", 1.0, 0.0, -0.02) == "last touchpoint Demo: lowers by 2.0 pts"
+    assert reason_text("event 2: Webinar", 0.0, 1.0, 0.01) == "touchpoint 2 was not Webinar: raises by 1.0 pts"
+    assert reason_text("segment = SMB", 1.0, 0.0, 0.05) == "segment is SMB: raises by 5.0 pts"
+    assert reason_text("step: Demo → Proposal sent", 2.0, 0.0, 0.1) == (
+        "Demo → Proposal sent ×2 (typically ×0): raises by 10.0 pts")
+
+
+def test_positions_carry_the_model_scores_and_reasons(demo: jm.JourneyLog) -> None:
+    m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(
+        demo.filter_time(end="2025-01-01", mode="events"))
+    pos = jm.positions(demo, at="2025-03-01", ended=["Closed lost", "Churned"], model=m)
+    t = pos.table.set_index("case")
+    p = m.predict_proba(demo, at="2025-03-01")
+    scored = t.index.intersection(p.index)
+    assert len(scored) > 10
+    assert (t.loc[scored, "probability"] == p.loc[scored]).all()
+    # accounts that have won already (customers still open) get no probability
+    assert t.loc[t.index.difference(p.index), "probability"].isna().all()
+    assert t["reasons"].fillna("").str.contains("pts").any()
+    with pytest.raises(jm.InvalidParameterError, match="'model' parameter of positions"):
+        jm.positions(demo, model=object())

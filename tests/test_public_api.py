@@ -40,6 +40,7 @@ EXPECTED = [
     "MissingDependencyError",
     "NotFittedError",
     "ObjectCentricLog",
+    "OutcomeEvaluation",
     "Period",
     "Positions",
     "ProcessModel",

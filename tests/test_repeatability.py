@@ -127,8 +127,12 @@ def _outputs(
     model = jm.JourneyOutcomeModel(outcomes=OUT, target="won", step="60D", random_state=0)
     model.fit(demo.filter_time(end="2024-06-01", mode="contained"))
     yield "outcome_model.predict_proba", model.predict_proba(demo, at="2025-01-01")
-    yield "outcome_model.evaluate", model.evaluate(demo, at="2024-09-01")
+    evaluation = model.evaluate(demo, at="2024-09-01")
+    yield "outcome_model.evaluate", evaluation.to_dict()
+    yield "outcome_model.reliability", evaluation.draw()
     yield "outcome_model.explain", model.explain()
+    yield "outcome_model.selection", model.selection_
+    yield "outcome_model.reasons", model.reasons(demo, at="2025-01-01")
 
     for by in ("activity", "channel"):
         att = jm.attribution(demo, conversion=WON, by=by)  # type: ignore[arg-type]

@@ -368,6 +368,30 @@ def test_accounts_to_act_on_section() -> None:
     assert "likeliest next steps" in section and "stalled" in section
     assert "<i>ACC</i>" not in html
     assert 'href="#act"' in html
+    # with a won outcome: the probability of winning within 90 days, the reasons, the likeliest
+    # accounts and the reliability of the scores (or why there are none)
+    assert "P(won in 90 days)" in section and "Most likely to reach won within 90 days" in section
+    assert "Reliability: won" in section or "No time-ordered hold-out" in section
+    assert " pts" in section  # reasons as sentences
+    rows = section[section.index("Most likely to reach won"):]
+    shares = [float(v) for v in re.findall(r"<td>(\d+)%</td>", rows)]
+    assert shares and shares == sorted(shares, reverse=True)
+    plain = jm.report(log, by="segment", generated=False)  # no outcomes: no scores
+    act = plain[plain.index('<section id="act">'):plain.index("</section>", plain.index('<section id="act">'))]
+    assert "P(won" not in act and "Reliability" not in act
+
+
+def test_report_scores_come_from_a_seeded_sample_on_large_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import journeymine._report_sections as sections
+
+    monkeypatch.setattr(sections, "SCORE_ACCOUNTS", 300)
+    log = jm.datasets.demo_b2b(700, random_state=2)
+    first = sections._scores(log, dict(jm.datasets.DEMO_OUTCOMES), "won", 0)
+    again = sections._scores(log, dict(jm.datasets.DEMO_OUTCOMES), "won", 0)
+    assert first is not None and "p" in first and "trained on 300 accounts drawn at random (seed 0)" in first["note"]
+    pd.testing.assert_series_equal(first["p"], again["p"])  # the same sample and model every time
+    # every open account of the whole log is scored, not only the sampled ones
+    assert len(first["p"]) > 300
 
 
 def test_a_value_column_without_values_leaves_the_section_out() -> None:

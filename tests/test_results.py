@@ -56,7 +56,15 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
         score=lambda d: d["score"] % 11)),
     "LifetimeValue": lambda log: jm.lifetime_value(log, by="segment", churned="Churned", n_boot=20, random_state=0),
     "DottedChart": lambda log: jm.dotted_chart(log, by="segment"),
+    "OutcomeEvaluation": lambda log: _evaluation(log),
 }
+
+
+def _evaluation(log: jm.JourneyLog) -> jm.OutcomeEvaluation:
+    """An outcome model's evaluation whose target is named as markup."""
+    m = jm.JourneyOutcomeModel(outcomes={SCRIPT: ["Contract signed"]}, target=SCRIPT, horizon=None,
+                               random_state=0).fit(log, at="halfway")
+    return m.evaluate(log, at="halfway")
 
 
 def _hostile_ocel() -> jm.ObjectCentricLog:
@@ -75,7 +83,7 @@ def _hostile_ocel() -> jm.ObjectCentricLog:
 #: the results that draw themselves, so their bundle holds an SVG
 DRAWN = {
     "JourneyMap", "ProcessModel", "SubwayMap", "BuyingCommittee", "Funnel", "Retention", "DottedChart", "JourneyPaths",
-    "RevenueJourney", "Handoffs",
+    "RevenueJourney", "Handoffs", "OutcomeEvaluation",
 }
 #: public classes that are not results: the log and its parts, estimators, values, errors
 NOT_RESULTS = {

@@ -30,7 +30,7 @@ from ._log import JourneyLog, TimeSpan
 from ._mapping import ColumnMapping
 from ._models import ProcessModel, ProcessModels, discover_process_model
 from ._ocel import Flattening, ObjectCentricLog, read_ocel, write_ocel
-from ._outcome_model import JourneyOutcomeModel
+from ._outcome_model import JourneyOutcomeModel, OutcomeEvaluation
 from ._outcomes import by_outcome
 from ._paths import JourneyPaths, paths
 from ._positions import Positions, positions
@@ -93,6 +93,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "ObjectCentricLog",
+    "OutcomeEvaluation",
     "Period",
     "Positions",
     "ProcessModel",

@@ -63,6 +63,7 @@ def positions(
     by: CohortBy | None = None,
     ended: str | Sequence[str] | None = None,
     clusterer: Any = None,
+    model: Any = None,
     dormant: Any = "365D",
     top: int = 3,
     min_visits: int = 10,
@@ -82,6 +83,11 @@ def positions(
         "Churned"]``).
     clusterer : JourneyClusterer, optional
         A fitted clusterer: each account's journey so far is assigned to a journey type.
+    model : JourneyOutcomeModel, optional
+        A fitted outcome model: each open account gets ``probability`` (of the model's
+        target within its horizon, scored at ``at``; empty where the account has reached
+        the target already) and ``reasons``, the two features that move it most
+        (:meth:`JourneyOutcomeModel.reasons`, as sentences joined by "; ").
     dormant : str or Timedelta or None
         Accounts whose last event is longer ago than this are dormant (counted in the
         summary, not listed); None lists them all.
@@ -220,6 +226,22 @@ def positions(
         )
     else:
         open_ = open_.with_columns(pl.lit(None, dtype=pl.Int64).alias("journey_type"))
+    scored = []
+    if model is not None:
+        if not hasattr(model, "reasons") or not hasattr(model, "learner_"):
+            raise invalid("model", owner, "a fitted JourneyOutcomeModel", type(model).__name__)
+        p = model.predict_proba(log, at=at_ts)
+        why = model.reasons(log, at=at_ts, top=2).groupby("case", sort=False)["text"].agg("; ".join)
+        open_ = open_.join(
+            pl.DataFrame({
+                "case": [str(c) for c in p.index],
+                "probability": p.to_numpy().astype(float),
+                "reasons": [why.get(c, "") for c in p.index],
+            }, schema={"case": pl.String, "probability": pl.Float64, "reasons": pl.String}),
+            on="case",
+            how="left",
+        )
+        scored = ["probability", "reasons"]
     cols = [
         "case",
         "cohort",
@@ -233,6 +255,7 @@ def positions(
         "stalled",
         "overdue",
         "journey_type",
+        *scored,
     ]
     nexts = [c for i in range(1, top + 1) for c in (f"next_{i}", f"next_{i}_share")]
     frame = open_.select(*cols, *nexts, "next_from").sort(

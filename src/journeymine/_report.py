@@ -268,7 +268,8 @@ def report(
         bar.update("data quality")
         kpi = kpi_section(log, outcomes, by=by, won=won, lost=lost, churned=churned)
         bar.update("KPIs")
-        acting = positions_section(log, outcomes, by=by, lost=lost, churned=churned)
+        acting = positions_section(log, outcomes, by=by, lost=lost, churned=churned, won=won,
+                                   random_state=random_state)
         bar.update("accounts to act on")
         committee = committee_section(log, outcomes, by=by, at=milestone, won=won, lost=lost,
                                       random_state=random_state)

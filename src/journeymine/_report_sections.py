@@ -990,11 +990,80 @@ _POSITIONS_METHOD = (
 )
 
 
+#: the report's outcome model trains on at most this many accounts (a seeded sample)
+SCORE_ACCOUNTS = 2_000
+_SCORE_HORIZON = "90D"
+#: calendar cut-offs of the report's model, this far apart (bounds its time with the sample)
+_SCORE_STEP = "60D"
+#: reasons that move the probability less than this are not shown
+_SHOWN_EFFECT = 0.005
+
+
+def _scores(
+    log: JourneyLog, outcomes: Mapping[str, Any], won: str, random_state: int
+) -> dict[str, Any] | None:
+    """The won-within-90-days model of the report: probabilities and two reasons for every
+    account open at the log's end, and the model's hold-out figures; None (with why) when
+    it cannot be fitted."""
+    import numpy as np
+    import pandas as pd
+
+    from ._outcome_model import JourneyOutcomeModel
+    from .errors import JourneymineError
+
+    train = log
+    note = ""
+    if log.n_cases > SCORE_ACCOUNTS:
+        keep = set(np.random.default_rng(random_state).choice(
+            log.cases["case"].astype(str).sort_values().to_numpy(), SCORE_ACCOUNTS, replace=False).tolist())
+        train = log.filter_cases(lambda c: c["case"].astype(str).isin(keep))
+        note = f" It was trained on {SCORE_ACCOUNTS:,} accounts drawn at random (seed {random_state})."
+    model = JourneyOutcomeModel(
+        outcomes=outcomes, target=won, horizon=_SCORE_HORIZON, step=_SCORE_STEP, random_state=random_state
+    )
+    try:
+        model.fit(train)
+    except JourneymineError as exc:
+        return {"error": f"No scores: the {won} model could not be fitted ({exc})."}
+    said = str(model.selection_["note"].iloc[0]).capitalize() + "." if model.validation_ is None else ""
+    at = log.time_span.end + pd.Timedelta(seconds=1)
+    p = model.predict_proba(log, at=at)
+    reasons = model.reasons(log, at=at, top=2)
+    reasons = reasons[reasons["effect"].abs() >= _SHOWN_EFFECT]  # moves under half a point are not reasons
+    why = reasons.groupby("case", sort=False)["text"].agg("; ".join)
+    v = model.validation_
+    sel = model.selection_
+    aucs = ", ".join(f"{r.learner} {r.auc:.3f}" for r in sel.itertuples())
+    text = (
+        f"P({won} in 90 days): the probability that the account reaches {won} within 90 days, from the "
+        f"{model.learner_} model (jm.JourneyOutcomeModel: a blend of gradient boosting and a logistic model, "
+        "unless one of them alone is clearly better on two time-ordered hold-outs; a recency/frequency "
+        "baseline is the reference"
+        + (f"; hold-out ROC AUC {aucs})" if v else ")")
+        + (", calibrated on the hold-outs (sigmoid)." if model.calibrator_ is not None else ".")
+        + f" It learned from calendar cut-offs every 60 days.{note}"
+        + (f" {said}" if said else "")
+        + " Why: the (up to) two features that move the account's probability most, each against its typical "
+        "value, when they move it by half a point or more. \"already\": the account has reached "
+        f"{won} before (a returning customer)."
+    )
+    top = p.sort_values(ascending=False, kind="stable").head(10)
+    return {
+        "p": p,
+        "why": why,
+        "note": text,
+        "svg": v.draw() if v is not None else "",
+        "top": [[str(c), percent(float(q)), why.get(c, "")] for c, q in top.items()],
+        "won": won,
+    }
+
+
 def positions_section(
     log: JourneyLog, outcomes: Mapping[str, Any] | None, *, by: CohortBy | None, lost: str | None,
-    churned: str | None,
+    churned: str | None, won: str | None = None, random_state: int = 0,
 ) -> Section:
-    """The open accounts most overdue in their stage, with their likeliest next steps."""
+    """The open accounts most overdue in their stage, with their likeliest next steps and,
+    with a won outcome, the probability of winning within 90 days and its reasons."""
     from ._positions import positions
 
     ended = [a for k in (lost, churned) if outcomes and k and k in outcomes for a in outcomes[k]]
@@ -1003,6 +1072,9 @@ def positions_section(
     if not len(t):
         return Section(None)
     s = pos.summary
+    sc: dict[str, Any] = (_scores(log, outcomes, won, random_state) if outcomes and won and won in outcomes
+                          else None) or {}
+    scored = "p" in sc
 
     def days(v: Any) -> str:
         return "–" if v is None or v != v else f"{v:.0f}"
@@ -1012,8 +1084,13 @@ def positions_section(
         nxt = [f"{r[f'next_{i}']} ({percent(r[f'next_{i}_share'])})" for i in range(1, 4)
                if r.get(f"next_{i}") is not None and r.get(f"next_{i}") == r.get(f"next_{i}")]
         verdict = "yes" if r["stalled"] is True else "no" if r["stalled"] is False else "–"
-        rows.append([r["case"], r["cohort"], r["stage"], r["last_touchpoint"], days(r["days_in_stage"]),
-                     days(r["p90_days"]), verdict, ", ".join(nxt)])
+        row = [r["case"], r["cohort"], r["stage"], r["last_touchpoint"], days(r["days_in_stage"]),
+               days(r["p90_days"]), verdict, ", ".join(nxt)]
+        if scored:
+            case = str(r["case"])
+            q = sc["p"].get(case)
+            row += ["already" if q is None else percent(float(q)), sc["why"].get(case, "")]
+        rows.append(row)
     return Section(
         {
             "note": pos.rule + ".",
@@ -1021,6 +1098,11 @@ def positions_section(
                 "stalled_share"] else percent(r["stalled_share"]), f"{r['closed']:,}", f"{r['dormant']:,}"]
                 for r in s.to_dict("records")],
             "rows": rows,
+            "scored": scored,
+            "won": won,
+            "score_note": sc.get("note") or sc.get("error", ""),
+            "reliability": sc.get("svg", ""),
+            "top": sc.get("top", []),
         },
         _POSITIONS_METHOD,
     )
