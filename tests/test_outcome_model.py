@@ -285,3 +285,13 @@ def test_positions_carry_the_model_scores_and_reasons(demo: jm.JourneyLog) -> No
     assert t["reasons"].fillna("").str.contains("pts").any()
     with pytest.raises(jm.InvalidParameterError, match="'model' parameter of positions"):
         jm.positions(demo, model=object())
+
+
+def test_scoring_a_log_where_no_account_reached_the_target(demo: jm.JourneyLog) -> None:
+    m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(demo)
+    never = demo.filter_activities(OUT["won"], how="none")  # accounts that never signed
+    p = m.predict_proba(never, at="2025-01-01")
+    assert len(p) > 10 and p.between(0, 1).all()
+    assert set(m.reasons(never, at="2025-01-01")["case"]) <= set(p.index)
+    with pytest.raises(jm.SchemaError, match="none of the activities"):  # fitting still checks the names
+        jm.JourneyOutcomeModel(outcomes=OUT, target="won").fit(never)

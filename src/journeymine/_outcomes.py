@@ -83,9 +83,13 @@ def outcome_roles(
     return won, lost, churned
 
 
-def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.DataFrame:
+def outcome_times(
+    log: JourneyLog, outcomes: OutcomeSpec, owner: str, *, require_known: bool = True
+) -> pl.DataFrame:
     """One row per case (in :attr:`JourneyLog.cases` order): ``case``, ``start``, ``end`` and,
-    per outcome, the timestamp it was first reached (null when open)."""
+    per outcome, the timestamp it was first reached (null when open). An outcome none of
+    whose activities occurs in the log is an error (a typo, most often) unless
+    ``require_known`` is False (scoring a log in which no account has reached it yet)."""
     if not isinstance(outcomes, Mapping) or not outcomes:
         raise invalid(
             "outcomes", owner, "a non-empty mapping of outcome name to activities or a predicate", outcomes
@@ -98,7 +102,8 @@ def outcome_times(log: JourneyLog, outcomes: OutcomeSpec, owner: str) -> pl.Data
             times[name] = _predicate_times(log, name, spec, owner)
         else:
             acts = [spec] if isinstance(spec, str) else list(spec)
-            _check_known(owner, name, acts, log)
+            if require_known:
+                _check_known(owner, name, acts, log)
             lists[name] = acts
     if lists:
         first = engine_of(log).first_times(log, lists)

@@ -56,6 +56,10 @@ __all__ = ["Positions", "positions"]
 _DAY_S = 86_400.0
 
 
+#: reasons that move a probability by less than this are not listed
+_SHOWN_EFFECT = 0.005
+
+
 def positions(
     log: JourneyLog,
     *,
@@ -86,8 +90,9 @@ def positions(
     model : JourneyOutcomeModel, optional
         A fitted outcome model: each open account gets ``probability`` (of the model's
         target within its horizon, scored at ``at``; empty where the account has reached
-        the target already) and ``reasons``, the two features that move it most
-        (:meth:`JourneyOutcomeModel.reasons`, as sentences joined by "; ").
+        the target already) and ``reasons``, the (up to) two features that move it most
+        by half a percentage point or more (:meth:`JourneyOutcomeModel.reasons`, as
+        sentences joined by "; ").
     dormant : str or Timedelta or None
         Accounts whose last event is longer ago than this are dormant (counted in the
         summary, not listed); None lists them all.
@@ -231,7 +236,9 @@ def positions(
         if not hasattr(model, "reasons") or not hasattr(model, "learner_"):
             raise invalid("model", owner, "a fitted JourneyOutcomeModel", type(model).__name__)
         p = model.predict_proba(log, at=at_ts)
-        why = model.reasons(log, at=at_ts, top=2).groupby("case", sort=False)["text"].agg("; ".join)
+        reasons = model.reasons(log, at=at_ts, top=2)
+        reasons = reasons[reasons["effect"].abs() >= _SHOWN_EFFECT]  # under half a point is not a reason
+        why = reasons.groupby("case", sort=False)["text"].agg("; ".join)
         open_ = open_.join(
             pl.DataFrame({
                 "case": [str(c) for c in p.index],

@@ -7,7 +7,7 @@ that needs what the log does not have has no content (None) and is left out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -991,7 +991,7 @@ _POSITIONS_METHOD = (
 
 
 #: the report's outcome model trains on at most this many accounts (a seeded sample)
-SCORE_ACCOUNTS = 2_000
+SCORE_ACCOUNTS = 1_500
 _SCORE_HORIZON = "90D"
 #: calendar cut-offs of the report's model, this far apart (bounds its time with the sample)
 _SCORE_STEP = "60D"
@@ -1000,7 +1000,7 @@ _SHOWN_EFFECT = 0.005
 
 
 def _scores(
-    log: JourneyLog, outcomes: Mapping[str, Any], won: str, random_state: int
+    log: JourneyLog, outcomes: Mapping[str, Any], won: str, random_state: int, shown: Sequence[str] = ()
 ) -> dict[str, Any] | None:
     """The won-within-90-days model of the report: probabilities and two reasons for every
     account open at the log's end, and the model's hold-out figures; None (with why) when
@@ -1028,7 +1028,10 @@ def _scores(
     said = str(model.selection_["note"].iloc[0]).capitalize() + "." if model.validation_ is None else ""
     at = log.time_span.end + pd.Timedelta(seconds=1)
     p = model.predict_proba(log, at=at)
-    reasons = model.reasons(log, at=at, top=2)
+    top = p.sort_values(ascending=False, kind="stable").head(10)
+    # reasons only for the accounts the section shows (each account's features are its own)
+    wanted = {str(c) for c in shown} | {str(c) for c in top.index}
+    reasons = model.reasons(log.filter_cases(lambda c: c["case"].astype(str).isin(wanted)), at=at, top=2)
     reasons = reasons[reasons["effect"].abs() >= _SHOWN_EFFECT]  # moves under half a point are not reasons
     why = reasons.groupby("case", sort=False)["text"].agg("; ".join)
     v = model.validation_
@@ -1047,7 +1050,6 @@ def _scores(
         "value, when they move it by half a point or more. \"already\": the account has reached "
         f"{won} before (a returning customer)."
     )
-    top = p.sort_values(ascending=False, kind="stable").head(10)
     return {
         "p": p,
         "why": why,
@@ -1072,8 +1074,10 @@ def positions_section(
     if not len(t):
         return Section(None)
     s = pos.summary
-    sc: dict[str, Any] = (_scores(log, outcomes, won, random_state) if outcomes and won and won in outcomes
-                          else None) or {}
+    listed = [str(c) for c in t["case"].head(15)]
+    sc: dict[str, Any] = {}
+    if outcomes and won and won in outcomes:
+        sc = _scores(log, outcomes, won, random_state, listed) or {}
     scored = "p" in sc
 
     def days(v: Any) -> str:
