@@ -144,14 +144,63 @@ def test_time_folds_never_train_on_labels_from_the_hold_out() -> None:
     day = 86_400 * 10**9
     cut = np.repeat(np.arange(20) * 30 * day, 50)  # 20 monthly cut-offs, 50 examples each
     y = np.tile(np.r_[np.ones(10, dtype=int), np.zeros(40, dtype=int)], 20)
-    folds, why = _time_folds(cut, y, 0.25, "90D")
-    assert why is None and len(folds) == 2
-    for train, hold in folds:
-        assert cut[train].max() + 90 * day <= cut[hold].min()  # label windows end before the hold-out
-        assert not (train & hold).any()
-    assert cut[folds[0][1]].max() < cut[folds[1][1]].min()  # the second fold is later
-    _, why = _time_folds(cut, np.zeros(len(cut), dtype=int), 0.25, "90D")
-    assert why is not None and "0 examples with the outcome" in why
+    reached = np.where(y == 1, cut + 10 * day, np.iinfo(np.int64).max)
+    folds, dropped = _time_folds(cut, y, reached, 0.25, "90D")
+    assert not dropped and len(folds) == 2
+    for f in folds:
+        assert cut[f.train].max() + 90 * day <= cut[f.hold].min() == f.start  # windows end before
+        assert not (f.train & f.hold).any()
+    assert cut[folds[0].hold].max() < cut[folds[1].hold].min()  # the second fold is later
+    _, dropped = _time_folds(cut, np.zeros(len(cut), dtype=int), reached, 0.25, "90D")
+    assert len(dropped) == 2 and "0 examples with the outcome" in dropped[0]
+
+
+def test_without_a_horizon_training_labels_are_those_known_when_the_hold_out_starts() -> None:
+    import numpy as np
+
+    from journeymine._outcome_model import _time_folds
+
+    day = 86_400 * 10**9
+    cut = np.repeat(np.arange(20) * 30 * day, 50)
+    y = np.tile(np.r_[np.ones(25, dtype=int), np.zeros(25, dtype=int)], 20)  # reached at some time
+    reached = np.where(y == 1, cut + np.tile(np.arange(50), 20) * 20 * day, np.iinfo(np.int64).max)
+    folds, _ = _time_folds(cut, y, reached, 0.25, None)
+    for f in folds:
+        # every training example is kept; a target reached after the hold-out starts was not known
+        assert (f.y_train == ((y[f.train] == 1) & (reached[f.train] < f.start))).all()
+        assert f.y_train.sum() < y[f.train].sum()
+
+
+def test_activity_and_attribute_names_never_collide_with_feature_columns() -> None:
+    frame = jm.datasets.demo_b2b(300, random_state=0, as_frame=True)
+    names = {"Demo": "case", "Webinar": "n_events", "Website visit": "_last", "Free trial": "_i"}
+    frame["touchpoint"] = frame["touchpoint"].replace(names)
+    frame["event source"] = frame["segment"].map({"SMB": "web: form", "Mid-market": "1", "Enterprise": "2"})
+    log = jm.JourneyLog.from_frame(frame, case="account_id", activity="touchpoint", timestamp="timestamp",
+                                   case_attributes=["segment", "event source"])
+    m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon=None, random_state=0).fit(log, at="halfway")
+    x, _ = m._aligned(log, "halfway")
+    events = log.events
+    cut = x.index.get_level_values("cutoff")
+    case = x.index.get_level_values("case")[0]
+    # the count of the activity named "n_events" is its own feature, not the events so far
+    before = events[(events["case"] == case) & (events["timestamp"] < cut[0])]
+    import numpy as np
+
+    assert x["activity: n_events"].iloc[0] == pytest.approx(np.log1p((before["activity"] == "n_events").sum()))
+    assert x["n_events"].iloc[0] == pytest.approx(np.log1p(len(before)))
+    # an attribute whose name starts with "event " stays an attribute (aggregate encoding)
+    assert {"event source = web: form", "event source = 1"} <= set(m.feature_names_)
+
+
+def test_attribute_values_read_the_same_whatever_the_dtype() -> None:
+    import numpy as np
+
+    from journeymine._outcome_model import _as_text
+
+    assert _as_text(pd.Series([1.0, 2.0, np.nan])).tolist() == ["1", "2", "nan"]
+    assert _as_text(pd.Series([1, 2])).tolist() == ["1", "2"]
+    assert _as_text(pd.Series(["a", 1.5])).tolist() == ["a", "1.5"]
 
 
 def test_calibration_and_the_evaluation_result(demo: jm.JourneyLog) -> None:
@@ -255,7 +304,7 @@ def test_too_few_examples_for_folds_fits_uncalibrated_and_says_why() -> None:
     m = jm.JourneyOutcomeModel(outcomes=OUT, target="won", horizon="90D", random_state=0).fit(small)
     assert m.learner_ == "blend" and m.calibrator_ is None and m.validation_ is None
     note = m.selection_["note"].item()
-    assert note.startswith("no time-ordered hold-out: the time-ordered") and "uncalibrated" in note
+    assert note.startswith("no time-ordered hold-out: the ") and "uncalibrated" in note
     assert m.selection_["folds"].item() == 0
 
 

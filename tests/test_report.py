@@ -402,3 +402,15 @@ def test_a_value_column_without_values_leaves_the_section_out() -> None:
     plain = jm.datasets.demo_b2b(300, random_state=0)
     html = jm.report(plain, spend=spend, generated=False)  # no outcomes: no won to allocate to
     assert "The spend is not allocated" in html
+
+
+def test_the_accounts_section_says_why_there_are_no_scores_when_every_account_has_won() -> None:
+    won = jm.datasets.demo_b2b(600, random_state=0).filter_activities(["Contract signed"], how="any")
+    html = jm.report(won, outcomes=jm.datasets.DEMO_OUTCOMES, generated=False)  # never raises
+    act = html[html.index('<section id="act">'):html.index("</section>", html.index('<section id="act">'))]
+    assert "No scores:" in act and "Reliability" not in act
+    # positions with the model: no probabilities, no crash
+    m = jm.JourneyOutcomeModel(outcomes=jm.datasets.DEMO_OUTCOMES, target="won", random_state=0).fit(
+        jm.datasets.demo_b2b(600, random_state=0))
+    pos = jm.positions(won, model=m)
+    assert pos.table["probability"].isna().all() and (pos.table["reasons"].fillna("") == "").all()

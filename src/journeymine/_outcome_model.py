@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -109,6 +109,9 @@ def _cutoffs(log: JourneyLog, at: Any, *, step: Any, horizon: Any, owner: str) -
 
 
 _LEARNERS = ("auto", "blend", "boosting", "logistic")
+#: prefixes of the pivoted keys in ``_design``: no column of its frame starts with one, and
+#: each pivot has its own, so no activity name can collide with a column (arrow takes no NUL)
+_ACT, _STEP, _INDEX = "\u27e8a\u27e9", "\u27e8t\u27e9", "\u27e8i\u27e9"
 _ENCODINGS = ("aggregate", "last", "stages", "transitions", "index")
 #: "auto" leaves the blend only for a learner better on every fold and by this much on average
 _AUC_MARGIN = 0.01
@@ -118,6 +121,8 @@ _RF = ["recency_days", "n_events"]
 _MIN_HELD = 20
 #: time-ordered validation folds
 _FOLDS = 2
+#: the smallest effect (in probability) that reasons() gives as a reason
+_MIN_EFFECT = 0.0005
 #: hold-out rows kept to explain the boosting model
 _EXPLAIN_ROWS = 2_000
 #: features stored as log1p(count or days), shown as counts and days in reasons
@@ -138,25 +143,22 @@ def _choose(per_fold: Mapping[str, Sequence[float]]) -> str:
     return max(better)[1] if better else "blend"
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Attribute values as text, the same whatever the column's dtype: an integral float
+    (a column of integers with a missing value) reads as the integer ("1", not "1.0")."""
+
+    def one(v: Any) -> str:
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+    return values.map(one)
+
+
 def _encoding(value: Any, owner: str) -> tuple[str, ...]:
     """The encoding parts, checked: ``"aggregate"`` always among them."""
     parts = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, (list, tuple)) else None
     if not parts or any(p not in _ENCODINGS for p in parts) or "aggregate" not in parts:
         raise invalid("encoding", owner, f"'aggregate' with any of {list(_ENCODINGS[1:])}", value)
     return tuple(p for p in _ENCODINGS if p in parts)
-
-
-def _group(name: str) -> str:
-    """The encoding a feature column belongs to."""
-    if name.startswith("last: "):
-        return "last"
-    if name in ("deepest_stage", "current_stage", "backsteps"):
-        return "stages"
-    if name.startswith("step: "):
-        return "transitions"
-    if name.startswith("event ") and ": " in name:
-        return "index"
-    return "aggregate"
 
 
 class _Boosting:
@@ -223,40 +225,55 @@ def _columns(X: np.ndarray, names: list[str], learner: str) -> np.ndarray:
     return X[:, [names.index(c) for c in _RF]]
 
 
+class _Fold(NamedTuple):
+    """One time-ordered fold: its training rows, their labels as known when its hold-out
+    starts, its hold-out rows and that start (nanoseconds)."""
+
+    train: np.ndarray
+    y_train: np.ndarray
+    hold: np.ndarray
+    start: int
+
+
 def _time_folds(
-    cutoffs: np.ndarray, y: np.ndarray, share: float, horizon: Any
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], str | None]:
-    """Two time-ordered folds (cut-offs in nanoseconds): the latest ``share`` of examples by
-    cut-off is the second fold's hold-out, the ``share`` before it the first's; each trains
-    on every earlier example whose label window (``horizon``) ends before its hold-out
-    starts. Folds without enough examples of each class are left out; the second value
-    says why no fold is left (else None)."""
+    cutoffs: np.ndarray, y: np.ndarray, reached: np.ndarray, share: float, horizon: Any
+) -> tuple[list[_Fold], list[str]]:
+    """Two time-ordered folds (cut-offs and target times in nanoseconds): the latest
+    ``share`` of examples by cut-off is the second fold's hold-out, the ``share`` before it
+    the first's. Each trains on the earlier examples with their labels as known when the
+    hold-out starts: with a ``horizon``, examples whose label window reaches past that start
+    are left out; without one (any later time), a target reached after the start counts as
+    not (yet) reached. Folds without enough examples of each class are left out; the
+    second value says why, per fold left out."""
     import pandas as pd
 
     n = len(cutoffs)
     ordered = np.sort(cutoffs)
-    folds, why = [], None
+    folds, dropped = [], []
     for k in range(_FOLDS, 0, -1):
-        lo = ordered[min(n - 1, int(np.floor(n * (1 - k * share))))]
+        lo = int(ordered[min(n - 1, int(np.floor(n * (1 - k * share))))])
         hi = ordered[min(n - 1, int(np.floor(n * (1 - (k - 1) * share))))] if k > 1 else ordered[-1] + 1
         hold = (cutoffs >= lo) & (cutoffs < hi)
         train = cutoffs < lo
         if horizon is not None:
             train &= cutoffs + pd.Timedelta(horizon).as_unit("ns").value <= lo
+            y_train = y[train]
+        else:
+            y_train = (y[train] == 1) & (reached[train] < lo)
         short = [
-            (what, np.bincount(y[part], minlength=2))
-            for part, what in ((train, "training part"), (hold, "hold-out"))
-            if np.bincount(y[part], minlength=2).min() < _MIN_HELD
+            (what, np.bincount(labels.astype(int), minlength=2))
+            for labels, what in ((y_train, "training part"), (y[hold], "hold-out"))
+            if np.bincount(labels.astype(int), minlength=2).min() < _MIN_HELD
         ]
         if short:
             what, counts = short[0]
-            why = (
-                f"the time-ordered {what} has {counts[1]:,} examples with the outcome and {counts[0]:,} "
-                f"without (at least {_MIN_HELD} of each are needed)"
+            dropped.append(
+                f"the {'later' if k == 1 else 'earlier'} fold's {what} has {counts[1]:,} examples with the "
+                f"outcome and {counts[0]:,} without (at least {_MIN_HELD} of each are needed)"
             )
             continue
-        folds.append((train, hold))
-    return folds, (why if not folds else None)
+        folds.append(_Fold(train, y_train.astype(int), hold, lo))
+    return folds, dropped
 
 
 class _Calibrator:
@@ -525,7 +542,7 @@ class _Vocabulary:
         for attr in log.case_attributes:
             vals = cases[attr].dropna()
             if 0 < vals.nunique() <= 30:
-                attributes[attr] = sorted(map(str, vals.unique()))
+                attributes[attr] = sorted(_as_text(vals).unique())
         return cls(
             rank={a: stages.order.index(s) for a, s in stages.activity_stage.items()},
             activities=list(log.activities),
@@ -539,14 +556,17 @@ class JourneyOutcomeModel(Estimator):
 
     ``fit`` builds (account, cut-off) examples and two time-ordered hold-outs: the latest
     ``validation`` share of examples by cut-off time and the share before it, each with a
-    training part of the examples before it whose label window (``horizon``) ends before
-    the hold-out starts. Every candidate learner is fitted on each training part and
+    training part of the examples before it, labelled as known when the hold-out starts
+    (with a ``horizon``, those whose label window ends before it; without one, an outcome
+    reached after it counts as not reached). Every candidate learner is fitted on each training part and
     scored on its hold-out; ``selection_`` shows their mean ROC AUC and Brier score and
     which one was chosen (``learner``). The probabilities are calibrated on the hold-outs
     when that helps (``calibration``), and the chosen learner is refitted on every example
     (the calibration learned from the hold-outs applies to it, as in scikit-learn's
-    ``CalibratedClassifierCV(ensemble=False)``). ``validation_`` is the honest figure of
-    the last hold-out: its own learner, calibrated by what the earlier hold-out learned.
+    ``CalibratedClassifierCV(ensemble=False)``). ``validation_`` is the figure of the last
+    hold-out: its own learner, calibrated by what the earlier hold-out learned when that
+    calibration was kept (chosen on this hold-out, so slightly flattering; ``evaluate`` on a
+    later period is the unbiased figure).
 
     Parameters
     ----------
@@ -692,11 +712,13 @@ class JourneyOutcomeModel(Estimator):
     # -- features ----------------------------------------------------------------------------
     def _design(
         self, log: JourneyLog, at: Any, params: Mapping[str, Any], vocabulary: _Vocabulary | None
-    ) -> tuple[pd.DataFrame, np.ndarray, _Vocabulary]:
+    ) -> tuple[pd.DataFrame, np.ndarray, _Vocabulary, np.ndarray]:
         """Features and labels of the (account, cut-off) examples of ``log`` for the task
         that ``params`` (:meth:`get_params` as fitted) define, in the columns of
         ``vocabulary``; without one (in fit), the vocabulary is learned from ``log``. It is
-        returned with them."""
+        returned with them, and when each example's account first reached the target
+        (nanoseconds; the largest int64 when it never did), so that folds can read labels
+        as they were known at a given time."""
         import pandas as pd
 
         owner = "JourneyOutcomeModel"
@@ -756,12 +778,20 @@ class JourneyOutcomeModel(Estimator):
         if "contact" in ev.columns:
             agg.append(pl.col("contact").drop_nulls().n_unique().alias("contacts"))
         base = joined.group_by("_i").agg(agg)
-        acts = joined.group_by("_i", "activity").len().pivot(on="activity", index="_i", values="len")
+        # pivot keys carry a prefix no column has, so no activity name collides with the
+        # frame's own columns ("case", "n_events" …)
+        acts = (
+            joined.group_by("_i", "activity")
+            .len()
+            .with_columns(pl.concat_str([pl.lit(_ACT), pl.col("activity")]).alias("_key"))
+            .pivot(on="_key", index="_i", values="len")
+        )
         # a step counts only when its second event is before the cut-off too (no leakage)
         trans_rows = (
             joined.filter(pl.col("nxt_ts") < pl.col("cutoff"))
             .with_columns(pl.concat_str(["activity", "nxt"], separator=" → ").alias("tr"))
             .filter(pl.col("tr").is_in(pl.Series(vocab.transitions, dtype=pl.String).implode()))
+            .with_columns(pl.concat_str([pl.lit(_STEP), pl.col("tr")]).alias("tr"))
         )
         trans = (
             trans_rows.group_by("_i", "tr").len().pivot(on="tr", index="_i", values="len")
@@ -779,7 +809,7 @@ class JourneyOutcomeModel(Estimator):
                 .with_columns(
                     pl.concat_str(
                         [
-                            pl.lit("event "),
+                            pl.lit(_INDEX + "event "),
                             (pl.col("_pos") + 1).cast(pl.String),
                             pl.lit(": "),
                             pl.col("activity"),
@@ -808,6 +838,12 @@ class JourneyOutcomeModel(Estimator):
         x = frame.to_pandas()
         n = len(x)
         cols: dict[str, np.ndarray] = {}
+        group: dict[str, str] = {}  # the encoding each column belongs to, set where it is made
+
+        def put(name: str, part: str, values: np.ndarray) -> None:
+            cols[name] = values
+            group[name] = part
+
         numeric = [
             "n_events",
             "n_activities",
@@ -815,44 +851,48 @@ class JourneyOutcomeModel(Estimator):
             "recency_days",
             "events_30d",
             "events_90d",
-            "deepest_stage",
-            "current_stage",
-            "backsteps",
             *(["contacts"] if "contact" in ev.columns else []),
         ]
         for c in numeric:
-            cols[c] = x[c].to_numpy(dtype=float)
+            put(c, "aggregate", x[c].to_numpy(dtype=float))
+        for c in ("deepest_stage", "current_stage", "backsteps"):
+            put(c, "stages", x[c].to_numpy(dtype=float))
         for c in ("n_events", "days_since_first", "recency_days", "events_30d", "events_90d"):
             cols[c] = np.log1p(np.clip(cols[c], 0, None))
-        # one event so far: no gap (0)
-        cols["last_gap_days"] = np.log1p(np.clip(x["last_gap_days"].fillna(0).to_numpy(dtype=float), 0, None))
+        # one event so far: no gap (0); reasons() never names it for such accounts
+        gap = np.log1p(np.clip(x["last_gap_days"].fillna(0).to_numpy(dtype=float), 0, None))
+        put("last_gap_days", "aggregate", gap)
         zeros = np.zeros(n)
 
-        def counts(name: str) -> np.ndarray:
-            return np.log1p(x[name].fillna(0).to_numpy(dtype=float)) if name in x.columns else zeros
+        def counts(key: str) -> np.ndarray:
+            return np.log1p(x[key].fillna(0).to_numpy(dtype=float)) if key in x.columns else zeros
 
         for a in vocab.activities:
-            cols[f"activity: {a}"] = counts(a)
+            put(f"activity: {a}", "aggregate", counts(_ACT + a))
         for t in vocab.transitions:
-            cols[f"step: {t}"] = counts(t)
+            put(f"step: {t}", "transitions", counts(_STEP + t))
         last = x["_last"].to_numpy(dtype=object)
         for a in vocab.activities:
-            cols[f"last: {a}"] = (last == a).astype(float)
+            put(f"last: {a}", "last", (last == a).astype(float))
         for i in range(1, k + 1):
             for a in vocab.activities:
-                name = f"event {i}: {a}"
-                cols[name] = x[name].fillna(0).to_numpy(dtype=float) if name in x.columns else zeros
+                key = f"{_INDEX}event {i}: {a}"
+                put(
+                    f"event {i}: {a}",
+                    "index",
+                    x[key].fillna(0).to_numpy(dtype=float) if key in x.columns else zeros,
+                )
         if vocab.attributes:
             attrs = log.cases.set_index("case")
             for attr, values in vocab.attributes.items():
                 if attr not in attrs.columns:  # a log without this attribute: no value is set
                     for v in values:
-                        cols[f"{attr} = {v}"] = zeros
+                        put(f"{attr} = {v}", "aggregate", zeros)
                     continue
-                col = attrs[attr].astype(str).reindex(x["case"]).to_numpy()
+                col = _as_text(attrs[attr]).reindex(x["case"]).to_numpy()
                 for v in values:
-                    cols[f"{attr} = {v}"] = (col == v).astype(float)
-        cols = {c: v for c, v in cols.items() if _group(c) in parts}
+                    put(f"{attr} = {v}", "aggregate", (col == v).astype(float))
+        cols = {c: v for c, v in cols.items() if group[c] in parts}
         feats = pd.DataFrame(
             cols, index=pd.MultiIndex.from_arrays([x["case"], x["cutoff"]], names=["case", "cutoff"])
         )
@@ -862,7 +902,10 @@ class JourneyOutcomeModel(Estimator):
         else:
             h = pd.Timedelta(horizon)
             label = (reached.notna() & (reached <= x["cutoff"] + h)).to_numpy()
-        return feats, label.astype(int), vocab
+        never = np.iinfo(np.int64).max
+        reached_ns = pd.DatetimeIndex(reached).as_unit("ns").asi8.copy()
+        reached_ns[reached.isna().to_numpy()] = never
+        return feats, label.astype(int), vocab, reached_ns
 
     # -- fitting and scoring ---------------------------------------------------------------
     def fit(self, log: JourneyLog, y: Any = None, *, at: Any = None) -> JourneyOutcomeModel:
@@ -878,7 +921,7 @@ class JourneyOutcomeModel(Estimator):
         require_events(log, owner)
         require_embedded(log, owner)
         params = self.get_params()
-        x, y_, vocabulary = self._design(log, at, params, None)
+        x, y_, vocabulary, reached = self._design(log, at, params, None)
         if len(set(y_.tolist())) < 2:
             raise invalid(
                 "target",
@@ -889,7 +932,8 @@ class JourneyOutcomeModel(Estimator):
         names = list(x.columns)
         X = x.to_numpy()
         cut = pd.DatetimeIndex(x.index.get_level_values("cutoff")).as_unit("ns").asi8
-        folds, why = _time_folds(cut, y_, self.validation, self.horizon)
+        folds, dropped = _time_folds(cut, y_, reached, self.validation, self.horizon)
+        why = "; ".join(dropped) if not folds else None
         if self.learner == "auto":
             candidates = ["blend", "boosting", "logistic", "baseline"]
         else:
@@ -902,9 +946,9 @@ class JourneyOutcomeModel(Estimator):
             got = {
                 name: [
                     _learner(name, self.C, self.random_state)
-                    .fit(_columns(X[tr], names, name), y_[tr])
-                    .predict_proba(_columns(X[ho], names, name))[:, 1]
-                    for tr, ho in folds
+                    .fit(_columns(X[f.train], names, name), f.y_train)
+                    .predict_proba(_columns(X[f.hold], names, name))[:, 1]
+                    for f in folds
                 ]
                 for name in fit_names
             }
@@ -915,7 +959,7 @@ class JourneyOutcomeModel(Estimator):
                 for c in candidates
             }
             per_fold = {
-                c: [roc_auc_score(y_[ho], p) for (_, ho), p in zip(folds, held[c], strict=True)]
+                c: [roc_auc_score(y_[f.hold], p) for f, p in zip(folds, held[c], strict=True)]
                 for c in candidates
             }
             table = pd.DataFrame(
@@ -925,10 +969,7 @@ class JourneyOutcomeModel(Estimator):
                     "brier": [
                         float(
                             np.mean(
-                                [
-                                    brier_score_loss(y_[ho], p)
-                                    for (_, ho), p in zip(folds, held[c], strict=True)
-                                ]
+                                [brier_score_loss(y_[f.hold], p) for f, p in zip(folds, held[c], strict=True)]
                             )
                         )
                         for c in candidates
@@ -938,22 +979,32 @@ class JourneyOutcomeModel(Estimator):
             chosen = _choose(per_fold) if self.learner == "auto" else self.learner
             # calibration: learned on the hold-outs before the last, kept when it lowers the
             # last hold-out's Brier score; then learned again on every hold-out
-            last = folds[-1][1]
+            last = folds[-1].hold
             y_last = y_[last]
             raw_last = held[chosen][-1]
             p_last = raw_last
             calibrator = None
             if self.calibration is not None and len(folds) > 1:
-                early_y = np.concatenate([y_[ho] for _, ho in folds[:-1]])
-                early = _Calibrator(self.calibration).fit(np.concatenate(held[chosen][:-1]), early_y)
-                tried = early.transform(raw_last)
-                if brier_score_loss(y_last, tried) < brier_score_loss(y_last, raw_last):
-                    p_last = tried
-                    calibrator = _Calibrator(self.calibration).fit(
-                        np.concatenate(held[chosen]), np.concatenate([y_[ho] for _, ho in folds])
-                    )
+                # the first hold-out's predictions with their labels as known when the
+                # second hold-out starts (as the folds' training parts are)
+                first, start = folds[0], folds[-1].start
+                if self.horizon is not None:
+                    known = cut[first.hold] + pd.Timedelta(self.horizon).as_unit("ns").value <= start
+                    early_p, early_y = held[chosen][0][known], y_[first.hold][known]
+                else:
+                    early_p = held[chosen][0]
+                    early_y = ((y_[first.hold] == 1) & (reached[first.hold] < start)).astype(int)
+                if np.bincount(early_y, minlength=2).min() >= _MIN_HELD:
+                    tried = _Calibrator(self.calibration).fit(early_p, early_y).transform(raw_last)
+                    if brier_score_loss(y_last, tried) < brier_score_loss(y_last, raw_last):
+                        p_last = tried
+                        calibrator = _Calibrator(self.calibration).fit(
+                            np.concatenate(held[chosen]), np.concatenate([y_[f.hold] for f in folds])
+                        )
             table["brier_calibrated"] = np.where(
-                table["learner"] == chosen, float(brier_score_loss(y_last, p_last)), np.nan
+                (table["learner"] == chosen) & (calibrator is not None),
+                float(brier_score_loss(y_last, p_last)),
+                np.nan,
             )
             validation = OutcomeEvaluation(
                 target=str(self.target),
@@ -972,7 +1023,9 @@ class JourneyOutcomeModel(Estimator):
                 _calibration=_reliability(p_last, y_last),
                 _baseline_calibration=_reliability(held["baseline"][-1], y_last),
             )
-            explain_rows = X[last][-_EXPLAIN_ROWS:]
+            # the latest hold-out examples by cut-off
+            latest = np.flatnonzero(last)[np.argsort(cut[last], kind="stable")][-_EXPLAIN_ROWS:]
+            explain_rows = X[np.sort(latest)]
         else:
             # no time-ordered hold-out is possible: the learner asked for (the blend for
             # "auto") on all examples, uncalibrated; selection_ says why
@@ -982,7 +1035,7 @@ class JourneyOutcomeModel(Estimator):
                 {"learner": [chosen], "auc": [np.nan], "brier": [np.nan], "brier_calibrated": [np.nan]}
             )
             validation = None
-            explain_rows = X[-_EXPLAIN_ROWS:]
+            explain_rows = X[np.sort(np.argsort(cut, kind="stable")[-_EXPLAIN_ROWS:])]
         # the chosen learner refitted on every example; the calibration learned from the
         # folds' hold-out predictions applies to it (scikit-learn's CalibratedClassifierCV
         # with ensemble=False does the same)
@@ -990,12 +1043,16 @@ class JourneyOutcomeModel(Estimator):
         reference = np.median(X, axis=0)
         table["folds"] = len(folds)
         table["chosen"] = table["learner"] == chosen
-        table["note"] = (
-            ""
-            if why is None
-            else f"no time-ordered hold-out: {why}; {chosen} fitted on all examples, uncalibrated"
-        )
-        table["holdout_examples"] = sum(int(ho.sum()) for _, ho in folds)
+        if why is not None:
+            note = f"no time-ordered hold-out: {why}; {chosen} fitted on all examples, uncalibrated"
+        elif dropped:
+            note = (
+                f"one time-ordered fold only ({dropped[0]}): it chose the learner; no calibration was tried"
+            )
+        else:
+            note = ""
+        table["note"] = note
+        table["holdout_examples"] = sum(int(f.hold.sum()) for f in folds)
         baseline = _learner("baseline", self.C, self.random_state).fit(_columns(X, names, "baseline"), y_)
         # everything learned is set here, at once: nothing of an earlier fit is left, and a
         # fit that raised above left the earlier one whole
@@ -1020,7 +1077,7 @@ class JourneyOutcomeModel(Estimator):
 
     def _aligned(self, log: JourneyLog, at: Any) -> tuple[pd.DataFrame, np.ndarray]:
         require_embedded(log, "JourneyOutcomeModel")
-        x, y, _ = self._design(log, at, self._params, self._vocabulary)
+        x, y, _, _ = self._design(log, at, self._params, self._vocabulary)
         return x.reindex(columns=self.feature_names_, fill_value=0.0), y
 
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -1116,8 +1173,10 @@ class JourneyOutcomeModel(Estimator):
 
         A feature's effect is the account's probability minus its probability with that
         feature alone set to the typical (median) value of the training examples; features
-        at their typical value have no effect. Effects do not add up to the score (features
-        interact in the boosting model).
+        at their typical value have no effect, and effects under 0.05 percentage points are
+        not given. Effects do not add up to the score (features interact in the boosting
+        model). An account with one event has no gap between its last two events, so that
+        feature is never its reason.
 
         Returns
         -------
@@ -1145,11 +1204,18 @@ class JourneyOutcomeModel(Estimator):
         x, _ = self._aligned(log, at)
         X = x.to_numpy()
         rows, feats, effects, p = self._effects(X)
+        # no reason moves the probability by less than 0.05 points, and the gap between the
+        # last two events is no reason for an account with one event
+        keep = np.abs(effects) >= _MIN_EFFECT
+        if "last_gap_days" in self.feature_names_ and "n_events" in self.feature_names_:
+            gap, count = self.feature_names_.index("last_gap_days"), self.feature_names_.index("n_events")
+            keep &= ~((feats == gap) & (X[rows, count] <= np.log1p(1.0) + 1e-12))
+        rows, feats, effects = rows[keep], feats[keep], effects[keep]
         order = np.lexsort((feats, -np.abs(effects), rows))
         rows, feats, effects = rows[order], feats[order], effects[order]
         starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1] if len(rows) else np.array([], dtype=np.int64)
         rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)])) + 1
-        keep = (rank <= top) & (effects != 0)
+        keep = rank <= top
         rows, feats, effects, rank = rows[keep], feats[keep], effects[keep], rank[keep]
         names = np.array(self.feature_names_, dtype=object)
         value = _natural(names[feats], X[rows, feats])

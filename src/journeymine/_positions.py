@@ -235,8 +235,19 @@ def positions(
     if model is not None:
         if not hasattr(model, "reasons") or not hasattr(model, "learner_"):
             raise invalid("model", owner, "a fitted JourneyOutcomeModel", type(model).__name__)
-        p = model.predict_proba(log, at=at_ts)
-        reasons = model.reasons(log, at=at_ts, top=2)
+        import pandas as pd
+
+        from .errors import InvalidParameterError
+
+        try:
+            p = model.predict_proba(log, at=at_ts)
+        except InvalidParameterError:  # no account the model would score is open at ``at``
+            p = pd.Series([], dtype=float, index=pd.Index([], name="case"), name="probability")
+        reasons = (
+            model.reasons(log, at=at_ts, top=2)
+            if len(p)
+            else pd.DataFrame({"case": [], "effect": [], "text": []})
+        )
         reasons = reasons[reasons["effect"].abs() >= _SHOWN_EFFECT]  # under half a point is not a reason
         why = reasons.groupby("case", sort=False)["text"].agg("; ".join)
         open_ = open_.join(

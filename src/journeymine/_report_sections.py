@@ -1027,7 +1027,10 @@ def _scores(
         return {"error": f"No scores: the {won} model could not be fitted ({exc})."}
     said = str(model.selection_["note"].iloc[0]).capitalize() + "." if model.validation_ is None else ""
     at = log.time_span.end + pd.Timedelta(seconds=1)
-    p = model.predict_proba(log, at=at)
+    try:
+        p = model.predict_proba(log, at=at)
+    except JourneymineError as exc:  # e.g. every account has reached the outcome
+        return {"error": f"No scores: {exc}"}
     top = p.sort_values(ascending=False, kind="stable").head(10)
     # reasons only for the accounts the section shows (each account's features are its own)
     wanted = {str(c) for c in shown} | {str(c) for c in top.index}
