@@ -13,7 +13,7 @@ BROWSER_STAMP := $(VENV)/.journeymine-browser
 SPARK_STAMP := $(VENV)/.journeymine-spark
 POSTGRES_STAMP := $(VENV)/.journeymine-postgres
 
-.PHONY: demo test setup lint typecheck bench lock clean
+.PHONY: demo test setup docs dist lint typecheck bench lock clean
 
 demo: setup
 	$(PY) -m journeymine demo -o report.html
@@ -25,6 +25,18 @@ test: setup $(BROWSER_STAMP) $(SPARK_STAMP) $(POSTGRES_STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 setup: $(STAMP)
+
+# the documentation site, warnings as errors (make test builds it too: tests/test_docs_site.py)
+docs: setup
+	$(PY) -m sphinx -E -W --keep-going -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
+# the wheel and sdist, checked as PyPI would (make test builds and installs them too:
+# tests/test_packaging.py)
+dist: setup
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
 
 $(STAMP): pyproject.toml $(CONSTRAINTS) scripts/setup-system.sh
 	bash scripts/setup-system.sh
@@ -67,4 +79,4 @@ lock:
 	bash scripts/lock-constraints.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info docs/_build docs/api/generated docs/gallery/*.ipynb

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ EXPECTED = [
     "DottedChart",
     "EmptyLogError",
     "EventSpec",
+    "Explorer",
     "FileFormatError",
     "Flattening",
     "Funnel",
@@ -66,6 +68,7 @@ EXPECTED = [
     "discover_process_model",
     "dotted_chart",
     "errors",
+    "explore",
     "from_tables",
     "funnel",
     "handoffs",
@@ -103,7 +106,9 @@ def test_all_is_pinned_and_sorted() -> None:
 
 
 def test_datasets_surface() -> None:
-    assert jm.datasets.__all__ == ["DEMO_OUTCOMES", "DEMO_STAGE_ORDER", "demo_b2b", "demo_spend"]
+    assert jm.datasets.__all__ == [
+        "DEMO_OUTCOMES", "DEMO_STAGE_ORDER", "PUBLIC_LOGS", "PublicLog", "data_home", "demo_b2b", "demo_spend", "load",
+    ]
 
 
 def test_errors_derive_from_base_and_builtins() -> None:
@@ -126,3 +131,21 @@ def test_import_does_not_import_pm4py_or_graphviz() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_public_name_has_an_example() -> None:
+    """Every public class and function documents itself with a runnable ``Examples`` section
+    (exceptions other than the base JourneymineError are exempt)."""
+    missing: list[str] = []
+    for prefix, module in (("jm.", jm), ("jm.datasets.", jm.datasets)):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            if inspect.isclass(obj) and issubclass(obj, BaseException) and obj is not jm.JourneymineError:
+                continue
+            doc = inspect.getdoc(obj) or ""
+            examples = doc.partition("Examples\n--------")[2]
+            if ">>>" not in examples:
+                missing.append(prefix + name)
+    assert not missing, f"public names without an Examples section with a doctest: {missing}"

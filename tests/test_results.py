@@ -56,6 +56,7 @@ BUILDERS: dict[str, Callable[[jm.JourneyLog], Any]] = {
         score=lambda d: d["score"] % 11)),
     "LifetimeValue": lambda log: jm.lifetime_value(log, by="segment", churned="Churned", n_boot=20, random_state=0),
     "DottedChart": lambda log: jm.dotted_chart(log, by="segment"),
+    "Explorer": lambda log: jm.explore(log, by="segment"),
     "OutcomeEvaluation": lambda log: _evaluation(log),
 }
 

@@ -19,6 +19,7 @@ from ._cohorts import Period, period
 from ._committee import BuyingCommittee, buying_committee
 from ._compare import CohortComparison, compare_cohorts
 from ._dotted import DottedChart, dotted_chart
+from ._explore import Explorer, explore
 from ._export import write_csv
 from ._funnel import Funnel, funnel
 from ._handoffs import Handoffs, handoffs
@@ -73,6 +74,7 @@ __all__ = [
     "DottedChart",
     "EmptyLogError",
     "EventSpec",
+    "Explorer",
     "FileFormatError",
     "Flattening",
     "Funnel",
@@ -119,6 +121,7 @@ __all__ = [
     "discover_process_model",
     "dotted_chart",
     "errors",
+    "explore",
     "from_tables",
     "funnel",
     "handoffs",

@@ -87,7 +87,7 @@ def acquisition_cost(
     model : str
         The attribution model sharing each conversion among its touches: one of
         ``first_touch``, ``last_touch``, ``linear``, ``time_decay``, ``position_based``,
-        ``markov``, ``shapley`` (docs/attribution.md).
+        ``markov``, ``shapley`` (docs/kpis.md).
     period : {"M", "Q", "Y"} or None
         Match spend to touches of the same calendar period, or over the whole log (None).
     by : str, list of str or callable, optional
@@ -471,6 +471,26 @@ class AcquisitionCost(Displayed):
     conversion : tuple of str
     by : str, tuple of str or None
     cohorts : tuple of str
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0, version=2)
+    >>> spend = jm.datasets.demo_spend(n_accounts=200, random_state=0)
+    >>> cac = jm.acquisition_cost(log, costs=spend, conversion="Contract signed")
+    >>> cac
+    <AcquisitionCost: 55 acquired accounts, 4,713,096 spend (65% unexplained), model linear>
+    >>> cac.summary[["cohort", "acquired", "allocated", "cac"]].round(0)
+      cohort  acquired  allocated      cac
+    0  (all)        55  1646357.0  29934.0
+
+    Per channel, the spend shared among acquired accounts and the rest (``unexplained``):
+
+    >>> cac.by_channel.set_index("channel").loc[["Web", "Event"], ["spend", "allocated", "unexplained"]]
+                 spend  allocated  unexplained
+    channel
+    Web      951468.63  584502.04    366966.59
+    Event   1187470.05  517789.30    669680.75
     """
 
     model: str

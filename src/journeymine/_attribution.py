@@ -3,7 +3,7 @@
 A *path* is an account's touches in time order up to its first conversion event (the
 conversion itself is not a touch), or its whole journey when it never converts. ``by``
 says what a touch is: the activity, or the value of the ``channel`` column. Definitions
-(also in ``docs/attribution.md``), each over converting paths unless said otherwise:
+(also in ``docs/kpis.md``), each over converting paths unless said otherwise:
 
 * ``first_touch`` / ``last_touch``: all credit to the first / last touch;
 * ``linear``: 1/n to each of the n touches;
@@ -57,7 +57,25 @@ _CONV, _NULL, _START = "(conversion)", "(null)", "(start)"
 @dataclass(frozen=True, eq=False, repr=False)
 class Attribution(Displayed):
     """Credit per model and touch (``credits``) and assisted conversions (``assisted``);
-    ``summary`` has one row per touch and the credit share of each model."""
+    ``summary`` has one row per touch and the credit share of each model.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    >>> att = jm.attribution(log, conversion=["Contract signed"], by="channel")
+    >>> att
+    <Attribution: 7 models, 8 touches, 55 conversions of 200 paths>
+
+    The web opens journeys that meetings close:
+
+    >>> share = att.summary.set_index("touch")
+    >>> share.loc[["Web", "Meeting"], ["first_touch", "last_touch", "markov"]].round(2)
+             first_touch  last_touch  markov
+    touch
+    Web             0.42        0.04     0.2
+    Meeting         0.02        0.40     0.2
+    """
 
     credits: pd.DataFrame
     assisted: pd.DataFrame
@@ -332,7 +350,7 @@ def attribution(
         value is missing counts as ``"(missing)"``.
     models : str or sequence of str
         Any of "first_touch", "last_touch", "linear", "time_decay", "position_based",
-        "markov", "shapley" (definitions in the module docs and ``docs/attribution.md``).
+        "markov", "shapley" (definitions in the module docs and ``docs/kpis.md``).
     half_life : float
         Seconds for the time-decay model (default 7 days).
     order : int

@@ -1378,10 +1378,10 @@ class JourneyClusterer(Estimator):
 
         For every transition and activity (the share of the cluster's accounts that take
         it against the share elsewhere) and every value of a case attribute, the
-        difference, Cohen's h (2·asin√p₁ − 2·asin√p₂; |h| ≈ 0.2 small, 0.5 medium, 0.8
+        difference, Cohen's h (2·asin√p₁ − 2·asin√p₂; an absolute h of 0.2 is small, 0.5 medium, 0.8
         large) and the lift (cluster share / overall share). Features present in fewer
         than ``min_share`` of both groups are left out. The ``top`` features with the
-        largest |h| per cluster and kind are kept, over- and under-represented alike.
+        largest absolute h per cluster and kind are kept, over- and under-represented alike.
         ``rule`` is a readable sentence.
 
         Examples

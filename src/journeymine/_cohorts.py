@@ -47,6 +47,19 @@ class Period:
     dropped), named so that they sort in time: ``2024-01-05`` (day), ``2024-W01`` (ISO
     week, Monday first), ``2024-01`` (month), ``2024-Q1`` (quarter), ``2024`` (year).
     Periods are calendar periods in UTC.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    >>> signed = jm.period("Q", of="Contract signed")
+    >>> signed.name, signed.freq, signed.of
+    ('quarter of first Contract signed', 'Q', 'Contract signed')
+    >>> r = jm.retention(log, by=signed)
+    >>> r.cohorts[:3]  # accounts that never signed are "(missing)"
+    ('(missing)', '2023-Q1', '2023-Q2')
+    >>> r.summary.set_index("cohort").loc[["2025-Q1", "2025-Q2", "2025-Q3"], "accounts"].tolist()
+    [1, 0, 0]
     """
 
     __slots__ = ("freq", "of")

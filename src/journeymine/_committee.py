@@ -156,6 +156,21 @@ class BuyingCommittee(Displayed):
     shared_contacts : int
         Contacts who made touches in more than one account (each is counted once in every
         account they touch).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> bc = jm.buying_committee(jm.datasets.demo_b2b(n_accounts=200, random_state=0), random_state=0)
+    >>> bc
+    <BuyingCommittee: 200 accounts, 1 cohort(s), 6 roles>
+    >>> bc.summary[["accounts", "median_contacts", "share_multi_threaded"]]
+       accounts  median_contacts  share_multi_threaded
+    0       200              2.0                  0.64
+    >>> bc.roles[["role", "share", "typical_stage"]].head(3)  # share: accounts where it engaged
+                 role  share typical_stage
+    0        Champion  0.925     awareness
+    1  Decision maker  0.225      decision
+    2  Economic buyer  0.220      decision
     """
 
     accounts: pd.DataFrame

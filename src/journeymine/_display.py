@@ -10,6 +10,7 @@ cohort or an activity named ``<script>`` is shown as text.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Container, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,7 +19,7 @@ from .errors import MissingDependencyError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Displayed", "GraphvizDisplayed", "error", "escape", "note", "section", "table"]
+__all__ = ["Displayed", "GraphvizDisplayed", "error", "escape", "fit", "note", "section", "table"]
 
 #: rows shown by :func:`table` before it says how many more there are
 MAX_ROWS = 20
@@ -80,6 +81,41 @@ def section(kind: str, title: str, *parts: str) -> str:
     return f"<div class='journeymine-{kind}'><strong>{escape(title)}</strong>{''.join(parts)}</div>"
 
 
+_SVG_TAG = re.compile(r"<svg\b[^>]*>")
+_SIZE = re.compile(r'\s(width|height)="([\d.]+)(px|pt)?"')
+
+
+def fit(svg: str) -> str:
+    """``svg`` drawn at its own size but never wider than its container (a notebook column):
+    the root element's fixed ``width``/``height`` become ``width="100%"`` with that width
+    as ``max-width``, and the ``viewBox`` scales the drawing. A drawing without a viewBox,
+    or one that already scales, is returned unchanged.
+
+    Examples
+    --------
+    >>> from journeymine._display import fit
+    >>> fit('<svg viewBox="0 0 940 300" width="940" height="300"><g/></svg>')
+    '<svg viewBox="0 0 940 300" width="100%" style="max-width: 940px; height: auto"><g/></svg>'
+    """
+    match = _SVG_TAG.search(svg)
+    if match is None:
+        return svg
+    tag = match.group(0)
+    if "viewBox=" not in tag or "style=" in tag:
+        return svg
+    sizes = {m.group(1): m for m in _SIZE.finditer(tag)}
+    if "width" not in sizes:
+        return svg
+    width = sizes["width"]
+    new = tag
+    for m in sizes.values():
+        new = new.replace(m.group(0), "", 1)
+    new = new[:-1].rstrip() + (
+        f' width="100%" style="max-width: {width.group(2)}{width.group(3) or "px"}; height: auto">'
+    )
+    return svg[: match.start()] + new + svg[match.end():]
+
+
 def note(text: str) -> str:
     """An escaped italic line under a title."""
     return f"<p><em>{escape(text)}</em></p>"
@@ -110,7 +146,8 @@ class Displayed:
         raise NotImplementedError
 
     def _repr_html_(self) -> str:
-        return self._display_html(self._display_svg())
+        svg = self._display_svg()
+        return self._display_html(None if svg is None else fit(svg))
 
     def _repr_mimebundle_(
         self, include: Container[str] | None = None, exclude: Container[str] | None = None
@@ -123,7 +160,8 @@ class Displayed:
             return bundle
         svg = self._display_svg()
         if wanted("text/html"):
-            bundle["text/html"] = self._display_html(svg)
+            # in HTML the drawing scales down to the notebook column, never scrolls
+            bundle["text/html"] = self._display_html(None if svg is None else fit(svg))
         # the SVG only where the HTML (which holds it) is not wanted: a saved notebook
         # would otherwise store every drawing twice
         if svg is not None and wanted("image/svg+xml") and "text/html" not in bundle:

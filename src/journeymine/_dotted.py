@@ -175,6 +175,18 @@ class DottedChart(Displayed):
         The colour categories, in legend order (``"other"`` last when present).
     caption : str
         What is drawn, in words.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> d = jm.dotted_chart(jm.datasets.demo_b2b(n_accounts=200, random_state=0), color="channel")
+    >>> d
+    <DottedChart: 200 accounts, 1,439 events, dots (200 rows), absolute time, sorted by start, colour channel>
+    >>> d.summary[["accounts", "events", "drawn_rows", "mode"]]
+       accounts  events  drawn_rows  mode
+    0       200    1439         200  dots
+    >>> d.legend[:3], d.svg.startswith("<svg")
+    (('Web', 'Meeting', 'Sales call'), True)
     """
 
     mode: str

@@ -116,6 +116,20 @@ class Funnel(Displayed):
         The end of observation: ``at``, or the log's last event.
     by : str or tuple of str or None
     alpha : float
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    >>> f = jm.funnel(log, ["Demo request", "Demo", "Proposal sent", "Contract signed"])
+    >>> f
+    <Funnel: 4 steps, 97 accounts entering, 75 still open>
+    >>> f.steps[["name", "entered", "converted", "open", "conversion"]].round(2)
+                  name  entered  converted  open  conversion
+    0     Demo request       97         72    25        0.74
+    1             Demo       72         51    21        0.71
+    2    Proposal sent       51         22    29        0.43
+    3  Contract signed       22          0     0         NaN
     """
 
     steps: pd.DataFrame

@@ -255,6 +255,18 @@ class Handoffs(Displayed):
         How long after a handoff a loss counts.
     untouched : int
         Events without a team (left out).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> h = jm.handoffs(jm.datasets.demo_b2b(n_accounts=200, random_state=0, version=2), lost="Closed lost")
+    >>> h
+    <Handoffs: 4 teams, 453 handoffs of 9 kinds>
+    >>> h.summary[["from", "to", "count", "accounts", "lost_share"]].head(3).round(2)
+            from   to  count  accounts  lost_share
+    0        SDR   AE    128       104        0.24
+    1  Marketing  SDR    121       111        0.17
+    2         AE  CSM     67        55        0.00
     """
 
     team: str

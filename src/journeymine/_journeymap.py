@@ -312,6 +312,21 @@ class JourneyMap(GraphvizDisplayed):
         """Draw the map and write it (.svg, .png, .pdf or .dot by suffix); returns the path."""
         return self.draw(**options).save(path)
 
+    def explore(self, path: Any = None) -> Any:
+        """The interactive explorer of this map's accounts (:func:`explore`), opened at the
+        map's own simplification; also written to ``path`` when given.
+
+        Examples
+        --------
+        >>> import journeymine as jm
+        >>> m = jm.journey_map(jm.datasets.demo_b2b(n_accounts=60), by="segment")["SMB"]
+        >>> m.simplify(activities=8, paths=0.2).explore()
+        <Explorer: 27 accounts, 195 events; ... kB of HTML; .save(path)>
+        """
+        from ._explore import explore_map  # the explorer sits above the maps (pyproject layers)
+
+        return explore_map(self, path=path)
+
     _display_kind: ClassVar[str] = "map"
 
     def _drawing_svg(self) -> str:
@@ -385,11 +400,12 @@ def _filter_paths(jmap: JourneyMap, paths: float) -> JourneyMap:
     ranked = sorted(weighted, key=lambda x: (-x[2], x[0], x[1]))
     keep |= {(s, t) for s, t, _ in ranked[: math.ceil(paths * len(ranked))]}
     mask = [(s, t) in keep for s, t in zip(e["source"], e["target"], strict=True)]
-    starts = st[[("(start)", a) in keep for a in st["activity"]]]
-    ends = en[[(a, "(end)") in keep for a in en["activity"]]]
+    # .loc: an empty list of flags (a map with no steps) selects no rows, not no columns
+    starts = st.loc[[("(start)", a) in keep for a in st["activity"]]]
+    ends = en.loc[[(a, "(end)") in keep for a in en["activity"]]]
     return replace(
         jmap,
-        edges=e[mask].reset_index(drop=True),
+        edges=e.loc[mask].reset_index(drop=True),
         start_activities=starts.reset_index(drop=True),
         end_activities=ends.reset_index(drop=True),
     )

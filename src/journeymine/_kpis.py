@@ -66,7 +66,23 @@ def _km_incidence(time: np.ndarray, event: np.ndarray) -> float:
 class JourneyKPIs(Displayed):
     """KPIs per cohort. ``table`` is tidy: one row per cohort and KPI with ``value``,
     ``ci_low``, ``ci_high`` (where an interval applies), ``unit`` and ``n`` (accounts the
-    figure is computed over); ``summary`` is the same table (a copy)."""
+    figure is computed over); ``summary`` is the same table (a copy).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMO_OUTCOMES, by="segment")
+    >>> k
+    <JourneyKPIs: 23 KPIs for 3 cohort(s)>
+    >>> round(k.value("conversion_rate", "SMB"), 2)
+    0.37
+    >>> k.table.query("kpi == 'conversion_rate'")[["cohort", "value", "ci_low", "ci_high", "n"]].round(2)
+            cohort  value  ci_low  ci_high   n
+    4          SMB   0.37    0.24     0.52  41
+    27  Mid-market   0.75    0.58     0.87  32
+    50  Enterprise   0.64    0.45     0.80  25
+    """
 
     table: pd.DataFrame
 

@@ -451,6 +451,18 @@ class LifetimeValue(Displayed):
         The log's end, where running relationships are censored.
     rules : str
         How the value events' kinds were decided.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0, version=2)
+    >>> lv = jm.lifetime_value(log, churned="Churned", kind="deal_type", product="deal_product",
+    ...                        random_state=0)
+    >>> lv
+    <LifetimeValue: 55 accounts with revenue, 58 relationships (16 churned), 1 cohort, 5-year horizon>
+    >>> lv.summary[["cohort", "accounts", "churned", "clv", "clv_low", "clv_high"]].round(0)
+      cohort  accounts  churned       clv   clv_low  clv_high
+    0  (all)        55       16  180320.0  118174.0  243778.0
     """
 
     horizon: int

@@ -37,7 +37,17 @@ __all__ = ["JourneyLog", "TimeSpan"]
 
 
 class TimeSpan(NamedTuple):
-    """First and last event timestamp of a log (UTC)."""
+    """First and last event timestamp of a log (UTC).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> span = jm.datasets.demo_b2b(n_accounts=200, random_state=0).time_span
+    >>> span.start, span.end
+    (Timestamp('2023-01-04 09:34:27+0000', tz='UTC'), Timestamp('2025-12-28 18:45:25+0000', tz='UTC'))
+    >>> span.duration
+    Timedelta('1089 days 09:10:58')
+    """
 
     start: pd.Timestamp
     end: pd.Timestamp

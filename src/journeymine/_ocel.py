@@ -99,6 +99,34 @@ class ObjectCentricLog(Displayed):
     An attribute named like a fixed column is renamed ``"<name> (attribute)"``.
 
     :func:`read_ocel` and :meth:`flatten` show one in use.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> import journeymine as jm
+    >>> doc = {"objectTypes": [{"name": "account"}, {"name": "contact"}],
+    ...        "eventTypes": [{"name": "Demo"}, {"name": "Webinar"}],
+    ...        "objects": [{"id": "A1", "type": "account"}, {"id": "A2", "type": "account"},
+    ...                    {"id": "C1", "type": "contact"}],
+    ...        "events": [{"id": "e1", "type": "Demo", "time": "2024-01-02T10:00:00Z",
+    ...                    "relationships": [{"objectId": "A1", "qualifier": "buyer"},
+    ...                                      {"objectId": "A2", "qualifier": "partner"}]},
+    ...                   {"id": "e2", "type": "Webinar", "time": "2024-01-03T10:00:00Z",
+    ...                    "relationships": [{"objectId": "C1", "qualifier": "attendee"}]}]}
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.jsonocel"
+    >>> _ = path.write_text(json.dumps(doc))
+    >>> ocel = jm.read_ocel(path)
+    >>> ocel
+    <ObjectCentricLog: 2 events, 3 objects of 2 types, 3 event–object links, 0 object–object links>
+    >>> ocel.summary  # per object type: how many objects, and events linked to them
+      object_type  n_objects  n_events  n_event_object_links
+    0     account          2         1                     2
+    1     contact          1         1                     1
+    >>> ocel.event_objects
+      event_id object_id qualifier
+    0       e1        A1     buyer
+    1       e1        A2   partner
+    2       e2        C1  attendee
     """
 
     _events: pl.DataFrame
@@ -360,6 +388,33 @@ class Flattening(Displayed):
     ``per_event`` has one row per event of the log: ``event_id``, ``activity`` and
     ``n_cases`` (0: left out; 2 or more: copied). :attr:`summary` is one row of totals;
     :attr:`sentence` says it in words.
+
+    Examples
+    --------
+    A demo shown to two accounts at once, and a webinar that reaches no account:
+
+    >>> import json, tempfile, pathlib
+    >>> import journeymine as jm
+    >>> doc = {"objectTypes": [{"name": "account"}, {"name": "contact"}],
+    ...        "eventTypes": [{"name": "Demo"}, {"name": "Webinar"}],
+    ...        "objects": [{"id": "A1", "type": "account"}, {"id": "A2", "type": "account"},
+    ...                    {"id": "C1", "type": "contact"}],
+    ...        "events": [{"id": "e1", "type": "Demo", "time": "2024-01-02T10:00:00Z",
+    ...                    "relationships": [{"objectId": "A1", "qualifier": ""},
+    ...                                      {"objectId": "A2", "qualifier": ""}]},
+    ...                   {"id": "e2", "type": "Webinar", "time": "2024-01-03T10:00:00Z",
+    ...                    "relationships": [{"objectId": "C1", "qualifier": ""}]}]}
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.jsonocel"
+    >>> _ = path.write_text(json.dumps(doc))
+    >>> fl = jm.read_ocel(path).flattening("account")
+    >>> fl
+    <Flattening by account: 2 cases, 2 events, 1 copied, 1 dropped>
+    >>> fl.to_dataframe()
+      event_id activity  n_cases
+    0       e1     Demo        2
+    1       e2  Webinar        0
+    >>> fl.sentence  # doctest: +ELLIPSIS
+    'Flattening by account gives 2 cases and 2 events from 1 of the 2 events: 1 event copied to ... left out.'
     """
 
     object_type: str

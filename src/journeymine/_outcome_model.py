@@ -389,6 +389,23 @@ class OutcomeEvaluation(Displayed):
     ----------
     target : str
     metrics : dict
+
+    Examples
+    --------
+    Train on the journeys known on 1 June 2024, evaluate on monthly cut-offs after it:
+
+    >>> import pandas as pd
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=600, random_state=0)
+    >>> m = jm.JourneyOutcomeModel(outcomes=jm.datasets.DEMO_OUTCOMES, target="won", horizon="90D",
+    ...                            random_state=0).fit(log.filter_time(end="2024-06-01", mode="contained"))
+    >>> r = m.evaluate(log, at=pd.date_range("2024-09-01", "2025-06-01", freq="MS", tz="UTC"))
+    >>> r["n"], r["positives"]  # (open account, cut-off) pairs scored, and those won within 90 days
+    (4241, 65)
+    >>> bool(r["auc"] > 0.9 and r["brier"] < r["brier_base_rate"])  # it beats guessing the base rate
+    True
+    >>> r.summary["scorer"].tolist()  # doctest: +ELLIPSIS
+    ['model (...)', 'recency/frequency baseline', 'base rate']
     """
 
     target: str

@@ -122,6 +122,19 @@ class JourneyPaths(Displayed):
         Per cohort, the most frequent full paths: ``cohort``, ``rank``, ``before``
         (``"A → B"``, oldest first), ``anchor``, ``after``, the count and ``share``;
         the last row, ``"other paths"``, holds the rest (``rank`` 0).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    >>> p = jm.paths(log, "Demo", before=1, after=1)
+    >>> p
+    <JourneyPaths around 'Demo': 1 before, 1 after, 101 accounts (first), 99 accounts without it, 1 cohort>
+    >>> p.paths[["before", "anchor", "after", "accounts", "share"]].head(3).round(2)
+               before anchor           after  accounts  share
+    0  Discovery call   Demo   Proposal sent        22   0.22
+    1    Demo request   Demo   Proposal sent        15   0.15
+    2  Discovery call   Demo  Discovery call        11   0.11
     """
 
     anchor: str

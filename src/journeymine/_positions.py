@@ -516,6 +516,22 @@ class Positions(Displayed):
     top : int
     rule : str
         The stalled rule, in words.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    >>> pos = jm.positions(log, at="2025-06-01", ended=["Closed lost", "Churned"])
+    >>> pos
+    <Positions at 2025-06-01: 34 open accounts, 14 stalled>
+    >>> pos.summary[["open", "closed", "dormant", "stalled", "stalled_share"]].round(2)
+       open  closed  dormant  stalled  stalled_share
+    0    34      48      118       14           0.41
+    >>> pos.table[["case", "stage", "last_touchpoint", "days_in_stage"]].head(3).round(1)
+            case      stage last_touchpoint  days_in_stage
+    0  ACC-00062  awareness         Webinar          391.3
+    1  ACC-00161  awareness   Website visit          350.2
+    2  ACC-00199  awareness         Webinar          343.4
     """
 
     at: dt.datetime

@@ -1,11 +1,14 @@
 """Progress bars for long work: shown in a terminal or notebook, silent in services.
 
-A bar is shown when standard error is a terminal or the code runs in a Jupyter kernel,
-unless ``JOURNEYMINE_PROGRESS=0``; ``JOURNEYMINE_PROGRESS=1`` forces it on.
+A bar is shown when standard error is a terminal, or in a Jupyter kernel that has
+ipywidgets (tqdm's notebook widget; without it tqdm would print a warning and text bars that
+stay in the saved notebook, so there is no bar), unless ``JOURNEYMINE_PROGRESS=0``;
+``JOURNEYMINE_PROGRESS=1`` forces it on.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -20,7 +23,7 @@ def interactive() -> bool:
     if setting in ("0", "1"):
         return setting == "1"
     if "ipykernel" in sys.modules:
-        return True
+        return importlib.util.find_spec("ipywidgets") is not None
     stream = sys.stderr
     return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from ._base import restore_slots
 from ._cohorts import Cohorts
-from ._display import Displayed, error, escape, note, section, table
+from ._display import Displayed, error, escape, fit, note, section, table
 from ._jsonsafe import jsonable
 from .errors import MissingDependencyError
 
@@ -151,7 +151,7 @@ class CohortResults(Displayed, Mapping[str, T]):
 
     def _draw(self, key: str) -> str:
         """The SVG of one cohort's item (may raise :class:`MissingDependencyError`)."""
-        return self._items[key]._display_svg() or ""
+        return fit(self._items[key]._display_svg() or "")
 
     # -- display ----------------------------------------------------------------------------
     def _display_html(self, svg: str | None) -> str:
@@ -162,7 +162,7 @@ class CohortResults(Displayed, Mapping[str, T]):
             except MissingDependencyError as exc:
                 drawing = error(exc)
             panels.append(
-                "<div style='flex:1 1 480px;min-width:420px;max-width:100%;overflow:auto'>"
+                "<div style='flex:1 1 640px;min-width:0;max-width:100%'>"
                 f"<h4 style='margin:4px 0'>{escape(key)} <small>({item.n_cases:,} {self._unit})</small>"
                 f"</h4>{drawing}</div>"
             )

@@ -385,6 +385,16 @@ class Retention(Displayed):
         What formed the cohorts.
     cohorts : tuple of str
         The cohort names (``("(all)",)`` without ``by``).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> r = jm.retention(jm.datasets.demo_b2b(n_accounts=200, random_state=0), period="Q")
+    >>> r
+    <Retention: 200 accounts, 7 start quarters, 1 cohort, classic>
+    >>> r.summary[["accounts", "retention_1", "retention_3"]].round(2)  # still active 1 and 3 quarters on
+       accounts  retention_1  retention_3
+    0       200         0.59         0.18
     """
 
     period: str

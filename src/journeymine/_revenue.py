@@ -614,6 +614,19 @@ class RevenueJourney(Displayed):
         The log's end: the last period closes there (``partial``).
     rules : str
         How the kinds were decided.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0, version=2)
+    >>> rv = jm.revenue(log, period="Y", churned="Churned")
+    >>> rv
+    <RevenueJourney: 55 accounts with revenue, 42 paying at the end (2,482,806 recurring), 3 years, 1 cohort>
+    >>> rv.waterfall[["period", "opening", "new", "churned", "closing"]].round(0)
+      period    opening        new   churned    closing
+    0   2023        0.0  1283719.0       0.0  1283719.0
+    1   2024  1283719.0  1719938.0  351725.0  2661893.0
+    2   2025  2661893.0   314638.0  406688.0  2482806.0
     """
 
     period: str

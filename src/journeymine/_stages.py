@@ -258,6 +258,22 @@ class StageDurations(Displayed):
         The stage order used.
     source : str
         Where the stages came from (see :func:`stage_durations`).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> sd = jm.stage_durations(jm.datasets.demo_b2b(n_accounts=200, random_state=0))
+    >>> sd
+    <StageDurations: 5 stages (awareness, consideration, decision, retention, advocacy), 1 cohort, ...>
+    >>> s = sd.summary.set_index("stage")
+    >>> s.assign(median_days=s["median"] / 86_400)[["accounts", "share", "median_days"]].round(2)
+                   accounts  share  median_days
+    stage
+    awareness           171   0.86        11.37
+    consideration       162   0.81        26.24
+    decision            120   0.60        23.74
+    retention            51   0.26       159.66
+    advocacy             18   0.09         0.00
     """
 
     per_account: pd.DataFrame
@@ -313,11 +329,16 @@ class StageDurations(Displayed):
             "transitions": records(self.transitions),
         }
 
+    @property
+    def _origin(self) -> str:
+        """Where the stages come from, as text: "from the stage column" or "derived from …"."""
+        return f"from the {self.source}" if self.source.startswith("stage column") else self.source
+
     def __repr__(self) -> str:
         n = self._summary["cohort"].nunique()
         return (
             f"<StageDurations: {len(self.order)} stages ({', '.join(self.order)}), "
-            f"{n} cohort{'s' if n != 1 else ''}, stages {self.source}>"
+            f"{n} cohort{'s' if n != 1 else ''}, stages {self._origin}>"
         )
 
     def _display_html(self, svg: str | None) -> str:
@@ -329,7 +350,7 @@ class StageDurations(Displayed):
         )
         formats = {"accounts": "{:,}".format, "share": "{:.0%}".format, "median time": duration,
                    "p90 time": duration, "median visits": "{:g}".format}
-        return section("stages", f"Time in stage (stages {self.source})", table(shown, formats=formats,
+        return section("stages", f"Time in stage (stages {self._origin})", table(shown, formats=formats,
                                                                              max_rows=60))
 
 

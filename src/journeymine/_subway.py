@@ -62,6 +62,16 @@ class SubwayLine:
 
     A plain value (a row of :attr:`SubwayMap.summary`), not a result: it has
     :meth:`to_dict` but no display of its own.
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> line = jm.subway_map(jm.datasets.demo_b2b(n_accounts=200, random_state=0), top=3).lines[0]
+    >>> line.name, line.stations, line.accounts, line.share
+    ('Journey 1', ('Ad click', 'Website visit'), 5, 0.025)
+    >>> line.to_dict()
+    {'name': 'Journey 1', 'stations': ['Ad click', 'Website visit'], 'accounts': 5, 'share': 0.025,
+     'median_duration': 587886.0, 'kind': 'variant'}
     """
 
     name: str
@@ -114,6 +124,22 @@ class SubwayMap(Displayed):
     summary : pandas.DataFrame
         One row per line, in track order: ``line`` (its name), ``kind``, ``stations`` (how
         many), ``accounts``, ``share`` and ``median_duration`` (seconds).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> sm = jm.subway_map(jm.datasets.demo_b2b(n_accounts=200, random_state=0), top=3)
+    >>> sm
+    <SubwayMap: 3 lines, 6 stations (2 interchanges), 3 stages>
+    >>> sm.summary[["line", "stations", "accounts", "share"]]
+            line  stations  accounts  share
+    0  Journey 1         2         5  0.025
+    1  Journey 2         3         3  0.015
+    2  Journey 3         3         3  0.015
+    >>> sm.stations[sm.stations["interchange"]]["station"].tolist()  # stations shared by lines
+    ['Ad click', 'Website visit']
+    >>> sm.svg.startswith("<svg")
+    True
     """
 
     lines: tuple[SubwayLine, ...]
@@ -234,9 +260,13 @@ class SubwayMap(Displayed):
     def __repr__(self) -> str:
         inter = int(self.stations["interchange"].sum())
         return (
-            f"<SubwayMap: {len(self.lines)} lines, {len(self.stations)} stations "
-            f"({inter} interchanges), {len(self.stages)} stages>"
+            f"<SubwayMap: {_count(len(self.lines), 'line')}, {_count(len(self.stations), 'station')} "
+            f"({_count(inter, 'interchange')}), {_count(len(self.stages), 'stage')}>"
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 # ------------------------------------------------------------------------------------------

@@ -14,19 +14,13 @@ ENV_VAR = "JOURNEYMINE_DATA"
 def shared_data_dir() -> Path | None:
     """Return the folder of real public event logs, or None when it is absent.
 
-    ``$JOURNEYMINE_DATA`` when set, else ``../shared/data`` next to the repository root
-    (found from this file and from the working directory).
+    The public finder, :func:`journeymine.datasets.data_home`: ``$JOURNEYMINE_DATA`` when
+    set, else the first ``shared/data`` folder holding a ``SOURCES.md`` above the working
+    directory or this file.
     """
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env) if Path(env).is_dir() else None
-    here = Path(__file__).resolve()
-    candidates = [parent.parent / "shared" / "data" for parent in here.parents]
-    candidates.append(Path.cwd().parent / "shared" / "data")
-    for candidate in candidates:
-        if (candidate / "SOURCES.md").is_file():
-            return candidate
-    return None
+    from .datasets import data_home
+
+    return data_home()
 
 
 LOOPBACK = "127.0.0.1"

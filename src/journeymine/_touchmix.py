@@ -210,6 +210,23 @@ class TouchMix(Displayed):
     dim, across : str
     by : str, tuple of str or None
     cohorts : tuple of str
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> mix = jm.touch_mix(jm.datasets.demo_b2b(n_accounts=200, random_state=0))
+    >>> mix
+    <TouchMix: channel across stage, 1 cohort, 3 empty cells>
+    >>> mix.matrix()[["Web", "Meeting", "Email"]].round(2)  # share of each stage's touches
+    dim             Web  Meeting  Email
+    across
+    awareness      0.54     0.02   0.07
+    consideration  0.26     0.29   0.01
+    decision       0.01     0.23   0.39
+    retention      0.02     0.29   0.16
+    advocacy       0.45     0.05   0.00
+    >>> mix.gaps["dim"].tolist()  # channels with no touch in a stage (here: advocacy)
+    ['Email', 'Paid social', 'Product']
     """
 
     dim: str

@@ -523,6 +523,19 @@ class Voice(Displayed):
     logrank_p : float
         Log-rank p-value of churn after a first response, lowest band against highest (NaN
         without ``churned``).
+
+    Examples
+    --------
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0, version=2)
+    >>> v = jm.voice(log, score="nps", churned="Churned")
+    >>> v
+    <Voice: 196 responses from 54 accounts, scale nps, NPS +32>
+    >>> v.churn_by_band[["band", "accounts", "churn_12m"]].round(2)  # detractors churn most
+            band  accounts  churn_12m
+    0  detractor        16       0.56
+    1    passive        17       0.19
+    2   promoter        21       0.00
     """
 
     scale: str

@@ -48,7 +48,24 @@ __all__ = [
 
 
 class JourneymineError(Exception):
-    """Base class of every error journeymine raises on purpose."""
+    """Base class of every error journeymine raises on purpose.
+
+    Examples
+    --------
+    A bad argument raises an :class:`InvalidParameterError`, which ``except
+    jm.JourneymineError`` and ``except ValueError`` both catch:
+
+    >>> import journeymine as jm
+    >>> log = jm.datasets.demo_b2b(n_accounts=20, random_state=0)
+    >>> try:
+    ...     jm.retention(log, period="fortnight")
+    ... except jm.JourneymineError as err:
+    ...     caught = err
+    >>> type(caught).__name__, isinstance(caught, ValueError)
+    ('InvalidParameterError', True)
+    >>> str(caught)  # doctest: +ELLIPSIS
+    "The 'period' parameter of retention must be one of 'D' (day), ... Got 'fortnight'."
+    """
 
 
 class SchemaError(JourneymineError, ValueError):

@@ -1,7 +1,8 @@
-"""Bundled data: a generator of realistic synthetic B2B touchpoint logs.
+"""Data: a generator of realistic synthetic B2B touchpoint logs, and loaders for the public logs.
 
-The real public event logs used in journeymine's tests and benchmarks are not bundled;
-see ``docs/data.md``.
+:func:`demo_b2b` generates the bundled demo log. The real public event logs used in
+journeymine's tests, docs and benchmarks are not bundled and never downloaded: :func:`load`
+reads a local copy and checks its SHA-256 (``docs/data.md``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import pandas as pd
 from .._log import JourneyLog
 from .._params import check_int, invalid
 from ._demo import generate_demo_events
+from ._public import PUBLIC_LOGS, PublicLog, data_home, load
 
-__all__ = ["DEMO_OUTCOMES", "DEMO_STAGE_ORDER", "demo_b2b", "demo_spend"]
+__all__ = [
+    "DEMO_OUTCOMES", "DEMO_STAGE_ORDER", "PUBLIC_LOGS", "PublicLog",
+    "data_home", "demo_b2b", "demo_spend", "load",
+]
 
 #: Journey order of the demo log's ``stage`` values.
 DEMO_STAGE_ORDER: tuple[str, ...] = ("awareness", "consideration", "decision", "retention", "advocacy")
