@@ -628,6 +628,16 @@ def outcome_encodings() -> str:
     return table(header, out)
 
 
+def explore() -> str:
+    out = []
+    for r in results("explore")["rows"]:
+        out.append([r["log"], f"{r['cases']:,}", f"{r['events']:,}", f"{r['bytes'] / 1000:,.0f} kB",
+                    num(r["build_seconds"]), num(r["journey_map_seconds"]), ratio(r["x journey_map"]),
+                    f"{r['dom_interactive_ms']:.0f}", f"{r['station_seen_ms']:.0f}"])
+    return table(["log", "cases", "events", "page", "build s", "journey map s", "x journey map",
+                  "first render ms", "station seen ms"], out)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "ingest": ingest,
     "discovery-1m": discovery("1000000"),
@@ -655,6 +665,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "report": report,
     "outcome": outcome,
     "outcome-encodings": outcome_encodings,
+    "explore": explore,
 }
 
 
