@@ -398,6 +398,92 @@ def test_bad_arguments_are_named(spark: Any, demo_file: Path) -> None:
     assert log.n_cases == 600
 
 
+#: the demo's columns under names Spark would parse (dots, spaces, colons, a backtick,
+#: unicode), and attributes named like the Spark engine's own columns ("ts", "Code": Spark
+#: resolves names ignoring case)
+HOSTILE = {"account": "case.id", "touchpoint": "activity name", "at": "time:stamp", "contact": "contact.id",
+           "role": "role`s", "channel": "channel name", "stage": "stage:name", "value": "value (€)",
+           "segment": "we`ird", "market": "a.b.c", "product": "ünïcødé"}
+HOSTILE_ROLES = dict(case="case.id", activity="activity name", timestamp="time:stamp", contact="contact.id",
+                     role="role`s", channel="channel name", stage="stage:name", value="value (€)",
+                     resource="org.resource", lifecycle="life cycle", case_attributes=["we`ird", "a.b.c"])
+
+
+@pytest.fixture(scope="module")
+def hostile_file(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo under hostile column names, with two events without a case and an exact
+    repeat of an event (three rows set aside)."""
+    frame = pl.read_parquet(demo_file).rename(HOSTILE).with_columns(
+        pl.int_range(0, pl.len(), dtype=pl.Int32).alias(".order"),
+        pl.col("channel name").alias("org.resource"),
+        pl.lit("complete").alias("life cycle"),
+        pl.col("time:stamp").dt.to_string("%Y-%m-%d").alias("ts"),
+        (pl.int_range(0, pl.len()) % 7).alias("Code"),
+    )
+    frame = pl.concat([frame, frame.head(2).with_columns(pl.lit(None, pl.String).alias("case.id")), frame.slice(5, 1)])
+    path = tmp_path_factory.mktemp("spark") / "hostile names.parquet"
+    frame.write_parquet(path, row_group_size=500)
+    return path
+
+
+def test_any_column_name_works(spark: Any, hostile_file: Path) -> None:
+    with pytest.warns(jm.DataQualityWarning, match="set aside"):
+        local = jm.read_parquet(hostile_file, **HOSTILE_ROLES)  # type: ignore[arg-type]
+    builds = {}
+    with pytest.warns(jm.DataQualityWarning, match="Spark DataFrame"):
+        builds["from_spark"] = jm.JourneyLog.from_spark(
+            spark.read.parquet(str(hostile_file)), quantiles="exact", **HOSTILE_ROLES  # type: ignore[arg-type]
+        )
+    with pytest.warns(jm.DataQualityWarning, match="Spark DataFrame"):
+        builds["read_parquet"] = jm.read_parquet(hostile_file, engine="spark", spark=spark, **HOSTILE_ROLES)  # type: ignore[arg-type]
+    attributes = ("ünïcødé", ".order", "ts", "Code")
+    assert local.event_attributes == attributes and local.case_attributes == ("we`ird", "a.b.c")
+    for how, remote in builds.items():
+        approx = {"edges": ["median", "p90"], "nodes": ["position"]} if how == "read_parquet" else {}
+        assert (remote.n_cases, remote.n_events, remote.n_rejected) == (local.n_cases, local.n_events, 3), how
+        assert remote.event_attributes == local.event_attributes, how
+        same(remote.cases, local.cases)
+        same(remote.to_local().events.drop(columns="row"), local.events.drop(columns="row"))
+        assert remote.spark_events.columns[-5:] == [*attributes, "row"]
+        rejected = remote.rejected.toArrow()
+        assert rejected.column_names == ["row", "reason", *pl.read_parquet_schema(hostile_file)]
+        for column in ("reason", ".order", "we`ird"):
+            assert sorted(rejected.column(column).to_pylist()) == sorted(local.rejected[column]), column
+        maps_a, maps_b = jm.journey_map(local, by="we`ird"), jm.journey_map(remote, by="we`ird")
+        assert sorted(maps_b) == sorted(maps_a) == ["Enterprise", "Mid-market", "SMB"]
+        for key in maps_a:  # type: ignore[union-attr]
+            m, n = maps_a[key], maps_b[key]  # type: ignore[index]
+            for table in ("edges", "nodes"):  # read_parquet(engine="spark"): approximate quantiles
+                drop = approx.get(table, [])
+                same(getattr(n, table).drop(columns=drop), getattr(m, table).drop(columns=drop))
+    remote = builds["from_spark"]
+    same(jm.variants(remote, by="we`ird"), jm.variants(local, by="we`ird"))
+    a, b = jm.stage_durations(local, by="a.b.c"), jm.stage_durations(remote, by="a.b.c")
+    for table in ("summary", "transitions", "per_account"):
+        same(getattr(b, table), getattr(a, table))
+    assert jm.subway_map(remote)._repr_svg_() == jm.subway_map(local)._repr_svg_()
+    same(jm.kpis(remote, outcomes=OUTCOMES, by="we`ird").to_dataframe(),
+         jm.kpis(local, outcomes=OUTCOMES, by="we`ird").to_dataframe())
+    ca = jm.buying_committee(local, outcomes=OUTCOMES, at="Proposal sent", by="we`ird", random_state=0)
+    cb = jm.buying_committee(remote, outcomes=OUTCOMES, at="Proposal sent", by="we`ird", random_state=0)
+    for table in ("accounts", "roles", "drivers", "engagement", "handover", "summary"):
+        same(getattr(cb, table), getattr(ca, table))
+    fit_a = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(local)
+    fit_b = jm.JourneyClusterer(n_clusters=3, random_state=0).fit(remote)
+    pd.testing.assert_series_equal(fit_a.labels_, fit_b.labels_)
+    sub_a, sub_b = local.filter_cases({"we`ird": "Enterprise"}), remote.filter_cases({"we`ird": "Enterprise"})
+    assert (sub_b.n_cases, sub_b.n_events) == (sub_a.n_cases, sub_a.n_events)
+    same(sub_b.to_local().events.drop(columns="row"), sub_a.events.drop(columns="row"))
+    sizes = {k: v.n_events for k, v in remote.cohorts(by="a.b.c").items()}
+    assert sizes == {k: v.n_events for k, v in local.cohorts(by="a.b.c").items()}
+
+
+def test_a_column_name_used_twice_is_named(spark: Any) -> None:
+    sdf = spark.createDataFrame([("a", "x", "2024-01-01", 1, 2)], ["id", "act", "ts", "n", "n"])
+    with pytest.raises(jm.SchemaError, match=r"column name\(s\) 'n' more than once"):
+        jm.JourneyLog.from_spark(sdf, case="id", activity="act", timestamp="ts")
+
+
 @pytest.mark.realdata
 def test_bpic2012_committee_with_resources_as_contacts(spark: Any, bpic_file: Path) -> None:
     """No public log has the customer's people; BPI 2012's resources play the contacts: many
@@ -438,3 +524,23 @@ def test_bpic2012_is_equal_on_both_engines(bpic: tuple[jm.JourneyLog, jm.Journey
     np.testing.assert_allclose(ub.pace_s, ua.pace_s, rtol=1e-9)
     outcomes = {"won": ["A_APPROVED"], "lost": ["A_DECLINED"], "churned": ["A_CANCELLED"]}
     same(jm.kpis(remote, outcomes=outcomes).to_dataframe(), jm.kpis(local, outcomes=outcomes).to_dataframe())
+
+
+@pytest.mark.realdata
+def test_road_traffic_fines_reads_on_spark(spark: Any, shared_data: Path) -> None:
+    """Its last column is named '.order', which Spark would parse as a field of a struct."""
+    path = shared_data / "road_traffic_fines.parquet"
+    roles = dict(case="case_id", activity="activity", timestamp="timestamp")
+    local = jm.read_parquet(path, **roles)  # type: ignore[arg-type]
+    remote = jm.read_parquet(path, engine="spark", spark=spark, **roles)  # type: ignore[arg-type]
+    assert (remote.n_cases, remote.n_events) == (150_370, 561_470) == (local.n_cases, local.n_events)
+    assert remote.event_attributes == local.event_attributes and ".order" in remote.event_attributes
+    same(remote.cases, local.cases)
+    # read_parquet(engine="spark") has approximate quantiles: every other number is equal
+    a, b = jm.journey_map(local), jm.journey_map(remote)
+    same(b.edges.drop(columns=["median", "p90"]), a.edges.drop(columns=["median", "p90"]))
+    same(b.nodes.drop(columns="position"), a.nodes.drop(columns="position"))
+    for table in ("start_activities", "end_activities"):
+        same(getattr(b, table), getattr(a, table))
+    durations = ["median_duration", "p90_duration"]
+    same(jm.variants(remote).drop(columns=durations), jm.variants(local).drop(columns=durations))

@@ -10,6 +10,16 @@ it unchanged: they ask
 the log's engine for the aggregations they need (:mod:`journeymine._engine`), and the
 engine answers with small polars frames.
 
+**Column names.** Spark parses a column name given as text (``F.col("a.b")`` is the field
+``b`` of a struct ``a``; ``.order`` is a syntax error) and resolves it ignoring case, so an
+input column ``Code`` would be ambiguous next to the engine's own ``code``. No name the
+user chose is ever given to Spark as text: the input's columns are renamed by position
+(``DataFrame.toDF``) to ``__in_<i>``, attributes are carried as ``__event_<i>`` and
+``__case_<j>`` (:func:`_event_slot`, :func:`_case_slot`), and the user's names come back
+only as aliases (:attr:`SparkJourneyLog.spark_events`, ``rejected``) or in polars (the
+case table, :meth:`SparkJourneyLog.to_local`). Any column name works, as in the embedded
+engine.
+
 Differences from the embedded engine, all documented in ``docs/scaling.md``:
 
 * **Input row numbers** are Spark's ``monotonically_increasing_id()``: unique and
@@ -43,7 +53,7 @@ import polars as pl
 from ._embedded import NO_ROLE
 from ._engine import Engine
 from ._log import JourneyLog
-from ._mapping import OPTIONAL_ROLES, ColumnMapping
+from ._mapping import ColumnMapping
 from ._params import as_names, check_choice, check_int, invalid
 from ._typing import OnInvalid, TimeLike
 from ._validate import (
@@ -71,6 +81,21 @@ _OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})\s*$"
 _US_PER_DAY = 86_400_000_000
 #: above this many cases, per-case tables are joined to the events by a shuffle join
 _BROADCAST_CASES = 2_000_000
+
+
+def _input(i: int) -> str:
+    """The internal name of the input's ``i``-th column (see "Column names" above)."""
+    return f"__in_{i}"
+
+
+def _event_slot(i: int) -> str:
+    """The internal name of the ``i``-th event attribute in the persisted events."""
+    return f"__event_{i}"
+
+
+def _case_slot(j: int) -> str:
+    """The internal name of the ``j``-th case attribute while the case table is built."""
+    return f"__case_{j}"
 
 
 def _pyspark() -> Any:
@@ -253,7 +278,6 @@ def from_spark(
         events, n_events = _encoded_events(F, spec, good, cases, activity_counts)
     finally:
         persisted.release()
-    reserved = {"case", "activity", "ts", "row", *OPTIONAL_ROLES}
     return SparkJourneyLog._create_spark(
         sdf=events,
         cases=cases,
@@ -263,7 +287,7 @@ def from_spark(
         activity_counts=activity_counts,
         mapping=spec.mapping,
         case_attributes=spec.case_attributes,
-        event_attributes=[c for c in spec.event_columns if c not in reserved],
+        event_attributes=spec.extra,
         stage_order=spec.stage_order,
         source=source,
         engine=SparkEngine(quantiles=quantiles, accuracy=accuracy),
@@ -276,11 +300,14 @@ class _Spec:
 
     sdf: Any
     mapping: ColumnMapping
-    #: the optional roles, then the event attributes, then the case attributes: the
-    #: columns an event keeps beyond ``row``
+    #: the internal names of the columns an event keeps beyond ``row``: the roles, then
+    #: the event attributes' slots, then the case attributes' slots
     kept: list[str]
+    #: the event attributes (the input's names)
     extra: list[str]
     case_attributes: list[str]
+    #: each input column's position (its internal name is ``_input(position)``)
+    index: dict[str, int]
     types: dict[str, str]
     stage_order: list[str] | None
     zone: str
@@ -292,7 +319,19 @@ class _Spec:
     @property
     def event_columns(self) -> list[str]:
         """The columns an encoded event keeps (all of :attr:`kept` but case attributes)."""
-        return [c for c in self.kept if c not in self.case_attributes]
+        return self.kept[: len(self.kept) - len(self.case_attributes)]
+
+    @property
+    def slots(self) -> dict[str, str]:
+        """The internal name of each attribute (event, then case), by its input name."""
+        return {
+            **{c: _event_slot(i) for i, c in enumerate(self.extra)},
+            **{c: _case_slot(j) for j, c in enumerate(self.case_attributes)},
+        }
+
+    def source(self, name: str) -> Any:
+        """The input column ``name``, referred to by its position (no name parsing)."""
+        return _pyspark().col(_input(self.index[name]))
 
 
 class _Persisted:
@@ -330,6 +369,13 @@ def _resolve(sdf: Any, roles: Mapping[str, Any], **options: Any) -> _Spec:
     stage_order = options["stage_order"]
     if stage_order is not None:
         stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
+    twice = sorted({c for c in sdf.columns if sdf.columns.count(c) > 1})
+    if twice:
+        raise SchemaError(
+            f"The Spark DataFrame has the column name(s) {', '.join(map(repr, twice))} more than "
+            "once; column names must be unique to be read as a journey log. Rename or drop the "
+            "duplicates first (for example after a join: df.select(left['id'].alias('left_id'), ...))."
+        )
     mapping = resolve_mapping(
         sdf.columns, roles, case_attributes=case_attributes, event_attributes=event_attributes
     )
@@ -339,9 +385,14 @@ def _resolve(sdf: Any, roles: Mapping[str, Any], **options: Any) -> _Spec:
     return _Spec(
         sdf=sdf,
         mapping=mapping,
-        kept=["case", "activity", "ts", *optional, *extra, *case_attributes],
+        kept=[
+            "case", "activity", "ts", *optional,
+            *(_event_slot(i) for i in range(len(extra))),
+            *(_case_slot(j) for j in range(len(case_attributes))),
+        ],
         extra=extra,
         case_attributes=case_attributes,
+        index={c: i for i, c in enumerate(sdf.columns)},
         types=dict(sdf.dtypes),
         stage_order=stage_order,
         zone=options["tz"] or "UTC",
@@ -357,36 +408,38 @@ def _reasons(F: Any, spec: _Spec) -> tuple[Any, Any]:
     timestamp in UTC microseconds and ``__reason``, why the row is unusable (null when it
     is usable). Returned twice: without the input's own columns (what is persisted) and
     with them (``__in_<i>``, for the rejected rows, recomputed from the input when looked
-    at)."""
-    sdf, mapping, types = spec.sdf, spec.mapping, spec.types
+    at). The input's columns are renamed by position first, so that no name of theirs is
+    parsed by Spark; the attributes become their slots (:attr:`_Spec.slots`)."""
+    sdf, mapping, types, source = spec.sdf, spec.mapping, spec.types, spec.source
     case, activity, timestamp = mapping.case, mapping.activity, mapping.timestamp
-    numbered = sdf.withColumn("__row", F.monotonically_increasing_id())
+    positional = sdf.toDF(*[_input(i) for i in range(len(sdf.columns))])
+    numbered = positional.withColumn("__row", F.monotonically_increasing_id())
     roles = mapping.roles()
     cols: list[Any] = [
         F.col("__row").alias("row"),
-        _as_id(F, F.col(f"`{case}`"), types[case]).alias("case"),
-        _as_id(F, F.col(f"`{activity}`"), types[activity]).alias("activity"),
+        _as_id(F, source(case), types[case]).alias("case"),
+        _as_id(F, source(activity), types[activity]).alias("activity"),
     ]
     for role_name, col in roles.items():
         if role_name in ("case", "activity", "timestamp"):
             continue
         if role_name == "value":
-            cols.append(F.col(f"`{col}`").try_cast("double").alias("value"))
+            cols.append(source(col).try_cast("double").alias("value"))
         else:
-            cols.append(_as_id(F, F.col(f"`{col}`"), types[col]).alias(role_name))
+            cols.append(_as_id(F, source(col), types[col]).alias(role_name))
     cols += [
-        (F.regexp_replace(F.col(f"`{c}`"), _JAVA_CONTROL, REPLACEMENT) if types[c] == "string"
-         else F.col(f"`{c}`")).alias(c)
-        for c in [*spec.extra, *spec.case_attributes]
+        (F.regexp_replace(source(c), _JAVA_CONTROL, REPLACEMENT) if types[c] == "string"
+         else source(c)).alias(slot)
+        for c, slot in spec.slots.items()
     ]
-    raw_ts = F.col(f"`{timestamp}`")
+    raw_ts = source(timestamp)
     missing_ts = raw_ts.isNull()
     if types[timestamp] == "string":
         missing_ts = missing_ts | (F.trim(raw_ts) == "")
     lo, hi = _bounds_us(spec.valid_time)
     ts = _timestamp_micros(F, raw_ts, types[timestamp], timestamp, spec.zone, spec.timestamp_format)
     cols += [ts.alias("ts"), missing_ts.alias("__ts_missing")]
-    work = numbered.select(*cols, *[F.col(f"`{c}`").alias(f"__in_{i}") for i, c in enumerate(sdf.columns)])
+    work = numbered.select(*cols, *positional.columns)
     control = F.lit(False)
     for role_name in roles:
         if role_name not in ("timestamp", "value"):
@@ -410,7 +463,7 @@ def _reasons(F: Any, spec: _Spec) -> tuple[Any, Any]:
 def _value_input(spec: _Spec) -> str | None:
     """The name of the raw input column of the ``value`` role in :func:`_reasons`."""
     value = spec.mapping.value
-    return f"__in_{spec.sdf.columns.index(value)}" if value is not None else None
+    return _input(spec.index[value]) if value is not None else None
 
 
 def _mark_repeats(F: Any, spec: _Spec, work: Any, work_full: Any, persisted: _Persisted) -> tuple[Any, Any]:
@@ -423,7 +476,7 @@ def _mark_repeats(F: Any, spec: _Spec, work: Any, work_full: Any, persisted: _Pe
     valid = work.where(F.col("__reason").isNull())
     ties = valid.groupBy("case", "ts").agg(F.count(F.lit(1)).alias("__n")).where(F.col("__n") > 1)
     tied = valid.join(ties.select("case", "ts"), on=["case", "ts"], how="left_semi")
-    first = Window.partitionBy(*[F.col(f"`{c}`") for c in spec.kept]).orderBy("row")
+    first = Window.partitionBy(*spec.kept).orderBy("row")
     repeats = persisted.keep(
         tied.select("row", (F.row_number().over(first) > 1).alias("__dup")).where(F.col("__dup"))
     )
@@ -476,7 +529,7 @@ def _set_aside(F: Any, spec: _Spec, work: Any, work_full: Any) -> tuple[Any, dic
         F.col("row"),
         F.col("__reason").alias("reason"),
         *[
-            F.col(f"__in_{i}").alias(f"{c}_input" if c in ("row", "reason") else c)
+            F.col(_input(i)).alias(f"{c}_input" if c in ("row", "reason") else c)
             for i, c in enumerate(sdf.columns)
         ],
     )
@@ -515,23 +568,23 @@ def _case_table(F: Any, spec: _Spec, good: Any) -> tuple[pl.DataFrame, pl.DataFr
         F.min("ts").alias("start"),
         F.max("ts").alias("end"),
     ]
+    slots = spec.slots
     for col in spec.case_attributes:
+        value = F.col(slots[col])
         case_aggs += [
-            F.min_by(F.col(f"`{col}`"), F.when(F.col(f"`{col}`").isNotNull(), order_ts)).alias(col),
+            F.min_by(value, F.when(value.isNotNull(), order_ts)).alias(slots[col]),
             # more than one distinct non-null value (min/max: no distinct aggregation needed)
-            F.coalesce(F.min(F.col(f"`{col}`")) != F.max(F.col(f"`{col}`")), F.lit(False)).alias(
-                f"__vary_{col}"
-            ),
+            F.coalesce(F.min(value) != F.max(value), F.lit(False)).alias(f"{slots[col]}_varies"),
         ]
     cases = _collect(good.groupBy("case").agg(*case_aggs)).sort("__key")
     for col in spec.case_attributes:
-        varying = cases.filter(pl.col(f"__vary_{col}"))
+        varying = cases.filter(pl.col(f"{slots[col]}_varies"))
         if varying.height:
             example = repr(varying.get_column("case")[0])
             report_varying(col, varying.height, cases.height, example, spec.on_invalid)
     cases = cases.select(
         "case",
-        *spec.case_attributes,
+        *[pl.col(slots[col]).alias(col) for col in spec.case_attributes],
         "n_events",
         pl.col("start").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         pl.col("end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
@@ -639,8 +692,16 @@ class SparkJourneyLog(JourneyLog):
     # -- JourneyLog itself, through the engine: journeymine._engine.require_embedded) ----
     @property
     def spark_events(self) -> Any:
-        """The validated events as a (persisted) Spark DataFrame."""
-        return self._sdf
+        """The validated events as a (persisted) Spark DataFrame, the event attributes under
+        their own names. (Spark parses a name given as text and ignores its case: refer to a
+        name such as ``.order`` as ``F.col("`.order`")``.)"""
+        F = _pyspark()
+        names = self._slot_names()
+        return self._sdf.select(*[F.col(c).alias(names.get(c, c)) for c in self._sdf.columns])
+
+    def _slot_names(self) -> dict[str, str]:
+        """The event attributes' names, by their internal names in the persisted events."""
+        return {_event_slot(i): name for i, name in enumerate(self._event_attributes)}
 
     @property
     def rejected(self) -> Any:
@@ -722,7 +783,7 @@ class SparkJourneyLog(JourneyLog):
         )
         first = ["case", "activity", "timestamp"]
         rest = [c for c in events.columns if c not in (*first, "row", "ts")]
-        events = events.select(*first, *rest, "row")
+        events = events.select(*first, *rest, "row").rename(self._slot_names())
         return JourneyLog._create(
             events=events,
             cases=self._cases,
@@ -1243,5 +1304,7 @@ class SparkEngine:
 
 
 def _events(log: JourneyLog) -> Any:
-    """The Spark events of a log the Spark engine computes over (a :class:`SparkJourneyLog`)."""
-    return cast(SparkJourneyLog, log).spark_events
+    """The Spark events of a log the Spark engine computes over (a :class:`SparkJourneyLog`),
+    with the event attributes under their internal names (so no user's name can clash with
+    the engine's columns)."""
+    return cast(SparkJourneyLog, log)._sdf
