@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,8 +23,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and the wheel built from it, as ``make dist`` builds them, from a copy of the
+    working tree: setuptools writes its egg-info and staging folder into the tree it builds,
+    which must not race with anything else using the checkout."""
     out = tmp_path_factory.mktemp("dist")
-    run = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+    tree = tmp_path_factory.mktemp("tree") / "journeymine"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "_build", "generated", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
+        "*.egg-info", "build", "dist", "__pycache__", "report.html"))
+    run = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(tree)],
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return out
