@@ -11,7 +11,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import warnings
@@ -462,18 +461,7 @@ def test_same_bytes_twice_and_under_other_hash_seeds(tmp_path: Path) -> None:
 # -- in a real browser -------------------------------------------------------------------------
 
 
-def _browser():  # type: ignore[no-untyped-def]
-    chromium = shutil.which("chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if chromium is None or sync_playwright is None:
-        msg = "headless Chromium and playwright are needed (make test installs both)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return chromium, sync_playwright
+from test_report import _browser  # noqa: E402 - the one way the browser tests find Chromium
 
 
 class _Page:

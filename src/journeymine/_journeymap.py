@@ -35,6 +35,8 @@ from .errors import JourneymineWarning
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._explore import Explorer
+
 __all__ = ["JourneyMap", "JourneyMaps", "journey_map"]
 
 _TIME_COLUMNS = ("mean", "median", "p90", "min", "max")
@@ -312,7 +314,7 @@ class JourneyMap(GraphvizDisplayed):
         """Draw the map and write it (.svg, .png, .pdf or .dot by suffix); returns the path."""
         return self.draw(**options).save(path)
 
-    def explore(self, path: Any = None) -> Any:
+    def explore(self, path: Any = None) -> Explorer:
         """The interactive explorer of this map's accounts (:func:`explore`), opened at the
         map's own simplification; also written to ``path`` when given.
 
