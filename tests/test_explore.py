@@ -886,3 +886,26 @@ def test_the_strongest_steps_are_labelled_between_neighbouring_columns(browser: 
         assert label.count() == 1, (s, t)
         assert label.locator("tspan").all_text_contents() == ["1,000", "12.0 d"]
     page.clean()
+
+
+def test_a_frame_shown_after_it_loaded_draws_its_map(browser: Any, tmp_path: Path) -> None:
+    """A notebook output in a hidden tab, or a docs page's frame laid out late, runs the page
+    before it has a size: nothing can be measured then, and the map is drawn again once the
+    frame is shown (it used to stay a 24-point speck)."""
+    ex = jm.explore(jm.datasets.demo_b2b(n_accounts=120, random_state=0), by="segment")
+    host = tmp_path / "hidden.html"
+    host.write_text("<!DOCTYPE html><html><body><div id='box' style='display:none'>"
+                    + ex._repr_mimebundle_()["text/html"] + "</div></body></html>", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(host.as_uri())
+    frame = page.frames[1]
+    frame.wait_for_selector("html[data-rendered]", state="attached")
+    page.evaluate("document.getElementById('box').style.display = 'block'")
+    width = 0.0
+    for _ in range(50):  # the page's CSP forbids wait_for_function's string evaluation: poll
+        page.wait_for_timeout(100)
+        if frame.evaluate("() => document.getElementById('jm-map').viewBox.baseVal.width") > 300:
+            width = frame.evaluate("() => document.getElementById('jm-map').getBoundingClientRect().width")
+            break
+    assert width > 500
+    page.close()
