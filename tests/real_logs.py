@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 import journeymine as jm
+from journeymine.datasets._public import crm_events as public_crm_events
 
 
 def _public(name: str) -> Callable[..., jm.JourneyLog]:
@@ -39,15 +40,9 @@ LOGS: dict[str, tuple[Callable[..., jm.JourneyLog], int, int]] = {
 
 
 def crm_events(data: Path) -> pd.DataFrame:
-    """The CRM pipeline as account journeys: an Engage and a close event per opportunity,
-    the activity being ``stage:product`` (SOURCES.md: 85 accounts, 13,923 events)."""
-    pipe = pd.read_csv(data / "crm_sales_pipeline.csv.gz", keep_default_na=False, na_values=[""])
-    pipe = pipe[pipe["account"].notna()]
-    engage = pipe.assign(stage="Engage", at=pipe["engage_date"])
-    close = pipe.assign(stage=pipe["deal_stage"], at=pipe["close_date"])
-    events = pd.concat([engage, close]).sort_values("opportunity_id", kind="stable")
-    events["touch"] = events["stage"] + ":" + events["product"]
-    return events
+    """The CRM pipeline as account journeys, as jm.datasets.load("crm_accounts") builds them
+    but without the accounts table (SOURCES.md: 85 accounts, 13,923 events)."""
+    return public_crm_events(data, accounts=False)
 
 
 def crm(data: Path, **kw: object) -> jm.JourneyLog:

@@ -635,7 +635,7 @@ def _journeys(
         .sort(["n", "first"], descending=[True, False])
         .with_columns(pl.int_range(0, pl.len()).alias("v"))
     )
-    lengths = np.asarray([len(k.split(",")) for k in groups.get_column("key").to_list()])
+    lengths = (groups.get_column("key").str.count_matches(",") + 1).to_numpy()
     fits = np.cumsum(lengths) <= MAX_CODES
     n_kept = int(min(MAX_VARIANTS, int(np.argmin(fits)) if not fits.all() else len(fits)))
     n_kept = max(n_kept, 1)

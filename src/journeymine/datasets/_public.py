@@ -82,19 +82,20 @@ def _fines(folder: Path, **options: Any) -> JourneyLog:
     return read_parquet(folder / "road_traffic_fines.parquet", **{**kw, **options})
 
 
-def crm_events(folder: Path) -> pd.DataFrame:
+def crm_events(folder: Path, *, accounts: bool = True) -> pd.DataFrame:
     """The Maven CRM pipeline as account journeys: an "Engage" event at the engage date and
     a close event ("Won" / "Lost") at the close date per opportunity, the activity being
-    ``stage:product``; the accounts table joined on (sector, employees, office location)."""
+    ``stage:product``; with ``accounts``, the accounts table joined on (sector, employees,
+    office location) when it is there."""
     pipe = pd.read_csv(folder / "crm_sales_pipeline.csv.gz", keep_default_na=False, na_values=[""])
     pipe = pipe[pipe["account"].notna()]
     engage = pipe.assign(stage="Engage", at=pipe["engage_date"])
     close = pipe.assign(stage=pipe["deal_stage"], at=pipe["close_date"])
     events = pd.concat([engage, close]).sort_values("opportunity_id", kind="stable")
     events["touch"] = events["stage"] + ":" + events["product"]
-    accounts = folder / "crm_accounts.csv.gz"
-    if accounts.is_file():
-        table = pd.read_csv(accounts, keep_default_na=False, na_values=[""])
+    table_file = folder / "crm_accounts.csv.gz"
+    if accounts and table_file.is_file():
+        table = pd.read_csv(table_file, keep_default_na=False, na_values=[""])
         table = table[["account", "sector", "employees", "office_location"]]
         events = events.merge(table, on="account", how="left", validate="many_to_one")
     return events
