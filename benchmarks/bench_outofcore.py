@@ -1,45 +1,33 @@
-"""Out-of-core engine choice (issue 29): DuckDB against polars' streaming engine.
+"""Bigger than memory (issue 29): the DuckDB engine against the embedded engine and a
+hand-written DuckDB floor, on synthetic Parquet at 20M, 50M and 100M events.
 
-For every size (default 20M, 50M, 100M generated events), each engine runs in a fresh
-process over the same Parquet file and computes what journeymine's engine needs for
-"journey maps by cohort + whole map + variants":
+For every size, in one run and in fresh processes over the same Parquet file (the data of
+``bench_engine_choice.py``: string case ids, 25 activities, 12 cohorts as a case
+attribute, ~7.5 events per account, rows shuffled), each contender does "journey maps by
+cohort + whole map + variants + KPIs + clustering units":
 
-a. directly-follows edges per cohort and overall: for each case ordered by timestamp
-   (timestamps are strictly increasing within a case in the generated data, so the row
-   order tie-break never matters), (activity, next activity) with the number of
-   occurrences, the number of distinct cases and the exact median duration in
-   microseconds (mean of the two middle values for an even count: DuckDB's ``median`` and
-   polars' ``median`` both interpolate);
-b. start and end activity counts per cohort;
-c. variants (activities joined by ``>``), counted per cohort; the top 100 per cohort
-   (ties broken by variant string) and the number of distinct variants per cohort.
+* ``jm_duckdb``: ``jm.read_parquet(path, engine="duckdb", memory_limit=...)``, then
+  ``journey_map(log, by="cohort")``, ``journey_map(log)``, ``variants(log)``,
+  ``kpis(log, outcomes=...)`` and the clustering units (the engine's
+  ``clustering_units``, what ``JourneyClusterer.fit`` aggregates before its EM);
+* ``jm_embedded``: the same calls on ``jm.read_parquet(path)`` (in memory; only up to
+  ``--embedded-max`` events, as it needs ~0.45 GB per million events);
+* ``floor``: hand-written DuckDB SQL with the same memory limit and threads, doing the
+  same aggregations once each: a ``lead()`` window per account ordered by (timestamp, file
+  row), edges per cohort and overall (count, distinct accounts, mean, median, p90, min,
+  max), activities per cohort (events, accounts), start and end activities, variants per
+  cohort (count, median duration), the KPI basics (accounts reaching each outcome, median
+  time to it, per cohort) and the clustering units (variant x pace bin: count, sums of the
+  log10 gaps).
 
-Engines:
+Each child reports wall seconds (timed inside, Python start-up excluded), peak RSS
+(VmHWM) and the peak size of the folders DuckDB spills to; journeymine children also the
+time of each phase. At each size where both ran, the parent checks that the two
+journeymine engines' tables are equal (counts exactly, floats to 1e-9) and that the floor's
+edge counts agree with them. Writes ``benchmarks/results/outofcore.json``.
 
-* ``duckdb``: SQL over ``read_parquet`` with ``memory_limit='3GB'``, ``threads=2``,
-  ``temp_directory='/tmp/outofcore_spill'``; ``lead()`` over (partition by case order by
-  timestamp) materialised as a temp table, then group by (cohort, a, b) and (a, b) with
-  ``count(DISTINCT case)`` and ``median``; a case
-  table (``arg_min``/``arg_max``/ordered ``string_agg``) for starts, ends and variants.
-* ``polars_streaming``: ``scan_parquet`` ... ``collect_all(engine="streaming")``: sort by
-  (case, timestamp), shift(-1) with a case-boundary check, group-bys; case level by
-  ``group_by(case)`` with ``sort_by`` inside the aggregate. Run with ``POLARS_VERBOSE=1``;
-  stderr is kept so that fallbacks to the in-memory engine can be read off.
-* ``polars_eager``: ``read_parquet`` then the same work on a DataFrame (the embedded
-  engine's style).
-
-Each child reports wall seconds (timed inside), peak RSS (VmHWM) and the peak size of its
-spill directory (sampled every 0.25 s). The parent checks every engine's results against
-DuckDB's (the reference) and writes ``benchmarks/results/outofcore_choice.json``.
-
-Data: ``case`` string ``c000012345``, ``activity`` string (25 values), ``timestamp``
-timestamp[us, UTC], ``cohort`` string (12 values, a case attribute); ~7.5 events per case;
-variants drawn from 3000 Zipf-weighted templates, 30% of cases with one mutated activity;
-rows shuffled within each 4M-event chunk; zstd, 1M-row row groups; cached in
-``/tmp/outofcore_data``.
-
-Usage: ``python benchmarks/bench_outofcore.py [--events 20000000 50000000]
-[--engines duckdb polars_streaming polars_eager] [--eager-max 50000000]``.
+Usage: ``python benchmarks/bench_outofcore.py [--events 20000000 50000000 100000000]
+[--memory-limit 2GB] [--embedded-max 20000000] [--contenders jm_duckdb jm_embedded floor]``.
 """
 
 from __future__ import annotations
@@ -50,6 +38,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -57,343 +46,256 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import _peak_rss_mb, write_json
+from bench_engine_choice import ACTS, DATA, make_data
 
-DATA = Path("/tmp/outofcore_data")
-SPILL = Path("/tmp/outofcore_spill")
-N_ACT, N_COHORT, CHUNK = 25, 12, 4_000_000
-ACTS = [f"A{i:02d} touchpoint" for i in range(N_ACT)]
-COHORTS = [f"{s}-Q{q}" for s in ("smb", "mid", "ent") for q in range(1, 5)]
-
-
-# ---------------------------------------------------------------- data generation
-def make_data(n_events: int) -> Path:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"events_{n_events // 1_000_000}M.parquet"
-    if path.exists():
-        return path
-    rng = np.random.default_rng(29)
-    n_t = 3000
-    w = 1.0 / np.arange(1, n_t + 1) ** 1.1
-    w /= w.sum()
-    while True:  # template lengths whose Zipf-weighted mean is ~7.5 events per case
-        t_len = 2 + rng.poisson(5.5, n_t)
-        if abs(float(w @ t_len) - 7.5) < 0.05:
-            break
-    t_off = np.concatenate([[0], np.cumsum(t_len)[:-1]])
-    flat = rng.integers(3, N_ACT - 3, t_len.sum())
-    flat[t_off] = rng.integers(0, 3, n_t)  # start activities
-    flat[t_off + t_len - 1] = rng.integers(N_ACT - 3, N_ACT, n_t)  # end activities
-    acts = pa.array(ACTS)
-    cohorts = pa.array(COHORTS)
-    t0 = int(np.datetime64("2024-01-01", "us").astype(np.int64))
-    span = 2 * 365 * 86400 * 10**6
-    schema = pa.schema([("case", pa.string()), ("activity", pa.string()),
-                        ("timestamp", pa.timestamp("us", tz="UTC")), ("cohort", pa.string())])
-    tmp = path.with_suffix(".part")
-    written, next_case = 0, 0
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        while written < n_events:
-            n_cases = int(CHUNK / 7.5)  # ~CHUNK events
-            t = rng.choice(n_t, n_cases, p=w)
-            lens = t_len[t]
-            keep = np.cumsum(lens) <= n_events - written
-            t, lens = t[keep], lens[keep]
-            n_cases = len(t)
-            if n_cases == 0:
-                break
-            e = int(lens.sum())
-            starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-            case_of = np.repeat(np.arange(n_cases), lens)
-            pos = np.arange(e) - starts[case_of]
-            act = flat[t_off[t][case_of] + pos]
-            noisy = rng.random(n_cases) < 0.3
-            k = (rng.random(n_cases) * lens).astype(np.int64)
-            idx = (starts + k)[noisy]
-            act[idx] = rng.integers(0, N_ACT, len(idx))
-            d = (rng.exponential(3 * 86400, e).astype(np.int64) + 1) * 10**6
-            d[starts] = 0
-            cs = np.cumsum(d)
-            ts = (t0 + rng.integers(0, span, n_cases))[case_of] + cs - cs[starts][case_of]
-            cohort = rng.integers(0, N_COHORT, n_cases)[case_of]
-            ids = pa.array(next_case + case_of).cast(pa.string())
-            ids = pc.binary_join_element_wise("c", pc.utf8_lpad(ids, 9, "0"), "")
-            perm = rng.permutation(e)
-            table = pa.table({
-                "case": ids.take(perm),
-                "activity": acts.take(pa.array(act[perm])),
-                "timestamp": pa.array(ts[perm], pa.timestamp("us", tz="UTC")),
-                "cohort": cohorts.take(pa.array(cohort[perm])),
-            }, schema=schema)
-            writer.write_table(table, row_group_size=1_000_000)
-            written += e
-            next_case += n_cases
-            if not keep.all():
-                break
-    tmp.rename(path)
-    return path
+SPILL = Path(tempfile.gettempdir()) / "outofcore_jm_spill"
+OUTCOMES = {"won": [ACTS[-1]], "lost": [ACTS[-2]]}
+MAP_COLUMNS = ["count", "cases", "mean", "median", "p90", "min", "max"]
 
 
-# ---------------------------------------------------------------- engines
-def _norm_edges(rows: list[tuple]) -> list[list]:
-    return sorted([[str(c), a, b, int(n), int(nc), float(m)] for c, a, b, n, nc, m in rows])
-
-
-def _result(edges: list, se: list, top: list, distinct: list) -> dict[str, Any]:
-    return {
-        "edges": _norm_edges(edges),
-        "start_end": sorted([[k, str(c), a, int(n)] for k, c, a, n in se]),
-        "top_variants": sorted([[str(c), v, int(n)] for c, v, n in top],
-                               key=lambda r: (r[0], -r[2], r[1])),
-        "distinct_variants": sorted([[str(c), int(n)] for c, n in distinct]),
-    }
-
-
-def run_duckdb(path: str) -> dict[str, Any]:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET memory_limit='3GB'")
-    con.execute("SET threads=2")
-    con.execute(f"SET temp_directory='{SPILL}'")
-    con.execute("SET preserve_insertion_order=false")
-    con.execute("SET max_temp_directory_size='12GB'")  # the disk budget
-    con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet('{path}')")
-    # One query with the window in a CTE and GROUPING SETS + count(DISTINCT) spilled
-    # without bound here (it filled the disk at 20M events); materialising the window
-    # first and grouping each level on its own takes seconds.
-    con.execute("""
-        CREATE TEMP TABLE w AS
-        SELECT * FROM (
-          SELECT "case", cohort, activity AS a,
-                 lead(activity) OVER win AS b,
-                 epoch_us(lead(timestamp) OVER win) - epoch_us(timestamp) AS dur
-          FROM ev WINDOW win AS (PARTITION BY "case" ORDER BY timestamp))
-        WHERE b IS NOT NULL""")
-    edges = con.execute("""
-        SELECT cohort, a, b, count(*), count(DISTINCT "case"), median(dur)
-        FROM w GROUP BY cohort, a, b""").fetchall()
-    edges += con.execute("""
-        SELECT '*', a, b, count(*), count(DISTINCT "case"), median(dur)
-        FROM w GROUP BY a, b""").fetchall()
-    con.execute("DROP TABLE w")
-    con.execute("""
-        CREATE TEMP TABLE cs AS
-        SELECT "case", any_value(cohort) AS cohort,
-               arg_min(activity, timestamp) AS s, arg_max(activity, timestamp) AS e,
-               string_agg(activity, '>' ORDER BY timestamp) AS v
-        FROM ev GROUP BY "case" """)
-    se = con.execute("""
-        SELECT 'start', cohort, s, count(*) FROM cs GROUP BY cohort, s
-        UNION ALL SELECT 'end', cohort, e, count(*) FROM cs GROUP BY cohort, e""").fetchall()
-    con.execute("CREATE TEMP TABLE vc AS SELECT cohort, v, count(*) AS n FROM cs GROUP BY cohort, v")
-    top = con.execute("""
-        SELECT cohort, v, n FROM vc
-        QUALIFY row_number() OVER (PARTITION BY cohort ORDER BY n DESC, v) <= 100""").fetchall()
-    distinct = con.execute("SELECT cohort, count(*) FROM vc GROUP BY cohort").fetchall()
-    return _result(edges, se, top, distinct)
-
-
-def _polars_plans(lf: Any) -> list[Any]:
-    import polars as pl
-
-    s = lf.select("case", "activity", "timestamp", "cohort").sort(["case", "timestamp"])
-    e = s.select(
-        "cohort", "case", a=pl.col("activity"), b=pl.col("activity").shift(-1),
-        nxt_case=pl.col("case").shift(-1),
-        dur=(pl.col("timestamp").shift(-1) - pl.col("timestamp")).dt.total_microseconds(),
-    ).filter(pl.col("case") == pl.col("nxt_case"))
-    aggs = [pl.len().alias("n"), pl.col("case").n_unique().alias("n_cases"),
-            pl.col("dur").median().alias("med")]
-    per = e.group_by("cohort", "a", "b").agg(aggs)
-    whole = e.group_by("a", "b").agg(aggs).with_columns(cohort=pl.lit("*"))
-    edges = pl.concat([per.select("cohort", "a", "b", "n", "n_cases", "med"),
-                       whole.select("cohort", "a", "b", "n", "n_cases", "med")])
-    ordered = pl.col("activity").sort_by("timestamp")
-    cs = lf.group_by("case").agg(
-        pl.col("cohort").first(), s=ordered.first(), e=ordered.last(),
-        v=ordered.str.join(">"))
-    se = pl.concat([
-        cs.group_by("cohort", "s").len().select(k=pl.lit("start"), cohort="cohort", a="s", n="len"),
-        cs.group_by("cohort", "e").len().select(k=pl.lit("end"), cohort="cohort", a="e", n="len"),
-    ])
-    vc = cs.group_by("cohort", "v").len()
-    top = (vc.sort(["cohort", "len", "v"], descending=[False, True, False])
-           .group_by("cohort", maintain_order=True).head(100))
-    distinct = vc.group_by("cohort").len()
-    return [edges, se, top, distinct]
-
-
-def _polars_result(frames: list[Any]) -> dict[str, Any]:
-    edges, se, top, distinct = frames
-    return _result(edges.rows(), se.rows(), top.select("cohort", "v", "len").rows(),
-                   distinct.rows())
-
-
-def run_polars_streaming(path: str) -> dict[str, Any]:
-    import polars as pl
-
-    plans = _polars_plans(pl.scan_parquet(path))
-    return _polars_result(pl.collect_all(plans, engine="streaming"))
-
-
-def run_polars_eager(path: str) -> dict[str, Any]:
-    import polars as pl
-
-    df = pl.read_parquet(path)
-    plans = _polars_plans(df.lazy())
-    return _polars_result(pl.collect_all(plans, engine="in-memory"))
-
-
-ENGINES = {"duckdb": run_duckdb, "polars_streaming": run_polars_streaming,
-           "polars_eager": run_polars_eager}
-
-
-def _dir_size(p: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(p):
-        for f in files:
-            try:
-                total += os.path.getsize(os.path.join(root, f))
-            except OSError:
-                pass
-    return total
-
-
-def child(engine: str, path: str, out: str) -> None:
-    peak_spill = [0]
+def _spill_watch() -> tuple[threading.Event, list[int], threading.Thread]:
+    peak = [0]
     stop = threading.Event()
+
+    def size() -> int:
+        total = 0
+        for root, _, files in os.walk(SPILL):
+            for f in files:
+                try:
+                    total += os.path.getsize(os.path.join(root, f))
+                except OSError:
+                    pass
+        return total
 
     def poll() -> None:
         while not stop.is_set():
-            peak_spill[0] = max(peak_spill[0], _dir_size(SPILL))
-            stop.wait(0.25)
+            peak[0] = max(peak[0], size())
+            stop.wait(0.5)
 
     th = threading.Thread(target=poll, daemon=True)
     th.start()
-    start = time.perf_counter()
-    res = ENGINES[engine](path)
-    seconds = time.perf_counter() - start
+    return stop, peak, th
+
+
+# ---------------------------------------------------------------- journeymine
+def run_jm(engine: str, path: str, out: Path, memory_limit: str) -> dict[str, Any]:
+    import polars as pl
+
+    import journeymine as jm
+    from journeymine._clustering import _PACE_BUCKETS, _PACE_EDGES
+    from journeymine._engine import engine_of
+
+    phases: dict[str, float] = {}
+    t = time.perf_counter()
+    options: dict[str, Any] = (
+        dict(engine="duckdb", memory_limit=memory_limit, threads=2, temp_directory=str(SPILL))
+        if engine == "duckdb" else {}
+    )
+    log = jm.read_parquet(path, case="case", activity="activity", timestamp="timestamp",
+                          case_attributes=["cohort"], **options)
+    phases["read + validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    by_cohort = jm.journey_map(log, by="cohort")
+    phases["12 cohort maps"] = time.perf_counter() - t
+    t = time.perf_counter()
+    whole = jm.journey_map(log)
+    phases["whole map"] = time.perf_counter() - t
+    t = time.perf_counter()
+    variants = jm.variants(log)
+    phases["variants"] = time.perf_counter() - t
+    t = time.perf_counter()
+    kpis = jm.kpis(log, outcomes=OUTCOMES, won="won", by="cohort").to_dataframe()
+    phases["KPIs"] = time.perf_counter() - t
+    t = time.perf_counter()
+    units = engine_of(log).clustering_units(log, _PACE_EDGES, _PACE_EDGES, _PACE_BUCKETS, None)
+    phases["clustering units"] = time.perf_counter() - t
+    seconds = sum(phases.values())
+    edges = [pl.from_pandas(whole.edges).with_columns(cohort=pl.lit("*"))]
+    edges += [pl.from_pandas(by_cohort[k].edges).with_columns(cohort=pl.lit(k)) for k in by_cohort]  # type: ignore[index]
+    out.mkdir(parents=True, exist_ok=True)
+    pl.concat(edges, how="diagonal_relaxed").sort("cohort", "source", "target").write_parquet(out / "edges.parquet")
+    pl.from_pandas(variants).write_parquet(out / "variants.parquet")
+    pl.from_pandas(kpis.reset_index()).write_parquet(out / "kpis.parquet")
+    units.select("variant", "group", "pace", "n", "pn", "ps", "pq",
+                 pl.col("code").list.first().alias("first")).write_parquet(out / "units.parquet")
+    return {"seconds": seconds, "phases": phases, "n_events": log.n_events, "n_cases": log.n_cases,
+            "n_variants": len(variants), "n_units": units.height}
+
+
+# ---------------------------------------------------------------- floor
+def run_floor(path: str, out: Path, memory_limit: str) -> dict[str, Any]:
+    import duckdb
+    import polars as pl
+
+    phases: dict[str, float] = {}
+    t = time.perf_counter()
+    con = duckdb.connect(str(SPILL / "floor.duckdb"), config={
+        "memory_limit": memory_limit, "threads": 2, "temp_directory": str(SPILL / "tmp"),
+        "preserve_insertion_order": False})
+    lit = "'" + path.replace("'", "''") + "'"
+    con.execute(f"""
+        CREATE TABLE ev AS SELECT "case", cohort, activity AS a, lead(activity) OVER w AS b,
+          epoch_us(timestamp) AS ts, lead(epoch_us(timestamp)) OVER w - epoch_us(timestamp) AS gap,
+          row_number() OVER w AS i
+        FROM read_parquet({lit}, file_row_number = true)
+        WINDOW w AS (PARTITION BY "case" ORDER BY timestamp, file_row_number)""")
+    phases["read + window"] = time.perf_counter() - t
+    t = time.perf_counter()
+    edges = []
+    for key, group in (("cohort", "cohort, a, b"), ("'*'", "a, b")):
+        edges.append(con.sql(f"""
+            SELECT {key} AS cohort, a AS source, b AS target, count(*) AS count,
+              count(DISTINCT "case") AS cases, avg(gap) / 1e6 AS mean,
+              quantile_cont(gap, 0.5) / 1e6 AS median, quantile_cont(gap, 0.9) / 1e6 AS p90,
+              min(gap) / 1e6 AS min, max(gap) / 1e6 AS max
+            FROM ev WHERE b IS NOT NULL GROUP BY {group}""").pl())
+        con.sql(f"""SELECT {key} AS cohort, a, count(*) AS events, count(DISTINCT "case") AS cases
+                    FROM ev GROUP BY {group.replace(', b', '')}""").pl()
+        con.sql(f"""SELECT {key} AS cohort, a, count(*) FILTER (WHERE i = 1) AS starts,
+                    count(*) FILTER (WHERE b IS NULL) AS ends FROM ev
+                    WHERE i = 1 OR b IS NULL GROUP BY {group.replace(', b', '')}""").pl()
+    phases["maps"] = time.perf_counter() - t
+    t = time.perf_counter()
+    con.execute("""
+        CREATE TEMP TABLE cs AS SELECT "case", any_value(cohort) AS cohort, list(a ORDER BY i) AS v,
+          (max(ts) - min(ts)) / 1e6 AS seconds,
+          min(ts) FILTER (WHERE a = $won) - min(ts) AS won, min(ts) FILTER (WHERE a = $lost) AS lost,
+          quantile_cont(log10(greatest(gap / 1e6, 1.0)), 0.5) AS m, count(gap) AS gn,
+          sum(log10(greatest(gap / 1e6, 1.0))) AS gs, sum(pow(log10(greatest(gap / 1e6, 1.0)), 2)) AS gq
+        FROM ev GROUP BY "case" """, {"won": OUTCOMES["won"][0], "lost": OUTCOMES["lost"][0]})
+    variants = con.sql("""SELECT v, count(*) AS n, median(seconds) AS median_duration FROM cs
+                          GROUP BY v""").pl()
+    con.sql("SELECT cohort, v, count(*) FROM cs GROUP BY cohort, v").pl()
+    phases["variants"] = time.perf_counter() - t
+    t = time.perf_counter()
+    con.sql("""SELECT cohort, count(*) AS accounts, count(won) AS won, count(lost) AS lost,
+               median(won) / 1e6 AS median_to_won FROM cs GROUP BY cohort""").pl()
+    phases["KPIs"] = time.perf_counter() - t
+    t = time.perf_counter()
+    units = con.sql("""SELECT v, CASE WHEN m IS NULL THEN -1 ELSE floor(m * 2) END AS pace, count(*) AS n,
+                       sum(gn) AS pn, sum(gs) AS ps, sum(gq) AS pq FROM cs GROUP BY ALL""").pl()
+    phases["clustering units"] = time.perf_counter() - t
+    out.mkdir(parents=True, exist_ok=True)
+    pl.concat(edges).sort("cohort", "source", "target").write_parquet(out / "edges.parquet")
+    con.close()
+    return {"seconds": sum(phases.values()), "phases": phases, "n_variants": variants.height,
+            "n_units": units.height}
+
+
+def child(contender: str, path: str, out: str, memory_limit: str) -> None:
+    shutil.rmtree(SPILL, ignore_errors=True)
+    SPILL.mkdir(parents=True)
+    stop, peak, th = _spill_watch()
+    if contender == "floor":
+        info = run_floor(path, Path(out), memory_limit)
+    else:
+        info = run_jm(contender.removeprefix("jm_"), path, Path(out), memory_limit)
     stop.set()
     th.join()
-    Path(out).write_text(json.dumps(res))
-    info = {"seconds": seconds, "peak_mb": _peak_rss_mb(), "spill_mb": peak_spill[0] / 2**20}
-    if engine == "polars_streaming":
-        info["in_memory_nodes"] = streaming_fallbacks(path)
+    info.update(peak_mb=_peak_rss_mb(), spill_mb=peak[0] / 2**20)
+    shutil.rmtree(SPILL, ignore_errors=True)
     print(json.dumps(info))
 
 
-def streaming_fallbacks(path: str) -> dict[str, list[str]]:
-    """Nodes of the streaming physical plans that run on the in-memory engine."""
-    import re
+# ---------------------------------------------------------------- parent
+def compare(a: Path, b: Path) -> str:
+    import polars as pl
+    from polars.testing import assert_frame_equal
 
+    notes = []
+    for name in ("edges", "variants", "kpis", "units"):
+        x, y = pl.read_parquet(a / f"{name}.parquet"), pl.read_parquet(b / f"{name}.parquet")
+        if name == "variants":
+            x, y = x.sort(x.columns[:2]), y.sort(y.columns[:2])
+        try:
+            assert_frame_equal(x, y, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-6)
+        except AssertionError as exc:
+            notes.append(f"{name}: {str(exc)[:300]}")
+    return "; ".join(notes) or "equal"
+
+
+def floor_agrees(jm_dir: Path, floor_dir: Path) -> str:
     import polars as pl
 
-    names = ["edges", "start_end", "top_variants", "distinct_variants"]
-    found = {}
-    for name, plan in zip(names, _polars_plans(pl.scan_parquet(path)), strict=True):
-        dot = plan.show_graph(engine="streaming", plan_stage="physical", raw_output=True)
-        labels = re.findall(r'label="((?:[^"\\]|\\.)*)"', dot)
-        found[name] = [lab.replace("\\n", " ").replace('\\"', '"')[:300]
-                       for lab in labels if lab.startswith("in-memory")]
-    return found
-
-
-# ---------------------------------------------------------------- parent
-def compare(ref: dict[str, Any], got: dict[str, Any]) -> tuple[bool, str]:
-    notes = []
-    for key in ("start_end", "top_variants", "distinct_variants"):
-        if ref[key] != got[key]:
-            notes.append(f"{key} differ")
-    re_, ge = ref["edges"], got["edges"]
-    if [r[:5] for r in re_] != [g[:5] for g in ge]:
-        notes.append("edge counts differ")
-    else:
-        bad = sum(abs(r[5] - g[5]) > 1e-6 * max(1.0, abs(r[5])) for r, g in zip(re_, ge, strict=True))
-        if bad:
-            notes.append(f"{bad} edge medians differ")
-    return (not notes), "; ".join(notes) or "identical"
+    x = pl.read_parquet(jm_dir / "edges.parquet").select("cohort", "source", "target", "count", "cases")
+    y = pl.read_parquet(floor_dir / "edges.parquet").select("cohort", "source", "target", "count", "cases")
+    x, y = x.sort(x.columns), y.sort(y.columns)
+    return "edge counts agree" if x.cast(y.schema).equals(y) else "edge counts DIFFER"  # type: ignore[arg-type]
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(*sys.argv[2:5])
+        child(*sys.argv[2:6])
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, nargs="+", default=[20_000_000, 50_000_000, 100_000_000])
-    ap.add_argument("--engines", nargs="+", default=list(ENGINES))
-    ap.add_argument("--eager-max", type=int, default=50_000_000)
-    ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--contenders", nargs="+", default=["jm_duckdb", "jm_embedded", "floor"])
+    ap.add_argument("--memory-limit", default="2GB")
+    ap.add_argument("--embedded-max", type=int, default=20_000_000)
+    ap.add_argument("--timeout", type=float, default=3600)
     args = ap.parse_args()
-    result_path = Path(__file__).resolve().parent / "results" / "outofcore_choice.json"
+    result_path = Path(__file__).resolve().parent / "results" / "outofcore.json"
     rows: list[dict[str, Any]] = []
-    if result_path.exists():  # keep the cells of earlier sizes, replace the ones rerun
-        old = json.loads(result_path.read_text()).get("rows", [])
-        rows = [r for r in old if r["events"] not in args.events]
+    if result_path.exists():  # keep the cells of other sizes
+        rows = [r for r in json.loads(result_path.read_text()).get("rows", []) if r["events"] not in args.events]
     for n in args.events:
         t = time.perf_counter()
         path = make_data(n)
-        import pyarrow.parquet as pq
-
-        md = pq.ParquetFile(path).metadata
-        print(f"\n{n:,} events: {path} ({md.num_rows:,} rows, {md.num_row_groups} row groups, "
-              f"{path.stat().st_size / 2**20:.0f} MB; ready in {time.perf_counter() - t:.1f} s)",
-              flush=True)
-        results: dict[str, dict[str, Any]] = {}
-        for eng in args.engines:
-            if eng == "polars_eager" and n > args.eager_max:
-                print(f"  {eng}: skipped (above --eager-max)")
+        print(f"\n{n:,} events: {path} ({path.stat().st_size / 2**20:.0f} MB; ready in "
+              f"{time.perf_counter() - t:.0f} s)", flush=True)
+        outs: dict[str, Path] = {}
+        for who in args.contenders:
+            if who == "jm_embedded" and n > args.embedded_max:
+                print(f"  {who}: skipped (above --embedded-max: it would not fit in memory)", flush=True)
                 continue
-            shutil.rmtree(SPILL, ignore_errors=True)
-            SPILL.mkdir(parents=True)
-            out = DATA / f"result_{eng}_{n}.json"
-            env = dict(os.environ, POLARS_VERBOSE="1", POLARS_TEMP_DIR=str(SPILL))
+            out = DATA / f"outofcore_{who}_{n}"
+            shutil.rmtree(out, ignore_errors=True)
             t0 = time.perf_counter()
             try:
-                p = subprocess.run([sys.executable, __file__, "--child", eng, str(path), str(out)],
-                                   capture_output=True, text=True, env=env, timeout=args.timeout)
+                p = subprocess.run([sys.executable, __file__, "--child", who, str(path), str(out), args.memory_limit],
+                                   capture_output=True, text=True, timeout=args.timeout,
+                                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
             except subprocess.TimeoutExpired:
                 p = None
-            wall = time.perf_counter() - t0
-            row: dict[str, Any] = {"events": md.num_rows, "engine": eng, "process_wall_s": wall}
+            row: dict[str, Any] = {"events": n, "contender": who, "process_wall_s": time.perf_counter() - t0,
+                                   "memory_limit": args.memory_limit}
             if p is None or p.returncode != 0:
-                err = "timeout" if p is None else p.stderr[-1500:]
-                row.update(seconds=None, peak_mb=None, spill_mb=None, equal=None, note=err)
-                print(f"  {eng}: FAILED after {wall:.1f} s\n{err}", flush=True)
+                row.update(seconds=None, note="timeout" if p is None else p.stderr[-1500:])
+                print(f"  {who}: FAILED\n{row['note']}", flush=True)
             else:
                 row.update(json.loads(p.stdout.strip().splitlines()[-1]))
-                results[eng] = json.loads(out.read_text())
-                if eng == "polars_streaming":
-                    fb = [ln for ln in p.stderr.splitlines()
-                          if "fallback" in ln.lower() or "running in-memory" in ln.lower()
-                          or "not supported" in ln.lower()]
-                    row["fallback_log"] = sorted(set(fb))[:40]
-                    (DATA / f"polars_verbose_{n}.log").write_text(p.stderr[-200_000:])
-            rows = [r for r in rows if not (r["events"] == md.num_rows and r["engine"] == eng)]
+                outs[who] = out
+                print(f"  {who}: {row['seconds']:.1f} s, peak {row['peak_mb']:.0f} MB, spill "
+                      f"{row['spill_mb']:.0f} MB  {json.dumps({k: round(v, 1) for k, v in row['phases'].items()})}",
+                      flush=True)
             rows.append(row)
-        ref = results.get("duckdb")
-        for row in rows:
-            if row["events"] != md.num_rows or row["engine"] not in results:
-                continue
-            if ref is None:
-                row["equal"], row["note"] = None, "no reference"
-            else:
-                row["equal"], row["note"] = compare(ref, results[row["engine"]])
-            row["n_edges"] = len(results[row["engine"]]["edges"])
-        write_json("outofcore_choice", {"rows": rows, "data": str(DATA), "reference": "duckdb",
-                                        "median": "exact, mean of the two middle values"})
-    print(f"\n{'events':>12} {'engine':<18} {'seconds':>8} {'peak MB':>8} {'spill MB':>9} "
-          f"{'s/M ev':>7} equal")
-    for r in sorted(rows, key=lambda r: (r["events"], r["engine"])):
+        here = [r for r in rows if r["events"] == n and r.get("seconds")]
+        floor = next((r for r in here if r["contender"] == "floor"), None)
+        for r in here:
+            if floor is not None:
+                r["x_floor"] = r["seconds"] / floor["seconds"]
+            if r["contender"] == "jm_duckdb" and "jm_embedded" in outs:
+                r["equal_to_embedded"] = compare(outs["jm_duckdb"], outs["jm_embedded"])
+            if r["contender"].startswith("jm_") and "floor" in outs:
+                r["floor_check"] = floor_agrees(outs[r["contender"]], outs["floor"])
+        write_json("outofcore", {"rows": rows, "data": str(DATA), "threads": 2,
+                                 "note": "seconds timed inside each child; peak_mb is the process's VmHWM"})
+    print(f"\n{'events':>12} {'contender':<12} {'seconds':>8} {'x floor':>8} {'peak MB':>8} {'spill MB':>9} "
+          f"{'s/M ev':>7}")
+    for r in sorted(rows, key=lambda r: (r["events"], r["contender"])):
         s = r.get("seconds")
-        print(f"{r['events']:>12,} {r['engine']:<18} "
-              + (f"{s:>8.1f} {r['peak_mb']:>8.0f} {r['spill_mb']:>9.0f} "
-                 f"{s / r['events'] * 1e6:>7.3f} {r.get('equal')} ({r.get('note')})"
-                 if s is not None else "  failed"))
+        if s is None:
+            print(f"{r['events']:>12,} {r['contender']:<12}  failed")
+            continue
+        print(f"{r['events']:>12,} {r['contender']:<12} {s:>8.1f} {r.get('x_floor', float('nan')):>8.2f} "
+              f"{r['peak_mb']:>8.0f} {r['spill_mb']:>9.0f} {s / r['events'] * 1e6:>7.3f} "
+              f"{r.get('equal_to_embedded', '')} {r.get('floor_check', '')}")
+    sizes = sorted({r["events"] for r in rows if r["contender"] == "jm_duckdb" and r.get("seconds")})
+    if len(sizes) > 1:
+        s = {r["events"]: r["seconds"] for r in rows if r["contender"] == "jm_duckdb" and r.get("seconds")}
+        lo, hi = sizes[0], sizes[-1]
+        print(f"\nmarginal cost of jm_duckdb: {(s[hi] - s[lo]) / ((hi - lo) / 1e6):.2f} s per million events "
+              f"({lo:,} -> {hi:,})")
 
 
 if __name__ == "__main__":

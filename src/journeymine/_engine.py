@@ -3,10 +3,13 @@
 Everything journeymine computes from events reduces to a handful of aggregations keyed by
 small integers (the case ``code``, the activity index ``act``, a ``cohort`` index). Every
 log has an engine object (``log._engine``; its name is the public ``log.engine``), and
-there are two:
+there are three:
 
 * :class:`~journeymine._embedded.EmbeddedEngine` (``"embedded"``, the default): polars
   over the sorted events held in memory;
+* :class:`~journeymine._duckdb.DuckDBEngine` (``"duckdb"``): the same aggregations in
+  DuckDB SQL, for logs read with ``read_parquet(path, engine="duckdb")``, whose events
+  stay on disk in a DuckDB database (out of core, with a memory limit);
 * :class:`~journeymine._spark.SparkEngine` (``"spark"``): the same aggregations in Spark
   SQL, for logs built with :meth:`JourneyLog.from_spark`, whose events stay in Spark.
 
@@ -24,7 +27,8 @@ it raises the one :class:`UnsupportedOperationError` of :func:`require_embedded`
 
 The contract of each primitive (columns, dtypes, order, semantics) is the embedded
 implementation; ``tests/test_spark.py`` checks the Spark implementation against it on the
-demo data and on BPI Challenge 2012.
+demo data and on BPI Challenge 2012, ``tests/test_duckdb.py`` the DuckDB implementation on
+the demo data and on every real log.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ class Engine(Protocol):
     names.
     """
 
-    #: ``"embedded"`` or ``"spark"``: what ``log.engine`` says
+    #: ``"embedded"``, ``"duckdb"`` or ``"spark"``: what ``log.engine`` says
     name: str
     #: whether the events are in memory (``log.events`` and event-level work available)
     events_in_memory: bool
@@ -148,8 +152,8 @@ class Engine(Protocol):
 
 
 def engine_of(log: JourneyLog) -> Engine:
-    """The log's engine: :class:`~journeymine._embedded.EmbeddedEngine` or
-    :class:`~journeymine._spark.SparkEngine`."""
+    """The log's engine: :class:`~journeymine._embedded.EmbeddedEngine`,
+    :class:`~journeymine._duckdb.DuckDBEngine` or :class:`~journeymine._spark.SparkEngine`."""
     return log._engine
 
 
@@ -165,11 +169,13 @@ def require_embedded(log: JourneyLog, operation: str, *, instead: str = "") -> N
         return
     from .errors import UnsupportedOperationError
 
-    where = engine.name.capitalize()
+    where, events = {"spark": ("Spark", "log.spark_events"), "duckdb": ("DuckDB", "log.duckdb_events")}.get(
+        engine.name, (engine.name, "the engine's own events")
+    )
     raise UnsupportedOperationError(
         f"{operation} needs every event in memory, and this log's {log.n_events:,} events are in "
         f"{where}. {instead + ' ' if instead else ''}{_ON_EVERY_ENGINE} run in "
         f"{where}; for the rest, collect the log with log.to_local() when it fits in memory, or a "
         "sample of its accounts with log.filter_cases(...).to_local(). For event-level work in "
-        f"{where}, use log.spark_events."
+        f"{where}, use {events}."
     )

@@ -251,15 +251,22 @@ def read_parquet(
     valid_time: tuple[TimeLike, TimeLike] = ("1900-01-01", "2100-01-01"),
     duplicates: Literal["reject", "keep"] = "reject",
     on_invalid: OnInvalid = "reject",
-    engine: Literal["embedded", "spark"] = "embedded",
+    engine: Literal["embedded", "duckdb", "spark"] = "embedded",
     spark: Any = None,
+    memory_limit: str | int | None = None,
+    temp_directory: str | os.PathLike[str] | None = None,
+    max_temp_directory_size: str | int | None = None,
+    threads: int | None = None,
 ) -> JourneyLog:
     """Read a Parquet file (or a folder of them) of events into a :class:`JourneyLog`.
 
     Only the columns the log needs are read when ``event_attributes`` is a list. The
-    options are those of :meth:`JourneyLog.from_frame`. With ``engine="spark"`` the file
-    is read and validated by Spark (``spark``, a ``SparkSession``, or the active one) and
-    the events stay there: see :meth:`JourneyLog.from_spark`.
+    options are those of :meth:`JourneyLog.from_frame`. With ``engine="duckdb"`` the file
+    is validated by DuckDB and the events stay on disk, in a DuckDB database in a
+    temporary folder, for logs bigger than memory (``docs/scaling.md``). With
+    ``engine="spark"`` the file is read and validated by Spark (``spark``, a
+    ``SparkSession``, or the active one) and the events stay there: see
+    :meth:`JourneyLog.from_spark`.
 
     A folder is read as one table from its ``.parquet`` files (searched recursively),
     which must share one schema. Files that differ, a column name used twice in a file,
@@ -272,10 +279,23 @@ def read_parquet(
         A Parquet file, or a folder of them.
     case, activity, timestamp, resource, contact, role, channel, stage, lifecycle, value : str
         The columns playing these roles, as in :meth:`JourneyLog.from_frame`.
-    engine : {"embedded", "spark"}
-        Read into memory (polars), or with Spark, the events staying there.
+    engine : {"embedded", "duckdb", "spark"}
+        Read into memory (polars); with DuckDB, the events staying on disk; or with
+        Spark, the events staying there.
     spark : pyspark.sql.SparkSession, optional
         The session of ``engine="spark"`` (default: the active one).
+    memory_limit : str or int, optional
+        ``engine="duckdb"``: the most memory DuckDB may hold (``"2GB"``, ``"512MiB"`` or
+        bytes); past it, it spills to disk. Default: DuckDB's (80% of the machine's
+        memory). The case table (about 60 bytes per account) is held besides.
+    temp_directory : str or os.PathLike, optional
+        ``engine="duckdb"``: where the database and its spill files go (a new folder
+        inside it, removed when the log is garbage collected); default: the system's
+        temporary folder.
+    max_temp_directory_size : str or int, optional
+        ``engine="duckdb"``: the most disk the spill files may take.
+    threads : int, optional
+        ``engine="duckdb"``: the threads DuckDB uses (default: one per core).
 
     Examples
     --------
@@ -289,8 +309,35 @@ def read_parquet(
     2
     """
     roles = role_columns(locals())
-    check_choice("engine", "read_parquet", engine, ("embedded", "spark"))
+    check_choice("engine", "read_parquet", engine, ("embedded", "duckdb", "spark"))
     p = Path(os.fspath(path))
+    duck_options = dict(memory_limit=memory_limit, temp_directory=temp_directory,
+                        max_temp_directory_size=max_temp_directory_size, threads=threads)
+    if engine != "duckdb":
+        given = [k for k, v in duck_options.items() if v is not None]
+        if given:
+            raise InvalidParameterError(
+                f"read_parquet: {', '.join(given)} set the DuckDB engine's resources; pass "
+                "engine='duckdb' with them, or leave them out."
+            )
+    if engine == "duckdb":
+        if dayfirst is not None:
+            raise InvalidParameterError(
+                "read_parquet(engine='duckdb') reads text timestamps as ISO 8601 or by "
+                "timestamp_format; dayfirst= is for the embedded engine. Pass "
+                "timestamp_format='%d/%m/%Y %H:%M' (or the column's format) instead."
+            )
+        if not p.exists():
+            raise FileNotFoundError(f"No such file: {str(p)!r}")
+        files = _parquet_files(p)
+        _explain_parquet(p, files)  # raises when the files cannot be one table
+        from ._duckdb import read_parquet_duckdb
+
+        return read_parquet_duckdb(
+            files, roles, case_attributes=case_attributes, event_attributes=event_attributes,
+            stage_order=stage_order, tz=tz, timestamp_format=timestamp_format, valid_time=valid_time,
+            duplicates=duplicates, on_invalid=on_invalid, source=str(p), **duck_options,  # type: ignore[arg-type]
+        )
     if engine == "spark":
         if dayfirst is not None:
             raise InvalidParameterError(

@@ -445,9 +445,10 @@ class JourneyLog:
     @property
     def engine(self) -> str:
         """Where the events are and what computes over them: ``"embedded"`` (in memory,
-        polars) or ``"spark"`` (a log built by :meth:`from_spark`).
+        polars), ``"duckdb"`` (on disk, a log read by ``read_parquet(path,
+        engine="duckdb")``) or ``"spark"`` (a log built by :meth:`from_spark`).
 
-        On a Spark log, what needs every event in memory (:attr:`events`,
+        On a DuckDB or Spark log, what needs every event in memory (:attr:`events`,
         :meth:`to_pm4py`, :meth:`filter_time`, ...) raises
         :class:`UnsupportedOperationError`; ``docs/scaling.md`` lists what runs where.
 

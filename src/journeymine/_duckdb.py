@@ -1,0 +1,1235 @@
+"""The DuckDB engine: journey logs whose events stay on disk, for logs bigger than memory.
+
+``jm.read_parquet(path, engine="duckdb")`` validates the file with DuckDB, in its own
+database file in a temporary folder, by the same rules as the embedded engine
+(:mod:`journeymine._validate`), and returns a :class:`DuckDBJourneyLog`. Its events stay in
+that database (one table, integer columns: case ``code``, activity ``act``, ``ts`` in UTC
+microseconds, input ``row``, and what one window pass over each journey gives once for
+all: the next activity ``tgt``, the ``gap`` to the next event and the position ``i``);
+its case table, one row per account, is in memory. The public functions that run on the
+Spark engine run here unchanged: they ask the log's engine for the aggregations they need
+(:mod:`journeymine._engine`), and the engine answers with small polars frames computed by
+DuckDB, which spills to disk when its memory limit is reached.
+
+**Memory.** ``memory_limit`` caps what DuckDB holds (its buffer pool: tables, hash tables,
+sorts); beyond it DuckDB writes to ``temp_directory`` (at most
+``max_temp_directory_size``). The case table and the small results are extra, on the
+Python side: about 60 bytes per account plus the case attributes. ``benchmarks/
+bench_outofcore.py`` measures the peak resident memory of the whole process.
+
+**Column names.** The input's columns are read by position (``#1``, ``#2`` ...) and
+renamed ``__in_<i>``; attributes are stored as ``__event_<i>`` and ``__case_<j>``. No name
+the user chose is ever parsed as SQL, and paths, zones and formats are passed as quoted
+literals (``'`` doubled). Any column name works.
+
+Differences from the embedded engine, all documented in ``docs/scaling.md``:
+
+* **Text timestamps** are read by DuckDB's ISO 8601 casts (a trailing ``Z`` or offset is
+  honoured, naive text is read in ``tz``), or by ``timestamp_format`` (a strftime format,
+  DuckDB's ``strptime``); the embedded engine's other formats (``01/02/2024``) and
+  ``dayfirst=`` are not guessed: such rows are set aside as unparsable, with the count.
+* **Sums of floats** (log10 gaps for clustering) are exact sums of the values in fixed
+  point (multiples of 2**-40, :func:`_fixed_sum`), so that they do not depend on the order
+  in which DuckDB's threads combine partial sums (they differ from polars' float sums by
+  about 1e-13); means of durations come from exact integer sums of microseconds.
+  Quantiles are exact. The same input gives the same bytes on any run.
+* **log.duckdb_events** is a DuckDB relation (lazy), not a frame.
+
+duckdb is imported only here, and only when such a log is built.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import numpy as np
+import polars as pl
+
+from ._embedded import NO_ROLE
+from ._log import JourneyLog
+from ._mapping import ColumnMapping
+from ._params import as_names, invalid
+from ._typing import OnInvalid, TimeLike
+from ._validate import (
+    REASONS,
+    REPLACEMENT,
+    _check_columns,
+    check_build_options,
+    report_rejected,
+    report_varying,
+    resolve_mapping,
+    utc_bounds,
+)
+from ._warnings import warn
+from .errors import (
+    DataQualityWarning,
+    EmptyLogError,
+    InvalidParameterError,
+    MissingDependencyError,
+    SchemaError,
+)
+
+__all__ = ["DuckDBEngine", "DuckDBJourneyLog", "read_parquet_duckdb"]
+
+#: the embedded engine's CONTROL_CHARS, in RE2's syntax
+_CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
+_BLANK = r"^[\s\p{Z}\x{85}]*$"
+_OFFSET = r"(?:[Zz]|[+-]\d{2}:?\d{2})\s*$"
+_NAIVE_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
+_NOT_TEXT = re.compile(r"^(BLOB|STRUCT|MAP|UNION)|\[\d*\]$")
+_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def _duckdb() -> Any:
+    try:
+        import duckdb
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(
+            "engine='duckdb' needs duckdb, an optional extra: pip install 'journeymine[sql]'."
+        ) from exc
+    return duckdb
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal (quotes doubled; DuckDB reads no backslash escapes in it)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _input(i: int) -> str:
+    return f"__in_{i}"
+
+
+def _event_slot(i: int) -> str:
+    return f"__event_{i}"
+
+
+def _case_slot(j: int) -> str:
+    return f"__case_{j}"
+
+
+def _q(name: str) -> str:
+    """A quoted identifier (for the engine's own names and the user's, as aliases only)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _size(value: str | int | None, name: str) -> str | None:
+    """A memory size for DuckDB ("2GB", "512MiB", or bytes as an int)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise invalid(name, "read_parquet", "a size such as '2GB' or a number of bytes", value)
+    if isinstance(value, int):
+        if value < 64 * 2**20:
+            raise invalid(name, "read_parquet", "at least 64 MiB", value)
+        return f"{value}B"
+    if not _SIZE.match(value):
+        raise invalid(name, "read_parquet", "a size such as '2GB', '512MiB' or a number of bytes", value)
+    return value.strip()
+
+
+class _Database:
+    """One DuckDB database file in its own temporary folder, with the settings the user
+    chose; closed and removed when the last log that uses it is garbage collected (or at
+    exit). Queries run one at a time (a lock): a DuckDB connection is not shared across
+    threads."""
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str | None,
+        temp_directory: str | None,
+        max_temp_directory_size: str | None,
+        threads: int | None,
+    ) -> None:
+        duckdb = _duckdb()
+        if temp_directory is not None:
+            os.makedirs(temp_directory, exist_ok=True)
+        self.folder = tempfile.mkdtemp(prefix="journeymine-duckdb-", dir=temp_directory)
+        config: dict[str, Any] = {
+            "temp_directory": os.path.join(self.folder, "spill"),
+            "preserve_insertion_order": False,
+        }
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
+        if max_temp_directory_size is not None:
+            config["max_temp_directory_size"] = max_temp_directory_size
+        if threads is not None:
+            config["threads"] = threads
+        try:
+            self.con = duckdb.connect(os.path.join(self.folder, "events.duckdb"), config=config)
+        except duckdb.Error as exc:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise InvalidParameterError(f"DuckDB refused the engine's settings {config!r}: {exc}") from exc
+        self.lock = threading.RLock()
+        self._names = 0
+        self._finalizer = weakref.finalize(self, _close, self.con, self.folder)
+
+    def name(self, prefix: str) -> str:
+        """A fresh table name."""
+        with self.lock:
+            self._names += 1
+            return f"{prefix}_{self._names}"
+
+    def run(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self.lock:
+            self.con.execute(sql, params or [])
+
+    def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """A (small) result as a polars frame, through Arrow."""
+        with self.lock:
+            table = self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
+        out = pl.from_arrow(table)
+        if not isinstance(out, pl.DataFrame):  # pragma: no cover - a table gives a frame
+            raise TypeError("expected a table")
+        return out
+
+    def register(self, frame: pl.DataFrame) -> _Registered:
+        """Make a polars frame (per-case, small) a DuckDB view for the length of a ``with``."""
+        return _Registered(self, frame)
+
+
+def _close(con: Any, folder: str) -> None:
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Registered:
+    def __init__(self, db: _Database, frame: pl.DataFrame) -> None:
+        self.db, self.frame, self.name = db, frame, db.name("__frame")
+
+    def __enter__(self) -> str:
+        with self.db.lock:
+            self.db.con.register(self.name, self.frame.to_arrow())
+        return self.name
+
+    def __exit__(self, *exc: object) -> None:
+        with self.db.lock:
+            self.db.con.unregister(self.name)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A Parquet input with its options checked and its column mapping resolved."""
+
+    files: list[Path]
+    offsets: list[int]
+    #: the columns of each file, in its order (files may order the same columns differently)
+    file_names: list[list[str]]
+    names: list[str]
+    types: list[str]
+    mapping: ColumnMapping
+    extra: list[str]
+    case_attributes: list[str]
+    stage_order: list[str] | None
+    zone: str
+    timestamp_format: str | None
+    valid_time: tuple[TimeLike, TimeLike]
+    duplicates: str
+    on_invalid: str
+
+    def col(self, name: str) -> str:
+        return _input(self.names.index(name))
+
+    def type_of(self, name: str) -> str:
+        return self.types[self.names.index(name)]
+
+    @property
+    def slots(self) -> dict[str, str]:
+        return {
+            **{c: _event_slot(i) for i, c in enumerate(self.extra)},
+            **{c: _case_slot(j) for j, c in enumerate(self.case_attributes)},
+        }
+
+    @property
+    def optional(self) -> list[str]:
+        return [r for r in self.mapping.roles() if r not in ("case", "activity", "timestamp")]
+
+    def source(self, columns: Sequence[int] | None = None) -> str:
+        """The input as SQL: the columns at ``columns`` (all by default) as ``__in_<i>``,
+        and ``__row``, the input row number (files in order, rows in file order)."""
+        wanted = range(len(self.names)) if columns is None else columns
+        parts = []
+        for f, offset, own in zip(self.files, self.offsets, self.file_names, strict=True):
+            cols = ", ".join(f"#{own.index(self.names[i]) + 1} AS {_input(i)}" for i in wanted)
+            parts.append(
+                f"SELECT {cols}, file_row_number + {offset} AS __row "
+                f"FROM read_parquet({_lit(str(f))}, file_row_number = true)"
+            )
+        return "(" + " UNION ALL ".join(parts) + ")"
+
+
+def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options: Any) -> _Spec:
+    import pyarrow.parquet as pq
+
+    owner = "read_parquet"
+    case_attributes, event_attributes = check_build_options(
+        owner, options["on_invalid"], options["duplicates"], options["case_attributes"],
+        options["event_attributes"], roles=roles, tz=options["tz"],
+        timestamp_format=options["timestamp_format"], valid_time=options["valid_time"],
+    )
+    stage_order = options["stage_order"]
+    if stage_order is not None:
+        stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
+    file_names = [pq.read_schema(f).names for f in files]
+    names = file_names[0]
+    offsets, total = [], 0
+    for f in files:
+        offsets.append(total)
+        total += pq.read_metadata(f).num_rows
+    mapping = resolve_mapping(
+        names, roles, case_attributes=case_attributes, event_attributes=event_attributes
+    )
+    names_only = pl.DataFrame(schema={c: pl.String for c in names})
+    extra = _check_columns(names_only, mapping, case_attributes, event_attributes)
+    with db.lock:
+        described = db.con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({_lit(str(files[0]))})"
+        ).fetchall()
+    types = [str(row[1]) for row in described][: len(names)]
+    spec = _Spec(
+        files=files, offsets=offsets, file_names=file_names, names=names, types=types, mapping=mapping,
+        extra=extra,
+        case_attributes=case_attributes, stage_order=stage_order, zone=options["tz"] or "UTC",
+        timestamp_format=options["timestamp_format"], valid_time=options["valid_time"],
+        duplicates=options["duplicates"], on_invalid=options["on_invalid"],
+    )
+    for role, col in mapping.roles().items():
+        if role in ("timestamp", "value"):
+            continue
+        if _NOT_TEXT.search(spec.type_of(col)):
+            raise SchemaError(
+                f"Column {col!r} ({role}) holds values of type {spec.type_of(col)}; journeymine reads "
+                f"{role} values as text. Give one text or number per row (explode lists, decode bytes) "
+                "when the file is written."
+            )
+    return spec
+
+
+def _as_id(col: str, dtype: str) -> str:
+    """SQL for an id or name as text, as in the embedded engine: integral floats within
+    ±2**63 lose '.0', NaN and blank strings are missing."""
+    if dtype in ("DOUBLE", "FLOAT"):
+        text = (
+            f"CASE WHEN isnan({col}) THEN NULL "
+            f"WHEN round({col}) = {col} AND abs({col}) < 9.223372036854775807e18 "
+            f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
+        )
+    else:
+        text = f"CAST({col} AS VARCHAR)"
+    return f"(CASE WHEN regexp_matches({text}, {_lit(_BLANK)}) THEN NULL ELSE {text} END)"
+
+
+def _timestamp(spec: _Spec) -> tuple[str, str]:
+    """SQL for the timestamp in UTC microseconds (null where unparsable), and for "the
+    timestamp is missing"."""
+    column = spec.mapping.timestamp
+    col, dtype = spec.col(column), spec.type_of(column)
+    zone = _lit(spec.zone)
+
+    def naive(expr: str) -> str:
+        if spec.zone == "UTC":
+            return f"epoch_us(CAST({expr} AS TIMESTAMP))"
+        return f"epoch_us(timezone({zone}, CAST({expr} AS TIMESTAMP)))"
+
+    missing = f"({col} IS NULL)"
+    if dtype == "TIMESTAMP WITH TIME ZONE":
+        return f"epoch_us({col})", missing
+    if dtype in _NAIVE_TYPES:
+        return naive(col), missing
+    if dtype == "VARCHAR":
+        text = f"trim({col})"
+        missing = f"({col} IS NULL OR regexp_matches({col}, {_lit(_BLANK)}))"
+        fmt = spec.timestamp_format
+        if fmt is not None:
+            parsed = f"try_strptime({text}, {_lit(fmt)})"
+            return (f"epoch_us({parsed})" if "%z" in fmt or "%Z" in fmt else naive(parsed)), missing
+        aware = f"epoch_us(TRY_CAST({text} AS TIMESTAMPTZ))"
+        return (
+            f"(CASE WHEN regexp_matches({text}, {_lit(_OFFSET)}) THEN {aware} "
+            f"ELSE {naive(f'TRY_CAST({text} AS TIMESTAMP)')} END)"
+        ), missing
+    raise SchemaError(
+        f"The timestamp column {column!r} holds values of type {dtype}, which journeymine cannot "
+        "read as points in time. Convert it when the file is written (for epoch seconds: "
+        "pl.from_epoch(column, time_unit='s'))."
+    )
+
+
+def _work_table(db: _Database, spec: _Spec) -> str:
+    """Every input row once, in DuckDB: ``row``, the roles (ids as text), the attributes
+    in their slots, ``ts`` (UTC microseconds) and ``reason``, why the row is unusable
+    (null when it is usable)."""
+    mapping = spec.mapping
+    roles = mapping.roles()
+    cols = ["__row AS row"]
+    for role, column in roles.items():
+        if role == "timestamp":
+            continue
+        col = spec.col(column)
+        if role == "value":
+            cols.append(f"TRY_CAST({col} AS DOUBLE) AS value")
+            cols.append(f"({col} IS NOT NULL AND TRY_CAST({col} AS DOUBLE) IS NULL"
+                        + (f" AND NOT regexp_matches(CAST({col} AS VARCHAR), {_lit(_BLANK)})"
+                           if spec.type_of(column) == "VARCHAR" else "")
+                        + ") AS __lost")
+        else:
+            cols.append(f"{_as_id(col, spec.type_of(column))} AS {_q(role)}")
+    for column, slot in spec.slots.items():
+        col = spec.col(column)
+        if spec.type_of(column) == "VARCHAR":
+            cols.append(f"regexp_replace({col}, {_lit(_CONTROL)}, {_lit(REPLACEMENT)}, 'g') AS {slot}")
+        else:
+            cols.append(f"{col} AS {slot}")
+    ts, missing = _timestamp(spec)
+    cols += [f"{ts} AS ts", f"{missing} AS __ts_missing"]
+    lo, hi = (int(t.value // 1000) for t in utc_bounds(spec.valid_time))
+    control = " OR ".join(
+        f"coalesce(regexp_matches({_q(r)}, {_lit(_CONTROL)}), false)"
+        for r in roles if r not in ("timestamp", "value")
+    )
+    reason = (
+        "CASE WHEN \"case\" IS NULL THEN ? WHEN activity IS NULL THEN ? "
+        f"WHEN {control} THEN ? WHEN __ts_missing THEN ? WHEN ts IS NULL THEN ? "
+        f"WHEN ts < {lo} OR ts >= {hi} THEN ? END"
+    )
+    used = sorted({spec.names.index(c) for c in [*roles.values(), *spec.slots]})
+    name = db.name("work")
+    db.run(
+        f"CREATE TABLE {name} AS SELECT * EXCLUDE (__ts_missing), {reason} AS reason "
+        f"FROM (SELECT {', '.join(cols)} FROM {spec.source(used)})",
+        list(REASONS[:6]),
+    )
+    return name
+
+
+def _mark_repeats(db: _Database, spec: _Spec, work: str) -> None:
+    """Mark an exact repeat of an earlier valid row (same values in every kept column) as
+    a duplicate event. A repeat shares its case and timestamp: only rows tied on (case, ts)
+    are compared."""
+    kept = ["case", "activity", "ts", *spec.optional, *spec.slots.values()]
+    partition = ", ".join(_q(c) for c in kept)
+    db.run(
+        f"UPDATE {work} SET reason = ? WHERE row IN ("
+        f"  SELECT row FROM ("
+        f"    SELECT row, row_number() OVER (PARTITION BY {partition} ORDER BY row) AS rn"
+        f"    FROM (SELECT * FROM {work} WHERE reason IS NULL) v SEMI JOIN ("
+        f"      SELECT \"case\", ts FROM {work} WHERE reason IS NULL"
+        "      GROUP BY \"case\", ts HAVING count(*) > 1"
+        f"    ) t USING (\"case\", ts)"
+        f"  ) WHERE rn > 1)",
+        [REASONS[6]],
+    )
+
+
+def _set_aside(db: _Database, spec: _Spec, work: str) -> dict[str, int]:
+    """Count what was read and set aside, warn or raise as :meth:`JourneyLog.from_frame`
+    does, and return the count per reason."""
+    lost = ", count(*) FILTER (WHERE __lost) AS __lost" if spec.mapping.value is not None else ""
+    parts = ", ".join(
+        f"count(*) FILTER (WHERE reason = ?) AS n{i}, min(row) FILTER (WHERE reason = ?) AS f{i}"
+        for i in range(len(REASONS))
+    )
+    params = [r for r in REASONS for _ in (0, 1)]
+    stats = db.frame(f"SELECT count(*) AS rows, {parts}{lost} FROM {work}", params).row(0, named=True)
+    rows_read = int(stats["rows"])
+    if rows_read == 0:
+        raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
+    if stats.get("__lost"):
+        warn(
+            f"Column {spec.mapping.value!r} (value): {int(stats['__lost']):,} value(s) are not numbers "
+            "and were read as missing. The events are kept. Clean the column (e.g. remove currency "
+            "signs) to keep those amounts.",
+            DataQualityWarning,
+        )
+    counts = {r: int(stats[f"n{i}"]) for i, r in enumerate(REASONS) if stats[f"n{i}"]}
+    n_bad = sum(counts.values())
+    summary = ", ".join(f"{n:,} {r}" for r, n in sorted(counts.items(), key=lambda t: (-t[1], t[0])))
+    first_rows = sorted(int(stats[f"f{i}"]) for i, r in enumerate(REASONS) if r in counts)[:5]
+    hint = ""
+    if counts.get(REASONS[4]) and spec.timestamp_format is None:
+        hint = (
+            f"; the DuckDB engine reads text timestamps as ISO 8601 only: pass timestamp_format= "
+            f"with column {spec.mapping.timestamp!r}'s format (e.g. '%d/%m/%Y %H:%M')"
+        )
+    if n_bad == rows_read:
+        raise EmptyLogError(
+            f"None of the {rows_read:,} input rows is usable ({summary}{hint}). The rejected rows are "
+            "the input's rows: read a sample with engine='embedded' to see them with their reasons."
+        )
+    if n_bad:
+        report_rejected(n_bad, rows_read, summary + hint, first_rows, spec.on_invalid,
+                        where="log.rejected")
+    if spec.stage_order is not None and spec.mapping.stage is not None:
+        seen = db.frame(
+            f"SELECT DISTINCT stage FROM {work} WHERE reason IS NULL AND stage IS NOT NULL ORDER BY stage"
+        ).get_column("stage").to_list()
+        unknown = sorted(set(seen) - set(spec.stage_order))
+        if unknown:
+            raise SchemaError(
+                f"Column {spec.mapping.stage!r} (stage) has value(s) {unknown[:10]} that are not in "
+                f"stage_order={list(spec.stage_order)!r}. Add them to stage_order in journey order."
+            )
+    return counts
+
+
+def _case_table(db: _Database, spec: _Spec, work: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The case table (cases in order of their first input row; attributes as
+    :meth:`JourneyLog.from_frame` keeps them) and the events per activity, most frequent
+    first (ties by name)."""
+    slots = spec.slots
+    aggs = ["min(row) AS __key", "count(*) AS n_events", "min(ts) AS \"start\"", "max(ts) AS \"end\""]
+    for col in spec.case_attributes:
+        s = slots[col]
+        aggs += [
+            f"arg_min({s}, {{'t': ts, 'r': row}}) FILTER (WHERE {s} IS NOT NULL) AS {s}",
+            f"coalesce(min({s}) <> max({s}), false) AS {s}_varies",
+        ]
+    cases = db.frame(
+        f"SELECT \"case\", {', '.join(aggs)} FROM {work} WHERE reason IS NULL "
+        "GROUP BY \"case\" ORDER BY __key"
+    )
+    for col in spec.case_attributes:
+        varying = cases.filter(pl.col(f"{slots[col]}_varies"))
+        if varying.height:
+            report_varying(col, varying.height, cases.height, repr(varying.get_column("case")[0]),
+                           spec.on_invalid)
+    cases = cases.select(
+        pl.col("case").cast(pl.String),
+        *[pl.col(slots[col]).alias(col) for col in spec.case_attributes],
+        pl.col("n_events").cast(pl.UInt32),
+        pl.col("start").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        pl.col("end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    )
+    counts = db.frame(
+        f"SELECT activity, count(*) AS len FROM {work} WHERE reason IS NULL GROUP BY activity"
+    ).sort(["len", "activity"], descending=[True, False])
+    return cases, counts
+
+
+def _events_table(
+    db: _Database,
+    select: str,
+    columns: Sequence[str],
+) -> str:
+    """Store events (``code``, ``act``, ``ts``, ``row`` and ``columns`` from ``select``) with
+    what one window pass over each journey gives: ``tgt`` (next activity), ``gap`` (to the
+    next event, microseconds) and ``i`` (position in the journey, from 0)."""
+    name = db.name("events")
+    rest = "".join(f", {_q(c)}" for c in columns)
+    db.run(
+        f"CREATE TABLE {name} AS SELECT code, act, ts, row, "
+        "CAST(lead(act) OVER w AS INTEGER) AS tgt, lead(ts) OVER w - ts AS gap, "
+        f"CAST(row_number() OVER w - 1 AS INTEGER) AS i{rest} "
+        f"FROM ({select}) WINDOW w AS (PARTITION BY code ORDER BY ts, row)"
+    )
+    return name
+
+
+def read_parquet_duckdb(
+    files: list[Path],
+    roles: dict[str, Any],
+    *,
+    case_attributes: str | Sequence[str],
+    event_attributes: str | Sequence[str] | Literal["all"],
+    stage_order: str | Sequence[str] | None,
+    tz: str | None,
+    timestamp_format: str | None,
+    valid_time: tuple[TimeLike, TimeLike],
+    duplicates: Literal["reject", "keep"],
+    on_invalid: OnInvalid,
+    memory_limit: str | int | None = None,
+    temp_directory: str | os.PathLike[str] | None = None,
+    max_temp_directory_size: str | int | None = None,
+    threads: int | None = None,
+    source: str,
+) -> DuckDBJourneyLog:
+    """Validate Parquet files of events with DuckDB; see :func:`journeymine.read_parquet`.
+
+    The steps: resolve the mapping (:func:`_resolve`), give every input row its reason to
+    be set aside, or none (:func:`_work_table`, :func:`_mark_repeats`), count and report
+    what was set aside (:func:`_set_aside`), collect the case table (:func:`_case_table`),
+    and store the encoded events (:func:`_events_table`).
+    """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise invalid("threads", "read_parquet", "a positive int or None", threads)
+    db = _Database(
+        memory_limit=_size(memory_limit, "memory_limit"),
+        temp_directory=None if temp_directory is None else os.fspath(temp_directory),
+        max_temp_directory_size=_size(max_temp_directory_size, "max_temp_directory_size"),
+        threads=threads,
+    )
+    spec = _resolve(
+        files, roles, db, case_attributes=case_attributes, event_attributes=event_attributes,
+        stage_order=stage_order, tz=tz, timestamp_format=timestamp_format, valid_time=valid_time,
+        duplicates=duplicates, on_invalid=on_invalid,
+    )
+    work = _work_table(db, spec)
+    try:
+        if spec.duplicates == "reject":
+            _mark_repeats(db, spec, work)
+        counts = _set_aside(db, spec, work)
+        cases, activity_counts = _case_table(db, spec, work)
+        rejected = db.name("rejected")
+        db.run(f"CREATE TABLE {rejected} AS SELECT row, reason FROM {work} WHERE reason IS NOT NULL")
+        codes = pl.DataFrame({"case": cases.get_column("case"),
+                              "code": pl.int_range(0, cases.height, eager=True, dtype=pl.Int32)})
+        acts = pl.DataFrame({"activity": activity_counts.get_column("activity"),
+                             "act": pl.int_range(0, activity_counts.height, eager=True, dtype=pl.Int32)})
+        kept = [*spec.optional, *(_event_slot(i) for i in range(len(spec.extra)))]
+        with db.register(codes) as c, db.register(acts) as a:
+            events = _events_table(
+                db,
+                "SELECT c.code, a.act, w.* EXCLUDE (\"case\", activity, reason"
+                + (", __lost" if spec.mapping.value is not None else "")
+                + "".join(f", {_case_slot(j)}" for j in range(len(spec.case_attributes)))
+                + f") FROM {work} w JOIN {c} c USING (\"case\") JOIN {a} a USING (activity) "
+                "WHERE w.reason IS NULL",
+                kept,
+            )
+    finally:
+        db.run(f"DROP TABLE IF EXISTS {work}")
+    return DuckDBJourneyLog._create_duckdb(
+        db=db, table=events, spec=spec, rejected=rejected, rejected_counts=counts,
+        cases=cases, activity_counts=activity_counts, source=source,
+    )
+
+
+class DuckDBJourneyLog(JourneyLog):
+    """A :class:`JourneyLog` whose events stay in a DuckDB database on disk (built by
+    ``jm.read_parquet(path, engine="duckdb")``).
+
+    The case table (:attr:`cases`) is in memory; :attr:`duckdb_events` is a DuckDB
+    relation over the validated events, :attr:`rejected` one over the rows set aside with
+    their ``reason``. :meth:`to_local` collects the log into an embedded
+    :class:`JourneyLog`.
+    """
+
+    __slots__ = ("_activity_counts", "_db", "_n_events", "_rejected_counts", "_rejected_table",
+                 "_spec", "_table")
+    _activity_counts: pl.DataFrame
+    _db: _Database
+    _n_events: int
+    _rejected_counts: dict[str, int]
+    _rejected_table: str
+    _spec: _Spec
+    _table: str
+
+    @classmethod
+    def _create_duckdb(
+        cls,
+        *,
+        db: _Database,
+        table: str,
+        spec: _Spec,
+        rejected: str,
+        rejected_counts: dict[str, int],
+        cases: pl.DataFrame,
+        activity_counts: pl.DataFrame,
+        source: str,
+    ) -> DuckDBJourneyLog:
+        self = cls._create(
+            events=pl.DataFrame(),
+            cases=cases,
+            rejected=pl.DataFrame({"row": [], "reason": []}, schema={"row": pl.Int64, "reason": pl.String}),
+            mapping=spec.mapping,
+            case_attributes=spec.case_attributes,
+            event_attributes=spec.extra,
+            stage_order=spec.stage_order,
+            source=source,
+            engine=DUCKDB,
+        )
+        setter = object.__setattr__
+        setter(self, "_db", db)
+        setter(self, "_table", table)
+        setter(self, "_spec", spec)
+        setter(self, "_rejected_table", rejected)
+        setter(self, "_rejected_counts", dict(rejected_counts))
+        setter(self, "_n_events", int(cases.get_column("n_events").sum()))
+        setter(self, "_activity_counts", activity_counts)
+        self._cache["activities"] = tuple(activity_counts.get_column("activity").to_list())
+        return self  # type: ignore[return-value]
+
+    def _slot_names(self) -> dict[str, str]:
+        return {_event_slot(i): name for i, name in enumerate(self._event_attributes)}
+
+    def _event_columns(self) -> list[str]:
+        return [*self._spec.optional, *self._slot_names()]
+
+    @property
+    def duckdb_events(self) -> Any:
+        """The validated events as a DuckDB relation (lazy; ``.pl()`` collects it):
+        ``case``, ``activity``, ``timestamp`` (UTC), the roles, the event attributes under
+        their own names, ``row``; in no particular order."""
+        db, names = self._db, self._slot_names()
+        lookup = f"{self._table}_names"
+        with db.lock:
+            if "duckdb_names" not in self._cache:
+                codes = self._cases.select("case", pl.int_range(0, pl.len(), dtype=pl.Int32).alias("code"))
+                acts = pl.DataFrame({"activity": list(self.activities)}, schema={"activity": pl.String})
+                acts = acts.with_columns(pl.int_range(0, pl.len(), dtype=pl.Int32).alias("act"))
+                with db.register(codes) as c, db.register(acts) as a:
+                    db.run(f"CREATE TABLE {lookup}_cases AS SELECT * FROM {c}")
+                    db.run(f"CREATE TABLE {lookup}_acts AS SELECT * FROM {a}")
+                self._cache["duckdb_names"] = True
+            rest = "".join(f", e.{_q(col)} AS {_q(names.get(col, col))}" for col in self._event_columns())
+            return db.con.sql(
+                f"SELECT c.\"case\", a.activity, make_timestamptz(e.ts) AS \"timestamp\"{rest}, e.row "
+                f"FROM {self._table} e JOIN {lookup}_cases c USING (code) JOIN {lookup}_acts a USING (act)"
+            )
+
+    @property
+    def rejected(self) -> Any:  # a pandas DataFrame
+        """The rows set aside, as :attr:`JourneyLog.rejected` gives them (a pandas
+        DataFrame): ``row``, ``reason`` and the input's columns, read again from the file."""
+        if "rejected_pd" not in self._cache:
+            spec = self._spec
+            cols = ", ".join(f"s.{_input(i)}" for i in range(len(spec.names)))
+            frame = self._db.frame(
+                f"SELECT r.row, r.reason, {cols} FROM {self._rejected_table} r "
+                f"JOIN {spec.source()} s ON s.__row = r.row ORDER BY r.row"
+            )
+            self._cache["rejected_pd"] = frame.rename(
+                {_input(i): f"{n}_input" if n in ("row", "reason") else n for i, n in enumerate(spec.names)}
+            ).to_pandas()
+        return self._cache["rejected_pd"].copy(deep=False)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(self._rejected_counts.values())
+
+    @property
+    def sources(self) -> Any:  # a pandas DataFrame
+        """As :attr:`JourneyLog.sources`, with the reasons counted in DuckDB."""
+        from ._validate import source_counts
+
+        if "sources" not in self._cache:
+            self._cache["sources"] = source_counts(
+                self._source, first_row=0, rows=self.n_events + self.n_rejected, events=self.n_events,
+                rejected=pl.DataFrame(), reason_counts=self._rejected_counts,
+            )
+        return self._cache["sources"].to_pandas()
+
+    @property
+    def n_events(self) -> int:
+        return self._n_events
+
+    def _subset_cases(self, keep: pl.Series) -> JourneyLog:
+        db = self._db
+        cases = self._cases.filter(keep)
+        old = pl.int_range(0, self._cases.height, eager=True, dtype=pl.Int32).filter(keep)
+        remap = pl.DataFrame({"code": old, "__new": pl.int_range(0, old.len(), eager=True, dtype=pl.Int32)})
+        with db.register(remap) as r:
+            counts = db.frame(
+                f"SELECT act, count(*) AS len FROM {self._table} e SEMI JOIN {r} USING (code) GROUP BY act"
+            )
+        names = pl.Series(list(self.activities))
+        counts = counts.select(
+            names.gather(counts.get_column("act")).alias("activity"), pl.col("len"), pl.col("act")
+        ).sort(["len", "activity"], descending=[True, False])
+        amap = counts.select(pl.col("act"), pl.int_range(0, pl.len(), dtype=pl.Int32).alias("__act"))
+        cols = "".join(f", e.{_q(c)}" for c in self._event_columns())
+        name = db.name("events")
+        with db.register(remap) as r, db.register(amap) as a:
+            db.run(
+                f"CREATE TABLE {name} AS SELECT r.__new AS code, a.__act AS act, e.ts, e.row, "
+                f"CAST(t.__act AS INTEGER) AS tgt, e.gap, e.i{cols} "
+                f"FROM {self._table} e JOIN {r} r USING (code) JOIN {a} a ON a.act = e.act "
+                f"LEFT JOIN {a} t ON t.act = e.tgt"
+            )
+        empty = db.name("rejected")
+        db.run(f"CREATE TABLE {empty} AS SELECT row, reason FROM {self._rejected_table} LIMIT 0")
+        return DuckDBJourneyLog._create_duckdb(
+            db=db, table=name, spec=self._spec, rejected=empty, rejected_counts={}, cases=cases,
+            activity_counts=counts.select("activity", "len"), source=self._source,
+        )
+
+    def to_local(self) -> JourneyLog:
+        """Collect this log into an embedded (in-memory) :class:`JourneyLog`.
+
+        The events come back in the same order (case, time, input row) with the same case
+        table; only for logs that fit in memory.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import polars as pl
+        >>> import journeymine as jm
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.parquet"
+        >>> pl.DataFrame({"id": [1, 1], "act": ["a", "b"],
+        ...               "ts": ["2024-01-01", "2024-01-02"]}).write_parquet(path)
+        >>> log = jm.read_parquet(path, case="id", activity="act", timestamp="ts", engine="duckdb")
+        >>> log.to_local().events["activity"].tolist()
+        ['a', 'b']
+        """
+        cols = "".join(f", {_q(c)}" for c in self._event_columns())
+        frame = self._db.frame(f"SELECT code, act, ts{cols}, row FROM {self._table} ORDER BY code, ts, row")
+        case = self._cases.get_column("case").gather(frame.get_column("code"))
+        activity = pl.Series(list(self.activities), dtype=pl.String).gather(frame.get_column("act"))
+        events = frame.select(
+            case.alias("case"),
+            activity.alias("activity"),
+            pl.col("ts").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("timestamp"),
+            *[pl.col(c) for c in self._event_columns()],
+            pl.col("row"),
+        ).rename(self._slot_names())
+        return JourneyLog._create(
+            events=events,
+            cases=self._cases,
+            rejected=self._rejected,
+            mapping=self._mapping,
+            case_attributes=self._case_attributes,
+            event_attributes=self._event_attributes,
+            stage_order=self._stage_order,
+            source=self._source,
+        )
+
+    def __repr__(self) -> str:
+        return "<DuckDB" + super().__repr__()[1:]
+
+    def _repr_html_(self) -> str:
+        body = super()._repr_html_()
+        return body.replace("<strong>JourneyLog</strong>", "<strong>JourneyLog (DuckDB)</strong>", 1)
+
+
+def _log(log: JourneyLog) -> DuckDBJourneyLog:
+    return cast(DuckDBJourneyLog, log)
+
+
+#: the fixed point of :func:`_fixed_sum`: sums of log10 gaps (below 10) and their squares
+#: (below 100) in multiples of 2**-40 stay exact in 128-bit integers for any number of events
+_FIXED = 2**40
+
+
+def _fixed_sum(expr: str) -> str:
+    """SQL for the sum of a float ``expr`` (terms of magnitude below 2**40) as the exact sum of
+    its values rounded to multiples of 2**-40: the same result whatever the order of the
+    terms (a float sum depends on it, and DuckDB's threads combine partial sums in any
+    order)."""
+    return f"CAST(sum(CAST(round(({expr}) * {_FIXED}) AS HUGEINT)) AS DOUBLE) / {_FIXED}"
+
+
+def _int_list(values: np.ndarray | Sequence[int]) -> str:
+    """A DuckDB list literal of integers (ranks), indexed from 1 by ``list_extract``."""
+    return "[" + ", ".join(str(int(v)) for v in values) + "]::INTEGER[]" if len(values) else "[0]::INTEGER[]"
+
+
+class DuckDBEngine:
+    """The engine primitives (:class:`journeymine._engine.Engine`) in DuckDB SQL, over the
+    events of a :class:`DuckDBJourneyLog`; the frames they return have the dtypes of the
+    embedded engine's."""
+
+    name = "duckdb"
+    events_in_memory = False
+
+    def __repr__(self) -> str:
+        return "DuckDBEngine()"
+
+    # -- journey maps --------------------------------------------------------------------
+    def direct_follows(
+        self, log: JourneyLog, cohort: pl.Series, ranks: np.ndarray
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        lg = _log(log)
+        db, ev = lg._db, lg._table
+        rank = _int_list(ranks)
+        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                                 "cohort": cohort.cast(pl.Int32)})
+        back = f"(list_extract({rank}, e.tgt + 1) < list_extract({rank}, e.act + 1))"
+        with db.register(per_case) as pc:
+            edges = db.frame(
+                f"SELECT p.cohort, e.act, e.tgt, count(*) AS count, "
+                "CAST(sum(e.gap) AS DOUBLE) / count(*) / 1e6 AS mean, "
+                "quantile_cont(e.gap, 0.5) / 1e6 AS median, quantile_cont(e.gap, 0.9) / 1e6 AS p90, "
+                "min(e.gap) / 1e6 AS min, max(e.gap) / 1e6 AS max "
+                f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.tgt IS NOT NULL GROUP BY ALL"
+            )
+            edge_cases = db.frame(
+                f"SELECT p.cohort, d.act, d.tgt, count(*) AS cases FROM "
+                f"(SELECT DISTINCT code, act, tgt FROM {ev} WHERE tgt IS NOT NULL) d "
+                f"JOIN {pc} p USING (code) GROUP BY ALL"
+            )
+            pairs = db.name("pairs")
+            db.run(f"CREATE TEMP TABLE {pairs} AS SELECT code, act, count(*) AS n FROM {ev} GROUP BY ALL")
+            try:
+                nodes = db.frame(
+                    f"SELECT p.cohort, x.act, sum(x.n) AS events, count(*) AS cases, "
+                    "count(*) FILTER (WHERE x.n > 1) AS rework_cases "
+                    f"FROM {pairs} x JOIN {pc} p USING (code) GROUP BY ALL"
+                )
+                per_case_counts = db.frame(
+                    f"SELECT p.cohort, count(*) FILTER (WHERE x.most > 1) AS rework_cases, "
+                    "sum(x.n) AS n_events FROM (SELECT code, max(n) AS most, sum(n) AS n "
+                    f"FROM {pairs} GROUP BY code) x JOIN {pc} p USING (code) GROUP BY ALL"
+                )
+            finally:
+                db.run(f"DROP TABLE IF EXISTS {pairs}")
+            bounds = db.frame(
+                f"SELECT p.cohort, e.act, count(*) FILTER (WHERE e.i = 0) AS starts, "
+                "count(*) FILTER (WHERE e.tgt IS NULL) AS ends "
+                f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.i = 0 OR e.tgt IS NULL GROUP BY ALL"
+            )
+            per_cohort = db.frame(
+                "SELECT p.cohort, count(*) FILTER (WHERE x.b > 0) AS backstep_cases, "
+                "sum(x.b) AS backsteps, count(*) FILTER (WHERE x.l) AS self_loop_cases FROM "
+                f"(SELECT e.code, count(*) FILTER (WHERE {back}) AS b, bool_or(e.act = e.tgt) AS l "
+                f"FROM {ev} e WHERE e.tgt IS NOT NULL GROUP BY e.code) x "
+                f"JOIN {pc} p USING (code) GROUP BY ALL"
+            )
+        ranks_s = pl.Series(np.asarray(ranks, dtype=np.int64)) if len(ranks) else pl.Series([0])
+        edges = edges.join(edge_cases, on=["cohort", "act", "tgt"], how="left").with_columns(
+            (pl.col("act") == pl.col("tgt")).alias("self_loop"),
+            (pl.lit(ranks_s).gather(pl.col("tgt")) < pl.lit(ranks_s).gather(pl.col("act"))).alias("backstep"),
+        )
+        edges = edges.select(
+            pl.col("cohort", "act", "tgt").cast(pl.UInt32),
+            pl.col("count", "cases").cast(pl.UInt32),
+            pl.col("mean", "median", "p90", "min", "max").cast(pl.Float64),
+            "self_loop",
+            "backstep",
+        )
+        nodes = nodes.select(
+            pl.col("cohort", "act").cast(pl.UInt32),
+            pl.col("events", "cases", "rework_cases").cast(pl.UInt32),
+        )
+        starts = bounds.filter(pl.col("starts") > 0).select(
+            pl.col("cohort", "act").cast(pl.UInt32), pl.col("starts").cast(pl.UInt32).alias("count")
+        )
+        ends = bounds.filter(pl.col("ends") > 0).select(
+            pl.col("cohort", "act").cast(pl.UInt32), pl.col("ends").cast(pl.UInt32).alias("count")
+        )
+        sizes = cohort.cast(pl.Int32).value_counts(name="n_cases")
+        for extra in (per_case_counts, per_cohort):
+            sizes = sizes.join(extra.with_columns(pl.col("cohort").cast(pl.Int32)), on="cohort", how="left")
+        sizes = sizes.select(
+            pl.col("cohort").cast(pl.UInt32),
+            *[pl.col(c).fill_null(0).cast(pl.Int64)
+              for c in ("n_cases", "n_events", "backstep_cases", "backsteps", "rework_cases",
+                        "self_loop_cases")],
+        )
+        return edges, nodes, starts, ends, sizes
+
+    # -- variants ------------------------------------------------------------------------
+    def variant_groups(
+        self, log: JourneyLog, cohort: pl.Series, seconds: pl.Series, examples: int
+    ) -> pl.DataFrame:
+        lg = _log(log)
+        db = lg._db
+        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                                 "cohort": cohort.cast(pl.Int32), "seconds": seconds.cast(pl.Float64)})
+        with db.register(per_case) as pc:
+            out = db.frame(
+                "SELECT p.cohort, v.variant, count(*) AS cases, min(v.code) AS first, "
+                f"min(v.code, {max(int(examples), 1)}) AS codes, "
+                "quantile_cont(p.seconds, 0.5) AS median_duration, "
+                "quantile_cont(p.seconds, 0.9) AS p90_duration FROM "
+                f"(SELECT code, list(act ORDER BY i) AS variant FROM {lg._table} GROUP BY code) v "
+                f"JOIN {pc} p USING (code) GROUP BY p.cohort, v.variant"
+            )
+        return out.select(
+            pl.col("cohort").cast(pl.UInt32),
+            pl.col("variant").cast(pl.List(pl.UInt32)),
+            pl.col("cases").cast(pl.UInt32),
+            pl.col("first").cast(pl.UInt32),
+            pl.col("codes").cast(pl.List(pl.UInt32)),
+            pl.col("median_duration", "p90_duration").cast(pl.Float64),
+        )
+
+    # -- clustering ----------------------------------------------------------------------
+    @staticmethod
+    def _g() -> str:
+        # (greatest() skips nulls: the last event of a journey, without a gap, stays null)
+        return "CASE WHEN e.gap IS NOT NULL THEN log10(greatest(e.gap / 1e6, 1.0)) END"
+
+    def transition_gaps(self, log: JourneyLog) -> pl.DataFrame:
+        lg = _log(log)
+        out = lg._db.frame(
+            f"SELECT e.act, e.tgt, count(*) AS n, {_fixed_sum(self._g())} AS s FROM {lg._table} e "
+            "WHERE e.tgt IS NOT NULL GROUP BY ALL ORDER BY e.act, e.tgt"
+        )
+        return out.select(pl.col("act", "tgt").cast(pl.Int32), pl.col("n").cast(pl.UInt32),
+                          pl.col("s").cast(pl.Float64))
+
+    def clustering_units(
+        self,
+        log: JourneyLog,
+        pace_edges: np.ndarray,
+        coarse_edges: np.ndarray,
+        n_buckets: int,
+        baseline: tuple[pl.DataFrame, float] | None,
+    ) -> pl.DataFrame:
+        lg = _log(log)
+        db = lg._db
+        table, default = baseline if baseline is not None else (
+            pl.DataFrame(schema={"act": pl.Int32, "tgt": pl.Int32, "base": pl.Float64}), 0.0)
+        table = table.select(pl.col("act", "tgt").cast(pl.Int32), pl.col("base").cast(pl.Float64))
+
+        def above(edges: np.ndarray) -> str:
+            # numpy's searchsorted(edges, m, side="right"): how many edges are <= m
+            if not len(edges):
+                return "0"
+            items = ", ".join(repr(float(e)) for e in edges)
+            return f"len(list_filter([{items}]::DOUBLE[], lambda x: x <= m))"
+
+        with db.register(table) as b:
+            out = db.frame(
+                "SELECT variant, \"group\", any_value(pace) AS pace, count(*) AS n, "
+                "list(code ORDER BY code) AS code, sum(gn) AS pn, "
+                f"{_fixed_sum('gs')} AS ps, {_fixed_sum('gq')} AS pq FROM ("
+                f"  SELECT *, CASE WHEN m IS NULL THEN {int(n_buckets)} ELSE {above(coarse_edges)} END"
+                "  AS pace,"
+                f"  CASE WHEN m IS NULL THEN -1 ELSE {above(pace_edges)} END AS \"group\" FROM ("
+                "    SELECT code, list(act ORDER BY i) AS variant, quantile_cont(g, 0.5) AS m,"
+                f"    count(g) AS gn, {_fixed_sum('g')} AS gs, {_fixed_sum('g * g')} AS gq FROM ("
+                f"      SELECT e.code, e.act, e.i, {self._g()} - coalesce(b.base, {float(default)!r}) AS g"
+                f"      FROM {lg._table} e LEFT JOIN {b} b ON b.act = e.act AND b.tgt = e.tgt"
+                "    ) GROUP BY code"
+                "  )"
+                ") GROUP BY variant, \"group\""
+            )
+        out = out.select(
+            pl.col("variant").cast(pl.List(pl.UInt32)),
+            pl.col("group").cast(pl.Int64),
+            pl.col("pace").cast(pl.Int64),
+            pl.col("n").cast(pl.UInt32),
+            pl.col("code").cast(pl.List(pl.Int64)),
+            pl.col("pn", "ps", "pq").cast(pl.Float64),
+        )
+        return out.sort(pl.col("code").list.first())
+
+    def case_items(self, log: JourneyLog) -> tuple[pl.DataFrame, pl.DataFrame]:
+        lg = _log(log)
+        pairs = lg._db.frame(f"SELECT DISTINCT code, act FROM {lg._table} ORDER BY code, act")
+        steps = lg._db.frame(
+            f"SELECT DISTINCT code, act, tgt FROM {lg._table} WHERE tgt IS NOT NULL ORDER BY code, act, tgt"
+        )
+        return (pairs.cast(pl.Int64), steps.cast(pl.Int64))
+
+    # -- stages --------------------------------------------------------------------------
+    def _positions(self, lg: DuckDBJourneyLog, pc: str) -> str:
+        return (
+            f"SELECT e.*, CASE WHEN p.n > 1 THEN e.i / (p.n - 1) ELSE 0.0 END AS position "
+            f"FROM {lg._table} e JOIN {pc} p USING (code)"
+        )
+
+    def position_stats(self, log: JourneyLog) -> dict[str, pl.DataFrame]:
+        lg = _log(log)
+        db = lg._db
+        has_stage = "stage" in log.mapping.roles()
+        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                                 "n": log.to_polars("cases").get_column("n_events").cast(pl.Float64)})
+        with db.register(per_case) as pc:
+            pos = self._positions(lg, pc)
+            out = {
+                "typical": db.frame(
+                    f"SELECT act, quantile_cont(position, 0.5) AS position FROM ({pos}) GROUP BY act"
+                ),
+                "weights": db.frame(
+                    f"SELECT act, tgt, count(*) AS len FROM {lg._table} "
+                    "WHERE tgt IS NOT NULL AND act <> tgt GROUP BY ALL"
+                ),
+            }
+            if has_stage:
+                out["stage_pos"] = db.frame(
+                    f"SELECT stage, quantile_cont(position, 0.5) AS position FROM ({pos}) "
+                    "WHERE stage IS NOT NULL GROUP BY stage"
+                )
+                out["act_stage"] = db.frame(
+                    f"SELECT act, stage, count(*) AS len FROM {lg._table} "
+                    "WHERE stage IS NOT NULL GROUP BY ALL"
+                )
+        out["typical"] = out["typical"].cast({"act": pl.UInt32, "position": pl.Float64})
+        out["weights"] = out["weights"].cast({"act": pl.UInt32, "tgt": pl.UInt32, "len": pl.UInt32})
+        if has_stage:
+            out["stage_pos"] = out["stage_pos"].cast({"stage": pl.String, "position": pl.Float64})
+            out["act_stage"] = out["act_stage"].cast({"act": pl.UInt32, "stage": pl.String, "len": pl.UInt32})
+        return out
+
+    def _srank(
+        self, log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int], sr: str | None
+    ) -> str:
+        """SQL for each event's stage rank: its stage column's rank where set (``sr``, a
+        registered (stage, rank) table joined as ``s``), else its activity's."""
+        rank = f"list_extract({_int_list(act_rank)}, e.act + 1)"
+        return f"coalesce(s.rank, {rank})" if sr is not None else rank
+
+    def _stage_join(self, log: JourneyLog, stage_rank: dict[str, int]) -> pl.DataFrame | None:
+        if "stage" not in log.mapping.roles() or not stage_rank:
+            return None
+        return pl.DataFrame({"stage": list(stage_rank), "rank": list(stage_rank.values())},
+                            schema={"stage": pl.String, "rank": pl.Int32})
+
+    def stage_visits(
+        self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        lg = _log(log)
+        db = lg._db
+        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                                 "cohort": cohort.cast(pl.Int32)})
+        stages = self._stage_join(log, stage_rank)
+        with db.register(per_case) as pc, db.register(
+            stages if stages is not None else pl.DataFrame({"stage": ["x"], "rank": [0]})
+        ) as sr:
+            join = f"LEFT JOIN {sr} s ON s.stage = e.stage" if stages is not None else ""
+            srank = self._srank(log, act_rank, stage_rank, sr if stages is not None else None)
+            visits = db.name("visits")
+            db.run(
+                f"CREATE TEMP TABLE {visits} AS SELECT code, srank, "
+                "coalesce(gap / 1e6, 0.0) AS seconds, lead(srank) OVER w AS \"to\", "
+                "coalesce(lag(srank) OVER w <> srank, true) AS visit FROM ("
+                f"SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
+                ") WINDOW w AS (PARTITION BY code ORDER BY i)"
+            )
+            try:
+                per = db.frame(
+                    "SELECT p.cohort, v.code, v.srank, sum(v.seconds) AS seconds, "
+                    "count(*) FILTER (WHERE v.visit) AS visits, count(*) AS events "
+                    f"FROM {visits} v JOIN {pc} p USING (code) GROUP BY ALL"
+                )
+                trans = db.frame(
+                    "SELECT p.cohort, v.srank, v.\"to\", count(*) AS count, count(DISTINCT v.code) AS cases "
+                    f"FROM {visits} v JOIN {pc} p USING (code) "
+                    "WHERE v.\"to\" IS NOT NULL AND v.\"to\" <> v.srank GROUP BY ALL"
+                )
+            finally:
+                db.run(f"DROP TABLE IF EXISTS {visits}")
+        per = per.select(
+            pl.col("cohort").cast(pl.UInt32), pl.col("code").cast(pl.UInt32), pl.col("srank").cast(pl.Int32),
+            pl.col("seconds").cast(pl.Float64),
+            pl.col("visits", "events").cast(pl.UInt32),
+        )
+        trans = trans.select(
+            pl.col("cohort").cast(pl.UInt32), pl.col("srank").cast(pl.Int32), pl.col("to").cast(pl.Int32),
+            pl.col("count").cast(pl.UInt32), pl.col("cases").cast(pl.UInt32),
+        )
+        return per, trans
+
+    # -- outcomes and KPIs ---------------------------------------------------------------
+    def first_times(self, log: JourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:
+        lg = _log(log)
+        index = {a: i for i, a in enumerate(log.activities)}
+        codes = {name: [index[a] for a in acts if a in index] for name, acts in outcomes.items()}
+        wanted = sorted({c for cs in codes.values() for c in cs})
+        if not wanted or not codes:
+            out = pl.DataFrame(schema={"code": pl.Int64, **{n: pl.Int64 for n in outcomes}})
+        else:
+            cols = ", ".join(
+                f"min(ts) FILTER (WHERE act IN ({', '.join(map(str, cs)) or 'NULL'})) AS __t{i}"
+                for i, cs in enumerate(codes.values())
+            )
+            out = lg._db.frame(
+                f"SELECT code, {cols} FROM {lg._table} WHERE act IN ({', '.join(map(str, wanted))}) "
+                "GROUP BY code ORDER BY code"
+            ).rename({f"__t{i}": name for i, name in enumerate(codes)})
+        return out.with_columns(
+            pl.col("code").cast(pl.Int64),
+            *[pl.col(n).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for n in outcomes],
+        )
+
+    def case_facts(
+        self, log: JourneyLog, per_case: pl.DataFrame, sales: list[str], buys: list[str]
+    ) -> pl.DataFrame:
+        lg = _log(log)
+        roles = log.mapping.roles()
+        index = {a: i for i, a in enumerate(log.activities)}
+
+        def acts(names: list[str]) -> str:
+            found = [str(index[a]) for a in names if a in index]
+            return f"e.act IN ({', '.join(found)})" if found else "false"
+
+        times = per_case.select(
+            pl.col("code").cast(pl.Int32),
+            pl.col("won").dt.epoch("us").alias("won"),
+            pl.col("_close").dt.epoch("us").alias("close"),
+        )
+        contacts = (
+            "count(DISTINCT e.contact) FILTER (WHERE e.ts < t.won)" if "contact" in roles else "NULL::BIGINT"
+        )
+        revenue = "coalesce(sum(e.value), 0.0)" if "value" in roles else "NULL::DOUBLE"
+        with lg._db.register(times) as t:
+            out = lg._db.frame(
+                "SELECT e.code, count(*) FILTER (WHERE e.ts < t.won) AS touches_before, "
+                f"{contacts} AS contacts_before, "
+                f"min(e.ts) FILTER (WHERE {acts(sales)} AND e.ts <= t.close) AS _sales, "
+                f"count(*) FILTER (WHERE {acts(buys)}) AS purchases, {revenue} AS revenue, "
+                f"count(*) AS events FROM {lg._table} e LEFT JOIN {t} t USING (code) "
+                "GROUP BY e.code ORDER BY e.code"
+            )
+        return out.select(
+            pl.col("code").cast(pl.Int64),
+            pl.col("touches_before").cast(pl.UInt32),
+            pl.col("contacts_before").cast(pl.UInt32),
+            pl.col("_sales").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+            pl.col("purchases").cast(pl.UInt32),
+            pl.col("revenue").cast(pl.Float64),
+            pl.col("events").cast(pl.UInt32),
+        )
+
+    # -- buying committees ---------------------------------------------------------------
+    def committee_touches(
+        self, log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        lg = _log(log)
+        db = lg._db
+        role = "CAST(e.role AS VARCHAR)" if "role" in log.mapping.roles() else "NULL::VARCHAR"
+        contact = "CAST(e.contact AS VARCHAR)" if "contact" in log.mapping.roles() else "NULL::VARCHAR"
+        stages = self._stage_join(log, stage_rank)
+        with db.register(
+            stages if stages is not None else pl.DataFrame({"stage": ["x"], "rank": [0]})
+        ) as sr:
+            join = f"LEFT JOIN {sr} s ON s.stage = e.stage" if stages is not None else ""
+            srank = self._srank(log, act_rank, stage_rank, sr if stages is not None else None)
+            out = db.frame(
+                f"SELECT e.code, {contact} AS contact, {role} AS role, {srank} AS srank, "
+                f"min(e.ts) AS first, count(*) AS touches FROM {lg._table} e {join} GROUP BY ALL"
+            )
+        return out.select(
+            pl.col("code").cast(pl.Int64),
+            pl.col("contact").cast(pl.String),
+            pl.col("role").cast(pl.String),
+            pl.col("srank").cast(pl.Int32),
+            pl.col("first").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+            pl.col("touches").cast(pl.Int64),
+        )
+
+    def committee_handovers(self, log: JourneyLog, cohort: pl.Series) -> pl.DataFrame:
+        lg = _log(log)
+        db = lg._db
+        schema = {"cohort": pl.UInt32, "source": pl.String, "target": pl.String,
+                  "count": pl.Int64, "accounts": pl.Int64, "median": pl.Float64}
+        roles = log.mapping.roles()
+        if "role" not in roles or "contact" not in roles:
+            return pl.DataFrame(schema=schema)
+        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                                 "cohort": cohort.cast(pl.Int32)})
+        with db.register(per_case) as pc:
+            out = db.frame(
+                "SELECT p.cohort, h.source, h.target, count(*) AS count, count(DISTINCT h.code) AS accounts, "
+                "quantile_cont(h.gap, 0.5) / 1e6 AS median FROM ("
+                "  SELECT code, source, target, gap FROM ("
+                "    SELECT code, contact, source, lead(contact) OVER w AS next_contact,"
+                "    lead(source) OVER w AS target, lead(ts) OVER w - ts AS gap FROM ("
+                "      SELECT code, i, ts, CAST(contact AS VARCHAR) AS contact,"
+                f"      coalesce(CAST(role AS VARCHAR), {_lit(NO_ROLE)}) AS source FROM {lg._table}"
+                "      WHERE contact IS NOT NULL"
+                "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
+                "  ) WHERE next_contact IS NOT NULL AND next_contact <> contact"
+                f") h JOIN {pc} p USING (code) GROUP BY ALL"
+            )
+        if out.height == 0:
+            return pl.DataFrame(schema=schema)
+        return out.select(*schema).cast(schema).sort("cohort", "source", "target")  # type: ignore[arg-type]
+
+
+#: the engine of every DuckDB log (it holds no state: the log holds its database)
+DUCKDB = DuckDBEngine()
+
