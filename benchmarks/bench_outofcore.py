@@ -17,7 +17,9 @@ cohort + whole map + variants + KPIs + clustering units":
   row), edges per cohort and overall (count, distinct accounts, mean, median, p90, min,
   max), activities per cohort (events, accounts), start and end activities, variants per
   cohort (count, median duration), the KPI basics (accounts reaching each outcome, median
-  time to it, per cohort) and the clustering units (variant x pace bin: count, sums of the
+  time to it, per cohort, and what stage durations need: a second window giving time,
+  visits and events per account and stage, and the moves between stages; each activity
+  is its own stage here) and the clustering units (variant x pace bin: count, sums of the
   log10 gaps).
 
 Each child reports wall seconds (timed inside, Python start-up excluded), peak RSS
@@ -170,6 +172,16 @@ def run_floor(path: str, out: Path, memory_limit: str) -> dict[str, Any]:
     t = time.perf_counter()
     con.sql("""SELECT cohort, count(*) AS accounts, count(won) AS won, count(lost) AS lost,
                median(won) / 1e6 AS median_to_won FROM cs GROUP BY cohort""").pl()
+    # what kpis() needs besides: time in each stage (here each activity is its own stage)
+    # per account, visits and stage-to-stage moves, from a second window over the accounts
+    con.execute("""
+        CREATE TEMP TABLE sv AS SELECT "case", cohort, a, coalesce(gap / 1e6, 0.0) AS seconds, b,
+          coalesce(lag(a) OVER w <> a, true) AS visit
+        FROM ev WINDOW w AS (PARTITION BY "case" ORDER BY i)""")
+    con.sql("""SELECT cohort, "case", a, sum(seconds), count(*) FILTER (WHERE visit), count(*)
+               FROM sv GROUP BY ALL""").pl()
+    con.sql("""SELECT cohort, a, b, count(*), count(DISTINCT "case") FROM sv
+               WHERE b IS NOT NULL AND b <> a GROUP BY ALL""").pl()
     phases["KPIs"] = time.perf_counter() - t
     t = time.perf_counter()
     units = con.sql("""SELECT v, CASE WHEN m IS NULL THEN -1 ELSE floor(m * 2) END AS pace, count(*) AS n,

@@ -227,6 +227,28 @@ def test_bad_rows_are_rejected_with_the_same_reasons(tmp_path: Path) -> None:
         jm.read_parquet(nothing, case="id", activity="act", timestamp="ts", engine="duckdb")
 
 
+def test_case_attributes_that_vary_keep_the_earliest_value(tmp_path: Path) -> None:
+    """Case "a" changes segment (the earliest value is kept), case "b" has two values at
+    one time (the first row's is kept), case "c" has a missing one first."""
+    raw = pd.DataFrame({
+        "id": ["a", "a", "a", "b", "b", "c", "c", "d"],
+        "act": list("xyzxyxyx"),
+        "ts": ["2024-01-03", "2024-01-01", "2024-01-02", "2024-01-05", "2024-01-05", "2024-01-01", "2024-01-02",
+               "2024-01-01"],
+        "segment": ["late", "early", "middle", "first row", "second row", None, "known", "d"],
+    })
+    path = _write(raw, tmp_path / "varying.parquet")
+    kw: dict[str, Any] = dict(case="id", activity="act", timestamp="ts", case_attributes=["segment"])
+    with pytest.warns(jm.DataQualityWarning, match="not constant within 2 of 4"):
+        local = jm.read_parquet(path, **kw)
+    with pytest.warns(jm.DataQualityWarning, match="not constant within 2 of 4"):
+        remote = jm.read_parquet(path, engine="duckdb", **kw)
+    same(remote.cases, local.cases)
+    assert list(remote.cases["segment"]) == ["early", "first row", "known", "d"]
+    with pytest.raises(jm.DataQualityError, match="not constant"):
+        jm.read_parquet(path, engine="duckdb", on_invalid="raise", **kw)
+
+
 def test_timestamps_follow_the_same_rules(tmp_path: Path) -> None:
     raw = pd.DataFrame({"id": ["a"] * 4, "act": list("wxyz"),
                         "ts": ["2024-03-01T10:00:00+01:00", "2024-03-01 10:00:00", "2024-03-02",
@@ -350,7 +372,7 @@ def test_settings_apply_and_the_folder_goes_with_the_log(demo_file: Path, tmp_pa
         "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'threads')").fetchall())
     assert settings["threads"] == "1" and settings["memory_limit"].startswith("286")  # 300 MB in MiB
     folders = list(tmp_path.glob("journeymine-duckdb-*"))
-    assert len(folders) == 1 and (folders[0] / "events.duckdb").exists()
+    assert len(folders) == 1
     sub = log.filter_cases(segment="SMB")
     del log, db
     gc.collect()
@@ -432,3 +454,15 @@ def test_every_real_log_is_equal_on_both_engines(name: str, shared_data: Path, t
     outcome = {"end": [local.activities[-1]]}
     same(jm.kpis(remote, outcomes=outcome, won="end").to_dataframe(),
          jm.kpis(local, outcomes=outcome, won="end").to_dataframe())
+
+
+@pytest.mark.parametrize("by", [None, "segment"])
+def test_stage_summary_is_the_summary_of_stage_durations(demo: tuple[jm.JourneyLog, jm.JourneyLog],
+                                                         by: str | None) -> None:
+    """kpis() takes the stage summary from the engine, without the per-account rows."""
+    from journeymine._stages import stage_summary
+
+    local, remote = demo
+    want = jm.stage_durations(local, by=by).summary
+    same(stage_summary(local, by=by), want)
+    same(stage_summary(remote, by=by), want)

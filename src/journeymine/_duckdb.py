@@ -1,7 +1,8 @@
 """The DuckDB engine: journey logs whose events stay on disk, for logs bigger than memory.
 
 ``jm.read_parquet(path, engine="duckdb")`` validates the file with DuckDB, in its own
-database file in a temporary folder, by the same rules as the embedded engine
+database (in memory up to ``memory_limit``, spilling to a temporary folder past it), by
+the same rules as the embedded engine
 (:mod:`journeymine._validate`), and returns a :class:`DuckDBJourneyLog`. Its events stay in
 that database (one table, integer columns: case ``code``, activity ``act``, ``ts`` in UTC
 microseconds, input ``row``, and what one window pass over each journey gives once for
@@ -137,7 +138,7 @@ def _size(value: str | int | None, name: str) -> str | None:
 
 
 class _Database:
-    """One DuckDB database file in its own temporary folder, with the settings the user
+    """One DuckDB database spilling to its own temporary folder, with the settings the user
     chose; closed and removed when the last log that uses it is garbage collected (or at
     exit). Queries run one at a time (a lock): a DuckDB connection is not shared across
     threads."""
@@ -165,7 +166,9 @@ class _Database:
         if threads is not None:
             config["threads"] = threads
         try:
-            self.con = duckdb.connect(os.path.join(self.folder, "events.duckdb"), config=config)
+            # an in-memory database: its tables spill to temp_directory past memory_limit
+            # (a database file would compress and checkpoint every table: 3-6x slower to build)
+            self.con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise InvalidParameterError(f"DuckDB refused the engine's settings {config!r}: {exc}") from exc
@@ -224,6 +227,8 @@ class _Spec:
 
     files: list[Path]
     offsets: list[int]
+    #: the number of input rows (all files)
+    n_rows: int
     #: the columns of each file, in its order (files may order the same columns differently)
     file_names: list[list[str]]
     names: list[str]
@@ -298,7 +303,8 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
         ).fetchall()
     types = [str(row[1]) for row in described][: len(names)]
     spec = _Spec(
-        files=files, offsets=offsets, file_names=file_names, names=names, types=types, mapping=mapping,
+        files=files, offsets=offsets, n_rows=total, file_names=file_names, names=names, types=types,
+        mapping=mapping,
         extra=extra,
         case_attributes=case_attributes, stage_order=stage_order, zone=options["tz"] or "UTC",
         timestamp_format=options["timestamp_format"], valid_time=options["valid_time"],
@@ -366,10 +372,13 @@ def _timestamp(spec: _Spec) -> tuple[str, str]:
     )
 
 
-def _work_table(db: _Database, spec: _Spec) -> str:
-    """Every input row once, in DuckDB: ``row``, the roles (ids as text), the attributes
-    in their slots, ``ts`` (UTC microseconds) and ``reason``, why the row is unusable
-    (null when it is usable)."""
+def _derived(spec: _Spec) -> tuple[str, str]:
+    """SQL for every input row with its values as journeymine reads them (``row``, the
+    roles, ids as text, the attributes in their slots, ``ts`` in UTC microseconds), and
+    SQL for the reason the row is unusable over those columns (null when it is usable).
+    Nothing is materialised: each pass below reads the file again (Parquet is read
+    column by column, so a pass reads only the columns it uses), which costs less than a
+    copy of every input row in DuckDB."""
     mapping = spec.mapping
     roles = mapping.roles()
     cols = ["__row AS row"]
@@ -398,41 +407,63 @@ def _work_table(db: _Database, spec: _Spec) -> str:
         f"coalesce(regexp_matches({_q(r)}, {_lit(_CONTROL)}), false)"
         for r in roles if r not in ("timestamp", "value")
     )
+    r = [_lit(x) for x in REASONS]
     reason = (
-        "CASE WHEN \"case\" IS NULL THEN ? WHEN activity IS NULL THEN ? "
-        f"WHEN {control} THEN ? WHEN __ts_missing THEN ? WHEN ts IS NULL THEN ? "
-        f"WHEN ts < {lo} OR ts >= {hi} THEN ? END"
+        f"CASE WHEN \"case\" IS NULL THEN {r[0]} WHEN activity IS NULL THEN {r[1]} "
+        f"WHEN {control} THEN {r[2]} WHEN __ts_missing THEN {r[3]} WHEN ts IS NULL THEN {r[4]} "
+        f"WHEN ts < {lo} OR ts >= {hi} THEN {r[5]} END"
     )
     used = sorted({spec.names.index(c) for c in [*roles.values(), *spec.slots]})
-    name = db.name("work")
+    return f"(SELECT {', '.join(cols)} FROM {spec.source(used)})", reason
+
+
+def _flag(db: _Database, spec: _Spec) -> tuple[str, str]:
+    """One pass over the input: the rows set aside (``row``, ``reason``) and those whose
+    value is not a number (``__lost``), in a table (few rows, normally); and SQL for the
+    usable rows (the input less those set aside, read again)."""
+    derived, reason = _derived(spec)
+    lost = spec.mapping.value is not None
+    flagged = db.name("flagged")
     db.run(
-        f"CREATE TABLE {name} AS SELECT * EXCLUDE (__ts_missing), {reason} AS reason "
-        f"FROM (SELECT {', '.join(cols)} FROM {spec.source(used)})",
-        list(REASONS[:6]),
+        f"CREATE TEMP TABLE {flagged} AS SELECT row, reason{', __lost' if lost else ''} FROM "
+        f"(SELECT *, {reason} AS reason FROM {derived}) "
+        f"WHERE reason IS NOT NULL{' OR __lost' if lost else ''}"
     )
-    return name
+    valid = (
+        f"(SELECT d.* EXCLUDE (__ts_missing{', __lost' if lost else ''}) FROM {derived} d "
+        f"ANTI JOIN (SELECT row FROM {flagged} WHERE reason IS NOT NULL) f USING (row))"
+    )
+    return flagged, valid
 
 
-def _mark_repeats(db: _Database, spec: _Spec, work: str) -> None:
-    """Mark an exact repeat of an earlier valid row (same values in every kept column) as
-    a duplicate event. A repeat shares its case and timestamp: only rows tied on (case, ts)
-    are compared."""
-    kept = ["case", "activity", "ts", *spec.optional, *spec.slots.values()]
-    partition = ", ".join(_q(c) for c in kept)
+def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
+    """Set aside an exact repeat of an earlier valid row (same values in every kept
+    column) as a duplicate event. A repeat shares its case and timestamp: the candidates
+    are the rows tied on (a 64-bit hash of the case, ts), an integer group-by (a hash
+    collision only adds candidates); only they are compared column by column."""
+    ties = db.name("ties")
     db.run(
-        f"UPDATE {work} SET reason = ? WHERE row IN ("
-        f"  SELECT row FROM ("
-        f"    SELECT row, row_number() OVER (PARTITION BY {partition} ORDER BY row) AS rn"
-        f"    FROM (SELECT * FROM {work} WHERE reason IS NULL) v SEMI JOIN ("
-        f"      SELECT \"case\", ts FROM {work} WHERE reason IS NULL"
-        "      GROUP BY \"case\", ts HAVING count(*) > 1"
-        f"    ) t USING (\"case\", ts)"
-        f"  ) WHERE rn > 1)",
-        [REASONS[6]],
+        f"CREATE TEMP TABLE {ties} AS SELECT hash(\"case\") AS h, ts FROM {valid} "
+        "GROUP BY ALL HAVING count(*) > 1"
     )
+    try:
+        if not db.frame(f"SELECT count(*) AS n FROM {ties}").item():
+            return
+        kept = ["case", "activity", "ts", *spec.optional, *spec.slots.values()]
+        partition = ", ".join(_q(c) for c in kept)
+        lost = ", false" if spec.mapping.value is not None else ""
+        db.run(
+            f"INSERT INTO {flagged} SELECT row, ?{lost} FROM ("
+            f"  SELECT row, row_number() OVER (PARTITION BY {partition} ORDER BY row) AS rn"
+            f"  FROM (SELECT *, hash(\"case\") AS h FROM {valid}) v SEMI JOIN {ties} t USING (h, ts)"
+            f") WHERE rn > 1",
+            [REASONS[6]],
+        )
+    finally:
+        db.run(f"DROP TABLE IF EXISTS {ties}")
 
 
-def _set_aside(db: _Database, spec: _Spec, work: str) -> dict[str, int]:
+def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str, int]:
     """Count what was read and set aside, warn or raise as :meth:`JourneyLog.from_frame`
     does, and return the count per reason."""
     lost = ", count(*) FILTER (WHERE __lost) AS __lost" if spec.mapping.value is not None else ""
@@ -441,8 +472,8 @@ def _set_aside(db: _Database, spec: _Spec, work: str) -> dict[str, int]:
         for i in range(len(REASONS))
     )
     params = [r for r in REASONS for _ in (0, 1)]
-    stats = db.frame(f"SELECT count(*) AS rows, {parts}{lost} FROM {work}", params).row(0, named=True)
-    rows_read = int(stats["rows"])
+    stats = db.frame(f"SELECT count(*) AS flagged, {parts}{lost} FROM {flagged}", params).row(0, named=True)
+    rows_read = spec.n_rows
     if rows_read == 0:
         raise EmptyLogError("The input has no rows: there is no event to build a journey log from.")
     if stats.get("__lost"):
@@ -472,7 +503,7 @@ def _set_aside(db: _Database, spec: _Spec, work: str) -> dict[str, int]:
                         where="log.rejected")
     if spec.stage_order is not None and spec.mapping.stage is not None:
         seen = db.frame(
-            f"SELECT DISTINCT stage FROM {work} WHERE reason IS NULL AND stage IS NOT NULL ORDER BY stage"
+            f"SELECT DISTINCT stage FROM {valid} WHERE stage IS NOT NULL ORDER BY stage"
         ).get_column("stage").to_list()
         unknown = sorted(set(seen) - set(spec.stage_order))
         if unknown:
@@ -483,7 +514,7 @@ def _set_aside(db: _Database, spec: _Spec, work: str) -> dict[str, int]:
     return counts
 
 
-def _case_table(db: _Database, spec: _Spec, work: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _case_table(db: _Database, spec: _Spec, valid: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The case table (cases in order of their first input row; attributes as
     :meth:`JourneyLog.from_frame` keeps them) and the events per activity, most frequent
     first (ties by name)."""
@@ -491,19 +522,30 @@ def _case_table(db: _Database, spec: _Spec, work: str) -> tuple[pl.DataFrame, pl
     aggs = ["min(row) AS __key", "count(*) AS n_events", "min(ts) AS \"start\"", "max(ts) AS \"end\""]
     for col in spec.case_attributes:
         s = slots[col]
+        # the value of the earliest event that has one: by time alone here (a cheap key),
+        # by (time, row) below for the few cases where it varies
         aggs += [
-            f"arg_min({s}, {{'t': ts, 'r': row}}) FILTER (WHERE {s} IS NOT NULL) AS {s}",
+            f"arg_min({s}, ts) FILTER (WHERE {s} IS NOT NULL) AS {s}",
             f"coalesce(min({s}) <> max({s}), false) AS {s}_varies",
         ]
     cases = db.frame(
-        f"SELECT \"case\", {', '.join(aggs)} FROM {work} WHERE reason IS NULL "
-        "GROUP BY \"case\" ORDER BY __key"
+        f"SELECT \"case\", {', '.join(aggs)} FROM {valid} GROUP BY \"case\" ORDER BY __key"
     )
     for col in spec.case_attributes:
-        varying = cases.filter(pl.col(f"{slots[col]}_varies"))
+        s = slots[col]
+        varying = cases.filter(pl.col(f"{s}_varies"))
         if varying.height:
             report_varying(col, varying.height, cases.height, repr(varying.get_column("case")[0]),
                            spec.on_invalid)
+            with db.register(varying.select("case")) as v:
+                exact = db.frame(
+                    f"SELECT w.\"case\", arg_min(w.{s}, {{'t': w.ts, 'r': w.row}}) AS __first "
+                    f"FROM {valid} w SEMI JOIN {v} v USING (\"case\") "
+                    f"WHERE w.{s} IS NOT NULL GROUP BY w.\"case\""
+                )
+            cases = cases.join(exact, on="case", how="left", maintain_order="left").with_columns(
+                pl.when(pl.col(f"{s}_varies")).then(pl.col("__first")).otherwise(pl.col(s)).alias(s)
+            ).drop("__first")
     cases = cases.select(
         pl.col("case").cast(pl.String),
         *[pl.col(slots[col]).alias(col) for col in spec.case_attributes],
@@ -512,7 +554,7 @@ def _case_table(db: _Database, spec: _Spec, work: str) -> tuple[pl.DataFrame, pl
         pl.col("end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     )
     counts = db.frame(
-        f"SELECT activity, count(*) AS len FROM {work} WHERE reason IS NULL GROUP BY activity"
+        f"SELECT activity, count(*) AS len FROM {valid} GROUP BY activity"
     ).sort(["len", "activity"], descending=[True, False])
     return cases, counts
 
@@ -574,14 +616,14 @@ def read_parquet_duckdb(
         stage_order=stage_order, tz=tz, timestamp_format=timestamp_format, valid_time=valid_time,
         duplicates=duplicates, on_invalid=on_invalid,
     )
-    work = _work_table(db, spec)
+    flagged, valid = _flag(db, spec)
     try:
         if spec.duplicates == "reject":
-            _mark_repeats(db, spec, work)
-        counts = _set_aside(db, spec, work)
-        cases, activity_counts = _case_table(db, spec, work)
+            _mark_repeats(db, spec, flagged, valid)
+        counts = _set_aside(db, spec, flagged, valid)
+        cases, activity_counts = _case_table(db, spec, valid)
         rejected = db.name("rejected")
-        db.run(f"CREATE TABLE {rejected} AS SELECT row, reason FROM {work} WHERE reason IS NOT NULL")
+        db.run(f"CREATE TABLE {rejected} AS SELECT row, reason FROM {flagged} WHERE reason IS NOT NULL")
         codes = pl.DataFrame({"case": cases.get_column("case"),
                               "code": pl.int_range(0, cases.height, eager=True, dtype=pl.Int32)})
         acts = pl.DataFrame({"activity": activity_counts.get_column("activity"),
@@ -590,15 +632,12 @@ def read_parquet_duckdb(
         with db.register(codes) as c, db.register(acts) as a:
             events = _events_table(
                 db,
-                "SELECT c.code, a.act, w.* EXCLUDE (\"case\", activity, reason"
-                + (", __lost" if spec.mapping.value is not None else "")
-                + "".join(f", {_case_slot(j)}" for j in range(len(spec.case_attributes)))
-                + f") FROM {work} w JOIN {c} c USING (\"case\") JOIN {a} a USING (activity) "
-                "WHERE w.reason IS NULL",
+                f"SELECT c.code, a.act, w.ts, w.row{''.join(f', w.{_q(k)}' for k in kept)} "
+                f"FROM {valid} w JOIN {c} c USING (\"case\") JOIN {a} a USING (activity)",
                 kept,
             )
     finally:
-        db.run(f"DROP TABLE IF EXISTS {work}")
+        db.run(f"DROP TABLE IF EXISTS {flagged}")
     return DuckDBJourneyLog._create_duckdb(
         db=db, table=events, spec=spec, rejected=rejected, rejected_counts=counts,
         cases=cases, activity_counts=activity_counts, source=source,
@@ -606,7 +645,7 @@ def read_parquet_duckdb(
 
 
 class DuckDBJourneyLog(JourneyLog):
-    """A :class:`JourneyLog` whose events stay in a DuckDB database on disk (built by
+    """A :class:`JourneyLog` whose events stay in a DuckDB database (built by
     ``jm.read_parquet(path, engine="duckdb")``).
 
     The case table (:attr:`cases`) is in memory; :attr:`duckdb_events` is a DuckDB
@@ -849,7 +888,8 @@ class DuckDBEngine:
             edges = db.frame(
                 f"SELECT p.cohort, e.act, e.tgt, count(*) AS count, "
                 "CAST(sum(e.gap) AS DOUBLE) / count(*) / 1e6 AS mean, "
-                "quantile_cont(e.gap, 0.5) / 1e6 AS median, quantile_cont(e.gap, 0.9) / 1e6 AS p90, "
+                # both quantiles from one state (each holds the group's values in memory)
+                "quantile_cont(e.gap, [0.5, 0.9]) AS q, "
                 "min(e.gap) / 1e6 AS min, max(e.gap) / 1e6 AS max "
                 f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.tgt IS NOT NULL GROUP BY ALL"
             )
@@ -886,6 +926,9 @@ class DuckDBEngine:
                 f"JOIN {pc} p USING (code) GROUP BY ALL"
             )
         ranks_s = pl.Series(np.asarray(ranks, dtype=np.int64)) if len(ranks) else pl.Series([0])
+        edges = edges.with_columns(
+            (pl.col("q").list.get(0) / 1e6).alias("median"), (pl.col("q").list.get(1) / 1e6).alias("p90")
+        ).drop("q")
         edges = edges.join(edge_cases, on=["cohort", "act", "tgt"], how="left").with_columns(
             (pl.col("act") == pl.col("tgt")).alias("self_loop"),
             (pl.lit(ranks_s).gather(pl.col("tgt")) < pl.lit(ranks_s).gather(pl.col("act"))).alias("backstep"),
@@ -930,11 +973,13 @@ class DuckDBEngine:
             out = db.frame(
                 "SELECT p.cohort, v.variant, count(*) AS cases, min(v.code) AS first, "
                 f"min(v.code, {max(int(examples), 1)}) AS codes, "
-                "quantile_cont(p.seconds, 0.5) AS median_duration, "
-                "quantile_cont(p.seconds, 0.9) AS p90_duration FROM "
+                "quantile_cont(p.seconds, [0.5, 0.9]) AS q FROM "
                 f"(SELECT code, list(act ORDER BY i) AS variant FROM {lg._table} GROUP BY code) v "
                 f"JOIN {pc} p USING (code) GROUP BY p.cohort, v.variant"
             )
+        out = out.with_columns(
+            pl.col("q").list.get(0).alias("median_duration"), pl.col("q").list.get(1).alias("p90_duration")
+        )
         return out.select(
             pl.col("cohort").cast(pl.UInt32),
             pl.col("variant").cast(pl.List(pl.UInt32)),
@@ -1112,6 +1157,41 @@ class DuckDBEngine:
             pl.col("count").cast(pl.UInt32), pl.col("cases").cast(pl.UInt32),
         )
         return per, trans
+
+    def stage_summary(
+        self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        lg = _log(log)
+        db = lg._db
+        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
+                                 "cohort": cohort.cast(pl.Int32)})
+        stages = self._stage_join(log, stage_rank)
+        with db.register(per_case) as pc, db.register(
+            stages if stages is not None else pl.DataFrame({"stage": ["x"], "rank": [0]})
+        ) as sr:
+            join = f"LEFT JOIN {sr} s ON s.stage = e.stage" if stages is not None else ""
+            srank = self._srank(log, act_rank, stage_rank, sr if stages is not None else None)
+            out = db.frame(
+                "SELECT cohort, srank, count(*) AS accounts, quantile_cont(seconds, [0.5, 0.9]) AS q, "
+                "avg(seconds) AS mean, quantile_cont(visits, 0.5) AS median_visits FROM ("
+                "  SELECT code, srank, sum(seconds) AS seconds,"
+                "  count(*) FILTER (WHERE visit) AS visits FROM ("
+                "    SELECT code, srank, coalesce(gap / 1e6, 0.0) AS seconds,"
+                "    coalesce(lag(srank) OVER w <> srank, true) AS visit FROM ("
+                f"      SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
+                "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
+                "  ) GROUP BY code, srank"
+                f") JOIN {pc} p USING (code) GROUP BY cohort, srank"
+            )
+        return out.select(
+            pl.col("cohort").cast(pl.UInt32),
+            pl.col("srank").cast(pl.Int32),
+            pl.col("accounts").cast(pl.UInt32),
+            pl.col("q").list.get(0).alias("median"),
+            pl.col("q").list.get(1).alias("p90"),
+            pl.col("mean").cast(pl.Float64),
+            pl.col("median_visits").cast(pl.Float64),
+        )
 
     # -- outcomes and KPIs ---------------------------------------------------------------
     def first_times(self, log: JourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:

@@ -26,7 +26,7 @@ from ._encoding import case_variants, encode
 if TYPE_CHECKING:
     from ._log import JourneyLog
 
-__all__ = ["EMBEDDED", "EmbeddedEngine"]
+__all__ = ["EMBEDDED", "EmbeddedEngine", "summarise_stages"]
 
 
 class EmbeddedEngine:
@@ -253,6 +253,12 @@ class EmbeddedEngine:
         )
         return per, trans
 
+    def stage_summary(
+        self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        per, _ = self.stage_visits(log, cohort, act_rank, stage_rank)
+        return summarise_stages(per)
+
     # -- outcomes and KPIs ---------------------------------------------------------------
     def first_times(self, log: JourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:
         enc = encode(log)
@@ -344,6 +350,19 @@ class EmbeddedEngine:
             pl.col("gap").median().alias("median"),
         )
         return out.cast(schema).sort("cohort", "source", "target")  # type: ignore[arg-type]
+
+
+def summarise_stages(per: pl.DataFrame) -> pl.DataFrame:
+    """Per (cohort, stage rank), from the per-account visits of :meth:`stage_visits`: the
+    accounts that entered the stage and the median, 90th percentile and mean seconds spent
+    there, and the median number of visits (the contract of ``stage_summary``)."""
+    return per.group_by("cohort", "srank").agg(
+        pl.len().alias("accounts"),
+        pl.col("seconds").median().alias("median"),
+        pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
+        pl.col("seconds").mean().alias("mean"),
+        pl.col("visits").median().alias("median_visits"),
+    )
 
 
 #: the role of an event that has a contact but no role, in the handover graph

@@ -52,12 +52,11 @@ _ON_EVERY_ENGINE = (
 class Engine(Protocol):
     """The aggregations an engine provides (integer keys in, small polars frames out).
 
-    Eleven primitives: ``direct_follows``, ``variant_groups``, ``transition_gaps``,
+    Twelve primitives: ``direct_follows``, ``variant_groups``, ``transition_gaps``,
     ``clustering_units``, ``case_items``, ``position_stats``, ``stage_visits``,
-    ``first_times``, ``case_facts``, ``committee_touches`` and ``committee_handovers``. Case
-    codes are positions in ``log.cases``, activity indices positions in
-    ``log.activities``, cohort indices positions in the sorted cohort
-    names.
+    ``stage_summary``, ``first_times``, ``case_facts``, ``committee_touches`` and
+    ``committee_handovers``. Case codes are positions in ``log.cases``, activity indices
+    positions in ``log.activities``, cohort indices positions in the sorted cohort names.
     """
 
     #: ``"embedded"``, ``"duckdb"`` or ``"spark"``: what ``log.engine`` says
@@ -120,6 +119,14 @@ class Engine(Protocol):
         ``trans`` (cohort UInt32, srank Int32, to Int32, count, cases). An event's stage
         rank is its stage column's rank in ``stage_rank`` where set, else ``act_rank`` of
         its activity; its time is the gap to the next event of the case."""
+
+    def stage_summary(
+        self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        """What :meth:`stage_visits`' ``per`` summarises to, without the per-account rows:
+        per (``cohort`` UInt32, ``srank`` Int32), ``accounts`` (that entered the stage),
+        ``median``, ``p90`` and ``mean`` seconds spent there and ``median_visits``; in no
+        particular order."""
 
     def first_times(self, log: JourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:
         """Per case code reaching an outcome: ``code`` (Int64) and, per outcome, the first

@@ -262,9 +262,9 @@ def read_parquet(
 
     Only the columns the log needs are read when ``event_attributes`` is a list. The
     options are those of :meth:`JourneyLog.from_frame`. With ``engine="duckdb"`` the file
-    is validated by DuckDB and the events stay on disk, in a DuckDB database in a
-    temporary folder, for logs bigger than memory (``docs/scaling.md``). With
-    ``engine="spark"`` the file is read and validated by Spark (``spark``, a
+    is validated by DuckDB and the events stay in a DuckDB database that keeps to
+    ``memory_limit`` by spilling to a temporary folder, for logs bigger than memory
+    (``docs/scaling.md``). With ``engine="spark"`` the file is read and validated by Spark (``spark``, a
     ``SparkSession``, or the active one) and the events stay there: see
     :meth:`JourneyLog.from_spark`.
 
@@ -280,7 +280,8 @@ def read_parquet(
     case, activity, timestamp, resource, contact, role, channel, stage, lifecycle, value : str
         The columns playing these roles, as in :meth:`JourneyLog.from_frame`.
     engine : {"embedded", "duckdb", "spark"}
-        Read into memory (polars); with DuckDB, the events staying on disk; or with
+        Read into memory (polars); with DuckDB, the events spilling to disk past
+        ``memory_limit``; or with
         Spark, the events staying there.
     spark : pyspark.sql.SparkSession, optional
         The session of ``engine="spark"`` (default: the active one).
@@ -289,8 +290,8 @@ def read_parquet(
         bytes); past it, it spills to disk. Default: DuckDB's (80% of the machine's
         memory). The case table (about 60 bytes per account) is held besides.
     temp_directory : str or os.PathLike, optional
-        ``engine="duckdb"``: where the database and its spill files go (a new folder
-        inside it, removed when the log is garbage collected); default: the system's
+        ``engine="duckdb"``: where DuckDB's spill files go (a new folder inside it,
+        removed when the log is garbage collected); default: the system's
         temporary folder.
     max_temp_directory_size : str or int, optional
         ``engine="duckdb"``: the most disk the spill files may take.

@@ -192,7 +192,7 @@ def kpis(
     """
     import pandas as pd
 
-    from ._stages import stage_durations
+    from ._stages import stage_summary
 
     owner = "kpis"
     require_events(log, owner)
@@ -206,7 +206,7 @@ def kpis(
     event_columns = set(log.mapping.roles())
     per_case = _case_facts(log, cases, won, sales_acts, buy_acts)
     cases = cases.join(per_case, on="case", how="left", maintain_order="left")
-    dwell = stage_durations(log, by=cohorts).summary
+    dwell = stage_summary(log, by=cohorts)
     rows: list[dict[str, Any]] = []
     for cohort, group in cases.partition_by("cohort", as_dict=True, maintain_order=True).items():
         rows += _cohort_kpis(

@@ -50,7 +50,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import polars as pl
 
-from ._embedded import NO_ROLE
+from ._embedded import NO_ROLE, summarise_stages
 from ._engine import Engine
 from ._log import JourneyLog
 from ._mapping import ColumnMapping
@@ -1148,6 +1148,14 @@ class SparkEngine:
             pl.col("cohort").cast(pl.UInt32), pl.col("srank").cast(pl.Int32), pl.col("to").cast(pl.Int32)
         )
         return per, trans
+
+    def stage_summary(
+        self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> pl.DataFrame:
+        # the per-account rows are one per account and stage: collected, then summarised
+        # as the embedded engine does
+        per, _ = self.stage_visits(log, cohort, act_rank, stage_rank)
+        return summarise_stages(per)
 
     def first_times(self, log: JourneyLog, outcomes: dict[str, list[str]]) -> pl.DataFrame:
         F = _pyspark()

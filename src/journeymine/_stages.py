@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from ._display import Displayed, section, table
+from ._embedded import summarise_stages
 from ._encoding import ALL, cohort_codes, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
@@ -448,21 +449,39 @@ def _per_account(
     )
 
 
+def stage_summary(log: JourneyLog, *, by: CohortBy | None = None) -> pd.DataFrame:
+    """:attr:`StageDurations.summary` of ``stage_durations(log, by=by)`` without its
+    per-account table (what :func:`kpis` needs): the engine summarises the visits where
+    they are (``stage_summary``), so that no row per account and stage is built."""
+    require_events(log, "stage_durations")
+    stages = stage_assignment(log)
+    cohort, names = cohort_codes(log, by)
+    ranks = activity_ranks(log, stages)
+    agg = engine_of(log).stage_summary(log, cohort, ranks, {s: i for i, s in enumerate(stages.order)})
+    summary = _finish_summary(
+        agg, cohort.value_counts(name="n"), pl.Series(names, dtype=pl.String),
+        pl.Series(list(stages.order), dtype=pl.String),
+    )
+    if by is None:
+        summary = summary.with_columns(pl.lit(ALL).alias("cohort"))
+    return summary.to_pandas()
+
+
 def _stage_summary(
     per: pl.DataFrame, sizes: pl.DataFrame, cohort_name: pl.Series, stage_name: pl.Series
 ) -> pl.DataFrame:
     """:attr:`StageDurations.summary`: per (cohort, stage), the accounts that entered it,
     their share of the cohort (``sizes``), and the time spent there."""
+    return _finish_summary(summarise_stages(per), sizes, cohort_name, stage_name)
+
+
+def _finish_summary(
+    agg: pl.DataFrame, sizes: pl.DataFrame, cohort_name: pl.Series, stage_name: pl.Series
+) -> pl.DataFrame:
+    """The engine's per (cohort, stage rank) summary (``stage_summary``) as
+    :attr:`StageDurations.summary`: names, shares of the cohort (``sizes``), sorted."""
     summary = (
-        per.group_by("cohort", "srank")
-        .agg(
-            pl.len().alias("accounts"),
-            pl.col("seconds").median().alias("median"),
-            pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
-            pl.col("seconds").mean().alias("mean"),
-            pl.col("visits").median().alias("median_visits"),
-        )
-        .join(sizes, on="cohort")
+        agg.join(sizes, on="cohort")
         .with_columns((pl.col("accounts") / pl.col("n")).alias("share"))
         .sort("cohort", "srank")
     )
