@@ -382,6 +382,14 @@ def test_settings_apply_and_the_folder_goes_with_the_log(demo_file: Path, tmp_pa
     assert not folders[0].exists()
 
 
+def test_running_out_of_room_says_which_setting(demo_file: Path) -> None:
+    log = jm.read_parquet(demo_file, engine="duckdb", **DEMO)  # type: ignore[arg-type]
+    db = log._db  # type: ignore[attr-defined]
+    db.con.execute("SET memory_limit = '1MB'")
+    with pytest.raises(MemoryError, match=r"memory_limit='.*Pass a larger memory_limit"):
+        db.frame("SELECT list(x) FROM range(5000000) t(x)")
+
+
 def test_memory_stays_bounded(tmp_path: Path) -> None:
     """A log of 2M events read and mapped with a 256 MB limit, in a fresh process: DuckDB's
     own peak stays under the limit and the process's resident peak stays far below what the

@@ -41,13 +41,14 @@ duckdb is imported only here, and only when such a log is built.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -183,17 +184,38 @@ class _Database:
             return f"{prefix}_{self._names}"
 
     def run(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        with self.lock:
+        with self.lock, self._limits():
             self.con.execute(sql, params or [])
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """A (small) result as a polars frame, through Arrow."""
-        with self.lock:
+        with self.lock, self._limits():
             table = self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
         out = pl.from_arrow(table)
         if not isinstance(out, pl.DataFrame):  # pragma: no cover - a table gives a frame
             raise TypeError("expected a table")
         return out
+
+    @contextlib.contextmanager
+    def _limits(self) -> Iterator[None]:
+        """DuckDB's out-of-memory error (past ``memory_limit``, or past
+        ``max_temp_directory_size`` on disk) as a :class:`MemoryError` that says which
+        setting to raise."""
+        duckdb = _duckdb()
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            settings = dict(self.con.execute(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('memory_limit', 'max_temp_directory_size', 'threads')"
+            ).fetchall())
+            raise MemoryError(
+                f"DuckDB ran out of room (memory_limit={settings.get('memory_limit')!r}, "
+                f"max_temp_directory_size={settings.get('max_temp_directory_size')!r}, "
+                f"threads={settings.get('threads')}): {str(exc).splitlines()[0]} Pass a larger "
+                "memory_limit (or max_temp_directory_size when the disk budget ran out), or fewer "
+                "threads, to read_parquet(engine='duckdb', ...)."
+            ) from exc
 
     def register(self, frame: pl.DataFrame) -> _Registered:
         """Make a polars frame (per-case, small) a DuckDB view for the length of a ``with``."""
@@ -517,35 +539,48 @@ def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str
 def _case_table(db: _Database, spec: _Spec, valid: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The case table (cases in order of their first input row; attributes as
     :meth:`JourneyLog.from_frame` keeps them) and the events per activity, most frequent
-    first (ties by name)."""
+    first (ties by name).
+
+    Every step has fixed-size aggregate states or is a sort, so that DuckDB can spill it:
+    a case attribute is read as its distinct (case, value) pairs with the first (time,
+    row) of each, packed into one 128-bit integer; the first pair of each case is its value,
+    and more than one pair means it varies."""
     slots = spec.slots
-    aggs = ["min(row) AS __key", "count(*) AS n_events", "min(ts) AS \"start\"", "max(ts) AS \"end\""]
-    for col in spec.case_attributes:
-        s = slots[col]
-        # the value of the earliest event that has one: by time alone here (a cheap key),
-        # by (time, row) below for the few cases where it varies
-        aggs += [
-            f"arg_min({s}, ts) FILTER (WHERE {s} IS NOT NULL) AS {s}",
-            f"coalesce(min({s}) <> max({s}), false) AS {s}_varies",
-        ]
-    cases = db.frame(
-        f"SELECT \"case\", {', '.join(aggs)} FROM {valid} GROUP BY \"case\" ORDER BY __key"
+    temps = [db.name("cases")]
+    db.run(
+        f"CREATE TEMP TABLE {temps[0]} AS SELECT \"case\", min(row) AS __key, count(*) AS n_events, "
+        f"min(ts) AS \"start\", max(ts) AS \"end\" FROM {valid} GROUP BY \"case\""
     )
+    try:
+        joins, cols = [], []
+        for col in spec.case_attributes:
+            s = slots[col]
+            pairs, first = db.name("pairs"), db.name("first")
+            temps += [pairs, first]
+            db.run(
+                f"CREATE TEMP TABLE {pairs} AS SELECT \"case\", {s}, "
+                f"min(CAST(ts AS HUGEINT) * 9223372036854775808 + row) AS k "
+                f"FROM {valid} WHERE {s} IS NOT NULL GROUP BY \"case\", {s}"
+            )
+            db.run(
+                f"CREATE TEMP TABLE {first} AS SELECT \"case\", {s}, "
+                "count(*) OVER (PARTITION BY \"case\") > 1 AS __varies FROM " + pairs + " "
+                "QUALIFY row_number() OVER (PARTITION BY \"case\" ORDER BY k) = 1"
+            )
+            joins.append(f"LEFT JOIN {first} USING (\"case\")")
+            cols += [f"{first}.{s}", f"coalesce({first}.__varies, false) AS {s}_varies"]
+        cases = db.frame(
+            f"SELECT \"case\", __key, n_events, \"start\", \"end\"{''.join(', ' + c for c in cols)} "
+            f"FROM {temps[0]} {' '.join(joins)} ORDER BY __key"
+        )
+    finally:
+        for t in temps:
+            db.run(f"DROP TABLE IF EXISTS {t}")
     for col in spec.case_attributes:
-        s = slots[col]
-        varying = cases.filter(pl.col(f"{s}_varies"))
+        varying = cases.filter(pl.col(f"{slots[col]}_varies"))
         if varying.height:
             report_varying(col, varying.height, cases.height, repr(varying.get_column("case")[0]),
                            spec.on_invalid)
-            with db.register(varying.select("case")) as v:
-                exact = db.frame(
-                    f"SELECT w.\"case\", arg_min(w.{s}, {{'t': w.ts, 'r': w.row}}) AS __first "
-                    f"FROM {valid} w SEMI JOIN {v} v USING (\"case\") "
-                    f"WHERE w.{s} IS NOT NULL GROUP BY w.\"case\""
-                )
-            cases = cases.join(exact, on="case", how="left", maintain_order="left").with_columns(
-                pl.when(pl.col(f"{s}_varies")).then(pl.col("__first")).otherwise(pl.col(s)).alias(s)
-            ).drop("__first")
     cases = cases.select(
         pl.col("case").cast(pl.String),
         *[pl.col(slots[col]).alias(col) for col in spec.case_attributes],
