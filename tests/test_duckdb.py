@@ -474,3 +474,59 @@ def test_stage_summary_is_the_summary_of_stage_durations(demo: tuple[jm.JourneyL
     want = jm.stage_durations(local, by=by).summary
     same(stage_summary(local, by=by), want)
     same(stage_summary(remote, by=by), want)
+
+
+def test_every_engine_implements_the_whole_protocol() -> None:
+    """The protocol's primitives, with the same parameters, on all three engines."""
+    import inspect
+
+    from journeymine._duckdb import DuckDBEngine
+    from journeymine._embedded import EmbeddedEngine
+    from journeymine._engine import Engine
+    from journeymine._spark import SparkEngine
+
+    wanted = {n: inspect.signature(f) for n, f in vars(Engine).items() if callable(f) and not n.startswith("_")}
+    assert len(wanted) == 12
+    for engine in (EmbeddedEngine, DuckDBEngine, SparkEngine):
+        for name, signature in wanted.items():
+            assert list(inspect.signature(getattr(engine, name)).parameters) == list(signature.parameters), (
+                engine, name)
+
+
+def test_aggregations_in_slices_are_equal(demo_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact quantiles and lists are held in memory by DuckDB; past a quarter of the
+    memory limit they run in slices of their groups. Forced here to 3 slices everywhere:
+    every table is still the embedded engine's."""
+    from journeymine._duckdb import _Database
+
+    calls: list[int] = []
+
+    def three(self: Any, n_values: int) -> int:
+        calls.append(n_values)
+        return 3
+
+    monkeypatch.setattr(_Database, "slices", three)
+    local = jm.read_parquet(demo_file, **DEMO)  # type: ignore[arg-type]
+    remote = jm.read_parquet(demo_file, engine="duckdb", **DEMO)  # type: ignore[arg-type]
+    maps_a, maps_b = jm.journey_map(local, by="segment"), jm.journey_map(remote, by="segment")
+    for key in maps_a:  # type: ignore[union-attr]
+        for table in ("nodes", "edges", "start_activities", "end_activities"):
+            same(getattr(maps_b[key], table), getattr(maps_a[key], table))  # type: ignore[index]
+    same(jm.variants(remote, by="segment"), jm.variants(local, by="segment"))
+    same(jm.kpis(remote, outcomes=OUTCOMES, by="segment").to_dataframe(),
+         jm.kpis(local, outcomes=OUTCOMES, by="segment").to_dataframe())
+    a, b = _quiet_fit(local, 3), _quiet_fit(remote, 3)
+    pd.testing.assert_series_equal(a.labels_, b.labels_)
+    ca = jm.buying_committee(local, outcomes=OUTCOMES, at="Proposal sent", by="segment", random_state=0)
+    cb = jm.buying_committee(remote, outcomes=OUTCOMES, at="Proposal sent", by="segment", random_state=0)
+    for table in ("accounts", "roles", "drivers", "engagement", "handover", "summary"):
+        same(getattr(cb, table), getattr(ca, table))
+    assert len(calls) >= 6  # edges, variants, pace, units, positions, stages, handovers
+
+
+def test_slices_follow_the_memory_limit(demo_file: Path) -> None:
+    log = jm.read_parquet(demo_file, engine="duckdb", memory_limit="100MB", **DEMO)  # type: ignore[arg-type]
+    db = log._db  # type: ignore[attr-defined]
+    assert db.limit_bytes == pytest.approx(100e6, rel=0.05)
+    assert db.slices(1000) == 1
+    assert db.slices(100_000_000) == -(-100_000_000 * 40 // (db.limit_bytes // 4))

@@ -82,6 +82,9 @@ from .errors import (
 
 __all__ = ["DuckDBEngine", "DuckDBJourneyLog", "read_parquet_duckdb"]
 
+#: bytes a holistic aggregate state (an exact quantile, a list) holds per value, with room
+#: to spare (DuckDB's quantile keeps each value and a vector per group)
+_HELD = 40
 #: the embedded engine's CONTROL_CHARS, in RE2's syntax
 _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 _BLANK = r"^[\s\p{Z}\x{85}]*$"
@@ -216,6 +219,30 @@ class _Database:
                 "memory_limit (or max_temp_directory_size when the disk budget ran out), or fewer "
                 "threads, to read_parquet(engine='duckdb', ...)."
             ) from exc
+
+    @property
+    def limit_bytes(self) -> int:
+        """DuckDB's memory limit in bytes (as DuckDB reports it)."""
+        with self.lock:
+            text = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        number, unit = str(text).split()
+        scale = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+                 "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}[unit]
+        return int(float(number) * scale)
+
+    def slices(self, n_values: int) -> int:
+        """In how many slices to run a holistic aggregation (exact quantiles, lists) over
+        ``n_values`` values: DuckDB holds such states in memory and cannot spill them, so
+        each slice's states are kept to a quarter of the memory limit."""
+        return max(1, -(-n_values * _HELD // (self.limit_bytes // 4)))
+
+    def sliced(self, sql: str, key: str, n: int, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """``sql`` run once per slice, its ``__SLICE__`` replaced by "``key`` falls in the
+        slice" (a non-negative integer modulo ``n``); the results stacked."""
+        if n == 1:
+            return self.frame(sql.replace("__SLICE__", "true"), params)
+        frames = [self.frame(sql.replace("__SLICE__", f"(({key}) % {n}) = {i}"), params) for i in range(n)]
+        return pl.concat(frames, how="vertical_relaxed")
 
     def register(self, frame: pl.DataFrame) -> _Registered:
         """Make a polars frame (per-case, small) a DuckDB view for the length of a ``with``."""
@@ -920,13 +947,14 @@ class DuckDBEngine:
                                  "cohort": cohort.cast(pl.Int32)})
         back = f"(list_extract({rank}, e.tgt + 1) < list_extract({rank}, e.act + 1))"
         with db.register(per_case) as pc:
-            edges = db.frame(
+            edges = db.sliced(
                 f"SELECT p.cohort, e.act, e.tgt, count(*) AS count, "
                 "CAST(sum(e.gap) AS DOUBLE) / count(*) / 1e6 AS mean, "
                 # both quantiles from one state (each holds the group's values in memory)
                 "quantile_cont(e.gap, [0.5, 0.9]) AS q, "
                 "min(e.gap) / 1e6 AS min, max(e.gap) / 1e6 AS max "
-                f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.tgt IS NOT NULL GROUP BY ALL"
+                f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.tgt IS NOT NULL AND __SLICE__ GROUP BY ALL",
+                "e.act * 65521 + e.tgt", db.slices(log.n_events - log.n_cases),
             )
             edge_cases = db.frame(
                 f"SELECT p.cohort, d.act, d.tgt, count(*) AS cases FROM "
@@ -1004,13 +1032,14 @@ class DuckDBEngine:
         db = lg._db
         per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
                                  "cohort": cohort.cast(pl.Int32), "seconds": seconds.cast(pl.Float64)})
+        variants = self._variants(lg)
         with db.register(per_case) as pc:
-            out = db.frame(
+            out = db.sliced(
                 "SELECT p.cohort, v.variant, count(*) AS cases, min(v.code) AS first, "
                 f"min(v.code, {max(int(examples), 1)}) AS codes, "
-                "quantile_cont(p.seconds, [0.5, 0.9]) AS q FROM "
-                f"(SELECT code, list(act ORDER BY i) AS variant FROM {lg._table} GROUP BY code) v "
-                f"JOIN {pc} p USING (code) GROUP BY p.cohort, v.variant"
+                f"quantile_cont(p.seconds, [0.5, 0.9]) AS q FROM {variants} v "
+                f"JOIN {pc} p USING (code) WHERE __SLICE__ GROUP BY p.cohort, v.variant",
+                "v.h", db.slices(log.n_cases),
             )
         out = out.with_columns(
             pl.col("q").list.get(0).alias("median_duration"), pl.col("q").list.get(1).alias("p90_duration")
@@ -1023,6 +1052,26 @@ class DuckDBEngine:
             pl.col("codes").cast(pl.List(pl.UInt32)),
             pl.col("median_duration", "p90_duration").cast(pl.Float64),
         )
+
+    @staticmethod
+    def _variants(lg: DuckDBJourneyLog) -> str:
+        """A table of each case's variant (``code``, ``variant``, the list of its activity
+        indices, and ``h``, a hash of it for slicing), built once per log, in slices of
+        cases (list states are held in memory)."""
+        db = lg._db
+        name = lg._cache.get("duckdb_variants")
+        if name is None:
+            name = db.name("variants")
+            db.run(f"CREATE TABLE {name} (code INTEGER, variant INTEGER[], h UBIGINT)")
+            n = db.slices(lg.n_events)
+            for i in range(n):
+                db.run(
+                    f"INSERT INTO {name} SELECT code, variant, hash(variant) FROM ("
+                    f"SELECT code, list(act ORDER BY i) AS variant FROM {lg._table} "
+                    f"WHERE {'true' if n == 1 else f'code % {n} = {i}'} GROUP BY code)"
+                )
+            lg._cache["duckdb_variants"] = name
+        return str(name)
 
     # -- clustering ----------------------------------------------------------------------
     @staticmethod
@@ -1060,22 +1109,36 @@ class DuckDBEngine:
             items = ", ".join(repr(float(e)) for e in edges)
             return f"len(list_filter([{items}]::DOUBLE[], lambda x: x <= m))"
 
+        variants = self._variants(lg)
+        pace = db.name("pace")
         with db.register(table) as b:
-            out = db.frame(
+            # each case's pace: its median (residual) log gap and the sums of its gaps, in
+            # slices of cases (the quantile states hold every gap)
+            db.run(f"CREATE TEMP TABLE {pace} (code INTEGER, m DOUBLE, gn BIGINT, gs DOUBLE, gq DOUBLE)")
+            n = db.slices(log.n_events)
+            for i in range(n):
+                db.run(
+                    f"INSERT INTO {pace} SELECT code, quantile_cont(g, 0.5), count(g), "
+                    f"{_fixed_sum('g')}, {_fixed_sum('g * g')} FROM ("
+                    f"  SELECT e.code, {self._g()} - coalesce(b.base, {float(default)!r}) AS g"
+                    f"  FROM {lg._table} e LEFT JOIN {b} b ON b.act = e.act AND b.tgt = e.tgt"
+                    f"  WHERE {'true' if n == 1 else f'e.code % {n} = {i}'}"
+                    ") GROUP BY code"
+                )
+        try:
+            out = db.sliced(
                 "SELECT variant, \"group\", any_value(pace) AS pace, count(*) AS n, "
                 "list(code ORDER BY code) AS code, sum(gn) AS pn, "
                 f"{_fixed_sum('gs')} AS ps, {_fixed_sum('gq')} AS pq FROM ("
-                f"  SELECT *, CASE WHEN m IS NULL THEN {int(n_buckets)} ELSE {above(coarse_edges)} END"
-                "  AS pace,"
-                f"  CASE WHEN m IS NULL THEN -1 ELSE {above(pace_edges)} END AS \"group\" FROM ("
-                "    SELECT code, list(act ORDER BY i) AS variant, quantile_cont(g, 0.5) AS m,"
-                f"    count(g) AS gn, {_fixed_sum('g')} AS gs, {_fixed_sum('g * g')} AS gq FROM ("
-                f"      SELECT e.code, e.act, e.i, {self._g()} - coalesce(b.base, {float(default)!r}) AS g"
-                f"      FROM {lg._table} e LEFT JOIN {b} b ON b.act = e.act AND b.tgt = e.tgt"
-                "    ) GROUP BY code"
-                "  )"
-                ") GROUP BY variant, \"group\""
+                f"  SELECT v.variant, v.h, p.*, CASE WHEN m IS NULL THEN {int(n_buckets)} "
+                f"  ELSE {above(coarse_edges)} END AS pace,"
+                f"  CASE WHEN m IS NULL THEN -1 ELSE {above(pace_edges)} END AS \"group\" "
+                f"  FROM {pace} p JOIN {variants} v USING (code)"
+                ") WHERE __SLICE__ GROUP BY variant, \"group\"",
+                "h", db.slices(log.n_cases),
             )
+        finally:
+            db.run(f"DROP TABLE IF EXISTS {pace}")
         out = out.select(
             pl.col("variant").cast(pl.List(pl.UInt32)),
             pl.col("group").cast(pl.Int64),
@@ -1110,8 +1173,9 @@ class DuckDBEngine:
         with db.register(per_case) as pc:
             pos = self._positions(lg, pc)
             out = {
-                "typical": db.frame(
-                    f"SELECT act, quantile_cont(position, 0.5) AS position FROM ({pos}) GROUP BY act"
+                "typical": db.sliced(
+                    f"SELECT act, quantile_cont(position, 0.5) AS position FROM ({pos}) "
+                    "WHERE __SLICE__ GROUP BY act", "act", db.slices(log.n_events),
                 ),
                 "weights": db.frame(
                     f"SELECT act, tgt, count(*) AS len FROM {lg._table} "
@@ -1119,9 +1183,10 @@ class DuckDBEngine:
                 ),
             }
             if has_stage:
-                out["stage_pos"] = db.frame(
+                out["stage_pos"] = db.sliced(
                     f"SELECT stage, quantile_cont(position, 0.5) AS position FROM ({pos}) "
-                    "WHERE stage IS NOT NULL GROUP BY stage"
+                    "WHERE stage IS NOT NULL AND __SLICE__ GROUP BY stage", "hash(stage)",
+                    db.slices(log.n_events),
                 )
                 out["act_stage"] = db.frame(
                     f"SELECT act, stage, count(*) AS len FROM {lg._table} "
@@ -1175,10 +1240,13 @@ class DuckDBEngine:
                     "count(*) FILTER (WHERE v.visit) AS visits, count(*) AS events "
                     f"FROM {visits} v JOIN {pc} p USING (code) GROUP BY ALL"
                 )
+                # distinct cases from a table of (case, move) counts: a distinct-count state
+                # is held in memory, a group-by spills
                 trans = db.frame(
-                    "SELECT p.cohort, v.srank, v.\"to\", count(*) AS count, count(DISTINCT v.code) AS cases "
-                    f"FROM {visits} v JOIN {pc} p USING (code) "
-                    "WHERE v.\"to\" IS NOT NULL AND v.\"to\" <> v.srank GROUP BY ALL"
+                    "SELECT p.cohort, m.srank, m.\"to\", sum(m.n) AS count, count(*) AS cases FROM ("
+                    f"  SELECT code, srank, \"to\", count(*) AS n FROM {visits} "
+                    "  WHERE \"to\" IS NOT NULL AND \"to\" <> srank GROUP BY ALL"
+                    f") m JOIN {pc} p USING (code) GROUP BY ALL"
                 )
             finally:
                 db.run(f"DROP TABLE IF EXISTS {visits}")
@@ -1206,9 +1274,9 @@ class DuckDBEngine:
         ) as sr:
             join = f"LEFT JOIN {sr} s ON s.stage = e.stage" if stages is not None else ""
             srank = self._srank(log, act_rank, stage_rank, sr if stages is not None else None)
-            out = db.frame(
-                "SELECT cohort, srank, count(*) AS accounts, quantile_cont(seconds, [0.5, 0.9]) AS q, "
-                "avg(seconds) AS mean, quantile_cont(visits, 0.5) AS median_visits FROM ("
+            per = db.name("per")
+            db.run(
+                f"CREATE TEMP TABLE {per} AS SELECT p.cohort, x.* FROM ("
                 "  SELECT code, srank, sum(seconds) AS seconds,"
                 "  count(*) FILTER (WHERE visit) AS visits FROM ("
                 "    SELECT code, srank, coalesce(gap / 1e6, 0.0) AS seconds,"
@@ -1216,8 +1284,18 @@ class DuckDBEngine:
                 f"      SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
                 "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
                 "  ) GROUP BY code, srank"
-                f") JOIN {pc} p USING (code) GROUP BY cohort, srank"
+                f") x JOIN {pc} p USING (code)"
             )
+        try:
+            n_rows = int(db.frame(f"SELECT count(*) AS n FROM {per}").item())
+            out = db.sliced(
+                "SELECT cohort, srank, count(*) AS accounts, quantile_cont(seconds, [0.5, 0.9]) AS q, "
+                f"avg(seconds) AS mean, quantile_cont(visits, 0.5) AS median_visits FROM {per} "
+                "WHERE __SLICE__ GROUP BY cohort, srank",
+                "cohort * 65521 + srank", db.slices(2 * n_rows),
+            )
+        finally:
+            db.run(f"DROP TABLE IF EXISTS {per}")
         return out.select(
             pl.col("cohort").cast(pl.UInt32),
             pl.col("srank").cast(pl.Int32),
@@ -1266,18 +1344,26 @@ class DuckDBEngine:
             pl.col("won").dt.epoch("us").alias("won"),
             pl.col("_close").dt.epoch("us").alias("close"),
         )
-        contacts = (
-            "count(DISTINCT e.contact) FILTER (WHERE e.ts < t.won)" if "contact" in roles else "NULL::BIGINT"
-        )
         revenue = "coalesce(sum(e.value), 0.0)" if "value" in roles else "NULL::DOUBLE"
         with lg._db.register(times) as t:
+            # distinct contacts before the win from the distinct (case, contact) pairs with
+            # their first time: a group-by spills, a distinct-count state does not
+            contacts = (
+                "(SELECT c.code, count(*) FILTER (WHERE c.first < t.won) AS contacts_before FROM ("
+                f"  SELECT code, contact, min(ts) AS first FROM {lg._table} WHERE contact IS NOT NULL "
+                f"  GROUP BY code, contact) c LEFT JOIN {t} t USING (code) GROUP BY c.code)"
+            )
             out = lg._db.frame(
-                "SELECT e.code, count(*) FILTER (WHERE e.ts < t.won) AS touches_before, "
-                f"{contacts} AS contacts_before, "
-                f"min(e.ts) FILTER (WHERE {acts(sales)} AND e.ts <= t.close) AS _sales, "
-                f"count(*) FILTER (WHERE {acts(buys)}) AS purchases, {revenue} AS revenue, "
-                f"count(*) AS events FROM {lg._table} e LEFT JOIN {t} t USING (code) "
-                "GROUP BY e.code ORDER BY e.code"
+                "SELECT f.*, "
+                + ("coalesce(c.contacts_before, 0)" if "contact" in roles else "NULL::BIGINT")
+                + " AS contacts_before FROM ("
+                "  SELECT e.code, count(*) FILTER (WHERE e.ts < t.won) AS touches_before, "
+                f"  min(e.ts) FILTER (WHERE {acts(sales)} AND e.ts <= t.close) AS _sales, "
+                f"  count(*) FILTER (WHERE {acts(buys)}) AS purchases, {revenue} AS revenue, "
+                f"  count(*) AS events FROM {lg._table} e LEFT JOIN {t} t USING (code) GROUP BY e.code"
+                ") f "
+                + (f"LEFT JOIN {contacts} c USING (code) " if "contact" in roles else "")
+                + "ORDER BY f.code"
             )
         return out.select(
             pl.col("code").cast(pl.Int64),
@@ -1326,10 +1412,10 @@ class DuckDBEngine:
             return pl.DataFrame(schema=schema)
         per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
                                  "cohort": cohort.cast(pl.Int32)})
+        steps = db.name("handovers")
         with db.register(per_case) as pc:
-            out = db.frame(
-                "SELECT p.cohort, h.source, h.target, count(*) AS count, count(DISTINCT h.code) AS accounts, "
-                "quantile_cont(h.gap, 0.5) / 1e6 AS median FROM ("
+            db.run(
+                f"CREATE TEMP TABLE {steps} AS SELECT p.cohort, h.code, h.source, h.target, h.gap FROM ("
                 "  SELECT code, source, target, gap FROM ("
                 "    SELECT code, contact, source, lead(contact) OVER w AS next_contact,"
                 "    lead(source) OVER w AS target, lead(ts) OVER w - ts AS gap FROM ("
@@ -1338,8 +1424,23 @@ class DuckDBEngine:
                 "      WHERE contact IS NOT NULL"
                 "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
                 "  ) WHERE next_contact IS NOT NULL AND next_contact <> contact"
-                f") h JOIN {pc} p USING (code) GROUP BY ALL"
+                f") h JOIN {pc} p USING (code)"
             )
+        try:
+            n_steps = int(db.frame(f"SELECT count(*) AS n FROM {steps}").item())
+            out = db.sliced(
+                "SELECT cohort, source, target, count(*) AS count, quantile_cont(gap, 0.5) / 1e6 AS median "
+                f"FROM {steps} WHERE __SLICE__ GROUP BY ALL",
+                "hash(cohort, source, target)", db.slices(n_steps),
+            )
+            # distinct accounts from distinct (account, pair) rows: a group-by spills
+            accounts = db.frame(
+                "SELECT cohort, source, target, count(*) AS accounts FROM "
+                f"(SELECT DISTINCT cohort, code, source, target FROM {steps}) GROUP BY ALL"
+            )
+        finally:
+            db.run(f"DROP TABLE IF EXISTS {steps}")
+        out = out.join(accounts, on=["cohort", "source", "target"], how="left")
         if out.height == 0:
             return pl.DataFrame(schema=schema)
         return out.select(*schema).cast(schema).sort("cohort", "source", "target")  # type: ignore[arg-type]
