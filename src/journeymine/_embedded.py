@@ -206,17 +206,22 @@ class EmbeddedEngine:
     # -- stages --------------------------------------------------------------------------
     def position_stats(self, log: JourneyLog) -> dict[str, pl.DataFrame]:
         enc = encode(log)
+        n_act = len(enc.activities)
         frame = pl.DataFrame({"act": enc.frame.get_column("act"), "position": _relative_positions(log)})
-        out = {
-            "typical": frame.group_by("act").agg(pl.col("position").median()),
-            "weights": enc.frame.select("code", "act")
+        steps = (
+            enc.frame.select("code", "act")
             .with_columns(
                 pl.col("act").shift(-1).alias("tgt"),
                 (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
             )
             .filter(pl.col("same") & (pl.col("act") != pl.col("tgt")))
-            .group_by("act", "tgt")
-            .len(),
+        )
+        out = {
+            "typical": frame.group_by("act").agg(pl.col("position").median()),
+            "weights": _codes_back(
+                _group_by_codes(steps, {"act": n_act, "tgt": n_act}).len(),
+                {"act": (n_act, pl.UInt32()), "tgt": (n_act, pl.UInt32())},
+            ),
         }
         events = log.to_polars("events")
         if "stage" in events.columns:
