@@ -8,6 +8,7 @@ contiguous) form an Arrow list array, and polars groups equal lists.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -135,12 +136,23 @@ def _case_ids(codes: pl.Series, case_ids: pl.Series, examples: int) -> pl.Series
 def _cut(lists: pl.Series, items: list[Any], kind: type) -> list[Any]:
     """``items`` (the items of ``lists``, flattened in order) cut back into one ``kind``
     (tuple or list) per list of ``lists``: a loop over the lists (distinct variants), not
-    over their items, which polars' own ``to_list`` of a list column would build one by one."""
-    out = []
-    start = 0
-    for end in np.cumsum(lists.list.len().to_numpy()).tolist():
-        out.append(kind(items[start:end]))
-        start = end
+    over their items, which polars' own ``to_list`` of a list column would build one by one.
+
+    Python's cyclic garbage collector is paused meanwhile: every new tuple or list is a
+    container it tracks, and the collections they set off cost several times the building
+    itself (0.054 against 0.006 s for the example lists of 58,000 variants)."""
+    ends = np.cumsum(lists.list.len().to_numpy()).tolist()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        out = []
+        start = 0
+        for end in ends:
+            out.append(kind(items[start:end]))
+            start = end
+    finally:
+        if was_enabled:
+            gc.enable()
     return out
 
 
