@@ -15,7 +15,15 @@ in fresh processes, each reading the same Parquet file:
 * **floor**: hand-written polars: read of the four needed columns (load), then one sort by
   (case, timestamp), one shift, group-bys by (cohort, source, target) and (source, target)
   with count, distinct cases, mean, median, p90, min and max seconds, start and end
-  activities, and variant counts (discovery).
+  activities, and variant counts (discovery);
+* **DuckDB floor**: hand-written DuckDB SQL (2 threads, default memory) on the same file:
+  one ``lead()`` window per case ordered by (timestamp, file row number), materialised as a
+  table of steps (load: read + sort), then group-bys by (cohort, source, target) and
+  (source, target) with the same statistics, start and end activity counts, and every
+  case's variant (an ordered ``string_agg``) counted per cohort and overall (discovery);
+* optionally (``--baseline SRC``) **journeymine before**: the journeymine step run with
+  another checkout's ``src`` folder first on ``PYTHONPATH``, for before/after figures
+  measured in the same run.
 
 The 12 cohorts are segment x quarter of the account's first touch (3 x 4), precomputed
 as a ``cohort`` column in the cached Parquet and used by every contender. Each step reports
@@ -26,7 +34,8 @@ in rounds (each contender once per round). After timing, each step writes what i
 and the parent checks that all contenders agree.
 
 Usage: ``python benchmarks/bench_discovery.py [--events 1000000 5000000] [--repeat 1]
-[--skip-pm4py-pandas] [--no-profile]``. Data from ``jm.datasets.demo_b2b`` (~7.3 events per account,
+[--skip-pm4py-pandas] [--no-profile] [--baseline SRC]``; for a baseline from an earlier
+commit: ``git archive <commit> src | tar -x -C /tmp/base`` and ``--baseline /tmp/base/src``. Data from ``jm.datasets.demo_b2b`` (~7.3 events per account,
 rows shuffled), cached in ``benchmarks/.cache``. Writes ``benchmarks/results/discovery.json``.
 """
 
@@ -51,6 +60,7 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 CASE, ACT, TS = "account_id", "touchpoint", "timestamp"
 CASE_ATTRS = ["segment", "product", "market", "cohort"]
 PM4PY_KEYS = dict(case_id_key=CASE, activity_key=ACT, timestamp_key=TS)
+SEP = "\x1f"  # joins a variant's activities in DuckDB (no activity name holds it)
 
 
 def make_data(n_events: int) -> Path:
@@ -243,6 +253,68 @@ def floor_step(path: str) -> dict[str, Any]:
                        "start/end activities": t4 - t3, "variants": t5 - t4}}
 
 
+def duckdb_step(path: str) -> dict[str, Any]:
+    """Hand-written DuckDB SQL doing the journeymine step's aggregations (a floor)."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    # one window per case; ties in time keep the file's order, as journeymine's stable sort
+    con.execute(f"""
+        CREATE TEMP TABLE steps AS
+        SELECT {CASE} AS c, cohort, {ACT} AS a,
+               lead({ACT}) OVER w AS b,
+               (epoch_us(lead("{TS}") OVER w) - epoch_us("{TS}")) / 1e6 AS s,
+               row_number() OVER w AS pos
+        FROM read_parquet(?, file_row_number = true)
+        WINDOW w AS (PARTITION BY {CASE} ORDER BY "{TS}", file_row_number)
+    """, [path])
+    t1 = time.perf_counter()
+    load_peak = _peak_rss_mb()
+    stats = ("count(*) AS count, count(DISTINCT c) AS cases, avg(s) AS mean, median(s) AS median, "
+             "quantile_cont(s, 0.9) AS p90, min(s) AS min, max(s) AS max")
+    cohort_edges = con.sql(f"SELECT cohort, a, b, {stats} FROM steps WHERE b IS NOT NULL "
+                           "GROUP BY cohort, a, b").fetchall()
+    edges = con.sql(f"SELECT a, b, {stats} FROM steps WHERE b IS NOT NULL GROUP BY a, b").fetchall()
+    t2 = time.perf_counter()
+    cohort_starts = con.sql("SELECT cohort, a, count(*) FROM steps WHERE pos = 1 GROUP BY cohort, a").fetchall()
+    cohort_ends = con.sql("SELECT cohort, a, count(*) FROM steps WHERE b IS NULL GROUP BY cohort, a").fetchall()
+    t3 = time.perf_counter()
+    # string_agg ordered by position: 3x faster here than an ordered list() of the activities
+    con.execute(f"""
+        CREATE TEMP TABLE case_variants AS
+        SELECT any_value(cohort) AS cohort, string_agg(a, '{SEP}' ORDER BY pos) AS v
+        FROM steps GROUP BY c
+    """)
+    cohort_variants = con.sql("SELECT cohort, v, count(*) FROM case_variants GROUP BY cohort, v").fetchall()
+    variants = con.sql("SELECT v, count(*) FROM case_variants GROUP BY v").fetchall()
+    t4 = time.perf_counter()
+    n = con.sql("SELECT count(*) FROM steps").fetchall()[0][0]
+    con.close()
+    assert len({c for c, _, _ in cohort_variants}) == 12, "12 cohorts"
+    assert sum(k for _, _, k in cohort_variants) == sum(k for _, k in variants), "cases per cohort"
+
+    fields = ["count", "cases", "mean", "median", "p90", "min", "max"]
+
+    def counts(rows: list[tuple]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, act, k in rows:
+            out[act] = out.get(act, 0) + int(k)
+        return out
+
+    _write_fingerprint("duckdb", path, {
+        "edges": {f"{a}\t{b}": dict(zip(fields, rest, strict=True)) for a, b, *rest in edges},
+        "cohort_edges": {f"{c}\t{a}\t{b}": dict(zip(fields, rest, strict=True))
+                         for c, a, b, *rest in cohort_edges},
+        "starts": counts(cohort_starts), "ends": counts(cohort_ends),
+        "variants": _variant_digest({tuple(v.split(SEP)): int(k) for v, k in variants}),
+    })
+    return {"n": n, "load": t1 - t0, "load_peak_mb": load_peak,
+            "phases": {"edge group-bys": t2 - t1, "start/end activities": t3 - t2,
+                       "variants (per cohort and overall)": t4 - t3}}
+
+
 def jm_profile(path: str) -> dict[str, Any]:
     """Where journeymine's discovery time goes (not part of the comparison)."""
     import journeymine as jm
@@ -286,9 +358,14 @@ def jm_narrow(path: str) -> dict[str, Any]:
     return jm_step(path, event_attributes=[], name="jm_narrow")
 
 
+def jm_base(path: str) -> dict[str, Any]:
+    """The journeymine step with the ``--baseline`` source (put first on PYTHONPATH)."""
+    return jm_step(path, name="jm_base")
+
+
 STEPS: dict[str, Callable[[str], dict[str, Any]]] = {
     "jm": jm_step, "jm_narrow": jm_narrow, "pm4py_pandas": pm4py_pandas, "pm4py_polars": pm4py_polars,
-    "floor": floor_step, "jm_profile": jm_profile,
+    "floor": floor_step, "duckdb": duckdb_step, "jm_base": jm_base, "jm_profile": jm_profile,
 }
 LABELS = {
     "jm": "journeymine: journey_map + 12 cohort maps + variants",
@@ -296,6 +373,8 @@ LABELS = {
     "pm4py_pandas": "pm4py on pandas: DFG + perf DFG, x13, variants",
     "pm4py_polars": "pm4py on polars LazyFrame: same",
     "floor": "floor: polars sort, shift, group-bys, variants",
+    "duckdb": "DuckDB floor: lead() window, group-bys, string_agg",
+    "jm_base": "journeymine before (--baseline source)",
 }
 
 
@@ -308,10 +387,15 @@ def child() -> None:
 
 
 # -- parent --------------------------------------------------------------------------------
-def run_once(script: str, step: str, arg: str) -> dict[str, Any]:
-    """Run ``step`` once in a fresh process and return what it reported."""
+def run_once(script: str, step: str, arg: str, baseline: str | None = None) -> dict[str, Any]:
+    """Run ``step`` once in a fresh process and return what it reported; ``jm_base`` runs
+    with the ``baseline`` source folder first on ``PYTHONPATH``."""
+    env = None
+    if step == "jm_base":
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (str(baseline), os.environ.get("PYTHONPATH")) if p)}
     out = subprocess.run([sys.executable, script, "--child", step, arg],
-                         capture_output=True, text=True, check=False)
+                         capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"step {step} failed:\n{out.stderr[-3000:]}")
     run: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -355,7 +439,8 @@ def compare(fps: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     ratio_keys = [k for k in ("x pd disc", "x pd total", "x pl disc", "x pl total", "/floor disc",
-                              "/floor total", "mem/pd", "mem/pl") if any(k in r for r in rows)]
+                              "/floor total", "/duckdb disc", "/duckdb total", "mem/pd", "mem/pl")
+                  if any(k in r for r in rows)]
     header = (f"{'step':<54} {'events':>10} {'disc s':>7} {'load s':>7} {'total s':>7} {'peak MB':>8} "
               f"{'(load)':>7} " + " ".join(f"{k:>12}" for k in ratio_keys))
     print(f"\n{title}\n{header}\n{'-' * len(header)}")
@@ -377,26 +462,32 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-pm4py-pandas", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="skip journeymine's breakdown")
+    parser.add_argument("--baseline", metavar="SRC",
+                        help="also run the journeymine step with this src folder (an earlier version)")
     args = parser.parse_args()
+    if args.baseline and not (Path(args.baseline) / "journeymine" / "__init__.py").exists():
+        parser.error(f"--baseline {args.baseline!r} holds no journeymine package")
     script = str(Path(__file__).resolve())
     results: dict[str, Any] = {}
     load_before = load_average()
     for n_events in args.events:
         path = make_data(n_events)
-        names = ["floor", "jm", "jm_narrow", "pm4py_polars"] + (
-            [] if args.skip_pm4py_pandas else ["pm4py_pandas"])
+        names = ["floor", "duckdb", "jm", *(["jm_base"] if args.baseline else []), "jm_narrow",
+                 "pm4py_polars"] + ([] if args.skip_pm4py_pandas else ["pm4py_pandas"])
         size_load = load_average()
         # rounds: every contender once per round, so that load from other processes on a
         # shared machine falls on all of them alike
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for rnd in range(args.repeat):
             for name in names:
-                r = run_once(script, name, str(path))
+                r = run_once(script, name, str(path), args.baseline)
                 runs[name].append(r)
                 print(f"  {n_events:,} round {rnd + 1} {name}: discovery {r['discovery']:.2f} s, "
                       f"load {r['load']:.2f} s, {r['peak_mb']:.0f} MB", flush=True)
         table = {name: summarise(name, rs) for name, rs in runs.items()}
-        for mine in ("jm", "jm_narrow"):
+        for mine in ("jm", "jm_base", "jm_narrow"):
+            if mine not in table:
+                continue
             ours = table[mine]
             for peer, tag in (("pm4py_pandas", "pd"), ("pm4py_polars", "pl")):
                 if peer in table:
@@ -405,12 +496,25 @@ def main() -> None:
                     ours[f"mem/{tag}"] = ours["peak_mb"] / table[peer]["peak_mb"]
             ours["/floor disc"] = ours["discovery"] / table["floor"]["discovery"]
             ours["/floor total"] = ours["total"] / table["floor"]["total"]
+            ours["/duckdb disc"] = ours["discovery"] / table["duckdb"]["discovery"]
+            ours["/duckdb total"] = ours["total"] / table["duckdb"]["total"]
+            # the same ratios round by round (each round runs every contender once): their spread
+            ours["per round"] = {
+                "/duckdb total": [m["total"] / d["total"] for m, d in zip(runs[mine], runs["duckdb"], strict=True)],
+                **({"x pd total": [p["total"] / m["total"]
+                                   for m, p in zip(runs[mine], runs["pm4py_pandas"], strict=True)]}
+                   if "pm4py_pandas" in runs else {}),
+            }
         ours = table["jm"]
         fps = {name: json.loads((CACHE / f"fp_{name}_{path.stem}.json").read_text()) for name in names}
         checks = compare(fps)
-        rows = [table[k] for k in ("jm", "jm_narrow", "pm4py_pandas", "pm4py_polars", "floor") if k in table]
+        rows = [table[k] for k in ("jm", "jm_base", "jm_narrow", "pm4py_pandas", "pm4py_polars", "floor",
+                                   "duckdb") if k in table]
         print_table(f"Discovery, {ours['n']:,} events, 12 cohorts; median of {args.repeat} fresh "
                     f"process(es) each, in rounds; discovery = timed after loading", rows)
+        for r in rows:
+            for ratio, values in r.get("per round", {}).items():
+                print(f"  {r['step']} {ratio} by round: {', '.join(f'{v:.2f}' for v in values)}")
         print("Outputs vs journeymine:", checks)
         targets = {
             "faster than pm4py on polars (discovery)": ours.get("x pl disc", 0) > 1,
@@ -419,6 +523,8 @@ def main() -> None:
             ">= 3x faster than pm4py on pandas (load + discovery)": ours.get("x pd total", 0) >= 3,
             "within 1.5x of the floor (discovery)": ours["/floor disc"] <= 1.5,
             "within 1.5x of the floor (load + discovery)": ours["/floor total"] <= 1.5,
+            "within 1.3x of the DuckDB floor (load + discovery)": ours["/duckdb total"] <= 1.3,
+            ">= 6x faster than pm4py on pandas (load + discovery)": ours.get("x pd total", 0) >= 6,
             "peak memory below pm4py's (both paths)": all(
                 ours.get(k, 9) < 1 for k in ("mem/pd", "mem/pl") if k in ours),
         }

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import journeymine as jm
 from journeymine._discovery import journey_tables
+from journeymine._embedded import _codes_back, _group_by_codes
 from journeymine._encoding import ALL
 from real_logs import ALL_LOGS
 
@@ -190,3 +191,16 @@ def test_variant_table_is_variants_with_activity_codes() -> None:
     assert t.drop("variant").to_pandas().drop(columns="examples").equals(
         v.drop(columns=["variant", "examples"]))
     assert [list(e) for e in t.get_column("examples").to_list()] == list(v["examples"])
+
+
+@pytest.mark.parametrize("n", [3, 2**40])
+def test_group_by_codes_equals_the_group_by_of_the_columns(n: int) -> None:
+    # packed into one UInt64 when the codes fit (n = 3), by the three columns when not
+    f = pl.DataFrame({"c": [0, 2, 0, 1, 0], "a": [1, 1, 1, 0, 2], "t": [2, 0, 2, 0, 1], "x": [1.0, 2, 3, 4, 5]},
+                     schema_overrides={"c": pl.UInt32, "a": pl.UInt32, "t": pl.UInt32})
+    sizes = {"c": n, "a": n, "t": n}
+    got = _codes_back(_group_by_codes(f, sizes).agg(pl.len(), pl.col("x").sum()),
+                      {k: (v, pl.UInt32()) for k, v in sizes.items()})
+    want = f.group_by("c", "a", "t").agg(pl.len(), pl.col("x").sum())
+    assert got.sort("c", "a", "t").equals(want.sort("c", "a", "t"))
+    assert got.columns == ["c", "a", "t", "len", "x"] and got.schema == want.schema

@@ -43,6 +43,18 @@ def test_control_characters_in_ids_and_names_reject_the_row(bad: str, column: st
     assert log.n_events + len(log.rejected) == 4
 
 
+@pytest.mark.parametrize("kind", ["category", "blank-padded"])
+def test_control_characters_in_categorical_or_blank_ids_reject_the_row(kind: str) -> None:
+    # ids scanned as text first: a categorical column is looked at row by row only when its
+    # values hold one; a blank text id is missing whatever whitespace it is made of
+    acts = ["x", "y\x1fz", "x", "\x0b "]
+    df = _frame(act=pd.Categorical(acts) if kind == "category" else acts)
+    with pytest.warns(jm.DataQualityWarning, match=r"2 of 4 input rows were set aside \(1 control character, "
+                      r"1 missing activity"):
+        log = _build(df)
+    assert sorted(log.rejected["reason"].tolist()) == ["control character", "missing activity"]
+
+
 def test_tabs_and_newlines_are_text_not_control_characters() -> None:
     log = _build(_frame(act=["x\ty", "multi\nline", "cr\rlf", "z"]))
     assert log.n_rejected == 0

@@ -124,6 +124,28 @@ def test_order_sorts_usable_rows_by_first_appearance_time_and_row() -> None:
     assert o.without(keep).order.to_list() == [3, 1, 4, 5]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    hs.lists(
+        hs.tuples(hs.sampled_from(["A", "B", "C", None]), hs.sampled_from([-(2**62), -1, 0, 1, 2, 2**62])),
+        min_size=1, max_size=30,
+    )
+)
+def test_order_equals_a_sort_by_first_row_time_and_row(rows: list[tuple[str | None, int]]) -> None:
+    # the single packed sort key (ties in time, times far apart) orders as the three columns do
+    work = _work([(c, "x", t, "") for c, t in rows])
+    ok = work.get_column("__reason").is_null()
+    want = (
+        work.filter(ok)
+        .with_columns(pl.col("row").min().over("case").alias("first"))
+        .sort("first", "timestamp", "row")
+    )
+    got = _order(work, ok)
+    assert got.order.to_list() == want.get_column("row").to_list()
+    assert got.case.to_list() == want.get_column("case").to_list()
+    assert got.timestamp.to_list() == want.get_column("timestamp").to_list()
+
+
 def test_drop_repeats_keeps_the_first_of_exact_repeats_only() -> None:
     work = _work([
         ("A", "x", 1, "n"), ("A", "x", 1, "n"), ("A", "x", 1, "other"), ("A", "x", 2, "n"), ("B", "x", 1, "n"),

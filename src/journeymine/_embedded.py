@@ -16,6 +16,7 @@ discovery or analysis module.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,8 @@ import polars as pl
 from ._encoding import case_variants, encode
 
 if TYPE_CHECKING:
+    from polars.dataframe.group_by import GroupBy
+
     from ._log import JourneyLog
 
 __all__ = ["EMBEDDED", "EmbeddedEngine", "summarise_stages"]
@@ -58,7 +61,7 @@ class EmbeddedEngine:
             else pl.lit(False).alias("backstep"),
             (pl.col("act") == pl.col("tgt")).alias("self_loop"),
         )
-        edges = steps.group_by("cohort", "act", "tgt").agg(
+        edges = _group_by_codes(steps, {"cohort": _size(cohort), "act": n_act, "tgt": n_act}).agg(
             pl.len().alias("count"),
             pl.col("code").n_unique().alias("cases"),
             pl.col("seconds").mean().alias("mean"),
@@ -69,6 +72,9 @@ class EmbeddedEngine:
             pl.col("self_loop").first(),
             pl.col("backstep").first(),
         )
+        by_act = {"cohort": _size(cohort), "act": n_act}
+        back_act = {"cohort": (_size(cohort), cohort.dtype), "act": (n_act, pl.UInt32())}
+        edges = _codes_back(edges, {**back_act, "tgt": (n_act, pl.UInt32())})
         # one row per (case, activity): how often the activity occurs in that case; a sort of
         # one integer key and run lengths are several times faster than a group-by here
         key = (pl.col("code").cast(pl.UInt64) * max(n_act, 1) + pl.col("act")).alias("key")
@@ -81,15 +87,15 @@ class EmbeddedEngine:
             }
         )
         pairs = pairs.with_columns(cohort.gather(pairs.get_column("code")).alias("cohort"))
-        nodes = pairs.group_by("cohort", "act").agg(
+        nodes = _codes_back(_group_by_codes(pairs, by_act).agg(
             pl.col("n").sum().alias("events"),
             pl.len().alias("cases"),
             (pl.col("n") > 1).sum().alias("rework_cases"),
-        )
+        ), back_act)
         first = ev.filter(pl.col("code") != pl.col("code").shift(1).fill_null(-1))
         last = ev.filter(next_same_case.not_().fill_null(True))
-        starts = first.group_by("cohort", "act").len("count")
-        ends = last.group_by("cohort", "act").len("count")
+        starts = _codes_back(_group_by_codes(first, by_act).len("count"), back_act)
+        ends = _codes_back(_group_by_codes(last, by_act).len("count"), back_act)
 
         per_cohort_cases = cohort.value_counts(name="n_cases")
         n_events = ev.group_by("cohort").len("n_events")
@@ -200,17 +206,22 @@ class EmbeddedEngine:
     # -- stages --------------------------------------------------------------------------
     def position_stats(self, log: JourneyLog) -> dict[str, pl.DataFrame]:
         enc = encode(log)
+        n_act = len(enc.activities)
         frame = pl.DataFrame({"act": enc.frame.get_column("act"), "position": _relative_positions(log)})
-        out = {
-            "typical": frame.group_by("act").agg(pl.col("position").median()),
-            "weights": enc.frame.select("code", "act")
+        steps = (
+            enc.frame.select("code", "act")
             .with_columns(
                 pl.col("act").shift(-1).alias("tgt"),
                 (pl.col("code") == pl.col("code").shift(-1)).alias("same"),
             )
             .filter(pl.col("same") & (pl.col("act") != pl.col("tgt")))
-            .group_by("act", "tgt")
-            .len(),
+        )
+        out = {
+            "typical": frame.group_by("act").agg(pl.col("position").median()),
+            "weights": _codes_back(
+                _group_by_codes(steps, {"act": n_act, "tgt": n_act}).len(),
+                {"act": (n_act, pl.UInt32()), "tgt": (n_act, pl.UInt32())},
+            ),
         }
         events = log.to_polars("events")
         if "stage" in events.columns:
@@ -394,6 +405,46 @@ def _committee_events(log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[st
             "role": role,
         }
     )
+
+
+def _size(codes: pl.Series) -> int:
+    """How many values the codes ``codes`` may take (one more than the largest)."""
+    top = codes.max()
+    return 0 if top is None else int(top) + 1  # type: ignore[arg-type]
+
+
+#: the name of the packed key of :func:`_group_by_codes`
+_PACKED = "__codes"
+
+
+def _packed(sizes: dict[str, int]) -> bool:
+    """Whether the codes of the columns ``sizes`` (name: number of values) pack into one UInt64."""
+    return math.prod(max(n, 1) for n in sizes.values()) < 2**63
+
+
+def _group_by_codes(frame: pl.DataFrame, sizes: dict[str, int]) -> GroupBy:
+    """``frame.group_by(*sizes)`` over integer codes (``sizes``: column name to number of
+    values): by one UInt64 packing them when it fits (about three times as fast, 0.05 s
+    against 0.14 s over three codes of 5M steps), then :func:`_codes_back` gives the columns
+    back."""
+    if not _packed(sizes):
+        return frame.group_by(*sizes)
+    key: pl.Expr = pl.lit(0, dtype=pl.UInt64)
+    for name, n in sizes.items():
+        key = key * max(n, 1) + pl.col(name).cast(pl.UInt64)
+    return frame.with_columns(key.alias(_PACKED)).group_by(_PACKED)
+
+
+def _codes_back(grouped: pl.DataFrame, sizes: dict[str, tuple[int, pl.DataType]]) -> pl.DataFrame:
+    """The code columns of a :func:`_group_by_codes` aggregation from its packed key, first
+    and in ``sizes`` order (name: number of values and dtype), as ``group_by`` gives them."""
+    if _PACKED not in grouped.columns:
+        return grouped
+    columns, rest = {}, pl.col(_PACKED)
+    for name, (n, dtype) in reversed(sizes.items()):
+        columns[name] = (rest % max(n, 1)).cast(dtype).alias(name)
+        rest = rest // max(n, 1)
+    return grouped.select(*[columns[name] for name in sizes], pl.exclude(_PACKED))
 
 
 #: the engine of every in-memory log (it holds no state)

@@ -275,9 +275,8 @@ def build(
     roles = mapping.roles()
     schema = frame.schema
     text_roles = [c for r, c in roles.items() if r not in ("timestamp", "value") and schema[c] == pl.String]
-    has_blank = frame.select(
-        [(pl.col(c).str.strip_chars() == "").any().alias(c) for c in dict.fromkeys(text_roles)]
-    ).row(0, named=True) if text_roles else {}
+    attributes = [*extra, *case_attributes]
+    has_blank, has_control = _scan_text(frame, text_roles, attributes)
 
     def as_id(col: str) -> pl.Expr:
         return _as_id_strings(pl.col(col), schema[col], has_blank.get(col, True))
@@ -294,8 +293,8 @@ def build(
             cols.append(pl.col(col).cast(pl.Float64, strict=False).alias("value"))
         else:
             cols.append(as_id(col).alias(role))
-    dirty = _report_replaced(frame, [*extra, *case_attributes])
-    cols += [_clean_text(c) if c in dirty else pl.col(c) for c in [*extra, *case_attributes]]
+    dirty = _report_replaced(frame, attributes, has_control)
+    cols += [_clean_text(c) if c in dirty else pl.col(c) for c in attributes]
     work = frame.select(cols)
     raw_ts = frame.get_column(mapping.timestamp)
     ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format, dayfirst=dayfirst)
@@ -307,10 +306,11 @@ def build(
         ts.alias("timestamp"), raw_missing.alias("__ts_missing")
     )
     del raw_ts, ts, raw_missing  # only ``frame`` and ``work`` hold columns from here on
-    names = [r for r in roles if r not in ("timestamp", "value")]
-    control = pl.any_horizontal(
-        [pl.col(r).str.contains(CONTROL_CHARS).fill_null(False) for r in names]
-    )
+    # ids and names row by row only where the scan found control characters, or could not
+    # look (ids that were not text); a text id that is blank becomes missing, never dirty
+    names = [r for r, c in roles.items() if r not in ("timestamp", "value") and has_control.get(c, True)]
+    flags = [_has_control(pl.col(r)).fill_null(False) for r in names]
+    control = pl.any_horizontal(flags) if flags else pl.lit(False)
     reason = (
         pl.when(pl.col("case").is_null())
         .then(pl.lit(REASONS[0]))
@@ -401,24 +401,50 @@ def _clean_text(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.String).str.replace_all(CONTROL_CHARS, REPLACEMENT)
 
 
-def _report_replaced(frame: pl.DataFrame, columns: Sequence[str]) -> set[str]:
-    """The text attribute columns holding control characters (only those are copied with
-    them replaced), with one warning naming them."""
-    text = [c for c in dict.fromkeys(columns) if _is_text(frame.schema[c])]
+#: :data:`CONTROL_CHARS` one by one, for ``str.contains_any`` (a search for any of several
+#: strings, exactly what the class matches, and 1.3-1.7 times as fast as the regex)
+_CONTROL_LIST = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)]
+
+
+def _has_control(text: pl.Expr) -> pl.Expr:
+    """Whether each value of ``text`` holds one of the :data:`CONTROL_CHARS`."""
+    return text.str.contains_any(_CONTROL_LIST)
+
+
+def _scan_text(
+    frame: pl.DataFrame, text_roles: Sequence[str], attributes: Sequence[str]
+) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Two facts about the input's text, in one pass over the frame: which of the
+    ``text_roles`` (id and name columns stored as text) hold a blank value, and which of
+    them and of the text ``attributes`` hold control characters (a column that is not
+    text is not a key of the second)."""
+    roles = list(dict.fromkeys(text_roles))
+    text = [c for c in dict.fromkeys([*roles, *attributes]) if _is_text(frame.schema[c])]
     if not text:
-        return set()
-    hits = frame.select(
-        [pl.col(c).cast(pl.String).str.contains(CONTROL_CHARS).any().alias(c) for c in text]
-    ).row(0, named=True)
-    dirty = [c for c, hit in hits.items() if hit]
+        return {}, {}
+    found = frame.select(
+        [(pl.col(c).str.strip_chars() == "").any().alias(f"b{i}") for i, c in enumerate(roles)]
+        + [_has_control(pl.col(c).cast(pl.String)).any().alias(f"c{i}") for i, c in enumerate(text)]
+    ).row(0)
+    return (
+        {c: bool(found[i]) for i, c in enumerate(roles)},
+        {c: bool(found[len(roles) + i]) for i, c in enumerate(text)},
+    )
+
+
+def _report_replaced(frame: pl.DataFrame, columns: Sequence[str], has_control: dict[str, bool]) -> set[str]:
+    """The text attribute columns holding control characters (``has_control``, from
+    :func:`_scan_text`; only those are copied with them replaced), with one warning naming
+    them."""
+    dirty = [c for c in dict.fromkeys(columns) if has_control.get(c, False)]
     if not dirty:
         return set()
     counts = frame.select(
-        [pl.col(c).cast(pl.String).str.contains(CONTROL_CHARS).sum().alias(c) for c in dirty]
+        [_has_control(pl.col(c).cast(pl.String)).sum().alias(c) for c in dirty]
     ).row(0, named=True)
     found = {c: int(n) for c, n in counts.items()}
     col = next(iter(found))
-    hit = pl.col(col).cast(pl.String).str.contains(CONTROL_CHARS).fill_null(False)
+    hit = _has_control(pl.col(col).cast(pl.String)).fill_null(False)
     rows = frame.select(pl.arg_where(hit))
     first = rows.to_series().head(5).to_list()
     listed = ", ".join(f"{c!r} ({n:,} values)" for c, n in found.items())
@@ -597,13 +623,18 @@ def _order(work: pl.DataFrame, ok: pl.Series) -> _Sorted:
     that orders cases by first appearance), found by grouping on a 64-bit hash of the
     case id. The result is checked: should two cases ever share a key (a hash
     collision), the sort falls back to an explicit code per distinct case id.
+
+    The three keys are packed into one 128-bit integer (case key, then time since the
+    earliest timestamp, then row, each in as many bits as its range needs), since polars
+    sorts one integer column about twice as fast as three columns (0.28 s against 0.54 s
+    for 5M events); a range too wide for 127 bits is sorted by the three columns.
     """
     keys = work.select("row", "case", "timestamp")
     if not bool(ok.all()):
         keys = keys.filter(ok)
     keys = keys.rechunk()  # gathers from a contiguous column are much faster
     keys = keys.with_columns(pl.col("row").min().over(pl.col("case").hash()).alias("__key"))
-    at = keys.select(pl.arg_sort_by("__key", "timestamp", "row")).to_series()
+    at = keys.select(_arg_sort(keys)).to_series()
     ordered = keys[at]  # the columns gathered in parallel
     case, key = ordered.get_column("case"), ordered.get_column("__key")
     if bool(((case != case.shift(1)) & (key == key.shift(1))).any()):  # pragma: no cover
@@ -612,6 +643,27 @@ def _order(work: pl.DataFrame, ok: pl.Series) -> _Sorted:
         ordered = keys[keys.select(pl.arg_sort_by(code, "timestamp", "row")).to_series()]
     order = ordered.get_column("row").cast(pl.get_index_type())
     return _Sorted(order, ordered.get_column("case"), ordered.get_column("timestamp"))
+
+
+def _arg_sort(keys: pl.DataFrame) -> pl.Expr:
+    """The positions of ``keys`` sorted by (``__key``, ``timestamp``, ``row``): a sort of
+    the three packed into one Int128 when they fit (``__key`` is one of the rows, the
+    timestamps are not missing), else a sort by the three columns."""
+    time = pl.col("timestamp").to_physical()
+    lo, hi, last = keys.select(
+        time.min().alias("lo"), time.max().alias("hi"), pl.col("row").max().alias("last")
+    ).row(0)
+    if lo is None:
+        return pl.arg_sort_by("__key", "timestamp", "row")
+    row_bits, time_bits = int(last).bit_length(), int(hi - lo).bit_length()
+    if 2 * row_bits + time_bits > 127:
+        return pl.arg_sort_by("__key", "timestamp", "row")
+    packed: pl.Expr = (
+        pl.col("__key").cast(pl.Int128) * pl.lit(2 ** (row_bits + time_bits), dtype=pl.Int128)
+        + (time.cast(pl.Int128) - lo) * pl.lit(2**row_bits, dtype=pl.Int128)
+        + pl.col("row").cast(pl.Int128)
+    )
+    return packed.arg_sort()
 
 
 def _gather(work: pl.DataFrame, ordered: _Sorted) -> pl.DataFrame:

@@ -8,6 +8,7 @@ contiguous) form an Arrow list array, and polars groups equal lists.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,13 +73,14 @@ def variants(
     check_int("examples", owner, examples, minimum=0)
     require_events(log, owner)
     out = variant_table(log, by=by, top=top, examples=examples)
-    act_names = log.activities
-    variant_col = [tuple(map(act_names.__getitem__, seq)) for seq in out.get_column("variant").to_list()]
-    result = out.drop("variant").to_pandas()
-    result.insert(2, "variant", _object_array(variant_col))
-    result["examples"] = [list(e) for e in result["examples"]]
-    if by is None:
-        result = result.drop(columns="cohort")
+    variant_lists = out.get_column("variant")
+    names = np.array(log.activities, dtype=object)[variant_lists.explode(empty_as_null=False).to_numpy()]
+    variant_col = _cut(variant_lists, names.tolist(), tuple)
+    example_lists = out.get_column("examples")
+    example_col = _cut(example_lists, example_lists.explode(empty_as_null=False).to_list(), list)
+    result = out.drop("variant", "examples", *(["cohort"] if by is None else [])).to_pandas()
+    result.insert(1 if by is None else 2, "variant", _object_array(variant_col))
+    result["examples"] = example_col
     return result
 
 
@@ -129,6 +131,29 @@ def _case_ids(codes: pl.Series, case_ids: pl.Series, examples: int) -> pl.Series
     ids = case_ids.gather(head.explode().drop_nulls()).to_arrow(compat_level=pl.CompatLevel.oldest())
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), ids)
     return pl.Series("examples", lists).cast(pl.List(pl.String))
+
+
+def _cut(lists: pl.Series, items: list[Any], kind: type) -> list[Any]:
+    """``items`` (the items of ``lists``, flattened in order) cut back into one ``kind``
+    (tuple or list) per list of ``lists``: a loop over the lists (distinct variants), not
+    over their items, which polars' own ``to_list`` of a list column would build one by one.
+
+    Python's cyclic garbage collector is paused meanwhile: every new tuple or list is a
+    container it tracks, and the collections they set off cost several times the building
+    itself (0.054 against 0.006 s for the example lists of 58,000 variants)."""
+    ends = np.cumsum(lists.list.len().to_numpy()).tolist()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        out = []
+        start = 0
+        for end in ends:
+            out.append(kind(items[start:end]))
+            start = end
+    finally:
+        if was_enabled:
+            gc.enable()
+    return out
 
 
 def _object_array(values: list[Any]) -> Any:
