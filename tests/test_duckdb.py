@@ -529,4 +529,4 @@ def test_slices_follow_the_memory_limit(demo_file: Path) -> None:
     db = log._db  # type: ignore[attr-defined]
     assert db.limit_bytes == pytest.approx(100e6, rel=0.05)
     assert db.slices(1000) == 1
-    assert db.slices(100_000_000) == -(-100_000_000 * 20 // (db.limit_bytes // 2))
+    assert db.slices(100_000_000) == -(-100_000_000 * 40 // (db.limit_bytes // 4))

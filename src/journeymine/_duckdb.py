@@ -84,8 +84,8 @@ __all__ = ["DuckDBEngine", "DuckDBJourneyLog", "read_parquet_duckdb"]
 
 #: bytes a holistic aggregate state (an exact quantile, a list) holds per value, with room
 #: to spare (DuckDB's quantile keeps each 8-byte value in a vector per group, which grows by
-#: doubling)
-_HELD = 20
+#: doubling; at 20 bytes and half the limit, 100M events ran out of memory)
+_HELD = 40
 #: the embedded engine's CONTROL_CHARS, in RE2's syntax
 _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 _BLANK = r"^[\s\p{Z}\x{85}]*$"
@@ -234,9 +234,9 @@ class _Database:
     def slices(self, n_values: int) -> int:
         """In how many slices to run a holistic aggregation (exact quantiles, lists) over
         ``n_values`` values: DuckDB holds such states in memory and cannot spill them, so
-        each slice's states are kept to half the memory limit (the rest: the scan, the
-        hash table and the result)."""
-        return max(1, -(-n_values * _HELD // (self.limit_bytes // 2)))
+        each slice's states are kept to a quarter of the memory limit (the rest: the scan,
+        the join, the hash table and the result)."""
+        return max(1, -(-n_values * _HELD // (self.limit_bytes // 4)))
 
     def sliced(self, sql: str, key: str, n: int, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """``sql`` run once per slice, its ``__SLICE__`` replaced by "``key`` falls in the
