@@ -530,3 +530,83 @@ def test_slices_follow_the_memory_limit(demo_file: Path) -> None:
     assert db.limit_bytes == pytest.approx(100e6, rel=0.05)
     assert db.slices(1000) == 1
     assert db.slices(100_000_000) == -(-100_000_000 * 40 // (db.limit_bytes // 4))
+
+
+def test_zones_and_clock_changes_follow_the_embedded_engine(tmp_path: Path) -> None:
+    """Offsets written +05, zone names, a wall time skipped in spring (unparsable) and one
+    that happens twice in autumn (the earlier), in Europe/Paris."""
+    raw = pd.DataFrame({"id": ["a"] * 6, "act": list("uvwxyz"),
+                        "ts": ["2024-01-01 10:00:00+05", "2024-01-01T10:00:00+0530", "2024-01-02 10:00:00",
+                               "2024-03-31 02:30:00", "2024-10-27 02:30:00", "2024-01-03 10:00:00Z"]})
+    path = _write(raw, tmp_path / "zones.parquet")
+    kw: dict[str, Any] = dict(case="id", activity="act", timestamp="ts", tz="Europe/Paris")
+    with pytest.warns(jm.DataQualityWarning, match="1 unparsable timestamp"):
+        local = jm.read_parquet(path, **kw)
+    with pytest.warns(jm.DataQualityWarning, match="1 unparsable timestamp"):
+        remote = jm.read_parquet(path, engine="duckdb", **kw)
+    same(remote.to_local().events, local.events)
+    typed = pl.DataFrame({"id": ["a"] * 3, "act": list("xyz"),
+                          "ts": pl.Series(["2024-03-31 02:30", "2024-10-27 02:30", "2024-10-27 03:30"]).str.to_datetime()})
+    typed.write_parquet(tmp_path / "typed.parquet")
+    kw["event_attributes"] = []
+    with pytest.warns(jm.DataQualityWarning):
+        local = jm.read_parquet(tmp_path / "typed.parquet", **kw)
+    with pytest.warns(jm.DataQualityWarning):
+        remote = jm.read_parquet(tmp_path / "typed.parquet", engine="duckdb", **kw)
+    same(remote.to_local().events, local.events)
+    assert remote.n_rejected == local.n_rejected == 1
+
+
+def test_paths_are_read_as_they_are(tmp_path: Path) -> None:
+    """No glob patterns, no hive partitions, and a relative path still works later."""
+    frame = pl.DataFrame({"id": ["a", "a"], "act": ["x", "y"], "ts": ["2024-01-01", "2024-01-02"], "seg": ["y", "y"]})
+    (tmp_path / "seg=x").mkdir()
+    hive = tmp_path / "seg=x" / "part.parquet"
+    frame.write_parquet(hive)
+    log = jm.read_parquet(hive, engine="duckdb", case="id", activity="act", timestamp="ts", case_attributes=["seg"])
+    assert list(log.cases["seg"]) == ["y"]
+    frame.write_parquet(tmp_path / "a1.parquet")
+    frame.with_columns(pl.lit("z").alias("seg")).write_parquet(tmp_path / "a[1].parquet")
+    log = jm.read_parquet(tmp_path / "a[1].parquet", engine="duckdb", case="id", activity="act", timestamp="ts",
+                          case_attributes=["seg"])
+    assert list(log.cases["seg"]) == ["z"]
+
+
+def test_more_bad_input_is_named(tmp_path: Path) -> None:
+    base: dict[str, Any] = dict(case="id", activity="act", timestamp="ts", engine="duckdb")
+    pl.DataFrame({"id": ["a"], "act": ["x"], "ts": ["2024-01-01"], "file_row_number": [1]}).write_parquet(
+        tmp_path / "frn.parquet")
+    with pytest.raises(jm.SchemaError, match="named 'file_row_number'.*engine='embedded'"):
+        jm.read_parquet(tmp_path / "frn.parquet", **base)
+    pl.DataFrame({"id": ["a"], "act": ["x"], "ts": ["2024-01-01"]}).write_parquet(tmp_path / "ok.parquet")
+    with pytest.raises(jm.SchemaError, match="Unknown time zone 'Mars/Olympus'"):
+        jm.read_parquet(tmp_path / "ok.parquet", tz="Mars/Olympus", **base)
+    with pytest.raises(jm.InvalidParameterError, match="at least 64 MiB"):
+        jm.read_parquet(tmp_path / "ok.parquet", memory_limit="1KB", **base)
+    pl.DataFrame({"id": ["a", "b"], "act": ["x", "y"], "ts": [None, None]}).write_parquet(tmp_path / "null.parquet")
+    with pytest.raises(jm.EmptyLogError, match="2 missing timestamp"):
+        jm.read_parquet(tmp_path / "null.parquet", **base)
+    raw = pd.DataFrame({"id": ["a", "\v", "b"], "act": ["x", "y", "\v"], "ts": ["2024-01-01", "2024-01-02", "\v"]})
+    path = _write(raw, tmp_path / "vt.parquet")
+    with pytest.warns(jm.DataQualityWarning):
+        local = jm.read_parquet(path, case="id", activity="act", timestamp="ts")
+    with pytest.warns(jm.DataQualityWarning):
+        remote = jm.read_parquet(path, **base)
+    same(remote.rejected, local.rejected)
+
+
+def test_a_sub_log_takes_its_tables_with_it(demo_file: Path) -> None:
+    log = jm.read_parquet(demo_file, engine="duckdb", **DEMO)  # type: ignore[arg-type]
+    db = log._db  # type: ignore[attr-defined]
+
+    def tables() -> int:
+        return int(db.con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()[0][0])
+
+    before = tables()
+    sub = log.filter_cases(segment="SMB")
+    jm.variants(sub)
+    assert tables() > before
+    del sub
+    gc.collect()
+    jm.journey_map(log)  # the next query drops what the sub-log left
+    assert tables() == before

@@ -42,6 +42,7 @@ duckdb is imported only here, and only when such a log is built.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -60,6 +61,7 @@ from ._embedded import NO_ROLE
 from ._log import JourneyLog
 from ._mapping import ColumnMapping
 from ._params import as_names, invalid
+from ._timestamps import _zone_ok
 from ._typing import OnInvalid, TimeLike
 from ._validate import (
     REASONS,
@@ -88,8 +90,13 @@ __all__ = ["DuckDBEngine", "DuckDBJourneyLog", "read_parquet_duckdb"]
 _HELD = 40
 #: the embedded engine's CONTROL_CHARS, in RE2's syntax
 _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
-_BLANK = r"^[\s\p{Z}\x{85}]*$"
-_OFFSET = r"(?:[Zz]|[+-]\d{2}:?\d{2})\s*$"
+_BLANK = r"^[\s\x0B\p{Z}\x{85}]*$"
+#: text whose time of day is followed by a zone: Z, an offset (+05, +0530, +05:30), UTC/GMT
+#: or an IANA name (a date alone, 2024-03-02, ends in "-02" but has no zone)
+_OFFSET = (
+    r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*"
+    r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|(?:UTC|GMT)|[A-Za-z_]+/[A-Za-z_+-]+)\s*$"
+)
 _NAIVE_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 _NOT_TEXT = re.compile(r"^(BLOB|STRUCT|MAP|UNION)|\[\d*\]$")
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -139,7 +146,19 @@ def _size(value: str | int | None, name: str) -> str | None:
         return f"{value}B"
     if not _SIZE.match(value):
         raise invalid(name, "read_parquet", "a size such as '2GB', '512MiB' or a number of bytes", value)
+    if _bytes(value) < 64 * 2**20:
+        raise invalid(name, "read_parquet", "at least 64 MiB", value)
     return value.strip()
+
+
+def _bytes(text: str) -> int:
+    """A size as DuckDB writes it ("1.3 GiB", "512MB", "100 bytes") in bytes."""
+    found = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$", text)
+    if found is None:
+        raise ValueError(f"not a size: {text!r}")
+    scale = {"": 1, "b": 1, "bytes": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+             "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}[found.group(2).lower()]
+    return int(float(found.group(1)) * scale)
 
 
 class _Database:
@@ -174,11 +193,16 @@ class _Database:
             # an in-memory database: its tables spill to temp_directory past memory_limit
             # (a database file would compress and checkpoint every table: 3-6x slower to build)
             self.con = duckdb.connect(":memory:", config=config)
+            # timestamps with a zone are instants: shown and cast in UTC, whatever the machine
+            self.con.execute("SET TimeZone = 'UTC'")
         except duckdb.Error as exc:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise InvalidParameterError(f"DuckDB refused the engine's settings {config!r}: {exc}") from exc
         self.lock = threading.RLock()
         self._names = 0
+        #: tables of logs that are gone, dropped before the next query (never from inside
+        #: the garbage collector, which may run in the middle of a query)
+        self._forgotten: list[str] = []
         self._finalizer = weakref.finalize(self, _close, self.con, self.folder)
 
     def name(self, prefix: str) -> str:
@@ -187,13 +211,26 @@ class _Database:
             self._names += 1
             return f"{prefix}_{self._names}"
 
+    def forget(self, tables: list[str], cache: dict[str, Any]) -> None:
+        """Queue the tables of a log that is gone (its events, its rejected rows, and what
+        its ``cache`` names) to be dropped."""
+        self._forgotten += tables + [str(cache[k]) for k in ("duckdb_variants",) if k in cache]
+        if "duckdb_names" in cache:
+            self._forgotten += [f"{tables[0]}_names_cases", f"{tables[0]}_names_acts"]
+
+    def _drop_forgotten(self) -> None:
+        while self._forgotten:
+            self.con.execute(f"DROP TABLE IF EXISTS {self._forgotten.pop()}")
+
     def run(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self.lock, self._limits():
+            self._drop_forgotten()
             self.con.execute(sql, params or [])
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """A (small) result as a polars frame, through Arrow."""
         with self.lock, self._limits():
+            self._drop_forgotten()
             table = self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
         out = pl.from_arrow(table)
         if not isinstance(out, pl.DataFrame):  # pragma: no cover - a table gives a frame
@@ -226,17 +263,14 @@ class _Database:
         """DuckDB's memory limit in bytes (as DuckDB reports it)."""
         with self.lock:
             text = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        number, unit = str(text).split()
-        scale = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
-                 "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}[unit]
-        return int(float(number) * scale)
+        return _bytes(str(text))
 
     def slices(self, n_values: int) -> int:
         """In how many slices to run a holistic aggregation (exact quantiles, lists) over
         ``n_values`` values: DuckDB holds such states in memory and cannot spill them, so
         each slice's states are kept to a quarter of the memory limit (the rest: the scan,
         the join, the hash table and the result)."""
-        return max(1, -(-n_values * _HELD // (self.limit_bytes // 4)))
+        return max(1, min(1024, -(-n_values * _HELD // max(self.limit_bytes // 4, 1))))
 
     def sliced(self, sql: str, key: str, n: int, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """``sql`` run once per slice, its ``__SLICE__`` replaced by "``key`` falls in the
@@ -277,6 +311,10 @@ class _Spec:
     """A Parquet input with its options checked and its column mapping resolved."""
 
     files: list[Path]
+    #: the files as DuckDB reads them: links in the database's folder, so that no path is
+    #: read as a glob pattern ("a[1].parquet") or as hive partitions ("seg=x/part.parquet")
+    #: and a relative path still works after a change of working directory
+    links: list[Path]
     offsets: list[int]
     #: the number of input rows (all files)
     n_rows: int
@@ -316,11 +354,12 @@ class _Spec:
         and ``__row``, the input row number (files in order, rows in file order)."""
         wanted = range(len(self.names)) if columns is None else columns
         parts = []
-        for f, offset, own in zip(self.files, self.offsets, self.file_names, strict=True):
+        for f, offset, own in zip(self.links, self.offsets, self.file_names, strict=True):
             cols = ", ".join(f"#{own.index(self.names[i]) + 1} AS {_input(i)}" for i in wanted)
             parts.append(
                 f"SELECT {cols}, file_row_number + {offset} AS __row "
-                f"FROM read_parquet({_lit(str(f))}, file_row_number = true)"
+                f"FROM read_parquet({_lit(str(f))}, file_row_number = true, "
+                "hive_partitioning = false)"
             )
         return "(" + " UNION ALL ".join(parts) + ")"
 
@@ -339,6 +378,30 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
         stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
     file_names = [pq.read_schema(f).names for f in files]
     names = file_names[0]
+    if "file_row_number" in {n.lower() for fn in file_names for n in fn}:
+        raise SchemaError(
+            "The input has a column named 'file_row_number', the name DuckDB gives the row numbers "
+            "journeymine reads with the events. Rename it where the file is written, or read the "
+            "file with engine='embedded'."
+        )
+    zone = options["tz"] or "UTC"
+    if not _zone_ok(zone):
+        raise SchemaError(
+            f"Unknown time zone {zone!r} for naive timestamps in column {roles['timestamp']!r}: use "
+            "an IANA name such as 'Europe/Amsterdam' or 'UTC'."
+        )
+    links = []
+    for k, f in enumerate(files):
+        link = Path(db.folder) / f"input_{k}.parquet"
+        try:
+            os.symlink(os.path.abspath(f), link)
+        except OSError:  # pragma: no cover - no symlinks on this system
+            if glob.has_magic(str(f)):
+                raise SchemaError(
+                    f"{str(f)!r} has characters DuckDB reads as a pattern ([, *, ?); rename the file."
+                ) from None
+            link = Path(os.path.abspath(f))
+        links.append(link)
     offsets, total = [], 0
     for f in files:
         offsets.append(total)
@@ -350,14 +413,15 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
     extra = _check_columns(names_only, mapping, case_attributes, event_attributes)
     with db.lock:
         described = db.con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet({_lit(str(files[0]))})"
+            f"DESCRIBE SELECT * FROM read_parquet({_lit(str(links[0]))}, hive_partitioning = false)"
         ).fetchall()
     types = [str(row[1]) for row in described][: len(names)]
     spec = _Spec(
-        files=files, offsets=offsets, n_rows=total, file_names=file_names, names=names, types=types,
+        files=files, links=links, offsets=offsets, n_rows=total, file_names=file_names, names=names,
+        types=types,
         mapping=mapping,
         extra=extra,
-        case_attributes=case_attributes, stage_order=stage_order, zone=options["tz"] or "UTC",
+        case_attributes=case_attributes, stage_order=stage_order, zone=zone,
         timestamp_format=options["timestamp_format"], valid_time=options["valid_time"],
         duplicates=options["duplicates"], on_invalid=options["on_invalid"],
     )
@@ -397,9 +461,18 @@ def _timestamp(spec: _Spec) -> tuple[str, str]:
     def naive(expr: str) -> str:
         if spec.zone == "UTC":
             return f"epoch_us(CAST({expr} AS TIMESTAMP))"
-        return f"epoch_us(timezone({zone}, CAST({expr} AS TIMESTAMP)))"
+        # as the embedded engine: a wall time that does not exist in the zone (the hour
+        # skipped in spring) is unparsable, one that exists twice (autumn) is the earlier
+        local = f"CAST({expr} AS TIMESTAMP)"
+        u = f"epoch_us(timezone({zone}, {local}))"
+        return (
+            f"list_min(list_filter([{u} - 3600000000, {u} - 1800000000, {u}], "
+            f"lambda c: timezone({zone}, make_timestamptz(c)) = {local}))"
+        )
 
     missing = f"({col} IS NULL)"
+    if dtype == '"NULL"':  # a column without a single value
+        return "CAST(NULL AS BIGINT)", "true"
     if dtype == "TIMESTAMP WITH TIME ZONE":
         return f"epoch_us({col})", missing
     if dtype in _NAIVE_TYPES:
@@ -663,7 +736,7 @@ def read_parquet_duckdb(
     """Validate Parquet files of events with DuckDB; see :func:`journeymine.read_parquet`.
 
     The steps: resolve the mapping (:func:`_resolve`), give every input row its reason to
-    be set aside, or none (:func:`_work_table`, :func:`_mark_repeats`), count and report
+    be set aside, or none (:func:`_flag`, :func:`_mark_repeats`), count and report
     what was set aside (:func:`_set_aside`), collect the case table (:func:`_case_table`),
     and store the encoded events (:func:`_events_table`).
     """
@@ -718,8 +791,8 @@ class DuckDBJourneyLog(JourneyLog):
     :class:`JourneyLog`.
     """
 
-    __slots__ = ("_activity_counts", "_db", "_n_events", "_rejected_counts", "_rejected_table",
-                 "_spec", "_table")
+    __slots__ = ("__weakref__", "_activity_counts", "_db", "_n_events", "_rejected_counts",
+                 "_rejected_table", "_spec", "_table")
     _activity_counts: pl.DataFrame
     _db: _Database
     _n_events: int
@@ -782,8 +855,8 @@ class DuckDBJourneyLog(JourneyLog):
                 acts = pl.DataFrame({"activity": list(self.activities)}, schema={"activity": pl.String})
                 acts = acts.with_columns(pl.int_range(0, pl.len(), dtype=pl.Int32).alias("act"))
                 with db.register(codes) as c, db.register(acts) as a:
-                    db.run(f"CREATE TABLE {lookup}_cases AS SELECT * FROM {c}")
-                    db.run(f"CREATE TABLE {lookup}_acts AS SELECT * FROM {a}")
+                    db.run(f"CREATE OR REPLACE TABLE {lookup}_cases AS SELECT * FROM {c}")
+                    db.run(f"CREATE OR REPLACE TABLE {lookup}_acts AS SELECT * FROM {a}")
                 self._cache["duckdb_names"] = True
             rest = "".join(f", e.{_q(col)} AS {_q(names.get(col, col))}" for col in self._event_columns())
             return db.con.sql(
@@ -852,10 +925,13 @@ class DuckDBJourneyLog(JourneyLog):
             )
         empty = db.name("rejected")
         db.run(f"CREATE TABLE {empty} AS SELECT row, reason FROM {self._rejected_table} LIMIT 0")
-        return DuckDBJourneyLog._create_duckdb(
+        sub = DuckDBJourneyLog._create_duckdb(
             db=db, table=name, spec=self._spec, rejected=empty, rejected_counts={}, cases=cases,
             activity_counts=counts.select("activity", "len"), source=self._source,
         )
+        # a sub-log's tables go with it (the database goes with the last log using it)
+        weakref.finalize(sub, db.forget, [name, empty], sub._cache)
+        return sub
 
     def to_local(self) -> JourneyLog:
         """Collect this log into an embedded (in-memory) :class:`JourneyLog`.
@@ -889,7 +965,7 @@ class DuckDBJourneyLog(JourneyLog):
         return JourneyLog._create(
             events=events,
             cases=self._cases,
-            rejected=self._rejected,
+            rejected=pl.from_pandas(self.rejected) if self.n_rejected else self._rejected,
             mapping=self._mapping,
             case_attributes=self._case_attributes,
             event_attributes=self._event_attributes,
@@ -956,7 +1032,7 @@ class DuckDBEngine:
                 "quantile_cont(e.gap, [0.5, 0.9]) AS q, "
                 "min(e.gap) / 1e6 AS min, max(e.gap) / 1e6 AS max "
                 f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.tgt IS NOT NULL AND __SLICE__ GROUP BY ALL",
-                "e.act * 65521 + e.tgt", db.slices(log.n_events - log.n_cases),
+                "hash(e.act, e.tgt)", db.slices(log.n_events - log.n_cases),
             )
             edge_cases = db.frame(
                 f"SELECT p.cohort, d.act, d.tgt, count(*) AS cases FROM "
@@ -1065,13 +1141,17 @@ class DuckDBEngine:
         if name is None:
             name = db.name("variants")
             db.run(f"CREATE TABLE {name} (code INTEGER, variant INTEGER[], h UBIGINT)")
-            n = db.slices(lg.n_events)
-            for i in range(n):
-                db.run(
-                    f"INSERT INTO {name} SELECT code, variant, hash(variant) FROM ("
-                    f"SELECT code, list(act ORDER BY i) AS variant FROM {lg._table} "
-                    f"WHERE {'true' if n == 1 else f'code % {n} = {i}'} GROUP BY code)"
-                )
+            try:
+                n = db.slices(lg.n_events)
+                for i in range(n):
+                    db.run(
+                        f"INSERT INTO {name} SELECT code, variant, hash(variant) FROM ("
+                        f"SELECT code, list(act ORDER BY i) AS variant FROM {lg._table} "
+                        f"WHERE {'true' if n == 1 else f'code % {n} = {i}'} GROUP BY code)"
+                    )
+            except BaseException:
+                db.run(f"DROP TABLE IF EXISTS {name}")
+                raise
             lg._cache["duckdb_variants"] = name
         return str(name)
 
@@ -1103,21 +1183,22 @@ class DuckDBEngine:
         table, default = baseline if baseline is not None else (
             pl.DataFrame(schema={"act": pl.Int32, "tgt": pl.Int32, "base": pl.Float64}), 0.0)
         table = table.select(pl.col("act", "tgt").cast(pl.Int32), pl.col("base").cast(pl.Float64))
-
-        def above(edges: np.ndarray) -> str:
-            # numpy's searchsorted(edges, m, side="right"): how many edges are <= m
-            if not len(edges):
-                return "0"
-            items = ", ".join(repr(float(e)) for e in edges)
-            return f"len(list_filter([{items}]::DOUBLE[], lambda x: x <= m))"
-
         variants = self._variants(lg)
         pace = db.name("pace")
+        try:
+            self._pace(lg, pace, table, default)
+            out = self._units_of(lg, pace, variants, pace_edges, coarse_edges, n_buckets)
+        finally:
+            db.run(f"DROP TABLE IF EXISTS {pace}")
+        return out
+
+    def _pace(self, lg: DuckDBJourneyLog, pace: str, table: pl.DataFrame, default: float) -> None:
+        """Each case's pace in the table ``pace``: its median (residual) log gap and the sums
+        of its gaps, in slices of cases (the quantile states hold every gap)."""
+        db = lg._db
         with db.register(table) as b:
-            # each case's pace: its median (residual) log gap and the sums of its gaps, in
-            # slices of cases (the quantile states hold every gap)
             db.run(f"CREATE TEMP TABLE {pace} (code INTEGER, m DOUBLE, gn BIGINT, gs DOUBLE, gq DOUBLE)")
-            n = db.slices(log.n_events)
+            n = db.slices(lg.n_events)
             for i in range(n):
                 db.run(
                     f"INSERT INTO {pace} SELECT code, quantile_cont(g, 0.5), count(g), "
@@ -1127,20 +1208,32 @@ class DuckDBEngine:
                     f"  WHERE {'true' if n == 1 else f'e.code % {n} = {i}'}"
                     ") GROUP BY code"
                 )
-        try:
-            out = db.sliced(
-                "SELECT variant, \"group\", any_value(pace) AS pace, count(*) AS n, "
-                "list(code ORDER BY code) AS code, sum(gn) AS pn, "
-                f"{_fixed_sum('gs')} AS ps, {_fixed_sum('gq')} AS pq FROM ("
-                f"  SELECT v.variant, v.h, p.*, CASE WHEN m IS NULL THEN {int(n_buckets)} "
-                f"  ELSE {above(coarse_edges)} END AS pace,"
-                f"  CASE WHEN m IS NULL THEN -1 ELSE {above(pace_edges)} END AS \"group\" "
-                f"  FROM {pace} p JOIN {variants} v USING (code)"
-                ") WHERE __SLICE__ GROUP BY variant, \"group\"",
-                "h", db.slices(log.n_cases),
-            )
-        finally:
-            db.run(f"DROP TABLE IF EXISTS {pace}")
+
+    @staticmethod
+    def _units_of(
+        lg: DuckDBJourneyLog, pace: str, variants: str, pace_edges: np.ndarray, coarse_edges: np.ndarray,
+        n_buckets: int,
+    ) -> pl.DataFrame:
+        """The (variant, pace group) units from each case's pace and variant."""
+
+        def above(edges: np.ndarray) -> str:
+            # numpy's searchsorted(edges, m, side="right"): how many edges are <= m
+            if not len(edges):
+                return "0"
+            items = ", ".join(repr(float(e)) for e in edges)
+            return f"len(list_filter([{items}]::DOUBLE[], lambda x: x <= m))"
+
+        out = lg._db.sliced(
+            "SELECT variant, \"group\", arg_min(pace, code) AS pace, count(*) AS n, "
+            "list(code ORDER BY code) AS code, sum(gn) AS pn, "
+            f"coalesce({_fixed_sum('gs')}, 0.0) AS ps, coalesce({_fixed_sum('gq')}, 0.0) AS pq FROM ("
+            f"  SELECT v.variant, v.h, p.*, CASE WHEN m IS NULL THEN {int(n_buckets)} "
+            f"  ELSE {above(coarse_edges)} END AS pace,"
+            f"  CASE WHEN m IS NULL THEN -1 ELSE {above(pace_edges)} END AS \"group\" "
+            f"  FROM {pace} p JOIN {variants} v USING (code)"
+            ") WHERE __SLICE__ GROUP BY variant, \"group\"",
+            "h", lg._db.slices(lg.n_cases),
+        )
         out = out.select(
             pl.col("variant").cast(pl.List(pl.UInt32)),
             pl.col("group").cast(pl.Int64),
@@ -1231,14 +1324,15 @@ class DuckDBEngine:
             visits = db.name("visits")
             db.run(
                 f"CREATE TEMP TABLE {visits} AS SELECT code, srank, "
-                "coalesce(gap / 1e6, 0.0) AS seconds, lead(srank) OVER w AS \"to\", "
+                "coalesce(gap, 0) AS us, lead(srank) OVER w AS \"to\", "
                 "coalesce(lag(srank) OVER w <> srank, true) AS visit FROM ("
                 f"SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
                 ") WINDOW w AS (PARTITION BY code ORDER BY i)"
             )
             try:
                 per = db.frame(
-                    "SELECT p.cohort, v.code, v.srank, sum(v.seconds) AS seconds, "
+                    # sums of integer microseconds: exact, whatever the order threads add them in
+                    "SELECT p.cohort, v.code, v.srank, CAST(sum(v.us) AS DOUBLE) / 1e6 AS seconds, "
                     "count(*) FILTER (WHERE v.visit) AS visits, count(*) AS events "
                     f"FROM {visits} v JOIN {pc} p USING (code) GROUP BY ALL"
                 )
@@ -1279,9 +1373,9 @@ class DuckDBEngine:
             per = db.name("per")
             db.run(
                 f"CREATE TEMP TABLE {per} AS SELECT p.cohort, x.* FROM ("
-                "  SELECT code, srank, sum(seconds) AS seconds,"
+                "  SELECT code, srank, sum(us) AS us, CAST(sum(us) AS DOUBLE) / 1e6 AS seconds,"
                 "  count(*) FILTER (WHERE visit) AS visits FROM ("
-                "    SELECT code, srank, coalesce(gap / 1e6, 0.0) AS seconds,"
+                "    SELECT code, srank, coalesce(gap, 0) AS us,"
                 "    coalesce(lag(srank) OVER w <> srank, true) AS visit FROM ("
                 f"      SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
                 "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
@@ -1292,9 +1386,10 @@ class DuckDBEngine:
             n_rows = int(db.frame(f"SELECT count(*) AS n FROM {per}").item())
             out = db.sliced(
                 "SELECT cohort, srank, count(*) AS accounts, quantile_cont(seconds, [0.5, 0.9]) AS q, "
-                f"avg(seconds) AS mean, quantile_cont(visits, 0.5) AS median_visits FROM {per} "
+                "CAST(sum(us) AS DOUBLE) / count(*) / 1e6 AS mean, "
+                f"quantile_cont(visits, 0.5) AS median_visits FROM {per} "
                 "WHERE __SLICE__ GROUP BY cohort, srank",
-                "cohort * 65521 + srank", db.slices(2 * n_rows),
+                "hash(cohort, srank)", db.slices(2 * n_rows),
             )
         finally:
             db.run(f"DROP TABLE IF EXISTS {per}")
@@ -1346,7 +1441,11 @@ class DuckDBEngine:
             pl.col("won").dt.epoch("us").alias("won"),
             pl.col("_close").dt.epoch("us").alias("close"),
         )
-        revenue = "coalesce(sum(e.value), 0.0)" if "value" in roles else "NULL::DOUBLE"
+        revenue = (
+            # exact (fixed point) unless a value is not finite: then the float sum (NaN, inf)
+            "CASE WHEN count(*) FILTER (WHERE NOT isfinite(e.value)) > 0 THEN sum(e.value) "
+            f"ELSE coalesce({_fixed_sum('e.value')}, 0.0) END" if "value" in roles else "NULL::DOUBLE"
+        )
         with lg._db.register(times) as t:
             # distinct contacts before the win from the distinct (case, contact) pairs with
             # their first time: a group-by spills, a distinct-count state does not
