@@ -576,7 +576,7 @@ def test_more_bad_input_is_named(tmp_path: Path) -> None:
     base: dict[str, Any] = dict(case="id", activity="act", timestamp="ts", engine="duckdb")
     pl.DataFrame({"id": ["a"], "act": ["x"], "ts": ["2024-01-01"], "file_row_number": [1]}).write_parquet(
         tmp_path / "frn.parquet")
-    with pytest.raises(jm.SchemaError, match="named 'file_row_number'.*engine='embedded'"):
+    with pytest.raises(jm.SchemaError, match=r"named 'file_row_number'.*engine='embedded'"):
         jm.read_parquet(tmp_path / "frn.parquet", **base)
     pl.DataFrame({"id": ["a"], "act": ["x"], "ts": ["2024-01-01"]}).write_parquet(tmp_path / "ok.parquet")
     with pytest.raises(jm.SchemaError, match="Unknown time zone 'Mars/Olympus'"):
