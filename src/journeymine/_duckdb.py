@@ -14,9 +14,11 @@ DuckDB, which spills to disk when its memory limit is reached.
 
 **Memory.** ``memory_limit`` caps what DuckDB holds (its buffer pool: tables, hash tables,
 sorts); beyond it DuckDB writes to ``temp_directory`` (at most
-``max_temp_directory_size``). The case table and the small results are extra, on the
-Python side: about 60 bytes per account plus the case attributes. ``benchmarks/
-bench_outofcore.py`` measures the peak resident memory of the whole process.
+``max_temp_directory_size``). Exact quantiles and lists, whose states DuckDB cannot
+spill, run in slices of their groups sized from the limit (:meth:`_Database.slices`). The
+case table and the per-account results are extra, on the Python side: about 0.05 GB per
+million events (some 350 bytes per account) in ``benchmarks/bench_outofcore.py``, which
+measures the peak resident memory of the whole process.
 
 **Column names.** The input's columns are read by position (``#1``, ``#2`` ...) and
 renamed ``__in_<i>``; attributes are stored as ``__event_<i>`` and ``__case_<j>``. No name
@@ -29,10 +31,11 @@ Differences from the embedded engine, all documented in ``docs/scaling.md``:
   honoured, naive text is read in ``tz``), or by ``timestamp_format`` (a strftime format,
   DuckDB's ``strptime``); the embedded engine's other formats (``01/02/2024``) and
   ``dayfirst=`` are not guessed: such rows are set aside as unparsable, with the count.
-* **Sums of floats** (log10 gaps for clustering) are exact sums of the values in fixed
-  point (multiples of 2**-40, :func:`_fixed_sum`), so that they do not depend on the order
-  in which DuckDB's threads combine partial sums (they differ from polars' float sums by
-  about 1e-13); means of durations come from exact integer sums of microseconds.
+* **Sums of floats** (log10 gaps for clustering, revenue) are exact sums of the values in
+  fixed point (multiples of 2**-40, :func:`_fixed_sum`), so that they do not depend on the
+  order in which DuckDB's threads combine partial sums (they differ from polars' float sums
+  by about 1e-13); durations, their means and stage times come from exact integer sums of
+  microseconds.
   Quantiles are exact. The same input gives the same bytes on any run.
 * **log.duckdb_events** is a DuckDB relation (lazy), not a frame.
 

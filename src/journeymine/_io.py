@@ -288,7 +288,8 @@ def read_parquet(
     memory_limit : str or int, optional
         ``engine="duckdb"``: the most memory DuckDB may hold (``"2GB"``, ``"512MiB"`` or
         bytes); past it, it spills to disk. Default: DuckDB's (80% of the machine's
-        memory). The case table (about 60 bytes per account) is held besides.
+        memory). The case table and per-account results (a few hundred bytes per account)
+        are held besides.
     temp_directory : str or os.PathLike, optional
         ``engine="duckdb"``: where DuckDB's spill files go (a new folder inside it,
         removed when the log is garbage collected); default: the system's
