@@ -50,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import _peak_rss_mb, write_json
-from bench_engine_choice import ACTS, DATA, make_data
+from bench_engine_choice import ACTS, DATA, _dir_size, make_data
 
 SPILL = Path(tempfile.gettempdir()) / "outofcore_jm_spill"
 OUTCOMES = {"won": [ACTS[-1]], "lost": [ACTS[-2]]}
@@ -61,19 +61,9 @@ def _spill_watch() -> tuple[threading.Event, list[int], threading.Thread]:
     peak = [0]
     stop = threading.Event()
 
-    def size() -> int:
-        total = 0
-        for root, _, files in os.walk(SPILL):
-            for f in files:
-                try:
-                    total += os.path.getsize(os.path.join(root, f))
-                except OSError:
-                    pass
-        return total
-
     def poll() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], size())
+            peak[0] = max(peak[0], _dir_size(SPILL))
             stop.wait(0.5)
 
     th = threading.Thread(target=poll, daemon=True)

@@ -61,7 +61,8 @@ import numpy as np
 import polars as pl
 
 from ._embedded import NO_ROLE
-from ._log import JourneyLog
+from ._engine import per_case_frame
+from ._log import JourneyLog, _event_slot, _EventsElsewhere
 from ._mapping import ColumnMapping
 from ._params import as_names, invalid
 from ._timestamps import _zone_ok
@@ -122,10 +123,6 @@ def _lit(text: str) -> str:
 
 def _input(i: int) -> str:
     return f"__in_{i}"
-
-
-def _event_slot(i: int) -> str:
-    return f"__event_{i}"
 
 
 def _case_slot(j: int) -> str:
@@ -784,7 +781,7 @@ def read_parquet_duckdb(
     )
 
 
-class DuckDBJourneyLog(JourneyLog):
+class DuckDBJourneyLog(_EventsElsewhere):
     """A :class:`JourneyLog` whose events stay in a DuckDB database (built by
     ``jm.read_parquet(path, engine="duckdb")``).
 
@@ -794,15 +791,12 @@ class DuckDBJourneyLog(JourneyLog):
     :class:`JourneyLog`.
     """
 
-    __slots__ = ("__weakref__", "_activity_counts", "_db", "_n_events", "_rejected_counts",
-                 "_rejected_table", "_spec", "_table")
-    _activity_counts: pl.DataFrame
+    __slots__ = ("__weakref__", "_db", "_rejected_table", "_spec", "_table")
     _db: _Database
-    _n_events: int
-    _rejected_counts: dict[str, int]
     _rejected_table: str
     _spec: _Spec
     _table: str
+    _where = "DuckDB"
 
     @classmethod
     def _create_duckdb(
@@ -817,10 +811,11 @@ class DuckDBJourneyLog(JourneyLog):
         activity_counts: pl.DataFrame,
         source: str,
     ) -> DuckDBJourneyLog:
-        self = cls._create(
-            events=pl.DataFrame(),
+        self = cls._create_elsewhere(
             cases=cases,
-            rejected=pl.DataFrame({"row": [], "reason": []}, schema={"row": pl.Int64, "reason": pl.String}),
+            rejected_counts=rejected_counts,
+            n_events=int(cases.get_column("n_events").sum()),
+            activities=activity_counts.get_column("activity").to_list(),
             mapping=spec.mapping,
             case_attributes=spec.case_attributes,
             event_attributes=spec.extra,
@@ -828,19 +823,9 @@ class DuckDBJourneyLog(JourneyLog):
             source=source,
             engine=DUCKDB,
         )
-        setter = object.__setattr__
-        setter(self, "_db", db)
-        setter(self, "_table", table)
-        setter(self, "_spec", spec)
-        setter(self, "_rejected_table", rejected)
-        setter(self, "_rejected_counts", dict(rejected_counts))
-        setter(self, "_n_events", int(cases.get_column("n_events").sum()))
-        setter(self, "_activity_counts", activity_counts)
-        self._cache["activities"] = tuple(activity_counts.get_column("activity").to_list())
-        return self  # type: ignore[return-value]
-
-    def _slot_names(self) -> dict[str, str]:
-        return {_event_slot(i): name for i, name in enumerate(self._event_attributes)}
+        for name, value in (("_db", db), ("_table", table), ("_spec", spec), ("_rejected_table", rejected)):
+            object.__setattr__(self, name, value)
+        return self  # type: ignore[no-any-return]
 
     def _event_columns(self) -> list[str]:
         return [*self._spec.optional, *self._slot_names()]
@@ -882,26 +867,6 @@ class DuckDBJourneyLog(JourneyLog):
                 {_input(i): f"{n}_input" if n in ("row", "reason") else n for i, n in enumerate(spec.names)}
             ).to_pandas()
         return self._cache["rejected_pd"].copy(deep=False)
-
-    @property
-    def n_rejected(self) -> int:
-        return sum(self._rejected_counts.values())
-
-    @property
-    def sources(self) -> Any:  # a pandas DataFrame
-        """As :attr:`JourneyLog.sources`, with the reasons counted in DuckDB."""
-        from ._validate import source_counts
-
-        if "sources" not in self._cache:
-            self._cache["sources"] = source_counts(
-                self._source, first_row=0, rows=self.n_events + self.n_rejected, events=self.n_events,
-                rejected=pl.DataFrame(), reason_counts=self._rejected_counts,
-            )
-        return self._cache["sources"].to_pandas()
-
-    @property
-    def n_events(self) -> int:
-        return self._n_events
 
     def _subset_cases(self, keep: pl.Series) -> JourneyLog:
         db = self._db
@@ -976,13 +941,6 @@ class DuckDBJourneyLog(JourneyLog):
             source=self._source,
         )
 
-    def __repr__(self) -> str:
-        return "<DuckDB" + super().__repr__()[1:]
-
-    def _repr_html_(self) -> str:
-        body = super()._repr_html_()
-        return body.replace("<strong>JourneyLog</strong>", "<strong>JourneyLog (DuckDB)</strong>", 1)
-
 
 def _log(log: JourneyLog) -> DuckDBJourneyLog:
     return cast(DuckDBJourneyLog, log)
@@ -1024,8 +982,7 @@ class DuckDBEngine:
         lg = _log(log)
         db, ev = lg._db, lg._table
         rank = _int_list(ranks)
-        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                                 "cohort": cohort.cast(pl.Int32)})
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
         back = f"(list_extract({rank}, e.tgt + 1) < list_extract({rank}, e.act + 1))"
         with db.register(per_case) as pc:
             edges = db.sliced(
@@ -1111,8 +1068,7 @@ class DuckDBEngine:
     ) -> pl.DataFrame:
         lg = _log(log)
         db = lg._db
-        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                                 "cohort": cohort.cast(pl.Int32), "seconds": seconds.cast(pl.Float64)})
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32), seconds=seconds.cast(pl.Float64))
         variants = self._variants(lg)
         with db.register(per_case) as pc:
             out = db.sliced(
@@ -1266,8 +1222,7 @@ class DuckDBEngine:
         lg = _log(log)
         db = lg._db
         has_stage = "stage" in log.mapping.roles()
-        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                                 "n": log.to_polars("cases").get_column("n_events").cast(pl.Float64)})
+        per_case = per_case_frame(log, n=log.to_polars("cases").get_column("n_events").cast(pl.Float64))
         with db.register(per_case) as pc:
             pos = self._positions(lg, pc)
             out = {
@@ -1297,33 +1252,30 @@ class DuckDBEngine:
             out["act_stage"] = out["act_stage"].cast({"act": pl.UInt32, "stage": pl.String, "len": pl.UInt32})
         return out
 
-    def _srank(
-        self, log: JourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int], sr: str | None
-    ) -> str:
-        """SQL for each event's stage rank: its stage column's rank where set (``sr``, a
-        registered (stage, rank) table joined as ``s``), else its activity's."""
+    @staticmethod
+    @contextlib.contextmanager
+    def _stage_ranks(
+        lg: DuckDBJourneyLog, act_rank: np.ndarray, stage_rank: dict[str, int]
+    ) -> Iterator[tuple[str, str]]:
+        """For the length of a ``with``: the join an event's stage rank needs and SQL for
+        that rank (the events as ``e``): its stage column's rank where set (a registered
+        (stage, rank) table joined as ``s``), else its activity's."""
         rank = f"list_extract({_int_list(act_rank)}, e.act + 1)"
-        return f"coalesce(s.rank, {rank})" if sr is not None else rank
-
-    def _stage_join(self, log: JourneyLog, stage_rank: dict[str, int]) -> pl.DataFrame | None:
-        if "stage" not in log.mapping.roles() or not stage_rank:
-            return None
-        return pl.DataFrame({"stage": list(stage_rank), "rank": list(stage_rank.values())},
-                            schema={"stage": pl.String, "rank": pl.Int32})
+        if "stage" not in lg.mapping.roles() or not stage_rank:
+            yield "", rank
+            return
+        stages = pl.DataFrame({"stage": list(stage_rank), "rank": list(stage_rank.values())},
+                              schema={"stage": pl.String, "rank": pl.Int32})
+        with lg._db.register(stages) as sr:
+            yield f"LEFT JOIN {sr} s ON s.stage = e.stage", f"coalesce(s.rank, {rank})"
 
     def stage_visits(
         self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         lg = _log(log)
         db = lg._db
-        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                                 "cohort": cohort.cast(pl.Int32)})
-        stages = self._stage_join(log, stage_rank)
-        with db.register(per_case) as pc, db.register(
-            stages if stages is not None else pl.DataFrame({"stage": ["x"], "rank": [0]})
-        ) as sr:
-            join = f"LEFT JOIN {sr} s ON s.stage = e.stage" if stages is not None else ""
-            srank = self._srank(log, act_rank, stage_rank, sr if stages is not None else None)
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
+        with db.register(per_case) as pc, self._stage_ranks(lg, act_rank, stage_rank) as (join, srank):
             visits = db.name("visits")
             db.run(
                 f"CREATE TEMP TABLE {visits} AS SELECT code, srank, "
@@ -1365,14 +1317,8 @@ class DuckDBEngine:
     ) -> pl.DataFrame:
         lg = _log(log)
         db = lg._db
-        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                                 "cohort": cohort.cast(pl.Int32)})
-        stages = self._stage_join(log, stage_rank)
-        with db.register(per_case) as pc, db.register(
-            stages if stages is not None else pl.DataFrame({"stage": ["x"], "rank": [0]})
-        ) as sr:
-            join = f"LEFT JOIN {sr} s ON s.stage = e.stage" if stages is not None else ""
-            srank = self._srank(log, act_rank, stage_rank, sr if stages is not None else None)
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
+        with db.register(per_case) as pc, self._stage_ranks(lg, act_rank, stage_rank) as (join, srank):
             per = db.name("per")
             db.run(
                 f"CREATE TEMP TABLE {per} AS SELECT p.cohort, x.* FROM ("
@@ -1487,12 +1433,7 @@ class DuckDBEngine:
         db = lg._db
         role = "CAST(e.role AS VARCHAR)" if "role" in log.mapping.roles() else "NULL::VARCHAR"
         contact = "CAST(e.contact AS VARCHAR)" if "contact" in log.mapping.roles() else "NULL::VARCHAR"
-        stages = self._stage_join(log, stage_rank)
-        with db.register(
-            stages if stages is not None else pl.DataFrame({"stage": ["x"], "rank": [0]})
-        ) as sr:
-            join = f"LEFT JOIN {sr} s ON s.stage = e.stage" if stages is not None else ""
-            srank = self._srank(log, act_rank, stage_rank, sr if stages is not None else None)
+        with self._stage_ranks(lg, act_rank, stage_rank) as (join, srank):
             out = db.frame(
                 f"SELECT e.code, {contact} AS contact, {role} AS role, {srank} AS srank, "
                 f"min(e.ts) AS first, count(*) AS touches FROM {lg._table} e {join} GROUP BY ALL"
@@ -1514,8 +1455,7 @@ class DuckDBEngine:
         roles = log.mapping.roles()
         if "role" not in roles or "contact" not in roles:
             return pl.DataFrame(schema=schema)
-        per_case = pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32),
-                                 "cohort": cohort.cast(pl.Int32)})
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
         steps = db.name("handovers")
         with db.register(per_case) as pc:
             db.run(

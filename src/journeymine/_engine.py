@@ -35,13 +35,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+import polars as pl
+
 if TYPE_CHECKING:
     import numpy as np
-    import polars as pl
 
     from ._log import JourneyLog
 
-__all__ = ["Engine", "engine_of", "require_embedded"]
+__all__ = ["Engine", "engine_of", "per_case_frame", "require_embedded"]
 
 #: the functions that run on every engine (they call only the primitives)
 _ON_EVERY_ENGINE = (
@@ -162,6 +163,12 @@ def engine_of(log: JourneyLog) -> Engine:
     """The log's engine: :class:`~journeymine._embedded.EmbeddedEngine`,
     :class:`~journeymine._duckdb.DuckDBEngine` or :class:`~journeymine._spark.SparkEngine`."""
     return log._engine
+
+
+def per_case_frame(log: JourneyLog, **columns: pl.Series) -> pl.DataFrame:
+    """A per-case frame keyed by the case ``code`` (the case table's row number, Int32), for
+    an engine to join to the events it keeps: ``columns`` one value per case."""
+    return pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32), **columns})
 
 
 def require_embedded(log: JourneyLog, operation: str, *, instead: str = "") -> None:

@@ -309,6 +309,9 @@ def read_parquet(
     ...               "ts": ["2024-01-01", "2024-01-02"]}).write_parquet(path)
     >>> jm.read_parquet(path, case="id", activity="act", timestamp="ts").n_events
     2
+    >>> jm.read_parquet(path, case="id", activity="act", timestamp="ts", engine="duckdb",
+    ...                 memory_limit="256MB").engine
+    'duckdb'
     """
     roles = role_columns(locals())
     check_choice("engine", "read_parquet", engine, ("embedded", "duckdb", "spark"))

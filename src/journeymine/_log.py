@@ -1057,6 +1057,88 @@ def _utc(value: TimeLike | None, name: str, owner: str) -> Any:
     return stamp.to_pydatetime()
 
 
+def _event_slot(i: int) -> str:
+    """The internal name of the ``i``-th event attribute in the events an engine other than
+    the embedded one keeps (no name the user chose is ever given to it as text)."""
+    return f"__event_{i}"
+
+
+class _EventsElsewhere(JourneyLog):
+    """A log whose events are kept by another engine (Spark, DuckDB) and whose case table
+    is in memory: what such logs share. What needs the events raises in :class:`JourneyLog`
+    itself, through the engine (:func:`journeymine._engine.require_embedded`)."""
+
+    __slots__ = ("_n_events", "_rejected_counts")
+    _n_events: int
+    _rejected_counts: dict[str, int]
+    #: the engine's name as its logs show it ("Spark", "DuckDB")
+    _where: str = ""
+
+    @classmethod
+    def _create_elsewhere(
+        cls,
+        *,
+        cases: pl.DataFrame,
+        rejected_counts: Mapping[str, int],
+        n_events: int,
+        activities: Sequence[str],
+        mapping: ColumnMapping,
+        case_attributes: Sequence[str],
+        event_attributes: Sequence[str],
+        stage_order: Sequence[str] | None,
+        source: str,
+        engine: Engine,
+    ) -> Any:
+        """A log of this class without events in memory: ``activities`` most frequent
+        first, the counts of the rows set aside per reason."""
+        self = cls._create(
+            events=pl.DataFrame(),
+            cases=cases,
+            rejected=pl.DataFrame({"row": [], "reason": []}, schema={"row": pl.Int64, "reason": pl.String}),
+            mapping=mapping,
+            case_attributes=case_attributes,
+            event_attributes=event_attributes,
+            stage_order=stage_order,
+            source=source,
+            engine=engine,
+        )
+        object.__setattr__(self, "_rejected_counts", dict(rejected_counts))
+        object.__setattr__(self, "_n_events", int(n_events))
+        self._cache["activities"] = tuple(activities)
+        return self
+
+    def _slot_names(self) -> dict[str, str]:
+        """The event attributes' names, by their internal names in the engine's events."""
+        return {_event_slot(i): name for i, name in enumerate(self._event_attributes)}
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(self._rejected_counts.values())
+
+    @property
+    def n_events(self) -> int:
+        return self._n_events
+
+    @property
+    def sources(self) -> Any:  # a pandas DataFrame
+        """As :attr:`JourneyLog.sources`, with the reasons counted by the engine."""
+        from ._validate import source_counts
+
+        if "sources" not in self._cache:
+            self._cache["sources"] = source_counts(
+                self._source, first_row=0, rows=self.n_events + self.n_rejected, events=self.n_events,
+                rejected=pl.DataFrame(), reason_counts=self._rejected_counts,
+            )
+        return self._cache["sources"].to_pandas()
+
+    def __repr__(self) -> str:
+        return f"<{self._where}" + super().__repr__()[1:]
+
+    def _repr_html_(self) -> str:
+        body = super()._repr_html_()
+        return body.replace("<strong>JourneyLog</strong>", f"<strong>JourneyLog ({self._where})</strong>", 1)
+
+
 def _all_slots(cls: type) -> list[str]:
     """Every slot of ``cls`` and its bases (a Spark log adds its own)."""
     return [name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())]

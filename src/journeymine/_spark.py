@@ -51,8 +51,8 @@ import numpy as np
 import polars as pl
 
 from ._embedded import NO_ROLE, summarise_stages
-from ._engine import Engine
-from ._log import JourneyLog
+from ._engine import Engine, per_case_frame
+from ._log import JourneyLog, _event_slot, _EventsElsewhere
 from ._mapping import ColumnMapping
 from ._params import as_names, check_choice, check_int, invalid
 from ._typing import OnInvalid, TimeLike
@@ -86,11 +86,6 @@ _BROADCAST_CASES = 2_000_000
 def _input(i: int) -> str:
     """The internal name of the input's ``i``-th column (see "Column names" above)."""
     return f"__in_{i}"
-
-
-def _event_slot(i: int) -> str:
-    """The internal name of the ``i``-th event attribute in the persisted events."""
-    return f"__event_{i}"
 
 
 def _case_slot(j: int) -> str:
@@ -228,11 +223,6 @@ def _collect(frame: Any) -> pl.DataFrame:
 def _to_spark(session: Any, frame: pl.DataFrame) -> Any:
     """A polars frame (per-case, small) as a Spark DataFrame."""
     return session.createDataFrame(frame.to_arrow())
-
-
-def _per_case(log: JourneyLog, **columns: pl.Series) -> pl.DataFrame:
-    """A per-case frame keyed by the case ``code`` (the case table's row number)."""
-    return pl.DataFrame({"code": pl.int_range(0, log.n_cases, eager=True, dtype=pl.Int32), **columns})
 
 
 def from_spark(
@@ -634,7 +624,7 @@ def _encoded_events(
     return events, int(events.count())
 
 
-class SparkJourneyLog(JourneyLog):
+class SparkJourneyLog(_EventsElsewhere):
     """A :class:`JourneyLog` whose events stay in Spark (built by :meth:`JourneyLog.from_spark`).
 
     The case table (:attr:`cases`) is in memory; :attr:`spark_events` is the validated,
@@ -644,12 +634,10 @@ class SparkJourneyLog(JourneyLog):
     :meth:`to_local` collects the log into an embedded :class:`JourneyLog`.
     """
 
-    __slots__ = ("_activity_counts", "_n_events", "_rejected_counts", "_sdf", "_spark_rejected")
-    _activity_counts: pl.DataFrame
-    _n_events: int
-    _rejected_counts: dict[str, int]
+    __slots__ = ("_sdf", "_spark_rejected")
     _sdf: Any
     _spark_rejected: Any
+    _where = "Spark"
 
     @classmethod
     def _create_spark(
@@ -668,10 +656,11 @@ class SparkJourneyLog(JourneyLog):
         source: str,
         engine: Engine,
     ) -> SparkJourneyLog:
-        self = cls._create(
-            events=pl.DataFrame(),
+        self = cls._create_elsewhere(
             cases=cases,
-            rejected=pl.DataFrame({"row": [], "reason": []}, schema={"row": pl.Int64, "reason": pl.String}),
+            rejected_counts=rejected_counts,
+            n_events=n_events,
+            activities=activity_counts.get_column("activity").to_list(),
             mapping=mapping,
             case_attributes=case_attributes,
             event_attributes=event_attributes,
@@ -679,14 +668,9 @@ class SparkJourneyLog(JourneyLog):
             source=source,
             engine=engine,
         )
-        setter = object.__setattr__
-        setter(self, "_sdf", sdf)
-        setter(self, "_spark_rejected", rejected)
-        setter(self, "_rejected_counts", dict(rejected_counts))
-        setter(self, "_n_events", n_events)
-        setter(self, "_activity_counts", activity_counts)
-        self._cache["activities"] = tuple(activity_counts.get_column("activity").to_list())
-        return self  # type: ignore[return-value]
+        object.__setattr__(self, "_sdf", sdf)
+        object.__setattr__(self, "_spark_rejected", rejected)
+        return self  # type: ignore[no-any-return]
 
     # -- what differs from an in-memory log (what needs the events in memory raises in
     # -- JourneyLog itself, through the engine: journeymine._engine.require_embedded) ----
@@ -699,34 +683,10 @@ class SparkJourneyLog(JourneyLog):
         names = self._slot_names()
         return self._sdf.select(*[F.col(c).alias(names.get(c, c)) for c in self._sdf.columns])
 
-    def _slot_names(self) -> dict[str, str]:
-        """The event attributes' names, by their internal names in the persisted events."""
-        return {_event_slot(i): name for i, name in enumerate(self._event_attributes)}
-
     @property
     def rejected(self) -> Any:
         """The rows set aside, as a Spark DataFrame: ``row``, ``reason``, the input values."""
         return self._spark_rejected
-
-    @property
-    def n_rejected(self) -> int:
-        return sum(self._rejected_counts.values())
-
-    @property
-    def sources(self) -> Any:  # a pandas DataFrame
-        """As :attr:`JourneyLog.sources`, with the reasons counted in Spark."""
-        from ._validate import source_counts
-
-        if "sources" not in self._cache:
-            self._cache["sources"] = source_counts(
-                self._source, first_row=0, rows=self.n_events + self.n_rejected, events=self.n_events,
-                rejected=pl.DataFrame(), reason_counts=self._rejected_counts,
-            )
-        return self._cache["sources"].to_pandas()
-
-    @property
-    def n_events(self) -> int:
-        return self._n_events
 
     def _subset_cases(self, keep: pl.Series) -> JourneyLog:
         F = _pyspark()
@@ -795,13 +755,6 @@ class SparkJourneyLog(JourneyLog):
             source=self._source,
         )
 
-    def __repr__(self) -> str:
-        return "<Spark" + super().__repr__()[1:]
-
-    def _repr_html_(self) -> str:
-        body = super()._repr_html_()
-        return body.replace("<strong>JourneyLog</strong>", "<strong>JourneyLog (Spark)</strong>", 1)
-
 
 class SparkEngine:
     """The engine primitives (:class:`journeymine._engine.Engine`) in Spark SQL, over the
@@ -851,7 +804,7 @@ class SparkEngine:
         self, log: JourneyLog, cohort: pl.Series, ranks: np.ndarray
     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         F = _pyspark()
-        per_case = _per_case(log, cohort=cohort.cast(pl.Int32))
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
         ev = self._with_cohort(self._steps(_events(log)), per_case).persist()
         try:
             rank = F.array(*[F.lit(int(r)) for r in ranks]) if len(ranks) else F.array(F.lit(0))
@@ -956,7 +909,7 @@ class SparkEngine:
             .agg(F.sort_array(F.collect_list(F.struct("ts", "row", "act"))).alias("s"))
             .select("code", F.transform("s", lambda x: x["act"]).alias("variant"))
         )
-        per_case = _per_case(log, cohort=cohort.cast(pl.Int32), seconds=seconds)
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32), seconds=seconds)
         grouped = (
             self._with_cohort(seqs, per_case)
             .groupBy("cohort", "variant")
@@ -1112,7 +1065,7 @@ class SparkEngine:
             )
             rank = F.coalesce(mapped, rank)
         order = Window.partitionBy("code").orderBy("ts", "row")
-        per_case = _per_case(log, cohort=cohort.cast(pl.Int32))
+        per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
         ev = _events(log).select("code", "act", "ts", "row", *(["stage"] if has_stage else [])).withColumn(
             "srank", rank
         )
@@ -1284,7 +1237,7 @@ class SparkEngine:
             )
             .where(F.col("next_contact").isNotNull() & (F.col("next_contact") != F.col("contact")))
         )
-        steps = self._with_cohort(steps, _per_case(log, cohort=cohort.cast(pl.Int32))).persist()
+        steps = self._with_cohort(steps, per_case_frame(log, cohort=cohort.cast(pl.Int32))).persist()
         key = ["cohort", "source", "target"]
         try:
             # no distinct count next to the quantile (see direct_follows): accounts come from
