@@ -229,3 +229,20 @@ def test_attribution_by_any_event_attribute() -> None:
         jm.attribution(log, conversion="Contract signed", by="campaign")
     same = jm.attribution(log, conversion="Contract signed", by="resource", models=["linear"])
     assert same.credits["share"].tolist() == linear["share"].tolist()  # "team" is read as the resource
+
+
+@pytest.mark.parametrize("name", ["end", "start", "case"])
+def test_an_outcome_may_be_named_like_a_column_of_the_case_table(name: str) -> None:
+    # an outcome named "end" used to read the accounts' last event as its time: every
+    # account "won" (KPIs) and the outcome rows of compare_cohorts were wrong
+    log = jm.datasets.demo_b2b(n_accounts=300, random_state=0)
+    signed = ["Contract signed"]
+    ref = jm.kpis(log, outcomes={"won": signed}, won="won", by="segment").to_dataframe()
+    got = jm.kpis(log, outcomes={name: signed}, won=name, by="segment").to_dataframe()
+    pd.testing.assert_frame_equal(got, ref)
+    assert got.set_index(["cohort", "kpi"])["value"].xs("won", level="kpi").sum() < log.n_cases
+    ref_cmp = jm.compare_cohorts(log, by="segment", outcomes={"won": signed}, random_state=0, n_permutations=99)
+    got_cmp = jm.compare_cohorts(log, by="segment", outcomes={name: signed}, random_state=0, n_permutations=99)
+    pd.testing.assert_frame_equal(got_cmp.outcomes.drop(columns="feature"), ref_cmp.outcomes.drop(columns="feature"))
+    keys = jm.by_outcome({name: signed}).resolve_keys(log)[0]
+    assert keys.value_counts().sort("count").get_column("count").to_list() == [103, 197]

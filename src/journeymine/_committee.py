@@ -782,11 +782,11 @@ def _outcome_times(
     while key in spec:
         key += "_"
     extra = {key: [activity]} if activity is not None else {}
-    times = outcome_times(log, {**spec, **extra}, owner)
+    times = outcome_times(log, {**spec, **extra}, owner, case=False, prefix="@")
     return times.select(
-        *([pl.col(key).alias("milestone")] if extra else []),
-        pl.col(won).alias("_won"),
-        (pl.col(lost) if lost else pl.lit(None, dtype=pl.Datetime("us", "UTC"))).alias("_lost"),
+        *([pl.col("@" + key).alias("milestone")] if extra else []),
+        pl.col("@" + won).alias("_won"),
+        (pl.col("@" + lost) if lost else pl.lit(None, dtype=pl.Datetime("us", "UTC"))).alias("_lost"),
     )
 
 

@@ -924,12 +924,13 @@ def _outcomes(
         return pd.DataFrame()
     from ._outcomes import outcome_times
 
-    times = outcome_times(log, outcomes, "compare_cohorts")  # checks the activities, allows predicates
+    # checks the activities, allows predicates
+    times = outcome_times(log, outcomes, "compare_cohorts", case=False, prefix="@")
     horizon = log.to_polars("events").get_column("timestamp").max()
     start = times.get_column("start")
     rows = []
     for name in outcomes:
-        at = times.get_column(name)
+        at = times.get_column("@" + name)
         reached = at.is_not_null().to_numpy()
         time = ((at.fill_null(horizon) - start).dt.total_microseconds() / 1e6).to_numpy()
         # sorted once by time: every group below is a masked, still sorted, subset

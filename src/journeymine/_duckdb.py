@@ -182,6 +182,11 @@ class _Database:
         config: dict[str, Any] = {
             "temp_directory": os.path.join(self.folder, "spill"),
             "preserve_insertion_order": False,
+            # memory DuckDB frees goes back to the system at once (its allocator's background
+            # threads), not kept as the process's for seconds: what polars and numpy allocate
+            # between queries comes on top of what DuckDB holds now, not of its past peak
+            # (a 13M-account case table: peak 1.1 -> 0.8 GB above the start, 1.1 -> 0.4 GB kept)
+            "allocator_background_threads": True,
         }
         if memory_limit is not None:
             config["memory_limit"] = memory_limit
@@ -638,10 +643,12 @@ def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str
     return counts
 
 
-def _case_table(db: _Database, spec: _Spec, valid: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _case_table(db: _Database, spec: _Spec, valid: str, codes: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The case table (cases in order of their first input row; attributes as
     :meth:`JourneyLog.from_frame` keeps them) and the events per activity, most frequent
-    first (ties by name).
+    first (ties by name); and, as the DuckDB table ``codes``, each case's code (its position
+    in the case table), for the events to be stored with (the case ids never go from
+    Python back to DuckDB).
 
     Every step has fixed-size aggregate states or is a sort, so that DuckDB can spill it:
     a case attribute is read as its distinct (case, value) pairs with the first (time,
@@ -671,8 +678,14 @@ def _case_table(db: _Database, spec: _Spec, valid: str) -> tuple[pl.DataFrame, p
             )
             joins.append(f"LEFT JOIN {first} USING (\"case\")")
             cols += [f"{first}.{s}", f"coalesce({first}.__varies, false) AS {s}_varies"]
+        # the final types in SQL (Arrow hands them over without a copy), the sort key left out
+        db.run(
+            f"CREATE TEMP TABLE {codes} AS SELECT \"case\", "
+            f"CAST(row_number() OVER (ORDER BY __key) - 1 AS INTEGER) AS code FROM {temps[0]}"
+        )
         cases = db.frame(
-            f"SELECT \"case\", __key, n_events, \"start\", \"end\"{''.join(', ' + c for c in cols)} "
+            "SELECT \"case\", CAST(n_events AS UINTEGER) AS n_events, \"start\", "
+            f"\"end\"{''.join(', ' + c for c in cols)} "
             f"FROM {temps[0]} {' '.join(joins)} ORDER BY __key"
         )
     finally:
@@ -687,8 +700,7 @@ def _case_table(db: _Database, spec: _Spec, valid: str) -> tuple[pl.DataFrame, p
         pl.col("case").cast(pl.String),
         *[pl.col(slots[col]).alias(col) for col in spec.case_attributes],
         pl.col("n_events").cast(pl.UInt32),
-        pl.col("start").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-        pl.col("end").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        pl.col("start", "end").cast(pl.Datetime("us", "UTC")),
     )
     counts = db.frame(
         f"SELECT activity, count(*) AS len FROM {valid} GROUP BY activity"
@@ -754,27 +766,27 @@ def read_parquet_duckdb(
         duplicates=duplicates, on_invalid=on_invalid,
     )
     flagged, valid = _flag(db, spec)
+    codes = db.name("codes")
     try:
         if spec.duplicates == "reject":
             _mark_repeats(db, spec, flagged, valid)
         counts = _set_aside(db, spec, flagged, valid)
-        cases, activity_counts = _case_table(db, spec, valid)
+        cases, activity_counts = _case_table(db, spec, valid, codes)
         rejected = db.name("rejected")
         db.run(f"CREATE TABLE {rejected} AS SELECT row, reason FROM {flagged} WHERE reason IS NOT NULL")
-        codes = pl.DataFrame({"case": cases.get_column("case"),
-                              "code": pl.int_range(0, cases.height, eager=True, dtype=pl.Int32)})
         acts = pl.DataFrame({"activity": activity_counts.get_column("activity"),
                              "act": pl.int_range(0, activity_counts.height, eager=True, dtype=pl.Int32)})
         kept = [*spec.optional, *(_event_slot(i) for i in range(len(spec.extra)))]
-        with db.register(codes) as c, db.register(acts) as a:
+        with db.register(acts) as a:
             events = _events_table(
                 db,
                 f"SELECT c.code, a.act, w.ts, w.row{''.join(f', w.{_q(k)}' for k in kept)} "
-                f"FROM {valid} w JOIN {c} c USING (\"case\") JOIN {a} a USING (activity)",
+                f"FROM {valid} w JOIN {codes} c USING (\"case\") JOIN {a} a USING (activity)",
                 kept,
             )
     finally:
         db.run(f"DROP TABLE IF EXISTS {flagged}")
+        db.run(f"DROP TABLE IF EXISTS {codes}")
     return DuckDBJourneyLog._create_duckdb(
         db=db, table=events, spec=spec, rejected=rejected, rejected_counts=counts,
         cases=cases, activity_counts=activity_counts, source=source,
@@ -984,47 +996,51 @@ class DuckDBEngine:
         rank = _int_list(ranks)
         per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
         back = f"(list_extract({rank}, e.tgt + 1) < list_extract({rank}, e.act + 1))"
+        # one cohort (the whole log's map): its code as a constant, no join with the cases
+        single = cohort.len() > 0 and cohort.n_unique() == 1
         with db.register(per_case) as pc:
+            coh = f"CAST({int(cohort[0])} AS INTEGER) AS cohort" if single else "p.cohort"
+            join = "" if single else f"JOIN {pc} p USING (code)"
             edges = db.sliced(
-                f"SELECT p.cohort, e.act, e.tgt, count(*) AS count, "
+                f"SELECT {coh}, e.act, e.tgt, count(*) AS count, "
                 "CAST(sum(e.gap) AS DOUBLE) / count(*) / 1e6 AS mean, "
                 # both quantiles from one state (each holds the group's values in memory)
                 "quantile_cont(e.gap, [0.5, 0.9]) AS q, "
                 "min(e.gap) / 1e6 AS min, max(e.gap) / 1e6 AS max "
-                f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.tgt IS NOT NULL AND __SLICE__ GROUP BY ALL",
+                f"FROM {ev} e {join} WHERE e.tgt IS NOT NULL AND __SLICE__ GROUP BY ALL",
                 "hash(e.act, e.tgt)", db.slices(log.n_events - log.n_cases),
             )
             edge_cases = db.frame(
-                f"SELECT p.cohort, d.act, d.tgt, count(*) AS cases FROM "
+                f"SELECT {coh}, d.act, d.tgt, count(*) AS cases FROM "
                 f"(SELECT DISTINCT code, act, tgt FROM {ev} WHERE tgt IS NOT NULL) d "
-                f"JOIN {pc} p USING (code) GROUP BY ALL"
+                f"{join} GROUP BY ALL"
             )
             pairs = db.name("pairs")
             db.run(f"CREATE TEMP TABLE {pairs} AS SELECT code, act, count(*) AS n FROM {ev} GROUP BY ALL")
             try:
                 nodes = db.frame(
-                    f"SELECT p.cohort, x.act, sum(x.n) AS events, count(*) AS cases, "
+                    f"SELECT {coh}, x.act, sum(x.n) AS events, count(*) AS cases, "
                     "count(*) FILTER (WHERE x.n > 1) AS rework_cases "
-                    f"FROM {pairs} x JOIN {pc} p USING (code) GROUP BY ALL"
+                    f"FROM {pairs} x {join} GROUP BY ALL"
                 )
                 per_case_counts = db.frame(
-                    f"SELECT p.cohort, count(*) FILTER (WHERE x.most > 1) AS rework_cases, "
+                    f"SELECT {coh}, count(*) FILTER (WHERE x.most > 1) AS rework_cases, "
                     "sum(x.n) AS n_events FROM (SELECT code, max(n) AS most, sum(n) AS n "
-                    f"FROM {pairs} GROUP BY code) x JOIN {pc} p USING (code) GROUP BY ALL"
+                    f"FROM {pairs} GROUP BY code) x {join} GROUP BY ALL"
                 )
             finally:
                 db.run(f"DROP TABLE IF EXISTS {pairs}")
             bounds = db.frame(
-                f"SELECT p.cohort, e.act, count(*) FILTER (WHERE e.i = 0) AS starts, "
+                f"SELECT {coh}, e.act, count(*) FILTER (WHERE e.i = 0) AS starts, "
                 "count(*) FILTER (WHERE e.tgt IS NULL) AS ends "
-                f"FROM {ev} e JOIN {pc} p USING (code) WHERE e.i = 0 OR e.tgt IS NULL GROUP BY ALL"
+                f"FROM {ev} e {join} WHERE e.i = 0 OR e.tgt IS NULL GROUP BY ALL"
             )
             per_cohort = db.frame(
-                "SELECT p.cohort, count(*) FILTER (WHERE x.b > 0) AS backstep_cases, "
+                f"SELECT {coh}, count(*) FILTER (WHERE x.b > 0) AS backstep_cases, "
                 "sum(x.b) AS backsteps, count(*) FILTER (WHERE x.l) AS self_loop_cases FROM "
                 f"(SELECT e.code, count(*) FILTER (WHERE {back}) AS b, bool_or(e.act = e.tgt) AS l "
                 f"FROM {ev} e WHERE e.tgt IS NOT NULL GROUP BY e.code) x "
-                f"JOIN {pc} p USING (code) GROUP BY ALL"
+                f"{join} GROUP BY ALL"
             )
         ranks_s = pl.Series(np.asarray(ranks, dtype=np.int64)) if len(ranks) else pl.Series([0])
         edges = edges.with_columns(
@@ -1404,9 +1420,13 @@ class DuckDBEngine:
                 f"  GROUP BY code, contact) c LEFT JOIN {t} t USING (code) GROUP BY c.code)"
             )
             out = lg._db.frame(
-                "SELECT f.*, "
-                + ("coalesce(c.contacts_before, 0)" if "contact" in roles else "NULL::BIGINT")
-                + " AS contacts_before FROM ("
+                # the final types in SQL: Arrow hands them over without a copy per column
+                "SELECT CAST(f.code AS BIGINT) AS code, "
+                "CAST(f.touches_before AS UINTEGER) AS touches_before, "
+                + ("CAST(coalesce(c.contacts_before, 0) AS UINTEGER)" if "contact" in roles
+                   else "NULL::UINTEGER")
+                + " AS contacts_before, f._sales, CAST(f.purchases AS UINTEGER) AS purchases, "
+                "CAST(f.revenue AS DOUBLE) AS revenue, CAST(f.events AS UINTEGER) AS events FROM ("
                 "  SELECT e.code, count(*) FILTER (WHERE e.ts < t.won) AS touches_before, "
                 f"  min(e.ts) FILTER (WHERE {acts(sales)} AND e.ts <= t.close) AS _sales, "
                 f"  count(*) FILTER (WHERE {acts(buys)}) AS purchases, {revenue} AS revenue, "

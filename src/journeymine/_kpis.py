@@ -204,17 +204,21 @@ def kpis(
     sales_acts = _sales_activities(log, outcomes, sales_start, won=won, lost=lost, owner=owner)
     buy_acts = _purchase_activities(outcomes[won], purchases, owner)
     event_columns = set(log.mapping.roles())
-    per_case = _case_facts(log, cases, won, sales_acts, buy_acts)
-    cases = cases.join(per_case, on="case", how="left", maintain_order="left")
+    per_case = _case_facts(log, cases, _OUT + won, sales_acts, buy_acts)
+    cases = pl.concat([cases, per_case], how="horizontal")
     dwell = stage_summary(log, by=cohorts)
+    names = cohorts.names if cohorts is not None else (ALL,)
     rows: list[dict[str, Any]] = []
-    for cohort, group in cases.partition_by("cohort", as_dict=True, maintain_order=True).items():
+    # one cohort's accounts at a time, by cohort code in order of first appearance: on
+    # millions of accounts, a copy of the whole table per cohort (or of its text keys) would
+    # weigh more than the rest of the KPIs together
+    for code in cases.get_column("cohort").unique(maintain_order=True).to_list():
         rows += _cohort_kpis(
-            cohort[0],
-            group.to_pandas(),
-            won=won,
-            lost=lost,
-            churned=churned,
+            names[code],
+            cases.filter(pl.col("cohort") == code).drop("cohort").to_pandas(),
+            won=_OUT + won,
+            lost=None if lost is None else _OUT + lost,
+            churned=None if churned is None else _OUT + churned,
             horizon=horizon,
             event_columns=event_columns,
             dwell=dwell,
@@ -227,6 +231,9 @@ def kpis(
     return JourneyKPIs(table=table)
 
 
+_OUT = "@"  # the outcome columns' prefix in the per-case table: no outcome name clashes with its columns
+
+
 def _outcome_cases(
     log: JourneyLog,
     outcomes: dict[str, Any],
@@ -236,13 +243,14 @@ def _outcome_cases(
     lost: str | None,
     owner: str,
 ) -> pl.DataFrame:
-    """One row per case: its outcome times, cohort and close (the first won or lost event)."""
-    times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner)
-    keys = pl.Series("cohort", cohorts.keys if cohorts is not None else [ALL] * log.n_cases, dtype=pl.String)
-    cases = times.with_columns(keys.alias("cohort"))
-    won_at = pl.col(won)
-    close = pl.min_horizontal(won_at, pl.col(lost)) if lost is not None else won_at
-    return cases.with_columns(close.alias("_close"))
+    """One row per case (no case id: rows are in :attr:`JourneyLog.cases` order): ``start``,
+    ``end``, its outcome times (as ``@`` + the outcome's name), ``cohort`` (the cohort's
+    code, 0 without cohorts) and ``_close`` (the first won or lost event)."""
+    times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner, case=False, prefix=_OUT)
+    codes = cohorts.codes if cohorts is not None else pl.repeat(0, log.n_cases, dtype=pl.UInt32, eager=True)
+    won_at = pl.col(_OUT + won)
+    close = pl.min_horizontal(won_at, pl.col(_OUT + lost)) if lost is not None else won_at
+    return times.with_columns(codes.alias("cohort"), close.alias("_close"))
 
 
 def _sales_activities(
@@ -289,13 +297,17 @@ def _purchase_activities(won_spec: Any, purchases: str | Sequence[str] | None, o
 def _case_facts(
     log: JourneyLog, cases: pl.DataFrame, won: str, sales_acts: list[str], buy_acts: list[str]
 ) -> pl.DataFrame:
-    """Per case, its events relative to the outcome times: touches and contacts before the
-    win, the first sales touch before the close, purchases, revenue and events."""
-    with_code = cases.select("case", pl.col(won).alias("won"), "_close").with_columns(
+    """Per case (in the order of ``cases``), its events relative to the outcome times
+    (``won``: the win's column): touches and contacts before the win, the first sales touch
+    before the close, purchases, revenue and events."""
+    with_code = cases.select(pl.col(won).alias("won"), "_close").with_columns(
         pl.int_range(0, cases.height, dtype=pl.Int64).alias("code")
     )
     facts = engine_of(log).case_facts(log, with_code, sales_acts, buy_acts)
-    return with_code.select("case", "code").join(facts, on="code", how="left").drop("code")
+    code = with_code.get_column("code")
+    if facts.height == code.len() and facts.get_column("code").equals(code):
+        return facts.drop("code")  # every case, in order (as engines give them): no copy
+    return with_code.select("code").join(facts, on="code", how="left", maintain_order="left").drop("code")
 
 
 def _row(

@@ -742,8 +742,8 @@ class JourneyOutcomeModel(Estimator):
         horizon = params["horizon"]
         samples = _cutoffs(log, at, step=params["step"], horizon=horizon, owner=owner)
         # scoring a later log: no account may have reached the target yet, which is no error
-        times = outcome_times(log, params["outcomes"], owner, require_known=vocabulary is None)
-        target = times.select("case", pl.col(params["target"]).alias("_t"))
+        times = outcome_times(log, params["outcomes"], owner, require_known=vocabulary is None, prefix="@")
+        target = times.select("case", pl.col("@" + params["target"]).alias("_t"))
         samples = samples.join(target, on="case", how="left", maintain_order="left").filter(
             pl.col("_t").is_null() | (pl.col("_t") > pl.col("cutoff"))
         )

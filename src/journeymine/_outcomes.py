@@ -84,34 +84,52 @@ def outcome_roles(
 
 
 def outcome_times(
-    log: JourneyLog, outcomes: OutcomeSpec, owner: str, *, require_known: bool = True
+    log: JourneyLog,
+    outcomes: OutcomeSpec,
+    owner: str,
+    *,
+    require_known: bool = True,
+    case: bool = True,
+    prefix: str = "",
 ) -> pl.DataFrame:
-    """One row per case (in :attr:`JourneyLog.cases` order): ``case``, ``start``, ``end`` and,
-    per outcome, the timestamp it was first reached (null when open). An outcome none of
-    whose activities occurs in the log is an error (a typo, most often) unless
-    ``require_known`` is False (scoring a log in which no account has reached it yet)."""
+    """One row per case (in :attr:`JourneyLog.cases` order): ``case`` (unless ``case`` is
+    False), ``start``, ``end`` and, per outcome, the timestamp it was first reached (null
+    when open). An outcome none of whose activities occurs in the log is an error (a typo,
+    most often) unless ``require_known`` is False (scoring a log in which no account has
+    reached it yet). The outcome columns are named ``prefix`` + the outcome's name: a
+    prefix such as ``"@"`` lets any outcome name through (``"end"`` is a fine outcome); without one,
+    a name that is one of the table's own columns is an error.
+
+    The outcome columns are joined onto the case codes alone and set beside the case
+    table's own columns (no copy of them): on a log of millions of accounts, each join
+    copying the case ids would weigh more than the times."""
     if not isinstance(outcomes, Mapping) or not outcomes:
         raise invalid(
             "outcomes", owner, "a non-empty mapping of outcome name to activities or a predicate", outcomes
         )
-    cases = log.to_polars("cases").select("case", "start", "end")
+    clash = sorted({prefix + str(n) for n in outcomes} & {"case", "start", "end"})
+    if clash:
+        raise invalid(
+            "outcomes", owner, "outcome names other than 'case', 'start' and 'end' (the columns they sit "
+            f"beside); rename {clash[0]!r}, e.g. to {clash[0] + '_reached'!r}", list(outcomes),
+        )
+    cases = log.to_polars("cases").select(*(["case"] if case else []), "start", "end")
     lists: dict[str, list[str]] = {}
-    times: dict[str, pl.DataFrame] = {}  # per outcome: code, first time
+    found: list[pl.DataFrame] = []  # code and first times: the lists' at once, then each predicate's
     for name, spec in outcomes.items():
         if callable(spec):
-            times[name] = _predicate_times(log, name, spec, owner)
+            found.append(_predicate_times(log, name, spec, owner))
         else:
             acts = [spec] if isinstance(spec, str) else list(spec)
             if require_known:
                 _check_known(owner, name, acts, log)
             lists[name] = acts
     if lists:
-        first = engine_of(log).first_times(log, lists)
-        times.update((name, first.select("code", name)) for name in lists)
-    out = cases.with_columns(pl.int_range(0, cases.height, dtype=pl.Int64).alias("code"))
-    for name in outcomes:
-        out = out.join(times[name], on="code", how="left", maintain_order="left")
-    return out.drop("code")
+        found.insert(0, engine_of(log).first_times(log, lists).select("code", *lists))
+    out = pl.DataFrame({"code": pl.int_range(0, cases.height, eager=True, dtype=pl.Int64)})
+    for part in found:
+        out = out.join(part, on="code", how="left", maintain_order="left")
+    return pl.concat([cases, out.select(pl.col(n).alias(prefix + n) for n in outcomes)], how="horizontal")
 
 
 def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str) -> pl.DataFrame:
@@ -161,24 +179,23 @@ class ByOutcome:
         """Each case's outcome cohort and the cohort names; ``check=False`` takes outcomes
         whose activities the log (a part of one) lacks as never reached."""
         if check:
-            times = outcome_times(log, self.outcomes, "by_outcome")
+            times = outcome_times(log, self.outcomes, "by_outcome", prefix="@")
         else:
             present = set(log.activities)
             lists = {k: [a for a in v if a in present] for k, v in self.outcomes.items() if not callable(v)}
             known = {k: v for k, v in lists.items() if v}
             never = pl.lit(None, dtype=pl.Datetime("us", "UTC"))
             times = log.to_polars("cases").select(
-                "case", pl.int_range(0, pl.len(), dtype=pl.Int64).alias("code"),
-                *(never.alias(k) for k in self.outcomes if k not in known),
+                pl.int_range(0, pl.len(), dtype=pl.Int64).alias("code"),
+                *(never.alias("@" + k) for k in self.outcomes if k not in known),
             )
             if known:
-                first = engine_of(log).first_times(log, known).select("code", *known)
+                first = engine_of(log).first_times(log, known).select(
+                    "code", *(pl.col(k).alias("@" + k) for k in known))
                 times = times.join(first, on="code", how="left", maintain_order="left")
-            else:
-                times = times.with_columns(never.alias(k) for k in known)
         key = pl.lit(self.open_name)
         for name in reversed(list(self.outcomes)):  # the first outcome in the mapping wins
-            key = pl.when(pl.col(name).is_not_null()).then(pl.lit(name)).otherwise(key)
+            key = pl.when(pl.col("@" + name).is_not_null()).then(pl.lit(name)).otherwise(key)
         keys = times.select(key.alias("cohort")).get_column("cohort")
         return keys, sorted(keys.unique().to_list())
 
