@@ -219,7 +219,9 @@ class _Database:
     def forget(self, tables: list[str], cache: dict[str, Any]) -> None:
         """Queue the tables of a log that is gone (its events, its rejected rows, and what
         its ``cache`` names) to be dropped."""
-        self._forgotten += tables + [str(cache[k]) for k in ("duckdb_variants",) if k in cache]
+        self._forgotten += tables + [
+            str(v) for k, v in cache.items() if k == "duckdb_variants" or str(k).startswith("duckdb_table:")
+        ]
         if "duckdb_names" in cache:
             self._forgotten += [f"{tables[0]}_names_cases", f"{tables[0]}_names_acts"]
 
@@ -233,11 +235,11 @@ class _Database:
             self.con.execute(sql, params or [])
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        """A (small) result as a polars frame, through Arrow."""
+        """A result as a polars frame, through Arrow in DuckDB's own batches (not copied into
+        one: a per-account result of 13M rows peaked at 0.7 GB instead of 1.1 GB)."""
         with self.lock, self._limits():
             self._drop_forgotten()
-            table = self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
-        out = pl.from_arrow(table)
+            out = self.con.sql(sql, params=list(params) if params else None).pl()
         if not isinstance(out, pl.DataFrame):  # pragma: no cover - a table gives a frame
             raise TypeError("expected a table")
         return out
@@ -568,11 +570,11 @@ def _flag(db: _Database, spec: _Spec) -> tuple[str, str]:
 def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
     """Set aside an exact repeat of an earlier valid row (same values in every kept
     column) as a duplicate event. A repeat shares its case and timestamp: the candidates
-    are the rows tied on (a 64-bit hash of the case, ts), an integer group-by (a hash
-    collision only adds candidates); only they are compared column by column."""
+    are the rows tied on one 64-bit hash of (case, ts), a group-by over one integer (a
+    hash collision only adds candidates); only they are compared column by column."""
     ties = db.name("ties")
     db.run(
-        f"CREATE TEMP TABLE {ties} AS SELECT hash(\"case\") AS h, ts FROM {valid} "
+        f"CREATE TEMP TABLE {ties} AS SELECT hash(\"case\", ts) AS h FROM {valid} "
         "GROUP BY ALL HAVING count(*) > 1"
     )
     try:
@@ -584,7 +586,7 @@ def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
         db.run(
             f"INSERT INTO {flagged} SELECT row, ?{lost} FROM ("
             f"  SELECT row, row_number() OVER (PARTITION BY {partition} ORDER BY row) AS rn"
-            f"  FROM (SELECT *, hash(\"case\") AS h FROM {valid}) v SEMI JOIN {ties} t USING (h, ts)"
+            f"  FROM (SELECT *, hash(\"case\", ts) AS h FROM {valid}) v SEMI JOIN {ties} t USING (h)"
             f") WHERE rn > 1",
             [REASONS[6]],
         )
@@ -971,6 +973,30 @@ def _fixed_sum(expr: str) -> str:
     return f"CAST(sum(CAST(round(({expr}) * {_FIXED}) AS HUGEINT)) AS DOUBLE) / {_FIXED}"
 
 
+def _median_of_counts(counts: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The median ``position`` per ``key`` from the count ``n`` of each distinct (key,
+    position), as an exact quantile over every value gives it: the values at ranks
+    floor and ceil of (N - 1) / 2, interpolated as ``lo + (hi - lo) * d`` (polars' and
+    DuckDB's linear rule)."""
+    if counts.height == 0:
+        return pl.DataFrame({key: counts.get_column(key), "position": pl.Series([], dtype=pl.Float64)})
+    f = counts.sort(key, "position")
+    keys = f.get_column(key)
+    pos = f.get_column("position").cast(pl.Float64).to_numpy()
+    n = f.get_column("n").cast(pl.Int64).to_numpy()
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).to_numpy()])
+    ends = np.r_[starts[1:], len(n)]
+    medians = np.empty(len(starts))
+    for g, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        cum = np.cumsum(n[a:b])
+        rn = (cum[-1] - 1) * 0.5
+        lo_rank, hi_rank = np.floor(rn), np.ceil(rn)
+        lo = pos[a + np.searchsorted(cum, lo_rank, side="right")]
+        hi = pos[a + np.searchsorted(cum, hi_rank, side="right")]
+        medians[g] = lo if lo_rank == hi_rank else lo + (hi - lo) * (rn - lo_rank)
+    return pl.DataFrame({key: keys.gather(starts), "position": medians})
+
+
 def _int_list(values: np.ndarray | Sequence[int]) -> str:
     """A DuckDB list literal of integers (ranks), indexed from 1 by ``list_extract``."""
     return "[" + ", ".join(str(int(v)) for v in values) + "]::INTEGER[]" if len(values) else "[0]::INTEGER[]"
@@ -1010,26 +1036,24 @@ class DuckDBEngine:
                 f"FROM {ev} e {join} WHERE e.tgt IS NOT NULL AND __SLICE__ GROUP BY ALL",
                 "hash(e.act, e.tgt)", db.slices(log.n_events - log.n_cases),
             )
+            # each account's distinct steps and activities (with counts) do not depend on the
+            # cohorts: kept with the log, so that the next map (the whole log's, another
+            # cohort split) counts accounts from them instead of grouping every event again
+            steps = self._kept(lg, "steps", f"SELECT DISTINCT code, act, tgt FROM {ev} WHERE tgt IS NOT NULL")
+            pairs = self._kept(lg, "pairs", f"SELECT code, act, count(*) AS n FROM {ev} GROUP BY ALL")
             edge_cases = db.frame(
-                f"SELECT {coh}, d.act, d.tgt, count(*) AS cases FROM "
-                f"(SELECT DISTINCT code, act, tgt FROM {ev} WHERE tgt IS NOT NULL) d "
-                f"{join} GROUP BY ALL"
+                f"SELECT {coh}, d.act, d.tgt, count(*) AS cases FROM {steps} d {join} GROUP BY ALL"
             )
-            pairs = db.name("pairs")
-            db.run(f"CREATE TEMP TABLE {pairs} AS SELECT code, act, count(*) AS n FROM {ev} GROUP BY ALL")
-            try:
-                nodes = db.frame(
-                    f"SELECT {coh}, x.act, sum(x.n) AS events, count(*) AS cases, "
-                    "count(*) FILTER (WHERE x.n > 1) AS rework_cases "
-                    f"FROM {pairs} x {join} GROUP BY ALL"
-                )
-                per_case_counts = db.frame(
-                    f"SELECT {coh}, count(*) FILTER (WHERE x.most > 1) AS rework_cases, "
-                    "sum(x.n) AS n_events FROM (SELECT code, max(n) AS most, sum(n) AS n "
-                    f"FROM {pairs} GROUP BY code) x {join} GROUP BY ALL"
-                )
-            finally:
-                db.run(f"DROP TABLE IF EXISTS {pairs}")
+            nodes = db.frame(
+                f"SELECT {coh}, x.act, sum(x.n) AS events, count(*) AS cases, "
+                "count(*) FILTER (WHERE x.n > 1) AS rework_cases "
+                f"FROM {pairs} x {join} GROUP BY ALL"
+            )
+            per_case_counts = db.frame(
+                f"SELECT {coh}, count(*) FILTER (WHERE x.most > 1) AS rework_cases, "
+                "sum(x.n) AS n_events FROM (SELECT code, max(n) AS most, sum(n) AS n "
+                f"FROM {pairs} GROUP BY code) x {join} GROUP BY ALL"
+            )
             bounds = db.frame(
                 f"SELECT {coh}, e.act, count(*) FILTER (WHERE e.i = 0) AS starts, "
                 "count(*) FILTER (WHERE e.tgt IS NULL) AS ends "
@@ -1105,6 +1129,17 @@ class DuckDBEngine:
             pl.col("codes").cast(pl.List(pl.UInt32)),
             pl.col("median_duration", "p90_duration").cast(pl.Float64),
         )
+
+    @staticmethod
+    def _kept(lg: DuckDBJourneyLog, what: str, select: str) -> str:
+        """A table of ``select``'s rows, built once per log and dropped with it."""
+        key = f"duckdb_table:{what}"
+        name = lg._cache.get(key)
+        if name is None:
+            name = lg._db.name(what)
+            lg._db.run(f"CREATE TABLE {name} AS {select}")
+            lg._cache[key] = name
+        return str(name)
 
     @staticmethod
     def _variants(lg: DuckDBJourneyLog) -> str:
@@ -1241,22 +1276,21 @@ class DuckDBEngine:
         per_case = per_case_frame(log, n=log.to_polars("cases").get_column("n_events").cast(pl.Float64))
         with db.register(per_case) as pc:
             pos = self._positions(lg, pc)
+            # medians from the counts of each distinct position (i / (n - 1) takes few values):
+            # one scan with a small group-by, where quantile states would hold every event
             out = {
-                "typical": db.sliced(
-                    f"SELECT act, quantile_cont(position, 0.5) AS position FROM ({pos}) "
-                    "WHERE __SLICE__ GROUP BY act", "act", db.slices(log.n_events),
-                ),
+                "typical": _median_of_counts(db.frame(
+                    f"SELECT act, position, count(*) AS n FROM ({pos}) GROUP BY ALL"
+                ), "act"),
                 "weights": db.frame(
                     f"SELECT act, tgt, count(*) AS len FROM {lg._table} "
                     "WHERE tgt IS NOT NULL AND act <> tgt GROUP BY ALL"
                 ),
             }
             if has_stage:
-                out["stage_pos"] = db.sliced(
-                    f"SELECT stage, quantile_cont(position, 0.5) AS position FROM ({pos}) "
-                    "WHERE stage IS NOT NULL AND __SLICE__ GROUP BY stage", "hash(stage)",
-                    db.slices(log.n_events),
-                )
+                out["stage_pos"] = _median_of_counts(db.frame(
+                    f"SELECT stage, position, count(*) AS n FROM ({pos}) WHERE stage IS NOT NULL GROUP BY ALL"
+                ), "stage")
                 out["act_stage"] = db.frame(
                     f"SELECT act, stage, count(*) AS len FROM {lg._table} "
                     "WHERE stage IS NOT NULL GROUP BY ALL"
@@ -1419,30 +1453,35 @@ class DuckDBEngine:
                 f"  SELECT code, contact, min(ts) AS first FROM {lg._table} WHERE contact IS NOT NULL "
                 f"  GROUP BY code, contact) c LEFT JOIN {t} t USING (code) GROUP BY c.code)"
             )
+            has_contact, has_value = "contact" in roles, "value" in roles
             out = lg._db.frame(
-                # the final types in SQL: Arrow hands them over without a copy per column
+                # the final types in SQL (Arrow hands them over without a copy per column), and
+                # no column for a role the log lacks (a constant null below, never materialised)
                 "SELECT CAST(f.code AS BIGINT) AS code, "
                 "CAST(f.touches_before AS UINTEGER) AS touches_before, "
-                + ("CAST(coalesce(c.contacts_before, 0) AS UINTEGER)" if "contact" in roles
-                   else "NULL::UINTEGER")
-                + " AS contacts_before, f._sales, CAST(f.purchases AS UINTEGER) AS purchases, "
-                "CAST(f.revenue AS DOUBLE) AS revenue, CAST(f.events AS UINTEGER) AS events FROM ("
+                + ("CAST(coalesce(c.contacts_before, 0) AS UINTEGER) AS contacts_before, "
+                   if has_contact else "")
+                + "f._sales, CAST(f.purchases AS UINTEGER) AS purchases, "
+                + ("CAST(f.revenue AS DOUBLE) AS revenue, " if has_value else "")
+                + "CAST(f.events AS UINTEGER) AS events FROM ("
                 "  SELECT e.code, count(*) FILTER (WHERE e.ts < t.won) AS touches_before, "
                 f"  min(e.ts) FILTER (WHERE {acts(sales)} AND e.ts <= t.close) AS _sales, "
-                f"  count(*) FILTER (WHERE {acts(buys)}) AS purchases, {revenue} AS revenue, "
-                f"  count(*) AS events FROM {lg._table} e LEFT JOIN {t} t USING (code) GROUP BY e.code"
+                f"  count(*) FILTER (WHERE {acts(buys)}) AS purchases, "
+                + (f"{revenue} AS revenue, " if has_value else "")
+                + f"  count(*) AS events FROM {lg._table} e LEFT JOIN {t} t USING (code) GROUP BY e.code"
                 ") f "
-                + (f"LEFT JOIN {contacts} c USING (code) " if "contact" in roles else "")
+                + (f"LEFT JOIN {contacts} c USING (code) " if has_contact else "")
                 + "ORDER BY f.code"
             )
         return out.select(
-            pl.col("code").cast(pl.Int64),
-            pl.col("touches_before").cast(pl.UInt32),
-            pl.col("contacts_before").cast(pl.UInt32),
-            pl.col("_sales").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-            pl.col("purchases").cast(pl.UInt32),
-            pl.col("revenue").cast(pl.Float64),
-            pl.col("events").cast(pl.UInt32),
+            "code",
+            "touches_before",
+            pl.col("contacts_before") if has_contact
+            else pl.lit(None, dtype=pl.UInt32).alias("contacts_before"),
+            pl.col("_sales").cast(pl.Datetime("us", "UTC")),  # from integer microseconds: no copy
+            "purchases",
+            pl.col("revenue") if has_value else pl.lit(None, dtype=pl.Float64).alias("revenue"),
+            "events",
         )
 
     # -- buying committees ---------------------------------------------------------------

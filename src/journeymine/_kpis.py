@@ -205,17 +205,21 @@ def kpis(
     buy_acts = _purchase_activities(outcomes[won], purchases, owner)
     event_columns = set(log.mapping.roles())
     per_case = _case_facts(log, cases, _OUT + won, sales_acts, buy_acts)
-    cases = pl.concat([cases, per_case], how="horizontal")
     dwell = stage_summary(log, by=cohorts)
     names = cohorts.names if cohorts is not None else (ALL,)
+    codes = cases.get_column("cohort").rechunk()
+    cases = cases.drop("cohort")
     rows: list[dict[str, Any]] = []
     # one cohort's accounts at a time, by cohort code in order of first appearance: on
     # millions of accounts, a copy of the whole table per cohort (or of its text keys) would
-    # weigh more than the rest of the KPIs together
-    for code in cases.get_column("cohort").unique(maintain_order=True).to_list():
+    # weigh more than the rest of the KPIs together. The two tables are filtered apart (by
+    # one mask) and put side by side after: side by side first, their columns' different
+    # chunks would be copied into one each
+    for code in codes.unique(maintain_order=True).to_list():
+        mask = codes == code
         rows += _cohort_kpis(
             names[code],
-            cases.filter(pl.col("cohort") == code).drop("cohort").to_pandas(),
+            pl.concat([cases.filter(mask), per_case.filter(mask)], how="horizontal").to_pandas(),
             won=_OUT + won,
             lost=None if lost is None else _OUT + lost,
             churned=None if churned is None else _OUT + churned,
