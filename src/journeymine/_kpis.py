@@ -43,7 +43,7 @@ from ._display import Displayed, section, table
 from ._encoding import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
-from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_roles, outcome_times
+from ._outcomes import OutcomeSpec, check_outcomes, normalize_outcomes, outcome_roles, outcome_times
 from ._params import as_names, invalid
 from ._typing import CohortBy
 
@@ -198,14 +198,17 @@ def kpis(
     require_events(log, owner)
     outcomes = normalize_outcomes(outcomes, owner)
     won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
+    check_outcomes(log, outcomes, owner)
     cohorts = resolve(log, by)  # a by function is called here, and only here
-    cases = _outcome_cases(log, outcomes, cohorts=cohorts, won=won, lost=lost, owner=owner)
-    horizon: Any = log.to_polars("cases").get_column("end").max()  # open accounts are censored here
     sales_acts = _sales_activities(log, outcomes, sales_start, won=won, lost=lost, owner=owner)
     buy_acts = _purchase_activities(outcomes[won], purchases, owner)
+    # the stage summary before anything per account is held here: on the DuckDB engine its
+    # queries then do not add to the per-account tables below
+    dwell = stage_summary(log, by=cohorts)
+    cases = _outcome_cases(log, outcomes, cohorts=cohorts, won=won, lost=lost, owner=owner)
+    horizon: Any = log.to_polars("cases").get_column("end").max()  # open accounts are censored here
     event_columns = set(log.mapping.roles())
     per_case = _case_facts(log, cases, _OUT + won, sales_acts, buy_acts)
-    dwell = stage_summary(log, by=cohorts)
     names = cohorts.names if cohorts is not None else (ALL,)
     codes = cases.get_column("cohort").rechunk()
     cases = cases.drop("cohort")

@@ -132,13 +132,28 @@ def outcome_times(
     return pl.concat([cases, out.select(pl.col(n).alias(prefix + n) for n in outcomes)], how="horizontal")
 
 
-def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str) -> pl.DataFrame:
-    """``code`` and the first time of the events ``predicate`` marks (a function of
-    :attr:`JourneyLog.events`), per case code; the events must be in memory."""
+def check_outcomes(log: JourneyLog, outcomes: Mapping[str, Any], owner: str) -> None:
+    """Raise what :func:`outcome_times` would raise for these (normalized) outcomes, before
+    any work: an outcome none of whose activities occurs in the log, a predicate on a log
+    whose events are not in memory."""
+    for name, spec in outcomes.items():
+        if callable(spec):
+            _require_events_for(log, name, owner)
+        else:
+            _check_known(owner, name, [spec] if isinstance(spec, str) else list(spec), log)
+
+
+def _require_events_for(log: JourneyLog, name: str, owner: str) -> None:
     require_embedded(
         log, f"The outcome {name!r} of {owner}, a predicate over the events,",
         instead="Give the outcome as a list of activities instead.",
     )
+
+
+def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str) -> pl.DataFrame:
+    """``code`` and the first time of the events ``predicate`` marks (a function of
+    :attr:`JourneyLog.events`), per case code; the events must be in memory."""
+    _require_events_for(log, name, owner)
     mask = np.asarray(predicate(log.events), dtype=bool)
     if mask.shape != (log.n_events,):
         raise invalid(
