@@ -160,3 +160,26 @@ def test_time_in_stages_adds_up_to_each_journeys_duration(journeys: list[list[tu
     assert (sd.per_account["visits"] >= 1).all()
     assert set(sd.per_account["stage"]) <= set(sd.order)
     assert np.all(sd.summary["accounts"] <= log.n_cases)
+
+
+def test_the_stage_summary_does_not_depend_on_the_order_of_the_per_account_rows() -> None:
+    # engines return the per-account rows in an order that varies from run to run (parallel
+    # group-bys); a mean of floats summed in that order differed in its last digits
+    import polars as pl
+
+    from journeymine._embedded import summarise_stages
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    per = pl.DataFrame({
+        "cohort": rng.integers(0, 3, n).astype(np.uint32),
+        "code": np.arange(n, dtype=np.uint32),
+        "srank": rng.integers(0, 4, n).astype(np.int32),
+        "seconds": rng.lognormal(10, 3, n),
+        "visits": rng.integers(1, 4, n).astype(np.uint32),
+        "events": rng.integers(1, 9, n).astype(np.uint32),
+    })
+    first = summarise_stages(per).sort("cohort", "srank")
+    for seed in range(5):
+        shuffled = per.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert summarise_stages(shuffled).sort("cohort", "srank").equals(first)

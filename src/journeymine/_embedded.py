@@ -366,8 +366,11 @@ class EmbeddedEngine:
 def summarise_stages(per: pl.DataFrame) -> pl.DataFrame:
     """Per (cohort, stage rank), from the per-account visits of :meth:`stage_visits`: the
     accounts that entered the stage and the median, 90th percentile and mean seconds spent
-    there, and the median number of visits (the contract of ``stage_summary``)."""
-    return per.group_by("cohort", "srank").agg(
+    there, and the median number of visits (the contract of ``stage_summary``). The rows are
+    put in (cohort, case, stage) order first: a mean of floats depends on the order of its
+    terms, and engines (DuckDB's, Spark's and polars' parallel group-bys) return the
+    per-account rows in an order that varies from run to run."""
+    return per.sort("cohort", "code", "srank").group_by("cohort", "srank").agg(
         pl.len().alias("accounts"),
         pl.col("seconds").median().alias("median"),
         pl.col("seconds").quantile(0.9, interpolation="linear").alias("p90"),
