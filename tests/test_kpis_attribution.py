@@ -231,7 +231,7 @@ def test_attribution_by_any_event_attribute() -> None:
     assert same.credits["share"].tolist() == linear["share"].tolist()  # "team" is read as the resource
 
 
-@pytest.mark.parametrize("name", ["end", "start", "case"])
+@pytest.mark.parametrize("name", ["end", "start", "case", "code", "_close", "events"])
 def test_an_outcome_may_be_named_like_a_column_of_the_case_table(name: str) -> None:
     # an outcome named "end" used to read the accounts' last event as its time: every
     # account "won" (KPIs) and the outcome rows of compare_cohorts were wrong
@@ -246,3 +246,17 @@ def test_an_outcome_may_be_named_like_a_column_of_the_case_table(name: str) -> N
     pd.testing.assert_frame_equal(got_cmp.outcomes.drop(columns="feature"), ref_cmp.outcomes.drop(columns="feature"))
     keys = jm.by_outcome({name: signed}).resolve_keys(log)[0]
     assert keys.value_counts().sort("count").get_column("count").to_list() == [103, 197]
+
+
+def test_a_predicate_outcome_of_the_wrong_length_is_named_before_it_is_used() -> None:
+    log = jm.datasets.demo_b2b(100, random_state=1)
+    short = {"won": lambda e: (e["activity"] == "Contract signed").to_numpy()[:-1], "lost": ["Closed lost"]}
+    with pytest.raises(jm.InvalidParameterError, match=f"predicate returning {log.n_events} booleans"):
+        jm.kpis(log, outcomes=short, churned=None)
+    # a predicate outcome named "code" works like any other
+    signed = {"code": lambda e: (e["activity"] == "Contract signed").to_numpy()}
+    # (purchases named: a predicate win names no purchase activities of its own)
+    got = jm.kpis(log, outcomes=signed, won="code", lost=None, churned=None,
+                  purchases="Contract signed").to_dataframe()
+    ref = jm.kpis(log, outcomes={"won": ["Contract signed"]}, won="won", lost=None, churned=None).to_dataframe()
+    pd.testing.assert_frame_equal(got, ref)

@@ -975,9 +975,10 @@ def _fixed_sum(expr: str) -> str:
 
 def _median_of_counts(counts: pl.DataFrame, key: str) -> pl.DataFrame:
     """The median ``position`` per ``key`` from the count ``n`` of each distinct (key,
-    position), as an exact quantile over every value gives it: the values at ranks
-    floor and ceil of (N - 1) / 2, interpolated as ``lo + (hi - lo) * d`` (polars' and
-    DuckDB's linear rule)."""
+    position), as polars' ``median()`` over every value gives it (the embedded engine's
+    typical positions): the values at ranks floor and ceil of (N - 1) / 2, interpolated as
+    ``lo + (hi - lo) * d``. (DuckDB's ``quantile_cont`` interpolates otherwise and can
+    differ in the last bit.)"""
     if counts.height == 0:
         return pl.DataFrame({key: counts.get_column(key), "position": pl.Series([], dtype=pl.Float64)})
     f = counts.sort(key, "position")

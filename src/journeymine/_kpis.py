@@ -200,12 +200,13 @@ def kpis(
     won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
     check_outcomes(log, outcomes, owner)
     cohorts = resolve(log, by)  # a by function is called here, and only here
-    sales_acts = _sales_activities(log, outcomes, sales_start, won=won, lost=lost, owner=owner)
-    buy_acts = _purchase_activities(outcomes[won], purchases, owner)
     # the stage summary before anything per account is held here: on the DuckDB engine its
     # queries then do not add to the per-account tables below
     dwell = stage_summary(log, by=cohorts)
+    # (the outcome times check a predicate's answer before the sales activities use it)
     cases = _outcome_cases(log, outcomes, cohorts=cohorts, won=won, lost=lost, owner=owner)
+    sales_acts = _sales_activities(log, outcomes, sales_start, won=won, lost=lost, owner=owner)
+    buy_acts = _purchase_activities(outcomes[won], purchases, owner)
     horizon: Any = log.to_polars("cases").get_column("end").max()  # open accounts are censored here
     event_columns = set(log.mapping.roles())
     per_case = _case_facts(log, cases, _OUT + won, sales_acts, buy_acts)

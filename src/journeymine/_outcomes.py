@@ -114,22 +114,25 @@ def outcome_times(
             f"beside); rename {clash[0]!r}, e.g. to {clash[0] + '_reached'!r}", list(outcomes),
         )
     cases = log.to_polars("cases").select(*(["case"] if case else []), "start", "end")
+    # inside, each outcome's column has a name of its own (an outcome may be named "code")
+    inner = {name: f"__outcome{i}" for i, name in enumerate(outcomes)}
     lists: dict[str, list[str]] = {}
     found: list[pl.DataFrame] = []  # code and first times: the lists' at once, then each predicate's
     for name, spec in outcomes.items():
         if callable(spec):
-            found.append(_predicate_times(log, name, spec, owner))
+            found.append(_predicate_times(log, name, spec, owner, inner[name]))
         else:
             acts = [spec] if isinstance(spec, str) else list(spec)
             if require_known:
                 _check_known(owner, name, acts, log)
-            lists[name] = acts
+            lists[inner[name]] = acts
     if lists:
         found.insert(0, engine_of(log).first_times(log, lists).select("code", *lists))
     out = pl.DataFrame({"code": pl.int_range(0, cases.height, eager=True, dtype=pl.Int64)})
     for part in found:
         out = out.join(part, on="code", how="left", maintain_order="left")
-    return pl.concat([cases, out.select(pl.col(n).alias(prefix + n) for n in outcomes)], how="horizontal")
+    times = out.select(pl.col(inner[n]).alias(prefix + n) for n in outcomes)
+    return pl.concat([cases, times], how="horizontal")
 
 
 def check_outcomes(log: JourneyLog, outcomes: Mapping[str, Any], owner: str) -> None:
@@ -150,9 +153,9 @@ def _require_events_for(log: JourneyLog, name: str, owner: str) -> None:
     )
 
 
-def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str) -> pl.DataFrame:
-    """``code`` and the first time of the events ``predicate`` marks (a function of
-    :attr:`JourneyLog.events`), per case code; the events must be in memory."""
+def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str, column: str) -> pl.DataFrame:
+    """``code`` and, as ``column``, the first time of the events ``predicate`` marks (a
+    function of :attr:`JourneyLog.events`), per case code; the events must be in memory."""
     _require_events_for(log, name, owner)
     mask = np.asarray(predicate(log.events), dtype=bool)
     if mask.shape != (log.n_events,):
@@ -163,8 +166,8 @@ def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str) -> 
             f"{mask.shape[0] if mask.ndim else 0} values",
         )
     hits = encode(log).frame.filter(pl.Series(mask))
-    first = hits.group_by("code").agg(pl.col("ts").min().alias(name))
-    return first.with_columns(pl.col("code").cast(pl.Int64))
+    first = hits.group_by("code").agg(pl.col("ts").min().alias("__first"))
+    return first.select(pl.col("code").cast(pl.Int64), pl.col("__first").alias(column))
 
 
 def _check_known(owner: str, name: str, acts: list[str], log: JourneyLog) -> None:
@@ -205,8 +208,9 @@ class ByOutcome:
                 *(never.alias("@" + k) for k in self.outcomes if k not in known),
             )
             if known:
-                first = engine_of(log).first_times(log, known).select(
-                    "code", *(pl.col(k).alias("@" + k) for k in known))
+                inner = {k: f"__outcome{i}" for i, k in enumerate(known)}
+                first = engine_of(log).first_times(log, {inner[k]: v for k, v in known.items()}).select(
+                    "code", *(pl.col(inner[k]).alias("@" + k) for k in known))
                 times = times.join(first, on="code", how="left", maintain_order="left")
         key = pl.lit(self.open_name)
         for name in reversed(list(self.outcomes)):  # the first outcome in the mapping wins
