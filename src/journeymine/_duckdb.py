@@ -219,9 +219,7 @@ class _Database:
     def forget(self, tables: list[str], cache: dict[str, Any]) -> None:
         """Queue the tables of a log that is gone (its events, its rejected rows, and what
         its ``cache`` names) to be dropped."""
-        self._forgotten += tables + [
-            str(v) for k, v in cache.items() if k == "duckdb_variants" or str(k).startswith("duckdb_table:")
-        ]
+        self._forgotten += tables + [str(v) for k, v in cache.items() if str(k).startswith("duckdb_table:")]
         if "duckdb_names" in cache:
             self._forgotten += [f"{tables[0]}_names_cases", f"{tables[0]}_names_acts"]
 
@@ -286,6 +284,17 @@ class _Database:
             return self.frame(sql.replace("__SLICE__", "true"), params)
         frames = [self.frame(sql.replace("__SLICE__", f"(({key}) % {n}) = {i}"), params) for i in range(n)]
         return pl.concat(frames, how="vertical_relaxed")
+
+    @contextlib.contextmanager
+    def temp(self, prefix: str, select: str) -> Iterator[str]:
+        """A temporary table of ``select``'s rows for the length of a ``with`` (its name),
+        dropped after, whatever happens."""
+        name = self.name(prefix)
+        try:
+            self.run(f"CREATE TEMP TABLE {name} AS {select}")
+            yield name
+        finally:
+            self.run(f"DROP TABLE IF EXISTS {name}")
 
     def register(self, frame: pl.DataFrame) -> _Registered:
         """Make a polars frame (per-case, small) a DuckDB view for the length of a ``with``."""
@@ -572,12 +581,8 @@ def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
     column) as a duplicate event. A repeat shares its case and timestamp: the candidates
     are the rows tied on one 64-bit hash of (case, ts), a group-by over one integer (a
     hash collision only adds candidates); only they are compared column by column."""
-    ties = db.name("ties")
-    db.run(
-        f"CREATE TEMP TABLE {ties} AS SELECT hash(\"case\", ts) AS h FROM {valid} "
-        "GROUP BY ALL HAVING count(*) > 1"
-    )
-    try:
+    tied = f"SELECT hash(\"case\", ts) AS h FROM {valid} GROUP BY ALL HAVING count(*) > 1"
+    with db.temp("ties", tied) as ties:
         if not db.frame(f"SELECT count(*) AS n FROM {ties}").item():
             return
         kept = ["case", "activity", "ts", *spec.optional, *spec.slots.values()]
@@ -590,8 +595,6 @@ def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
             f") WHERE rn > 1",
             [REASONS[6]],
         )
-    finally:
-        db.run(f"DROP TABLE IF EXISTS {ties}")
 
 
 def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str, int]:
@@ -1148,7 +1151,7 @@ class DuckDBEngine:
         indices, and ``h``, a hash of it for slicing), built once per log, in slices of
         cases (list states are held in memory)."""
         db = lg._db
-        name = lg._cache.get("duckdb_variants")
+        name = lg._cache.get("duckdb_table:variants")
         if name is None:
             name = db.name("variants")
             db.run(f"CREATE TABLE {name} (code INTEGER, variant INTEGER[], h UBIGINT)")
@@ -1163,7 +1166,7 @@ class DuckDBEngine:
             except BaseException:
                 db.run(f"DROP TABLE IF EXISTS {name}")
                 raise
-            lg._cache["duckdb_variants"] = name
+            lg._cache["duckdb_table:variants"] = name
         return str(name)
 
     # -- clustering ----------------------------------------------------------------------
@@ -1320,38 +1323,45 @@ class DuckDBEngine:
         with lg._db.register(stages) as sr:
             yield f"LEFT JOIN {sr} s ON s.stage = e.stage", f"coalesce(s.rank, {rank})"
 
+    @staticmethod
+    def _stage_steps(lg: DuckDBJourneyLog, join: str, srank: str, *, moves: bool) -> str:
+        """SQL for every event with its account, stage rank, the microseconds to the next
+        event (``us``, 0 for the last) and whether it opens a visit to its stage; with
+        ``moves``, the next event's stage rank (``to``) as well. ``join`` and ``srank`` come
+        from :meth:`_stage_ranks`."""
+        to = "lead(srank) OVER w AS \"to\", " if moves else ""
+        return (
+            f"SELECT code, srank, coalesce(gap, 0) AS us, {to}"
+            "coalesce(lag(srank) OVER w <> srank, true) AS visit FROM ("
+            f"SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
+            ") WINDOW w AS (PARTITION BY code ORDER BY i)"
+        )
+
     def stage_visits(
         self, log: JourneyLog, cohort: pl.Series, act_rank: np.ndarray, stage_rank: dict[str, int]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         lg = _log(log)
         db = lg._db
         per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
-        with db.register(per_case) as pc, self._stage_ranks(lg, act_rank, stage_rank) as (join, srank):
-            visits = db.name("visits")
-            db.run(
-                f"CREATE TEMP TABLE {visits} AS SELECT code, srank, "
-                "coalesce(gap, 0) AS us, lead(srank) OVER w AS \"to\", "
-                "coalesce(lag(srank) OVER w <> srank, true) AS visit FROM ("
-                f"SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
-                ") WINDOW w AS (PARTITION BY code ORDER BY i)"
+        with (
+            db.register(per_case) as pc,
+            self._stage_ranks(lg, act_rank, stage_rank) as (join, srank),
+            db.temp("visits", self._stage_steps(lg, join, srank, moves=True)) as visits,
+        ):
+            per = db.frame(
+                # sums of integer microseconds: exact, whatever the order threads add them in
+                "SELECT p.cohort, v.code, v.srank, CAST(sum(v.us) AS DOUBLE) / 1e6 AS seconds, "
+                "count(*) FILTER (WHERE v.visit) AS visits, count(*) AS events "
+                f"FROM {visits} v JOIN {pc} p USING (code) GROUP BY ALL"
             )
-            try:
-                per = db.frame(
-                    # sums of integer microseconds: exact, whatever the order threads add them in
-                    "SELECT p.cohort, v.code, v.srank, CAST(sum(v.us) AS DOUBLE) / 1e6 AS seconds, "
-                    "count(*) FILTER (WHERE v.visit) AS visits, count(*) AS events "
-                    f"FROM {visits} v JOIN {pc} p USING (code) GROUP BY ALL"
-                )
-                # distinct cases from a table of (case, move) counts: a distinct-count state
-                # is held in memory, a group-by spills
-                trans = db.frame(
-                    "SELECT p.cohort, m.srank, m.\"to\", sum(m.n) AS count, count(*) AS cases FROM ("
-                    f"  SELECT code, srank, \"to\", count(*) AS n FROM {visits} "
-                    "  WHERE \"to\" IS NOT NULL AND \"to\" <> srank GROUP BY ALL"
-                    f") m JOIN {pc} p USING (code) GROUP BY ALL"
-                )
-            finally:
-                db.run(f"DROP TABLE IF EXISTS {visits}")
+            # distinct cases from a table of (case, move) counts: a distinct-count state
+            # is held in memory, a group-by spills
+            trans = db.frame(
+                "SELECT p.cohort, m.srank, m.\"to\", sum(m.n) AS count, count(*) AS cases FROM ("
+                f"  SELECT code, srank, \"to\", count(*) AS n FROM {visits} "
+                "  WHERE \"to\" IS NOT NULL AND \"to\" <> srank GROUP BY ALL"
+                f") m JOIN {pc} p USING (code) GROUP BY ALL"
+            )
         per = per.select(
             pl.col("cohort").cast(pl.UInt32), pl.col("code").cast(pl.UInt32), pl.col("srank").cast(pl.Int32),
             pl.col("seconds").cast(pl.Float64),
@@ -1369,20 +1379,18 @@ class DuckDBEngine:
         lg = _log(log)
         db = lg._db
         per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
-        with db.register(per_case) as pc, self._stage_ranks(lg, act_rank, stage_rank) as (join, srank):
-            per = db.name("per")
-            db.run(
-                f"CREATE TEMP TABLE {per} AS SELECT p.cohort, x.* FROM ("
+        with (
+            db.register(per_case) as pc,
+            self._stage_ranks(lg, act_rank, stage_rank) as (join, srank),
+            db.temp(
+                "per",
+                "SELECT p.cohort, x.* FROM ("
                 "  SELECT code, srank, sum(us) AS us, CAST(sum(us) AS DOUBLE) / 1e6 AS seconds,"
-                "  count(*) FILTER (WHERE visit) AS visits FROM ("
-                "    SELECT code, srank, coalesce(gap, 0) AS us,"
-                "    coalesce(lag(srank) OVER w <> srank, true) AS visit FROM ("
-                f"      SELECT e.code, e.i, e.gap, {srank} AS srank FROM {lg._table} e {join}"
-                "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
-                "  ) GROUP BY code, srank"
-                f") x JOIN {pc} p USING (code)"
-            )
-        try:
+                "  count(*) FILTER (WHERE visit) AS visits "
+                f"  FROM ({self._stage_steps(lg, join, srank, moves=False)}) GROUP BY code, srank"
+                f") x JOIN {pc} p USING (code)",
+            ) as per,
+        ):
             n_rows = int(db.frame(f"SELECT count(*) AS n FROM {per}").item())
             out = db.sliced(
                 "SELECT cohort, srank, count(*) AS accounts, quantile_cont(seconds, [0.5, 0.9]) AS q, "
@@ -1391,8 +1399,6 @@ class DuckDBEngine:
                 "WHERE __SLICE__ GROUP BY cohort, srank",
                 "hash(cohort, srank)", db.slices(2 * n_rows),
             )
-        finally:
-            db.run(f"DROP TABLE IF EXISTS {per}")
         return out.select(
             pl.col("cohort").cast(pl.UInt32),
             pl.col("srank").cast(pl.Int32),
@@ -1518,21 +1524,19 @@ class DuckDBEngine:
         if "role" not in roles or "contact" not in roles:
             return pl.DataFrame(schema=schema)
         per_case = per_case_frame(log, cohort=cohort.cast(pl.Int32))
-        steps = db.name("handovers")
-        with db.register(per_case) as pc:
-            db.run(
-                f"CREATE TEMP TABLE {steps} AS SELECT p.cohort, h.code, h.source, h.target, h.gap FROM ("
-                "  SELECT code, source, target, gap FROM ("
-                "    SELECT code, contact, source, lead(contact) OVER w AS next_contact,"
-                "    lead(source) OVER w AS target, lead(ts) OVER w - ts AS gap FROM ("
-                "      SELECT code, i, ts, CAST(contact AS VARCHAR) AS contact,"
-                f"      coalesce(CAST(role AS VARCHAR), {_lit(NO_ROLE)}) AS source FROM {lg._table}"
-                "      WHERE contact IS NOT NULL"
-                "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
-                "  ) WHERE next_contact IS NOT NULL AND next_contact <> contact"
-                f") h JOIN {pc} p USING (code)"
-            )
-        try:
+        with db.register(per_case) as pc, db.temp(
+            "handovers",
+            "SELECT p.cohort, h.code, h.source, h.target, h.gap FROM ("
+            "  SELECT code, source, target, gap FROM ("
+            "    SELECT code, contact, source, lead(contact) OVER w AS next_contact,"
+            "    lead(source) OVER w AS target, lead(ts) OVER w - ts AS gap FROM ("
+            "      SELECT code, i, ts, CAST(contact AS VARCHAR) AS contact,"
+            f"      coalesce(CAST(role AS VARCHAR), {_lit(NO_ROLE)}) AS source FROM {lg._table}"
+            "      WHERE contact IS NOT NULL"
+            "    ) WINDOW w AS (PARTITION BY code ORDER BY i)"
+            "  ) WHERE next_contact IS NOT NULL AND next_contact <> contact"
+            f") h JOIN {pc} p USING (code)",
+        ) as steps:
             n_steps = int(db.frame(f"SELECT count(*) AS n FROM {steps}").item())
             out = db.sliced(
                 "SELECT cohort, source, target, count(*) AS count, quantile_cont(gap, 0.5) / 1e6 AS median "
@@ -1544,8 +1548,6 @@ class DuckDBEngine:
                 "SELECT cohort, source, target, count(*) AS accounts FROM "
                 f"(SELECT DISTINCT cohort, code, source, target FROM {steps}) GROUP BY ALL"
             )
-        finally:
-            db.run(f"DROP TABLE IF EXISTS {steps}")
         out = out.join(accounts, on=["cohort", "source", "target"], how="left")
         if out.height == 0:
             return pl.DataFrame(schema=schema)
