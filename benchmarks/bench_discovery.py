@@ -34,9 +34,10 @@ in rounds (each contender once per round). After timing, each step writes what i
 and the parent checks that all contenders agree.
 
 Usage: ``python benchmarks/bench_discovery.py [--events 1000000 5000000] [--repeat 1]
-[--skip-pm4py-pandas] [--no-profile] [--baseline SRC]``; for a baseline from an earlier
+[--skip-pm4py-pandas] [--no-profile] [--baseline SRC] [--name NAME]``; for a baseline from an earlier
 commit: ``git archive <commit> src | tar -x -C /tmp/base`` and ``--baseline /tmp/base/src``. Data from ``jm.datasets.demo_b2b`` (~7.3 events per account,
-rows shuffled), cached in ``benchmarks/.cache``. Writes ``benchmarks/results/discovery.json``.
+rows shuffled), cached in ``benchmarks/.cache``. Writes ``benchmarks/results/discovery.json``
+(``--name``: another name; the issue-29 runs are ``discovery_issue29.json``).
 """
 
 from __future__ import annotations
@@ -464,6 +465,8 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="skip journeymine's breakdown")
     parser.add_argument("--baseline", metavar="SRC",
                         help="also run the journeymine step with this src folder (an earlier version)")
+    parser.add_argument("--name", default="discovery",
+                        help="results file: benchmarks/results/NAME.json (default: discovery)")
     args = parser.parse_args()
     if args.baseline and not (Path(args.baseline) / "journeymine" / "__init__.py").exists():
         parser.error(f"--baseline {args.baseline!r} holds no journeymine package")
@@ -540,9 +543,9 @@ def main() -> None:
     load_after = load_average()
     print(f"\n1-minute load average: {load_before:.2f} before, {load_after:.2f} after "
           f"({os.cpu_count()} CPUs)")
-    path = write_json("discovery", {"events": args.events, "repeat": args.repeat,
-                                    "load_average": {"before": load_before, "after": load_after},
-                                    "sizes": results})
+    path = write_json(args.name, {"events": args.events, "repeat": args.repeat,
+                                  "load_average": {"before": load_before, "after": load_after},
+                                  "sizes": results})
     print(f"wrote {path}")
 
 
