@@ -134,6 +134,11 @@ def test_auto_keeps_the_blend_unless_another_learner_is_clearly_better() -> None
     assert _choose({"blend": [0.80, 0.82], "logistic": [0.82, 0.83], "baseline": [0.84, 0.85]}) == "logistic"
     assert _choose({"blend": [0.80, 0.82], "boosting": [0.83, 0.84], "logistic": [0.82, 0.83]}) == "boosting"
     assert _choose({"blend": [0.80, 0.82], "baseline": [0.90, 0.90]}) == "blend"
+    # ranks better but its probabilities are further off (Brier worse than the blend's): kept out
+    aucs = {"blend": [0.72, 0.72], "boosting": [0.74, 0.75], "logistic": [0.73, 0.74]}
+    assert _choose(aucs, {"blend": 0.096, "boosting": 0.106, "logistic": 0.097}) == "blend"
+    assert _choose(aucs, {"blend": 0.096, "boosting": 0.106, "logistic": 0.095}) == "logistic"
+    assert _choose(aucs, {"blend": 0.096, "boosting": 0.096, "logistic": 0.095}) == "boosting"
 
 
 def test_time_folds_never_train_on_labels_from_the_hold_out() -> None:

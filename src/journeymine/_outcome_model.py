@@ -129,15 +129,19 @@ _EXPLAIN_ROWS = 2_000
 _LOGGED = ("n_events", "days_since_first", "recency_days", "events_30d", "events_90d", "last_gap_days")
 
 
-def _choose(per_fold: Mapping[str, Sequence[float]]) -> str:
-    """The learner ``"auto"`` keeps, from each candidate's hold-out AUC per fold: the blend,
-    unless boosting or the logistic model is better on every fold and by more than the
-    margin on average (hold-outs are small: noise is not evidence); then the best such
-    learner on average. The baseline is a reference, never chosen (see ``fit``)."""
+def _choose(per_fold: Mapping[str, Sequence[float]], brier: Mapping[str, float] | None = None) -> str:
+    """The learner ``"auto"`` keeps, from each candidate's hold-out AUC per fold (and its
+    mean hold-out Brier score, ``brier``): the blend, unless boosting or the logistic model
+    is better on every fold and by more than the margin on average (hold-outs are small:
+    noise is not evidence), and its Brier score is not worse than the blend's (a learner
+    that ranks better but whose probabilities are further off is not a better score); then
+    the best such learner on average. The baseline is a reference, never chosen (see
+    ``fit``)."""
     better = [
         (float(np.mean(np.subtract(aucs, per_fold["blend"]))), name)
         for name, aucs in per_fold.items()
         if name in ("boosting", "logistic") and (np.subtract(aucs, per_fold["blend"]) > 0).all()
+        and (brier is None or brier[name] <= brier["blend"])
     ]
     better = [(gap, name) for gap, name in better if gap > _AUC_MARGIN]
     return max(better)[1] if better else "blend"
@@ -617,10 +621,11 @@ class JourneyOutcomeModel(Estimator):
         boosting and of the logistic model; ``"boosting"`` alone; ``"logistic"``: the
         standardised L2 logistic regression, whose :meth:`explain` reads as odds ratios;
         ``"auto"`` (default): the blend, unless the logistic model or boosting beats it on
-        both time-ordered hold-outs and by more than 0.01 ROC AUC on average (then the
-        better of those). The recency/frequency baseline is fitted and scored alongside as
-        the reference, never chosen: on the logs measured, hold-outs that favoured it did not
-        predict a later period better (docs/kpis.md); ``selection_`` shows its figures.
+        both time-ordered hold-outs and by more than 0.01 ROC AUC on average, with a mean
+        hold-out Brier score no worse than the blend's (then the better of those). The
+        recency/frequency baseline is fitted and scored alongside as the reference, never
+        chosen: on the logs measured, hold-outs that favoured it did not predict a later
+        period better (docs/kpis.md); ``selection_`` shows its figures.
     calibration : {"sigmoid", "isotonic", None}
         How the hold-outs calibrate the probabilities (Platt's sigmoid, isotonic regression,
         or not at all). The calibration is kept only when, learned on the first hold-out,
@@ -993,7 +998,11 @@ class JourneyOutcomeModel(Estimator):
                     ],
                 }
             )
-            chosen = _choose(per_fold) if self.learner == "auto" else self.learner
+            chosen = (
+                _choose(per_fold, dict(zip(table["learner"], table["brier"], strict=True)))
+                if self.learner == "auto"
+                else self.learner
+            )
             # calibration: learned on the hold-outs before the last, kept when it lowers the
             # last hold-out's Brier score; then learned again on every hold-out
             last = folds[-1].hold
