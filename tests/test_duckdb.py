@@ -618,3 +618,125 @@ def test_a_sub_log_takes_its_tables_with_it(demo_file: Path) -> None:
     gc.collect()
     jm.journey_map(log, by="product")  # the next query drops what the sub-log left
     assert tables() == before
+
+
+# -- hostile inputs found by a sweep of the DuckDB engine against the embedded one ------------
+
+
+def _events(path: Path, **columns: Any) -> Path:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def _hours(n: int) -> list[Any]:
+    return [pd.Timestamp("2024-01-01") + pd.Timedelta(hours=i) for i in range(n)]
+
+
+def test_float_ids_with_nan_are_missing_as_in_memory(tmp_path: Path) -> None:
+    # integer ids with a gap, as pandas writes them: NaN (not null) in a float column. DuckDB
+    # cast every branch of its CASE (NaN to BIGINT: a raw ConversionException), and its isnan()
+    # answers false for NaNs read from Parquet
+    ids = np.arange(3000, dtype=float) // 2
+    ids[1] = np.nan
+    path = _events(tmp_path / "nan_ids.parquet", account=ids, act=["x"] * 3000, ts=_hours(3000))
+    keys = dict(case="account", activity="act", timestamp="ts")
+    with pytest.warns(jm.DataQualityWarning, match="1 missing case id"):
+        local = jm.read_parquet(path, **keys)
+    with pytest.warns(jm.DataQualityWarning, match="1 missing case id"):
+        remote = jm.read_parquet(path, engine="duckdb", **keys)
+    assert remote.n_events == local.n_events == 2999
+    same(remote.cases, local.cases)
+    same(remote.rejected, local.rejected)
+
+
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), 1e27])
+def test_kpis_with_values_the_fixed_point_cannot_hold(tmp_path: Path, odd: float) -> None:
+    path = _events(tmp_path / "v.parquet", account=["a", "a", "b", "b"], act=["x", "won", "x", "won"],
+                   ts=_hours(4), value=[1.5, odd, 2.25, 3.0])
+    keys = dict(case="account", activity="act", timestamp="ts", value="value")
+    local = jm.kpis(jm.read_parquet(path, **keys), outcomes={"won": ["won"]})
+    remote = jm.kpis(jm.read_parquet(path, engine="duckdb", **keys), outcomes={"won": ["won"]})
+    assert repr(remote) == repr(local)
+
+
+def test_wide_valid_time_fixed_offsets_and_formats(tmp_path: Path) -> None:
+    path = _events(tmp_path / "t.parquet", account=["a", "a", "b"], act=["x", "y", "x"],
+                   ts=["2024-03-31 01:30:00", "2024-10-27 02:30:00", "2024-01-01 10:00:00"])
+    keys: dict[str, Any] = dict(case="account", activity="act", timestamp="ts")
+    # bounds outside pandas' nanosecond range (1677-2262)
+    wide = dict(valid_time=("0001-01-01", "9999-12-31"))
+    assert jm.read_parquet(path, engine="duckdb", **wide, **keys).n_events == 3
+    # a fixed offset polars knows and DuckDB does not: read as the embedded engine reads it
+    for tz in ("+02:00", "+14:00"):
+        local = jm.read_parquet(path, tz=tz, **keys)
+        remote = jm.read_parquet(path, engine="duckdb", tz=tz, **keys).to_local()
+        same(remote.events[["case", "timestamp"]], local.events[["case", "timestamp"]])
+    # a format DuckDB's strptime cannot read: named, with the fix
+    with pytest.raises(jm.SchemaError, match=r"timestamp_format='%Q' \(column 'ts'\).*DuckDB's codes"):
+        jm.read_parquet(path, engine="duckdb", timestamp_format="%Q", **keys)
+
+
+def test_damaged_files_and_bad_spill_folders_are_named(tmp_path: Path) -> None:
+    good = _events(tmp_path / "good.parquet", account=["a", "a", "b"], act=["x", "y", "x"], ts=_hours(3))
+    damaged = bytearray(good.read_bytes())
+    damaged[20:200] = b"\xab" * 180  # the pages, not the footer
+    (tmp_path / "damaged.parquet").write_bytes(bytes(damaged))
+    keys: dict[str, Any] = dict(case="account", activity="act", timestamp="ts", engine="duckdb")
+    with pytest.raises(jm.FileFormatError, match=r"damaged\.parquet"):
+        jm.read_parquet(tmp_path / "damaged.parquet", **keys)
+    (tmp_path / "a_file").write_text("x")
+    for folder in (tmp_path / "a_file", tmp_path / "a_file" / "sub"):
+        with pytest.raises(jm.InvalidParameterError, match=r"temp_directory=.*a writable folder"):
+            jm.read_parquet(good, temp_directory=folder, **keys)
+    for value in ("", 5):
+        with pytest.raises(jm.InvalidParameterError, match="temp_directory"):
+            jm.read_parquet(good, temp_directory=value, **keys)
+
+
+def test_warnings_name_the_same_rows_and_columns(tmp_path: Path) -> None:
+    path = _events(tmp_path / "w.parquet", account=["a", None, None, None, "b"], act=["x"] * 5,
+                   ts=_hours(5), note=["ok", "bad\x01", "fine", "x", "also\x02bad"])
+    keys: dict[str, Any] = dict(case="account", activity="act", timestamp="ts")
+    for engine in ("embedded", "duckdb"):
+        with pytest.warns(jm.DataQualityWarning) as caught:
+            log = jm.read_parquet(path, engine=engine, **keys)
+        messages = [str(w.message) for w in caught]
+        # every rejected row among the first five, not the first of each reason
+        assert any("3 missing case id; first rows: [1, 2, 3]" in m for m in messages), (engine, messages)
+        assert any("'note' (2 values)" in m and "first rows of 'note': [1, 4]" in m for m in messages), (
+            engine, messages)
+        assert log.n_events == 2
+
+
+def test_text_timestamps_are_iso_or_set_aside_never_misread(tmp_path: Path) -> None:
+    # DuckDB's cast ignores words after the time ("10:00 PM" read as 10:00) and reads 24:00 as
+    # the next day: such text is unparsable on the DuckDB engine, never a different instant
+    texts = ["2024-06-01 10:00 PM", "2024-01-01 10:00:00 foo", "epoch", "2024-01-01 24:00:00",
+             "2024-01-01 10:00:00 America/Argentina/Buenos_Aires", "2024-01-01 10:00:00 Etc/GMT+2",
+             "2024-01-01 10:00:00 utc", "2024-1-5 9:05", "2024-01-05T09:05:07-05:30", " 2024-01-05 09:05 "]
+    path = _events(tmp_path / "t.parquet", account=[f"c{i}" for i in range(len(texts))],
+                   act=["x"] * len(texts), ts=texts)
+    keys: dict[str, Any] = dict(case="account", activity="act", timestamp="ts", tz="America/New_York")
+    with pytest.warns(jm.DataQualityWarning):
+        local = jm.read_parquet(path, **keys)
+    with pytest.warns(jm.DataQualityWarning, match="4 unparsable timestamp"):
+        remote = jm.read_parquet(path, engine="duckdb", **keys)
+    got = remote.to_local().events.set_index("row")["timestamp"]
+    want = local.events.set_index("row")["timestamp"]
+    assert list(got.index) == [4, 5, 6, 7, 8, 9]
+    assert (got == want.loc[got.index]).all()  # every instant read is the embedded engine's
+    assert set(remote.rejected["row"]) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("zone", [None, "UTC", "Asia/Tokyo"])
+def test_nanosecond_timestamps_are_cut_to_microseconds_as_in_memory(tmp_path: Path, zone: str | None) -> None:
+    pa = pytest.importorskip("pyarrow")
+    ns = [-1500, 1500, 1704067200_123456789, 1711846800_999999999]
+    path = _events(tmp_path / "ns.parquet", account=["a", "a", "b", "b"], act=["x", "y", "x", "y"],
+                   ts=pa.array(ns, pa.timestamp("ns", zone)))
+    keys: dict[str, Any] = dict(case="account", activity="act", timestamp="ts", tz="Europe/Berlin")
+    local = jm.read_parquet(path, **keys).events["timestamp"]
+    remote = jm.read_parquet(path, engine="duckdb", **keys).to_local().events["timestamp"]
+    assert remote.tolist() == local.tolist()

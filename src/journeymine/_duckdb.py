@@ -45,6 +45,7 @@ duckdb is imported only here, and only when such a log is built.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import glob
 import os
 import re
@@ -81,6 +82,7 @@ from ._warnings import warn
 from .errors import (
     DataQualityWarning,
     EmptyLogError,
+    FileFormatError,
     InvalidParameterError,
     MissingDependencyError,
     SchemaError,
@@ -97,9 +99,17 @@ _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 _BLANK = r"^[\s\x0B\p{Z}\x{85}]*$"
 #: text whose time of day is followed by a zone: Z, an offset (+05, +0530, +05:30), UTC/GMT
 #: or an IANA name (a date alone, 2024-03-02, ends in "-02" but has no zone)
+#: ISO 8601 text the DuckDB engine reads (after trimming): a date, or a date and a time of
+#: day (hours 0-23; DuckDB's cast would read 24:00 as the next day); anything else is
+#: unparsable (DuckDB's cast ignores words after the time: "10:00 PM", "10:00 foo")
+_ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
+_ISO_TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+_NAIVE_TEXT = rf"^{_ISO_DATE}(?:[T ]{_ISO_TIME})?$"
+#: ... and with a zone after the time: Z, an offset (+05, +0530, +05:30), UTC/GMT or an
+#: IANA name (America/Argentina/Buenos_Aires, Etc/GMT+2)
 _OFFSET = (
-    r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*"
-    r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|(?:UTC|GMT)|[A-Za-z_]+/[A-Za-z_+-]+)\s*$"
+    rf"^{_ISO_DATE}[T ]{_ISO_TIME}\s*"
+    r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|(?i:UTC|GMT)|[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+)$"
 )
 _NAIVE_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 _NOT_TEXT = re.compile(r"^(BLOB|STRUCT|MAP|UNION)|\[\d*\]$")
@@ -151,6 +161,26 @@ def _size(value: str | int | None, name: str) -> str | None:
     return value.strip()
 
 
+def _folder(value: str | os.PathLike[str] | None) -> str | None:
+    """``temp_directory`` checked: a path to a folder that exists or can be made, as text."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise invalid("temp_directory", "read_parquet", "a path to a folder (str or os.PathLike)", value)
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise invalid("temp_directory", "read_parquet", "a path given as text, not bytes", value)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise InvalidParameterError(
+            f"read_parquet: temp_directory={path!r} is not a folder that can be used for DuckDB's "
+            f"spill files ({exc.strerror or exc}). Pass a writable folder, or None for the system's "
+            "temporary folder."
+        ) from exc
+    return path
+
+
 def _bytes(text: str) -> int:
     """A size as DuckDB writes it ("1.3 GiB", "512MB", "100 bytes") in bytes."""
     found = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$", text)
@@ -176,9 +206,14 @@ class _Database:
         threads: int | None,
     ) -> None:
         duckdb = _duckdb()
-        if temp_directory is not None:
-            os.makedirs(temp_directory, exist_ok=True)
-        self.folder = tempfile.mkdtemp(prefix="journeymine-duckdb-", dir=temp_directory)
+        try:
+            self.folder = tempfile.mkdtemp(prefix="journeymine-duckdb-", dir=temp_directory)
+        except OSError as exc:
+            raise InvalidParameterError(
+                f"read_parquet: cannot make DuckDB's spill folder in "
+                f"{temp_directory or tempfile.gettempdir()!r} ({exc.strerror or exc}). Pass a writable "
+                "temp_directory."
+            ) from exc
         config: dict[str, Any] = {
             "temp_directory": os.path.join(self.folder, "spill"),
             "preserve_insertion_order": False,
@@ -347,6 +382,8 @@ class _Spec:
     valid_time: tuple[TimeLike, TimeLike]
     duplicates: str
     on_invalid: str
+    #: a fixed-offset zone DuckDB does not know ("+02:00"): its offset in microseconds
+    zone_offset: int | None = None
 
     def col(self, name: str) -> str:
         return _input(self.names.index(name))
@@ -360,6 +397,14 @@ class _Spec:
             **{c: _event_slot(i) for i, c in enumerate(self.extra)},
             **{c: _case_slot(j) for j, c in enumerate(self.case_attributes)},
         }
+
+    @property
+    def controls(self) -> dict[str, str]:
+        """Each text attribute column → the flag (a column of the flagged rows) that says a
+        row's value held control characters (replaced by U+FFFD, as the embedded engine
+        does, with a warning)."""
+        text = [c for c in self.slots if self.type_of(c) == "VARCHAR"]
+        return {c: f"__c{k}" for k, c in enumerate(text)}
 
     @property
     def optional(self) -> list[str]:
@@ -440,7 +485,9 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
         case_attributes=case_attributes, stage_order=stage_order, zone=zone,
         timestamp_format=options["timestamp_format"], valid_time=options["valid_time"],
         duplicates=options["duplicates"], on_invalid=options["on_invalid"],
+        zone_offset=_zone_offset(db, zone, mapping.timestamp),
     )
+    _check_format(db, spec.timestamp_format, mapping.timestamp)
     for role, col in mapping.roles().items():
         if role in ("timestamp", "value"):
             continue
@@ -453,14 +500,83 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
     return spec
 
 
+@contextlib.contextmanager
+def _file_errors(files: Sequence[Path]) -> Iterator[None]:
+    """DuckDB's errors in reading the input (damaged pages, a file changed while read) as a
+    :class:`FileFormatError` naming the files; other errors pass unchanged."""
+    duckdb = _duckdb()
+    try:
+        yield
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        raise _unreadable(files, exc) from exc
+    except duckdb.Error as exc:
+        if type(exc) is not duckdb.Error:  # a binder or conversion error is not the file's
+            raise
+        raise _unreadable(files, exc) from exc
+
+
+def _unreadable(files: Sequence[Path], exc: Exception) -> FileFormatError:
+    shown = ", ".join(repr(str(f)) for f in list(files)[:3]) + (" …" if len(files) > 3 else "")
+    return FileFormatError(
+        f"DuckDB could not read the Parquet data of {shown}: {str(exc).splitlines()[0]}. The file "
+        "may be damaged or incomplete: write it again, or check it with pyarrow.parquet.read_table."
+    )
+
+
+def _zone_offset(db: _Database, zone: str, column: str) -> int | None:
+    """None when DuckDB knows the time ``zone`` (polars knows it: checked before); for a
+    fixed offset it does not know ("+02:00", which polars reads), the offset in
+    microseconds; any other zone is a :class:`SchemaError`."""
+    duckdb = _duckdb()
+    try:
+        with db.lock:
+            db.con.execute("SELECT timezone(?, TIMESTAMP '2000-01-01')", [zone]).fetchall()
+        return None
+    except duckdb.Error:
+        pass
+    if re.fullmatch(r"[+-]\d{2}:?\d{2}", zone):
+        local = datetime.datetime(2000, 1, 1)
+        aware = pl.Series([local]).dt.replace_time_zone(zone)
+        utc = aware.dt.convert_time_zone("UTC").dt.replace_time_zone(None).item()
+        return int((local - utc) // datetime.timedelta(microseconds=1))
+    raise SchemaError(
+        f"The time zone {zone!r} for naive timestamps in column {column!r} is known to polars but not "
+        "to DuckDB. Pass its IANA name (such as 'Europe/Amsterdam'), or read the file with "
+        "engine='embedded'."
+    )
+
+
+def _check_format(db: _Database, fmt: str | None, column: str) -> None:
+    """A :class:`SchemaError` when DuckDB's ``strptime`` does not read ``timestamp_format``."""
+    if fmt is None:
+        return
+    duckdb = _duckdb()
+    try:
+        with db.lock:
+            db.con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt]).fetchall()
+    except duckdb.Error as exc:
+        raise SchemaError(
+            f"timestamp_format={fmt!r} (column {column!r}) is not a format DuckDB's strptime reads "
+            f"({str(exc).splitlines()[0]}). With engine='duckdb' use DuckDB's codes (%Y, %m, %d, %H, "
+            "%M, %S, %f for microseconds, %z for an offset; see DuckDB's 'Date Format' page), or "
+            "read the file with engine='embedded', which takes polars' (chrono) codes."
+        ) from exc
+
+
 def _as_id(col: str, dtype: str) -> str:
     """SQL for an id or name as text, as in the embedded engine: integral floats within
     ±2**63 lose '.0', NaN and blank strings are missing."""
     if dtype in ("DOUBLE", "FLOAT"):
+        # DuckDB evaluates every branch of a CASE: the cast to BIGINT gets a value it can
+        # always take (NaN, infinities and the too large are cast as 0, then not used)
+        small = f"isfinite({col}) AND abs({col}) < 9.223372036854775807e18"
+        whole = f"CAST(CAST(CASE WHEN {small} THEN {col} ELSE 0 END AS BIGINT) AS VARCHAR)"
         text = (
-            f"CASE WHEN isnan({col}) THEN NULL "
-            f"WHEN round({col}) = {col} AND abs({col}) < 9.223372036854775807e18 "
-            f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
+            # NaN is missing; isnan() answers false for some NaNs read from Parquet (DuckDB
+            # 2.0.1), their text does not
+            f"CASE WHEN NOT isfinite({col}) AND lower(CAST({col} AS VARCHAR)) IN ('nan', '-nan') THEN NULL "
+            f"WHEN {small} AND round({col}) = {col} "
+            f"THEN {whole} ELSE CAST({col} AS VARCHAR) END"
         )
     else:
         text = f"CAST({col} AS VARCHAR)"
@@ -477,6 +593,8 @@ def _timestamp(spec: _Spec) -> tuple[str, str]:
     def naive(expr: str) -> str:
         if spec.zone == "UTC":
             return f"epoch_us(CAST({expr} AS TIMESTAMP))"
+        if spec.zone_offset is not None:  # a fixed offset: no gaps, no repeats
+            return f"(epoch_us(CAST({expr} AS TIMESTAMP)) - {spec.zone_offset})"
         # as the embedded engine: a wall time that does not exist in the zone (the hour
         # skipped in spring) is unparsable, one that exists twice (autumn) is the earlier
         local = f"CAST({expr} AS TIMESTAMP)"
@@ -489,8 +607,15 @@ def _timestamp(spec: _Spec) -> tuple[str, str]:
     missing = f"({col} IS NULL)"
     if dtype == '"NULL"':  # a column without a single value
         return "CAST(NULL AS BIGINT)", "true"
+    # nanoseconds to microseconds rounded down, as polars casts them (DuckDB's cast rounds
+    # to the nearest): the floor of an integer division, exact for any instant
+    floor_us = f"((epoch_ns({col}) - ((epoch_ns({col}) % 1000) + 1000) % 1000) // 1000)"
     if dtype == "TIMESTAMP WITH TIME ZONE":
         return f"epoch_us({col})", missing
+    if dtype in ("TIMESTAMPTZ_NS", "TIMESTAMP_NS WITH TIME ZONE"):
+        return floor_us, missing
+    if dtype == "TIMESTAMP_NS":
+        return naive(f"make_timestamp({floor_us})"), missing
     if dtype in _NAIVE_TYPES:
         return naive(col), missing
     if dtype == "VARCHAR":
@@ -503,7 +628,8 @@ def _timestamp(spec: _Spec) -> tuple[str, str]:
         aware = f"epoch_us(TRY_CAST({text} AS TIMESTAMPTZ))"
         return (
             f"(CASE WHEN regexp_matches({text}, {_lit(_OFFSET)}) THEN {aware} "
-            f"ELSE {naive(f'TRY_CAST({text} AS TIMESTAMP)')} END)"
+            f"WHEN regexp_matches({text}, {_lit(_NAIVE_TEXT)}) "
+            f"THEN {naive(f'TRY_CAST({text} AS TIMESTAMP)')} END)"
         ), missing
     raise SchemaError(
         f"The timestamp column {column!r} holds values of type {dtype}, which journeymine cannot "
@@ -534,15 +660,22 @@ def _derived(spec: _Spec) -> tuple[str, str]:
                         + ") AS __lost")
         else:
             cols.append(f"{_as_id(col, spec.type_of(column))} AS {_q(role)}")
+    controls = spec.controls
     for column, slot in spec.slots.items():
         col = spec.col(column)
-        if spec.type_of(column) == "VARCHAR":
+        if column in controls:
             cols.append(f"regexp_replace({col}, {_lit(_CONTROL)}, {_lit(REPLACEMENT)}, 'g') AS {slot}")
+            cols.append(f"coalesce(regexp_matches({col}, {_lit(_CONTROL)}), false) AS {controls[column]}")
         else:
             cols.append(f"{col} AS {slot}")
     ts, missing = _timestamp(spec)
     cols += [f"{ts} AS ts", f"{missing} AS __ts_missing"]
-    lo, hi = (int(t.value // 1000) for t in utc_bounds(spec.valid_time))
+    # microseconds since the epoch, exactly for any year (a pandas Timestamp's .value is in
+    # nanoseconds, which overflow outside 1677-2262)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    lo, hi = (
+        (t.to_pydatetime() - epoch) // datetime.timedelta(microseconds=1) for t in utc_bounds(spec.valid_time)
+    )
     control = " OR ".join(
         f"coalesce(regexp_matches({_q(r)}, {_lit(_CONTROL)}), false)"
         for r in roles if r not in ("timestamp", "value")
@@ -562,15 +695,15 @@ def _flag(db: _Database, spec: _Spec) -> tuple[str, str]:
     value is not a number (``__lost``), in a table (few rows, normally); and SQL for the
     usable rows (the input less those set aside, read again)."""
     derived, reason = _derived(spec)
-    lost = spec.mapping.value is not None
+    notes = [*(["__lost"] if spec.mapping.value is not None else []), *spec.controls.values()]
     flagged = db.name("flagged")
     db.run(
-        f"CREATE TEMP TABLE {flagged} AS SELECT row, reason{', __lost' if lost else ''} FROM "
+        f"CREATE TEMP TABLE {flagged} AS SELECT row, reason{''.join(', ' + n for n in notes)} FROM "
         f"(SELECT *, {reason} AS reason FROM {derived}) "
-        f"WHERE reason IS NOT NULL{' OR __lost' if lost else ''}"
+        f"WHERE reason IS NOT NULL{''.join(' OR ' + n for n in notes)}"
     )
     valid = (
-        f"(SELECT d.* EXCLUDE (__ts_missing{', __lost' if lost else ''}) FROM {derived} d "
+        f"(SELECT d.* EXCLUDE (__ts_missing{''.join(', ' + n for n in notes)}) FROM {derived} d "
         f"ANTI JOIN (SELECT row FROM {flagged} WHERE reason IS NOT NULL) f USING (row))"
     )
     return flagged, valid
@@ -587,7 +720,7 @@ def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
             return
         kept = ["case", "activity", "ts", *spec.optional, *spec.slots.values()]
         partition = ", ".join(_q(c) for c in kept)
-        lost = ", false" if spec.mapping.value is not None else ""
+        lost = ", false" * ((spec.mapping.value is not None) + len(spec.controls))
         db.run(
             f"INSERT INTO {flagged} SELECT row, ?{lost} FROM ("
             f"  SELECT row, row_number() OVER (PARTITION BY {partition} ORDER BY row) AS rn"
@@ -601,11 +734,9 @@ def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str
     """Count what was read and set aside, warn or raise as :meth:`JourneyLog.from_frame`
     does, and return the count per reason."""
     lost = ", count(*) FILTER (WHERE __lost) AS __lost" if spec.mapping.value is not None else ""
-    parts = ", ".join(
-        f"count(*) FILTER (WHERE reason = ?) AS n{i}, min(row) FILTER (WHERE reason = ?) AS f{i}"
-        for i in range(len(REASONS))
-    )
-    params = [r for r in REASONS for _ in (0, 1)]
+    lost += "".join(f", count(*) FILTER (WHERE {f}) AS {f}" for f in spec.controls.values())
+    parts = ", ".join(f"count(*) FILTER (WHERE reason = ?) AS n{i}" for i in range(len(REASONS)))
+    params = list(REASONS)
     stats = db.frame(f"SELECT count(*) AS flagged, {parts}{lost} FROM {flagged}", params).row(0, named=True)
     rows_read = spec.n_rows
     if rows_read == 0:
@@ -617,15 +748,33 @@ def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str
             "signs) to keep those amounts.",
             DataQualityWarning,
         )
+    dirty = {c: int(stats[f]) for c, f in spec.controls.items() if stats[f]}
+    if dirty:
+        col = next(iter(dirty))
+        first = db.frame(
+            f"SELECT row FROM {flagged} WHERE {spec.controls[col]} ORDER BY row LIMIT 5"
+        ).get_column("row").to_list()
+        listed = ", ".join(f"{c!r} ({n:,} values)" for c, n in dirty.items())
+        warn(  # the embedded engine's warning (_validate._report_replaced)
+            f"Control characters (NUL, \\x01 … \\x1f but tab and newlines) in attribute column(s) "
+            f"{listed} were replaced by U+FFFD, since no drawing or XML export can carry them "
+            f"(first rows of {col!r}: {first}). The events are kept. Clean the column to keep "
+            "other text.",
+            DataQualityWarning,
+        )
     counts = {r: int(stats[f"n{i}"]) for i, r in enumerate(REASONS) if stats[f"n{i}"]}
     n_bad = sum(counts.values())
     summary = ", ".join(f"{n:,} {r}" for r, n in sorted(counts.items(), key=lambda t: (-t[1], t[0])))
-    first_rows = sorted(int(stats[f"f{i}"]) for i, r in enumerate(REASONS) if r in counts)[:5]
+    first_rows = (
+        db.frame(f"SELECT row FROM {flagged} WHERE reason IS NOT NULL ORDER BY row LIMIT 5")
+        .get_column("row").to_list() if n_bad else []
+    )
     hint = ""
-    if counts.get(REASONS[4]) and spec.timestamp_format is None:
+    text_ts = spec.type_of(spec.mapping.timestamp) == "VARCHAR"
+    if counts.get(REASONS[4]) and spec.timestamp_format is None and text_ts:
         hint = (
-            f"; the DuckDB engine reads text timestamps as ISO 8601 only: pass timestamp_format= "
-            f"with column {spec.mapping.timestamp!r}'s format (e.g. '%d/%m/%Y %H:%M')"
+            "; the DuckDB engine reads text timestamps as ISO 8601 only: pass timestamp_format= "
+            f"with the format of column {spec.mapping.timestamp!r} (e.g. '%d/%m/%Y %H:%M')"
         )
     if n_bad == rows_read:
         raise EmptyLogError(
@@ -761,7 +910,7 @@ def read_parquet_duckdb(
         raise invalid("threads", "read_parquet", "a positive int or None", threads)
     db = _Database(
         memory_limit=_size(memory_limit, "memory_limit"),
-        temp_directory=None if temp_directory is None else os.fspath(temp_directory),
+        temp_directory=_folder(temp_directory),
         max_temp_directory_size=_size(max_temp_directory_size, "max_temp_directory_size"),
         threads=threads,
     )
@@ -770,13 +919,15 @@ def read_parquet_duckdb(
         stage_order=stage_order, tz=tz, timestamp_format=timestamp_format, valid_time=valid_time,
         duplicates=duplicates, on_invalid=on_invalid,
     )
-    flagged, valid = _flag(db, spec)
+    with _file_errors(files):
+        flagged, valid = _flag(db, spec)
     codes = db.name("codes")
     try:
-        if spec.duplicates == "reject":
-            _mark_repeats(db, spec, flagged, valid)
-        counts = _set_aside(db, spec, flagged, valid)
-        cases, activity_counts = _case_table(db, spec, valid, codes)
+        with _file_errors(files):
+            if spec.duplicates == "reject":
+                _mark_repeats(db, spec, flagged, valid)
+            counts = _set_aside(db, spec, flagged, valid)
+            cases, activity_counts = _case_table(db, spec, valid, codes)
         rejected = db.name("rejected")
         db.run(f"CREATE TABLE {rejected} AS SELECT row, reason FROM {flagged} WHERE reason IS NOT NULL")
         acts = pl.DataFrame({"activity": activity_counts.get_column("activity"),
@@ -966,6 +1117,10 @@ def _log(log: JourneyLog) -> DuckDBJourneyLog:
 #: the fixed point of :func:`_fixed_sum`: sums of log10 gaps (below 10) and their squares
 #: (below 100) in multiples of 2**-40 stay exact in 128-bit integers for any number of events
 _FIXED = 2**40
+
+
+#: values the fixed point of :func:`_fixed_sum` holds (a missing value is null, not counted)
+_FITS = f"isfinite(e.value) AND abs(e.value) < {float(2**40)!r}"
 
 
 def _fixed_sum(expr: str) -> str:
@@ -1450,9 +1605,12 @@ class DuckDBEngine:
             pl.col("_close").dt.epoch("us").alias("close"),
         )
         revenue = (
-            # exact (fixed point) unless a value is not finite: then the float sum (NaN, inf)
-            "CASE WHEN count(*) FILTER (WHERE NOT isfinite(e.value)) > 0 THEN sum(e.value) "
-            f"ELSE coalesce({_fixed_sum('e.value')}, 0.0) END" if "value" in roles else "NULL::DOUBLE"
+            # exact (fixed point) unless a value is not finite or too large for it: then the
+            # float sum (NaN, inf); DuckDB evaluates both branches, so the fixed point's terms
+            # are kept in its range (the others are 0 there, and that branch is not used)
+            f"CASE WHEN count(*) FILTER (WHERE NOT ({_FITS})) > 0 THEN sum(e.value) "
+            f"ELSE coalesce({_fixed_sum(f'CASE WHEN {_FITS} THEN e.value ELSE 0 END')}, 0.0) END"
+            if "value" in roles else "NULL::DOUBLE"
         )
         with lg._db.register(times) as t:
             # distinct contacts before the win from the distinct (case, contact) pairs with
