@@ -4,6 +4,7 @@ raw pandas/polars/Python error and never an invalid drawing."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from xml.etree import ElementTree
 
@@ -245,3 +246,163 @@ def test_single_touch_journeys_compare_and_report() -> None:
     assert a.credits.empty and a.to_dataframe(wide=True).empty
     html = jm.report(log, by="g", outcomes={"won": "x"}, generated=False)
     assert html.startswith("<!DOCTYPE html>") and "Journey types" in html
+
+
+# -- hostile inputs of the embedded engine and read_parquet (each once a raw error) ----------
+ENGINES = ["embedded", "duckdb"]
+PQ = dict(case="c", activity="act", timestamp="ts")
+
+
+def _table(**extra: object) -> dict[str, object]:
+    import datetime as dt
+
+    base: dict[str, object] = {
+        "c": ["a", "a", "b"], "act": ["x", "y", "x"],
+        "ts": [dt.datetime(2024, 1, 1, h) for h in range(3)],
+    }
+    base.update(extra)
+    return base
+
+
+def _read(path: object, engine: str, **kw: object) -> jm.JourneyLog:
+    if engine == "duckdb":
+        pytest.importorskip("duckdb")
+    log = jm.read_parquet(path, engine=engine, **{**PQ, **kw})  # type: ignore[arg-type]
+    return log.to_local() if engine == "duckdb" else log
+
+
+def test_attributes_may_take_the_names_of_work_columns() -> None:
+    df = _frame(row=[7, 7, 9, 9], activity=["A", "A", "B", "B"], __reason=["p", "q", "r", "s"],
+                __ts_missing=[1, 2, 3, 4])
+    df[" attribute 0"] = ["u", "v", "w", "x"]
+    log = _build(df, case_attributes=["row", "activity"])
+    assert log.cases[["case", "row", "activity"]].to_dict("list") == {
+        "case": ["a", "b"], "row": [7, 9], "activity": ["A", "B"]}
+    assert log.event_attributes == ("__reason", "__ts_missing", " attribute 0")
+    assert log.events["__reason"].tolist() == ["p", "q", "r", "s"]
+    assert log.events["row"].tolist() == [0, 1, 2, 3]  # the input row, as always
+    varying = _frame(row=[7, 8, 9, 9])
+    with pytest.warns(jm.DataQualityWarning, match=r"Case attribute 'row' is not constant within 1 of 2"):
+        assert _build(varying, case_attributes="row").cases["row"].tolist() == [7, 9]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_case_attribute_named_row_is_read(tmp_path, engine: str) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    pl.DataFrame(_table(row=[7, 7, 9])).write_parquet(tmp_path / "e.parquet")
+    log = _read(tmp_path / "e.parquet", engine, case_attributes=["row"])
+    assert log.cases["row"].tolist() == [7, 9] and log.events["row"].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_column_named_empty_is_an_event_attribute(tmp_path, engine: str) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    frame = pl.DataFrame(_table(**{"": [1, 2, 3]}))
+    assert jm.JourneyLog.from_frame(frame, **PQ).events[""].tolist() == [1, 2, 3]  # type: ignore[arg-type]
+    frame.write_parquet(tmp_path / "e.parquet")
+    log = _read(tmp_path / "e.parquet", engine)
+    assert log.event_attributes == ("",) and log.events[""].tolist() == [1, 2, 3]
+
+
+def test_a_categorical_value_column_is_read_as_its_text() -> None:
+    df = _frame(v=pd.Categorical(["1.5", "x", "2", None]))
+    with pytest.warns(jm.DataQualityWarning, match=r"Column 'v' \(value\): 1 value\(s\) are not numbers .*rows \[1\]"):
+        log = _build(df, value="v")
+    assert log.events["value"].tolist()[::2] == [1.5, 2.0] and log.events["value"].isna().sum() == 2
+
+
+def test_a_dictionary_value_column_in_parquet(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = pa.array(["1", "2", "3"], pa.dictionary(pa.int8(), pa.string()))
+    pq.write_table(pa.table(_table(v=values)), tmp_path / "e.parquet")
+    assert _read(tmp_path / "e.parquet", "embedded", value="v").events["value"].tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(("values", "kind"), [
+    ([[1], [2], [3], [4]], r"List\(Int64\)"),
+    ([{"a": 1}] * 4, r"Struct"),
+    (pd.to_datetime(["2024-01-01"] * 4), r"Datetime"),
+    (pd.to_timedelta([1, 2, 3, 4], unit="D"), r"Duration"),
+])
+def test_a_value_column_of_no_amounts_is_a_schema_error(values: object, kind: str) -> None:
+    import polars as pl
+
+    df = pl.from_pandas(_frame()).with_columns(pl.Series("v", values))
+    with pytest.raises(jm.SchemaError, match=rf"Column 'v' \(value\) holds values of type {kind}.* in 4 rows; "
+                       r"the value column must hold numbers"):
+        jm.JourneyLog.from_frame(df, case="c", activity="act", timestamp="ts", value="v")
+
+
+def test_duration_ids_are_a_schema_error_naming_the_kinds_allowed() -> None:
+    df = _frame(c=pd.to_timedelta([1, 1, 2, 2], unit="D"))
+    with pytest.raises(jm.SchemaError, match=r"Column 'c' \(case\) holds durations .* in 4 rows, which are not "
+                       r"ids or names; a case column may hold text, categories, integers"):
+        _build(df)
+
+
+@pytest.mark.parametrize(("kw", "error", "match"), [
+    (dict(event_attributes=["n", "n"]), jm.InvalidParameterError,
+     r"The 'event_attributes' parameter of {owner} must be a list of distinct column names \('n' listed "
+     r"more than once\)\. Got \['n', 'n'\]\."),
+    (dict(case_attributes=["m", "n", "m"]), jm.InvalidParameterError,
+     r"The 'case_attributes' parameter of {owner} must be a list of distinct column names \('m' listed"),
+    (dict(case_attributes="n", event_attributes=["m", "n"]), jm.SchemaError,
+     r"Column 'n' is given both as case attribute and as event attribute"),
+])
+@pytest.mark.parametrize("reader", ["from_frame", "embedded", "duckdb"])
+def test_an_attribute_named_twice_is_a_clear_error(tmp_path, kw: dict[str, object], error: type[Exception],  # type: ignore[no-untyped-def]
+                                                   match: str, reader: str) -> None:
+    import polars as pl
+
+    data = _table(n=[1, 1, 2], m=[3, 3, 4])
+    if reader == "from_frame":
+        with pytest.raises(error, match=match.format(owner=r"JourneyLog\.from_frame")):
+            jm.JourneyLog.from_frame(pl.DataFrame(data), **PQ, **kw)  # type: ignore[arg-type]
+        return
+    pl.DataFrame(data).write_parquet(tmp_path / "e.parquet")
+    with pytest.raises(error, match=match.format(owner="read_parquet")):
+        _read(tmp_path / "e.parquet", reader, **kw)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="'*' and '?' cannot be in Windows file names")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_parquet_paths_are_names_not_patterns(tmp_path, engine: str) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    folder = tmp_path / "f[1]"
+    folder.mkdir()
+    for name, case in (("a[1]", "a"), ("*", "b"), ("?", "c")):
+        pl.DataFrame(_table(c=[case] * 3)).write_parquet(folder / f"{name}.parquet")
+    pl.DataFrame(_table(c=["z"] * 3)).write_parquet(folder / "1.parquet")  # what the patterns match
+    log = _read(folder, engine)
+    assert (log.n_events, log.n_rejected) == (12, 0)
+    for name, case in (("a[1]", "a"), ("*", "b"), ("?", "c")):
+        one = _read(folder / f"{name}.parquet", engine)
+        assert (one.n_events, one.cases["case"].tolist()) == (3, [case])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_timestamps_in_a_fixed_offset_zone_are_read_as_instants(tmp_path, engine: str) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    india = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    stamps = [dt.datetime(2024, 1, 1, 9, 30, tzinfo=india) + dt.timedelta(hours=h) for h in range(3)]
+    folder = tmp_path / "zones"
+    folder.mkdir()
+    pq.write_table(pa.table(_table(ts=pa.array(stamps, pa.timestamp("us", "+05:30")),
+                                   seen=pa.array(stamps, pa.timestamp("ms", "-03:30")))), folder / "1.parquet")
+    pq.write_table(pa.table({"c": ["d"], "act": ["z"], "ts": pa.array(stamps[:1], pa.timestamp("us", "UTC")),
+                             "seen": pa.array(stamps[:1], pa.timestamp("ms", "UTC"))}), folder / "2.parquet")
+    utc = [pd.Timestamp("2024-01-01 04:00", tz="UTC") + pd.Timedelta(hours=h) for h in range(3)]
+    one = _read(folder / "1.parquet", engine)
+    assert one.events["timestamp"].tolist() == utc and one.events["seen"].tolist() == utc
+    both = _read(folder, engine)
+    assert both.events["timestamp"].tolist() == [*utc, utc[0]]
+    assert both.cases["case"].tolist() == ["a", "b", "d"]

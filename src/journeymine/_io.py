@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ._decompress import codec_of, read_bytes, resolve_max_bytes
 from ._frames import OwnedFrame
 from ._log import JourneyLog
 from ._output import write_atomic
-from ._params import as_names, check_choice, invalid
+from ._params import check_choice, invalid
 from ._pm4py import (
     ACTIVITY,
     CASE,
@@ -30,8 +32,9 @@ from ._pm4py import (
     pm4py_frame_arguments,
     pm4py_layout,
 )
+from ._timestamps import _zone_ok
 from ._typing import OnInvalid, PathLike, TimeLike
-from ._validate import role_columns
+from ._validate import check_build_options, role_columns
 from .errors import FileFormatError, InvalidParameterError, SchemaError
 
 __all__ = ["read_csv", "read_parquet", "read_xes", "write_xes"]
@@ -315,6 +318,12 @@ def read_parquet(
     """
     roles = role_columns(locals())
     check_choice("engine", "read_parquet", engine, ("embedded", "duckdb", "spark"))
+    # the options every engine shares, checked before the engines part ways so that each
+    # gives the same error (e.g. a column listed twice in event_attributes)
+    case_names, event_names = check_build_options(
+        "read_parquet", on_invalid, duplicates, case_attributes, event_attributes, roles=roles,
+        tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
+    )
     p = Path(os.fspath(path))
     duck_options = dict(memory_limit=memory_limit, temp_directory=temp_directory,
                         max_temp_directory_size=max_temp_directory_size, threads=threads)
@@ -359,16 +368,22 @@ def read_parquet(
     if not p.exists():
         raise FileNotFoundError(f"No such file: {str(p)!r}")
     files = _parquet_files(p)
+    wanted = None if event_names == "all" else {
+        *(c for c in roles.values() if c), *case_names, *event_names
+    }
     try:
-        lazy = pl.scan_parquet(files if p.is_dir() else p)
-        names = lazy.collect_schema().names()
-        if event_attributes != "all":
-            wanted = [c for c in roles.values() if c] + as_names(
-                case_attributes, "case_attributes", "read_parquet") + as_names(
-                event_attributes, "event_attributes", "read_parquet")
-            lazy = lazy.select([c for c in names if c in set(wanted)])
-        frame = lazy.collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+        zones = _foreign_zones(files)
+        if zones:  # polars cannot read these zones: pyarrow reads the instants, in UTC
+            frame = _read_parquet_arrow(files, wanted)
+        else:
+            # glob=False: the paths are file names, never patterns ('[', '*' and '?' are
+            # characters of the name)
+            lazy = pl.scan_parquet(files, glob=False)
+            names = lazy.collect_schema().names()
+            if wanted is not None:
+                lazy = lazy.select([c for c in names if c in wanted])
+            frame = lazy.collect()
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
         _explain_parquet(p, files)  # raises naming the files and columns when it finds why
         raise FileFormatError(f"{str(p)!r} could not be read as Parquet: {exc}") from exc
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
@@ -387,14 +402,71 @@ def _parquet_files(p: Path) -> list[Path]:
     return files
 
 
+def _utc_type(dtype: pa.DataType) -> pa.DataType:
+    """``dtype`` with each timestamp in a zone polars does not know (a fixed offset such as
+    ``+05:30``, which pyarrow and pandas write for ``datetime.timezone`` values) made a
+    timestamp in UTC: the same instants, since Parquet stores zoned times in UTC."""
+    if pa.types.is_timestamp(dtype):
+        zone = dtype.tz
+        return pa.timestamp(dtype.unit, "UTC") if zone is not None and not _zone_ok(zone) else dtype
+    if pa.types.is_struct(dtype):
+        return pa.struct([f.with_type(_utc_type(f.type)) for f in dtype])
+    if pa.types.is_map(dtype):
+        return pa.map_(dtype.key_field.with_type(_utc_type(dtype.key_type)),
+                       dtype.item_field.with_type(_utc_type(dtype.item_type)), dtype.keys_sorted)
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_fixed_size_list(dtype):
+        inner = dtype.value_field
+        field = inner.with_type(_utc_type(inner.type))
+        if pa.types.is_fixed_size_list(dtype):
+            return pa.list_(field, dtype.list_size)
+        return pa.large_list(field) if pa.types.is_large_list(dtype) else pa.list_(field)
+    return dtype
+
+
+def _utc_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with the zones polars does not know made UTC (:func:`_utc_type`)."""
+    return pa.schema([f.with_type(_utc_type(f.type)) for f in schema], metadata=schema.metadata)
+
+
+def _foreign_zones(files: list[Path]) -> bool:
+    """Whether a column of ``files`` holds timestamps in a zone polars cannot read (it
+    would abort the process-level reader with a panic, not an error)."""
+    for f in files:
+        schema = pq.read_schema(f)
+        if not _utc_schema(schema).equals(schema):
+            return True
+    return False
+
+
+def _read_parquet_arrow(files: list[Path], wanted: set[str] | None) -> pl.DataFrame:
+    """``files`` as one table read by pyarrow, only the ``wanted`` columns (None: all),
+    timestamps in a zone polars does not know converted to UTC."""
+    tables = []
+    for f in files:
+        with pq.ParquetFile(f) as parquet:
+            names = parquet.schema_arrow.names
+            columns = None if wanted is None else [c for c in names if c in wanted]
+            table = parquet.read(columns=columns)
+        tables.append(table.cast(_utc_schema(table.schema)))
+    return pl.DataFrame(pa.concat_tables(tables) if len(tables) > 1 else tables[0])
+
+
+def _polars_schema(f: Path) -> dict[str, Any]:
+    """The column types of ``f`` as polars reads them (read by pyarrow, so that a file name
+    is never a pattern and a zone polars does not know is UTC); the Arrow type where polars
+    has no equivalent."""
+    schema = _utc_schema(pq.read_schema(f))
+    try:
+        return dict(pl.DataFrame(schema.empty_table()).schema)
+    except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError):
+        return {name: str(t) for name, t in zip(schema.names, schema.types, strict=True)}
+
+
 def _explain_parquet(p: Path, files: list[Path]) -> None:
     """Raise the reason polars could not read ``files`` as one table, when it is one of
     ours: a file that is not Parquet, a column name used twice, or files whose columns
     differ. Return when none of these is found."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schemas: dict[Path, dict[str, pl.DataType]] = {}
+    schemas: dict[Path, dict[str, Any]] = {}
     unreadable: list[str] = []
     for f in files:
         try:
@@ -411,7 +483,7 @@ def _explain_parquet(p: Path, files: list[Path]) -> None:
                 "it with pyarrow.parquet.read_table, rename_columns([...]) and pass the result "
                 "to JourneyLog.from_frame."
             )
-        schemas[f] = pl.read_parquet_schema(f)
+        schemas[f] = _polars_schema(f)
     if unreadable:
         raise FileFormatError(
             f"{str(p)!r} could not be read as Parquet: {_several('file', unreadable, 3)} "

@@ -113,7 +113,33 @@ def check_build_options(
     events: list[str] | Literal["all"] = (
         "all" if event_attributes == "all" else as_names(event_attributes, "event_attributes", owner)
     )
+    check_distinct_attributes(cases, events, owner)
     return cases, events
+
+
+def check_distinct_attributes(
+    case_attributes: Sequence[str], event_attributes: Sequence[str] | Literal["all"], owner: str
+) -> None:
+    """Each attribute column is named once: a name listed twice in ``case_attributes`` or
+    in ``event_attributes``, or in both, is the standard parameter error naming it."""
+    from ._params import invalid
+
+    events = () if event_attributes == "all" else event_attributes
+    for name, names in (("case_attributes", case_attributes), ("event_attributes", events)):
+        twice = [c for c in dict.fromkeys(names) if list(names).count(c) > 1]
+        if twice:
+            raise invalid(
+                name, owner,
+                f"a list of distinct column names ({', '.join(map(repr, twice))} listed more than once)",
+                list(names),
+            )
+    both = [c for c in dict.fromkeys(case_attributes) if c in set(events)]
+    if both:
+        raise SchemaError(
+            f"Column {both[0]!r} is given both as case attribute and as event attribute; a column "
+            "can play one part only. Remove it from case_attributes or event_attributes (copy "
+            "the column if it must play both)."
+        )
 
 
 def resolve_mapping(
@@ -199,12 +225,24 @@ def _check_columns(
 _NOT_TEXT = (pl.Binary, pl.List, pl.Array, pl.Struct, pl.Object)
 
 
+#: the kinds of values an id or name column may hold, for error messages
+ID_KINDS = "text, categories, integers, decimals, floats, booleans, dates, times or datetimes"
+
+
 def _check_id_dtypes(frame: pl.DataFrame, mapping: ColumnMapping) -> None:
-    """Id and name columns must hold scalars that have a text form."""
+    """Id and name columns must hold scalars that have a text form; the value column
+    must hold numbers or text."""
+    _check_value_dtype(frame, mapping)
     for role, col in mapping.roles().items():
         if role in ("timestamp", "value"):
             continue
         dtype = frame.schema[col]
+        if isinstance(dtype, pl.Duration):
+            raise SchemaError(
+                f"Column {col!r} ({role}) holds durations ({dtype}) in {frame.height:,} rows, "
+                f"which are not ids or names; a {role} column may hold {ID_KINDS}. To fix: map "
+                f"the column that holds the {role} ids, or convert this one to text first."
+            )
         if isinstance(dtype, _NOT_TEXT) or dtype in _NOT_TEXT:
             kind = "bytes" if dtype == pl.Binary else f"values of type {dtype}"
             fix = (
@@ -216,6 +254,37 @@ def _check_id_dtypes(frame: pl.DataFrame, mapping: ColumnMapping) -> None:
                 f"Column {col!r} ({role}) holds {kind} in {frame.height:,} rows; journeymine "
                 f"reads {role} values as text. To fix: {fix}."
             )
+
+
+def _check_value_dtype(frame: pl.DataFrame, mapping: ColumnMapping) -> None:
+    """The value column holds numbers, or text (or categories) read as numbers: nested
+    values, bytes and points in time or durations are no amounts."""
+    col = mapping.value
+    if col is None:
+        return
+    dtype = frame.schema[col]
+    if dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Null) or isinstance(
+        dtype, (pl.Categorical, pl.Enum)
+    ):
+        return
+    fix = (
+        f"give one amount per row, e.g. df.explode({col!r}) or the sum of the items"
+        if dtype.is_nested()
+        else "map a column of amounts (numbers, or numbers as text) as value"
+    )
+    raise SchemaError(
+        f"Column {col!r} (value) holds values of type {dtype} in {frame.height:,} rows; the "
+        f"value column must hold numbers (or numbers as text). To fix: {fix}."
+    )
+
+
+def _value_number(col: str, dtype: pl.DataType) -> pl.Expr:
+    """The value column as Float64; text and categories that are not numbers are missing
+    (:func:`_check_value_column` says how many)."""
+    expr = pl.col(col)
+    if isinstance(dtype, (pl.Categorical, pl.Enum)):
+        expr = expr.cast(pl.String)
+    return expr.cast(pl.Float64, strict=False)
 
 
 def _as_id_strings(col: pl.Expr, dtype: pl.DataType, blanks: bool = True) -> pl.Expr:
@@ -290,11 +359,15 @@ def build(
         if role in ("case", "activity", "timestamp"):
             continue
         if role == "value":
-            cols.append(pl.col(col).cast(pl.Float64, strict=False).alias("value"))
+            cols.append(_value_number(col, schema[col]).alias("value"))
         else:
             cols.append(as_id(col).alias(role))
     dirty = _report_replaced(frame, attributes, has_control)
-    cols += [_clean_text(c) if c in dirty else pl.col(c) for c in attributes]
+    # attributes take working names of their own while the log is built (an input column
+    # may be named 'row', 'activity', '__reason' or '' and must not meet the work columns);
+    # they get their names back at the end
+    alias = {c: _attribute_name(i) for i, c in enumerate(dict.fromkeys(attributes))}
+    cols += [(_clean_text(c) if c in dirty else pl.col(c)).alias(alias[c]) for c in alias]
     work = frame.select(cols)
     raw_ts = frame.get_column(mapping.timestamp)
     ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format, dayfirst=dayfirst)
@@ -356,8 +429,18 @@ def build(
         )
         err.rejected = rejected.to_pandas()  # type: ignore[attr-defined]
         raise err
-    events, cases = _split_cases(events, case_attributes, on_invalid)
+    given = {a: c for c, a in alias.items()}  # working name -> input name
+    events, cases = _split_cases(events, [alias[c] for c in case_attributes], on_invalid, given)
+    events = events.rename({a: c for a, c in given.items() if a in events.columns})
+    cases = cases.rename({a: c for a, c in given.items() if a in cases.columns})
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
+
+
+def _attribute_name(i: int) -> str:
+    """The working name of the ``i``-th attribute column while a log is built: every
+    attribute is renamed so, and the fixed work columns (``row``, ``case``, the roles,
+    ``timestamp``, ``__reason`` …) never start with a space, so no input name can clash."""
+    return f" attribute {i}"
 
 
 def source_counts(
@@ -523,6 +606,8 @@ def _check_value_column(
     if mapping.value is None:
         return
     raw = frame.get_column(mapping.value)
+    if isinstance(raw.dtype, (pl.Categorical, pl.Enum)):
+        raw = raw.cast(pl.String)
     lost = raw.is_not_null() & work.get_column("value").is_null()
     if raw.dtype == pl.String:
         lost = lost & (raw.str.strip_chars() != "")
@@ -685,9 +770,11 @@ def _gather(work: pl.DataFrame, ordered: _Sorted) -> pl.DataFrame:
 
 
 def _split_cases(
-    events: pl.DataFrame, case_attributes: Sequence[str], on_invalid: str
+    events: pl.DataFrame, case_attributes: Sequence[str], on_invalid: str,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Move the case attributes of the sorted events into a table of cases.
+    """Move the case attributes of the sorted events into a table of cases (``names``:
+    the input name of each working attribute name, for messages).
 
     The events are sorted by case, so each case is a run of rows: its first and last rows
     give ``start`` and ``end``, and an attribute without missing values is constant when
@@ -723,7 +810,7 @@ def _split_cases(
             .any().fill_null(False).alias(f"__n_{col}"),
         )
         columns[col] = per_case.get_column(col)
-        _check_constant(events, per_case, col, on_invalid)
+        _check_constant(events, per_case, col, on_invalid, (names or {}).get(col, col))
     cases = cases.select("case", *[pl.lit(columns[c]).alias(c) for c in case_attributes],
                          "n_events", "start", "end")
     events = events.drop(list(case_attributes))
@@ -733,7 +820,7 @@ def _split_cases(
 
 
 def _check_constant(
-    events: pl.DataFrame, cases: pl.DataFrame, col: str, on_invalid: str
+    events: pl.DataFrame, cases: pl.DataFrame, col: str, on_invalid: str, name: str
 ) -> None:
     varying = cases.filter(pl.col(f"__n_{col}"))
     if varying.height == 0:
@@ -743,7 +830,7 @@ def _check_constant(
         events.filter(pl.col("case") == example).get_column(col).drop_nulls().unique(maintain_order=True)
     )
     shown = f"{example!r} has {values.head(4).to_list()}"
-    report_varying(col, varying.height, cases.height, shown, on_invalid)
+    report_varying(name, varying.height, cases.height, shown, on_invalid)
 
 
 def report_varying(col: str, n_varying: int, n_cases: int, example: str, on_invalid: str) -> None:
