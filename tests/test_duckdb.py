@@ -740,3 +740,22 @@ def test_nanosecond_timestamps_are_cut_to_microseconds_as_in_memory(tmp_path: Pa
     local = jm.read_parquet(path, **keys).events["timestamp"]
     remote = jm.read_parquet(path, engine="duckdb", **keys).to_local().events["timestamp"]
     assert remote.tolist() == local.tolist()
+
+
+def test_value_and_id_columns_of_the_wrong_kind_as_in_memory(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    base: dict[str, Any] = {"account": ["a", "a", "b"], "act": ["x", "y", "x"], "ts": _hours(3)}
+    keys: dict[str, Any] = dict(case="account", activity="act", timestamp="ts")
+    wrong_values = {
+        "list": pa.array([[1.0], [2.0], [3.0]]), "date": pa.array([pd.Timestamp("2024-01-01").date()] * 3),
+        "duration": pa.array([1, 2, 3], pa.duration("s")),
+    }
+    for kind, values in wrong_values.items():
+        path = _events(tmp_path / f"v_{kind}.parquet", **base, v=values)
+        for engine in ("embedded", "duckdb"):
+            with pytest.raises(jm.SchemaError, match=r"Column 'v' \(value\) holds .* in 3 rows"):
+                jm.read_parquet(path, engine=engine, value="v", **keys)
+    path = _events(tmp_path / "id_duration.parquet", **{**base, "account": pa.array([1, 1, 2], pa.duration("s"))})
+    for engine in ("embedded", "duckdb"):
+        with pytest.raises(jm.SchemaError, match=r"Column 'account' \(case\) holds durations"):
+            jm.read_parquet(path, engine=engine, **keys)

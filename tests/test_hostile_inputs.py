@@ -406,3 +406,16 @@ def test_timestamps_in_a_fixed_offset_zone_are_read_as_instants(tmp_path, engine
     both = _read(folder, engine)
     assert both.events["timestamp"].tolist() == [*utc, utc[0]]
     assert both.cases["case"].tolist() == ["a", "b", "d"]
+
+
+def test_pandas_column_names_are_kept_as_text_and_clashes_named() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"account": ["a", "a"], "act": ["x", "y"], "ts": ["2024-01-01", "2024-01-02"],
+                          "": ["p", "q"]})
+    log = jm.JourneyLog.from_frame(frame, case="account", activity="act", timestamp="ts")
+    assert "" in log.events.columns  # polars alone renames it column_3
+    assert log.events[""].tolist() == ["p", "q"]
+    clash = pd.DataFrame({0: ["a", "a"], "0": ["x", "y"], "ts": ["2024-01-01", "2024-01-02"]})
+    with pytest.raises(jm.SchemaError, match=r"duplicate column names \['0'\] \(as text\)"):
+        jm.JourneyLog.from_frame(clash, case="0", activity="0", timestamp="ts")

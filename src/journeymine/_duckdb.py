@@ -69,6 +69,7 @@ from ._params import as_names, invalid
 from ._timestamps import _zone_ok
 from ._typing import OnInvalid, TimeLike
 from ._validate import (
+    ID_KINDS,
     REASONS,
     REPLACEMENT,
     _check_columns,
@@ -437,8 +438,12 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
     stage_order = options["stage_order"]
     if stage_order is not None:
         stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
-    file_names = [pq.read_schema(f).names for f in files]
+    schemas = [pq.read_schema(f) for f in files]
+    file_names = [schema.names for schema in schemas]
     names = file_names[0]
+    #: durations are stored as integers in Parquet (DuckDB reads a number); Arrow's schema
+    #: in the file says what they are
+    durations = {field.name for field in schemas[0] if str(field.type).startswith("duration")}
     if "file_row_number" in {n.lower() for fn in file_names for n in fn}:
         raise SchemaError(
             "The input has a column named 'file_row_number', the name DuckDB gives the row numbers "
@@ -489,11 +494,29 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
     )
     _check_format(db, spec.timestamp_format, mapping.timestamp)
     for role, col in mapping.roles().items():
-        if role in ("timestamp", "value"):
+        if role == "timestamp":
             continue
-        if _NOT_TEXT.search(spec.type_of(col)):
+        dtype = spec.type_of(col)
+        if role == "value":
+            # as the embedded engine: numbers, text (numbers as text) or booleans are amounts;
+            # nested values, bytes, points in time and durations are not
+            if _NOT_TEXT.search(dtype) or dtype.startswith(("DATE", "TIME", "INTERVAL")) or col in durations:
+                kind = "durations" if col in durations else f"values of type {dtype}"
+                raise SchemaError(
+                    f"Column {col!r} (value) holds {kind} in {total:,} rows; the value "
+                    "column must hold numbers (or numbers as text). To fix: map a column of amounts "
+                    "as value (one amount per row: explode lists, or sum their items)."
+                )
+            continue
+        if dtype == "INTERVAL" or col in durations:
             raise SchemaError(
-                f"Column {col!r} ({role}) holds values of type {spec.type_of(col)}; journeymine reads "
+                f"Column {col!r} ({role}) holds durations in {total:,} rows, which are not "
+                f"ids or names; a {role} column may hold {ID_KINDS}. To fix: map the column that "
+                f"holds the {role} ids, or convert this one to text first."
+            )
+        if _NOT_TEXT.search(dtype):
+            raise SchemaError(
+                f"Column {col!r} ({role}) holds values of type {dtype}; journeymine reads "
                 f"{role} values as text. Give one text or number per row (explode lists, decode bytes) "
                 "when the file is written."
             )

@@ -41,15 +41,20 @@ def to_polars_frame(frame: Any, *, owner: str) -> tuple[pl.DataFrame, str, bool]
 
 
 def _from_pandas(frame: Any, pd: Any) -> pl.DataFrame:
-    if not frame.columns.is_unique:
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):  # also 0 and "0", which are one name as text
         from .errors import SchemaError
 
-        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise SchemaError(f"The input has duplicate column names {dupes}; rename them first.")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise SchemaError(
+            f"The input has duplicate column names {dupes} (as text); rename them first."
+        )
     frame = frame.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
+    frame.columns = names
     try:
         converted: pl.DataFrame = pl.from_pandas(frame)
+        if converted.columns != names:  # polars renames an empty name to column_N
+            converted.columns = names
         return converted
     except (TypeError, ValueError, pl.exceptions.PolarsError):
         pass
