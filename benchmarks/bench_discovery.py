@@ -46,6 +46,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -468,6 +469,8 @@ def main() -> None:
     parser.add_argument("--name", default="discovery",
                         help="results file: benchmarks/results/NAME.json (default: discovery)")
     args = parser.parse_args()
+    if not re.fullmatch(r"[\w.-]+", args.name) or args.name.endswith(".json"):
+        parser.error(f"--name {args.name!r}: a plain file name without .json (letters, digits, _ . -)")
     if args.baseline and not (Path(args.baseline) / "journeymine" / "__init__.py").exists():
         parser.error(f"--baseline {args.baseline!r} holds no journeymine package")
     script = str(Path(__file__).resolve())

@@ -728,6 +728,17 @@ def test_text_timestamps_are_iso_or_set_aside_never_misread(tmp_path: Path) -> N
     assert list(got.index) == [4, 5, 6, 7, 8, 9]
     assert (got == want.loc[got.index]).all()  # every instant read is the embedded engine's
     assert set(remote.rejected["row"]) == {0, 1, 2, 3}
+    # forms DuckDB's cast reads as the embedded engine does: kept (a review found the first
+    # strict pattern set them aside)
+    kept = ["\t2024-01-05 09:05:07", "2024-01-05\t09:05:07", "2024-01-05  09:05:07",
+            "2024-01-05T09:05:07+01:00\t", "2024/01/05 09:05:07", "2024/1/5", "2024/01/05T09:05",
+            "2024-01-05 09:05:07 Zulu", "2024-01-01 10:00:00 EST", "2024-01-01 10:00:00 GMT+2"]
+    path = _events(tmp_path / "kept.parquet", account=[f"c{i}" for i in range(len(kept))],
+                   act=["x"] * len(kept), ts=kept)
+    local = jm.read_parquet(path, **keys)
+    remote = jm.read_parquet(path, engine="duckdb", **keys)
+    assert remote.n_events == local.n_events == len(kept)
+    assert remote.to_local().events["timestamp"].tolist() == local.events["timestamp"].tolist()
 
 
 @pytest.mark.parametrize("zone", [None, "UTC", "Asia/Tokyo"])

@@ -406,6 +406,24 @@ def test_timestamps_in_a_fixed_offset_zone_are_read_as_instants(tmp_path, engine
     both = _read(folder, engine)
     assert both.events["timestamp"].tolist() == [*utc, utc[0]]
     assert both.cases["case"].tolist() == ["a", "b", "d"]
+    # a file with the same columns in another order joins the others (pyarrow's concat
+    # needs one order)
+    pq.write_table(pa.table({"seen": pa.array(stamps[:1], pa.timestamp("ms", "UTC")), "act": ["z"],
+                             "ts": pa.array(stamps[:1], pa.timestamp("us", "UTC")), "c": ["e"]}),
+                   folder / "3.parquet")
+    assert _read(folder, engine).cases["case"].tolist() == ["a", "b", "d", "e"]
+
+
+@pytest.mark.parametrize("engine", ["embedded", "duckdb"])
+def test_attributes_given_as_an_iterator_are_read(tmp_path, engine: str) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    pl.DataFrame({"account": ["a", "a"], "act": ["x", "y"], "ts": ["2024-01-01", "2024-01-02"],
+                  "seg": ["s", "s"], "m": [1, 2]}).write_parquet(tmp_path / "g.parquet")
+    log = jm.read_parquet(tmp_path / "g.parquet", case="account", activity="act", timestamp="ts",
+                          engine=engine, case_attributes=(c for c in ["seg"]),
+                          event_attributes=iter(["m"]))
+    assert tuple(log.case_attributes) == ("seg",) and tuple(log.event_attributes) == ("m",)
 
 
 def test_pandas_column_names_are_kept_as_text_and_clashes_named() -> None:

@@ -98,20 +98,22 @@ _HELD = 40
 #: the embedded engine's CONTROL_CHARS, in RE2's syntax
 _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 _BLANK = r"^[\s\x0B\p{Z}\x{85}]*$"
-#: text whose time of day is followed by a zone: Z, an offset (+05, +0530, +05:30), UTC/GMT
-#: or an IANA name (a date alone, 2024-03-02, ends in "-02" but has no zone)
-#: ISO 8601 text the DuckDB engine reads (after trimming): a date, or a date and a time of
-#: day (hours 0-23; DuckDB's cast would read 24:00 as the next day); anything else is
-#: unparsable (DuckDB's cast ignores words after the time: "10:00 PM", "10:00 foo")
-_ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
+#: text timestamps the DuckDB engine reads (after trimming white space, tabs included): a
+#: date (- or / between its parts), or a date and a time of day (hours 0-23; DuckDB's cast
+#: would read 24:00 as the next day); anything else is unparsable (DuckDB's cast to
+#: TIMESTAMP ignores words after the time: "10:00 PM" and "10:00 foo" would read as 10:00)
+_ISO_DATE = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}"
 _ISO_TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
-_NAIVE_TEXT = rf"^{_ISO_DATE}(?:[T ]{_ISO_TIME})?$"
-#: ... and with a zone after the time: Z, an offset (+05, +0530, +05:30), UTC/GMT or an
-#: IANA name (America/Argentina/Buenos_Aires, Etc/GMT+2)
+_NAIVE_TEXT = rf"^{_ISO_DATE}(?:(?:T|\s+){_ISO_TIME})?$"
+#: ... and a time followed by a zone: Z, an offset (+05, +0530, +05:30) or a word (UTC,
+#: EST, GMT+2, Zulu, an IANA name such as Etc/GMT+2). Such text is cast to TIMESTAMPTZ,
+#: which reads the zone or gives null for a word that is none ("PM", "foo", "BC")
 _OFFSET = (
-    rf"^{_ISO_DATE}[T ]{_ISO_TIME}\s*"
-    r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|(?i:UTC|GMT)|[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+)$"
+    rf"^{_ISO_DATE}(?:T|\s+){_ISO_TIME}\s*"
+    r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$"
 )
+#: white space at either end (DuckDB's trim() keeps tabs and newlines)
+_ENDS = r"^[\s\x0B\p{Z}\x{85}]+|[\s\x0B\p{Z}\x{85}]+$"
 _NAIVE_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 _NOT_TEXT = re.compile(r"^(BLOB|STRUCT|MAP|UNION)|\[\d*\]$")
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -642,7 +644,7 @@ def _timestamp(spec: _Spec) -> tuple[str, str]:
     if dtype in _NAIVE_TYPES:
         return naive(col), missing
     if dtype == "VARCHAR":
-        text = f"trim({col})"
+        text = f"regexp_replace({col}, {_lit(_ENDS)}, '', 'g')"
         missing = f"({col} IS NULL OR regexp_matches({col}, {_lit(_BLANK)}))"
         fmt = spec.timestamp_format
         if fmt is not None:

@@ -324,6 +324,8 @@ def read_parquet(
         "read_parquet", on_invalid, duplicates, case_attributes, event_attributes, roles=roles,
         tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
     )
+    # the names as checked, for every engine (an iterator given is read once, here)
+    case_attributes, event_attributes = case_names, event_names
     p = Path(os.fspath(path))
     duck_options = dict(memory_limit=memory_limit, temp_directory=temp_directory,
                         max_temp_directory_size=max_temp_directory_size, threads=threads)
@@ -441,13 +443,16 @@ def _foreign_zones(files: list[Path]) -> bool:
 def _read_parquet_arrow(files: list[Path], wanted: set[str] | None) -> pl.DataFrame:
     """``files`` as one table read by pyarrow, only the ``wanted`` columns (None: all),
     timestamps in a zone polars does not know converted to UTC."""
-    tables = []
+    tables: list[pa.Table] = []
     for f in files:
         with pq.ParquetFile(f) as parquet:
             names = parquet.schema_arrow.names
             columns = None if wanted is None else [c for c in names if c in wanted]
             table = parquet.read(columns=columns)
-        tables.append(table.cast(_utc_schema(table.schema)))
+        table = table.cast(_utc_schema(table.schema))
+        if tables and set(table.column_names) == set(tables[0].column_names):
+            table = table.select(tables[0].column_names)  # files may order the columns otherwise
+        tables.append(table)
     return pl.DataFrame(pa.concat_tables(tables) if len(tables) > 1 else tables[0])
 
 
