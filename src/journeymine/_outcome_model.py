@@ -309,6 +309,24 @@ class _Calibrator:
         return np.asarray(self.model.predict_proba(self._logit(p))[:, 1], dtype=float)
 
 
+#: folds of the latest hold-out that decide whether calibrating it helps
+_CALIBRATION_FOLDS = 5
+
+
+def _cross_calibrated(p: np.ndarray, y: np.ndarray, kind: str, random_state: int | None) -> np.ndarray:
+    """Out-of-fold calibrated probabilities of one hold-out: each of
+    :data:`_CALIBRATION_FOLDS` stratified parts (seeded) mapped by a calibrator learned on
+    the others (one period: the parts are not ordered in time)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.empty(len(p), dtype=float)
+    seed = 0 if random_state is None else random_state
+    parts = StratifiedKFold(_CALIBRATION_FOLDS, shuffle=True, random_state=seed)
+    for fit_rows, score_rows in parts.split(p.reshape(-1, 1), y):
+        out[score_rows] = _Calibrator(kind).fit(p[fit_rows], y[fit_rows]).transform(p[score_rows])
+    return out
+
+
 def _reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Equal-count bins of predictions: mean predicted, observed share and size."""
     import pandas as pd
@@ -581,13 +599,13 @@ class JourneyOutcomeModel(Estimator):
     (with a ``horizon``, those whose label window ends before it; without one, an outcome
     reached after it counts as not reached). Every candidate learner is fitted on each training part and
     scored on its hold-out; ``selection_`` shows their mean ROC AUC and Brier score and
-    which one was chosen (``learner``). The probabilities are calibrated on the hold-outs
-    when that helps (``calibration``), and the chosen learner is refitted on every example
-    (the calibration learned from the hold-outs applies to it, as in scikit-learn's
+    which one was chosen (``learner``). The probabilities are calibrated on the latest
+    hold-out when that helps (``calibration``), and the chosen learner is refitted on every
+    example (the calibration learned from the hold-out applies to it, as in scikit-learn's
     ``CalibratedClassifierCV(ensemble=False)``). ``validation_`` is the figure of the last
-    hold-out: its own learner, calibrated by what the earlier hold-out learned when that
-    calibration was kept (chosen on this hold-out, so slightly flattering; ``evaluate`` on a
-    later period is the unbiased figure).
+    hold-out: its own learner, calibrated out of fold when the calibration was kept (the
+    learner was chosen on this hold-out, so slightly flattering; ``evaluate`` on a later
+    period is the unbiased figure).
 
     Parameters
     ----------
@@ -627,9 +645,13 @@ class JourneyOutcomeModel(Estimator):
         chosen: on the logs measured, hold-outs that favoured it did not predict a later
         period better (docs/kpis.md); ``selection_`` shows its figures.
     calibration : {"sigmoid", "isotonic", None}
-        How the hold-outs calibrate the probabilities (Platt's sigmoid, isotonic regression,
-        or not at all). The calibration is kept only when, learned on the first hold-out,
-        it lowers the Brier score of the second (``calibrator_`` is None when it was not).
+        How the hold-outs calibrate the probabilities (Platt's sigmoid, isotonic
+        regression, or not at all). With a ``horizon``, the map is learned on the latest
+        hold-out and kept only when it lowers that hold-out's Brier score out of fold
+        (learned on four fifths, scored on the fifth left out, five times); without one
+        (the latest labels are censored), it is learned on the first hold-out and kept
+        only when it lowers the second's Brier score. ``calibrator_`` is None when it was
+        not kept.
     validation : float
         The share of examples (the latest by cut-off) held out to choose and calibrate.
     random_state : int or None
@@ -1003,23 +1025,30 @@ class JourneyOutcomeModel(Estimator):
                 if self.learner == "auto"
                 else self.learner
             )
-            # calibration: learned on the hold-outs before the last, kept when it lowers the
-            # last hold-out's Brier score; then learned again on every hold-out
+            # calibration, with a horizon: learned on the latest hold-out (the period nearest
+            # to the accounts scored next; on logs whose outcome rate drifts, an earlier
+            # period's map is stale), kept when its out-of-fold predictions there have a lower
+            # Brier score than the raw ones (the figure shown is then the out-of-fold one).
+            # Without a horizon the latest hold-out's labels are censored (outcomes not yet
+            # reached when the log ends count as not reached) and would pull every score
+            # down: the map is learned on the first hold-out with its labels as known when
+            # the second starts, kept when it lowers the second's Brier score, then learned
+            # again on both.
             last = folds[-1].hold
             y_last = y_[last]
             raw_last = held[chosen][-1]
             p_last = raw_last
             calibrator = None
-            if self.calibration is not None and len(folds) > 1:
-                # the first hold-out's predictions with their labels as known when the
-                # second hold-out starts (as the folds' training parts are)
+            if self.calibration is not None and self.horizon is not None:
+                if np.bincount(y_last, minlength=2).min() >= _MIN_HELD:
+                    crossed = _cross_calibrated(raw_last, y_last, self.calibration, self.random_state)
+                    if brier_score_loss(y_last, crossed) < brier_score_loss(y_last, raw_last):
+                        p_last = crossed
+                        calibrator = _Calibrator(self.calibration).fit(raw_last, y_last)
+            elif self.calibration is not None and len(folds) > 1:
                 first, start = folds[0], folds[-1].start
-                if self.horizon is not None:
-                    known = cut[first.hold] + pd.Timedelta(self.horizon).as_unit("ns").value <= start
-                    early_p, early_y = held[chosen][0][known], y_[first.hold][known]
-                else:
-                    early_p = held[chosen][0]
-                    early_y = ((y_[first.hold] == 1) & (reached[first.hold] < start)).astype(int)
+                early_p = held[chosen][0]
+                early_y = ((y_[first.hold] == 1) & (reached[first.hold] < start)).astype(int)
                 if np.bincount(early_y, minlength=2).min() >= _MIN_HELD:
                     tried = _Calibrator(self.calibration).fit(early_p, early_y).transform(raw_last)
                     if brier_score_loss(y_last, tried) < brier_score_loss(y_last, raw_last):
@@ -1073,7 +1102,8 @@ class JourneyOutcomeModel(Estimator):
             note = f"no time-ordered hold-out: {why}; {chosen} fitted on all examples, uncalibrated"
         elif dropped:
             note = (
-                f"one time-ordered fold only ({dropped[0]}): it chose the learner; no calibration was tried"
+                f"one time-ordered fold only ({dropped[0]}): it chose the learner"
+                + (" and the calibration" if self.horizon is not None else "; no calibration was tried")
             )
         else:
             note = ""
