@@ -1046,7 +1046,7 @@ def _scores(
         "unless one of them alone is clearly better on two time-ordered hold-outs; a recency/frequency "
         "baseline is the reference"
         + (f"; hold-out ROC AUC {aucs})" if v else ")")
-        + (", calibrated on the hold-outs (sigmoid)." if model.calibrator_ is not None else ".")
+        + (", calibrated on the latest hold-out (sigmoid)." if model.calibrator_ is not None else ".")
         + f" It learned from calendar cut-offs every 60 days.{note}"
         + (f" {said}" if said else "")
         + " Why: the (up to) two features that move the account's probability most, each against its typical "
