@@ -49,7 +49,7 @@ from ._encoding import ALL, require_events
 from ._engine import engine_of
 from ._format import percent, q_text
 from ._log import JourneyLog
-from ._outcomes import OutcomeSpec, normalize_outcomes, outcome_roles, outcome_times
+from ._outcomes import PREFIX, OutcomeSpec, normalize_outcomes, outcome_roles, outcome_times
 from ._params import close_matches, invalid
 from ._stages import StageAssignment, activity_ranks, stage_assignment
 from ._typing import CohortBy
@@ -782,11 +782,11 @@ def _outcome_times(
     while key in spec:
         key += "_"
     extra = {key: [activity]} if activity is not None else {}
-    times = outcome_times(log, {**spec, **extra}, owner, case=False, prefix="@")
+    times = outcome_times(log, {**spec, **extra}, owner, case=False, prefix=PREFIX)
     return times.select(
-        *([pl.col("@" + key).alias("milestone")] if extra else []),
-        pl.col("@" + won).alias("_won"),
-        (pl.col("@" + lost) if lost else pl.lit(None, dtype=pl.Datetime("us", "UTC"))).alias("_lost"),
+        *([pl.col(PREFIX + key).alias("milestone")] if extra else []),
+        pl.col(PREFIX + won).alias("_won"),
+        (pl.col(PREFIX + lost) if lost else pl.lit(None, dtype=pl.Datetime("us", "UTC"))).alias("_lost"),
     )
 
 

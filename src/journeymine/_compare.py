@@ -922,15 +922,15 @@ def _outcomes(
 
     if not outcomes:
         return pd.DataFrame()
-    from ._outcomes import outcome_times
+    from ._outcomes import PREFIX, outcome_times
 
     # checks the activities, allows predicates
-    times = outcome_times(log, outcomes, "compare_cohorts", case=False, prefix="@")
+    times = outcome_times(log, outcomes, "compare_cohorts", case=False, prefix=PREFIX)
     horizon = log.to_polars("events").get_column("timestamp").max()
     start = times.get_column("start")
     rows = []
     for name in outcomes:
-        at = times.get_column("@" + name)
+        at = times.get_column(PREFIX + name)
         reached = at.is_not_null().to_numpy()
         time = ((at.fill_null(horizon) - start).dt.total_microseconds() / 1e6).to_numpy()
         # sorted once by time: every group below is a masked, still sorted, subset

@@ -97,7 +97,9 @@ __all__ = ["DuckDBEngine", "DuckDBJourneyLog", "read_parquet_duckdb"]
 _HELD = 40
 #: the embedded engine's CONTROL_CHARS, in RE2's syntax
 _CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
-_BLANK = r"^[\s\x0B\p{Z}\x{85}]*$"
+#: white space, as the embedded engine strips it (RE2's \s lacks \v and NEL; \p{Z} is Unicode's)
+_SPACE = r"[\s\x0B\p{Z}\x{85}]"
+_BLANK = rf"^{_SPACE}*$"
 #: text timestamps the DuckDB engine reads (after trimming white space, tabs included): a
 #: date (- or / between its parts), or a date and a time of day (hours 0-23; DuckDB's cast
 #: would read 24:00 as the next day); anything else is unparsable (DuckDB's cast to
@@ -113,7 +115,7 @@ _OFFSET = (
     r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$"
 )
 #: white space at either end (DuckDB's trim() keeps tabs and newlines)
-_ENDS = r"^[\s\x0B\p{Z}\x{85}]+|[\s\x0B\p{Z}\x{85}]+$"
+_ENDS = rf"^{_SPACE}+|{_SPACE}+$"
 _NAIVE_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 _NOT_TEXT = re.compile(r"^(BLOB|STRUCT|MAP|UNION)|\[\d*\]$")
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -168,7 +170,7 @@ def _folder(value: str | os.PathLike[str] | None) -> str | None:
     """``temp_directory`` checked: a path to a folder that exists or can be made, as text."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
         raise invalid("temp_directory", "read_parquet", "a path to a folder (str or os.PathLike)", value)
     path = os.fspath(value)
     if not isinstance(path, str):
@@ -1223,8 +1225,10 @@ class DuckDBEngine:
             # each account's distinct steps and activities (with counts) do not depend on the
             # cohorts: kept with the log, so that the next map (the whole log's, another
             # cohort split) counts accounts from them instead of grouping every event again
-            steps = self._kept(lg, "steps", f"SELECT DISTINCT code, act, tgt FROM {ev} WHERE tgt IS NOT NULL")
-            pairs = self._kept(lg, "pairs", f"SELECT code, act, count(*) AS n FROM {ev} GROUP BY ALL")
+            steps = self._kept(
+                lg, "steps", [f"SELECT DISTINCT code, act, tgt FROM {ev} WHERE tgt IS NOT NULL"]
+            )
+            pairs = self._kept(lg, "pairs", [f"SELECT code, act, count(*) AS n FROM {ev} GROUP BY ALL"])
             edge_cases = db.frame(
                 f"SELECT {coh}, d.act, d.tgt, count(*) AS cases FROM {steps} d {join} GROUP BY ALL"
             )
@@ -1315,39 +1319,43 @@ class DuckDBEngine:
         )
 
     @staticmethod
-    def _kept(lg: DuckDBJourneyLog, what: str, select: str) -> str:
-        """A table of ``select``'s rows, built once per log and dropped with it."""
+    def _kept(lg: DuckDBJourneyLog, what: str, selects: Sequence[str], columns: str | None = None) -> str:
+        """A table of the rows of ``selects``, built once per log and dropped with it: one
+        ``CREATE TABLE AS``, or, with ``columns``, a table of those columns filled by each
+        select in turn (slices whose states must not be held at once)."""
         key = f"duckdb_table:{what}"
         name = lg._cache.get(key)
         if name is None:
-            name = lg._db.name(what)
-            lg._db.run(f"CREATE TABLE {name} AS {select}")
+            db = lg._db
+            name = db.name(what)
+            if columns is None:
+                db.run(f"CREATE TABLE {name} AS {' UNION ALL '.join(selects)}")
+            else:
+                db.run(f"CREATE TABLE {name} ({columns})")
+                try:
+                    for select in selects:
+                        db.run(f"INSERT INTO {name} {select}")
+                except BaseException:
+                    db.run(f"DROP TABLE IF EXISTS {name}")
+                    raise
             lg._cache[key] = name
         return str(name)
 
-    @staticmethod
-    def _variants(lg: DuckDBJourneyLog) -> str:
+    @classmethod
+    def _variants(cls, lg: DuckDBJourneyLog) -> str:
         """A table of each case's variant (``code``, ``variant``, the list of its activity
         indices, and ``h``, a hash of it for slicing), built once per log, in slices of
         cases (list states are held in memory)."""
-        db = lg._db
-        name = lg._cache.get("duckdb_table:variants")
-        if name is None:
-            name = db.name("variants")
-            db.run(f"CREATE TABLE {name} (code INTEGER, variant INTEGER[], h UBIGINT)")
-            try:
-                n = db.slices(lg.n_events)
-                for i in range(n):
-                    db.run(
-                        f"INSERT INTO {name} SELECT code, variant, hash(variant) FROM ("
-                        f"SELECT code, list(act ORDER BY i) AS variant FROM {lg._table} "
-                        f"WHERE {'true' if n == 1 else f'code % {n} = {i}'} GROUP BY code)"
-                    )
-            except BaseException:
-                db.run(f"DROP TABLE IF EXISTS {name}")
-                raise
-            lg._cache["duckdb_table:variants"] = name
-        return str(name)
+        n = lg._db.slices(lg.n_events)
+        return cls._kept(
+            lg, "variants",
+            [
+                f"SELECT code, variant, hash(variant) FROM (SELECT code, list(act ORDER BY i) AS variant "
+                f"FROM {lg._table} WHERE {'true' if n == 1 else f'code % {n} = {i}'} GROUP BY code)"
+                for i in range(n)
+            ],
+            columns="code INTEGER, variant INTEGER[], h UBIGINT",
+        )
 
     # -- clustering ----------------------------------------------------------------------
     @staticmethod

@@ -43,7 +43,7 @@ from ._display import Displayed, section, table
 from ._encoding import ALL, require_events
 from ._engine import engine_of
 from ._log import JourneyLog
-from ._outcomes import OutcomeSpec, check_outcomes, normalize_outcomes, outcome_roles, outcome_times
+from ._outcomes import PREFIX, OutcomeSpec, check_outcomes, normalize_outcomes, outcome_roles, outcome_times
 from ._params import as_names, invalid
 from ._typing import CohortBy
 
@@ -72,7 +72,7 @@ class JourneyKPIs(Displayed):
     --------
     >>> import journeymine as jm
     >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
-    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMO_OUTCOMES, by="segment")
+    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMOPREFIXCOMES, by="segment")
     >>> k
     <JourneyKPIs: 23 KPIs for 3 cohort(s)>
     >>> round(k.value("conversion_rate", "SMB"), 2)
@@ -186,7 +186,7 @@ def kpis(
     --------
     >>> import journeymine as jm
     >>> log = jm.datasets.demo_b2b(n_accounts=1_000, random_state=0)
-    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMO_OUTCOMES, by="segment")
+    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMOPREFIXCOMES, by="segment")
     >>> round(k.value("conversion_rate", "Enterprise"), 2) > round(k.value("conversion_rate", "SMB"), 2)
     True
     """
@@ -209,7 +209,7 @@ def kpis(
     buy_acts = _purchase_activities(outcomes[won], purchases, owner)
     horizon: Any = log.to_polars("cases").get_column("end").max()  # open accounts are censored here
     event_columns = set(log.mapping.roles())
-    per_case = _case_facts(log, cases, _OUT + won, sales_acts, buy_acts)
+    per_case = _case_facts(log, cases, PREFIX + won, sales_acts, buy_acts)
     names = cohorts.names if cohorts is not None else (ALL,)
     codes = cases.get_column("cohort").rechunk()
     cases = cases.drop("cohort")
@@ -224,9 +224,9 @@ def kpis(
         rows += _cohort_kpis(
             names[code],
             pl.concat([cases.filter(mask), per_case.filter(mask)], how="horizontal").to_pandas(),
-            won=_OUT + won,
-            lost=None if lost is None else _OUT + lost,
-            churned=None if churned is None else _OUT + churned,
+            won=PREFIX + won,
+            lost=None if lost is None else PREFIX + lost,
+            churned=None if churned is None else PREFIX + churned,
             horizon=horizon,
             event_columns=event_columns,
             dwell=dwell,
@@ -237,9 +237,6 @@ def kpis(
     elif by is not None:
         table = _largest_cohort_first(table)
     return JourneyKPIs(table=table)
-
-
-_OUT = "@"  # the outcome columns' prefix in the per-case table: no outcome name clashes with its columns
 
 
 def _outcome_cases(
@@ -254,10 +251,10 @@ def _outcome_cases(
     """One row per case (no case id: rows are in :attr:`JourneyLog.cases` order): ``start``,
     ``end``, its outcome times (as ``@`` + the outcome's name), ``cohort`` (the cohort's
     code, 0 without cohorts) and ``_close`` (the first won or lost event)."""
-    times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner, case=False, prefix=_OUT)
+    times = outcome_times(log, {k: v for k, v in outcomes.items()}, owner, case=False, prefix=PREFIX)
     codes = cohorts.codes if cohorts is not None else pl.repeat(0, log.n_cases, dtype=pl.UInt32, eager=True)
-    won_at = pl.col(_OUT + won)
-    close = pl.min_horizontal(won_at, pl.col(_OUT + lost)) if lost is not None else won_at
+    won_at = pl.col(PREFIX + won)
+    close = pl.min_horizontal(won_at, pl.col(PREFIX + lost)) if lost is not None else won_at
     return times.with_columns(codes.alias("cohort"), close.alias("_close"))
 
 

@@ -46,7 +46,7 @@ from ._display import Displayed, section, table
 from ._encoding import require_events
 from ._engine import require_embedded
 from ._log import JourneyLog
-from ._outcomes import outcome_times
+from ._outcomes import PREFIX, outcome_times
 from ._params import check_choice, check_int, invalid
 
 if TYPE_CHECKING:
@@ -769,8 +769,8 @@ class JourneyOutcomeModel(Estimator):
         horizon = params["horizon"]
         samples = _cutoffs(log, at, step=params["step"], horizon=horizon, owner=owner)
         # scoring a later log: no account may have reached the target yet, which is no error
-        times = outcome_times(log, params["outcomes"], owner, require_known=vocabulary is None, prefix="@")
-        target = times.select("case", pl.col("@" + params["target"]).alias("_t"))
+        times = outcome_times(log, params["outcomes"], owner, require_known=vocabulary is None, prefix=PREFIX)
+        target = times.select("case", pl.col(PREFIX + params["target"]).alias("_t"))
         samples = samples.join(target, on="case", how="left", maintain_order="left").filter(
             pl.col("_t").is_null() | (pl.col("_t") > pl.col("cutoff"))
         )

@@ -83,6 +83,11 @@ def outcome_roles(
     return won, lost, churned
 
 
+#: the prefix callers give the outcome columns of :func:`outcome_times` (``prefix=PREFIX``):
+#: no outcome name can then clash with a column of the table they sit in ("end", "code")
+PREFIX = "@"
+
+
 def outcome_times(
     log: JourneyLog,
     outcomes: OutcomeSpec,
@@ -97,7 +102,7 @@ def outcome_times(
     when open). An outcome none of whose activities occurs in the log is an error (a typo,
     most often) unless ``require_known`` is False (scoring a log in which no account has
     reached it yet). The outcome columns are named ``prefix`` + the outcome's name: a
-    prefix such as ``"@"`` lets any outcome name through (``"end"`` is a fine outcome); without one,
+    prefix such as :data:`PREFIX` lets any outcome name through (``"end"`` is a fine outcome); without one,
     a name that is one of the table's own columns is an error.
 
     The outcome columns are joined onto the case codes alone and set beside the case
@@ -197,7 +202,7 @@ class ByOutcome:
         """Each case's outcome cohort and the cohort names; ``check=False`` takes outcomes
         whose activities the log (a part of one) lacks as never reached."""
         if check:
-            times = outcome_times(log, self.outcomes, "by_outcome", prefix="@")
+            times = outcome_times(log, self.outcomes, "by_outcome", prefix=PREFIX)
         else:
             present = set(log.activities)
             lists = {k: [a for a in v if a in present] for k, v in self.outcomes.items() if not callable(v)}
@@ -205,16 +210,16 @@ class ByOutcome:
             never = pl.lit(None, dtype=pl.Datetime("us", "UTC"))
             times = log.to_polars("cases").select(
                 pl.int_range(0, pl.len(), dtype=pl.Int64).alias("code"),
-                *(never.alias("@" + k) for k in self.outcomes if k not in known),
+                *(never.alias(PREFIX + k) for k in self.outcomes if k not in known),
             )
             if known:
                 inner = {k: f"__outcome{i}" for i, k in enumerate(known)}
                 first = engine_of(log).first_times(log, {inner[k]: v for k, v in known.items()}).select(
-                    "code", *(pl.col(inner[k]).alias("@" + k) for k in known))
+                    "code", *(pl.col(inner[k]).alias(PREFIX + k) for k in known))
                 times = times.join(first, on="code", how="left", maintain_order="left")
         key = pl.lit(self.open_name)
         for name in reversed(list(self.outcomes)):  # the first outcome in the mapping wins
-            key = pl.when(pl.col("@" + name).is_not_null()).then(pl.lit(name)).otherwise(key)
+            key = pl.when(pl.col(PREFIX + name).is_not_null()).then(pl.lit(name)).otherwise(key)
         keys = times.select(key.alias("cohort")).get_column("cohort")
         return keys, sorted(keys.unique().to_list())
 
