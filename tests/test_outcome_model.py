@@ -371,3 +371,20 @@ def test_scoring_a_log_where_no_account_reached_the_target(demo: jm.JourneyLog) 
     assert set(m.reasons(never, at="2025-01-01")["case"]) <= set(p.index)
     with pytest.raises(jm.SchemaError, match="none of the activities"):  # fitting still checks the names
         jm.JourneyOutcomeModel(outcomes=OUT, target="won").fit(never)
+
+
+@pytest.mark.parametrize("top", [0.2, 0.25, 1.0])
+def test_reliability_axis_title_clears_the_tick_labels(top: float) -> None:
+    import re
+
+    from journeymine._outcome_draw import ReliabilitySeries, reliability_svg
+    from journeymine._textsize import text_width
+
+    series = ReliabilitySeries(name="model", predicted=[0.01, top], observed=[0.0, top], n=[5, 5])
+    svg = reliability_svg([series], title="Reliability", caption="")
+    title_x = float(re.search(r'<text x="([\d.]+)"[^>]*rotate\(-90[^>]*>observed share', svg).group(1))
+    # tick labels on the y axis: end-anchored at the same x, left of the plot
+    ends = {float(x) for x in re.findall(r'<text x="([\d.]+)" y="[\d.]+" font-size="10" text-anchor="end"', svg)}
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', svg)
+    left = min(ends) - max(text_width(t, 10) for t in labels)
+    assert title_x + 6 < left  # half the rotated title's height (10 px) and a gap

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._retention_draw import _GREY, _INK, _M, _SMALL, _esc, _header, _svg, _text
+from ._textsize import text_width
 
 __all__ = ["ReliabilitySeries", "reliability_svg"]
 
@@ -72,10 +73,13 @@ def reliability_svg(series: Sequence[ReliabilitySeries], *, title: str, caption:
         f'stroke="{_GREY}" stroke-dasharray="4 3" stroke-width="1"/>'
     )
     body.append(_text(x0 + side / 2, y0 + side + 30, "predicted probability", size=_SMALL, anchor="middle"))
+    # the axis title clear of the widest tick label ("12.5%" reached under it)
+    ticks = max(text_width(_pct(limit * f), _SMALL) for f in (0.0, 0.25, 0.5, 0.75, 1.0))
+    ax = min(_M + 8, x0 - 6 - ticks - 8)
     body.append(
-        f'<text x="{_M + 8:.1f}" y="{y0 + side / 2:.1f}" font-size="{_SMALL}" fill="{_INK}" '
+        f'<text x="{ax:.1f}" y="{y0 + side / 2:.1f}" font-size="{_SMALL}" fill="{_INK}" '
         'text-anchor="middle" '
-        f'transform="rotate(-90 {_M + 8:.1f} {y0 + side / 2:.1f})">observed share</text>'
+        f'transform="rotate(-90 {ax:.1f} {y0 + side / 2:.1f})">observed share</text>'
     )
     total = max((sum(s.n) for s in series), default=1) or 1
     legend_y = y0 + side + 50
