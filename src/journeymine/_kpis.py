@@ -72,7 +72,7 @@ class JourneyKPIs(Displayed):
     --------
     >>> import journeymine as jm
     >>> log = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
-    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMOPREFIXCOMES, by="segment")
+    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMO_OUTCOMES, by="segment")
     >>> k
     <JourneyKPIs: 23 KPIs for 3 cohort(s)>
     >>> round(k.value("conversion_rate", "SMB"), 2)
@@ -186,7 +186,7 @@ def kpis(
     --------
     >>> import journeymine as jm
     >>> log = jm.datasets.demo_b2b(n_accounts=1_000, random_state=0)
-    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMOPREFIXCOMES, by="segment")
+    >>> k = jm.kpis(log, outcomes=jm.datasets.DEMO_OUTCOMES, by="segment")
     >>> round(k.value("conversion_rate", "Enterprise"), 2) > round(k.value("conversion_rate", "SMB"), 2)
     True
     """
