@@ -569,7 +569,13 @@ def _prepare(
     names, cohort_codes, cases = _cases(log, by)
     engine = engine_of(log)
     stage_rank = {s: i for i, s in enumerate(stages.order)}
-    touches = engine.committee_touches(log, activity_ranks(log, stages), stage_rank)
+    ranks = activity_ranks(log, stages)
+    # kept on the log: the report's committee section and its comparison both read them
+    memos = log._cache.setdefault("committee_touches", {})
+    key = (tuple(stages.order), ranks.tobytes())
+    if key not in memos:
+        memos[key] = engine.committee_touches(log, ranks, stage_rank)
+    touches: pl.DataFrame = memos[key]
     unassigned = int(touches.filter(pl.col("contact").is_null()).get_column("touches").sum())
     people = touches.filter(pl.col("contact").is_not_null())
     per_contact = people.group_by("code", "contact").agg(pl.col("touches").sum(), pl.col("first").min())
