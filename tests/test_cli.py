@@ -116,6 +116,40 @@ def test_library_writers_refuse_the_source_too(events_csv: Path) -> None:
         jm.report(log, path=events_csv)
 
 
+def test_derived_logs_keep_their_input_file(events_csv: Path, tmp_path: Path) -> None:
+    """A log derived from a read one (episodes, a filter, a collected copy) names its source
+    differently, but its writers still refuse the file the events came from."""
+    import sqlite3
+    from contextlib import closing
+
+    log = jm.read_csv(events_csv, case="account_id", activity="touchpoint", timestamp="timestamp")
+    before = events_csv.read_bytes()
+    episodes = log.split_episodes(gap="30D")
+    assert episodes.source != log.source
+    some = log.filter_time(end=log.events["timestamp"].max())
+    for derived in (episodes, some, episodes.filter_time(end=log.events["timestamp"].max())):
+        for write in (jm.write_csv, jm.write_xes, lambda lg, p: jm.report(lg, path=p)):
+            with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+                write(derived, events_csv)
+    assert events_csv.read_bytes() == before
+    # a database file read through an open connection (its source names the connection)
+    db = tmp_path / "events.sqlite"
+    with closing(sqlite3.connect(db)) as con:
+        con.execute("CREATE TABLE ev (c TEXT, a TEXT, t TEXT)")
+        con.execute("INSERT INTO ev VALUES ('1', 'x', '2024-01-01T00:00:00Z')")
+        con.commit()
+    saved = db.read_bytes()
+    with closing(sqlite3.connect(db)) as con:
+        from_db = jm.read_sql("ev", con, case="c", activity="a", timestamp="t")
+    assert "sqlite3.Connection" in from_db.source
+    with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+        jm.write_csv(from_db, db)
+    from_uri = jm.read_sql("ev", f"sqlite:///{db}", case="c", activity="a", timestamp="t")
+    with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+        jm.write_xes(from_uri.filter_time(end=from_uri.events["timestamp"].max()), db)
+    assert db.read_bytes() == saved
+
+
 @pytest.mark.parametrize(
     ("output", "needles"),
     [

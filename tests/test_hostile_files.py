@@ -524,3 +524,45 @@ def test_the_numpy_path_still_reads_what_it_can(tmp_path: Path) -> None:
         path.write_bytes(_xes_with(READ[case], comment=False))
         buf, n = _xes._read_buffer(path, str(path))
         assert _xes._scan(buf, n) is not None, case
+
+
+@needs_fifo
+def test_drawings_are_saved_atomically_and_never_onto_a_pipe_or_the_input(tmp_path: Path) -> None:
+    """Every ``save`` goes through the safe write: a named pipe (which a plain open would
+    block on), a folder or the log's own file is refused, and no temporary file is left."""
+    log = jm.datasets.demo_b2b(n_accounts=40, random_state=0)
+    jmap = jm.journey_map(log)
+    savers = {
+        "JourneyMap.save": jmap.save,
+        "Drawing.save": jmap.draw().save,
+        "SubwayMap.save": jm.subway_map(log, top=2).save,
+    }
+    if _has_module("pm4py"):
+        savers["ProcessModel.save"] = jm.discover_process_model(log).save
+    for owner, save in savers.items():
+        folder = tmp_path / owner
+        folder.mkdir()
+        pipe = folder / "pipe.svg"
+        os.mkfifo(pipe)
+        with pytest.raises(jm.InvalidParameterError, match=rf"{re.escape(owner)}: .*not a regular file"):
+            save(pipe)
+        (folder / "dir.svg").mkdir()
+        with pytest.raises(jm.InvalidParameterError, match="is a folder"):
+            save(folder / "dir.svg")
+        out = save(folder / "map.svg")
+        assert out.read_text(encoding="utf-8").lstrip().startswith(("<svg", "<?xml"))
+        assert sorted(p.name for p in folder.iterdir()) == ["dir.svg", "map.svg", "pipe.svg"]
+    # a map knows its log: an input file named like a drawing is refused
+    source = tmp_path / "events.dot"
+    jm.write_csv(log, source)
+    from_file = jm.read_csv(source, case="case:concept:name", activity="concept:name", timestamp="time:timestamp")
+    before = source.read_bytes()
+    with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+        jm.journey_map(from_file).save(source)
+    assert source.read_bytes() == before
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None

@@ -232,7 +232,7 @@ def test_png_and_dot_output(tmp_path: pytest.TempPathFactory, demo: jm.JourneyLo
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     dot = m.save(tmp_path / "m.dot")  # type: ignore[operator]
     assert dot.read_text().startswith("digraph journey {")
-    with pytest.raises(jm.InvalidParameterError, match=r"'suffix' parameter of Drawing\.save"):
+    with pytest.raises(jm.InvalidParameterError, match=r"'suffix' parameter of JourneyMap\.save"):
         m.save(tmp_path / "m.jpg")  # type: ignore[operator]
     with pytest.raises(jm.InvalidParameterError, match=r"'labels' parameter of JourneyMap\.draw"):
         m.draw(labels="counts")  # type: ignore[arg-type]

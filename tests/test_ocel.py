@@ -436,6 +436,16 @@ def test_write_refuses_other_formats_and_the_input(tmp_path: Path) -> None:
         jm.write_ocel(ocel, tmp_path / "out.xmlocel")
     with pytest.raises(jm.InvalidParameterError, match="is the input file"):
         ocel.save(path)
+    # a flattened log's source says more than the path, but it is still the input
+    before = path.read_bytes()
+    with pytest.warns(jm.JourneymineWarning, match="Flattening by account"):
+        flat = ocel.flatten("account")
+    for write in (jm.write_xes, jm.write_csv):
+        with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+            write(flat, path)
+    with pytest.raises(jm.InvalidParameterError, match="is the input file"):
+        jm.write_csv(flat.split_episodes(gap="30D"), path)
+    assert path.read_bytes() == before
 
 
 # -- command line -------------------------------------------------------------------------------

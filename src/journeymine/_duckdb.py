@@ -1134,6 +1134,7 @@ class DuckDBJourneyLog(_EventsElsewhere):
             event_attributes=self._event_attributes,
             stage_order=self._stage_order,
             source=self._source,
+            files=self._inputs,
         )
 
 

@@ -110,6 +110,7 @@ class Explorer(Displayed):
     cohorts: tuple[str, ...]
     source: str = ""
     _data: dict[str, Any] = field(default_factory=dict)
+    _inputs: tuple[str, ...] = ()
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -185,7 +186,7 @@ class Explorer(Displayed):
         """Write the page to ``path`` atomically (never onto the log's own file)."""
         html = self.html
         return write_atomic(path, lambda tmp: tmp.write_text(html, encoding="utf-8"),
-                            owner="Explorer.save", inputs=[self.source])
+                            owner="Explorer.save", inputs=(self.source, *self._inputs))
 
     def _display_html(self, svg: str | None) -> str:
         # srcdoc holds the page escaped as an attribute; sandbox without allow-same-origin
@@ -332,7 +333,7 @@ def explore_map(jmap: JourneyMap, *, path: str | os.PathLike[str] | None = None)
         )
     log = origin.cases()
     if path is not None:
-        check_output_path(path, owner=owner, inputs=[log.source])
+        check_output_path(path, owner=owner, inputs=log._inputs)
     settings = jmap.simplified or {}
     full = jmap if not settings else _projected(origin, list(origin.stages.activity_stage))
     whole = jmap.cohort in (None, ALL)
@@ -372,7 +373,7 @@ def _check_options(log: JourneyLog, *, path: Any, activities: Any, paths: Any, m
     if title is not None and not isinstance(title, str):
         raise invalid("title", owner, "a str or None", title)
     if path is not None:
-        check_output_path(path, owner=owner, inputs=[log.source])
+        check_output_path(path, owner=owner, inputs=log._inputs)
 
 
 def _check_by(log: JourneyLog, by: Any, owner: str) -> None:
@@ -481,6 +482,7 @@ def _explorer(
         cohorts=tuple(name for name, _ in entries),
         source=log.source,
         _data=data,
+        _inputs=log._inputs,
     )
     if path is not None:
         out.save(path)

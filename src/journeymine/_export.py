@@ -104,4 +104,4 @@ def write_csv(
             tmp, separator=sep, quote_style="non_numeric", datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z"
         )
 
-    write_atomic(path, write, owner=owner, inputs=[log.source])
+    write_atomic(path, write, owner=owner, inputs=log._inputs)

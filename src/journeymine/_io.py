@@ -693,7 +693,7 @@ def write_xes(log: JourneyLog, path: PathLike) -> None:
         raise invalid("log", "write_xes", "a JourneyLog", type(log).__name__)
     require_embedded(log, "write_xes")
     frame = pm4py_layout(log)
-    write_atomic(path, lambda tmp: write_xes_frame(frame, tmp), owner="write_xes", inputs=[log.source])
+    write_atomic(path, lambda tmp: write_xes_frame(frame, tmp), owner="write_xes", inputs=log._inputs)
 
 
 def _finish(

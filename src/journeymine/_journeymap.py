@@ -312,7 +312,8 @@ class JourneyMap(GraphvizDisplayed):
 
     def save(self, path: Any, **options: Any) -> Any:
         """Draw the map and write it (.svg, .png, .pdf or .dot by suffix); returns the path."""
-        return self.draw(**options).save(path)
+        inputs = self._origin.log._inputs if self._origin is not None else ()
+        return self.draw(**options).save(path, _inputs=inputs, _owner="JourneyMap.save")
 
     def explore(self, path: Any = None) -> Explorer:
         """The interactive explorer of this map's accounts (:func:`explore`), opened at the

@@ -100,6 +100,7 @@ class JourneyLog:
         "_engine",
         "_event_attributes",
         "_events",
+        "_files",
         "_mapping",
         "_rejected",
         "_source",
@@ -112,6 +113,7 @@ class JourneyLog:
     _engine: Engine
     _event_attributes: tuple[str, ...]
     _events: pl.DataFrame
+    _files: tuple[str, ...]
     _mapping: ColumnMapping
     _rejected: pl.DataFrame
     _source: str
@@ -139,9 +141,11 @@ class JourneyLog:
         source: str,
         engine: Engine = EMBEDDED,
         sources: pl.DataFrame | None = None,
+        files: Sequence[str] = (),
     ) -> JourneyLog:
         self = object.__new__(cls)
         setter = object.__setattr__
+        setter(self, "_files", tuple(files))
         setter(self, "_events", events)
         setter(self, "_cases", cases)
         setter(self, "_rejected", rejected)
@@ -412,9 +416,19 @@ class JourneyLog:
             quantiles=quantiles, accuracy=accuracy,
         )
 
-    def _with_source(self, source: str) -> JourneyLog:
+    def _with_source(self, source: str, files: Sequence[str] | None = None) -> JourneyLog:
+        """Name where the log came from: ``source`` (shown to people) and ``files``, the
+        paths of the files its events were read from (default: ``source`` itself), which
+        no writer may replace."""
         object.__setattr__(self, "_source", source)
+        object.__setattr__(self, "_files", (source,) if files is None else tuple(files))
         return self
+
+    @property
+    def _inputs(self) -> tuple[str, ...]:
+        """What writers must not write onto: the source and the files the events came from,
+        kept through filters, episodes and flattening (whose ``source`` says more than a path)."""
+        return (self._source, *getattr(self, "_files", ()))
 
     # -- accessors ---------------------------------------------------------------------
     @property
@@ -617,6 +631,7 @@ class JourneyLog:
             event_attributes=self._event_attributes,
             stage_order=self._stage_order,
             source=self._source,
+            files=self._files,
         )
 
     def _subset_cases(self, keep: pl.Series) -> JourneyLog:
@@ -852,7 +867,7 @@ class JourneyLog:
             out.to_pandas(), case="case", activity="activity", timestamp="timestamp",
             case_attributes=new_attrs, event_attributes=list(self._event_attributes),
             stage_order=self._stage_order, duplicates="keep", **mapped,
-        )._with_source(f"{self.source} split into episodes")
+        )._with_source(f"{self.source} split into episodes", files=self._inputs)
 
     def filter_variants(
         self,

@@ -329,18 +329,22 @@ class Drawing:
             self._svg = scalable(raw[start:] if start >= 0 else raw)
         return self._svg
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the drawing; the format follows the suffix (.svg, .png, .pdf, .dot)."""
+    def save(
+        self, path: str | os.PathLike[str], *, _inputs: Sequence[str] = (), _owner: str = "Drawing.save"
+    ) -> Path:
+        """Write the drawing; the format follows the suffix (.svg, .png, .pdf, .dot),
+        atomically (a failure leaves no half-written file)."""
+        from ._output import write_atomic
+
         p = Path(path)
         fmt = p.suffix.lower().lstrip(".")
-        check_choice("suffix", "Drawing.save", fmt, ("svg", "png", "pdf", "dot", "gv"))
-        if fmt in ("dot", "gv"):
-            p.write_text(self._source, encoding="utf-8")
-        elif fmt == "svg":
-            p.write_text(self.svg, encoding="utf-8")
-        else:
-            p.write_bytes(render(self._source, fmt=fmt, fixed=self._fixed))
-        return p
+        check_choice("suffix", _owner, fmt, ("svg", "png", "pdf", "dot", "gv"))
+        if fmt in ("dot", "gv", "svg"):
+            text = self._source if fmt != "svg" else self.svg
+            return write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"), owner=_owner,
+                                inputs=_inputs)
+        data = render(self._source, fmt=fmt, fixed=self._fixed)
+        return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner=_owner, inputs=_inputs)
 
     def _repr_svg_(self) -> str:
         return self.svg

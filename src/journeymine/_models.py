@@ -594,13 +594,14 @@ class ProcessModel(GraphvizDisplayed):
         if fmt not in _SAVE_FORMATS:
             raise invalid("path", "ProcessModel.save", "a file name ending in .svg, .png, .pdf, .dot or .gv",
                           str(path))
-        if fmt in ("dot", "gv"):
-            p.write_text(self.to_dot(), encoding="utf-8")
-        elif fmt == "svg":
-            p.write_text(self._svg(), encoding="utf-8")
-        else:
-            p.write_bytes(render(self.to_dot(), fmt=fmt))
-        return p
+        from ._output import write_atomic
+
+        if fmt in ("dot", "gv", "svg"):
+            text = self.to_dot() if fmt != "svg" else self._svg()
+            return write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                                owner="ProcessModel.save")
+        data = render(self.to_dot(), fmt=fmt)
+        return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner="ProcessModel.save")
 
     # -- display --------------------------------------------------------------------------
     _display_kind: ClassVar[str] = "model"

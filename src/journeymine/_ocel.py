@@ -378,7 +378,7 @@ class ObjectCentricLog(Displayed):
                 )
             warn(text, JourneymineWarning)
         how = f" via {', '.join(via_types)}" if via_types else ""
-        return log._with_source(f"{self.source} (flattened by {object_type}{how})")
+        return log._with_source(f"{self.source} (flattened by {object_type}{how})", files=(self.source,))
 
 
 @dataclass(frozen=True, eq=False, repr=False)

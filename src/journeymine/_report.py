@@ -326,7 +326,7 @@ def report(
         bar.update("rendering")
     if path is not None:
         write_atomic(path, lambda tmp: tmp.write_text(html, encoding="utf-8"), owner=owner,
-                     inputs=[log.source])
+                     inputs=log._inputs)
     return html
 
 
@@ -346,7 +346,7 @@ def _check_options(
     require_embedded(log, owner)
     check_int("random_state", owner, random_state, minimum=0)
     if path is not None:  # before the work: a path that cannot be written fails fast
-        check_output_path(path, owner=owner, inputs=[log.source])
+        check_output_path(path, owner=owner, inputs=log._inputs)
     check_int("max_clusters", owner, max_clusters, minimum=2)
 
 

@@ -753,6 +753,7 @@ class SparkJourneyLog(_EventsElsewhere):
             event_attributes=self._event_attributes,
             stage_order=self._stage_order,
             source=self._source,
+            files=self._inputs,
         )
 
 

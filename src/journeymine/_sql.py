@@ -166,7 +166,7 @@ def read_sql(
         owned, **mapped, case_attributes=case_attributes, event_attributes=event_attributes,
         stage_order=stage_order, tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,
         valid_time=valid_time, duplicates=duplicates, on_invalid=on_invalid,
-    )._with_source(f"{db.location}, {what}")
+    )._with_source(f"{db.location}, {what}", files=db.files)
 
 
 def _wanted_columns(
@@ -205,6 +205,8 @@ class _Database:
     kind: Literal["adbc", "duckdb", "sqlite", "other"]
     location: str
     secrets: tuple[str, ...]
+    #: the database files behind the connection, which no writer may replace
+    files: tuple[str, ...] = ()
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
@@ -246,7 +248,9 @@ def _opened(connection: Any) -> Iterator[_Database]:
         if not any(hasattr(connection, m) for m in ("cursor", "execute", "connect")):
             raise invalid("connection", "read_sql",
                           f"a URI ({', '.join(_SCHEMES)}) or an open database connection", connection)
-        yield _Database(connection, _kind(connection), _describe(connection), _connection_secrets(connection))
+        kind = _kind(connection)
+        yield _Database(connection, kind, _describe(connection), _connection_secrets(connection),
+                        _connection_files(connection, kind))
         return
     db = _connect(connection)
     try:
@@ -279,6 +283,19 @@ def _describe(connection: Any) -> str:
     return f"{kind.__module__.lstrip('_')}.{kind.__qualname__}"
 
 
+def _connection_files(connection: Any, kind: str) -> tuple[str, ...]:
+    """The files of an open SQLite or DuckDB connection's databases (none in memory)."""
+    query = {"sqlite": "PRAGMA database_list",
+             "duckdb": "SELECT database_oid, database_name, path FROM duckdb_databases()"}.get(kind)
+    if query is None:
+        return ()
+    try:
+        rows = connection.execute(query).fetchall()
+    except Exception:  # a connection we cannot ask (closed, another driver) protects nothing more
+        return ()
+    return tuple(str(r[2]) for r in rows if r[2])
+
+
 def _connection_secrets(connection: Any) -> tuple[str, ...]:
     url = getattr(connection, "url", None) or getattr(getattr(connection, "engine", None), "url", None)
     password = getattr(url, "password", None)
@@ -306,14 +323,14 @@ def _connect(uri: str) -> _Database:
                 conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
             except sqlite3.Error as exc:
                 raise _database_error(exc, f"Could not open {where}", secrets) from None
-            return _Database(conn, "sqlite", where, secrets)
+            return _Database(conn, "sqlite", where, secrets, (str(path),))
         duckdb = _driver("duckdb", "duckdb", "DuckDB")
         try:
             # read-only, and no file or network access from the query (COPY ... TO, read_csv)
             conn = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
         except Exception as exc:
             raise _database_error(exc, f"Could not open {where}", secrets) from None
-        return _Database(conn, "duckdb", where, secrets)
+        return _Database(conn, "duckdb", where, secrets, (str(path),))
     # not a URI we know: never echo it (a libpq keyword string holds password=... in clear)
     shown = (
         repr(where) if "://" in uri else "a string that is not such a URI (not shown: it may hold a password)"
