@@ -410,6 +410,23 @@ def test_round_trip_through_our_reader(tmp_path: Path, name: str) -> None:
     assert etree.QName(root).localname == "log" and len(root.findall("{*}trace")) == 6
 
 
+def test_gzip_output_is_the_same_bytes_each_time(tmp_path: Path) -> None:
+    """write_xes to .xes.gz: no time and no (temporary) file name in the gzip header, so
+    the same log gives the same bytes, in any run and under any name."""
+    import journeymine as jm
+
+    log = jm.datasets.demo_b2b(n_accounts=20, random_state=0)
+    first, second = tmp_path / "a.xes.gz", tmp_path / "b.xes.gz"
+    jm.write_xes(log, first)
+    jm.write_xes(log, second)
+    data = first.read_bytes()
+    assert data == second.read_bytes()
+    assert data[3] & 0x08 == 0  # FLG.FNAME unset: no name stored
+    assert int.from_bytes(data[4:8], "little") == 0  # MTIME
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.xes.gz", "b.xes.gz"]
+    assert jm.read_xes(first).n_events == log.n_events
+
+
 def test_round_trip_through_pm4py(tmp_path: Path) -> None:
     pm4py = pytest.importorskip("pm4py")
     frame = _hostile_frame()

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO, cast
 
 import polars as pl
 
 from ._log import JourneyLog
-from ._output import write_atomic
+from ._output import GzipOut, write_atomic
 from ._params import invalid
 from ._pm4py import pm4py_layout
 
 __all__ = ["write_csv"]
+
+ISO_UTC = "%Y-%m-%dT%H:%M:%S%.6f%:z"
 
 #: what a spreadsheet reads as the start of a formula (OWASP's list)
 FORMULA_START = r"^[=+\-@\t\r]"
@@ -58,7 +61,8 @@ def write_csv(
     excel_safe: bool = False,
 ) -> None:
     """Write a log's events as CSV in pm4py's columns (``case:concept:name``,
-    ``concept:name``, ``time:timestamp`` in ISO 8601 UTC, roles, ``case:<attribute>``).
+    ``concept:name``, ``time:timestamp`` in ISO 8601 UTC, roles, ``case:<attribute>``),
+    gzip-compressed when the path ends with ``.gz``.
 
     Text cells are quoted (RFC 4180), so ids, activities, roles and timestamps round-trip
     exactly through :func:`read_csv` (attribute columns are re-typed by the reader); the
@@ -100,8 +104,11 @@ def write_csv(
         frame = excel_safe_frame(frame)
 
     def write(tmp: Path) -> None:
-        frame.write_csv(
-            tmp, separator=sep, quote_style="non_numeric", datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z"
-        )
+        if not tmp.name.lower().endswith(".gz"):
+            frame.write_csv(tmp, separator=sep, quote_style="non_numeric", datetime_format=ISO_UTC)
+            return
+        with GzipOut(tmp) as out:  # gzip, with no time or name in the header
+            frame.write_csv(cast("IO[bytes]", out), separator=sep, quote_style="non_numeric",
+                            datetime_format=ISO_UTC)
 
     write_atomic(path, write, owner=owner, inputs=log._inputs)

@@ -15,6 +15,7 @@ names (the link stays).
 from __future__ import annotations
 
 import errno
+import gzip
 import os
 import secrets
 import stat
@@ -24,7 +25,23 @@ from typing import Any
 
 from .errors import InvalidParameterError, MissingDependencyError
 
-__all__ = ["check_output_path", "save_drawing", "svg_to_png", "write_atomic"]
+__all__ = ["GzipOut", "check_output_path", "save_drawing", "svg_to_png", "write_atomic"]
+
+
+class GzipOut(gzip.GzipFile):
+    """A gzip file to write whose header holds no name and no time (writers write to a
+    temporary name, and the same content must give the same bytes); closing it closes the
+    file it writes to."""
+
+    def __init__(self, p: Path) -> None:
+        self._raw = open(p, "wb")  # closed in close()
+        super().__init__(filename="", mode="wb", compresslevel=6, fileobj=self._raw, mtime=0)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 def check_output_path(path: str | os.PathLike[str], *, owner: str, inputs: Iterable[object] = ()) -> Path:

@@ -38,7 +38,6 @@ expressions (keys and values escaped for XML) and writes them in slices.
 from __future__ import annotations
 
 import errno
-import gzip
 import itertools
 import os
 import re
@@ -54,6 +53,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ._decompress import read_bytes, resolve_max_bytes
+from ._output import GzipOut
 from ._progress import progress
 
 __all__ = ["read_xes_frame", "write_xes_frame"]
@@ -1063,7 +1063,7 @@ def _rendered(frame: pl.DataFrame, line: pl.Expr) -> memoryview:
 
 def _open_out(p: Path) -> IO[bytes]:
     if p.name.endswith(".gz"):
-        return gzip.GzipFile(p, "wb", compresslevel=6)  # type: ignore[return-value]
+        return GzipOut(p)  # type: ignore[return-value]
     return open(p, "wb")
 
 
