@@ -523,3 +523,62 @@ def test_sqlite_repeated_row_of_an_event_type_table_is_counted(tmp_path: Path) -
     assert problems["repeated row in an event type table (first kept)"] == 1
     e2 = ocel.events.set_index("event_id").loc["e2"]
     assert str(e2["timestamp"])[:10] == "2024-01-02" and e2["page"] == "b"  # one row, the first
+
+
+# -- attributes named like the reader's own columns (hostile-file sweep) --------------------------
+@pytest.mark.parametrize("name", ["row", "type", "value", "attribute", "ocel_type"])
+def test_sqlite_attribute_columns_named_like_working_columns_are_kept(tmp_path: Path, name: str) -> None:
+    """A type table's attribute column called row, type, value or attribute is an
+    attribute like any other (it clashed with the reader's own columns, or was dropped)."""
+    path = _write_sqlite(tmp_path / "named.sqlite")
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute(f'ALTER TABLE "event_Visit" ADD COLUMN "{name}" TEXT')
+        con.execute(f'UPDATE "event_Visit" SET "{name}" = \'kept-' + "' || ocel_id")
+        con.execute(f'ALTER TABLE "object_account" ADD COLUMN "{name}" TEXT')
+        con.execute(f'UPDATE "object_account" SET "{name}" = \'obj-' + "' || ocel_id")
+    ocel = jm.read_ocel(path)
+    assert ocel.events.set_index("event_id")[name].to_dict() == {"e1": "kept-e1", "e2": "kept-e2"}
+    assert ocel.objects.set_index("object_id")[name].to_dict() == {"A1": "obj-A1", "A2": "obj-A2"}
+    assert ocel.problems.empty
+
+
+def test_attributes_named_like_the_id_columns_are_renamed_not_a_crash(tmp_path: Path) -> None:
+    doc = {"objectTypes": [{"name": "account", "attributes": [{"name": "object_id", "type": "string"},
+                                                              {"name": "case", "type": "string"}]}],
+           "eventTypes": [{"name": "Demo", "attributes": [{"name": "event_id", "type": "string"}]}],
+           "objects": [{"id": "A1", "type": "account", "attributes": [
+               {"name": "object_id", "time": "1970-01-01T00:00:00Z", "value": "q"},
+               {"name": "case", "time": "1970-01-01T00:00:00Z", "value": "c1"}]}],
+           "events": [{"id": "e1", "type": "Demo", "time": "2024-01-02T10:00:00Z",
+                       "attributes": [{"name": "event_id", "value": "x"}],
+                       "relationships": [{"objectId": "A1", "qualifier": ""}]}]}
+    ocel = jm.read_ocel(_json_log(tmp_path, doc))
+    assert ocel.events.loc[0, "event_id"] == "e1" and ocel.events.loc[0, "event_id (attribute)"] == "x"
+    assert ocel.objects.loc[0, "object_id"] == "A1" and ocel.objects.loc[0, "object_id (attribute)"] == "q"
+    log = ocel.flatten("account")
+    assert log.cases.loc[0, "case"] == "A1"
+    assert log.cases.loc[0, "object_case"] == "c1" and log.cases.loc[0, "object_id"] == "q"
+
+
+def test_ocel1_text_where_a_list_belongs_is_refused(tmp_path: Path) -> None:
+    """OCEL 1.0's omap and object-types are lists: a text was read character by character
+    (links to objects 'A' and '1')."""
+    event = {"ocel:activity": "Demo", "ocel:timestamp": "2024-01-02T10:00:00Z", "ocel:omap": "A1"}
+    doc = {"ocel:global-log": {}, "ocel:events": {"1": event}, "ocel:objects": {"A1": {"ocel:type": "account"}}}
+    with pytest.raises(jm.FileFormatError, match=r"not OCEL 1.0 JSON .*ocel:omap must be a list, not str 'A1'"):
+        jm.read_ocel(_json_log(tmp_path, doc, "a.jsonocel"))
+    event["ocel:omap"] = ["A1"]
+    doc["ocel:global-log"] = {"ocel:object-types": "account"}
+    with pytest.raises(jm.FileFormatError, match="ocel:object-types must be a list"):
+        jm.read_ocel(_json_log(tmp_path, doc, "b.jsonocel"))
+
+
+def test_write_counts_the_values_of_unknown_objects_it_leaves_out(tmp_path: Path) -> None:
+    path = _write_sqlite(tmp_path / "ghost.sqlite")
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("""INSERT INTO "object_account" VALUES ('GHOST', '1970-01-01 00:00:00', NULL, 'SMB')""")
+    with pytest.warns(jm.DataQualityWarning):
+        ocel = jm.read_ocel(path)
+    assert ocel.problems.set_index("problem")["count"].to_dict()["attribute value of an unknown object"] == 1
+    with pytest.warns(jm.DataQualityWarning, match=r"1 attribute values of 1 unknown objects \(e.g. 'GHOST'\)"):
+        jm.write_ocel(ocel, tmp_path / "out.jsonocel")

@@ -574,18 +574,30 @@ def _flat_frame(
     present = in_force.get_column("attribute").unique(maintain_order=True).to_list()
     names = [a for a in names if a in present] + [a for a in present if a not in names]
     wide = pl.DataFrame({"case": cases.get_column("case").unique(maintain_order=True)})
+    # an attribute named like a column of the flat log ("case", "event_id", ...) becomes
+    # "object_<name>" (again while that is taken too)
+    taken = {"case", "activity", "timestamp", *event_attrs, *RESERVED_CASE_COLUMNS, *RESERVED_EVENT_COLUMNS}
+    used, final = taken | set(names), {}
+    for a in names:
+        c = a
+        if a in taken:
+            c = f"object_{a}"
+            while c in used:
+                c = f"object_{c}"
+            used.add(c)
+        final[a] = c
     if names:
-        pivot = in_force.pivot(on="attribute", index="object_id", values="value", aggregate_function="first")
-        typed = {a: _object_dtype(ocel, a) for a in names}
+        # pivoted under working names: the attributes' own may clash with the index column
+        work = {a: f" attribute {i}" for i, a in enumerate(names)}
+        pivot = in_force.with_columns(pl.col("attribute").replace_strict(work)).pivot(
+            on="attribute", index="object_id", values="value", aggregate_function="first"
+        )
         pivot = pivot.select(
             pl.col("object_id").alias("case"),
-            *(_as_dtype(a, typed[a]) for a in names),
+            *(_as_dtype(work[a], _object_dtype(ocel, a)).alias(final[a]) for a in names),
         )
         wide = wide.join(pivot, on="case", how="left")
-    taken = set(event_attrs) | RESERVED_CASE_COLUMNS | RESERVED_EVENT_COLUMNS
-    rename_c = {a: f"object_{a}" for a in names if a in taken}
-    wide = wide.rename(rename_c)
-    case_attrs = [rename_c.get(a, a) for a in names]
+    case_attrs = [final[a] for a in names]
     frame = rows.join(wide, on="case", how="left").select(
         "case", "activity", "timestamp", *event_attrs, *case_attrs
     )
@@ -738,10 +750,24 @@ def _wide(
     if values.height == 0:
         return ids, {}
     names = values.get_column("attribute").unique(maintain_order=True).to_list()
+    # an attribute named like a fixed column (the key too) is renamed "<name> (attribute)",
+    # before the pivot, whose index column would otherwise clash with it
+    used, columns = {key, *fixed, *names}, {}
+    for a in names:
+        c = a
+        if a in fixed or a == key:
+            c = f"{a} (attribute)"
+            while c in used:
+                c = f"{c} (attribute)"
+            used.add(c)
+        columns[a] = c
+    renamed = {a: c for a, c in columns.items() if a != c}
+    if renamed:
+        values = values.with_columns(pl.col("attribute").replace(renamed))
     pivot = values.pivot(on="attribute", index=key, values="value", aggregate_function="last")
-    pivot = pivot.select(key, *(_typed(pivot.get_column(a), types.get(a, "string"), tz) for a in names))
-    columns = {a: (f"{a} (attribute)" if a in fixed else a) for a in names}
-    pivot = pivot.rename({a: c for a, c in columns.items() if a != c})
+    pivot = pivot.select(
+        key, *(_typed(pivot.get_column(columns[a]), types.get(a, "string"), tz) for a in names)
+    )
     return ids.join(pivot, on=key, how="left", maintain_order="left"), {c: a for a, c in columns.items()}
 
 
@@ -835,8 +861,8 @@ def write_ocel(ocel: ObjectCentricLog, path: PathLike) -> Path:
     their source object (so they come back in the order of the objects), a missing
     qualifier as ``""`` (OCEL 2.0 requires one). Links whose source is unknown (an
     object–object link from an unknown object, an event–object link from an unknown
-    event) have no place in OCEL 2.0 JSON: they are left out with a
-    :class:`DataQualityWarning` that counts them.
+    event) and attribute values of unknown objects have no place in OCEL 2.0 JSON: they
+    are left out with a :class:`DataQualityWarning` that counts them.
 
     Parameters
     ----------
@@ -928,6 +954,12 @@ def _json_document(ocel: ObjectCentricLog) -> dict[str, Any]:
     if lost:
         warn(f"write_ocel: {lost:,} links from unknown events or objects have no place in OCEL 2.0 JSON "
              "(a link is written with its source) and were left out.", DataQualityWarning)
+    orphans = [k for k in values if k not in known_o]
+    if orphans:
+        n_values = sum(len(values[k]) for k in orphans)
+        warn(f"write_ocel: {n_values:,} attribute values of {len(orphans):,} unknown objects (e.g. "
+             f"{', '.join(map(repr, orphans[:3]))}) have no place in OCEL 2.0 JSON (a value is written "
+             "with its object) and were left out; read_ocel counted them in .problems.", DataQualityWarning)
 
     def rel(pairs: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
         return [{"objectId": o, "qualifier": q if q is not None else ""} for o, q in pairs]

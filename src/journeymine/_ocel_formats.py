@@ -38,8 +38,6 @@ _SUFFIX_KIND: Final = {
 }
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _S = pl.String
-#: the columns of an OCEL SQLite type table that are not attributes (``row`` is added here)
-_NOT_ATTRIBUTES: Final = ("row", "ocel_id", "ocel_time", "ocel_changed_field", "type")
 
 
 @dataclass
@@ -225,6 +223,16 @@ def _read_json1(doc: dict[str, Any], where: str) -> Parts:
         raise _malformed(where, "OCEL 1.0 JSON", exc) from None
 
 
+def _listed(value: Any, key: str) -> list[Any]:
+    """A JSON list the standard asks for (absent or null: empty); a text, where iterating
+    would give its characters, is a TypeError naming the key."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{key} must be a list, not {type(value).__name__} {str(value)[:40]!r}")
+    return value
+
+
 def _json1_parts(doc: dict[str, Any]) -> Parts:
     events, e_vals, e2o = [], [], []
     event_kinds: dict[str, dict[str, set[str]]] = {}
@@ -235,7 +243,7 @@ def _json1_parts(doc: dict[str, Any]) -> Parts:
         for k, v in (e.get("ocel:vmap") or {}).items():
             e_vals.append((eid, k, _text(v)))
             kinds.setdefault(k, set()).add(_kind(v))
-        e2o += [(eid, _text(oid), None) for oid in e.get("ocel:omap") or []]
+        e2o += [(eid, _text(oid), None) for oid in _listed(e.get("ocel:omap"), "ocel:omap")]
     objects, o_vals = [], []
     object_kinds: dict[str, dict[str, set[str]]] = {}
     for oid, o in (doc.get("ocel:objects") or {}).items():
@@ -246,6 +254,8 @@ def _json1_parts(doc: dict[str, Any]) -> Parts:
             o_vals.append((oid, k, None, _text(v)))
             kinds.setdefault(k, set()).add(_kind(v))
     declared = (doc.get("ocel:global-log") or {}).get("ocel:object-types")
+    if declared is not None:
+        declared = _listed(declared, "ocel:object-types")
 
     def one(kinds: dict[str, dict[str, set[str]]]) -> dict[str, dict[str, str]]:
         return {t: {a: next(iter(k)) if len(k) == 1 else "string" for a, k in attrs.items()}
@@ -392,10 +402,12 @@ def _read_sqlite(p: Path, where: str) -> Parts:
 
 def _type_tables(
     db: _Sqlite, kind: str, map_table: str, problems: list[dict[str, Any]]
-) -> tuple[dict[str, dict[str, str]], list[pl.DataFrame]]:
-    """The attribute tables of each type (``event_<map>``, ``object_<map>``), melted."""
+) -> tuple[dict[str, dict[str, str]], list[tuple[pl.DataFrame, dict[str, str]]]]:
+    """The attribute tables of each type (``event_<map>``, ``object_<map>``), each with its
+    attribute columns under working names (an attribute may be called ``row``, ``type`` or
+    ``value``, as the columns added here) and the map back to the attributes' names."""
     types: dict[str, dict[str, str]] = {}
-    melted: list[pl.DataFrame] = []
+    melted: list[tuple[pl.DataFrame, dict[str, str]]] = []
     fixed = {"ocel_id", "ocel_time", "ocel_changed_field"}
     for name, mapped in db.read(map_table, ["ocel_type", "ocel_type_map"]).iter_rows():
         if name is None or mapped is None:
@@ -409,12 +421,13 @@ def _type_tables(
         cols = db.columns(table_name)
         attrs = [c for c in cols if c not in fixed]
         types[name] = dict.fromkeys(attrs, "string")
-        frame = db.read(table_name, cols).with_row_index("row")
+        work = {a: f" attribute {i}" for i, a in enumerate(attrs)}
+        frame = db.read(table_name, cols).rename(work).with_row_index("row")
         if "ocel_time" not in frame.columns:
             frame = frame.with_columns(ocel_time=pl.lit(None, _S))
         if "ocel_changed_field" not in frame.columns:
             frame = frame.with_columns(ocel_changed_field=pl.lit(None, _S))
-        melted.append(frame.with_columns(type=pl.lit(name, _S)))
+        melted.append((frame.with_columns(type=pl.lit(name, _S)), {w: a for a, w in work.items()}))
     return types, melted
 
 
@@ -426,7 +439,7 @@ def _sqlite_parts(db: _Sqlite) -> Parts:
     object_types, o_tables = _type_tables(db, "object", "object_map_type", problems)
     times: list[pl.DataFrame] = []
     e_vals: list[pl.DataFrame] = []
-    for t in e_tables:
+    for t, names in e_tables:
         # a type table row counts for the event of that id *and* that type; an event holds
         # one row: a repeated one is counted, and the first is kept for its time and values
         repeated = t.filter(pl.col("ocel_id").is_duplicated() & ~pl.col("ocel_id").is_first_distinct())
@@ -436,10 +449,10 @@ def _sqlite_parts(db: _Sqlite) -> Parts:
                              "examples": ", ".join(map(repr, repeated.get_column("ocel_id").head(3)))})
             t = t.filter(pl.col("ocel_id").is_first_distinct())
         times.append(t.select(event_id="ocel_id", activity="type", time="ocel_time"))
-        attrs = [c for c in t.columns if c not in _NOT_ATTRIBUTES]
-        if attrs:
-            e_vals.append(t.unpivot(attrs, index=["row", "ocel_id"], variable_name="attribute")
-                          .sort("row").select(event_id="ocel_id", attribute="attribute", value="value"))
+        if names:
+            long = t.unpivot(list(names), index=["row", "ocel_id"], variable_name="attribute").sort("row")
+            e_vals.append(long.select(event_id="ocel_id", attribute=pl.col("attribute").replace_strict(names),
+                                      value="value"))
     timed = pl.concat(times) if times else frame(("event_id", "activity", "time"), [])
     orphans = timed.join(event, on=["event_id", "activity"], how="anti")
     if orphans.height:
@@ -448,12 +461,12 @@ def _sqlite_parts(db: _Sqlite) -> Parts:
     events = event.join(timed.unique(["event_id", "activity"], keep="first"), on=["event_id", "activity"],
                         how="left", maintain_order="left")
     o_vals: list[pl.DataFrame] = []
-    for t in o_tables:
-        attrs = [c for c in t.columns if c not in _NOT_ATTRIBUTES]
-        if not attrs:
+    for t, names in o_tables:
+        if not names:
             continue
-        long = t.unpivot(attrs, index=["row", "ocel_id", "ocel_time", "ocel_changed_field"],
-                         variable_name="attribute").sort("row")
+        long = t.unpivot(list(names), index=["row", "ocel_id", "ocel_time", "ocel_changed_field"],
+                         variable_name="attribute").sort("row").with_columns(
+            pl.col("attribute").replace_strict(names))
         # a change row holds the changed attribute; the first rows hold every value
         keep = pl.when(pl.col("ocel_changed_field").is_null()).then(pl.col("value").is_not_null()).otherwise(
             pl.col("attribute") == pl.col("ocel_changed_field"))
