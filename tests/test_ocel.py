@@ -582,3 +582,19 @@ def test_write_counts_the_values_of_unknown_objects_it_leaves_out(tmp_path: Path
     assert ocel.problems.set_index("problem")["count"].to_dict()["attribute value of an unknown object"] == 1
     with pytest.warns(jm.DataQualityWarning, match=r"1 attribute values of 1 unknown objects \(e.g. 'GHOST'\)"):
         jm.write_ocel(ocel, tmp_path / "out.jsonocel")
+
+
+def test_events_without_an_id_are_counted_and_not_taken_for_one_repeated_id(tmp_path: Path) -> None:
+    path = tmp_path / "noid.xmlocel"
+    path.write_text(
+        '<?xml version="1.0"?><log><object-types><object-type name="account"><attributes/></object-type>'
+        '</object-types><event-types><event-type name="Demo"><attributes/></event-type></event-types>'
+        '<objects><object id="A1" type="account"/></objects><events>'
+        '<event type="Demo" time="2024-01-02T10:00:00Z"/><event type="Demo" time="2024-01-03T10:00:00Z"/>'
+        '<event id="e3" type="Demo" time="2024-01-04T10:00:00Z"><objects>'
+        '<relationship object-id="A1" qualifier=""/></objects></event></events></log>'
+    )
+    with pytest.warns(jm.DataQualityWarning, match=r"event without an id \(the examples are its type\): 2"):
+        ocel = jm.read_ocel(path)
+    assert ocel.n_events == 3 and ocel.events["event_id"].isna().sum() == 2
+    assert "repeated event id (the first row is kept)" not in set(ocel.problems["problem"])

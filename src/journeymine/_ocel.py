@@ -781,9 +781,15 @@ def _attribute_types(types: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
 
 
 def _first_ids(frame: pl.DataFrame, key: str, what: str, problems: list[dict[str, Any]]) -> pl.DataFrame:
-    repeated = frame.filter(pl.col(key).is_duplicated() & ~pl.col(key).is_first_distinct())
+    missing = frame.filter(pl.col(key).is_null())
+    if missing.height:  # kept (no link can name it), and not taken for one id repeated
+        kind = frame.columns[1]  # the activity or object type, shown as the examples
+        problems.append({"problem": f"{what} without an id (the examples are its type)",
+                         "count": missing.height, "examples": _examples(missing.get_column(kind))})
+    named = pl.col(key).is_not_null()
+    repeated = frame.filter(named & pl.col(key).is_duplicated() & ~pl.col(key).is_first_distinct())
     _count(problems, f"repeated {what} id (the first row is kept)", repeated.get_column(key))
-    return frame.unique(key, keep="first", maintain_order=True) if repeated.height else frame
+    return frame.filter(~named | pl.col(key).is_first_distinct()) if repeated.height else frame
 
 
 def _assemble(parts: Parts, *, source: str, fmt: str, tz: str | None) -> ObjectCentricLog:
