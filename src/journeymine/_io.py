@@ -647,27 +647,45 @@ def read_xes(
                 f"{str(p)!r} has no {LIFECYCLE!r} attribute; transitions= and "
                 "join_transition= need it."
             )
+    positions = None
     if transitions is not None:
-        wanted = [transitions] if isinstance(transitions, str) else list(transitions)
-        if not wanted:
-            raise invalid("transitions", "read_xes", "a transition name or a non-empty list", transitions)
+        wanted = _transitions(transitions)
         lower = [t.lower() for t in wanted]
-        frame = frame.filter(pl.col(LIFECYCLE).str.to_lowercase().is_in(lower))
+        keep = frame.get_column(LIFECYCLE).str.to_lowercase().is_in(lower)
+        positions = keep.arg_true()  # the kept events' places in the file: their ``row``
+        frame = frame.filter(keep)
         if frame.height == 0:
             raise SchemaError(f"{str(p)!r}: no event has a lifecycle transition in {wanted}.")
     if join_transition:
+        # an event without a name stays without one (validation sets it aside), whatever
+        # its transition; one without a transition keeps its name
         frame = frame.with_columns(
-            pl.concat_str([pl.col(ACTIVITY), pl.col(LIFECYCLE)], separator="+", ignore_nulls=True)
+            pl.when(pl.col(ACTIVITY).is_not_null())
+            .then(pl.concat_str([pl.col(ACTIVITY), pl.col(LIFECYCLE)], separator="+", ignore_nulls=True))
             .alias(ACTIVITY)
         )
     frame_args, kwargs = pm4py_frame_arguments(frame)
     kwargs = lift_case_attributes(kwargs, case_attributes, "read_xes")
     owned: Any = OwnedFrame(frame_args)  # the reader's own frame: validation may release it
-    return JourneyLog.from_frame(
+    log = JourneyLog.from_frame(
         owned, tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,
         valid_time=valid_time, duplicates=duplicates,
         on_invalid=on_invalid, **kwargs,
     )._with_source(str(p))
+    return log if positions is None else log._with_input_rows(positions)
+
+
+def _transitions(transitions: Any) -> list[str]:
+    """``transitions=`` of :func:`read_xes` as a non-empty list of names."""
+    wanted = [transitions] if isinstance(transitions, str) else transitions
+    if (
+        not isinstance(wanted, (list, tuple))
+        or not wanted
+        or not all(isinstance(t, str) and t.strip() for t in wanted)
+    ):
+        raise invalid("transitions", "read_xes", "a transition name or a non-empty list of names",
+                      transitions)
+    return list(wanted)
 
 
 def write_xes(log: JourneyLog, path: PathLike) -> None:

@@ -424,6 +424,22 @@ class JourneyLog:
         object.__setattr__(self, "_files", (source,) if files is None else tuple(files))
         return self
 
+    def _with_input_rows(self, positions: pl.Series) -> JourneyLog:
+        """Renumber ``row`` (of the events and the rejected rows) as input positions, for a
+        log built from ``positions`` (ascending) of a larger input, such as the events of
+        one lifecycle transition read from an XES file. Only right after building."""
+        table = positions.cast(pl.Int64)
+
+        def mapped(frame: pl.DataFrame) -> pl.DataFrame:
+            if "row" not in frame.columns or frame.height == 0:
+                return frame
+            return frame.with_columns(table.gather(frame.get_column("row")).alias("row"))
+
+        object.__setattr__(self, "_events", mapped(self._events))
+        object.__setattr__(self, "_rejected", mapped(self._rejected))
+        self._cache.clear()
+        return self
+
     @property
     def _inputs(self) -> tuple[str, ...]:
         """What writers must not write onto: the source and the files the events came from,

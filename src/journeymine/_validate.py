@@ -416,10 +416,13 @@ def build(
     bad_mask = work.get_column("__reason").is_not_null()
     n_bad = int(bad_mask.sum())
     rejected = _rejected_rows(frame, work, bad_mask)
-    for col in frame.columns:  # release the input (only ``work`` may still hold columns)
-        frame.drop_in_place(col)
-    events = _gather(work, ordered)
-    del work, ordered
+    if frame.width <= _RELEASE_WIDTH:  # release the input (only ``work`` may still hold columns)
+        for col in frame.columns:
+            frame.drop_in_place(col)
+    holder = [work]  # _gather takes the only reference, to free each column once gathered
+    del work
+    events = _gather(holder, ordered)
+    del ordered
     if n_bad and events.height and report:
         _report_rejected(rejected, rows_read, on_invalid)
     if events.height == 0 and report:
@@ -431,8 +434,9 @@ def build(
         raise err
     given = {a: c for c, a in alias.items()}  # working name -> input name
     events, cases = _split_cases(events, [alias[c] for c in case_attributes], on_invalid, given)
-    events = events.rename({a: c for a, c in given.items() if a in events.columns})
-    cases = cases.rename({a: c for a, c in given.items() if a in cases.columns})
+    in_events, in_cases = set(events.columns), set(cases.columns)  # once: wide inputs
+    events = events.rename({a: c for a, c in given.items() if a in in_events})
+    cases = cases.rename({a: c for a, c in given.items() if a in in_cases})
     return Built(events=events, cases=cases, rejected=rejected, rows_read=rows_read)
 
 
@@ -502,7 +506,8 @@ def _scan_text(
     them and of the text ``attributes`` hold control characters (a column that is not
     text is not a key of the second)."""
     roles = list(dict.fromkeys(text_roles))
-    text = [c for c in dict.fromkeys([*roles, *attributes]) if _is_text(frame.schema[c])]
+    schema = frame.schema  # built once: per column it made wide inputs quadratic
+    text = [c for c in dict.fromkeys([*roles, *attributes]) if _is_text(schema[c])]
     if not text:
         return {}, {}
     found = frame.select(
@@ -751,19 +756,28 @@ def _arg_sort(keys: pl.DataFrame) -> pl.Expr:
     return packed.arg_sort()
 
 
-def _gather(work: pl.DataFrame, ordered: _Sorted) -> pl.DataFrame:
-    """The columns of ``work`` (but the reason) in order. They are built a few at a time
-    (as many as there are threads, at most four, gathered in parallel) and each input
-    column is dropped from ``work`` once its sorted copy exists, so that only those few
+#: inputs wider than this are not released column by column while a log is built (each
+#: in-place drop costs time in proportion to the width: quadratic on thousands of columns)
+_RELEASE_WIDTH = 512
+
+
+def _gather(owned: list[pl.DataFrame], ordered: _Sorted) -> pl.DataFrame:
+    """The columns of the frame in ``owned`` (taken from it: the only reference) but the
+    reason, in order. They are built a few at a time (as many as there are threads, at most
+    four, gathered in parallel; more on wide frames, in at most 64 rounds) and the frame is
+    replaced by one without them once their sorted copies exist, so that only those few
     are held twice (unless someone else holds the input)."""
+    work = owned.pop()
     columns = [c for c in work.columns if c != "__reason"]
     out: dict[str, pl.Series] = {
         "case": ordered.case, "timestamp": ordered.timestamp, "row": ordered.order.cast(pl.Int64),
     }
     todo = [c for c in columns if c not in out]
-    step = max(1, min(4, pl.thread_pool_size()))
+    step = max(1, min(4, pl.thread_pool_size()), -(-len(todo) // 64))
     for start in range(0, len(todo), step):
-        part = pl.DataFrame([work.drop_in_place(c) for c in todo[start:start + step]]).rechunk()
+        batch = todo[start:start + step]
+        part = work.select(batch).rechunk()
+        work = work.drop(batch)
         out.update(part[ordered.order].to_dict())
         del part
     return pl.DataFrame([out[c] for c in columns])
