@@ -563,6 +563,21 @@ def test_zones_and_clock_changes_follow_the_embedded_engine(tmp_path: Path) -> N
     assert remote.n_rejected == local.n_rejected == 1
 
 
+def test_impossible_offsets_are_unparsable_in_both_engines(tmp_path: Path) -> None:
+    raw = pd.DataFrame({"id": list("abcdefgh"), "act": ["x"] * 8,
+                        "ts": ["2024-01-01T10:00:00+01:00", "2024-01-01T10:00:00+25:00", "2024-01-01T10:00:00+14:30",
+                               "2024-01-01T10:00:00+01:99", "2024-01-01 10:00:00-0530", "2024-01-01 10:00:00+15",
+                               "2024-01-01T10:00:00+24:00", "2024-01-01T10:00:00+23:59"]})
+    path = _write(raw, tmp_path / "offsets.parquet")
+    kw: dict[str, Any] = dict(case="id", activity="act", timestamp="ts")
+    with pytest.warns(jm.DataQualityWarning, match="3 unparsable timestamp"):
+        local = jm.read_parquet(path, **kw)
+    with pytest.warns(jm.DataQualityWarning, match="3 unparsable timestamp"):
+        remote = jm.read_parquet(path, engine="duckdb", **kw)
+    same(remote.to_local().events, local.events)
+    assert local.rejected["row"].tolist() == [1, 3, 6]
+
+
 def test_paths_are_read_as_they_are(tmp_path: Path) -> None:
     """No glob patterns, no hive partitions, and a relative path still works later."""
     frame = pl.DataFrame({"id": ["a", "a"], "act": ["x", "y"], "ts": ["2024-01-01", "2024-01-02"], "seg": ["y", "y"]})

@@ -171,6 +171,16 @@ def test_zone_names_are_read_per_row() -> None:
     ]
 
 
+def test_impossible_offsets_make_the_time_unparsable_not_local() -> None:
+    """+25:00 or +01:99 was dropped and the time read in tz, as if it had no offset."""
+    values = ["2024-01-01T10:00:00+01:00", "2024-01-01T10:00:00+25:00", "2024-01-01T10:00:00+24:00",
+              "2024-01-01T10:00:00+01:99", "2024-01-01T10:00:00-25:00", "2024-01-01 10:00:00+99",
+              "2024-01-01T10:00:00+23:59", "01/02/2024 10:00 +25:00", "01/02/2024 10:00 +0100"]
+    assert parse(values, dayfirst=True) == [
+        "2024-01-01 09:00:00.000000", None, None, None, None, None, "2023-12-31 10:01:00.000000",
+        None, "2024-02-01 09:00:00.000000"]
+
+
 def test_zone_name_rows_follow_daylight_saving() -> None:
     assert parse(["2024-03-31 02:30 Europe/Berlin", "2024-10-27 02:30 Europe/Berlin"]) == [
         None, "2024-10-27 00:30:00.000000"]  # the gap is unparsable; the repeat takes the earlier

@@ -112,7 +112,8 @@ _NAIVE_TEXT = rf"^{_ISO_DATE}(?:(?:T|\s+){_ISO_TIME})?$"
 #: which reads the zone or gives null for a word that is none ("PM", "foo", "BC")
 _OFFSET = (
     rf"^{_ISO_DATE}(?:T|\s+){_ISO_TIME}\s*"
-    r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$"
+    # offsets as the embedded engine reads them: hours below 24, minutes below 60
+    r"(?:[Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?|[A-Za-z][A-Za-z0-9_/+-]*)$"
 )
 #: white space at either end (DuckDB's trim() keeps tabs and newlines)
 _ENDS = rf"^{_SPACE}+|{_SPACE}+$"

@@ -365,11 +365,16 @@ def _read_numeric(
     ymd = ymd.rename({"a": "month", "b": "day"})
     fields = ("y", "month", "day", "H", "M", "S", "F", "P", "Z")
     parts = ymd.select(pl.coalesce(pl.col(f), dmy.get_column(f)).alias(f) for f in fields)
-    offset = (
-        _nulls(body.name, parts.height, pl.Int32) if parts.get_column("Z").null_count() == parts.height
-        else parts.select(_offset_minutes()).to_series()
-    )
-    return _local_time(parts).alias(body.name), offset.alias(body.name)
+    local = _local_time(parts)
+    if parts.get_column("Z").null_count() == parts.height:
+        offset = _nulls(body.name, parts.height, pl.Int32)
+    else:
+        offset = parts.select(_offset_minutes()).to_series()
+        # an offset that cannot be (+25:00, +01:99) makes the time unknown, not local
+        impossible = parts.get_column("Z").is_not_null() & offset.is_null()
+        if impossible.any():
+            local = local.set(impossible, None)
+    return local.alias(body.name), offset.alias(body.name)
 
 
 def _extract(body: pl.Series, pattern: str, shape: str) -> pl.DataFrame:
@@ -407,7 +412,8 @@ def _local_time(parts: pl.DataFrame) -> pl.Series:
 
 
 def _offset_minutes() -> pl.Expr:
-    """``Z``, ``+02:00``, ``-0500``, ``+02`` as minutes east of UTC; null when absent."""
+    """``Z``, ``+02:00``, ``-0500``, ``+02`` as minutes east of UTC; null when absent or
+    impossible (24 hours or more, or minutes past 59: the range the ISO pass reads)."""
     z = pl.col("Z")
     digits = z.str.replace(":", "", literal=True)
     hours = digits.str.slice(1, 2).cast(pl.Int32, strict=False)
