@@ -259,3 +259,76 @@ def test_a_wide_csv_keeps_every_attribute(tmp_path: Path) -> None:
     assert len(log.case_attributes) + len(log.event_attributes) == n
     table = log.cases.set_index("case") if "x0" in log.case_attributes else log.events.set_index("case")
     assert table.loc["c2", "x0"] == 2 and table.loc["c1", f"x{n - 1}"] == (n - 1) * 10 + 1
+
+
+# -- messages for broken CSV and XES files (hostile-file sweep) ----------------------------------
+def _csv(tmp_path: Path, text: str | bytes, name: str = "x.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def _read(path: Path) -> jm.JourneyLog:
+    return jm.read_csv(path, case="c", activity="a", timestamp="t")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("c,a,t\nc1,A,2024-01-01,EXTRA\n",
+         r"record starting on line 2 has 4 fields where the header has 3 \('c1', 'A', '2024-01-01', 'EXTRA'\)"),
+        ('c,a,t\nc1,A,2024-01-01\nc1,"B,2024-01-02\nc2,C,2024-01-03\n',
+         r"a quote opened in the record starting on line 3 is never closed"),
+        ("c,a,t\n" + "c1,A,2024-01-01\n" * 3 + 'c1,"B,2024-01-02\n' + "c2,C,2024-01-03\n" * 20_000,
+         r"a quote opened in the record starting on line 5 is never closed"),
+    ],
+)
+def test_broken_csv_records_are_named_by_line(tmp_path: Path, text: str, pattern: str) -> None:
+    with pytest.raises(jm.FileFormatError, match=pattern) as info:
+        _read(_csv(tmp_path, text))
+    # none of polars' advice on options read_csv does not have
+    assert "truncate_ragged_lines" not in str(info.value) and "infer_schema_length" not in str(info.value)
+
+
+def test_csv_headers_that_cannot_be_read_as_given(tmp_path: Path) -> None:
+    import bz2
+
+    with pytest.raises(jm.SchemaError, match=r"the header names 't' more than once \(2 columns\)"):
+        _read(_csv(tmp_path, "c,a,t,t\nc1,A,2024-01-01,2025-06-30\n"))
+    with pytest.raises(jm.FileFormatError, match=r"does not look like CSV text.*unpack other archives"):
+        _read(_csv(tmp_path, bz2.compress(b"c,a,t\nc1,A,2024-01-01\n"), "y.csv.gz"))
+    with pytest.raises(jm.FileFormatError, match="not a regular file"):
+        _read(Path("/dev/null"))
+    # a header of megabytes is shown cut, and the message stays short
+    wide = _csv(tmp_path, "h" * 3_000_000 + ",x\n1,2\n", "long.csv")
+    with pytest.raises(jm.SchemaError, match=r"Available columns: 'h{60}…' \(3,000,000 characters\), 'x'") as info:
+        _read(wide)
+    assert len(str(info.value)) < 500
+    with pytest.raises(jm.SchemaError, match=r"'row' would be kept .*To fix: rename them, or leave them out"):
+        _read(_csv(tmp_path, "c,a,t,row\nc1,A,2024-01-01,5\n", "row.csv"))
+
+
+def test_numbers_as_text_timestamps_are_an_error_not_every_row_unparsable(tmp_path: Path) -> None:
+    with pytest.raises(jm.SchemaError, match=r"holds numbers \(2 rows, e.g. '1704067200', '1704153600'\).*unit='s'"):
+        _read(_csv(tmp_path, "c,a,t\nc1,A,1704067200\nc1,B,1704153600\n"))
+    # a column where some rows are times: the numbers are unparsable rows, as before
+    with pytest.warns(jm.DataQualityWarning, match="1 unparsable timestamp"):
+        log = _read(_csv(tmp_path, "c,a,t\nc1,A,1704067200\nc1,B,2024-01-02\n", "mixed.csv"))
+    assert log.n_events == 1
+
+
+def test_xes_attributes_named_like_log_columns_are_renamed(tmp_path: Path) -> None:
+    """An XES user cannot rename a key: a trace attribute "start" stays "case:start", an
+    event attribute "row" becomes "row (attribute)"."""
+    path = tmp_path / "names.xes"
+    path.write_text(
+        '<?xml version="1.0"?><log><trace><string key="concept:name" value="c1"/>'
+        '<date key="start" value="2023-01-01T00:00:00Z"/><int key="n_events" value="7"/>'
+        '<event><string key="concept:name" value="A"/><date key="time:timestamp" value="2024-01-01T10:00:00Z"/>'
+        '<string key="row" value="r1"/><string key="resource" value="bob"/></event></trace></log>'
+    )
+    log = jm.read_xes(path)
+    assert log.cases.loc[0, "case:start"] == pd.Timestamp("2023-01-01", tz="UTC")
+    assert log.cases.loc[0, "case:n_events"] == 7 and log.cases.loc[0, "n_events"] == 1
+    assert log.events.loc[0, "row (attribute)"] == "r1" and log.events.loc[0, "row"] == 0
+    assert log.events.loc[0, "resource (attribute)"] == "bob"

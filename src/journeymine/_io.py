@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from ._decompress import codec_of, read_bytes, resolve_max_bytes
 from ._frames import OwnedFrame
 from ._log import JourneyLog
 from ._output import write_atomic
-from ._params import check_choice, invalid
+from ._params import check_choice, invalid, shown_names
 from ._pm4py import (
     ACTIVITY,
     CASE,
@@ -46,6 +47,11 @@ def _existing(path: PathLike) -> Path:
         raise FileNotFoundError(f"No such file: {str(p)!r}")
     if p.is_dir():
         raise IsADirectoryError(f"{str(p)!r} is a folder; give the path of a file.")
+    if not p.is_file():
+        raise FileFormatError(
+            f"{str(p)!r} is not a regular file (a device, pipe or socket), which the readers "
+            "cannot size or map; save the data to a file first."
+        )
     return p
 
 
@@ -159,7 +165,10 @@ def read_csv(
         if "utf-8" in str(exc) or "utf8" in str(exc):
             # raises naming the line and byte offset
             _recode(p, "utf-8", p.read_bytes() if text is None else text, compressed)
-        raise FileFormatError(f"{str(p)!r} could not be read as CSV (sep={sep!r}): {exc}") from exc
+        found = _csv_diagnosis(source, sep)
+        if found is None:  # polars' own words, without its advice on options read_csv has not
+            found = str(exc).split("\n\n")[0]
+        raise FileFormatError(f"{str(p)!r} could not be read as CSV (sep={sep!r}): {found}") from exc
     _check_single_column(frame, p, sep)
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
                    event_attributes=event_attributes, stage_order=stage_order, tz=tz,
@@ -203,6 +212,47 @@ def _decompressed(p: Path, limit: int) -> bytes:
         return bytes(view[:n])
 
 
+def _csv_diagnosis(source: Path | io.BytesIO, sep: str) -> str | None:
+    """What makes the UTF-8 CSV ``source`` unreadable, with its line, found by reading it
+    again with Python's csv module (the error path only; streamed, so memory stays flat):
+    a line with more fields than the header, or a quote never closed. None if neither."""
+    import csv
+
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+        handle: Any = io.TextIOWrapper(source, encoding="utf-8-sig", errors="replace", newline="")
+    else:
+        handle = open(source, encoding="utf-8-sig", errors="replace", newline="")
+    try:
+        rows = csv.reader(handle, delimiter=sep, strict=True)
+        header = next(rows, None)
+        if header is None:
+            return None
+        start = 2
+        for row in rows:
+            if len(row) > len(header):
+                return (
+                    f"the record starting on line {start:,} has {len(row):,} fields where the header has "
+                    f"{len(header):,} ({shown_names(row, 6, 30)}). Quote values that hold {sep!r}, "
+                    "remove the extra fields, or pass the right sep."
+                )
+            start = rows.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc) or "EOF" in str(exc) or "field limit" in str(exc):
+            return (
+                f"a quote opened in the record starting on line {start:,} is never closed, so the rest "
+                "of the file reads as one value. Close or remove the stray quote (a quote inside a "
+                'quoted value is written twice: "")'
+            )
+        return f"the record starting on line {start:,}: {exc}"
+    finally:
+        if isinstance(source, io.BytesIO):
+            handle.detach()
+        else:
+            handle.close()
+    return None
+
+
 def _recode(p: Path, encoding: str, data: bytes, compressed: str | None) -> bytes:
     """The text ``data`` of ``p`` in ``encoding``, as UTF-8 bytes for polars; invalid bytes
     are a :class:`FileFormatError` naming the line and the byte offset."""
@@ -225,9 +275,27 @@ def _recode(p: Path, encoding: str, data: bytes, compressed: str | None) -> byte
 
 
 def _check_single_column(frame: pl.DataFrame, path: Path, sep: str) -> None:
-    if frame.width == 1 and any(s in frame.columns[0] for s in ";,\t|" if s != sep):
+    """The header as read: binary content, a name given twice, or the wrong separator."""
+    first = frame.columns[0] if frame.width else ""
+    if re.search(r"[\x00-\x08\x0e-\x1f\ufffd]", first[:4096]):  # control bytes, undecodable bytes
+        raise FileFormatError(
+            f"{str(path)!r} does not look like CSV text: its first line holds bytes such as "
+            f"{shown_names([first], 1, 24)}. A compressed or binary file? journeymine reads gzip, "
+            "zlib and zstd by their first bytes; unpack other archives (zip, bz2, xz) first."
+        )
+    # polars renames a repeated name "<name>_duplicated_<i>"
+    names = set(frame.columns)
+    repeats = (re.fullmatch(r"(.*)_duplicated_\d+", c) for c in frame.columns)
+    twice = [m.group(1) for m in repeats if m and m.group(1) in names]
+    if twice:
+        base = twice[0]
         raise SchemaError(
-            f"{str(path)!r} was read as a single column {frame.columns[0]!r}: the separator "
+            f"{str(path)!r}: the header names {base!r} more than once ({len(twice) + 1} columns), so "
+            "which one holds the values is unclear. Rename the duplicates where the file is written."
+        )
+    if frame.width == 1 and any(s in first for s in ";,\t|" if s != sep):
+        raise SchemaError(
+            f"{str(path)!r} was read as a single column {shown_names([first], 1)}: the separator "
             f"is probably not {sep!r}. Pass sep=';' (or the right one)."
         )
 

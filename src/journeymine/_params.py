@@ -6,7 +6,7 @@ Got 0." so that users meet the same wording everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidParameterError
@@ -77,4 +77,21 @@ def close_matches(name: str, known: Iterable[Any], n: int = 3) -> list[str]:
     """
     import difflib
 
-    return difflib.get_close_matches(str(name), sorted(str(k) for k in known), n=n)
+    # long names (a header line of megabytes) are no one's spelling, and slow to compare
+    return difflib.get_close_matches(str(name), sorted(t for k in known if len(t := str(k)) <= 200), n=n)
+
+
+def shown_names(names: Sequence[Any], limit: int = 30, width: int = 60) -> str:
+    """The first ``limit`` names quoted, each cut to ``width`` characters, for messages
+    that list columns: a hostile header cannot make the message as long as itself.
+
+    Examples
+    --------
+    >>> shown_names(["a", "b" * 100, "c"], limit=2, width=10)
+    "'a', 'bbbbbbbbbb…' (100 characters) …"
+    """
+    out = []
+    for name in names[:limit]:
+        text = str(name)
+        out.append(repr(text) if len(text) <= width else f"{text[:width] + '…'!r} ({len(text):,} characters)")
+    return ", ".join(out) + (" …" if len(names) > limit else "")

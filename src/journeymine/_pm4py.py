@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ._mapping import RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS
+from ._params import shown_names
 from .errors import MissingDependencyError, SchemaError
 
 if TYPE_CHECKING:
@@ -65,7 +67,7 @@ def pm4py_frame_arguments(data: Any) -> tuple[Any, dict[str, Any]]:
     if missing:
         raise SchemaError(
             f"Column(s) {missing} not found: a pm4py frame has {CASE!r}, {ACTIVITY!r} and "
-            f"{TIMESTAMP!r}. Available columns: {columns[:20]}. Use pm4py.format_dataframe "
+            f"{TIMESTAMP!r}. Available columns: {shown_names(columns, 20)}. Use pm4py.format_dataframe "
             "first, or JourneyLog.from_frame with case=, activity=, timestamp=."
         )
     drop = [c for c in PM4PY_BOOKKEEPING if c in columns]
@@ -75,11 +77,22 @@ def pm4py_frame_arguments(data: Any) -> tuple[Any, dict[str, Any]]:
     for col in columns:
         if col.startswith("case:") and col != CASE:
             short = col[len("case:"):]
-            name = short if short and short not in taken else col
+            # a trace attribute "start" (a name log.cases gives its own column) stays "case:start"
+            name = short if short and short not in taken and short not in RESERVED_CASE_COLUMNS else col
             if name != col:
                 renames[col] = name
                 taken.add(name)
             case_attrs.append(name)
+    mapped = {c for c in ROLE_COLUMNS.values() if c in columns}
+    for col in columns:
+        # an event attribute named like a column of log.events that no role fills ("row",
+        # "resource" beside org:resource...) is kept as "<name> (attribute)", as in OCEL logs
+        if col in RESERVED_EVENT_COLUMNS and col not in mapped and not col.startswith("case:"):
+            name = f"{col} (attribute)"
+            while name in taken:
+                name = f"{name} (attribute)"
+            renames[col] = name
+            taken.add(name)
     if isinstance(data, pl.DataFrame):
         frame: Any = data.drop(drop).rename(renames)
     else:

@@ -35,7 +35,7 @@ import polars as pl
 from ._frames import to_polars_frame
 from ._log import JourneyLog
 from ._mapping import OPTIONAL_ROLES, RESERVED_CASE_COLUMNS, ColumnMapping
-from ._params import as_names, check_choice, close_matches, invalid
+from ._params import as_names, check_choice, close_matches, invalid, shown_names
 from ._timestamps import UTC_US
 from ._typing import FrameLike, OnInvalid, TimeLike
 from ._validate import (
@@ -283,7 +283,7 @@ def _require(columns: Sequence[str], col: str, part: str, where: str) -> None:
         return
     close = close_matches(col, columns)
     hint = f" Close matches: {', '.join(map(repr, close))}." if close else ""
-    shown = ", ".join(map(repr, columns[:30])) + (" …" if len(columns) > 30 else "")
+    shown = shown_names(columns)
     raise SchemaError(f"Column {col!r} ({part}) not found in {where}.{hint} Available columns: {shown}.")
 
 

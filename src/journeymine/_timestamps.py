@@ -140,13 +140,33 @@ def parse_timestamps(
     if dtype == pl.Date:
         return _localize(values.cast(_NAIVE_US), zone)
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        return _parse_strings(values.cast(pl.String), column=column, zone=zone, fmt=fmt, dayfirst=dayfirst)
+        text = values.cast(pl.String)
+        parsed = _parse_strings(text, column=column, zone=zone, fmt=fmt, dayfirst=dayfirst)
+        if fmt is None and parsed.null_count() == len(parsed):
+            _check_numbers_as_text(text, column)
+        return parsed
     if dtype == pl.Null:
         return _nulls(values.name, len(values), UTC_US)
     raise SchemaError(
         f"The timestamp column {column!r} holds values of type {dtype}, which journeymine "
         "cannot read as points in time. Convert it first, for example with "
         f"df[{column!r}] = pandas.to_datetime(df[{column!r}], unit='s') for epoch seconds."
+    )
+
+
+def _check_numbers_as_text(text: pl.Series, column: str) -> None:
+    """A text column of which no value is a time, and every value a number (as a CSV file
+    gives epoch seconds): an error naming the readings, rather than every row unparsable."""
+    given = text.drop_nulls()
+    if given.len() == 0 or not bool(given.str.contains(r"^\s*[+-]?\d+(?:\.\d+)?\s*$").all()):
+        return
+    examples = ", ".join(repr(v) for v in given.unique(maintain_order=True).head(3).to_list())
+    raise SchemaError(
+        f"The timestamp column {column!r} holds numbers ({given.len():,} rows, e.g. {examples}), "
+        "which could be epoch seconds, milliseconds or spreadsheet serial days; journeymine does "
+        "not guess which. Convert the column first, e.g. df[{c}] = pandas.to_datetime(df[{c}].astype("
+        "'int64'), unit='s') (unit='ms' for milliseconds), or write the times as ISO 8601 text.".format(
+            c=repr(column))
     )
 
 

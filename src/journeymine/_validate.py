@@ -21,7 +21,7 @@ from typing import Any, Literal
 import polars as pl
 
 from ._mapping import OPTIONAL_ROLES, RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS, ColumnMapping
-from ._params import close_matches
+from ._params import close_matches, shown_names
 from ._timestamps import UTC_US, parse_timestamps
 from ._warnings import warn
 from .errors import DataQualityError, DataQualityWarning, EmptyLogError, SchemaError
@@ -174,7 +174,7 @@ def _check_columns(
 ) -> list[str]:
     """Check every named column exists and plays one part; return the event attributes."""
     available = frame.columns
-    shown = ", ".join(repr(c) for c in available[:30]) + (" …" if len(available) > 30 else "")
+    shown = shown_names(available)
     named: list[tuple[str, str]] = [(role, col) for role, col in mapping.roles().items()]
     named += [("case attribute", col) for col in case_attributes]
     if event_attributes != "all":
@@ -212,10 +212,14 @@ def _check_columns(
         extra = list(event_attributes)
     clash = [c for c in extra if c in RESERVED_EVENT_COLUMNS]
     if clash:
+        roles = [c for c in clash if c in OPTIONAL_ROLES]
+        fix = "rename them"
+        if roles:
+            fix = f"map them to their role (e.g. {roles[0]}={roles[0]!r}), {fix}"
         raise SchemaError(
             f"Column(s) {', '.join(repr(c) for c in clash)} would be kept as event attributes "
-            "but have names journeymine gives to mapped roles in log.events. Map them to their "
-            f"role (e.g. {clash[0]}={clash[0]!r}), rename them, or leave them out with "
+            "but have names journeymine gives its own columns of log.events (the roles, and "
+            f"row: the input row number). To fix: {fix}, or leave them out with "
             "event_attributes=[...]."
         )
     return extra
