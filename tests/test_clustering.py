@@ -329,6 +329,7 @@ def test_consensus_parameters_are_validated() -> None:
         ("n_init", "many", "an int >= 1 or 'auto'"),
         ("consensus", "yes", "a bool"),
         ("n_resamples", -1, "an int >= 0"),
+        ("max_activities", 0, "an int >= 1"),
     ]:
         with pytest.raises(jm.InvalidParameterError, match=rf"^The '{name}' parameter of JourneyClusterer must be {expected}\. Got {value!r}\.$"):
             jm.JourneyClusterer(**{name: value}).fit(log)  # type: ignore[arg-type]
@@ -359,3 +360,26 @@ def test_kmeans_representations_fit_logs_with_few_distinct_journeys(representati
         est = jm.JourneyClusterer(n_clusters=2, representation=representation, random_state=0).fit(log)
     assert est.n_clusters_ == 2 and len(est.labels_) == 3
     assert ((est.cluster_stability_ >= 0) & (est.cluster_stability_ <= 1)).all()
+
+
+def test_rare_activities_beyond_max_activities_share_one_state() -> None:
+    """A log of thousands of distinct activities ran out of memory (a transition table per
+    cluster, activities squared); beyond max_activities the rarest share one state."""
+    rows = [(f"C{c}", f"act{c * 5 + i}", pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(hours=c * 10 + i))
+            for c in range(1_000) for i in range(5)]
+    log = jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["case", "activity", "ts"]),
+                                   case="case", activity="activity", timestamp="ts")
+    with pytest.warns(jm.JourneymineWarning) as caught:
+        est = jm.JourneyClusterer(random_state=0, n_resamples=0).fit(log)
+    assert any("5,000 activities; the 4,800 rarest (96.0% of the steps" in str(w.message) for w in caught)
+    assert est.labels_.size == 1_000
+    assert est._model.log_trans.shape[1:] == (201, 202)  # 200 activities and the shared state
+    demo = jm.datasets.demo_b2b(n_accounts=200, random_state=0)
+    few = jm.JourneyClusterer(n_clusters=3, random_state=0, n_resamples=0, max_activities=5)
+    with pytest.warns(jm.JourneymineWarning, match=r"the \d+ rarest"):
+        few.fit(demo)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        full = jm.JourneyClusterer(n_clusters=3, random_state=0, n_resamples=0).fit(demo)
+    assert not [w for w in caught if "rarest" in str(w.message)]  # within the cap: no word of it
+    assert full._model.log_trans.shape[1] == len(demo.activities) + 1

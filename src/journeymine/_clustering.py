@@ -88,7 +88,7 @@ _PACE_BUCKETS = _PACE_EDGES.size + 1
 #: responsibility. The coarse bins (×3.16, as many as ``_PACE_EDGES``) serve the seeding.
 _RESIDUAL_EDGES = np.arange(-4.0, 4.01, 0.5)
 _RESIDUAL_EDGES_FINE = -4.0 + np.arange(81) / 10
-_OTHER = "(unseen activity)"
+_OTHER = "(other activity)"
 #: Above this many accounts, "auto" compares k on a random sample of this many accounts.
 _SELECTION_SAMPLE = 20_000
 #: Every EM start runs until its relative log-likelihood gain falls below this; the best
@@ -740,6 +740,11 @@ class JourneyClusterer(Estimator):
         (``cluster_stability_`` is then NaN).
     max_iter : int
         EM iterations per restart.
+    max_activities : int
+        The most frequent activities modelled apart (default 200); rarer ones share one
+        ``"(other activity)"`` state, with a :class:`JourneymineWarning` that counts them.
+        A Markov mixture holds a transition table per cluster (activities squared): a log
+        of thousands of distinct activities ran out of memory without the cap.
     random_state : int or None
         Seed; the same log and seed give the same labels.
 
@@ -820,6 +825,7 @@ class JourneyClusterer(Estimator):
         consensus: bool = True,
         n_resamples: int = 20,
         max_iter: int = 200,
+        max_activities: int = 200,
         random_state: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
@@ -829,6 +835,7 @@ class JourneyClusterer(Estimator):
         self.consensus = consensus
         self.n_resamples = n_resamples
         self.max_iter = max_iter
+        self.max_activities = max_activities
         self.random_state = random_state
 
     def _validate(self) -> None:
@@ -846,6 +853,7 @@ class JourneyClusterer(Estimator):
             raise invalid("consensus", owner, "a bool", self.consensus)
         check_int("n_resamples", owner, self.n_resamples, minimum=0)
         check_int("max_iter", owner, self.max_iter, minimum=1)
+        check_int("max_activities", owner, self.max_activities, minimum=1)
         if self.random_state is not None:
             check_int("random_state", owner, self.random_state)
 
@@ -866,10 +874,22 @@ class JourneyClusterer(Estimator):
             raise invalid("log", "JourneyClusterer.fit", "a JourneyLog", type(log).__name__)
         require_events(log, "JourneyClusterer.fit")
         rng = np.random.default_rng(self.random_state)
-        acts = list(log.activities)
-        alphabet = {a: i for i, a in enumerate([*acts, _OTHER])}
+        acts = list(log.activities)  # most frequent first
+        pooled = acts[self.max_activities:]
+        alphabet = {a: i for i, a in enumerate([*acts[: self.max_activities], _OTHER])}
         baseline = _Baseline.of(log) if self.representation == "markov" else None
         units = _units(log, alphabet, baseline)
+        if pooled:
+            other = alphabet[_OTHER]
+            steps = np.array([len(v) for v in units.variants], dtype=float) @ units.counts
+            shared = np.array([v.count(other) for v in units.variants], dtype=float) @ units.counts
+            warn(
+                f"JourneyClusterer: the log has {len(acts):,} activities; the {len(pooled):,} rarest "
+                f"({shared / max(steps, 1.0):.1%} of the steps, e.g. {', '.join(map(repr, pooled[:3]))}) "
+                f"share one {_OTHER!r} state, so that the model stays {self.max_activities} activities "
+                "wide. Raise max_activities to tell them apart (memory grows with its square).",
+                JourneymineWarning,
+            )
         n_units = len(units.variants)
         if isinstance(self.n_clusters, int):
             if self.n_clusters > log.n_cases:
@@ -1163,7 +1183,7 @@ class JourneyClusterer(Estimator):
     def predict(self, log: JourneyLog) -> pd.Series:
         """Assign the accounts of another log to the fitted clusters.
 
-        Activities the model has not seen are mapped to one shared "unseen activity"
+        Activities the model has not seen are mapped to one shared "(other activity)"
         symbol, which the model gives only its smoothing probability. Pace is read against
         the typical gap of each step learned in :meth:`fit` (a step the fitted log does not
         have is read against the mean of all fitted gaps), in the same fixed bins.
