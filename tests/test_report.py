@@ -133,6 +133,34 @@ def test_in_a_real_browser(demo_report: Path, tmp_path: Path) -> None:
     assert (tmp_path / "first_screen.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
+def test_long_names_and_bidi_controls_do_not_break_the_page(tmp_path: Path) -> None:
+    """A 5,000-character activity made the page 44,610 px wide at a 1,280 px window (a
+    summary line and table cells that could not wrap), and an activity holding U+202E
+    reversed the names written after it in the same cell."""
+    import pandas as pd
+
+    chromium, sync_playwright = _browser()
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    for c in range(60):
+        middle = "L" * 5_000 if c % 2 else "Demo"
+        seq = ["evil \u202e name"] * 3 + ["Visit", middle, "Contract signed"]
+        rows += [(f"c{c}", a, t0 + pd.Timedelta(days=c + i)) for i, a in enumerate(seq)]
+    log = jm.JourneyLog.from_frame(pd.DataFrame(rows, columns=["case", "activity", "ts"]),
+                                   case="case", activity="activity", timestamp="ts")
+    html = jm.report(log, outcomes={"won": ["Contract signed"]}, path=tmp_path / "long.html", generated=False)
+    assert "\u202e" not in html and "evil [U+202E] name" in html
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((tmp_path / "long.html").as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        cell = page.locator("section#data td").filter(has_text="evil").first.inner_text()
+        assert cell.startswith("evil [U+202E] name, ")
+        browser.close()
+
+
 # -- reproducibility: the same log and seed give the same bytes ------------------------------
 
 _REPORT_SCRIPT = """

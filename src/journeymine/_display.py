@@ -25,6 +25,23 @@ __all__ = ["Displayed", "GraphvizDisplayed", "error", "escape", "fit", "note", "
 MAX_ROWS = 20
 
 
+#: the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): inside
+#: a name, U+202E reverses the text after it on the page, names of other accounts included
+_BIDI_CONTROLS = {cp: f"[U+{cp:04X}]" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def visible_bidi(text: str) -> str:
+    """``text`` with bidirectional control characters written out as ``[U+202E]``, so
+    that a name cannot turn the text around it (as code review tools show them).
+
+    Examples
+    --------
+    >>> visible_bidi("Visit \u202eevil")
+    'Visit [U+202E]evil'
+    """
+    return text.translate(_BIDI_CONTROLS)
+
+
 def escape(value: Any) -> str:
     """``value`` as HTML text (quotes escaped too)."""
     return html.escape(str(value))

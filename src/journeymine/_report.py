@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from ._display import visible_bidi
 from ._log import JourneyLog
 from ._output import check_output_path, write_atomic
 from ._params import check_int, invalid
@@ -447,4 +448,5 @@ def _render(ctx: Mapping[str, Any]) -> str:
 
     template_text = resources.files("journeymine").joinpath("templates/report.html.j2").read_text("utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(template_text).render(**ctx)
+    # the template holds no such character: every one shown comes from the data
+    return visible_bidi(env.from_string(template_text).render(**ctx))
