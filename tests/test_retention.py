@@ -377,3 +377,15 @@ def test_real_logs(shared_data: Path, name: str) -> None:
     assert life["new"].sum() == log.n_cases
     assert np.all(life["dormant"].to_numpy() >= 0)
     assert r.svg.startswith("<svg")
+
+
+def test_centuries_of_weeks_are_refused_before_the_memory_runs_out() -> None:
+    """A log spanning 1700-2200 by week made 340 million cells (24 GB, then killed); past
+    5 million the call names the span and the fix."""
+    rows = [(f"c{i}", "x", f"{1700 + 20 * i}-03-0{1 + i % 5}") for i in range(26)] + [("c0", "x", "2200-01-01")]
+    log = _log(rows, valid_time=("1600-01-01", "2300-01-01"))
+    with pytest.raises(jm.InvalidParameterError, match=r"spans 26,\d{3} periods of 'W' .*Pass a longer period \('M' or 'Q' or 'Y'\)"):
+        jm.retention(log, period="W")
+    with pytest.raises(jm.InvalidParameterError, match=r"periods of 'D' .*filter the log to the years that matter"):
+        jm.retention(log, period="D")
+    assert jm.retention(log, period="Y").matrix().shape[0] >= 20  # years are fine

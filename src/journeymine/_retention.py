@@ -70,6 +70,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Retention", "retention"]
 
+#: cells (start period x periods since the start, and cohort x calendar period) counted at
+#: most: weekly periods over five centuries made 340 million and ran out of memory
+_MAX_CELLS = 5_000_000
 #: start periods (heatmap rows and columns) and lifecycle periods drawn at most: the latest
 MAX_DRAWN_PERIODS = 60
 #: heatmap columns (periods since the start) drawn at most: the first
@@ -211,6 +214,18 @@ def _count(
     reach = end_ordinal - row_start + 1
     cell_base = _exclusive_cumsum(reach)
     total_cells = int(reach.sum())
+    n_cal = max(end_ordinal - first + 1, 0)
+    if total_cells > _MAX_CELLS or n_cohorts * n_cal > _MAX_CELLS:
+        longer = "DWMQY"["DWMQY".index(period) + 1:] if period in "DWMQY" else ""
+        fix = "Filter "
+        if longer:
+            fix = f"Pass a longer period ({' or '.join(repr(q) for q in longer)}), or filter "
+        raise InvalidParameterError(
+            f"retention: the log spans {n_cal:,} periods of {period!r} from its first start to the end "
+            f"of observation, which makes {max(total_cells, n_cohorts * n_cal):,} cells (cohorts x start "
+            f"periods x periods since the start; at most {_MAX_CELLS:,}). "
+            + fix + "the log to the years that matter (log.filter_time(start=..., end=...)) first."
+        )
     sizes = np.bincount(row_base[c_st] + p_st - c_first[c_st], minlength=total_rows).astype(np.int64)
     without = np.bincount(c_all[~has_start], minlength=n_cohorts)
     c = c_all[code]
@@ -235,7 +250,6 @@ def _count(
     gap_after = last_of | (next_p != p + 1)
     dormant_at = p + 1
     lapse = gap_after & (dormant_at <= end_ordinal)
-    n_cal = max(end_ordinal - first + 1, 0)
     life = np.zeros((n_cohorts, n_cal, 4), dtype=np.int64)
     if n_cal:
         life[..., :3] = np.bincount(
