@@ -332,3 +332,38 @@ def test_xes_attributes_named_like_log_columns_are_renamed(tmp_path: Path) -> No
     assert log.cases.loc[0, "case:n_events"] == 7 and log.cases.loc[0, "n_events"] == 1
     assert log.events.loc[0, "row (attribute)"] == "r1" and log.events.loc[0, "row"] == 0
     assert log.events.loc[0, "resource (attribute)"] == "bob"
+
+
+def test_compressed_csv_of_blank_lines_is_refused_before_it_takes_the_memory(tmp_path: Path) -> None:
+    """100 MB of blank lines in a 100 kB gzip file made 100 million rows and 13 GB; the
+    rows a text would make are weighed against max_bytes first (about 150 bytes a row for
+    three columns), and binary text is refused before polars holds it."""
+    import gzip
+
+    path = tmp_path / "blank.csv.gz"
+    path.write_bytes(gzip.compress(b"c,a,t\n" + b"\n" * 2_000_000))
+    with pytest.raises(jm.FileFormatError, match=r"2,000,001 lines, and building a log .* more than twice the limit"):
+        jm.read_csv(path, case="c", activity="a", timestamp="t", max_bytes=100_000_000)
+    zeros = tmp_path / "zeros.csv.gz"
+    zeros.write_bytes(gzip.compress(b"\0" * 5_000_000))
+    with pytest.raises(jm.FileFormatError, match="does not look like CSV text"):
+        jm.read_csv(zeros, case="c", activity="a", timestamp="t")
+    # a real file of the same size passes: the weight is per row, not per byte
+    rows = b"".join(b"c%d,A,2024-01-01\n" % i for i in range(100_000))
+    fine = tmp_path / "fine.csv.gz"
+    fine.write_bytes(gzip.compress(b"c,a,t\n" + rows))
+    assert jm.read_csv(fine, case="c", activity="a", timestamp="t", max_bytes=100_000_000).n_events == 100_000
+    # text in another encoding is weighed (and checked) after decoding: UTF-16 is full of NUL bytes
+    utf16 = tmp_path / "u16.csv"
+    utf16.write_bytes("c,a,t\nc1,A,2024-01-01\n".encode("utf-16"))
+    assert jm.read_csv(utf16, case="c", activity="a", timestamp="t", encoding="utf-16").n_events == 1
+
+
+def test_xes_of_empty_events_is_weighed_against_the_limit(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "events.xes.gz"
+    path.write_bytes(gzip.compress(b'<log><trace><string key="concept:name" value="c"/>'
+                                   + b"<event/>" * 1_000_000 + b"</trace></log>"))
+    with pytest.raises(jm.FileFormatError, match=r"1,000,000 events, and building a log from them takes about"):
+        jm.read_xes(path, max_bytes=20_000_000)

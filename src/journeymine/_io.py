@@ -147,9 +147,12 @@ def read_csv(
     compressed = _codec(p)
     if compressed is not None or not polars_encoding:
         text = _decompressed(p, limit)
-    source: Any = p if text is None else io.BytesIO(
-        text if polars_encoding else _recode(p, encoding, text, compressed)
-    )
+    source: Any = p
+    if text is not None:
+        utf8 = text if polars_encoding else _recode(p, encoding, text, compressed)
+        del text
+        _check_rows_fit(p, utf8, limit)
+        source = io.BytesIO(utf8)
     try:
         try:
             frame = pl.read_csv(source, infer_schema_length=10_000, **kwargs)
@@ -164,7 +167,8 @@ def read_csv(
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
         if "utf-8" in str(exc) or "utf8" in str(exc):
             # raises naming the line and byte offset
-            _recode(p, "utf-8", p.read_bytes() if text is None else text, compressed)
+            _recode(p, "utf-8", source.getvalue() if isinstance(source, io.BytesIO) else p.read_bytes(),
+                    compressed)
         found = _csv_diagnosis(source, sep)
         if found is None:  # polars' own words, without its advice on options read_csv has not
             found = str(exc).split("\n\n")[0]
@@ -210,6 +214,36 @@ def _decompressed(p: Path, limit: int) -> bytes:
                            codecs=("gzip", "zlib", "zstd"))
     with memoryview(buf) as view:
         return bytes(view[:n])
+
+
+#: bytes a CSV row takes while a log is built from it, besides its text: the frame's row,
+#: the work columns and, for a row set aside, its line in log.rejected (measured: about 150
+#: bytes for three columns); a row per column adds a little more
+_ROW_BYTES, _CELL_BYTES = 48, 32
+
+
+def _check_rows_fit(p: Path, text: bytes, limit: int) -> None:
+    """Refuse a text whose rows would take more memory than ``limit`` to build a log from,
+    though the text itself fits: 100 MB of blank lines (a 100 kB gzip file) are 100 million
+    rows, 13 GB."""
+    if re.search(rb"[\x00-\x08\x0e-\x1f]", text[:4096]):  # before polars holds it: binary, not CSV
+        raise FileFormatError(
+            f"{str(p)!r} does not look like CSV text: its first bytes hold control bytes such as "
+            f"{text[:24]!r}. A compressed or binary file? journeymine reads gzip, zlib and zstd by "
+            "their first bytes; unpack other archives (zip, bz2, xz) first."
+        )
+    rows = text.count(b"\n")
+    first = text.find(b"\n")
+    header = text[: first if first >= 0 else min(len(text), 1 << 20)]
+    columns = max(header.count(b","), header.count(b";"), header.count(b"\t"), header.count(b"|")) + 1
+    need = rows * (_ROW_BYTES + _CELL_BYTES * min(columns, 64))
+    if need > 2 * limit:  # with the text itself, the three to four times docs/security.md allows
+        raise FileFormatError(
+            f"{str(p)!r}: its {len(text):,} bytes of text hold {rows:,} lines, and building a log from "
+            f"that many rows takes about {need / 2**30:.1f} GiB, more than twice the limit of "
+            f"{limit / 2**30:.1f} GiB (max_bytes=, or JOURNEYMINE_MAX_BYTES; see docs/security.md). A "
+            "file of mostly empty lines is no event log; if this one is, raise the limit."
+        )
 
 
 def _csv_diagnosis(source: Path | io.BytesIO, sep: str) -> str | None:

@@ -55,6 +55,7 @@ import polars as pl
 from ._decompress import read_bytes, resolve_max_bytes
 from ._output import GzipOut
 from ._progress import progress
+from .errors import FileFormatError
 
 __all__ = ["read_xes_frame", "write_xes_frame"]
 
@@ -143,7 +144,22 @@ def _read_buffer(p: Path, where: str, max_bytes: int | None = None) -> tuple[byt
     :mod:`journeymine._decompress`)."""
     limit = resolve_max_bytes(max_bytes, "read_xes")
     buf, n = read_bytes(p, where, max_bytes=limit, owner="read_xes", pad=_PAD)
+    # events are weighed too: 100 MB of "<event/>" are 13 million rows (2.3 GB)
+    events = buf.count(b"<event", 0, n)
+    need = events * _EVENT_BYTES
+    if need > 2 * limit:  # with the text itself, the three to four times docs/security.md allows
+        raise FileFormatError(
+            f"{where}: its {n:,} bytes of text hold {events:,} events, and building a log from them "
+            f"takes about {need / 2**30:.1f} GiB, more than twice the limit of {limit / 2**30:.1f} GiB "
+            "(max_bytes=, or JOURNEYMINE_MAX_BYTES; see docs/security.md). If the file is genuine, raise "
+            "the limit."
+        )
     return buf, n
+
+
+#: bytes an XES event takes while a log is built from it, besides its text (measured: about
+#: 175 for an empty event; a real event's text is longer than that, so the text limit holds first)
+_EVENT_BYTES = 200
 
 
 # =========================================================================================
