@@ -127,7 +127,10 @@ def test_derived_logs_keep_their_input_file(events_csv: Path, tmp_path: Path) ->
     episodes = log.split_episodes(gap="30D")
     assert episodes.source != log.source
     some = log.filter_time(end=log.events["timestamp"].max())
-    for derived in (episodes, some, episodes.filter_time(end=log.events["timestamp"].max())):
+    cases = log.cases["case"].tolist()
+    joined = jm.concat([log.filter_cases(lambda c: c["case"].isin(cases[:3])),
+                        log.filter_cases(lambda c: c["case"].isin(cases[3:]))])
+    for derived in (episodes, some, episodes.filter_time(end=log.events["timestamp"].max()), joined):
         for write in (jm.write_csv, jm.write_xes, lambda lg, p: jm.report(lg, path=p)):
             with pytest.raises(jm.InvalidParameterError, match="is the input file"):
                 write(derived, events_csv)

@@ -383,3 +383,15 @@ def test_rare_activities_beyond_max_activities_share_one_state() -> None:
         full = jm.JourneyClusterer(n_clusters=3, random_state=0, n_resamples=0).fit(demo)
     assert not [w for w in caught if "rarest" in str(w.message)]  # within the cap: no word of it
     assert full._model.log_trans.shape[1] == len(demo.activities) + 1
+
+
+def test_an_activity_named_like_the_shared_state_stays_apart() -> None:
+    log = jm.datasets.demo_b2b(n_accounts=150, random_state=0)
+    events = log.events[["case", "activity", "timestamp"]].copy()
+    events.loc[events["activity"] == "Demo", "activity"] = "(other activity)"
+    renamed = jm.JourneyLog.from_frame(events, case="case", activity="activity", timestamp="timestamp")
+    est = jm.JourneyClusterer(n_clusters=2, random_state=0, n_resamples=0, max_activities=5)
+    with pytest.warns(jm.JourneymineWarning, match=r"share one \"\(other activity\)'\" state"):
+        est.fit(renamed)
+    assert est._alphabet["(other activity)"] != len(est._alphabet) - 1
+    assert est.predict(renamed).equals(est.labels_)

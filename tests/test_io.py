@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -234,9 +235,12 @@ def test_read_xes_transitions_keep_input_rows_and_nameless_events(tmp_path: Path
         + ev.format("", "complete", "2024-01-01T13:00:00Z")
         + "</trace></log>"
     )
-    with pytest.warns(jm.DataQualityWarning):
+    with pytest.warns(jm.DataQualityWarning, match=r"1 of 2 input rows were set aside .*first rows: \[3\]"):
         complete = jm.read_xes(path, transitions="complete")
     assert complete.events["row"].tolist() == [1]
+    with pytest.raises(jm.DataQualityError, match=r"first rows: \[3\]") as info:
+        jm.read_xes(path, transitions="complete", on_invalid="raise")
+    assert info.value.rejected["row"].tolist() == [3]  # type: ignore[attr-defined]
     assert complete.rejected[["row", "reason"]].values.tolist() == [[3, "missing activity"]]
     with pytest.warns(jm.DataQualityWarning):
         joined = jm.read_xes(path, join_transition=True)
@@ -245,6 +249,8 @@ def test_read_xes_transitions_keep_input_rows_and_nameless_events(tmp_path: Path
     for bad in (123, [None], [], [""], "  "):
         with pytest.raises(jm.InvalidParameterError, match="'transitions' parameter of read_xes"):
             jm.read_xes(path, transitions=bad)
+    with pytest.warns(jm.DataQualityWarning):  # any collection of names, as elsewhere
+        assert jm.read_xes(path, transitions={"complete"}).events["row"].tolist() == [1]
 
 
 def test_a_wide_csv_keeps_every_attribute(tmp_path: Path) -> None:
@@ -293,8 +299,16 @@ def test_broken_csv_records_are_named_by_line(tmp_path: Path, text: str, pattern
 def test_csv_headers_that_cannot_be_read_as_given(tmp_path: Path) -> None:
     import bz2
 
-    with pytest.raises(jm.SchemaError, match=r"the header names 't' more than once \(2 columns\)"):
+    with pytest.raises(jm.SchemaError, match=r"the header names 't' 2 times, so which column holds"):
         _read(_csv(tmp_path, "c,a,t,t\nc1,A,2024-01-01,2025-06-30\n"))
+    with pytest.raises(jm.SchemaError, match=r"the header names 'a' 3 times"):
+        _read(_csv(tmp_path, "c,a,a,t,a,n,n\nc1,A,B,2024-01-01,C,1,2\n", "three.csv"))
+    # a repeated column nobody asked for is read, with a word; a genuine "_duplicated_" name is no repeat
+    with pytest.warns(jm.DataQualityWarning, match=r"the header repeats 'n' \(2 times\)"):
+        assert _read(_csv(tmp_path, "c,a,t,n,n\nc1,A,2024-01-01,1,2\n", "extra.csv")).n_events == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _read(_csv(tmp_path, "c,a,t,x,x_duplicated_0\nc1,A,2024-01-01,1,2\n", "named.csv")).n_events == 1
     with pytest.raises(jm.FileFormatError, match=r"does not look like CSV text.*unpack other archives"):
         _read(_csv(tmp_path, bz2.compress(b"c,a,t\nc1,A,2024-01-01\n"), "y.csv.gz"))
     with pytest.raises(jm.FileFormatError, match="not a regular file"):
@@ -309,7 +323,7 @@ def test_csv_headers_that_cannot_be_read_as_given(tmp_path: Path) -> None:
 
 
 def test_numbers_as_text_timestamps_are_an_error_not_every_row_unparsable(tmp_path: Path) -> None:
-    with pytest.raises(jm.SchemaError, match=r"holds numbers \(2 rows, e.g. '1704067200', '1704153600'\).*unit='s'"):
+    with pytest.raises(jm.SchemaError, match=r"holds numbers in all of its 2 non-empty values \(e.g. '1704067200', '1704153600'\).*unit='s'"):
         _read(_csv(tmp_path, "c,a,t\nc1,A,1704067200\nc1,B,1704153600\n"))
     # a column where some rows are times: the numbers are unparsable rows, as before
     with pytest.warns(jm.DataQualityWarning, match="1 unparsable timestamp"):
@@ -342,8 +356,8 @@ def test_compressed_csv_of_blank_lines_is_refused_before_it_takes_the_memory(tmp
 
     path = tmp_path / "blank.csv.gz"
     path.write_bytes(gzip.compress(b"c,a,t\n" + b"\n" * 2_000_000))
-    with pytest.raises(jm.FileFormatError, match=r"2,000,001 lines, and building a log .* more than twice the limit"):
-        jm.read_csv(path, case="c", activity="a", timestamp="t", max_bytes=100_000_000)
+    with pytest.raises(jm.FileFormatError, match=r"2,000,001 lines, and building a log .* more than three times"):
+        jm.read_csv(path, case="c", activity="a", timestamp="t", max_bytes=50_000_000)
     zeros = tmp_path / "zeros.csv.gz"
     zeros.write_bytes(gzip.compress(b"\0" * 5_000_000))
     with pytest.raises(jm.FileFormatError, match="does not look like CSV text"):
@@ -352,7 +366,7 @@ def test_compressed_csv_of_blank_lines_is_refused_before_it_takes_the_memory(tmp
     rows = b"".join(b"c%d,A,2024-01-01\n" % i for i in range(100_000))
     fine = tmp_path / "fine.csv.gz"
     fine.write_bytes(gzip.compress(b"c,a,t\n" + rows))
-    assert jm.read_csv(fine, case="c", activity="a", timestamp="t", max_bytes=100_000_000).n_events == 100_000
+    assert jm.read_csv(fine, case="c", activity="a", timestamp="t", max_bytes=50_000_000).n_events == 100_000
     # text in another encoding is weighed (and checked) after decoding: UTF-16 is full of NUL bytes
     utf16 = tmp_path / "u16.csv"
     utf16.write_bytes("c,a,t\nc1,A,2024-01-01\n".encode("utf-16"))
@@ -366,4 +380,18 @@ def test_xes_of_empty_events_is_weighed_against_the_limit(tmp_path: Path) -> Non
     path.write_bytes(gzip.compress(b'<log><trace><string key="concept:name" value="c"/>'
                                    + b"<event/>" * 1_000_000 + b"</trace></log>"))
     with pytest.raises(jm.FileFormatError, match=r"1,000,000 events, and building a log from them takes about"):
-        jm.read_xes(path, max_bytes=20_000_000)
+        jm.read_xes(path, max_bytes=10_000_000)
+
+
+def test_control_byte_separators_and_lossy_text_are_still_csv(tmp_path: Path) -> None:
+    """The binary-content check counts NUL bytes and a high share of control bytes, never
+    the separator itself (Hive writes \\x01) nor what utf8-lossy replaced."""
+    import gzip
+
+    hive = tmp_path / "hive.csv.gz"
+    hive.write_bytes(gzip.compress(b"c\x01a\x01t\nc1\x01A\x012024-01-01\n"))
+    assert jm.read_csv(hive, case="c", activity="a", timestamp="t", sep="\x01").n_events == 1
+    lossy = tmp_path / "lossy.csv"
+    lossy.write_bytes("Numéro;act;ts\nc1;A;2024-01-01\n".encode("cp1252"))
+    log = jm.read_csv(lossy, case="Num\ufffdro", activity="act", timestamp="ts", sep=";", encoding="utf8-lossy")
+    assert log.n_events == 1

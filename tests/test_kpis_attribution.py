@@ -266,13 +266,14 @@ def test_a_predicate_outcome_of_the_wrong_length_is_named_before_it_is_used() ->
 def test_large_markov_chains_are_solved_sparse_with_the_same_effects(
     order: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chains above _DENSE_STATES states are solved as sparse systems: the removal effects
-    equal the dense solve's to rounding."""
+    """Large chains are solved as sparse systems: the removal effects equal the dense
+    solve's to rounding."""
     from journeymine import _attribution
 
     log = jm.datasets.demo_b2b(n_accounts=600, random_state=0)
     conv = list(log.activities)[6]
     monkeypatch.setattr(_attribution, "_DENSE_STATES", 10**9)
+    monkeypatch.setattr(_attribution, "_DENSE_WORK", float("inf"))
     dense = jm.attribution(log, conversion=[conv], models="markov", order=order).credits
     monkeypatch.setattr(_attribution, "_DENSE_STATES", 0)
     sparse = jm.attribution(log, conversion=[conv], models="markov", order=order).credits

@@ -598,3 +598,22 @@ def test_events_without_an_id_are_counted_and_not_taken_for_one_repeated_id(tmp_
         ocel = jm.read_ocel(path)
     assert ocel.n_events == 3 and ocel.events["event_id"].isna().sum() == 2
     assert "repeated event id (the first row is kept)" not in set(ocel.problems["problem"])
+    with pytest.warns(jm.DataQualityWarning, match="2 events or objects without an id .* were left out"):
+        out = jm.write_ocel(ocel, tmp_path / "out.jsonocel")
+    import json as _json
+
+    written = _json.loads(out.read_text())["events"]
+    assert [e["id"] for e in written] == ["e3"] and written[0]["relationships"] == [{"objectId": "A1", "qualifier": ""}]
+
+
+def test_number_times_in_ocel_are_counted_problems_not_an_error(tmp_path: Path) -> None:
+    """The error for a log's timestamp column of numbers is for the log's reader; an OCEL
+    value time "0" stays a counted problem."""
+    doc = {"objectTypes": [{"name": "account", "attributes": [{"name": "tier", "type": "string"}]}],
+           "eventTypes": [{"name": "Demo"}],
+           "objects": [{"id": "A1", "type": "account", "attributes": [{"name": "tier", "time": "0", "value": "x"}]}],
+           "events": [{"id": "e1", "type": "Demo", "time": "2024-01-02T10:00:00Z",
+                       "relationships": [{"objectId": "A1", "qualifier": ""}]}]}
+    with pytest.warns(jm.DataQualityWarning, match="unparsable time"):
+        ocel = jm.read_ocel(_json_log(tmp_path, doc))
+    assert ocel.n_events == 1

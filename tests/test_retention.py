@@ -379,13 +379,25 @@ def test_real_logs(shared_data: Path, name: str) -> None:
     assert r.svg.startswith("<svg")
 
 
-def test_centuries_of_weeks_are_refused_before_the_memory_runs_out() -> None:
+def test_centuries_of_weeks_are_refused_before_the_memory_runs_out(monkeypatch: pytest.MonkeyPatch) -> None:
     """A log spanning 1700-2200 by week made 340 million cells (24 GB, then killed); past
-    5 million the call names the span and the fix."""
+    what the memory limit allows (here 1 GB: 7.2 million cells) the call names the span,
+    the cohorts when they are the cause, and the fix."""
+    monkeypatch.setenv("JOURNEYMINE_MAX_BYTES", "1G")
     rows = [(f"c{i}", "x", f"{1700 + 20 * i}-03-0{1 + i % 5}") for i in range(26)] + [("c0", "x", "2200-01-01")]
     log = _log(rows, valid_time=("1600-01-01", "2300-01-01"))
-    with pytest.raises(jm.InvalidParameterError, match=r"spans 26,\d{3} periods of 'W' .*Pass a longer period \('M' or 'Q' or 'Y'\)"):
+    with pytest.raises(jm.InvalidParameterError, match=r"spans 26,\d{3} periods of 'W' .*more than the 7,158,278 .*"
+                       r"Pass a longer period \('M' or 'Q' or 'Y'\)"):
         jm.retention(log, period="W")
     with pytest.raises(jm.InvalidParameterError, match=r"periods of 'D' .*filter the log to the years that matter"):
         jm.retention(log, period="D")
     assert jm.retention(log, period="Y").matrix().shape[0] >= 20  # years are fine
+    # cohorts as the cause are named (a tiny limit, so that a small log meets it)
+    from journeymine import _retention
+
+    monkeypatch.setattr(_retention, "_MIN_CELLS", 40)
+    monkeypatch.setenv("JOURNEYMINE_MAX_BYTES", "1K")
+    small = _log([(c, "x", f"{y}-06-01") for c in ("a", "b", "c", "d", "e") for y in (2015, 2024)])
+    assert jm.retention(small, period="Y").matrix().shape == (1, 11)
+    with pytest.raises(jm.InvalidParameterError, match=r"Most of them come from the 5 cohorts of by="):
+        jm.retention(small, period="Y", by=lambda cases: cases["case"])

@@ -466,16 +466,19 @@ def _shapley(conv: _Paths) -> dict[str, float]:
 def _markov_removal(paths: _Paths, order: int) -> dict[str, float]:
     """Each touch's removal effect in the order-``order`` Markov chain of all paths."""
     counts = _markov_counts(paths, order)
-    if len({a for a, _ in counts}) > _DENSE_STATES:
+    n = len({a for a, _ in counts})
+    if n > _DENSE_STATES or len(paths.names) * float(n) ** 3 > _DENSE_WORK:
         return _markov_removal_sparse(counts, paths.names)
     base = _markov_conversion(counts, None)
     return {t: max(0.0, 1.0 - _markov_conversion(counts, t) / base) for t in paths.names}
 
 
-#: chains of more states are solved as sparse systems, only for the touches on a path to a
-#: conversion: a dense solve per touch grew with the fourth power of the touches (1,000
-#: distinct touches took 160 s)
-_DENSE_STATES = 256
+#: chains of more states, or whose dense solves (one per touch, each states³) would take
+#: more operations, are solved as sparse systems, only for the touches on a path to a
+#: conversion: the dense work grew with the fourth power of the touches (1,000 distinct
+#: touches took 160 s). Below both, the dense solve stays (its results to the last digit).
+_DENSE_STATES = 2_000
+_DENSE_WORK = 1e10
 
 
 def _markov_removal_sparse(counts: dict[tuple[Any, Any], int], names: Sequence[str]) -> dict[str, float]:

@@ -165,7 +165,7 @@ def _units(log: JourneyLog, alphabet: Mapping[str, int], baseline: _Baseline | N
     the coarse bin by ``_RESIDUAL_EDGES``, which the fine edges nest in, for seeding.
     """
     acts = log.activities
-    other = alphabet[_OTHER]
+    other = len(alphabet) - 1  # the shared state is the alphabet's last symbol
     remap = np.array([alphabet.get(a, other) for a in acts], dtype=np.int64)
     pace_edges, coarse_edges = (
         (_PACE_EDGES, _PACE_EDGES) if baseline is None else (_RESIDUAL_EDGES_FINE, _RESIDUAL_EDGES)
@@ -876,17 +876,20 @@ class JourneyClusterer(Estimator):
         rng = np.random.default_rng(self.random_state)
         acts = list(log.activities)  # most frequent first
         pooled = acts[self.max_activities:]
-        alphabet = {a: i for i, a in enumerate([*acts[: self.max_activities], _OTHER])}
+        shared = _OTHER
+        while shared in acts:  # an activity of that name stays apart from the shared state
+            shared += "'"
+        alphabet = {a: i for i, a in enumerate([*acts[: self.max_activities], shared])}
         baseline = _Baseline.of(log) if self.representation == "markov" else None
         units = _units(log, alphabet, baseline)
         if pooled:
-            other = alphabet[_OTHER]
+            other = len(alphabet) - 1
             steps = np.array([len(v) for v in units.variants], dtype=float) @ units.counts
-            shared = np.array([v.count(other) for v in units.variants], dtype=float) @ units.counts
+            in_shared = np.array([v.count(other) for v in units.variants], dtype=float) @ units.counts
             warn(
                 f"JourneyClusterer: the log has {len(acts):,} activities; the {len(pooled):,} rarest "
-                f"({shared / max(steps, 1.0):.1%} of the steps, e.g. {', '.join(map(repr, pooled[:3]))}) "
-                f"share one {_OTHER!r} state, so that the model stays {self.max_activities} activities "
+                f"({in_shared / max(steps, 1.0):.1%} of the steps, e.g. {', '.join(map(repr, pooled[:3]))}) "
+                f"share one {shared!r} state, so that the model stays {self.max_activities} activities "
                 "wide. Raise max_activities to tell them apart (memory grows with its square).",
                 JourneymineWarning,
             )

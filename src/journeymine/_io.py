@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
-import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +23,7 @@ from ._decompress import codec_of, read_bytes, resolve_max_bytes
 from ._frames import OwnedFrame
 from ._log import JourneyLog
 from ._output import write_atomic
-from ._params import check_choice, invalid, shown_names
+from ._params import as_names, check_choice, invalid, shown_names
 from ._pm4py import (
     ACTIVITY,
     CASE,
@@ -36,7 +36,8 @@ from ._pm4py import (
 from ._timestamps import _zone_ok
 from ._typing import OnInvalid, PathLike, TimeLike
 from ._validate import check_build_options, role_columns
-from .errors import FileFormatError, InvalidParameterError, SchemaError
+from ._warnings import warn
+from .errors import DataQualityWarning, FileFormatError, InvalidParameterError, SchemaError
 
 __all__ = ["read_csv", "read_parquet", "read_xes", "write_xes"]
 
@@ -151,7 +152,7 @@ def read_csv(
     if text is not None:
         utf8 = text if polars_encoding else _recode(p, encoding, text, compressed)
         del text
-        _check_rows_fit(p, utf8, limit)
+        _check_rows_fit(p, utf8, limit, sep)
         source = io.BytesIO(utf8)
     try:
         try:
@@ -173,7 +174,10 @@ def read_csv(
         if found is None:  # polars' own words, without its advice on options read_csv has not
             found = str(exc).split("\n\n")[0]
         raise FileFormatError(f"{str(p)!r} could not be read as CSV (sep={sep!r}): {found}") from exc
-    _check_single_column(frame, p, sep)
+    requested = [*(c for c in roles.values() if c), *as_names(case_attributes, "case_attributes", "read_csv")]
+    if event_attributes != "all":
+        requested += as_names(event_attributes, "event_attributes", "read_csv")
+    _check_single_column(frame, p, sep, source, requested)
     return _finish(frame, str(p), roles, case_attributes=case_attributes,
                    event_attributes=event_attributes, stage_order=stage_order, tz=tz,
                    timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
@@ -222,11 +226,22 @@ def _decompressed(p: Path, limit: int) -> bytes:
 _ROW_BYTES, _CELL_BYTES = 48, 32
 
 
-def _check_rows_fit(p: Path, text: bytes, limit: int) -> None:
+def _looks_binary(sample: bytes, sep: str) -> bool:
+    """Whether the start of a text is binary rather than CSV: a NUL byte, or more than one
+    byte in ten a control byte (tab, line breaks and the separator, which may be one such as
+    Hive's \\x01, not counted)."""
+    if b"\x00" in sample:
+        return True
+    ok = {9, 10, 13, *sep.encode("utf-8")}
+    controls = sum(1 for b in sample if b < 32 and b not in ok)
+    return controls * 10 > len(sample)
+
+
+def _check_rows_fit(p: Path, text: bytes, limit: int, sep: str) -> None:
     """Refuse a text whose rows would take more memory than ``limit`` to build a log from,
     though the text itself fits: 100 MB of blank lines (a 100 kB gzip file) are 100 million
     rows, 13 GB."""
-    if re.search(rb"[\x00-\x08\x0e-\x1f]", text[:4096]):  # before polars holds it: binary, not CSV
+    if _looks_binary(text[:4096], sep):  # before polars holds it: binary, not CSV
         raise FileFormatError(
             f"{str(p)!r} does not look like CSV text: its first bytes hold control bytes such as "
             f"{text[:24]!r}. A compressed or binary file? journeymine reads gzip, zlib and zstd by "
@@ -236,13 +251,13 @@ def _check_rows_fit(p: Path, text: bytes, limit: int) -> None:
     first = text.find(b"\n")
     header = text[: first if first >= 0 else min(len(text), 1 << 20)]
     columns = max(header.count(b","), header.count(b";"), header.count(b"\t"), header.count(b"|")) + 1
-    need = rows * (_ROW_BYTES + _CELL_BYTES * min(columns, 64))
-    if need > 2 * limit:  # with the text itself, the three to four times docs/security.md allows
+    need = len(text) + rows * (_ROW_BYTES + _CELL_BYTES * min(columns, 64))
+    if need > 3 * limit:  # the three times the limit docs/security.md allows while parsing
         raise FileFormatError(
             f"{str(p)!r}: its {len(text):,} bytes of text hold {rows:,} lines, and building a log from "
-            f"that many rows takes about {need / 2**30:.1f} GiB, more than twice the limit of "
-            f"{limit / 2**30:.1f} GiB (max_bytes=, or JOURNEYMINE_MAX_BYTES; see docs/security.md). A "
-            "file of mostly empty lines is no event log; if this one is, raise the limit."
+            f"them takes about {need / 2**30:.1f} GiB, more than three times the limit of "
+            f"{limit / 2**30:.1f} GiB (max_bytes=, or JOURNEYMINE_MAX_BYTES; see docs/security.md). "
+            "Raise the limit if the machine has the memory (a text of mostly empty lines is no event log)."
         )
 
 
@@ -257,6 +272,7 @@ def _csv_diagnosis(source: Path | io.BytesIO, sep: str) -> str | None:
         handle: Any = io.TextIOWrapper(source, encoding="utf-8-sig", errors="replace", newline="")
     else:
         handle = open(source, encoding="utf-8-sig", errors="replace", newline="")
+    field_limit = csv.field_size_limit(sys.maxsize)  # a long quoted value is no error here
     try:
         rows = csv.reader(handle, delimiter=sep, strict=True)
         header = next(rows, None)
@@ -272,14 +288,15 @@ def _csv_diagnosis(source: Path | io.BytesIO, sep: str) -> str | None:
                 )
             start = rows.line_num + 1
     except csv.Error as exc:
-        if "unexpected end of data" in str(exc) or "EOF" in str(exc) or "field limit" in str(exc):
+        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
             return (
                 f"a quote opened in the record starting on line {start:,} is never closed, so the rest "
                 "of the file reads as one value. Close or remove the stray quote (a quote inside a "
                 'quoted value is written twice: "")'
             )
-        return f"the record starting on line {start:,}: {exc}"
+        return None  # stricter than polars (e.g. "x"y): polars' own words say more
     finally:
+        csv.field_size_limit(field_limit)
         if isinstance(source, io.BytesIO):
             handle.detach()
         else:
@@ -308,25 +325,48 @@ def _recode(p: Path, encoding: str, data: bytes, compressed: str | None) -> byte
     return text.encode("utf-8")
 
 
-def _check_single_column(frame: pl.DataFrame, path: Path, sep: str) -> None:
+def _header_counts(source: Path | io.BytesIO, sep: str) -> dict[str, int]:
+    """How many times each name occurs in the header line of the UTF-8 CSV ``source``."""
+    import csv
+    from collections import Counter
+
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[: 1 << 20]
+    else:
+        with open(source, "rb") as f:
+            head = f.read(1 << 20)
+    line = head.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
+    try:
+        names = next(csv.reader([line], delimiter=sep), [])
+    except csv.Error:
+        return {}
+    return dict(Counter(names))
+
+
+def _check_single_column(
+    frame: pl.DataFrame, path: Path, sep: str, source: Path | io.BytesIO, requested: Sequence[str] = ()
+) -> None:
     """The header as read: binary content, a name given twice, or the wrong separator."""
     first = frame.columns[0] if frame.width else ""
-    if re.search(r"[\x00-\x08\x0e-\x1f\ufffd]", first[:4096]):  # control bytes, undecodable bytes
+    if _looks_binary(first[:4096].encode("utf-8", "replace"), sep):
         raise FileFormatError(
             f"{str(path)!r} does not look like CSV text: its first line holds bytes such as "
             f"{shown_names([first], 1, 24)}. A compressed or binary file? journeymine reads gzip, "
             "zlib and zstd by their first bytes; unpack other archives (zip, bz2, xz) first."
         )
-    # polars renames a repeated name "<name>_duplicated_<i>"
-    names = set(frame.columns)
-    repeats = (re.fullmatch(r"(.*)_duplicated_\d+", c) for c in frame.columns)
-    twice = [m.group(1) for m in repeats if m and m.group(1) in names]
-    if twice:
-        base = twice[0]
-        raise SchemaError(
-            f"{str(path)!r}: the header names {base!r} more than once ({len(twice) + 1} columns), so "
-            "which one holds the values is unclear. Rename the duplicates where the file is written."
-        )
+    # polars renames a repeated name "<name>_duplicated_<i>": the header line as written tells
+    copies = {n: c for n, c in _header_counts(source, sep).items() if c > 1}
+    wanted = set(requested)
+    for base, n in copies.items():
+        if base in wanted:
+            raise SchemaError(
+                f"{str(path)!r}: the header names {base!r} {n} times, so which column holds its values "
+                "is unclear. Rename the repeats where the file is written."
+            )
+    if copies:
+        listed = ", ".join(f"{b!r} ({n} times)" for b, n in copies.items())
+        warn(f"{str(path)!r}: the header repeats {listed}; the repeats are read as "
+             f"'<name>_duplicated_<i>' columns.", DataQualityWarning)
     if frame.width == 1 and any(s in first for s in ";,\t|" if s != sep):
         raise SchemaError(
             f"{str(path)!r} was read as a single column {shown_names([first], 1)}: the separator "
@@ -769,25 +809,48 @@ def read_xes(
     frame_args, kwargs = pm4py_frame_arguments(frame)
     kwargs = lift_case_attributes(kwargs, case_attributes, "read_xes")
     owned: Any = OwnedFrame(frame_args)  # the reader's own frame: validation may release it
-    log = JourneyLog.from_frame(
-        owned, tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,
-        valid_time=valid_time, duplicates=duplicates,
-        on_invalid=on_invalid, **kwargs,
-    )._with_source(str(p))
-    return log if positions is None else log._with_input_rows(positions)
+    options: dict[str, Any] = dict(tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,
+                                   valid_time=valid_time, duplicates=duplicates, **kwargs)
+    if positions is None:
+        return JourneyLog.from_frame(owned, on_invalid=on_invalid, **options)._with_source(str(p))
+    return _kept_transitions(owned, options, positions, on_invalid, str(p))
+
+
+def _kept_transitions(
+    owned: Any, options: dict[str, Any], positions: pl.Series, on_invalid: str, source: str
+) -> JourneyLog:
+    """The log of the events of some lifecycle transitions, its ``row`` the events' places
+    in the file (``positions``), in the log, its warnings and its errors alike."""
+    import warnings
+
+    from ._validate import _report_rejected
+    from .errors import EmptyLogError
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            log = JourneyLog.from_frame(owned, on_invalid="reject", **options)
+        except EmptyLogError as err:
+            rejected = getattr(err, "rejected", None)
+            if rejected is not None:
+                rejected["row"] = positions.to_numpy()[rejected["row"].to_numpy()]
+            raise
+    log = log._with_source(source)._with_input_rows(positions)
+    for w in caught:  # the rejected rows are reported again below, with the file's row numbers
+        if not (issubclass(w.category, DataQualityWarning) and " rows were set aside (" in str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if log.n_rejected:
+        _report_rejected(log._rejected, positions.len(), on_invalid)
+    return log
 
 
 def _transitions(transitions: Any) -> list[str]:
     """``transitions=`` of :func:`read_xes` as a non-empty list of names."""
-    wanted = [transitions] if isinstance(transitions, str) else transitions
-    if (
-        not isinstance(wanted, (list, tuple))
-        or not wanted
-        or not all(isinstance(t, str) and t.strip() for t in wanted)
-    ):
+    wanted = as_names(transitions, "transitions", "read_xes", what="transition names")
+    if not wanted or not all(t.strip() for t in wanted):
         raise invalid("transitions", "read_xes", "a transition name or a non-empty list of names",
                       transitions)
-    return list(wanted)
+    return wanted
 
 
 def write_xes(log: JourneyLog, path: PathLike) -> None:

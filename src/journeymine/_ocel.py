@@ -970,13 +970,21 @@ def _json_document(ocel: ObjectCentricLog) -> dict[str, Any]:
     def rel(pairs: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
         return [{"objectId": o, "qualifier": q if q is not None else ""} for o, q in pairs]
 
+    nameless = events.get_column("event_id").null_count() + objects.get_column("object_id").null_count()
+    if nameless:
+        warn(f"write_ocel: {nameless:,} events or objects without an id have no place in OCEL 2.0 JSON "
+             "(every one needs an id, and links name it) and were left out.", DataQualityWarning)
     out_events = []
     for row in events.iter_rows(named=True):
+        if row["event_id"] is None:
+            continue
         attrs = [{"name": e_cols[c], "value": _value(row[c])} for c in e_cols if row[c] is not None]
         out_events.append({"id": row["event_id"], "type": row["activity"], "time": _iso(row["timestamp"]),
                            "attributes": attrs, "relationships": rel(links.get(row["event_id"], []))})
     out_objects = []
     for oid, otype in objects.select("object_id", "object_type").iter_rows():
+        if oid is None:
+            continue
         attrs = [{"name": a, "time": _iso(t) or "1970-01-01T00:00:00Z", "value": v}
                  for a, t, v in values.get(oid, [])]
         out_objects.append({"id": oid, "type": otype, "attributes": attrs,

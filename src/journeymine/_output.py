@@ -35,7 +35,11 @@ class GzipOut(gzip.GzipFile):
 
     def __init__(self, p: Path) -> None:
         self._raw = open(p, "wb")  # closed in close()
-        super().__init__(filename="", mode="wb", compresslevel=6, fileobj=self._raw, mtime=0)
+        try:
+            super().__init__(filename="", mode="wb", compresslevel=6, fileobj=self._raw, mtime=0)
+        except BaseException:
+            self._raw.close()
+            raise
 
     def close(self) -> None:
         try:

@@ -70,9 +70,19 @@ if TYPE_CHECKING:
 
 __all__ = ["Retention", "retention"]
 
-#: cells (start period x periods since the start, and cohort x calendar period) counted at
-#: most: weekly periods over five centuries made 340 million and ran out of memory
-_MAX_CELLS = 5_000_000
+#: bytes a cell (start period x period since the start, or cohort x calendar period) takes
+#: while counted and tabled: the cells allowed are the memory limit of the readers
+#: (max_bytes: a quarter of the machine's memory, or JOURNEYMINE_MAX_BYTES) over this, and
+#: never fewer than _MIN_CELLS. Weekly periods over five centuries made 340 million cells
+#: and ran out of memory.
+_CELL_BYTES = 150
+_MIN_CELLS = 5_000_000
+
+
+def _max_cells() -> int:
+    from ._decompress import resolve_max_bytes
+
+    return max(_MIN_CELLS, resolve_max_bytes(None, "retention") // _CELL_BYTES)
 #: start periods (heatmap rows and columns) and lifecycle periods drawn at most: the latest
 MAX_DRAWN_PERIODS = 60
 #: heatmap columns (periods since the start) drawn at most: the first
@@ -215,16 +225,21 @@ def _count(
     cell_base = _exclusive_cumsum(reach)
     total_cells = int(reach.sum())
     n_cal = max(end_ordinal - first + 1, 0)
-    if total_cells > _MAX_CELLS or n_cohorts * n_cal > _MAX_CELLS:
+    cap = _max_cells()
+    if total_cells > cap or n_cohorts * n_cal > cap:
         longer = "DWMQY"["DWMQY".index(period) + 1:] if period in "DWMQY" else ""
         fix = "Filter "
         if longer:
             fix = f"Pass a longer period ({' or '.join(repr(q) for q in longer)}), or filter "
+        many = (f" Most of them come from the {n_cohorts:,} cohorts of by=: compare fewer (e.g. group "
+                "rare values) or none." if n_cohorts > 1 and n_cohorts * n_cal > cap else "")
         raise InvalidParameterError(
             f"retention: the log spans {n_cal:,} periods of {period!r} from its first start to the end "
             f"of observation, which makes {max(total_cells, n_cohorts * n_cal):,} cells (cohorts x start "
-            f"periods x periods since the start; at most {_MAX_CELLS:,}). "
-            + fix + "the log to the years that matter (log.filter_time(start=..., end=...)) first."
+            f"periods x periods since the start), more than the {cap:,} the memory limit allows "
+            "(max_bytes of the readers: JOURNEYMINE_MAX_BYTES, or a quarter of the machine's memory)."
+            + many + " " + fix
+            + "the log to the years that matter (log.filter_time(start=..., end=...)) first."
         )
     sizes = np.bincount(row_base[c_st] + p_st - c_first[c_st], minlength=total_rows).astype(np.int64)
     without = np.bincount(c_all[~has_start], minlength=n_cohorts)

@@ -612,6 +612,7 @@ def _finish(
     case_attributes: Sequence[str],
     stage_order: Sequence[str] | None,
     source: str,
+    files: Sequence[str] = (),
 ) -> JourneyLog:
     if events.height == 0:
         err = EmptyLogError(
@@ -632,6 +633,7 @@ def _finish(
         stage_order=stage_order,
         source=source,
         sources=sources.select(SOURCE_COLUMNS),
+        files=files,
     )
 
 
@@ -892,6 +894,7 @@ def concat(logs: Sequence[JourneyLog], *, duplicates: Literal["reject", "keep"] 
         events=merged, cases=cases, rejected=rejected.sort("row"), sources=source_table,
         mapping=first.mapping, case_attributes=case_attributes, stage_order=first.stage_order,
         source=f"concat({', '.join(log.source for log in logs)})",
+        files=tuple(dict.fromkeys(f for log in logs for f in log._inputs)),  # no writer replaces one
     )
 
 

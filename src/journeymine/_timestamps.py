@@ -140,11 +140,7 @@ def parse_timestamps(
     if dtype == pl.Date:
         return _localize(values.cast(_NAIVE_US), zone)
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        text = values.cast(pl.String)
-        parsed = _parse_strings(text, column=column, zone=zone, fmt=fmt, dayfirst=dayfirst)
-        if fmt is None and parsed.null_count() == len(parsed):
-            _check_numbers_as_text(text, column)
-        return parsed
+        return _parse_strings(values.cast(pl.String), column=column, zone=zone, fmt=fmt, dayfirst=dayfirst)
     if dtype == pl.Null:
         return _nulls(values.name, len(values), UTC_US)
     raise SchemaError(
@@ -154,19 +150,25 @@ def parse_timestamps(
     )
 
 
-def _check_numbers_as_text(text: pl.Series, column: str) -> None:
-    """A text column of which no value is a time, and every value a number (as a CSV file
-    gives epoch seconds): an error naming the readings, rather than every row unparsable."""
-    given = text.drop_nulls()
+def check_numbers_as_text(text: pl.Series, parsed: pl.Series, column: str) -> None:
+    """The timestamp column of a log is text of which no value is a time and every value a
+    number (a CSV export of epoch seconds): an error naming the possible units, rather than
+    every row set aside as unparsable."""
+    if text.dtype not in (pl.String, pl.Categorical) and not isinstance(text.dtype, pl.Enum):
+        return
+    if parsed.null_count() < len(parsed):
+        return
+    given = text.cast(pl.String).drop_nulls()
     if given.len() == 0 or not bool(given.str.contains(r"^\s*[+-]?\d+(?:\.\d+)?\s*$").all()):
         return
     examples = ", ".join(repr(v) for v in given.unique(maintain_order=True).head(3).to_list())
     raise SchemaError(
-        f"The timestamp column {column!r} holds numbers ({given.len():,} rows, e.g. {examples}), "
-        "which could be epoch seconds, milliseconds or spreadsheet serial days; journeymine does "
-        "not guess which. Convert the column first, e.g. df[{c}] = pandas.to_datetime(df[{c}].astype("
-        "'int64'), unit='s') (unit='ms' for milliseconds), or write the times as ISO 8601 text.".format(
-            c=repr(column))
+        f"The timestamp column {column!r} holds numbers in all of its {given.len():,} non-empty "
+        f"values (e.g. {examples}), which could be epoch seconds, milliseconds or spreadsheet serial "
+        "days; journeymine does not guess which. Convert them to times first, e.g. in pandas "
+        f"df[{column!r}] = pandas.to_datetime(pandas.to_numeric(df[{column!r}]), unit='s', utc=True) "
+        "(unit='ms' for milliseconds) and read the frame with JourneyLog.from_frame, or write the "
+        "times as ISO 8601 text."
     )
 
 

@@ -22,7 +22,7 @@ import polars as pl
 
 from ._mapping import OPTIONAL_ROLES, RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS, ColumnMapping
 from ._params import close_matches, shown_names
-from ._timestamps import UTC_US, parse_timestamps
+from ._timestamps import UTC_US, check_numbers_as_text, parse_timestamps
 from ._warnings import warn
 from .errors import DataQualityError, DataQualityWarning, EmptyLogError, SchemaError
 
@@ -375,6 +375,8 @@ def build(
     work = frame.select(cols)
     raw_ts = frame.get_column(mapping.timestamp)
     ts = parse_timestamps(raw_ts, column=mapping.timestamp, tz=tz, fmt=timestamp_format, dayfirst=dayfirst)
+    if timestamp_format is None:
+        check_numbers_as_text(raw_ts, ts, mapping.timestamp)
     raw_missing = raw_ts.is_null()
     if raw_ts.dtype == pl.String:
         raw_missing = raw_missing | (raw_ts.str.strip_chars() == "")
@@ -770,7 +772,8 @@ def _gather(owned: list[pl.DataFrame], ordered: _Sorted) -> pl.DataFrame:
     reason, in order. They are built a few at a time (as many as there are threads, at most
     four, gathered in parallel; more on wide frames, in at most 64 rounds) and the frame is
     replaced by one without them once their sorted copies exist, so that only those few
-    are held twice (unless someone else holds the input)."""
+    are held twice (unless someone else holds the input: the caller's own input frame is
+    released column by column only up to _RELEASE_WIDTH columns)."""
     work = owned.pop()
     columns = [c for c in work.columns if c != "__reason"]
     out: dict[str, pl.Series] = {

@@ -146,11 +146,11 @@ def _read_buffer(p: Path, where: str, max_bytes: int | None = None) -> tuple[byt
     buf, n = read_bytes(p, where, max_bytes=limit, owner="read_xes", pad=_PAD)
     # events are weighed too: 100 MB of "<event/>" are 13 million rows (2.3 GB)
     events = buf.count(b"<event", 0, n)
-    need = events * _EVENT_BYTES
-    if need > 2 * limit:  # with the text itself, the three to four times docs/security.md allows
+    need = n + events * _EVENT_BYTES
+    if need > 3 * limit:  # the three times the limit docs/security.md allows while parsing
         raise FileFormatError(
             f"{where}: its {n:,} bytes of text hold {events:,} events, and building a log from them "
-            f"takes about {need / 2**30:.1f} GiB, more than twice the limit of {limit / 2**30:.1f} GiB "
+            f"takes about {need / 2**30:.1f} GiB, more than three times the limit of {limit / 2**30:.1f} GiB "
             "(max_bytes=, or JOURNEYMINE_MAX_BYTES; see docs/security.md). If the file is genuine, raise "
             "the limit."
         )
@@ -1078,7 +1078,7 @@ def _rendered(frame: pl.DataFrame, line: pl.Expr) -> memoryview:
 
 
 def _open_out(p: Path) -> IO[bytes]:
-    if p.name.endswith(".gz"):
+    if p.name.lower().endswith(".gz"):
         return GzipOut(p)  # type: ignore[return-value]
     return open(p, "wb")
 
