@@ -388,3 +388,13 @@ def test_reliability_axis_title_clears_the_tick_labels(top: float) -> None:
     labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', svg)
     left = min(ends) - max(text_width(t, 10) for t in labels)
     assert title_x + 6 < left  # half the rotated title's height (10 px) and a gap
+
+
+def test_a_log_shorter_than_the_horizon_is_named_as_such() -> None:
+    """The message named a reversed range of cut-offs ("between 2024-01-01 and 2023-10-06")."""
+    t = pd.Timestamp("2024-01-01", tz="UTC")
+    df = pd.DataFrame([("A", "Visit", t), ("A", "Won", t + pd.Timedelta(days=2)),
+                       ("B", "Visit", t), ("B", "Lost", t + pd.Timedelta(days=3))], columns=["case", "activity", "ts"])
+    log = jm.JourneyLog.from_frame(df, case="case", activity="activity", timestamp="ts")
+    with pytest.raises(jm.InvalidParameterError, match=r"'horizon' .* shorter than the log, which spans 3 days"):
+        jm.JourneyOutcomeModel(outcomes={"won": ["Won"], "lost": ["Lost"]}, random_state=0).fit(log)

@@ -442,3 +442,9 @@ def test_the_accounts_section_says_why_there_are_no_scores_when_every_account_ha
         jm.datasets.demo_b2b(600, random_state=0))
     pos = jm.positions(won, model=m)
     assert pos.table["probability"].isna().all() and (pos.table["reasons"].fillna("") == "").all()
+
+
+def test_an_outcome_no_activity_of_the_log_reaches_is_the_reports_error() -> None:
+    log = jm.datasets.demo_b2b(n_accounts=60, random_state=0)
+    with pytest.raises(jm.SchemaError, match=r"^report: none of the activities \['Never'\] of outcome 'churned'"):
+        jm.report(log, outcomes={"won": ["Contract signed"], "churned": ["Never"]})

@@ -97,6 +97,13 @@ def _cutoffs(log: JourneyLog, at: Any, *, step: Any, horizon: Any, owner: str) -
         )
     first, last = log.time_span
     stop = last - (pd.Timedelta(horizon) if horizon is not None else pd.Timedelta(0))
+    if horizon is not None and stop <= first:
+        raise invalid(
+            "horizon", owner,
+            f"shorter than the log, which spans {last - first} ({first} to {last}): no cut-off leaves "
+            "a whole horizon after it to see the outcome in. Pass a shorter horizon, or horizon=None",
+            horizon,
+        )
     grid = pd.date_range(first + pd.Timedelta(step), stop, freq=pd.Timedelta(step))
     if len(grid) == 0:
         raise invalid(

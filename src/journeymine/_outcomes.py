@@ -175,6 +175,14 @@ def _predicate_times(log: JourneyLog, name: str, predicate: Any, owner: str, col
     return first.select(pl.col("code").cast(pl.Int64), pl.col("__first").alias(column))
 
 
+def check_known_outcomes(outcomes: Mapping[str, Any], log: JourneyLog, owner: str) -> None:
+    """Every outcome given by activities names at least one activity of the log (a typo,
+    most often); outcomes given by a predicate are not checked here."""
+    for name, spec in outcomes.items():
+        if not callable(spec):
+            _check_known(owner, str(name), list(spec), log)
+
+
 def _check_known(owner: str, name: str, acts: list[str], log: JourneyLog) -> None:
     if not any(a in set(log.activities) for a in acts):
         raise SchemaError(

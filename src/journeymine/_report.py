@@ -253,10 +253,11 @@ def report(
     owner = "report"
     _check_options(log, path=path, random_state=random_state, max_clusters=max_clusters, owner=owner)
     if outcomes is not None:
-        from ._outcomes import normalize_outcomes, outcome_roles
+        from ._outcomes import check_known_outcomes, normalize_outcomes, outcome_roles
 
         outcomes = normalize_outcomes(outcomes, owner)
         won, lost, churned = outcome_roles(outcomes, won, lost, churned, owner)
+        check_known_outcomes(outcomes, log, owner)  # a typo is the report's error, before the work
     milestone = resolve_milestone(log, committee_at, owner, param="committee_at")  # before the work
     _check_views(log, funnel, funnel_window, paths_around, retention_period, owner)
     _check_value(log, value_kind, value_product, score, spend, owner)
