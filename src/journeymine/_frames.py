@@ -11,12 +11,14 @@ from ._params import invalid
 
 class OwnedFrame:
     """A polars frame handed over by a reader: nothing else uses it, so validation may
-    release its columns as soon as it no longer needs them (lowering the peak memory)."""
+    release its columns as soon as it no longer needs them (lowering the peak memory).
+    ``rows``, when the frame holds some rows of a larger input, gives each its row there."""
 
-    __slots__ = ("frame",)
+    __slots__ = ("frame", "rows")
 
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, rows: pl.Series | None = None) -> None:
         self.frame = frame
+        self.rows = rows
 
 
 def to_polars_frame(frame: Any, *, owner: str) -> tuple[pl.DataFrame, str, bool]:

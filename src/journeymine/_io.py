@@ -808,40 +808,14 @@ def read_xes(
         )
     frame_args, kwargs = pm4py_frame_arguments(frame)
     kwargs = lift_case_attributes(kwargs, case_attributes, "read_xes")
-    owned: Any = OwnedFrame(frame_args)  # the reader's own frame: validation may release it
-    options: dict[str, Any] = dict(tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,
-                                   valid_time=valid_time, duplicates=duplicates, **kwargs)
-    if positions is None:
-        return JourneyLog.from_frame(owned, on_invalid=on_invalid, **options)._with_source(str(p))
-    return _kept_transitions(owned, options, positions, on_invalid, str(p))
-
-
-def _kept_transitions(
-    owned: Any, options: dict[str, Any], positions: pl.Series, on_invalid: str, source: str
-) -> JourneyLog:
-    """The log of the events of some lifecycle transitions, its ``row`` the events' places
-    in the file (``positions``), in the log, its warnings and its errors alike."""
-    import warnings
-
-    from ._validate import _report_rejected
-    from .errors import EmptyLogError
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            log = JourneyLog.from_frame(owned, on_invalid="reject", **options)
-        except EmptyLogError as err:
-            rejected = getattr(err, "rejected", None)
-            if rejected is not None:
-                rejected["row"] = positions.to_numpy()[rejected["row"].to_numpy()]
-            raise
-    log = log._with_source(source)._with_input_rows(positions)
-    for w in caught:  # the rejected rows are reported again below, with the file's row numbers
-        if not (issubclass(w.category, DataQualityWarning) and " rows were set aside (" in str(w.message)):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if log.n_rejected:
-        _report_rejected(log._rejected, positions.len(), on_invalid)
-    return log
+    # the reader's own frame: validation may release it; with transitions= it holds some of
+    # the file's events, whose ``row`` is their place in the file
+    owned: Any = OwnedFrame(frame_args, rows=positions)
+    return JourneyLog.from_frame(
+        owned, tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst,
+        valid_time=valid_time, duplicates=duplicates,
+        on_invalid=on_invalid, **kwargs,
+    )._with_source(str(p))
 
 
 def _transitions(transitions: Any) -> list[str]:

@@ -13,7 +13,7 @@ from ._cohorts import Period, period_from_name
 from ._embedded import EMBEDDED
 from ._encoding import filter_variants
 from ._engine import require_embedded
-from ._frames import to_polars_frame
+from ._frames import OwnedFrame, to_polars_frame
 from ._mapping import OPTIONAL_ROLES, ColumnMapping
 from ._params import as_names, check_choice, close_matches, invalid
 from ._typing import CohortBy, FrameLike, OnInvalid, TimeLike
@@ -294,6 +294,7 @@ class JourneyLog:
             on_invalid=on_invalid,
             stage_order=stage_order,
             owned=owned,
+            input_rows=frame.rows if isinstance(frame, OwnedFrame) else None,
         )
         del pl_frame
         reserved = {"case", "activity", "timestamp", "row", *OPTIONAL_ROLES}
@@ -422,22 +423,6 @@ class JourneyLog:
         no writer may replace."""
         object.__setattr__(self, "_source", source)
         object.__setattr__(self, "_files", (source,) if files is None else tuple(files))
-        return self
-
-    def _with_input_rows(self, positions: pl.Series) -> JourneyLog:
-        """Renumber ``row`` (of the events and the rejected rows) as input positions, for a
-        log built from ``positions`` (ascending) of a larger input, such as the events of
-        one lifecycle transition read from an XES file. Only right after building."""
-        table = positions.cast(pl.Int64)
-
-        def mapped(frame: pl.DataFrame) -> pl.DataFrame:
-            if "row" not in frame.columns or frame.height == 0:
-                return frame
-            return frame.with_columns(table.gather(frame.get_column("row")).alias("row"))
-
-        object.__setattr__(self, "_events", mapped(self._events))
-        object.__setattr__(self, "_rejected", mapped(self._rejected))
-        self._cache.clear()
         return self
 
     @property

@@ -325,6 +325,7 @@ def build(
     stage_order: Sequence[str] | None = None,
     owned: bool = False,
     report: bool = True,
+    input_rows: pl.Series | None = None,
 ) -> Built:
     """Validate ``frame`` and split it into events, cases and rejected rows.
 
@@ -337,6 +338,10 @@ def build(
     the rejected rows of all of them once (:func:`journeymine.from_tables`): no warning
     or error about rejected rows, and no :class:`EmptyLogError` when none is usable (the
     events and cases are then empty).
+
+    ``input_rows`` numbers the frame's rows when it holds some rows of a larger input (the
+    events of one lifecycle transition of an XES file): ``row`` in the events, the rejected
+    rows, the warnings and the errors is then the row of that input.
     """
     extra = _check_columns(frame, mapping, case_attributes, event_attributes)
     _check_id_dtypes(frame, mapping)
@@ -421,13 +426,13 @@ def build(
             )
     bad_mask = work.get_column("__reason").is_not_null()
     n_bad = int(bad_mask.sum())
-    rejected = _rejected_rows(frame, work, bad_mask)
+    rejected = _input_numbered(_rejected_rows(frame, work, bad_mask), input_rows)
     if frame.width <= _RELEASE_WIDTH:  # release the input (only ``work`` may still hold columns)
         for col in frame.columns:
             frame.drop_in_place(col)
     holder = [work]  # _gather takes the only reference, to free each column once gathered
     del work
-    events = _gather(holder, ordered)
+    events = _input_numbered(_gather(holder, ordered), input_rows)
     del ordered
     if n_bad and events.height and report:
         _report_rejected(rejected, rows_read, on_invalid)
@@ -760,6 +765,14 @@ def _arg_sort(keys: pl.DataFrame) -> pl.Expr:
         + pl.col("row").cast(pl.Int128)
     )
     return packed.arg_sort()
+
+
+def _input_numbered(frame: pl.DataFrame, input_rows: pl.Series | None) -> pl.DataFrame:
+    """``frame`` with its ``row`` read through ``input_rows`` (the input's row of each row
+    of the frame that was built), or as it is without them."""
+    if input_rows is None or frame.height == 0:
+        return frame
+    return frame.with_columns(input_rows.cast(pl.Int64).gather(frame.get_column("row")).alias("row"))
 
 
 #: inputs wider than this are not released column by column while a log is built (each
