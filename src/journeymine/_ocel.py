@@ -47,7 +47,7 @@ from ._log import JourneyLog
 from ._ocel_formats import FORMATS, Parts
 from ._ocel_formats import parse as parse_file
 from ._output import write_atomic
-from ._params import as_names, check_choice, invalid
+from ._params import as_names, check_choice, free_name, invalid
 from ._timestamps import parse_timestamps
 from ._typing import PathLike
 from ._warnings import warn
@@ -577,15 +577,8 @@ def _flat_frame(
     # an attribute named like a column of the flat log ("case", "event_id", ...) becomes
     # "object_<name>" (again while that is taken too)
     taken = {"case", "activity", "timestamp", *event_attrs, *RESERVED_CASE_COLUMNS, *RESERVED_EVENT_COLUMNS}
-    used, final = taken | set(names), {}
-    for a in names:
-        c = a
-        if a in taken:
-            c = f"object_{a}"
-            while c in used:
-                c = f"object_{c}"
-            used.add(c)
-        final[a] = c
+    used = taken | set(names)
+    final = {a: free_name(f"object_{a}", used, lambda n: f"object_{n}") if a in taken else a for a in names}
     if names:
         # pivoted under working names: the attributes' own may clash with the index column
         work = {a: f" attribute {i}" for i, a in enumerate(names)}
@@ -752,15 +745,8 @@ def _wide(
     names = values.get_column("attribute").unique(maintain_order=True).to_list()
     # an attribute named like a fixed column (the key too) is renamed "<name> (attribute)",
     # before the pivot, whose index column would otherwise clash with it
-    used, columns = {key, *fixed, *names}, {}
-    for a in names:
-        c = a
-        if a in fixed or a == key:
-            c = f"{a} (attribute)"
-            while c in used:
-                c = f"{c} (attribute)"
-            used.add(c)
-        columns[a] = c
+    used = {key, *fixed, *names}
+    columns = {a: free_name(_attribute(a), used, _attribute) if a in fixed or a == key else a for a in names}
     renamed = {a: c for a, c in columns.items() if a != c}
     if renamed:
         values = values.with_columns(pl.col("attribute").replace(renamed))
@@ -769,6 +755,10 @@ def _wide(
         key, *(_typed(pivot.get_column(columns[a]), types.get(a, "string"), tz) for a in names)
     )
     return ids.join(pivot, on=key, how="left", maintain_order="left"), {c: a for a, c in columns.items()}
+
+
+def _attribute(name: str) -> str:
+    return f"{name} (attribute)"
 
 
 def _attribute_types(types: Mapping[str, Mapping[str, str]]) -> dict[str, str]:

@@ -6,7 +6,7 @@ Got 0." so that users meet the same wording everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidParameterError
@@ -79,6 +79,22 @@ def close_matches(name: str, known: Iterable[Any], n: int = 3) -> list[str]:
 
     # long names (a header line of megabytes) are no one's spelling, and slow to compare
     return difflib.get_close_matches(str(name), sorted(t for k in known if len(t := str(k)) <= 200), n=n)
+
+
+def free_name(name: str, taken: set[str], grow: Callable[[str], str]) -> str:
+    """``name``, grown by ``grow`` while ``taken`` holds it; the name returned is added to
+    ``taken`` (a column renamed beside others, e.g. ``"row (attribute)"``).
+
+    Examples
+    --------
+    >>> taken = {"row", "row (attribute)"}
+    >>> free_name("row (attribute)", taken, lambda n: n + " (attribute)")
+    'row (attribute) (attribute)'
+    """
+    while name in taken:
+        name = grow(name)
+    taken.add(name)
+    return name
 
 
 def shown_names(names: Sequence[Any], limit: int = 30, width: int = 60) -> str:

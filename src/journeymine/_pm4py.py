@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ._mapping import RESERVED_CASE_COLUMNS, RESERVED_EVENT_COLUMNS
-from ._params import shown_names
+from ._params import free_name, shown_names
 from .errors import MissingDependencyError, SchemaError
 
 if TYPE_CHECKING:
@@ -88,11 +88,7 @@ def pm4py_frame_arguments(data: Any) -> tuple[Any, dict[str, Any]]:
         # an event attribute named like a column of log.events that no role fills ("row",
         # "resource" beside org:resource...) is kept as "<name> (attribute)", as in OCEL logs
         if col in RESERVED_EVENT_COLUMNS and col not in mapped and not col.startswith("case:"):
-            name = f"{col} (attribute)"
-            while name in taken:
-                name = f"{name} (attribute)"
-            renames[col] = name
-            taken.add(name)
+            renames[col] = free_name(f"{col} (attribute)", taken, lambda n: f"{n} (attribute)")
     if isinstance(data, pl.DataFrame):
         frame: Any = data.drop(drop).rename(renames)
     else:
