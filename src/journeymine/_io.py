@@ -226,31 +226,29 @@ def _decompressed(p: Path, limit: int) -> bytes:
 _ROW_BYTES, _CELL_BYTES = 48, 32
 
 
-def _looks_binary(sample: bytes, sep: str) -> bool:
-    """Whether the start of a text is binary rather than CSV: a NUL byte, or more than one
-    byte in ten a control byte (tab, line breaks and the separator, which may be one such as
-    Hive's \\x01, not counted)."""
-    if b"\x00" in sample:
-        return True
+def _refuse_binary(p: Path, sample: bytes, sep: str) -> None:
+    """A FileFormatError when the start of a text is binary rather than CSV: a NUL byte, or
+    more than one byte in ten a control byte (tab, line breaks and the separator, which may
+    be one such as Hive's \\x01, not counted)."""
     ok = {9, 10, 13, *sep.encode("utf-8")}
     controls = sum(1 for b in sample if b < 32 and b not in ok)
-    return controls * 10 > len(sample)
+    if b"\x00" in sample or controls * 10 > len(sample):
+        raise FileFormatError(
+            f"{str(p)!r} does not look like CSV text: it starts with control bytes such as "
+            f"{sample[:24]!r}. A compressed or binary file? journeymine reads gzip, zlib and zstd by "
+            "their first bytes; unpack other archives (zip, bz2, xz) first."
+        )
 
 
 def _check_rows_fit(p: Path, text: bytes, limit: int, sep: str) -> None:
     """Refuse a text whose rows would take more memory than ``limit`` to build a log from,
     though the text itself fits: 100 MB of blank lines (a 100 kB gzip file) are 100 million
     rows, 13 GB."""
-    if _looks_binary(text[:4096], sep):  # before polars holds it: binary, not CSV
-        raise FileFormatError(
-            f"{str(p)!r} does not look like CSV text: its first bytes hold control bytes such as "
-            f"{text[:24]!r}. A compressed or binary file? journeymine reads gzip, zlib and zstd by "
-            "their first bytes; unpack other archives (zip, bz2, xz) first."
-        )
+    _refuse_binary(p, text[:4096], sep)  # before polars holds it
     rows = text.count(b"\n")
     first = text.find(b"\n")
     header = text[: first if first >= 0 else min(len(text), 1 << 20)]
-    columns = max(header.count(b","), header.count(b";"), header.count(b"\t"), header.count(b"|")) + 1
+    columns = header.count(sep.encode("utf-8")) + 1
     need = len(text) + rows * (_ROW_BYTES + _CELL_BYTES * min(columns, 64))
     if need > 3 * limit:  # the three times the limit docs/security.md allows while parsing
         raise FileFormatError(
@@ -348,14 +346,11 @@ def _check_single_column(
 ) -> None:
     """The header as read: binary content, a name given twice, or the wrong separator."""
     first = frame.columns[0] if frame.width else ""
-    if _looks_binary(first[:4096].encode("utf-8", "replace"), sep):
-        raise FileFormatError(
-            f"{str(path)!r} does not look like CSV text: its first line holds bytes such as "
-            f"{shown_names([first], 1, 24)}. A compressed or binary file? journeymine reads gzip, "
-            "zlib and zstd by their first bytes; unpack other archives (zip, bz2, xz) first."
-        )
+    _refuse_binary(path, first[:4096].encode("utf-8", "replace"), sep)
     # polars renames a repeated name "<name>_duplicated_<i>": the header line as written tells
-    copies = {n: c for n, c in _header_counts(source, sep).items() if c > 1}
+    # (read again only when such a name is there)
+    renamed = any("_duplicated_" in c for c in frame.columns)
+    copies = {n: c for n, c in _header_counts(source, sep).items() if c > 1} if renamed else {}
     wanted = set(requested)
     for base, n in copies.items():
         if base in wanted:
