@@ -417,12 +417,12 @@ class JourneyLog:
             quantiles=quantiles, accuracy=accuracy,
         )
 
-    def _with_source(self, source: str, files: Sequence[str] | None = None) -> JourneyLog:
-        """Name where the log came from: ``source`` (shown to people) and ``files``, the
-        paths of the files its events were read from (default: ``source`` itself), which
-        no writer may replace."""
+    def _with_source(self, source: str, files: Sequence[str] = ()) -> JourneyLog:
+        """Name where the log came from: ``source`` (shown to people, and itself refused as
+        an output: a path, usually) and ``files``, the other paths its events were read
+        from, which no writer may replace either (:attr:`_inputs`)."""
         object.__setattr__(self, "_source", source)
-        object.__setattr__(self, "_files", (source,) if files is None else tuple(files))
+        object.__setattr__(self, "_files", tuple(files))
         return self
 
     @property
