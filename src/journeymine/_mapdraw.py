@@ -334,17 +334,14 @@ class Drawing:
     ) -> Path:
         """Write the drawing; the format follows the suffix (.svg, .png, .pdf, .dot),
         atomically (a failure leaves no half-written file)."""
-        from ._output import write_atomic
+        from ._output import write_file
 
         p = Path(path)
         fmt = p.suffix.lower().lstrip(".")
         check_choice("suffix", _owner, fmt, ("svg", "png", "pdf", "dot", "gv"))
-        if fmt in ("dot", "gv", "svg"):
-            text = self._source if fmt != "svg" else self.svg
-            return write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"), owner=_owner,
-                                inputs=_inputs)
-        data = render(self._source, fmt=fmt, fixed=self._fixed)
-        return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner=_owner, inputs=_inputs)
+        data = (self._source if fmt in ("dot", "gv") else self.svg if fmt == "svg"
+                else render(self._source, fmt=fmt, fixed=self._fixed))
+        return write_file(p, data, owner=_owner, inputs=_inputs)
 
     def _repr_svg_(self) -> str:
         return self.svg

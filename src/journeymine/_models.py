@@ -594,14 +594,11 @@ class ProcessModel(GraphvizDisplayed):
         if fmt not in _SAVE_FORMATS:
             raise invalid("path", "ProcessModel.save", "a file name ending in .svg, .png, .pdf, .dot or .gv",
                           str(path))
-        from ._output import write_atomic
+        from ._output import write_file
 
-        if fmt in ("dot", "gv", "svg"):
-            text = self.to_dot() if fmt != "svg" else self._svg()
-            return write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                                owner="ProcessModel.save")
-        data = render(self.to_dot(), fmt=fmt)
-        return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner="ProcessModel.save")
+        data = (self.to_dot() if fmt in ("dot", "gv") else self._svg() if fmt == "svg"
+                else render(self.to_dot(), fmt=fmt))
+        return write_file(p, data, owner="ProcessModel.save")
 
     # -- display --------------------------------------------------------------------------
     _display_kind: ClassVar[str] = "model"

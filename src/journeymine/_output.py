@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import InvalidParameterError, MissingDependencyError
 
-__all__ = ["GzipOut", "check_output_path", "save_drawing", "svg_to_png", "write_atomic"]
+__all__ = ["GzipOut", "check_output_path", "save_drawing", "svg_to_png", "write_atomic", "write_file"]
 
 
 class GzipOut(gzip.GzipFile):
@@ -121,6 +121,23 @@ def write_atomic(
     return p
 
 
+def write_file(
+    path: str | os.PathLike[str], data: str | bytes, *, owner: str, inputs: Iterable[object] = ()
+) -> Path:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` with :func:`write_atomic`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "a.svg"
+    >>> write_file(out, "<svg/>", owner="example").read_text()
+    '<svg/>'
+    """
+    if isinstance(data, bytes):
+        return write_atomic(path, lambda tmp: tmp.write_bytes(data), owner=owner, inputs=inputs)
+    return write_atomic(path, lambda tmp: tmp.write_text(data, encoding="utf-8"), owner=owner, inputs=inputs)
+
+
 def svg_to_png(svg: str, *, scale: float = 1.0) -> bytes:
     """PNG bytes of ``svg`` through cairosvg (MissingDependencyError without it)."""
     try:
@@ -145,7 +162,5 @@ def save_drawing(result: Any, path: str | os.PathLike[str], owner: str, scale: f
 
         raise invalid("path", owner, "a file name with the suffix .svg, .png or .html", str(path))
     if fmt == "png":
-        data = result.to_png(scale=scale)
-        return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner=owner)
-    text = result.svg if fmt == "svg" else result._repr_html_()
-    return write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"), owner=owner)
+        return write_file(p, result.to_png(scale=scale), owner=owner)
+    return write_file(p, result.svg if fmt == "svg" else result._repr_html_(), owner=owner)

@@ -202,13 +202,10 @@ class SubwayMap(Displayed):
         p = Path(path)
         fmt = p.suffix.lower().lstrip(".")
         check_choice("suffix", "SubwayMap.save", fmt, ("svg", "png", "html"))
-        from ._output import write_atomic
+        from ._output import write_file
 
-        if fmt in ("svg", "html"):
-            text = self.svg if fmt == "svg" else self.to_html()
-            return write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"), owner="SubwayMap.save")
-        data = self.to_png(scale=scale)
-        return write_atomic(p, lambda tmp: tmp.write_bytes(data), owner="SubwayMap.save")
+        data = self.svg if fmt == "svg" else self.to_html() if fmt == "html" else self.to_png(scale=scale)
+        return write_file(p, data, owner="SubwayMap.save")
 
     def to_png(self, *, scale: float = 1.0) -> bytes:
         """The map as PNG bytes (rendered by cairosvg)."""
