@@ -432,6 +432,7 @@ class _Spec:
 
 
 def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options: Any) -> _Spec:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     owner = "read_parquet"
@@ -443,12 +444,13 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
     stage_order = options["stage_order"]
     if stage_order is not None:
         stage_order = as_names(stage_order, "stage_order", owner, what="stage names")
-    schemas = [pq.read_schema(f) for f in files]
+    footers = [pq.read_metadata(f) for f in files]  # once per file: the schema and the rows
+    schemas = [footer.schema.to_arrow_schema() for footer in footers]
     file_names = [schema.names for schema in schemas]
     names = file_names[0]
     #: durations are stored as integers in Parquet (DuckDB reads a number); Arrow's schema
     #: in the file says what they are
-    durations = {field.name for field in schemas[0] if str(field.type).startswith("duration")}
+    durations = {field.name for field in schemas[0] if pa.types.is_duration(field.type)}
     if "file_row_number" in {n.lower() for fn in file_names for n in fn}:
         raise SchemaError(
             "The input has a column named 'file_row_number', the name DuckDB gives the row numbers "
@@ -474,9 +476,9 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
             link = Path(os.path.abspath(f))
         links.append(link)
     offsets, total = [], 0
-    for f in files:
+    for footer in footers:
         offsets.append(total)
-        total += pq.read_metadata(f).num_rows
+        total += footer.num_rows
     mapping = resolve_mapping(
         names, roles, case_attributes=case_attributes, event_attributes=event_attributes
     )

@@ -456,13 +456,12 @@ def read_parquet(
     roles = role_columns(locals())
     check_choice("engine", "read_parquet", engine, ("embedded", "duckdb", "spark"))
     # the options every engine shares, checked before the engines part ways so that each
-    # gives the same error (e.g. a column listed twice in event_attributes)
-    case_names, event_names = check_build_options(
+    # gives the same error (e.g. a column listed twice in event_attributes); the names as
+    # checked go on to every engine (an iterator given is read once, here)
+    case_attributes, event_attributes = check_build_options(
         "read_parquet", on_invalid, duplicates, case_attributes, event_attributes, roles=roles,
         tz=tz, timestamp_format=timestamp_format, dayfirst=dayfirst, valid_time=valid_time,
     )
-    # the names as checked, for every engine (an iterator given is read once, here)
-    case_attributes, event_attributes = case_names, event_names
     p = Path(os.fspath(path))
     duck_options = dict(memory_limit=memory_limit, temp_directory=temp_directory,
                         max_temp_directory_size=max_temp_directory_size, threads=threads)
@@ -507,8 +506,8 @@ def read_parquet(
     if not p.exists():
         raise FileNotFoundError(f"No such file: {str(p)!r}")
     files = _parquet_files(p)
-    wanted = None if event_names == "all" else {
-        *(c for c in roles.values() if c), *case_names, *event_names
+    wanted = None if event_attributes == "all" else {
+        *(c for c in roles.values() if c), *case_attributes, *event_attributes
     }
     try:
         zones = _foreign_zones(files)
@@ -593,11 +592,10 @@ def _read_parquet_arrow(files: list[Path], wanted: set[str] | None) -> pl.DataFr
     return pl.DataFrame(pa.concat_tables(tables) if len(tables) > 1 else tables[0])
 
 
-def _polars_schema(f: Path) -> dict[str, Any]:
-    """The column types of ``f`` as polars reads them (read by pyarrow, so that a file name
-    is never a pattern and a zone polars does not know is UTC); the Arrow type where polars
-    has no equivalent."""
-    schema = _utc_schema(pq.read_schema(f))
+def _polars_schema(arrow: pa.Schema) -> dict[str, Any]:
+    """The column types of a file's Arrow ``schema`` as polars reads them (a zone polars
+    does not know is UTC); the Arrow type where polars has no equivalent."""
+    schema = _utc_schema(arrow)
     try:
         return dict(pl.DataFrame(schema.empty_table()).schema)
     except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError):
@@ -612,10 +610,11 @@ def _explain_parquet(p: Path, files: list[Path]) -> None:
     unreadable: list[str] = []
     for f in files:
         try:
-            names = pq.read_schema(f).names
+            arrow = pq.read_schema(f)  # read by pyarrow: a file name is never a pattern
         except (pa.ArrowException, OSError):
             unreadable.append(str(f))
             continue
+        names = arrow.names
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise SchemaError(
@@ -625,7 +624,7 @@ def _explain_parquet(p: Path, files: list[Path]) -> None:
                 "it with pyarrow.parquet.read_table, rename_columns([...]) and pass the result "
                 "to JourneyLog.from_frame."
             )
-        schemas[f] = _polars_schema(f)
+        schemas[f] = _polars_schema(arrow)
     if unreadable:
         raise FileFormatError(
             f"{str(p)!r} could not be read as Parquet: {_several('file', unreadable, 3)} "
