@@ -122,18 +122,21 @@ def check_distinct_attributes(
 ) -> None:
     """Each attribute column is named once: a name listed twice in ``case_attributes`` or
     in ``event_attributes``, or in both, is the standard parameter error naming it."""
+    from collections import Counter
+
     from ._params import invalid
 
     events = () if event_attributes == "all" else event_attributes
     for name, names in (("case_attributes", case_attributes), ("event_attributes", events)):
-        twice = [c for c in dict.fromkeys(names) if list(names).count(c) > 1]
+        twice = [c for c, n in Counter(names).items() if n > 1]
         if twice:
             raise invalid(
                 name, owner,
                 f"a list of distinct column names ({', '.join(map(repr, twice))} listed more than once)",
                 list(names),
             )
-    both = [c for c in dict.fromkeys(case_attributes) if c in set(events)]
+    in_events = set(events)
+    both = [c for c in dict.fromkeys(case_attributes) if c in in_events]
     if both:
         raise SchemaError(
             f"Column {both[0]!r} is given both as case attribute and as event attribute; a column "
@@ -267,9 +270,7 @@ def _check_value_dtype(frame: pl.DataFrame, mapping: ColumnMapping) -> None:
     if col is None:
         return
     dtype = frame.schema[col]
-    if dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Null) or isinstance(
-        dtype, (pl.Categorical, pl.Enum)
-    ):
+    if dtype.is_numeric() or _is_text(dtype) or dtype in (pl.Boolean, pl.Null):
         return
     fix = (
         f"give one amount per row, e.g. df.explode({col!r}) or the sum of the items"
