@@ -53,7 +53,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -65,7 +65,7 @@ from ._embedded import NO_ROLE
 from ._engine import per_case_frame
 from ._log import JourneyLog, _event_slot, _EventsElsewhere
 from ._mapping import ColumnMapping
-from ._params import as_names, invalid
+from ._params import as_names, invalid, shown_names
 from ._timestamps import _zone_ok
 from ._typing import OnInvalid, TimeLike
 from ._validate import (
@@ -78,6 +78,7 @@ from ._validate import (
     report_varying,
     resolve_mapping,
     utc_bounds,
+    warn_replaced,
 )
 from ._warnings import warn
 from .errors import (
@@ -412,6 +413,12 @@ class _Spec:
         text = [c for c in self.slots if self.type_of(c) == "VARCHAR"]
         return {c: f"__c{k}" for k, c in enumerate(text)}
 
+    def notes(self, controls: Mapping[str, str] | None = None) -> list[str]:
+        """The flag columns of the flagged rows, in their order: ``__lost`` (a value that is
+        not a number) when a value column is mapped, then the :attr:`controls` flags."""
+        flags = (self.controls if controls is None else controls).values()
+        return [*(["__lost"] if self.mapping.value is not None else []), *flags]
+
     @property
     def optional(self) -> list[str]:
         return [r for r in self.mapping.roles() if r not in ("case", "activity", "timestamp")]
@@ -546,7 +553,7 @@ def _file_errors(files: Sequence[Path]) -> Iterator[None]:
 
 
 def _unreadable(files: Sequence[Path], exc: Exception) -> FileFormatError:
-    shown = ", ".join(repr(str(f)) for f in list(files)[:3]) + (" …" if len(files) > 3 else "")
+    shown = shown_names([str(f) for f in files], 3, width=10_000)
     return FileFormatError(
         f"DuckDB could not read the Parquet data of {shown}: {str(exc).splitlines()[0]}. The file "
         "may be damaged or incomplete: write it again, or check it with pyarrow.parquet.read_table."
@@ -725,7 +732,7 @@ def _flag(db: _Database, spec: _Spec) -> tuple[str, str]:
     value is not a number (``__lost``), in a table (few rows, normally); and SQL for the
     usable rows (the input less those set aside, read again)."""
     derived, reason = _derived(spec)
-    notes = [*(["__lost"] if spec.mapping.value is not None else []), *spec.controls.values()]
+    notes = spec.notes()
     flagged = db.name("flagged")
     db.run(
         f"CREATE TEMP TABLE {flagged} AS SELECT row, reason{''.join(', ' + n for n in notes)} FROM "
@@ -750,7 +757,7 @@ def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
             return
         kept = ["case", "activity", "ts", *spec.optional, *spec.slots.values()]
         partition = ", ".join(_q(c) for c in kept)
-        lost = ", false" * ((spec.mapping.value is not None) + len(spec.controls))
+        lost = ", false" * len(spec.notes())
         db.run(
             f"INSERT INTO {flagged} SELECT row, ?{lost} FROM ("
             f"  SELECT row, row_number() OVER (PARTITION BY {partition} ORDER BY row) AS rn"
@@ -763,8 +770,8 @@ def _mark_repeats(db: _Database, spec: _Spec, flagged: str, valid: str) -> None:
 def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str, int]:
     """Count what was read and set aside, warn or raise as :meth:`JourneyLog.from_frame`
     does, and return the count per reason."""
-    lost = ", count(*) FILTER (WHERE __lost) AS __lost" if spec.mapping.value is not None else ""
-    lost += "".join(f", count(*) FILTER (WHERE {f}) AS {f}" for f in spec.controls.values())
+    controls = spec.controls
+    lost = "".join(f", count(*) FILTER (WHERE {f}) AS {f}" for f in spec.notes(controls))
     parts = ", ".join(f"count(*) FILTER (WHERE reason = ?) AS n{i}" for i in range(len(REASONS)))
     params = list(REASONS)
     stats = db.frame(f"SELECT count(*) AS flagged, {parts}{lost} FROM {flagged}", params).row(0, named=True)
@@ -778,20 +785,12 @@ def _set_aside(db: _Database, spec: _Spec, flagged: str, valid: str) -> dict[str
             "signs) to keep those amounts.",
             DataQualityWarning,
         )
-    dirty = {c: int(stats[f]) for c, f in spec.controls.items() if stats[f]}
+    dirty = {c: int(stats[f]) for c, f in controls.items() if stats[f]}
     if dirty:
-        col = next(iter(dirty))
         first = db.frame(
-            f"SELECT row FROM {flagged} WHERE {spec.controls[col]} ORDER BY row LIMIT 5"
+            f"SELECT row FROM {flagged} WHERE {controls[next(iter(dirty))]} ORDER BY row LIMIT 5"
         ).get_column("row").to_list()
-        listed = ", ".join(f"{c!r} ({n:,} values)" for c, n in dirty.items())
-        warn(  # the embedded engine's warning (_validate._report_replaced)
-            f"Control characters (NUL, \\x01 … \\x1f but tab and newlines) in attribute column(s) "
-            f"{listed} were replaced by U+FFFD, since no drawing or XML export can carry them "
-            f"(first rows of {col!r}: {first}). The events are kept. Clean the column to keep "
-            "other text.",
-            DataQualityWarning,
-        )
+        warn_replaced(dirty, first)  # the embedded engine's warning
     counts = {r: int(stats[f"n{i}"]) for i, r in enumerate(REASONS) if stats[f"n{i}"]}
     n_bad = sum(counts.values())
     summary = ", ".join(f"{n:,} {r}" for r, n in sorted(counts.items(), key=lambda t: (-t[1], t[0])))

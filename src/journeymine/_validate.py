@@ -543,19 +543,22 @@ def _report_replaced(frame: pl.DataFrame, columns: Sequence[str], has_control: d
         [_has_control(pl.col(c).cast(pl.String)).sum().alias(c) for c in dirty]
     ).row(0, named=True)
     found = {c: int(n) for c, n in counts.items()}
-    col = next(iter(found))
-    hit = _has_control(pl.col(col).cast(pl.String)).fill_null(False)
-    rows = frame.select(pl.arg_where(hit))
-    first = rows.to_series().head(5).to_list()
+    hit = _has_control(pl.col(next(iter(found))).cast(pl.String)).fill_null(False)
+    warn_replaced(found, frame.select(pl.arg_where(hit)).to_series().head(5).to_list())
+    return set(dirty)
+
+
+def warn_replaced(found: Mapping[str, int], first: Sequence[int]) -> None:
+    """The warning that ``found`` (column → values) held control characters, replaced by
+    U+FFFD; ``first``: the first rows of the first column (both engines give it)."""
     listed = ", ".join(f"{c!r} ({n:,} values)" for c, n in found.items())
     warn(
         f"Control characters (NUL, \\x01 … \\x1f but tab and newlines) in attribute column(s) "
         f"{listed} were replaced by U+FFFD, since no drawing or XML export can carry them "
-        f"(first rows of {col!r}: {first}). The events are kept. Clean the column to keep "
-        "other text.",
+        f"(first rows of {next(iter(found))!r}: {list(first)}). The events are kept. Clean the column "
+        "to keep other text.",
         DataQualityWarning,
     )
-    return set(dirty)
 
 
 def _drop_repeats(work: pl.DataFrame, ordered: _Sorted) -> tuple[_Sorted, pl.Series]:
