@@ -69,15 +69,16 @@ from ._params import as_names, invalid, shown_names
 from ._timestamps import _zone_ok
 from ._typing import OnInvalid, TimeLike
 from ._validate import (
-    ID_KINDS,
     REASONS,
     REPLACEMENT,
     _check_columns,
     check_build_options,
+    duration_id_error,
     report_rejected,
     report_varying,
     resolve_mapping,
     utc_bounds,
+    value_dtype_error,
     warn_replaced,
 )
 from ._warnings import warn
@@ -516,18 +517,11 @@ def _resolve(files: list[Path], roles: dict[str, Any], db: _Database, **options:
             # nested values, bytes, points in time and durations are not
             if _NOT_TEXT.search(dtype) or dtype.startswith(("DATE", "TIME", "INTERVAL")) or col in durations:
                 kind = "durations" if col in durations else f"values of type {dtype}"
-                raise SchemaError(
-                    f"Column {col!r} (value) holds {kind} in {total:,} rows; the value "
-                    "column must hold numbers (or numbers as text). To fix: map a column of amounts "
-                    "as value (one amount per row: explode lists, or sum their items)."
-                )
+                raise value_dtype_error(col, kind, total, "map a column of amounts as value (one "
+                                        "amount per row: explode lists, or sum their items)")
             continue
         if dtype == "INTERVAL" or col in durations:
-            raise SchemaError(
-                f"Column {col!r} ({role}) holds durations in {total:,} rows, which are not "
-                f"ids or names; a {role} column may hold {ID_KINDS}. To fix: map the column that "
-                f"holds the {role} ids, or convert this one to text first."
-            )
+            raise duration_id_error(col, role, "durations", total)
         if _NOT_TEXT.search(dtype):
             raise SchemaError(
                 f"Column {col!r} ({role}) holds values of type {dtype}; journeymine reads "

@@ -245,11 +245,7 @@ def _check_id_dtypes(frame: pl.DataFrame, mapping: ColumnMapping) -> None:
             continue
         dtype = frame.schema[col]
         if isinstance(dtype, pl.Duration):
-            raise SchemaError(
-                f"Column {col!r} ({role}) holds durations ({dtype}) in {frame.height:,} rows, "
-                f"which are not ids or names; a {role} column may hold {ID_KINDS}. To fix: map "
-                f"the column that holds the {role} ids, or convert this one to text first."
-            )
+            raise duration_id_error(col, role, f"durations ({dtype})", frame.height)
         if isinstance(dtype, _NOT_TEXT) or dtype in _NOT_TEXT:
             kind = "bytes" if dtype == pl.Binary else f"values of type {dtype}"
             fix = (
@@ -277,9 +273,23 @@ def _check_value_dtype(frame: pl.DataFrame, mapping: ColumnMapping) -> None:
         if dtype.is_nested()
         else "map a column of amounts (numbers, or numbers as text) as value"
     )
-    raise SchemaError(
-        f"Column {col!r} (value) holds values of type {dtype} in {frame.height:,} rows; the "
-        f"value column must hold numbers (or numbers as text). To fix: {fix}."
+    raise value_dtype_error(col, f"values of type {dtype}", frame.height, fix)
+
+
+def duration_id_error(col: str, role: str, kind: str, n: int) -> SchemaError:
+    """The error for an id or name column of durations (``kind``), in both engines."""
+    return SchemaError(
+        f"Column {col!r} ({role}) holds {kind} in {n:,} rows, which are not ids or names; a "
+        f"{role} column may hold {ID_KINDS}. To fix: map the column that holds the {role} ids, "
+        "or convert this one to text first."
+    )
+
+
+def value_dtype_error(col: str, kind: str, n: int, fix: str) -> SchemaError:
+    """The error for a value column of ``kind`` that holds no amounts, in both engines."""
+    return SchemaError(
+        f"Column {col!r} (value) holds {kind} in {n:,} rows; the value column must hold numbers "
+        f"(or numbers as text). To fix: {fix}."
     )
 
 
