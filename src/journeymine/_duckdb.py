@@ -942,11 +942,10 @@ def read_parquet_duckdb(
         stage_order=stage_order, tz=tz, timestamp_format=timestamp_format, valid_time=valid_time,
         duplicates=duplicates, on_invalid=on_invalid,
     )
-    with _file_errors(files):
-        flagged, valid = _flag(db, spec)
-    codes = db.name("codes")
+    codes, flagged = db.name("codes"), None
     try:
-        with _file_errors(files):
+        with _file_errors(files):  # a damaged page or a file changed while read: FileFormatError
+            flagged, valid = _flag(db, spec)
             if spec.duplicates == "reject":
                 _mark_repeats(db, spec, flagged, valid)
             counts = _set_aside(db, spec, flagged, valid)
@@ -964,7 +963,8 @@ def read_parquet_duckdb(
                 kept,
             )
     finally:
-        db.run(f"DROP TABLE IF EXISTS {flagged}")
+        if flagged is not None:
+            db.run(f"DROP TABLE IF EXISTS {flagged}")
         db.run(f"DROP TABLE IF EXISTS {codes}")
     return DuckDBJourneyLog._create_duckdb(
         db=db, table=events, spec=spec, rejected=rejected, rejected_counts=counts,
