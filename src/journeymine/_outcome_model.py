@@ -1013,25 +1013,19 @@ class JourneyOutcomeModel(Estimator):
                 c: [roc_auc_score(y_[f.hold], p) for f, p in zip(folds, held[c], strict=True)]
                 for c in candidates
             }
+            brier = {
+                c: float(np.mean([brier_score_loss(y_[f.hold], p)
+                                  for f, p in zip(folds, held[c], strict=True)]))
+                for c in candidates
+            }
             table = pd.DataFrame(
                 {
                     "learner": candidates,
                     "auc": [float(np.mean(per_fold[c])) for c in candidates],
-                    "brier": [
-                        float(
-                            np.mean(
-                                [brier_score_loss(y_[f.hold], p) for f, p in zip(folds, held[c], strict=True)]
-                            )
-                        )
-                        for c in candidates
-                    ],
+                    "brier": [brier[c] for c in candidates],
                 }
             )
-            chosen = (
-                _choose(per_fold, dict(zip(table["learner"], table["brier"], strict=True)))
-                if self.learner == "auto"
-                else self.learner
-            )
+            chosen = _choose(per_fold, brier) if self.learner == "auto" else self.learner
             # calibration, with a horizon: learned on the latest hold-out (the period nearest
             # to the accounts scored next; on logs whose outcome rate drifts, an earlier
             # period's map is stale), kept when its out-of-fold predictions there have a lower
